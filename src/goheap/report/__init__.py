@@ -1,0 +1,1 @@
+"""Reports: text tables, JSON and HTML, all built from MemStats snapshots."""

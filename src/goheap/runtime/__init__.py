@@ -1,0 +1,1 @@
+"""The modelled Go runtime: one module per Go source file it models."""

@@ -1,0 +1,127 @@
+"""The operating system as the runtime sees it, and the memory behind the heap.
+
+Go 1.8 on linux/amd64 (mallocinit, mem_linux.go) reserves one region laid out
+as ``spans table | heap bitmap | arena`` at the hint 0x00c000000000, so the
+arena starts at 0xc420000000. On 64-bit Linux the reservation is only
+probed (``arena_reserved == false``); pages are mapped later by ``sysMap``
+as the heap grows, and each mapping is charged to a ``*_sys`` stat.
+
+This module models those calls:
+
+- ``sysMap(addr, n, stat)`` charges ``n`` bytes of the reserved region;
+- ``sysAlloc(n, stat)`` maps fresh memory outside the arena (persistentalloc
+  chunks, allspans arrays, gcBits arenas, the profile hash table) and
+  charges it; its addresses come from a separate, deterministic range;
+- ``sysFree``, ``sysUnused`` (MADV_DONTNEED) and ``sysUsed``.
+
+The arena and the heap bitmap are *real* memory: one anonymous
+MAP_NORESERVE mapping each, the size of Go's reservation, so an object's
+words can be written and read at their Go addresses and ``sysUnused``
+really drops pages (they read back as zero, as on Linux). Memory outside
+the arena that the runtime allocates for itself is only accounted, not
+backed: nothing in the model reads it.
+"""
+
+from __future__ import annotations
+
+import gc
+import mmap
+from typing import Final
+
+from goheap.errors import GoheapError
+from goheap.runtime.mstats import SysStat
+
+MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
+
+# Where sysAlloc'd (non-arena) runtime memory is placed. Linux hands out
+# such mappings near the top of the user address space; the exact values
+# are never visible in MemStats.
+SYSALLOC_BASE: Final = 0x7F0000000000
+
+
+def round_up(n: int, a: int) -> int:
+    """Go's round(n, a) for a power-of-two a."""
+    return (n + a - 1) & ~(a - 1)
+
+
+def _anon_mapping(size: int) -> mmap.mmap:
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
+    prot = mmap.PROT_READ | mmap.PROT_WRITE
+    try:
+        return mmap.mmap(-1, size, flags=flags, prot=prot)
+    except OSError:
+        # Address space held by heaps that are unreachable but not yet
+        # collected (reference cycles): collect them and try once more.
+        gc.collect()
+        try:
+            return mmap.mmap(-1, size, flags=flags, prot=prot)
+        except OSError as e:
+            raise GoheapError(
+                f"cannot reserve {size >> 30} GiB of address space for the heap: {e}"
+            ) from None
+
+
+class OS:
+    """sysAlloc/sysFree/sysMap/sysUnused/sysUsed with Go's stat accounting."""
+
+    def __init__(self, phys_page_size: int) -> None:
+        self.phys_page_size = phys_page_size
+        self._next_sysalloc = SYSALLOC_BASE
+        self.sysalloc_calls = 0
+
+    def sysAlloc(self, n: int, stat: SysStat) -> int:
+        """Map n fresh zeroed bytes outside the arena; charge them to stat."""
+        addr = self._next_sysalloc
+        self._next_sysalloc += round_up(n, self.phys_page_size)
+        self.sysalloc_calls += 1
+        stat.inc(n)
+        return addr
+
+    def sysFree(self, addr: int, n: int, stat: SysStat) -> None:
+        stat.dec(n)
+
+    def sysMap(self, addr: int, n: int, stat: SysStat) -> None:
+        """Commit n bytes of the reserved region at addr; charge them to stat."""
+        stat.inc(n)
+
+
+class ArenaMemory:
+    """The bytes of the arena and of the heap bitmap, at their Go addresses.
+
+    ``words`` is the arena viewed as uint64s: the word at address ``a`` is
+    ``words[(a - arena_start) >> 3]``. ``bitmap`` is the heap bitmap viewed as
+    bytes: the byte at address ``b`` is ``bitmap[b - bitmap_low]``, where
+    ``bitmap_low = arena_start - bitmap_size`` (the bitmap grows down from
+    ``arena_start``).
+    """
+
+    def __init__(self, arena_start: int, arena_size: int, bitmap_size: int) -> None:
+        self.arena_start = arena_start
+        self.arena_size = arena_size
+        self.bitmap_size = bitmap_size
+        self._arena_map = _anon_mapping(arena_size)
+        self._bitmap_map = _anon_mapping(bitmap_size)
+        self.bytes = memoryview(self._arena_map)
+        self.words = self.bytes.cast("Q")
+        self.bitmap = memoryview(self._bitmap_map)
+
+    def zero(self, addr: int, n: int) -> None:
+        """memclrNoHeapPointers over [addr, addr+n)."""
+        off = addr - self.arena_start
+        if n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
+            self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
+        else:
+            self.bytes[off : off + n] = bytes(n)
+
+    def release(self, addr: int, n: int) -> None:
+        """sysUnused: give the pages back; they read as zero afterwards."""
+        off = addr - self.arena_start
+        self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
+
+    def close(self) -> None:
+        """Unmap both regions (the heap is unusable afterwards)."""
+        self.words.release()
+        self.bytes.release()
+        self.bitmap.release()
+        self._arena_map.close()
+        self._bitmap_map.close()

@@ -1,0 +1,73 @@
+"""Go types as the allocator sees them (type.go ``_type``).
+
+The allocator needs three things of a type: its ``size``, its ``ptrdata``
+(the length of the prefix that can hold pointers) and its pointer mask
+(``gcdata``: one bit per word of that prefix). ``Type`` builds them from a
+list of pointer offsets, e.g. ``Type("Node", size=16, pointers=[0, 8])``.
+A type without pointers is *noscan*: its objects go to the tiny allocator
+(below 16 bytes) and are never scanned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from goheap.errors import GoheapError
+
+PTR_SIZE = 8
+
+
+class Type:
+    """A Go type: size, alignment and where its pointers are."""
+
+    __slots__ = ("align", "gcmask", "name", "ptrdata", "ptrmask", "size", "type_id")
+
+    _next_id = 1
+
+    def __init__(self, name: str, size: int, pointers: Iterable[int] = (), align: int = 0) -> None:
+        if not isinstance(size, int) or size < 0:
+            raise GoheapError(f"type {name}: size must be a non-negative integer, got {size!r}")
+        offs = sorted(set(pointers))
+        for off in offs:
+            if not isinstance(off, int) or off < 0 or off % PTR_SIZE != 0 or off + PTR_SIZE > size:
+                raise GoheapError(
+                    f"type {name}: pointer offset {off!r} must be a multiple of 8 "
+                    f"inside the type's {size} bytes"
+                )
+        self.name = name
+        self.size = size
+        self.align = align or (PTR_SIZE if offs or size % 8 == 0 else _natural_align(size))
+        self.ptrdata = offs[-1] + PTR_SIZE if offs else 0
+        nwords = self.ptrdata // PTR_SIZE
+        mask = [0] * nwords
+        for off in offs:
+            mask[off // PTR_SIZE] = 1
+        # One entry per word of the pointer prefix: 1 = pointer.
+        self.ptrmask: tuple[int, ...] = tuple(mask)
+        # The same as an int, bit i = word i (Go's gcdata bytes, little-endian).
+        self.gcmask = sum(1 << i for i, b in enumerate(mask) if b)
+        self.type_id = Type._next_id
+        Type._next_id += 1
+
+    @property
+    def noscan(self) -> bool:
+        """kindNoPointers: the type holds no pointers."""
+        return self.ptrdata == 0
+
+    def pointer_offsets(self) -> list[int]:
+        return [i * PTR_SIZE for i, b in enumerate(self.ptrmask) if b]
+
+    def __repr__(self) -> str:
+        return f"Type({self.name!r}, size={self.size}, pointers={self.pointer_offsets()})"
+
+
+def _natural_align(size: int) -> int:
+    for a in (8, 4, 2):
+        if size % a == 0:
+            return a
+    return 1
+
+
+# The element types Go's own builtins allocate: []byte and []unsafe.Pointer.
+BYTE = Type("uint8", 1)
+POINTER = Type("unsafe.Pointer", 8, pointers=[0])

@@ -1,0 +1,178 @@
+"""The heap bitmap (mbitmap.go), Go 1.8 layout.
+
+Two bits describe each 8-byte heap word: a *pointer* bit ("this word holds a
+pointer") and a *scan* bit ("keep scanning: more pointers may follow"). Four
+words share a bitmap byte: the low nibble holds their pointer bits, the high
+nibble their scan bits, slot ``w % 4`` for word ``w``. The bitmap lies just
+below ``arena_start`` and grows downward: word ``w`` of the arena (counted
+from ``arena_start``) is described by the byte at ``arena_start - w/4 - 1``.
+
+Encoding of an object's entries (what ``heapBitsSetType`` leaves behind):
+
+- words of the pointer prefix (``ptrdata``, repeated for each array element
+  up to the last element's prefix): pointer bit from the type's mask, scan
+  bit 1 -- except word 1, whose high bit is the *checkmark* bit (0 outside
+  checkmark mode);
+- every later word of the object: 0 0, the "dead" marker: nothing more to
+  scan;
+- 8-byte objects are left as ``initSpan`` set them (pointer + scan) since on
+  64-bit they always hold a pointer; noscan objects only get their first
+  word cleared (``heapBitsSetTypeNoScan``), which is all the collector reads.
+
+Go's bit-buffer mechanics and GC programs (``runGCProg``) are not modelled:
+the bits they produce are computed directly from the pointer mask, which
+gives the same bitmap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from goheap.runtime.gotype import Type
+
+bitPointer = 1
+bitScan = 1 << 4
+bitPointerAll = 0x0F
+bitScanAll = 0xF0
+
+# Patterns of objects up to this size are cached per (type, size, dataSize, shift).
+_CACHE_MAX_SIZE = 32768
+
+
+class _Pattern:
+    """An object's bitmap bytes in memory order (lowest address first)."""
+
+    __slots__ = ("data", "hi_mask", "lo_mask", "nbytes", "single_mask", "single_val")
+
+    def __init__(self, asc: bytes, first_mask: int, last_mask: int) -> None:
+        # asc[k] describes words 4k..4k+3 of the object's first bitmap byte
+        # onward; memory order is the reverse (the bitmap grows down).
+        self.nbytes = len(asc)
+        self.data = bytes(reversed(asc))
+        # The object's first byte is the highest address, its last the lowest.
+        self.hi_mask = first_mask
+        self.lo_mask = last_mask
+        self.single_mask = first_mask & last_mask
+        self.single_val = asc[0] if asc else 0
+
+
+def object_entries(typ: Type, size: int, dataSize: int) -> np.ndarray:
+    """The 2-bit entry (bit 0 pointer, bit 1 scan) of each word of an object."""
+    nwords = size // 8
+    ndata = typ.size // 8
+    count = dataSize // typ.size
+    totalptr = ((count - 1) * typ.size + typ.ptrdata) // 8
+    i = np.arange(nwords)
+    live = i < totalptr
+    mask = np.zeros(ndata, dtype=np.uint8)
+    mask[: len(typ.ptrmask)] = typ.ptrmask
+    ptr = np.where(live, mask[i % ndata], 0).astype(np.uint8)
+    scan = (live & (i != 1)).astype(np.uint8)
+    return ptr | (scan << 1)
+
+
+def _pack(entries: np.ndarray, shift: int) -> _Pattern:
+    n = len(entries)
+    total = shift + n
+    nbytes = (total + 3) // 4
+    slots = np.zeros(nbytes * 4, dtype=np.uint8)
+    owned = np.zeros(nbytes * 4, dtype=np.uint8)
+    slots[shift:total] = entries
+    owned[shift:total] = 1
+    s = slots.reshape(nbytes, 4)
+    o = owned.reshape(nbytes, 4)
+    weights = np.array([1, 2, 4, 8], dtype=np.uint8)
+    ptr_nib = ((s & 1) * weights).sum(axis=1)
+    scan_nib = (((s >> 1) & 1) * weights).sum(axis=1)
+    own_nib = (o * weights).sum(axis=1)
+    asc = (ptr_nib | (scan_nib << 4)).astype(np.uint8).tobytes()
+    own = (own_nib | (own_nib << 4)).astype(np.uint8)
+    return _Pattern(asc, int(own[0]), int(own[-1]))
+
+
+class HeapBitmap:
+    """Reads and writes the heap bitmap of one heap."""
+
+    def __init__(self, bitmap: memoryview, arena_start: int, bitmap_size: int) -> None:
+        self.bm = bitmap
+        self.arena_start = arena_start
+        self.bitmap_size = bitmap_size
+        self._cache: dict[tuple[int, int, int, int], _Pattern] = {}
+
+    def byte_index(self, addr: int) -> int:
+        """Index in ``bm`` of the byte describing the word at addr."""
+        return self.bitmap_size - ((addr - self.arena_start) >> 5) - 1
+
+    def bitmap_addr(self, addr: int) -> int:
+        """Go's heapBitsForAddr(addr).bitp, as an address."""
+        return self.arena_start - ((addr - self.arena_start) >> 5) - 1
+
+    def entry(self, addr: int) -> int:
+        """The word's entry: bit 0 = pointer, bit 1 = scan/checkmark."""
+        shift = ((addr - self.arena_start) >> 3) & 3
+        b = self.bm[self.byte_index(addr)] >> shift
+        return (b & 1) | ((b >> 3) & 2)
+
+    def initSpan(self, base: int, total: int, elemsize: int) -> None:
+        """Clear the span's bitmap; 8-byte classes get pointer+scan everywhere."""
+        nbyte = total >> 5
+        hi = self.byte_index(base)
+        lo = hi - nbyte + 1
+        fill = 0xFF if elemsize == 8 else 0
+        self.bm[lo : hi + 1] = bytes([fill]) * nbyte
+
+    def setTypeNoScan(self, x: int) -> None:
+        """heapBitsSetTypeNoScan: mark the first word scalar and dead."""
+        shift = ((x - self.arena_start) >> 3) & 3
+        i = self.byte_index(x)
+        self.bm[i] &= ~((bitPointer | bitScan) << shift) & 0xFF
+
+    def setType(self, x: int, size: int, dataSize: int, typ: Type) -> None:
+        """heapBitsSetType: record which words of the new object hold pointers."""
+        if size == 8:
+            return  # initSpan already marked the word pointer+scan
+        shift = ((x - self.arena_start) >> 3) & 3
+        key = (typ.type_id, size, dataSize, shift)
+        pat = self._cache.get(key)
+        if pat is None:
+            pat = _pack(object_entries(typ, size, dataSize), shift)
+            if size <= _CACHE_MAX_SIZE:
+                self._cache[key] = pat
+        bm = self.bm
+        hi = self.byte_index(x)
+        if pat.nbytes == 1:
+            m = pat.single_mask
+            bm[hi] = (bm[hi] & ~m & 0xFF) | (pat.single_val & m)
+            return
+        lo = hi - pat.nbytes + 1
+        old_hi = bm[hi]
+        old_lo = bm[lo]
+        bm[lo : hi + 1] = pat.data
+        if pat.hi_mask != 0xFF:
+            m = pat.hi_mask
+            bm[hi] = (old_hi & ~m & 0xFF) | (bm[hi] & m)
+        if pat.lo_mask != 0xFF:
+            m = pat.lo_mask
+            bm[lo] = (old_lo & ~m & 0xFF) | (bm[lo] & m)
+
+    def pointer_words(self, x: int, size: int) -> list[int]:
+        """Offsets of the pointer words scanobject would visit in [x, x+size).
+
+        Follows scanobject: stop at the first word (other than word 1) whose
+        scan bit is clear; report the words whose pointer bit is set.
+        """
+        out: list[int] = []
+        bm = self.bm
+        start = x - self.arena_start
+        for i in range(size >> 3):
+            w = (start >> 3) + i
+            b = bm[self.bitmap_size - (w >> 2) - 1] >> (w & 3)
+            if i != 1 and not (b & bitScan):
+                break
+            if b & bitPointer:
+                out.append(i << 3)
+        return out
+
+    def hasPointers(self, x: int) -> bool:
+        """heapBits.hasPointers: the first word's scan bit."""
+        return bool(self.entry(x) & 2)

@@ -1,0 +1,27 @@
+"""Ps (runtime2.go ``p``): the per-processor state the allocator touches.
+
+Each P owns an mcache and a persistentalloc chunk (``palloc``). The model
+runs one OS thread; whichever P the mutator is running on is the heap's
+``curp``, exactly as ``getg().m.p`` is in Go.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from goheap.runtime.fixalloc import PersistentAlloc
+
+if TYPE_CHECKING:
+    from goheap.runtime.mcache import MCache
+
+
+class P:
+    __slots__ = ("id", "mcache", "palloc")
+
+    def __init__(self, pid: int) -> None:
+        self.id = pid
+        self.palloc = PersistentAlloc()
+        self.mcache: MCache | None = None
+
+    def __repr__(self) -> str:
+        return f"<p {self.id}>"

@@ -1,0 +1,29 @@
+"""Built-in workloads: small Go programs, re-told against goheap's API.
+
+Each workload declares its parameters (name, type, default, meaning) and a
+``run(heap, params)`` that performs the program's allocations. The
+registry maps names to workloads; ``parse_params`` turns ``k=v`` strings
+into typed values with one-line errors.
+"""
+
+from __future__ import annotations
+
+from goheap.workloads.base import Param, Workload, parse_params
+from goheap.workloads.retain import RETAIN
+
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (RETAIN,)}
+DEFAULT_WORKLOAD = "retain"
+
+
+def get_workload(name: str) -> Workload:
+    from goheap.errors import GoheapError
+
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise GoheapError(
+            f"unknown workload '{name}' (known: {', '.join(sorted(WORKLOADS))})"
+        ) from None
+
+
+__all__ = ["DEFAULT_WORKLOAD", "WORKLOADS", "Param", "Workload", "get_workload", "parse_params"]
