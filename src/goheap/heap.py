@@ -25,15 +25,20 @@ own allocations.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from goheap.errors import GoheapError
+from goheap.mutator import Goroutine, GoroutineBody, Scheduler
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.arena import OS
 from goheap.runtime.clock import Clock
 from goheap.runtime.gotype import Type
-from goheap.runtime.malloc import GCHooks, Malloc
+from goheap.runtime.malloc import Malloc
 from goheap.runtime.mcache import MCache
+from goheap.runtime.mfinal import FinalizerFunc, Finalizers
+from goheap.runtime.mgc import GC, CostModel, GCCycle
 from goheap.runtime.mheap import MHeap
 from goheap.runtime.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.mspan import MSpan, _MSpanInUse
@@ -43,6 +48,23 @@ from goheap.runtime.proc import P
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
 _MAX_REQUEST = 1 << 39
+
+
+def parse_gogc(gogc: int | str | None) -> int:
+    """GOGC as Go reads it: an integer percentage, or "off" (None) for -1."""
+    if gogc is None or (isinstance(gogc, str) and gogc.strip().lower() == "off"):
+        return -1
+    try:
+        v = int(gogc)
+    except (TypeError, ValueError):
+        raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
+    if v < 0:
+        raise GoheapError(f"GOGC must be >= 0 or 'off', got {v}")
+    return v
+
+
+def _print_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,11 @@ class Heap:
         profile: str = DEFAULT_PROFILE,
         procs: int = 1,
         memprofilerate: int | None = None,
+        *,
+        gogc: int | str | None = 100,
+        liveness: str = "graph",
+        cost: CostModel | None = None,
+        gctrace: bool | Callable[[str], None] = False,
     ) -> None:
         if not isinstance(procs, int) or procs < 1 or procs > 256:
             raise GoheapError(f"procs must be an integer from 1 to 256, got {procs!r}")
@@ -78,8 +105,31 @@ class Heap:
         self.mheap = MHeap(prof, self.stats, self.os, self.clock)
         rate = prof.mem_profile_rate if memprofilerate is None else memprofilerate
         self.mprof = MProf(self.mheap, rate)
-        self.gc_hooks = GCHooks()
-        self.malloc_ = Malloc(self.mheap, self.mprof, self.gc_hooks)
+        if liveness not in ("graph", "lifetime"):
+            raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
+        self.liveness = liveness
+        self.cost = cost or CostModel()
+        self.globals: dict[str, int] = {}
+        self.goroutines: list[Goroutine] = []
+        self.finalizers = Finalizers(self.mheap)
+        self.mheap.queuefinalizer = self.finalizers.queuefinalizer
+        self.mheap.mprof_free = self.mprof.mProf_Free  # type: ignore[assignment]
+        self.gc_ = GC(
+            self.mheap,
+            self.mprof,
+            self.finalizers,
+            self._roots,
+            gogc=parse_gogc(gogc),
+            procs=procs,
+            liveness=liveness,
+            cost=self.cost,
+        )
+        if gctrace is True:
+            self.gc_.gctrace = _print_stderr
+        elif callable(gctrace):
+            self.gc_.gctrace = gctrace
+        self.malloc_ = Malloc(self.mheap, self.mprof, self.gc_)
+        self.scheduler = Scheduler(self)
 
         # procresize: one P and one mcache each (allocmcache, global palloc).
         self.allp = [P(i) for i in range(procs)]
@@ -89,7 +139,109 @@ class Heap:
             c.next_sample = self.mprof.nextSample()
             p.mcache = c
         self.mheap.curp = self.allp[0]
+        self.main = Goroutine(self, 0, 0)
+        self.goroutines.append(self.main)
+        self.g = self.main
+        self._tiny_live: dict[int, int] = {}
+        self._tiny_sub: set[int] = set()
         self._closed = False
+
+    # --- goroutines and roots ---
+
+    def go(self, body: GoroutineBody, *, p: int | None = None) -> Goroutine:
+        """Start a goroutine running body(heap, g) (a generator); run with run()."""
+        gid = len(self.goroutines)
+        pid = gid % len(self.allp) if p is None else p
+        self._on(pid)
+        self.mheap.curp = self.allp[self.g.p]
+        g = Goroutine(self, gid, pid)
+        self.goroutines.append(g)
+        self.scheduler.go(body, g)
+        return g
+
+    def run(self) -> None:
+        """Run the started goroutines to completion, round-robin."""
+        self.scheduler.run()
+
+    def _switch_to(self, g: Goroutine) -> None:
+        self.g.gcAssistBytes = self.gc_.gcAssistBytes
+        self.g = g
+        self.gc_.gcAssistBytes = g.gcAssistBytes
+        self.mheap.curp = self.allp[g.p]
+
+    def _check_root(self, addr: int, what: str) -> None:
+        if addr != 0 and self.find_object(addr) is None:
+            raise GoheapError(f"{what}: {addr:#x} is not an allocated heap object")
+
+    def set_global(self, name: str, addr: int) -> None:
+        """A global pointer variable (a root) named name now holds addr (0: nil)."""
+        self._check_root(addr, f"set_global({name!r})")
+        self.globals[name] = addr
+
+    def get_global(self, name: str) -> int:
+        try:
+            return self.globals[name]
+        except KeyError:
+            raise GoheapError(f"no global named {name!r}") from None
+
+    def drop_global(self, name: str) -> None:
+        if self.globals.pop(name, None) is None:
+            raise GoheapError(f"drop_global: no global named {name!r}")
+
+    def _roots(self) -> list[int]:
+        roots = [v for v in self.globals.values() if v]
+        for g in self.goroutines:
+            roots.extend(v for v in g.stack if v)
+        return roots
+
+    def dead(self, obj: int) -> None:
+        """Lifetime mode: the program will never use obj again."""
+        if self.liveness != "lifetime":
+            raise GoheapError("dead() is for liveness='lifetime' heaps")
+        ref = self.find_object(obj)
+        if ref is None:
+            raise GoheapError(f"dead: {obj:#x} is not an allocated heap object")
+        s = ref.span
+        if s.sizeclass == self.profile.tiny_size_class and obj in self._tiny_sub:
+            # A tiny sub-object: the block dies with its last sub-object.
+            self._tiny_sub.discard(obj)
+            n = self._tiny_live.get(ref.base, 1) - 1
+            if n > 0:
+                self._tiny_live[ref.base] = n
+                return
+            self._tiny_live.pop(ref.base, None)
+        s.deadBits |= 1 << ref.index
+
+    # --- the collector ---
+
+    def gc(self) -> None:
+        """runtime.GC(): a full, stop-the-world collection and sweep."""
+        self.gc_.runtime_GC()
+
+    def free_os_memory(self) -> int:
+        """debug.FreeOSMemory(): runtime.GC(), then release every free span."""
+        self.gc_.runtime_GC()
+        return self.mheap.scavenge((1 << 63) - 1, -1)
+
+    def set_gc_percent(self, gogc: int | str | None) -> int:
+        """debug.SetGCPercent: returns the old value; then runtime.GC() as Go 1.8 does."""
+        old = self.gc_.controller.setGCPercent(parse_gogc(gogc))
+        self.gc_.runtime_GC()
+        return old
+
+    def set_finalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
+        """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
+        self.finalizers.SetFinalizer(obj, fn)
+
+    def advance(self, ns: int) -> None:
+        """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
+        if ns < 0:
+            raise GoheapError(f"advance: negative time {ns}")
+        self.gc_.mutator_ran(ns)
+
+    @property
+    def cycles(self) -> list[GCCycle]:
+        return self.gc_.cycles
 
     # --- Ps ---
 
@@ -133,8 +285,30 @@ class Heap:
             raise GoheapError(
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
-        c = self._on(p)
-        return self.malloc_.mallocgc(size, typ, needzero, c, stack or DEFAULT_STACK)
+        if p is not None and p != self.g.p:
+            self._on(p)
+        c = self._on(None)
+        tiny_fit = c.tiny
+        x = self.malloc_.mallocgc(size, typ, needzero, c, stack or DEFAULT_STACK)
+        cost = self.cost
+        if size < 16 and (typ is None or typ.ptrdata == 0):
+            ns = cost.tiny_ns
+            if self.liveness == "lifetime":
+                self._track_tiny(x, tiny_fit)
+        elif size <= self.profile.max_small_size:
+            ns = cost.alloc_ns + size * cost.zero_ns_per_byte
+        else:
+            ns = cost.large_alloc_ns + size * cost.zero_ns_per_byte
+        self.gc_.mutator_ran(ns)
+        if p is not None:
+            self.mheap.curp = self.allp[self.g.p]
+        return x
+
+    def _track_tiny(self, x: int, old_tiny: int) -> None:
+        """Lifetime mode: count live sub-objects of each tiny block."""
+        base = x & ~15
+        self._tiny_sub.add(x)
+        self._tiny_live[base] = self._tiny_live.get(base, 0) + 1
 
     def new(self, typ: Type, *, p: int | None = None, stack: tuple[str, ...] | None = None) -> int:
         """newobject(typ): one zeroed object of type typ."""

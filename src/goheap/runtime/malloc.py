@@ -59,8 +59,8 @@ class GCHooks:
     def gcShouldStart(self, forceTrigger: bool) -> bool:
         return False
 
-    def gcStartBackground(self) -> None:
-        """gcStart(gcBackgroundMode, false)."""
+    def gcStartBackground(self, x: int) -> None:
+        """gcStart(gcBackgroundMode, false); x is the object being returned."""
 
 
 def nextFreeFast(s: MSpan) -> int:
@@ -186,7 +186,7 @@ class Malloc:
             gc.assistRounding(size - dataSize)
 
         if shouldhelpgc and gc.gcShouldStart(False):
-            gc.gcStartBackground()
+            gc.gcStartBackground(x)
         return x
 
     def largeAlloc(self, size: int, needzero: bool) -> MSpan:

@@ -33,9 +33,11 @@ from goheap.runtime.fixalloc import FixAlloc, PersistentAllocator
 from goheap.runtime.gcbits import GCBitsArenas
 from goheap.runtime.heapbits import HeapBitmap
 from goheap.runtime.mcentral import MCentral
+from goheap.runtime.mgcsweep import sweep_span, sweepone
 from goheap.runtime.mgcsweepbuf import GCSweepBuf
 from goheap.runtime.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
 from goheap.runtime.mstats import MStats
+from goheap.runtime.specials import _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,11 +169,15 @@ class MHeap:
         self.gcbits = GCBitsArenas(
             os_, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
         )
-        # Set by the collector: sweeps one span, returns pages freed or -1 when done.
-        self.sweepone: Callable[[], int] = self._sweepone_nothing_to_sweep
-        # Set by the collector: called after heap_live/heap_scan change during marking.
+        # The collector sets these: gcBlackenEnabled and the pacer's revise(),
+        # called when heap_live or heap_scan change during marking.
         self.gcBlackenEnabled = 0
         self.revise: Callable[[], None] = _noop
+        # Charges the virtual clock for sweeping a span (the collector's cost model).
+        self.sweep_cost_hook: Callable[[MSpan], None] = _noop_span
+        # Where freed specials go (set by the Heap): the finalizer queue and the profile.
+        self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizers
+        self.mprof_free: Callable[[object, int], None] = _no_profile
 
     # --- helpers for the current P ---
 
@@ -197,14 +203,6 @@ class MHeap:
                 self.os.sysFree(0, self.allspans_cap * 8, self.stats.other_sys)
             self.allspans_cap = n
         self.allspans.append(s)
-
-    def _sweepone_nothing_to_sweep(self) -> int:
-        """sweepone before any collector exists: nothing is ever unswept."""
-        unswept = self.sweepSpans[1 - (self.sweepgen // 2) % 2]
-        if len(unswept):
-            raise RuntimeThrow("sweepone: unswept spans but no collector attached")
-        self.sweepdone = 1
-        return -1
 
     def flush_mcache_stats(self, c: MCache | None) -> None:
         """The stats alloc_m and freeSpan move from the current mcache."""
@@ -550,9 +548,24 @@ class MHeap:
                 break
             reclaimed += n
 
-    # Set by the collector: mspan.sweep(preserve) -> freed to heap.
+    def sweepone(self) -> int:
+        """Sweep one span: pages freed to the heap, or -1 when all are swept."""
+        return sweepone(self)
+
     def sweep_span(self, s: MSpan, preserve: bool) -> bool:
-        raise RuntimeThrow("mspan.sweep: no collector attached")
+        """mspan.sweep(preserve) on a claimed span; True if it went to the heap."""
+        return sweep_span(self, s, preserve)
+
+    def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
+        """Dispose of a special of a dead object: queue its finalizer or free its sample."""
+        if s.kind == _KindSpecialFinalizer:
+            self.queuefinalizer(s, p)
+            self.specialfinalizeralloc.free(s)
+        elif s.kind == _KindSpecialProfile:
+            self.mprof_free(s.payload, size)
+            self.specialprofilealloc.free(s)
+        else:
+            raise RuntimeThrow("bad special kind")
 
     def ensureSwept(self, s: MSpan) -> None:
         """mspan.ensureSwept: sweep s now if this cycle has not swept it yet."""
@@ -609,4 +622,16 @@ def _new_special() -> SpecialRecord:
 
 
 def _noop() -> None:
+    return None
+
+
+def _noop_span(s: MSpan) -> None:
+    return None
+
+
+def _no_finalizers(s: SpecialRecord, p: int) -> None:
+    raise RuntimeThrow("queuefinalizer: no finalizer queue attached")
+
+
+def _no_profile(bucket: object, size: int) -> None:
     return None

@@ -132,6 +132,7 @@ class MSpan:
         "allocCache",
         "allocCount",
         "baseMask",
+        "deadBits",
         "divMul",
         "divShift",
         "divShift2",
@@ -184,6 +185,8 @@ class MSpan:
         self.npreleased = 0
         self.limit = 0
         self.specials: SpecialRecord | None = None
+        # Lifetime mode only (not a Go field): objects the driver declared dead.
+        self.deadBits = 0
 
     def init(self, base: int, npages: int) -> None:
         """mspan.init: reset the span for a new run of pages (not zeroed)."""
@@ -204,6 +207,7 @@ class MSpan:
         self.freeindex = 0
         self.allocBits = 0
         self.gcmarkBits = 0
+        self.deadBits = 0
 
     def base(self) -> int:
         return self.startAddr

@@ -1,0 +1,536 @@
+"""The GC cycle (mgc.go) on a virtual clock, with Go 1.8's phases and pacing.
+
+A cycle, as ``GC`` runs it:
+
+1. **start** (``gcStart``): sweep what is left of the last cycle, record
+   ``heap0``, stop the world (sweep termination: ``finishsweep_m``, a new
+   gcBits epoch); in background mode start the pacer's cycle, enter
+   ``_GCmark``, grey the P's tiny blocks and enable assists. Then the
+   snapshot trace runs (mgcmark.py) and its scan work becomes the work to
+   pay for.
+2. **concurrent mark** (``_GCmark``): the mutator keeps allocating, black.
+   The background worker pays mark work with its 25% CPU share of virtual
+   time; allocating goroutines pay with assists (``assistWorkPerByte``).
+3. **mark termination**: when the work is paid (``gcMarkDone``): the
+   trigger feedback (``endCycle``), the world stops, the mcaches are
+   flushed, ``heap_marked``/``gc_trigger``/``next_gc`` are set, and
+   ``gcSweep`` bumps ``sweepgen`` by 2 and sets the proportional sweep
+   ratio (or, for ``runtime.GC()``, sweeps everything at once).
+
+STW collections (``runtime.GC()``, ``debug.FreeOSMemory``) do all marking
+inside mark termination, as Go 1.8's gcForceBlockMode does.
+
+The cost model (``CostModel``) is what turns work into virtual time. Its
+figures are documented estimates for a modern x86 core, not measurements
+of Go; they shape times (pauses, gctrace clock/cpu, GCCPUFraction, when
+marking ends relative to allocation) but no byte count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from goheap.errors import RuntimeThrow
+from goheap.runtime.malloc import GCHooks
+from goheap.runtime.mgcmark import Marker
+from goheap.runtime.mgcpacer import GCController
+from goheap.runtime.mgcsweep import sweepone
+
+if TYPE_CHECKING:
+    from goheap.runtime.mfinal import Finalizers
+    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.mprof import MProf
+    from goheap.runtime.mspan import MSpan
+
+_GCoff = 0
+_GCmark = 1
+_GCmarktermination = 2
+
+gcBackgroundMode = 0
+gcForceMode = 1
+gcForceBlockMode = 2
+
+forcegcperiod = 2 * 60 * 1_000_000_000
+scavengelimit = 5 * 60 * 1_000_000_000
+forcePreemptNS = 10_000_000
+gcOverAssistWork = 64 << 10
+
+
+@dataclass
+class CostModel:
+    """Virtual nanoseconds per unit of work (estimates; see the module docstring)."""
+
+    alloc_ns: float = 20.0  # one mallocgc call (small)
+    tiny_ns: float = 8.0  # a tiny allocation that fits the current block
+    large_alloc_ns: float = 400.0  # a large allocation's page-heap work
+    zero_ns_per_byte: float = 0.05  # memclr (~20 GB/s)
+    write_ns: float = 1.0  # a pointer store by the mutator
+    scan_ns_per_byte: float = 0.5  # one unit of GC scan work (a byte scanned)
+    mark_ns_per_object: float = 10.0  # greyobject + queue
+    sweep_ns_per_span: float = 150.0
+    sweep_ns_per_object: float = 1.0
+    stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
+
+
+@dataclass
+class GCCycle:
+    """One collection, as gctrace and the reports show it."""
+
+    n: int
+    mode: int
+    tSweepTerm: int
+    tMark: int = 0
+    tMarkTerm: int = 0
+    tEnd: int = 0
+    heap0: int = 0
+    heap1: int = 0
+    heap2: int = 0
+    heapGoal: int = 0
+    trigger: int = 0
+    sweepTermCpu: int = 0
+    assistTime: int = 0
+    bgMarkTime: int = 0
+    idleMarkTime: int = 0
+    markTermCpu: int = 0
+    maxprocs: int = 1
+    pause_ns: int = 0
+    bytesMarked: int = 0
+    scanWork: int = 0
+    objects_marked: int = 0
+
+    @property
+    def forced(self) -> bool:
+        return self.mode != gcBackgroundMode
+
+
+def itoaDiv(val: int, dec: int) -> str:
+    """Go's itoaDiv: val with a decimal point dec digits from the right."""
+    s = str(val)
+    if dec <= 0:
+        return s
+    s = s.rjust(dec + 1, "0")
+    return s[:-dec] + "." + s[-dec:]
+
+
+def fmtNSAsMS(ns: int) -> str:
+    if ns >= 10_000_000:
+        return itoaDiv(ns // 1_000_000, 0)
+    x = ns // 1000
+    if x == 0:
+        return "0"
+    dec = 3
+    while x >= 100:
+        x //= 10
+        dec -= 1
+    return itoaDiv(x, dec)
+
+
+def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float) -> str:
+    """The gctrace=1 line, exactly as Go 1.8 prints it."""
+    util = int(cpu_fraction * 100)
+    clock = "+".join(
+        fmtNSAsMS(b - a)
+        for a, b in ((c.tSweepTerm, c.tMark), (c.tMark, c.tMarkTerm), (c.tMarkTerm, c.tEnd))
+    )
+    cpu = (
+        f"{fmtNSAsMS(c.sweepTermCpu)}+{fmtNSAsMS(c.assistTime)}/{fmtNSAsMS(c.bgMarkTime)}"
+        f"/{fmtNSAsMS(c.idleMarkTime)}+{fmtNSAsMS(c.markTermCpu)}"
+    )
+    line = (
+        f"gc {c.n} @{itoaDiv((c.tSweepTerm - start_ns) // 1_000_000, 3)}s {util}%: "
+        f"{clock} ms clock, {cpu} ms cpu, "
+        f"{c.heap0 >> 20}->{c.heap1 >> 20}->{c.heap2 >> 20} MB, {c.heapGoal >> 20} MB goal, "
+        f"{c.maxprocs} P"
+    )
+    if c.forced:
+        line += " (forced)"
+    return line
+
+
+class GC(GCHooks):
+    """The collector of one heap: phases, pacing, marking, sweeping, timing."""
+
+    def __init__(
+        self,
+        h: MHeap,
+        mprof: MProf,
+        finalizers: Finalizers,
+        roots: Callable[[], Iterable[int]],
+        *,
+        gogc: int,
+        procs: int,
+        liveness: str,
+        cost: CostModel,
+    ) -> None:
+        self.h = h
+        self.stats = h.stats
+        self.clock = h.clock
+        self.mprof = mprof
+        self.fin = finalizers
+        self.roots = roots
+        self.procs = procs
+        self.liveness = liveness
+        self.cost = cost
+        self.controller = GCController(h.stats, gogc, procs)
+        self.gcphase = _GCoff
+        self.gcBlackenEnabled = 0
+        self.cycles: list[GCCycle] = []
+        self.cur: GCCycle | None = None
+        self.work_remaining = 0.0  # scan work units still to pay this cycle
+        self.bytesMarked = 0
+        self.gcAssistBytes = 0  # the running goroutine's assist credit
+        self.totaltime = 0  # work.totaltime: GC CPU, cumulative
+        self.start_ns = self.clock.now  # runtimeInitTime
+        self.last_scavenge = self.clock.now
+        self.last_bgsweep = self.clock.now
+        self.nbgsweep = 0
+        self.npausesweep = 0
+        self.gctrace: Callable[[str], None] | None = None
+        self.on_cycle: Callable[[GCCycle], None] | None = None
+        self.in_gc = False
+        self.inflight = 0
+        h.gcBlackenEnabled = 0
+        h.revise = self.controller.revise
+        h.sweep_cost_hook = self._charge_sweep
+
+    # --- time ---
+
+    def _charge_sweep(self, s: MSpan) -> None:
+        self.clock.now += int(
+            self.cost.sweep_ns_per_span + self.cost.sweep_ns_per_object * s.nelems
+        )
+
+    def mutator_ran(self, ns: float) -> None:
+        """The mutator used ns of CPU: advance the clock and run background work."""
+        if ns <= 0:
+            return
+        if self.gcphase == _GCmark:
+            c = self.controller
+            dedicated = c.dedicatedMarkWorkersNeeded
+            frac = c.fractionalUtilizationGoal
+            if self.procs == 1:
+                # The fractional worker takes its share of the only P.
+                wall = ns / (1.0 - frac)
+                worker_ns = wall - ns
+                c.fractionalMarkTime += int(worker_ns)
+                idle_ns = 0.0
+            else:
+                wall = ns
+                busy = dedicated + (1 if frac > 0 else 0)
+                idle = max(0, self.procs - 1 - busy)
+                c.dedicatedMarkTime += int(wall * dedicated)
+                c.fractionalMarkTime += int(wall * frac)
+                worker_ns = wall * (dedicated + frac)
+                idle_ns = wall * idle
+                c.idleMarkTime += int(idle_ns)
+            self.clock.now += int(wall)
+            work = (worker_ns + idle_ns) / self.cost.scan_ns_per_byte
+            c.bgScanCredit += int(worker_ns / self.cost.scan_ns_per_byte)
+            self._pay_work(work)
+            if self.work_remaining <= 0 and not self.in_gc:
+                self.gcMarkDone()
+        else:
+            self.clock.now += int(ns)
+            self._background_sweep()
+        self._sysmon()
+
+    def _pay_work(self, units: float) -> None:
+        self.work_remaining -= units
+
+    def _background_sweep(self) -> None:
+        """bgsweep: on an idle P it sweeps continuously; with one P, a span per time slice."""
+        h = self.h
+        if h.sweepdone:
+            self.last_bgsweep = self.clock.now
+            return
+        now = self.clock.now
+        if self.procs > 1:
+            budget = (now - self.last_bgsweep) * (self.procs - 1)
+            per_span = self.cost.sweep_ns_per_span
+            while budget >= per_span and not h.sweepdone:
+                before = self.clock.now
+                if sweepone(h) == -1:
+                    break
+                self.nbgsweep += 1
+                spent = self.clock.now - before
+                self.clock.now = before  # it ran on another P
+                budget -= max(spent, per_span)
+        else:
+            while now - self.last_bgsweep >= forcePreemptNS and not h.sweepdone:
+                self.last_bgsweep += forcePreemptNS
+                if sweepone(h) == -1:
+                    break
+                self.nbgsweep += 1
+            return
+        self.last_bgsweep = now
+
+    def _sysmon(self) -> None:
+        """sysmon's periodic work: the 2-minute forced GC and the scavenger."""
+        now = self.clock.now
+        st = self.stats
+        if (
+            self.gcphase == _GCoff
+            and not self.in_gc
+            and st.last_gc != 0
+            and now - self._last_gc_mono > forcegcperiod
+            and self.controller.gcpercent >= 0
+        ):
+            self.gcStart(gcBackgroundMode, forceTrigger=True)
+        if now - self.last_scavenge > scavengelimit // 2:
+            self.last_scavenge = now
+            self.h.scavenge(now, scavengelimit)
+
+    _last_gc_mono = 0
+
+    # --- GCHooks (mallocgc) ---
+
+    def assistAlloc(self, size: int) -> None:
+        self.gcAssistBytes -= size
+        if self.gcAssistBytes < 0:
+            self.gcAssistAlloc()
+
+    def assistRounding(self, extra: int) -> None:
+        self.gcAssistBytes -= extra
+
+    def gcAssistAlloc(self) -> None:
+        """Pay the allocating goroutine's debt with stolen credit or its own mark work."""
+        c = self.controller
+        debt = -self.gcAssistBytes
+        scanWork = int(c.assistWorkPerByte * debt)
+        if scanWork < gcOverAssistWork:
+            scanWork = gcOverAssistWork
+            debt = int(c.assistBytesPerWork * scanWork)
+        bgScanCredit = c.bgScanCredit
+        stolen = 0
+        if bgScanCredit > 0:
+            if bgScanCredit < scanWork:
+                stolen = bgScanCredit
+                self.gcAssistBytes += 1 + int(c.assistBytesPerWork * stolen)
+            else:
+                stolen = scanWork
+                self.gcAssistBytes += debt
+            c.bgScanCredit -= stolen
+            scanWork -= stolen
+            if scanWork == 0:
+                return
+        workDone = min(float(scanWork), max(self.work_remaining, 0.0))
+        if workDone > 0:
+            ns = workDone * self.cost.scan_ns_per_byte
+            self.clock.now += int(ns)
+            c.assistTime += int(ns)
+            self._pay_work(workDone)
+            self.gcAssistBytes += 1 + int(c.assistBytesPerWork * workDone)
+        if self.work_remaining <= 0 and not self.in_gc:
+            self.gcMarkDone()
+
+    def gcmarknewobject(self, x: int, size: int, scanSize: int) -> None:
+        """Allocate black: set the mark bit; count the bytes and scan work."""
+        s = self.h.spans[(x - self.h.arena_start) >> 13]
+        assert s is not None
+        idx = s.objIndex(x) if s.sizeclass else 0
+        s.gcmarkBits |= 1 << idx
+        self.bytesMarked += size
+        self.controller.scanWork += scanSize
+
+    def gcShouldStart(self, forceTrigger: bool) -> bool:
+        st = self.stats
+        return (
+            self.gcphase == _GCoff
+            and not self.in_gc
+            and (forceTrigger or st.heap_live >= st.gc_trigger)
+            and st.enablegc
+            and self.controller.gcpercent >= 0
+        )
+
+    def gcStartBackground(self, x: int) -> None:
+        # x is the object mallocgc is about to return: live in its frame.
+        self.inflight = x
+        try:
+            self.gcStart(gcBackgroundMode, forceTrigger=False)
+        finally:
+            self.inflight = 0
+
+    # --- the cycle ---
+
+    def gcStart(self, mode: int, forceTrigger: bool = False) -> None:
+        h = self.h
+        st = self.stats
+        while (mode != gcBackgroundMode or self.gcShouldStart(forceTrigger)) and sweepone(h) != -1:
+            self.nbgsweep += 1
+        if mode == gcBackgroundMode and not self.gcShouldStart(forceTrigger):
+            return
+        self.in_gc = True
+        now = self.clock.now
+        cyc = GCCycle(n=st.numgc + 1, mode=mode, tSweepTerm=now, maxprocs=self.procs)
+        cyc.heap0 = st.heap_live
+        cyc.trigger = st.gc_trigger
+        self.cur = cyc
+        # gcResetMarkState
+        self.bytesMarked = 0
+        self.gcAssistBytes = 0
+        # STW: sweep termination.
+        self.clock.now += int(self.cost.stw_ns)
+        while sweepone(h) != -1:
+            self.npausesweep += 1
+        h.gcbits.nextMarkBitArenaEpoch()
+        if mode == gcBackgroundMode:
+            self.controller.startCycle(now)
+            cyc.heapGoal = st.next_gc
+            self.gcphase = _GCmark
+            self._mark_snapshot()
+            self.gcBlackenEnabled = 1
+            h.gcBlackenEnabled = 1
+            self.in_gc = False
+            cyc.tMark = self.clock.now
+            cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
+            cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
+            if self.work_remaining <= 0:
+                self.gcMarkDone()
+        else:
+            cyc.tMark = cyc.tMarkTerm = self.clock.now
+            cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
+            cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
+            cyc.heapGoal = cyc.heap0
+            if mode != gcBackgroundMode:
+                st.numforcedgc += 1
+            self.gcphase = _GCmark  # briefly, for marking the snapshot
+            self._mark_snapshot()
+            self.gcMarkTermination(stw_mark=True)
+
+    def _mark_snapshot(self) -> None:
+        """Trace the heap as it is now (see mgcmark.py) and set the work to pay."""
+        h = self.h
+        m = Marker(h)
+        # gcMarkTinyAllocs: each P's tiny block is greyed.
+        for p in h.allp:
+            if p.mcache is not None and p.mcache.tiny:
+                if self.liveness == "lifetime":
+                    m.mark_lifetime_object(p.mcache.tiny)
+                else:
+                    m.shade(p.mcache.tiny)
+        if self.liveness == "lifetime":
+            for p_ in self.fin.roots():
+                m.mark_lifetime_object(p_)
+            m.mark_lifetime()
+        else:
+            m.mark_roots(self.roots())
+            m.mark_roots(self.fin.roots())
+            if self.inflight:
+                m.shade(self.inflight)
+            m.drain()
+        m.markrootSpans()
+        m.drain()
+        res = m.result
+        self.bytesMarked += res.bytesMarked
+        self.controller.scanWork += res.scanWork
+        assert self.cur is not None
+        self.cur.scanWork = res.scanWork
+        self.cur.objects_marked = res.objects
+        self.work_remaining = res.scanWork + res.objects * (
+            self.cost.mark_ns_per_object / self.cost.scan_ns_per_byte
+        )
+
+    def gcMarkDone(self) -> None:
+        """All mark work is paid: leave concurrent mark, run mark termination."""
+        if self.gcphase != _GCmark or self.in_gc:
+            return
+        self.in_gc = True
+        self.gcBlackenEnabled = 0
+        self.h.gcBlackenEnabled = 0
+        self.controller.endCycle(self.clock.now)
+        self.gcMarkTermination(stw_mark=False)
+
+    def gcMarkTermination(self, *, stw_mark: bool) -> None:
+        h = self.h
+        st = self.stats
+        cyc = self.cur
+        assert cyc is not None
+        self.gcBlackenEnabled = 0
+        h.gcBlackenEnabled = 0
+        self.gcphase = _GCmarktermination
+        cyc.heap1 = st.heap_live
+        cyc.tMarkTerm = self.clock.now if not stw_mark else cyc.tMarkTerm
+        start_term = self.clock.now
+        self.clock.now += int(self.cost.stw_ns)
+        if stw_mark:
+            # The whole mark runs inside this pause, on stwprocs helpers.
+            self.clock.now += int(self.work_remaining * self.cost.scan_ns_per_byte / self.procs)
+            self.work_remaining = 0
+        # gcMark: flush every mcache (the tiny blocks go too), purge the stats.
+        for p in h.allp:
+            if p.mcache is not None:
+                p.mcache.releaseAll()
+        h.purge_all_cachedstats()
+        self.controller.set_trigger_after_mark(self.bytesMarked)
+        cyc.heap2 = self.bytesMarked
+        cyc.bytesMarked = self.bytesMarked
+        self.gcphase = _GCoff
+        self.gcSweep(cyc.mode)
+        # Stats.
+        now = self.clock.now
+        cyc.tEnd = now
+        cyc.markTermCpu = (cyc.tEnd - start_term) * self.procs
+        c = self.controller
+        cyc.assistTime = c.assistTime
+        cyc.bgMarkTime = c.dedicatedMarkTime + c.fractionalMarkTime
+        cyc.idleMarkTime = c.idleMarkTime
+        pause = cyc.pause_ns + (cyc.tEnd - start_term)
+        if stw_mark:
+            pause = cyc.tEnd - cyc.tSweepTerm
+        cyc.pause_ns = pause
+        st.last_gc = now
+        self._last_gc_mono = now
+        st.pause_ns[st.numgc % 256] = pause
+        st.pause_end[st.numgc % 256] = now
+        st.pause_total_ns += pause
+        self.totaltime += cyc.sweepTermCpu + cyc.assistTime + cyc.bgMarkTime + cyc.markTermCpu
+        elapsed = (now - self.start_ns) * self.procs
+        st.gc_cpu_fraction = self.totaltime / elapsed if elapsed > 0 else 0.0
+        st.numgc += 1
+        if cyc.mode == gcBackgroundMode:
+            self.mprof.mProf_GC()
+        self.cycles.append(cyc)
+        self.cur = None
+        self.in_gc = False
+        self.last_bgsweep = now
+        if self.gctrace is not None:
+            self.gctrace(format_gctrace(cyc, self.start_ns, st.gc_cpu_fraction))
+        if self.on_cycle is not None:
+            self.on_cycle(cyc)
+        if self.fin.fingwake:
+            self.fin.runfinq()
+
+    def gcSweep(self, mode: int) -> None:
+        """sweepgen += 2; set up proportional sweep, or sweep it all (forced)."""
+        h = self.h
+        st = self.stats
+        h.sweepgen += 2
+        h.sweepdone = 0
+        if len(h.sweepSpans[(h.sweepgen // 2) % 2]) != 0:
+            raise RuntimeThrow("non-empty swept list")
+        h.pagesSwept = 0
+        if mode == gcForceBlockMode:
+            h.sweepPagesPerByte = 0.0
+            while sweepone(h) != -1:
+                self.npausesweep += 1
+            self.mprof.mProf_GC()
+            self.mprof.mProf_GC()
+            return
+        heapDistance = st.gc_trigger - st.heap_live - (1 << 20)
+        if heapDistance < 8192:
+            heapDistance = 8192
+        h.sweepPagesPerByte = h.pagesInUse / heapDistance
+        h.spanBytesAlloc = 0
+
+    def runtime_GC(self) -> None:
+        """runtime.GC(): a full STW collection with a full STW sweep."""
+        if self.in_gc:
+            raise RuntimeThrow("runtime.GC called during a collection")
+        if self.gcphase == _GCmark:
+            # Go 1.8 waits for the cycle in progress to finish first.
+            self.clock.now += int(max(self.work_remaining, 0.0) * self.cost.scan_ns_per_byte)
+            self.work_remaining = 0
+            self.gcMarkDone()
+        self.gcStart(gcForceBlockMode)

@@ -1,0 +1,203 @@
+"""Marking (mgcmark.go): roots, the grey queue, greyobject and scanobject.
+
+How the model marks, and why it gives Go's survivors:
+
+Go 1.8 marks concurrently with the mutator; its hybrid write barrier keeps
+every object that was reachable when marking started (a
+snapshot-at-the-beginning) and allocation during marking is black. The
+model takes that snapshot literally: at the start of marking it runs the
+whole tri-colour trace at once -- roots are shaded, grey objects are popped
+from a work queue and scanned word by word as the heap bitmap describes
+them (``scanobject``), their referents shaded (``greyobject``) -- and
+records the scan work it took. The *cost* of that work is then paid over
+the concurrent phase on the virtual clock, by the background mark worker
+and by mark assists, and marking ends (mark termination) when all of it has
+been paid. Objects allocated meanwhile are marked at allocation
+(``gcmarknewobject``). So the marked set is exactly "reachable at mark
+start + allocated during marking", and pointer writes or root drops during
+marking cannot change it, as the barrier guarantees in Go.
+
+Two ways to know liveness, giving the same marked set, ``bytesMarked`` and
+``scanWork`` for the same program:
+
+- *graph mode* traces real pointers from the roots (globals, goroutine
+  stack slots, the finalizer queue, the P's tiny blocks);
+- *lifetime mode* marks every allocated object the driver has not declared
+  dead (``MSpan.deadBits``), then counts scan work with the same
+  ``scanobject`` bitmap walk.
+
+``bytesMarked`` counts each marked object's slot size once, plus, as Go's
+``markrootSpans`` does, the size of every object that carries a finalizer
+(scanned so that what it points to survives, without marking the object
+itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from goheap.runtime.mspan import _MSpanInUse
+from goheap.runtime.specials import _KindSpecialFinalizer
+
+if TYPE_CHECKING:
+    from goheap.runtime.mheap import MHeap
+
+maxObletBytes = 128 << 10
+
+
+class MarkResult:
+    """What one mark phase found: the work to pay for and the bytes marked."""
+
+    __slots__ = ("bytesMarked", "objects", "scanWork")
+
+    def __init__(self) -> None:
+        self.bytesMarked = 0
+        self.scanWork = 0
+        self.objects = 0
+
+
+class Marker:
+    """The grey queue and the marking primitives for one heap."""
+
+    def __init__(self, h: MHeap) -> None:
+        self.h = h
+        self.words = h.mem.words
+        self.arena_start = h.arena_start
+        self.arena_used = h.arena_used
+        self.bm = h.heapbits.bm
+        self.bitmap_size = h.heapbits.bitmap_size
+        self.grey: list[int] = []
+        self.result = MarkResult()
+
+    # --- primitives ---
+
+    def scan_words(self, b: int, n: int) -> tuple[list[int], int]:
+        """scanobject's walk of [b, b+n): (pointer values found, bytes walked)."""
+        start_word = (b - self.arena_start) >> 3
+        bm = self.bm
+        top = self.bitmap_size - 1
+        words = self.words
+        ptrs: list[int] = []
+        i = 0
+        nwords = n >> 3
+        while i < nwords:
+            w = start_word + i
+            bits = bm[top - (w >> 2)] >> (w & 3)
+            if i != 1 and not bits & 0x10:
+                break
+            if bits & 1:
+                v = words[w]
+                if v:
+                    ptrs.append(v)
+            i += 1
+        return ptrs, i << 3
+
+    def scanobject(self, b: int, elemsize: int, shade: bool = True) -> None:
+        """Scan an object, shading what it points to (unless shade is False).
+
+        Objects over 128 KiB are scanned as oblets, as Go 1.8 does: each
+        oblet adds its length to bytesMarked and the bytes it walks (up to
+        the dead marker) to scanWork.
+        """
+        res = self.result
+        step = maxObletBytes if elemsize > maxObletBytes else elemsize
+        off = 0
+        while off < elemsize:
+            n = min(step, elemsize - off)
+            ptrs, walked = self.scan_words(b + off, n)
+            res.bytesMarked += n
+            res.scanWork += walked
+            if shade:
+                for p in ptrs:
+                    self.shade(p)
+            off += n
+
+    def shade(self, p: int) -> None:
+        """greyobject for the object containing p (if it is a heap object)."""
+        h = self.h
+        if p < self.arena_start or p >= h.arena_used:
+            return
+        s = h.spans[(p - self.arena_start) >> 13]
+        if s is None or s.state != _MSpanInUse or p >= s.limit or p < s.startAddr:
+            return
+        idx = s.objIndex(p) if s.sizeclass else 0
+        if s.isFree(idx):
+            return
+        if (s.gcmarkBits >> idx) & 1:
+            return
+        s.gcmarkBits |= 1 << idx
+        base = s.startAddr + idx * s.elemsize
+        if not self._has_pointers(base):
+            # A noscan object goes straight to black.
+            self.result.bytesMarked += s.elemsize
+            self.result.objects += 1
+            return
+        self.result.objects += 1
+        self.grey.append(base)
+
+    def _has_pointers(self, base: int) -> bool:
+        w = (base - self.arena_start) >> 3
+        return bool((self.bm[self.bitmap_size - 1 - (w >> 2)] >> (w & 3)) & 0x10)
+
+    def drain(self) -> None:
+        """gcDrain: scan grey objects until the queue is empty."""
+        h = self.h
+        grey = self.grey
+        while grey:
+            b = grey.pop()
+            s = h.spans[(b - self.arena_start) >> 13]
+            assert s is not None
+            self.scanobject(b, s.elemsize)
+
+    # --- roots ---
+
+    def mark_roots(self, roots: Iterable[int]) -> None:
+        for p in roots:
+            if p:
+                self.shade(p)
+
+    def markrootSpans(self) -> None:
+        """Scan every object with a finalizer (not marking it) and keep its referents."""
+        h = self.h
+        for s in h.sweepSpans[(h.sweepgen // 2) % 2].spans:
+            if s is None or s.state != _MSpanInUse or s.specials is None:
+                continue
+            sp = s.specials
+            while sp is not None:
+                if sp.kind == _KindSpecialFinalizer:
+                    p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
+                    self.scanobject(p, s.elemsize)
+                sp = sp.next
+
+    def mark_lifetime_object(self, p: int) -> None:
+        """Lifetime mode: mark the object at p (a finalizer-queue entry) if unmarked."""
+        s = self.h.spanOf(p)
+        if s is None or s.state != _MSpanInUse:
+            return
+        idx = s.objIndex(p) if s.sizeclass else 0
+        if (s.gcmarkBits >> idx) & 1:
+            return
+        s.gcmarkBits |= 1 << idx
+        base = s.startAddr + idx * s.elemsize
+        self.result.objects += 1
+        if self._has_pointers(base):
+            self.scanobject(base, s.elemsize, shade=False)
+        else:
+            self.result.bytesMarked += s.elemsize
+
+    def mark_lifetime(self) -> None:
+        """Lifetime mode: mark every allocated object not declared dead."""
+        for s in self.h.sweepSpans[(self.h.sweepgen // 2) % 2].spans:
+            if s is None or s.state != _MSpanInUse:
+                continue
+            for idx in s.allocated_indices():
+                if (s.deadBits >> idx) & 1 or (s.gcmarkBits >> idx) & 1:
+                    continue
+                s.gcmarkBits |= 1 << idx
+                base = s.startAddr + idx * s.elemsize
+                self.result.objects += 1
+                if self._has_pointers(base):
+                    self.scanobject(base, s.elemsize, shade=False)
+                else:
+                    self.result.bytesMarked += s.elemsize
