@@ -50,6 +50,7 @@ def _write_json(obj: dict[str, Any], dest: str, force: bool) -> None:
 @cli.command(
     epilog="""\b
 Examples:
+  goheap run binarytrees --param depth=12 --gogc 50 --gctrace
   goheap run retain --param size=16 --param count=1000 --json -
   goheap run retain --param size=100000 --param count=10 --param pointers=1
 """
@@ -58,6 +59,15 @@ Examples:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
 @click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version modelled.")
 @click.option("--procs", default=1, show_default=True, type=int, help="GOMAXPROCS (number of Ps).")
+@click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC.")
+@click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does.")
+@click.option(
+    "--liveness",
+    type=click.Choice(["graph", "lifetime"]),
+    default="graph",
+    show_default=True,
+    help="How the collector knows what is live.",
+)
 @click.option("--json", "json_out", metavar="PATH|-", help="Write the results as JSON.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
 def run(
@@ -65,14 +75,31 @@ def run(
     params: tuple[str, ...],
     profile: str,
     procs: int,
+    gogc: str,
+    gctrace: bool,
+    liveness: str,
     json_out: str | None,
     force: bool,
 ) -> None:
-    """Run a built-in WORKLOAD through the modelled heap and report MemStats."""
+    """Run a built-in WORKLOAD (default: binarytrees) and report MemStats."""
+    from goheap.heap import parse_gogc
     from goheap.report.text import memstats_table
     from goheap.runner import run_workload
 
-    result = run_workload(workload, list(params), profile=profile, procs=procs)
+    if json_out and json_out != "-" and Path(json_out).exists() and not force:
+        raise GoheapError(f"{json_out} exists; pass -f to overwrite it")
+    if not 1 <= procs <= 256:
+        raise GoheapError(f"--procs {procs}: must be between 1 and 256")
+    trace = (lambda line: click.echo(line, err=True)) if gctrace else None
+    result = run_workload(
+        workload,
+        list(params),
+        profile=profile,
+        procs=procs,
+        gogc=parse_gogc(gogc),
+        gctrace=trace,
+        liveness=liveness,
+    )
     if json_out:
         _write_json(result, json_out, force)
     if json_out != "-":

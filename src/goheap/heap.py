@@ -237,7 +237,7 @@ class Heap:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
-        self.gc_.mutator_ran(ns)
+        self.gc_.idle(ns)
 
     @property
     def cycles(self) -> list[GCCycle]:

@@ -236,6 +236,33 @@ class GC(GCHooks):
             self._background_sweep()
         self._sysmon()
 
+    def idle(self, ns: int) -> None:
+        """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
+        while ns > 0:
+            if self.gcphase == _GCmark and not self.in_gc:
+                need = int(max(self.work_remaining, 0.0) * self.cost.scan_ns_per_byte / self.procs)
+                step = min(ns, need)
+                self.clock.now += step
+                self.controller.idleMarkTime += step * self.procs
+                self._pay_work(step * self.procs / self.cost.scan_ns_per_byte)
+                ns -= step
+                if self.work_remaining <= 0:
+                    self.gcMarkDone()
+                continue
+            # Idle Ps sweep whatever is left, then time simply passes.
+            while not self.h.sweepdone and sweepone(self.h) != -1:
+                self.nbgsweep += 1
+            self.last_bgsweep = self.clock.now
+            # Let sysmon act at its deadlines inside the idle period.
+            deadline = min(
+                self._last_gc_mono + forcegcperiod + 1 if self.stats.last_gc else ns,
+                self.last_scavenge + scavengelimit // 2 + 1,
+            )
+            step = max(1, min(ns, deadline - self.clock.now))
+            self.clock.now += step
+            ns -= step
+            self._sysmon()
+
     def _pay_work(self, units: float) -> None:
         self.work_remaining -= units
 

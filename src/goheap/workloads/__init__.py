@@ -9,10 +9,11 @@ into typed values with one-line errors.
 from __future__ import annotations
 
 from goheap.workloads.base import Param, Workload, parse_params
+from goheap.workloads.binarytrees import BINARYTREES
 from goheap.workloads.retain import RETAIN
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (RETAIN,)}
-DEFAULT_WORKLOAD = "retain"
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (BINARYTREES, RETAIN)}
+DEFAULT_WORKLOAD = "binarytrees"
 
 
 def get_workload(name: str) -> Workload:
