@@ -254,10 +254,12 @@ class GC(GCHooks):
                 self.nbgsweep += 1
             self.last_bgsweep = self.clock.now
             # Let sysmon act at its deadlines inside the idle period.
-            deadline = min(
-                self._last_gc_mono + forcegcperiod + 1 if self.stats.last_gc else ns,
-                self.last_scavenge + scavengelimit // 2 + 1,
-            )
+            now = self.clock.now
+            end = now + ns
+            candidates = [end, self.last_scavenge + scavengelimit // 2 + 1]
+            if self.stats.last_gc and self.controller.gcpercent >= 0:
+                candidates.append(self._last_gc_mono + forcegcperiod + 1)
+            deadline = min(c for c in candidates if c > now)
             step = max(1, min(ns, deadline - self.clock.now))
             self.clock.now += step
             ns -= step
@@ -430,9 +432,14 @@ class GC(GCHooks):
         """Trace the heap as it is now (see mgcmark.py) and set the work to pay."""
         h = self.h
         m = Marker(h)
-        # gcMarkTinyAllocs: each P's tiny block is greyed.
+        # gcMarkTinyAllocs (background mode only): each P's tiny block is
+        # greyed. An STW collection flushes the mcaches before it marks, so
+        # the tiny blocks are simply dropped.
+        stw = self.cur is not None and self.cur.mode != gcBackgroundMode
         for p in h.allp:
-            if p.mcache is not None and p.mcache.tiny:
+            if stw or p.mcache is None:
+                continue
+            if p.mcache.tiny:
                 if self.liveness == "lifetime":
                     m.mark_lifetime_object(p.mcache.tiny)
                 else:
