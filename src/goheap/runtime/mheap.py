@@ -538,7 +538,7 @@ class MHeap:
         if self.reclaimList(self.busylarge, npage) != 0:
             return
         reclaimed = 0
-        for i in range(npage):
+        for i in range(min(npage, len(self.busy))):
             reclaimed += self.reclaimList(self.busy[i], npage - reclaimed)
             if reclaimed >= npage:
                 return

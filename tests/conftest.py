@@ -1,0 +1,43 @@
+"""Shared fixtures: heaps that are always closed.
+
+Every ``Heap`` reserves 512 GiB of address space (the Go 1.8 arena, as two
+MAP_NORESERVE mappings), so a test must never leave one open: use ``heap``
+for one fresh go1.8 heap, or ``make_heap(**kw)`` for several or for non-default
+options (``procs``, ``memprofilerate``, ...). Both close what they created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from goheap import Heap
+
+
+@pytest.fixture
+def heap() -> Iterator[Heap]:
+    """A fresh Go 1.8 heap (one P, default MemProfileRate), closed afterwards."""
+    h = Heap(profile="go1.8")
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+@pytest.fixture
+def make_heap() -> Iterator[Callable[..., Heap]]:
+    """A factory: ``make_heap(procs=2, memprofilerate=1)``; closes every heap it made."""
+    made: list[Heap] = []
+
+    def _make(**kw: object) -> Heap:
+        kw.setdefault("profile", "go1.8")
+        h = Heap(**kw)  # type: ignore[arg-type]
+        made.append(h)
+        return h
+
+    try:
+        yield _make
+    finally:
+        for h in made:
+            h.close()
