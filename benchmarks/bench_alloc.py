@@ -17,8 +17,10 @@ Each workload is warmed up on a throw-away heap, then timed with
 ``time.perf_counter`` over the whole loop (``--repeat`` times, a fresh heap
 each time; the median and the best are reported). The loop calls the public
 API only, so the figures include ``Heap.malloc``'s argument checks; the
-Python loop itself (~15 ns per iteration) is included too. Python's cyclic
-GC is disabled while timing, as ``timeit`` does.
+Python loop itself (~10 ns per iteration) is included too. Python's cyclic
+GC is disabled while timing, as ``timeit`` does. The load average is
+printed with the figures: on a shared machine, compare runs made at
+similar loads.
 
 It also reports the memory the *simulator* needs: the process's peak RSS
 (``resource.getrusage``), the RSS growth of each workload's heap, and, with
@@ -40,7 +42,9 @@ This is a benchmark: it prints figures and never asserts anything about speed.
     python benchmarks/bench_alloc.py                 # full run
     python benchmarks/bench_alloc.py --quick         # a few seconds
     python benchmarks/bench_alloc.py --json out.json # the figures as JSON too
+    python benchmarks/bench_alloc.py --gogc off      # the allocator alone
     python benchmarks/bench_alloc.py --profile node16  # cProfile one workload
+    PYTHONPATH=/tmp/copy python benchmarks/bench_alloc.py  # another goheap tree
 """
 
 from __future__ import annotations
@@ -439,7 +443,7 @@ def print_table(console: Console, results: list[Result], peak_rss: float) -> Non
         console.print(f"  [bold]{name}[/]: {desc}")
     console.print(
         f"Reference: the real Go runtime spends about {GO_REFERENCE_NS:g} ns per small "
-        "allocation on this kind of machine; 'x Go' = median ns/alloc / {GO_REFERENCE_NS:g}."
+        f"allocation on this kind of machine; 'x Go' = median ns/alloc / {GO_REFERENCE_NS:g}."
     )
     console.print(f"Peak RSS of this process (getrusage ru_maxrss): {peak_rss:.1f} MiB")
     checked = [r for r in results if r.per_object_python_alloc is not None]
@@ -534,9 +538,11 @@ def main(argv: list[str] | None = None) -> int:
     if footprint_n is None:
         footprint_n = 20_000 if args.quick else 100_000
 
+    load0 = os.getloadavg()
     console.print(
         f"goheap {goheap.__version__} from {Path(goheap.__file__).parent}  |  "
-        f"Python {platform.python_version()}  |  nproc={os.cpu_count()}  |  {_cpu_model()}"
+        f"Python {platform.python_version()}  |  nproc={os.cpu_count()}  |  {_cpu_model()}  |  "
+        f"load avg {load0[0]:.2f}"
     )
 
     def log(msg: str) -> None:
@@ -549,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_workload(w, sized(w), repeats, fp_n, gogc, log))
 
     peak = _peak_rss_mib()
+    load1 = os.getloadavg()
     print_table(console, results, peak)
+    console.print(f"Load average (1 min) before/after: {load0[0]:.2f} / {load1[0]:.2f}")
 
     if args.json:
         doc = {
@@ -565,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "implementation": platform.python_implementation(),
                 "platform": platform.platform(),
+                "loadavg_before": load0,
+                "loadavg_after": load1,
             },
             "reference_go_ns_per_alloc": GO_REFERENCE_NS,
             "quick": args.quick,

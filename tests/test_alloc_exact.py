@@ -458,7 +458,7 @@ def test_zero_size_allocation_is_zerobase_and_not_counted(heap: Heap) -> None:
 )
 def test_large_objects_exact(heap_off: Heap, size: int, n: int) -> None:
     h = heap_off
-    h.malloc(8, Type("P", 8, pointers=[0]))  # see test_first_allocation_over_128_pages
+    h.malloc(8, Type("P", 8, pointers=[0]))  # a small span first: mixed layouts
     npages = ceil_div(size, PAGE)
     pages = BumpPageHeap()
     pages.alloc(1)  # the class-1 span
@@ -479,7 +479,8 @@ def test_large_objects_exact(heap_off: Heap, size: int, n: int) -> None:
 
 
 def test_first_allocation_over_128_pages(heap: Heap) -> None:
-    # sweepdone is 0 in a fresh heap, so alloc_m calls reclaim(npage) first.
+    # Regression: sweepdone is 0 in a fresh heap, so alloc_m calls reclaim(npage)
+    # first, which must not index busy[] past its 128 lists.
     x = heap.malloc(129 * PAGE)
     assert x == ARENA_START
     ms = heap.read_memstats()
@@ -587,7 +588,6 @@ class TestPageHeapPolicyWhiteBox:
 
     def test_freelarge_best_fit_lowest_address_on_ties(self, heap_off: Heap) -> None:
         heap = heap_off
-        # The first allocation is <= 128 pages (see the reclaim bug above).
         x3 = heap.malloc(128 * PAGE)
         sep3 = heap.malloc(5 * PAGE)
         x1 = heap.malloc(129 * PAGE)
@@ -833,7 +833,6 @@ def want_entries(ptr_offsets: list[int], typ_size: int, count: int, slot: int) -
 )
 def test_heap_bits_arrays(heap: Heap, ptrs: list[int], tsize: int, count: int) -> None:
     T = Type("T", tsize, pointers=ptrs)
-    heap.malloc(8, Type("P", 8, pointers=[0]))  # keep the large case under 129 pages
     before = heap.new(T) if tsize * 2 <= MAX_SMALL else None
     x = heap.make(T, count)
     after = heap.make(T, count)

@@ -129,11 +129,6 @@ def test_retain_count_zero(capsys) -> None:
     assert (ms["Mallocs"], ms["HeapAlloc"], ms["HeapSys"]) == (0, 0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the retain workload never roots `keep` (no stack slot or global), "
-    "so the first GC (heap >= 4 MiB) collects everything it should retain",
-)
 def test_retain_keeps_everything_alive_across_gc(capsys) -> None:
     doc = run_json(capsys, "--param", "size=48", "--param", "count=100000")
     ms = doc["memstats"]
@@ -153,11 +148,6 @@ def test_retain_with_keep_slice_over_one_mib(capsys) -> None:
     assert (ms["Mallocs"], ms["Frees"], ms["HeapObjects"]) == (140_001, 70_000, 70_001)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `run` parses --gogc, then Heap parses the result again and "
-    "parse_gogc(-1) rejects the -1 that 'off' became",
-)
 def test_gogc_off(capsys) -> None:
     doc = run_json(capsys, "--param", "size=48", "--param", "count=1000", "--gogc", "off")
     assert doc["gogc"] == -1
@@ -167,11 +157,6 @@ def test_gogc_off(capsys) -> None:
     assert ms["HeapObjects"] == 1001
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: retain never roots `keep`; with GOGC=0 the first GC frees it and the "
-    "next write_pointer into it fails",
-)
 def test_gogc_0_collects_often_but_retains_everything(capsys) -> None:
     doc = run_json(capsys, "--param", "size=48", "--param", "count=1000", "--gogc", "0")
     ms = doc["memstats"]

@@ -183,7 +183,7 @@ def test_finalizer_errors(heap: Heap) -> None:
 
 def test_bad_input_errors(heap: Heap) -> None:
     with pytest.raises(GoheapError, match="GOGC"):
-        Heap(gogc=-5)
+        Heap(gogc="abc")
     with pytest.raises(GoheapError, match="set_global"):
         heap.set_global("x", 0xDEAD0000)
     with pytest.raises(GoheapError, match="push"):

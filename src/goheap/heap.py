@@ -58,9 +58,7 @@ def parse_gogc(gogc: int | str | None) -> int:
         v = int(gogc)
     except (TypeError, ValueError):
         raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
-    if v < 0:
-        raise GoheapError(f"GOGC must be >= 0 or 'off', got {v}")
-    return v
+    return -1 if v < 0 else v  # setGCPercent: any negative value means off
 
 
 def _print_stderr(line: str) -> None:

@@ -33,6 +33,8 @@ def run_retain(heap: Heap, params: dict[str, int]) -> dict[str, int]:
     if pointers not in (0, 1):
         raise GoheapError(f"--param pointers={pointers}: must be 0 or 1")
     keep = heap.make(POINTER, count, stack=STACK_KEEP)
+    if keep != heap.mheap.zerobase:
+        heap.g.push(keep)  # `keep` is a live local of main
     for i in range(count):
         if pointers:
             obj = heap.make(POINTER, (size + 7) // 8, stack=STACK_OBJ)
