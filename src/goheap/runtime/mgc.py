@@ -242,6 +242,11 @@ class GC(GCHooks):
             if self.gcphase == _GCmark and not self.in_gc:
                 need = int(max(self.work_remaining, 0.0) * self.cost.scan_ns_per_byte / self.procs)
                 step = min(ns, need)
+                if step == 0:
+                    # Less than a nanosecond of work left: it is done now.
+                    self.work_remaining = 0
+                    self.gcMarkDone()
+                    continue
                 self.clock.now += step
                 self.controller.idleMarkTime += step * self.procs
                 self._pay_work(step * self.procs / self.cost.scan_ns_per_byte)
