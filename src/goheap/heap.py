@@ -286,13 +286,12 @@ class Heap:
         if p is not None and p != self.g.p:
             self._on(p)
         c = self._on(None)
-        tiny_fit = c.tiny
         x = self.malloc_.mallocgc(size, typ, needzero, c, stack or DEFAULT_STACK)
         cost = self.cost
         if size < 16 and (typ is None or typ.ptrdata == 0):
             ns = cost.tiny_ns
             if self.liveness == "lifetime":
-                self._track_tiny(x, tiny_fit)
+                self._track_tiny(x)
         elif size <= self.profile.max_small_size:
             ns = cost.alloc_ns + size * cost.zero_ns_per_byte
         else:
@@ -302,7 +301,7 @@ class Heap:
             self.mheap.curp = self.allp[self.g.p]
         return x
 
-    def _track_tiny(self, x: int, old_tiny: int) -> None:
+    def _track_tiny(self, x: int) -> None:
         """Lifetime mode: count live sub-objects of each tiny block."""
         base = x & ~15
         self._tiny_sub.add(x)

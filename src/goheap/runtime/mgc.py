@@ -184,6 +184,7 @@ class GC(GCHooks):
         self.totaltime = 0  # work.totaltime: GC CPU, cumulative
         self.start_ns = self.clock.now  # runtimeInitTime
         self.last_scavenge = self.clock.now
+        self._last_gc_mono = 0  # clock time of the last GC's end (sysmon's lastgc)
         self.last_bgsweep = self.clock.now
         self.nbgsweep = 0
         self.npausesweep = 0
@@ -315,8 +316,6 @@ class GC(GCHooks):
         if now - self.last_scavenge > scavengelimit // 2:
             self.last_scavenge = now
             self.h.scavenge(now, scavengelimit)
-
-    _last_gc_mono = 0
 
     # --- GCHooks (mallocgc) ---
 

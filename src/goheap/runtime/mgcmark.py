@@ -42,6 +42,7 @@ from goheap.runtime.specials import _KindSpecialFinalizer
 
 if TYPE_CHECKING:
     from goheap.runtime.mheap import MHeap
+    from goheap.runtime.mspan import MSpan
 
 maxObletBytes = 128 << 10
 
@@ -170,14 +171,8 @@ class Marker:
                     self.scanobject(p, s.elemsize)
                 sp = sp.next
 
-    def mark_lifetime_object(self, p: int) -> None:
-        """Lifetime mode: mark the object at p (a finalizer-queue entry) if unmarked."""
-        s = self.h.spanOf(p)
-        if s is None or s.state != _MSpanInUse:
-            return
-        idx = s.objIndex(p) if s.sizeclass else 0
-        if (s.gcmarkBits >> idx) & 1:
-            return
+    def _mark_slot_lifetime(self, s: MSpan, idx: int) -> None:
+        """Lifetime mode: mark slot idx and count what scanobject would."""
         s.gcmarkBits |= 1 << idx
         base = s.startAddr + idx * s.elemsize
         self.result.objects += 1
@@ -186,18 +181,20 @@ class Marker:
         else:
             self.result.bytesMarked += s.elemsize
 
+    def mark_lifetime_object(self, p: int) -> None:
+        """Lifetime mode: mark the object at p (a finalizer-queue entry) if unmarked."""
+        s = self.h.spanOf(p)
+        if s is None or s.state != _MSpanInUse:
+            return
+        idx = s.objIndex(p) if s.sizeclass else 0
+        if not (s.gcmarkBits >> idx) & 1:
+            self._mark_slot_lifetime(s, idx)
+
     def mark_lifetime(self) -> None:
         """Lifetime mode: mark every allocated object not declared dead."""
         for s in self.h.sweepSpans[(self.h.sweepgen // 2) % 2].spans:
             if s is None or s.state != _MSpanInUse:
                 continue
             for idx in s.allocated_indices():
-                if (s.deadBits >> idx) & 1 or (s.gcmarkBits >> idx) & 1:
-                    continue
-                s.gcmarkBits |= 1 << idx
-                base = s.startAddr + idx * s.elemsize
-                self.result.objects += 1
-                if self._has_pointers(base):
-                    self.scanobject(base, s.elemsize, shade=False)
-                else:
-                    self.result.bytesMarked += s.elemsize
+                if not ((s.deadBits | s.gcmarkBits) >> idx) & 1:
+                    self._mark_slot_lifetime(s, idx)
