@@ -545,6 +545,7 @@ class TestPageHeapPolicyWhiteBox:
         c = h.mcaches[0]
         c.local_nlargefree += 1
         c.local_largefree += size
+        h.stats.heap_alloc_now -= size
 
     def test_free_list_is_lifo(self, heap_off: Heap) -> None:
         heap = heap_off

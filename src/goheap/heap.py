@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from goheap.errors import GoheapError
+from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.arena import OS
@@ -143,6 +144,8 @@ class Heap:
         self._tiny_live: dict[int, int] = {}
         self._tiny_sub: set[int] = set()
         self._closed = False
+        # Told of every operation (goheap.events); the trace recorder is one.
+        self.observer: HeapObserver | None = None
 
     # --- goroutines and roots ---
 
@@ -175,6 +178,8 @@ class Heap:
         """A global pointer variable (a root) named name now holds addr (0: nil)."""
         self._check_root(addr, f"set_global({name!r})")
         self.globals[name] = addr
+        if self.observer is not None:
+            self.observer.set_global(name, addr)
 
     def get_global(self, name: str) -> int:
         try:
@@ -183,8 +188,11 @@ class Heap:
             raise GoheapError(f"no global named {name!r}") from None
 
     def drop_global(self, name: str) -> None:
-        if self.globals.pop(name, None) is None:
+        if name not in self.globals:
             raise GoheapError(f"drop_global: no global named {name!r}")
+        del self.globals[name]
+        if self.observer is not None:
+            self.observer.drop_global(name)
 
     def _roots(self) -> list[int]:
         roots = [v for v in self.globals.values() if v]
@@ -193,9 +201,17 @@ class Heap:
         return roots
 
     def dead(self, obj: int) -> None:
-        """Lifetime mode: the program will never use obj again."""
+        """The program will never use obj again.
+
+        In lifetime mode this is what frees obj (at the next cycle). In graph
+        mode reachability decides and this changes nothing; it is still told
+        to the observer, so that a trace recorded in graph mode can be
+        replayed in lifetime mode.
+        """
+        if self.observer is not None:
+            self.observer.dead(obj)
         if self.liveness != "lifetime":
-            raise GoheapError("dead() is for liveness='lifetime' heaps")
+            return
         ref = self.find_object(obj)
         if ref is None:
             raise GoheapError(f"dead: {obj:#x} is not an allocated heap object")
@@ -214,27 +230,38 @@ class Heap:
 
     def gc(self) -> None:
         """runtime.GC(): a full, stop-the-world collection and sweep."""
+        if self.observer is not None:
+            self.observer.gc()
         self.gc_.runtime_GC()
 
     def free_os_memory(self) -> int:
         """debug.FreeOSMemory(): runtime.GC(), then release every free span."""
+        if self.observer is not None:
+            self.observer.free_os_memory()
         self.gc_.runtime_GC()
         return self.mheap.scavenge((1 << 63) - 1, -1)
 
     def set_gc_percent(self, gogc: int | str | None) -> int:
         """debug.SetGCPercent: returns the old value; then runtime.GC() as Go 1.8 does."""
-        old = self.gc_.controller.setGCPercent(parse_gogc(gogc))
+        value = parse_gogc(gogc)
+        if self.observer is not None:
+            self.observer.set_gc_percent(value)
+        old = self.gc_.controller.setGCPercent(value)
         self.gc_.runtime_GC()
         return old
 
     def set_finalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
         self.finalizers.SetFinalizer(obj, fn)
+        if self.observer is not None:
+            self.observer.set_finalizer(obj, fn is not None)
 
     def advance(self, ns: int) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
+        if self.observer is not None:
+            self.observer.advance(ns)
         self.gc_.idle(ns)
 
     @property
@@ -296,6 +323,8 @@ class Heap:
             ns = cost.alloc_ns + size * cost.zero_ns_per_byte
         else:
             ns = cost.large_alloc_ns + size * cost.zero_ns_per_byte
+        if self.observer is not None:
+            self.observer.alloc(x, size, typ, self.mheap.curp.id, stack)  # type: ignore[union-attr]
         self.gc_.mutator_ran(ns)
         if p is not None:
             self.mheap.curp = self.allp[self.g.p]
@@ -358,6 +387,8 @@ class Heap:
         if target != 0 and self.find_object(target) is None:
             raise GoheapError(f"write_pointer: target {target:#x} is not an allocated heap object")
         self.mheap.mem.words[self._word_index(obj, offset, "write_pointer")] = target
+        if self.observer is not None:
+            self.observer.write_pointer(obj, offset, target)
 
     def read_pointer(self, obj: int, offset: int) -> int:
         return self.read_word(obj, offset)

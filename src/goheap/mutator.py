@@ -38,6 +38,8 @@ class Goroutine:
         """Hold a pointer in a new stack slot; returns the slot index."""
         self.heap._check_root(addr, f"goroutine {self.id} push")
         self.stack.append(addr)
+        if self.heap.observer is not None:
+            self.heap.observer.push(self.id, addr)
         return len(self.stack) - 1
 
     def pop(self, n: int = 1) -> int:
@@ -46,6 +48,8 @@ class Goroutine:
             raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {len(self.stack)} slots")
         v = self.stack[-n]
         del self.stack[-n:]
+        if self.heap.observer is not None:
+            self.heap.observer.pop(self.id, n)
         return v
 
     def set(self, slot: int, addr: int) -> None:
@@ -53,6 +57,8 @@ class Goroutine:
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
         self.heap._check_root(addr, f"goroutine {self.id} set slot {slot}")
         self.stack[slot] = addr
+        if self.heap.observer is not None:
+            self.heap.observer.set_slot(self.id, slot, addr)
 
     def get(self, slot: int) -> int:
         if not 0 <= slot < len(self.stack):

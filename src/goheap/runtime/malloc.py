@@ -98,6 +98,7 @@ class Malloc:
         self.smallSizeMax = sc.spec.small_size_max
         self.mem = h.mem
         self.heapbits = h.heapbits
+        self.stats = h.stats
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
@@ -184,6 +185,11 @@ class Malloc:
 
         if gc.gcBlackenEnabled:
             gc.assistRounding(size - dataSize)
+
+        st = self.stats
+        st.heap_alloc_now += size
+        if st.heap_alloc_now > st.peak_heap_alloc:
+            st.peak_heap_alloc = st.heap_alloc_now
 
         if shouldhelpgc and gc.gcShouldStart(False):
             gc.gcStartBackground(x)

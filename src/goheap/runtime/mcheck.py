@@ -255,3 +255,8 @@ def check_heap(heap: Heap) -> None:
         _fail(f"HeapAlloc {ms.HeapAlloc} > HeapInuse {ms.HeapInuse}")
     if ms.HeapObjects != ms.Mallocs - ms.Frees:
         _fail("HeapObjects != Mallocs - Frees")
+    allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == _MSpanInUse)
+    if st.heap_alloc_now != allocated_bytes:
+        _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
+    if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
+        _fail("a running peak is below the current value")

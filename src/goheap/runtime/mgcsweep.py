@@ -122,11 +122,13 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
     res = False
     if nfreed > 0 and cl != 0:
         c.local_nsmallfree[cl] += nfreed
+        h.stats.heap_alloc_now -= nfreed * size
         res = h.central[cl].freeSpan(s, preserve, wasempty)
     elif freeToHeap:
         h.freeSpan(s, 1)
         c.local_nlargefree += 1
         c.local_largefree += size
+        h.stats.heap_alloc_now -= size
         res = True
     if not res:
         h.sweepSpans[(sweepgen // 2) % 2].push(s, h._persistent())

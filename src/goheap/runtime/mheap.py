@@ -349,8 +349,13 @@ class MHeap:
         for n in range(npage):
             spans[p + n] = s
 
-        self.stats.heap_inuse += npage << _PageShift
-        self.stats.heap_idle -= npage << _PageShift
+        st = self.stats
+        st.heap_inuse += npage << _PageShift
+        st.heap_idle -= npage << _PageShift
+        if st.heap_inuse > st.peak_heap_inuse:
+            st.peak_heap_inuse = st.heap_inuse
+        if st.heap_sys.value > st.peak_heap_sys:  # only grows inside allocSpanLocked
+            st.peak_heap_sys = st.heap_sys.value
         return s
 
     def allocLarge(self, npage: int) -> MSpan | None:

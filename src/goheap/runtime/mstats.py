@@ -61,6 +61,13 @@ class MStats:
         self.heap_released = 0
         self.heap_objects = 0  # large objects only, kept by alloc_m/freeSpan
         self.stacks_inuse = 0
+        # Not Go's: what ReadMemStats would call HeapAlloc right now (bytes of
+        # allocated objects, a tiny block counting 16), and the running maxima
+        # of it, heap_inuse and heap_sys, for the true peaks a run reports.
+        self.heap_alloc_now = 0
+        self.peak_heap_alloc = 0
+        self.peak_heap_inuse = 0
+        self.peak_heap_sys = 0
         # Pacer inputs.
         self.heap_live = 0
         self.heap_scan = 0
