@@ -55,7 +55,6 @@ SIZEOF_MEMRECORD = 96  # 12 uintptr counters
 MAX_STACK = 32
 
 
-
 @pytest.fixture
 def heap_off(make_heap) -> Heap:
     """A fresh go1.8 heap with GOGC=off: nothing is ever collected."""
