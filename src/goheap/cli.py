@@ -1,15 +1,18 @@
 """The ``goheap`` command.
 
 Every user mistake ends in one line on stderr, ``goheap: error: ...``, and
-exit status 2; nothing a user types produces a Python traceback.
+exit status 2; nothing a user types produces a Python traceback. Outputs
+(``--json PATH``, ``--report PATH``, ``-o PATH``) are checked before any
+work starts, and an existing file is only overwritten with ``-f``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -17,14 +20,17 @@ from goheap.errors import GoheapError
 from goheap.profiles import DEFAULT_PROFILE
 
 EXIT_USAGE = 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="""\b
 Examples:
-  goheap run                                   the default workload
-  goheap run retain --param size=48 --param count=100000 --json -
+  goheap run                                   the default workload (binarytrees depth=14)
+  goheap run churn --param steps=200000 --gctrace --report churn.html
+  goheap record churn -o churn.trace && goheap replay churn.trace --json -
+  goheap compare binarytrees --param depth=12 --gogc 50,100,200 --report cmp.html
   goheap sizeclasses --profile go1.27
 """,
 )
@@ -33,18 +39,115 @@ def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
 
 
-def _write_json(obj: dict[str, Any], dest: str, force: bool) -> None:
-    text = json.dumps(obj, indent=2) + "\n"
+# --- shared options and output ----------------------------------------------------
+
+
+def heap_options(f: F) -> F:
+    """--profile --procs --gogc --memlimit --liveness --gctrace."""
+    decorators = [
+        click.option(
+            "--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version modelled."
+        ),
+        click.option(
+            "--procs", default=1, show_default=True, type=int, help="GOMAXPROCS (number of Ps)."
+        ),
+        click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC."),
+        click.option(
+            "--memlimit",
+            default=None,
+            metavar="SIZE|off",
+            help="GOMEMLIMIT, e.g. 512MiB (go1.8 has none: accepted and recorded only).",
+        ),
+        click.option(
+            "--liveness",
+            type=click.Choice(["graph", "lifetime"]),
+            default="graph",
+            show_default=True,
+            help="How the collector knows what is live: pointers from roots, or declared deaths.",
+        ),
+        click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+def output_options(f: F) -> F:
+    """--json --report -f."""
+    decorators = [
+        click.option("--json", "json_out", metavar="PATH|-", help="Write the results as JSON."),
+        click.option(
+            "--report",
+            "report_out",
+            metavar="PATH.html",
+            help="Write a self-contained HTML report.",
+        ),
+        click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f
+
+
+def check_outputs(force: bool, *paths: str | None) -> None:
+    """Refuse, before any work, to overwrite an existing output without -f."""
+    for p in paths:
+        if p and p != "-" and Path(p).exists() and not force:
+            raise GoheapError(f"{p} exists; pass -f to overwrite it")
+        if p and p != "-" and not Path(p).parent.resolve().is_dir():
+            raise GoheapError(f"{p}: directory {Path(p).parent} does not exist")
+
+
+def write_text(dest: str, text: str) -> None:
     if dest == "-":
         sys.stdout.write(text)
         return
-    path = Path(dest)
-    if path.exists() and not force:
-        raise GoheapError(f"{dest} exists; pass -f to overwrite it")
     try:
-        path.write_text(text)
+        Path(dest).write_text(text)
     except OSError as e:
         raise GoheapError(f"cannot write {dest}: {e.strerror}") from None
+
+
+def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
+    return (lambda line: click.echo(line, err=True)) if enabled else None
+
+
+def run_options(
+    profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
+) -> Any:
+    from goheap.heap import parse_gogc
+    from goheap.runner import RunOptions, parse_memlimit
+
+    if not 1 <= procs <= 256:
+        raise GoheapError(f"--procs {procs}: must be between 1 and 256")
+    limit = parse_memlimit(memlimit)
+    if limit is not None and profile == "go1.8":
+        click.echo(
+            "goheap: note: Go 1.8 has no memory limit; --memlimit is recorded only", err=True
+        )
+    return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
+
+
+def emit(result: dict[str, Any], json_out: str | None, report_out: str | None) -> None:
+    """Write the JSON and the report, and print the tables (unless JSON goes to stdout)."""
+    if json_out:
+        write_text(json_out, json.dumps(result, indent=1) + "\n")
+    if report_out:
+        from goheap.report.html import write_report
+
+        write_report(result, report_out)
+    if json_out != "-":
+        from rich.console import Console
+
+        from goheap.report import text
+
+        console = Console()
+        text.memstats_table(result, console)
+        if hasattr(text, "breakdown_table") and "breakdown" in result:
+            text.breakdown_table(result, console)
+
+
+# --- run ----------------------------------------------------------------------------
 
 
 @cli.command(
@@ -52,15 +155,232 @@ def _write_json(obj: dict[str, Any], dest: str, force: bool) -> None:
 Examples:
   goheap run binarytrees --param depth=12 --gogc 50 --gctrace
   goheap run retain --param size=16 --param count=1000 --json -
-  goheap run retain --param size=100000 --param count=10 --param pointers=1
+  goheap run churn --param k=1000 --param steps=100000 --report churn.html
+  goheap run --list                            the workloads and their parameters
 """
 )
 @click.argument("workload", required=False)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
-@click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version modelled.")
-@click.option("--procs", default=1, show_default=True, type=int, help="GOMAXPROCS (number of Ps).")
-@click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC.")
-@click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does.")
+@click.option("--list", "list_workloads", is_flag=True, help="List the workloads and exit.")
+@heap_options
+@output_options
+def run(
+    workload: str | None,
+    params: tuple[str, ...],
+    list_workloads: bool,
+    profile: str,
+    procs: int,
+    gogc: str,
+    memlimit: str | None,
+    liveness: str,
+    gctrace: bool,
+    json_out: str | None,
+    report_out: str | None,
+    force: bool,
+) -> None:
+    """Run a built-in WORKLOAD (default: binarytrees) and report MemStats."""
+    from goheap.progress import RunProgress
+    from goheap.runner import run_workload
+
+    if list_workloads:
+        print_workloads()
+        return
+    check_outputs(force, json_out, report_out)
+    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
+    with RunProgress(f"run {workload or 'binarytrees'}") as bar:
+        result = run_workload(
+            workload,
+            list(params),
+            profile=opts.profile,
+            procs=opts.procs,
+            gogc=opts.gogc,
+            gctrace=opts.gctrace,
+            liveness=opts.liveness,
+            memlimit=opts.memlimit,
+            progress=bar.heap_callback(),
+        )
+    emit(result, json_out, report_out)
+
+
+def print_workloads() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from goheap.workloads import WORKLOADS
+
+    t = Table(title="workloads", title_justify="left")
+    t.add_column("name")
+    t.add_column("parameters (default)")
+    t.add_column("what it does")
+    for w in WORKLOADS.values():
+        t.add_row(w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary)
+    Console().print(t)
+
+
+# --- record / replay ------------------------------------------------------------------
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  goheap record churn --param steps=100000 -o churn.trace            (binary)
+  goheap record binarytrees --param depth=10 -o bt.ndjson            (text, by extension)
+  goheap record churn --format ndjson -o - | head
+"""
+)
+@click.argument("workload")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
+@click.option("-o", "--output", "output", required=True, metavar="PATH", help="Trace file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "ndjson", "binary"]),
+    default="auto",
+    show_default=True,
+    help="Trace encoding; auto: ndjson for .ndjson/.jsonl/.json, else binary.",
+)
+@heap_options
+@output_options
+def record(
+    workload: str,
+    params: tuple[str, ...],
+    output: str,
+    fmt: str,
+    profile: str,
+    procs: int,
+    gogc: str,
+    memlimit: str | None,
+    liveness: str,
+    gctrace: bool,
+    json_out: str | None,
+    report_out: str | None,
+    force: bool,
+) -> None:
+    """Run a built-in WORKLOAD and write everything it does to a trace file."""
+    from goheap.trace import record_workload
+
+    check_outputs(force, output, json_out, report_out)
+    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
+    if fmt == "auto":
+        fmt = "ndjson" if output.endswith((".ndjson", ".jsonl", ".json")) else "binary"
+    result = record_workload(
+        workload,
+        list(params),
+        output,
+        fmt=fmt,
+        profile=opts.profile,
+        procs=opts.procs,
+        gogc=opts.gogc,
+        liveness=opts.liveness,
+    )
+    if output == "-":
+        return
+    emit(result, json_out, report_out)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  goheap replay churn.trace
+  goheap replay churn.trace --liveness lifetime --gogc 50 --json out.json
+  goheap replay service.ndjson.gz --report service.html
+"""
+)
+@click.argument("trace_path", metavar="TRACE")
+@heap_options
+@output_options
+def replay(
+    trace_path: str,
+    profile: str,
+    procs: int,
+    gogc: str,
+    memlimit: str | None,
+    liveness: str,
+    gctrace: bool,
+    json_out: str | None,
+    report_out: str | None,
+    force: bool,
+) -> None:
+    """Replay a TRACE (goheap's NDJSON or binary trace format) through a profile."""
+    from goheap.progress import RunProgress
+    from goheap.runner import Session
+    from goheap.trace import TraceError, open_trace, replay_into
+
+    check_outputs(force, json_out, report_out)
+    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
+    reader = open_trace(trace_path)
+    session = Session(opts)
+    header = getattr(reader, "header", {}) or {}
+    name = str(header.get("workload") or Path(trace_path).name)
+    params = header.get("params") or {}
+    failure: TraceError | None = None
+    try:
+        with RunProgress(f"replay {Path(trace_path).name}") as bar:
+
+            def show(n: int) -> None:
+                bar.update(n, None, f"{n:,} events")
+
+            try:
+                count = replay_into(session.heap, reader, progress=show)
+            except TraceError as e:
+                failure = e
+                count = -1
+        result = session.results(name, params, {"trace": trace_path, "events": count})
+        if failure is not None:
+            result["error"] = str(failure)
+            if json_out:  # the results so far are still written
+                write_text(json_out, json.dumps(result, indent=1) + "\n")
+            raise failure
+        emit(result, json_out, report_out)
+    finally:
+        session.close()
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def split_list(text: str, what: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise GoheapError(f"{what}: expected a comma-separated list, got {text!r}")
+    return items
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  goheap compare binarytrees --param depth=12 --gogc 50,100,200
+  goheap compare churn --gogc 100,off --report cmp.html -j 2
+  goheap compare large --gogc 100 --profile go1.8,go1.27 --json cmp.json
+"""
+)
+@click.argument("workload")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
+@click.option(
+    "--profile",
+    "profiles",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    metavar="P[,P...]",
+    help="Go versions modelled.",
+)
+@click.option(
+    "--gogc",
+    "gogcs",
+    default="100",
+    show_default=True,
+    metavar="N[,N...]",
+    help="GOGC settings (N or off).",
+)
+@click.option(
+    "--memlimit",
+    "memlimits",
+    default="off",
+    show_default=True,
+    metavar="SIZE[,...]",
+    help="GOMEMLIMIT settings.",
+)
+@click.option("--procs", default=1, show_default=True, type=int, help="GOMAXPROCS.")
 @click.option(
     "--liveness",
     type=click.Choice(["graph", "lifetime"]),
@@ -68,45 +388,79 @@ Examples:
     show_default=True,
     help="How the collector knows what is live.",
 )
-@click.option("--json", "json_out", metavar="PATH|-", help="Write the results as JSON.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite an existing output file.")
-def run(
-    workload: str | None,
+@click.option(
+    "-j",
+    "--jobs",
+    default=0,
+    type=int,
+    help="Runs in parallel (default: one per CPU, at most the number of runs).",
+)
+@click.option(
+    "--executor",
+    default="process",
+    show_default=True,
+    type=click.Choice(["process", "serial", "dask", "ray"]),
+    help="Where the runs go (dask and ray when installed).",
+)
+@output_options
+def compare(
+    workload: str,
     params: tuple[str, ...],
-    profile: str,
+    profiles: str,
+    gogcs: str,
+    memlimits: str,
     procs: int,
-    gogc: str,
-    gctrace: bool,
     liveness: str,
+    jobs: int,
+    executor: str,
     json_out: str | None,
+    report_out: str | None,
     force: bool,
 ) -> None:
-    """Run a built-in WORKLOAD (default: binarytrees) and report MemStats."""
+    """Run WORKLOAD under several settings and set the results side by side."""
+    from goheap.compare import RunSpec, run_all
     from goheap.heap import parse_gogc
-    from goheap.report.text import memstats_table
-    from goheap.runner import run_workload
+    from goheap.runner import parse_memlimit
+    from goheap.workloads import get_workload, parse_params
 
-    if json_out and json_out != "-" and Path(json_out).exists() and not force:
-        raise GoheapError(f"{json_out} exists; pass -f to overwrite it")
-    if not 1 <= procs <= 256:
-        raise GoheapError(f"--procs {procs}: must be between 1 and 256")
-    trace = (lambda line: click.echo(line, err=True)) if gctrace else None
-    result = run_workload(
-        workload,
-        list(params),
-        profile=profile,
-        procs=procs,
-        gogc=parse_gogc(gogc),
-        gctrace=trace,
-        liveness=liveness,
-    )
+    check_outputs(force, json_out, report_out)
+    w = get_workload(workload)
+    parse_params(w, params)  # fail now, not in a worker
+    specs = [
+        RunSpec(workload, list(params), prof, parse_gogc(g), parse_memlimit(m), procs, liveness)
+        for prof in split_list(profiles, "--profile")
+        for g in split_list(gogcs, "--gogc")
+        for m in split_list(memlimits, "--memlimit")
+    ]
+    results = run_all(specs, executor=executor, jobs=jobs)
     if json_out:
-        _write_json(result, json_out, force)
+        write_text(json_out, json.dumps({"runs": results}, indent=1) + "\n")
+    if report_out:
+        from goheap.report.html import write_compare_report
+
+        write_compare_report(results, report_out)
     if json_out != "-":
-        memstats_table(result)
+        from rich.console import Console
+
+        from goheap.report import text
+
+        if hasattr(text, "compare_table"):
+            text.compare_table(results, Console())
+        else:
+            for r in results:
+                text.memstats_table(r, Console())
 
 
-@cli.command()
+# --- sizeclasses ----------------------------------------------------------------------
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  goheap sizeclasses
+  goheap sizeclasses --profile go1.27 --json
+"""
+)
 @click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the tables as one JSON object.")
 def sizeclasses(profile: str, as_json: bool) -> None:
@@ -138,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as e:
         return e.exit_code
+    except BrokenPipeError:
+        return 0
     return 0
 
 

@@ -142,6 +142,9 @@ class Heap:
         self.goroutines.append(self.main)
         self.g = self.main
         self._tiny_live: dict[int, int] = {}
+        # How many allocations asked for each size: what the rounding
+        # estimate of goheap.inspect.breakdown is computed from.
+        self.requested: dict[int, int] = {}
         self._tiny_sub: set[int] = set()
         self._closed = False
         # Told of every operation (goheap.events); the trace recorder is one.
@@ -314,6 +317,8 @@ class Heap:
             self._on(p)
         c = self._on(None)
         x = self.malloc_.mallocgc(size, typ, needzero, c, stack or DEFAULT_STACK)
+        req = self.requested
+        req[size] = req.get(size, 0) + 1
         cost = self.cost
         if size < 16 and (typ is None or typ.ptrdata == 0):
             ns = cost.tiny_ns

@@ -1,71 +1,170 @@
-"""Run a workload on a fresh heap and gather the results as one JSON-able dict."""
+"""Run a workload (or any driver) on a fresh heap and gather its results.
+
+The result is one JSON-able dict, the same for ``goheap run``, ``goheap
+replay`` and ``goheap compare``:
+
+- ``profile``, ``workload``, ``params``, ``procs``, ``gogc``, ``memlimit``,
+  ``liveness``, and ``result`` (what the workload itself reports);
+- ``memstats``: runtime.ReadMemStats at the end, with Go's field names;
+- ``peak``: the true maxima over the run of HeapAlloc, HeapInuse and
+  HeapSys (the runtime keeps running maxima; see MStats);
+- ``gc``: one object per cycle (number, virtual start and end, heap at
+  start, marked, goal, trigger, pause, forced, the gctrace line);
+- ``classes``, ``spans``, ``breakdown``: the heap at the end (goheap.inspect);
+- ``timeline``: heap figures over virtual time (goheap.timeline);
+- ``sim``: wall-clock seconds the simulation took and allocations made.
+"""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from goheap.heap import Heap
+from goheap.errors import GoheapError
+from goheap.heap import Heap, parse_gogc
+from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.profiles import DEFAULT_PROFILE
 from goheap.runtime.mgc import GCCycle
+from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
+
+_SIZE_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_SIZE_UNITS |= {"k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
+
+
+def parse_memlimit(text: str | int | None) -> int | None:
+    """GOMEMLIMIT as Go reads it: bytes with an optional unit (B, KiB, MiB, ...), or off."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        if text < 0:
+            raise GoheapError(f"--memlimit {text}: must not be negative")
+        return text
+    t = text.strip()
+    if t.lower() == "off":
+        return None
+    m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", t)
+    if m is None or m.group(2).lower() not in _SIZE_UNITS:
+        raise GoheapError(
+            f"--memlimit {text!r}: expected a size such as 512MiB, 2GiB, 1000000 or 'off'"
+        )
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+
+
+@dataclass
+class RunOptions:
+    """How to build the heap a run happens on."""
+
+    profile: str = DEFAULT_PROFILE
+    procs: int = 1
+    gogc: int | str | None = 100
+    liveness: str = "graph"
+    memlimit: int | None = None
+    gctrace: Callable[[str], None] | None = None
+
+
+class Session:
+    """A heap being run, with the instruments a result needs attached."""
+
+    def __init__(self, opts: RunOptions, progress: Callable[[Heap], None] | None = None) -> None:
+        if not isinstance(opts.procs, int) or not 1 <= opts.procs <= 256:
+            raise GoheapError(f"--procs {opts.procs}: must be between 1 and 256")
+        self.opts = opts
+        self.heap = Heap(
+            profile=opts.profile,
+            procs=opts.procs,
+            gogc=parse_gogc(opts.gogc),
+            liveness=opts.liveness,
+        )
+        if opts.gctrace is not None:
+            self.heap.gc_.gctrace = opts.gctrace
+        self.timeline = Timeline(self.heap)
+        if progress is not None:
+            tick = self.timeline.sample
+            heap = self.heap
+
+            def sample_and_report(event: str = "tick") -> None:
+                tick(event)
+                progress(heap)
+
+            self.heap.gc_.on_sample = sample_and_report
+        self.started = time.perf_counter()
+
+    def results(self, workload: str, params: dict[str, Any], result: Any = None) -> dict[str, Any]:
+        """Everything the run produced, as one JSON-able dict (see the module doc)."""
+        heap = self.heap
+        wall = time.perf_counter() - self.started
+        ms = heap.read_memstats()
+        st = heap.stats
+        live = live_objects(heap)
+        self.timeline.sample("end")
+        t0 = heap.gc_.start_ns
+        return {
+            "profile": heap.profile.name,
+            "workload": workload,
+            "params": params,
+            "procs": heap.procs,
+            "gogc": heap.gc_.controller.gcpercent,
+            "memlimit": self.opts.memlimit,
+            "liveness": heap.liveness,
+            "result": result if result is not None else {},
+            "memstats": ms.to_dict(),
+            "peak": {
+                "HeapAlloc": st.peak_heap_alloc,
+                "HeapInuse": st.peak_heap_inuse,
+                "HeapSys": st.peak_heap_sys,
+            },
+            "gc": [cycle_dict(c, t0) for c in heap.cycles],
+            "classes": class_table(heap, live),
+            "breakdown": breakdown(heap, live),
+            "spans": span_map(heap),
+            "timeline": self.timeline.to_list(),
+            "sim": {
+                "wall_s": round(wall, 3),
+                "allocs": ms.Mallocs,
+                "virtual_ns": heap.clock.now - t0,
+            },
+        }
+
+    def close(self) -> None:
+        self.heap.close()
 
 
 def run_workload(
     name: str | None,
     param_items: list[str],
     *,
-    profile: str,
+    profile: str = DEFAULT_PROFILE,
     procs: int = 1,
     gogc: int | str | None = 100,
     gctrace: Callable[[str], None] | None = None,
     liveness: str = "graph",
+    memlimit: int | None = None,
+    progress: Callable[[Heap], None] | None = None,
 ) -> dict[str, Any]:
-    """Run workload `name` (the default if None) and return its results.
-
-    ``peak`` holds the true maxima of HeapInuse, HeapSys and HeapAlloc over
-    the run: HeapInuse and HeapSys only grow inside span allocation, so
-    they are sampled at every GC and at the end, and HeapAlloc (which the
-    sweeper lowers) is sampled at each GC start, its maximum.
-    """
+    """Run workload `name` (the default if None) and return its results."""
     workload = get_workload(name or DEFAULT_WORKLOAD)
     params = parse_params(workload, param_items)
-    heap = Heap(profile=profile, procs=procs, gogc=gogc, liveness=liveness)
-    if gctrace is not None:
-        heap.gc_.gctrace = gctrace
-    peak = {"HeapInuse": 0, "HeapSys": 0, "HeapAlloc": 0}
-    st = heap.stats
-
-    def sample(_: object = None) -> None:
-        peak["HeapInuse"] = max(peak["HeapInuse"], st.heap_inuse)
-        peak["HeapSys"] = max(peak["HeapSys"], st.heap_sys.value)
-
-    heap.gc_.on_cycle = sample
+    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace)
+    session = Session(opts, progress)
     try:
-        workload.run(heap, params)
-        ms = heap.read_memstats()
-        sample()
-        peak["HeapInuse"] = max(peak["HeapInuse"], ms.HeapInuse)
-        peak["HeapAlloc"] = max(
-            [ms.HeapAlloc, *(c.heap0 for c in heap.cycles)], default=ms.HeapAlloc
-        )
-        return {
-            "profile": heap.profile.name,
-            "workload": workload.name,
-            "params": params,
-            "procs": procs,
-            "gogc": heap.gc_.controller.gcpercent,
-            "memstats": ms.to_dict(),
-            "peak": peak,
-            "gc": [cycle_dict(c) for c in heap.cycles],
-        }
+        result = workload.run(session.heap, params)
+        if not isinstance(result, dict):
+            result = {}
+        return session.results(workload.name, params, result)
     finally:
-        heap.close()
+        session.close()
 
 
-def cycle_dict(c: GCCycle) -> dict[str, Any]:
+def cycle_dict(c: GCCycle, t0: int = 0) -> dict[str, Any]:
+    """One GC cycle; times in ns since t0 (the program's start)."""
     return {
         "number": c.n,
-        "start_ns": c.tSweepTerm,
+        "start_ns": c.tSweepTerm - t0,
+        "end_ns": c.tEnd - t0,
         "heap_start": c.heap0,
         "heap_mark_end": c.heap1,
         "marked": c.heap2,
@@ -73,4 +172,5 @@ def cycle_dict(c: GCCycle) -> dict[str, Any]:
         "trigger": c.trigger,
         "pause_ns": c.pause_ns,
         "forced": c.forced,
+        "gctrace": c.gctrace,
     }

@@ -99,6 +99,7 @@ class GCCycle:
     bytesMarked: int = 0
     scanWork: int = 0
     objects_marked: int = 0
+    gctrace: str = ""  # the cycle's gctrace line, exactly as Go 1.8 prints it
 
     @property
     def forced(self) -> bool:
@@ -190,6 +191,10 @@ class GC(GCHooks):
         self.npausesweep = 0
         self.gctrace: Callable[[str], None] | None = None
         self.on_cycle: Callable[[GCCycle], None] | None = None
+        # A timeline sampler (goheap.timeline): called with "tick" when the
+        # clock passes next_sample_ns, and with "gc_start"/"gc_end".
+        self.on_sample: Callable[[str], None] | None = None
+        self.next_sample_ns = 1 << 62
         self.in_gc = False
         self.inflight = 0
         h.gcBlackenEnabled = 0
@@ -304,6 +309,8 @@ class GC(GCHooks):
     def _sysmon(self) -> None:
         """sysmon's periodic work: the 2-minute forced GC and the scavenger."""
         now = self.clock.now
+        if now >= self.next_sample_ns and self.on_sample is not None:
+            self.on_sample("tick")
         st = self.stats
         if (
             self.gcphase == _GCoff
@@ -400,6 +407,8 @@ class GC(GCHooks):
         cyc.heap0 = st.heap_live
         cyc.trigger = st.gc_trigger
         self.cur = cyc
+        if self.on_sample is not None:
+            self.on_sample("gc_start")
         # gcResetMarkState
         self.bytesMarked = 0
         self.gcAssistBytes = 0
@@ -533,8 +542,11 @@ class GC(GCHooks):
         self.cur = None
         self.in_gc = False
         self.last_bgsweep = now
+        cyc.gctrace = format_gctrace(cyc, self.start_ns, st.gc_cpu_fraction)
         if self.gctrace is not None:
-            self.gctrace(format_gctrace(cyc, self.start_ns, st.gc_cpu_fraction))
+            self.gctrace(cyc.gctrace)
+        if self.on_sample is not None:
+            self.on_sample("gc_end")
         if self.on_cycle is not None:
             self.on_cycle(cyc)
         if self.fin.fingwake:
