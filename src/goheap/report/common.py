@@ -33,9 +33,7 @@ BYTE_FIELDS = frozenset(
         "NextGC",
     }
 )
-COUNT_FIELDS = frozenset(
-    {"Lookups", "Mallocs", "Frees", "HeapObjects", "NumGC", "NumForcedGC"}
-)
+COUNT_FIELDS = frozenset({"Lookups", "Mallocs", "Frees", "HeapObjects", "NumGC", "NumForcedGC"})
 
 # One line on each MemStats field, in our words.
 MEMSTATS_DOC: dict[str, str] = {
@@ -142,13 +140,11 @@ def run_labels(results: list[dict[str, Any]]) -> list[str]:
     items = [settings(r) for r in results]
     if len(results) == 1:
         r = results[0]
-        return [f"{r.get('workload', '?')} {params_text(r.get('params'))} GOGC={gogc_text(r.get('gogc'))}".strip()]
+        return [
+            f"{r.get('workload', '?')} {params_text(r.get('params'))} GOGC={gogc_text(r.get('gogc'))}".strip()
+        ]
     names = [name for name, _ in items[0]] if items else []
-    differing = [
-        i
-        for i, name in enumerate(names)
-        if len({dict(it).get(name) for it in items}) > 1
-    ]
+    differing = [i for i, name in enumerate(names) if len({dict(it).get(name) for it in items}) > 1]
     labels = []
     for n, it in enumerate(items, 1):
         d = dict(it)

@@ -1,0 +1,286 @@
+"""The report's charts, drawn with matplotlib and returned as inline SVG text.
+
+Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot, no
+global backend state) and written by matplotlib's SVG backend with text
+kept as text, so they stay sharp and small. Each figure gets its own
+``svg.hashsalt`` so the ids of several SVGs in one page do not collide.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import numpy as np
+
+from goheap.report.common import class_name
+
+# Series colours (colour-blind-friendly, distinct from the GC shading).
+SERIES: dict[str, str] = {
+    "HeapSys": "#6a3d9a",
+    "HeapInuse": "#1f78b4",
+    "HeapAlloc": "#33a02c",
+    "HeapReleased": "#b15928",
+    "NextGC": "#e31a1c",
+}
+GC_SHADE = "#ff7f00"
+PART_COLOURS: dict[str, str] = {
+    "live": "#1f78b4",
+    "garbage": "#a6cee3",
+    "inuse": "#1f78b4",
+    "free_slot": "#fdbf6f",
+    "tail_waste": "#e31a1c",
+}
+RUN_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
+
+_RC = {
+    "svg.fonttype": "none",
+    "font.size": 10,
+    "font.family": "sans-serif",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e4e4e4",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+}
+
+
+def byte_scale(max_bytes: float) -> tuple[float, str]:
+    """(divisor, unit) that keeps a byte axis readable."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if max_bytes >= 2 << shift:
+            return float(1 << shift), unit
+    return 1.0, "B"
+
+
+def time_scale(max_ns: float) -> tuple[float, str]:
+    """(divisor, unit) for a virtual-time axis."""
+    if max_ns >= 20e9:
+        return 1e9, "s"
+    if max_ns >= 20e6:
+        return 1e6, "ms"
+    return 1e3, "µs"
+
+
+def _svg(fig: Any, salt: str) -> str:
+    """The figure as an <svg> element (no XML prolog, DOCTYPE or metadata)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"goheap-{salt}"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    return re.sub(r"\A<svg\b", f'<svg class="plot" data-plot="{salt}"', text, count=1)
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _columns(timeline: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    n = len(timeline)
+    return {k: np.fromiter((float(p.get(k) or 0) for p in timeline), np.float64, n) for k in keys}
+
+
+def gc_intervals(result: dict[str, Any]) -> list[tuple[float, float]]:
+    """(start_ns, end_ns) of every GC cycle, from ``gc`` or else the timeline's events."""
+    out = []
+    for c in result.get("gc") or []:
+        if "start_ns" in c:
+            s = float(c["start_ns"])
+            out.append((s, float(c.get("end_ns", s) or s)))
+    if out:
+        return out
+    start = None
+    for p in result.get("timeline") or []:
+        if p.get("event") == "gc_start":
+            start = float(p["t_ns"])
+        elif p.get("event") == "gc_end" and start is not None:
+            out.append((start, float(p["t_ns"])))
+            start = None
+    return out
+
+
+def timeline_svg(result: dict[str, Any]) -> str | None:
+    """HeapAlloc, HeapInuse, HeapSys, HeapReleased and NextGC over virtual time, GCs shaded."""
+    tl = result.get("timeline") or []
+    if not tl:
+        return None
+    keys = ("t_ns", "HeapAlloc", "HeapInuse", "HeapSys", "HeapReleased", "NextGC")
+    with _rc():
+        col = _columns(tl, keys)
+        order = np.argsort(col["t_ns"], kind="stable")
+        col = {k: v[order] for k, v in col.items()}
+        t = col["t_ns"]
+        gcs = gc_intervals(result)
+        tmax = max(float(t.max(initial=0)), max((e for _, e in gcs), default=0.0), 1.0)
+        tdiv, tunit = time_scale(tmax)
+        ymax = max(float(col[k].max(initial=0)) for k in keys[1:])
+        bdiv, bunit = byte_scale(ymax)
+        fig = _figure(11, 4.6)
+        ax = fig.add_subplot()
+        x = t / tdiv
+        if gcs:
+            minw = tmax / tdiv / 600  # keep very short cycles visible
+            bars = [(s / tdiv, max((e - s) / tdiv, minw)) for s, e in gcs]
+            ax.broken_barh(
+                bars,
+                (0, 1),
+                transform=ax.get_xaxis_transform(),
+                facecolor=GC_SHADE,
+                alpha=0.22,
+                linewidth=0,
+                label=f"GC cycle ({len(gcs)})",
+            )
+        for k in ("HeapSys", "HeapInuse", "HeapAlloc", "HeapReleased"):
+            ax.plot(x, col[k] / bdiv, color=SERIES[k], linewidth=1.4, label=k)
+        ax.plot(
+            x,
+            col["NextGC"] / bdiv,
+            color=SERIES["NextGC"],
+            linewidth=1.2,
+            linestyle=(0, (4, 2)),
+            drawstyle="steps-post",
+            label="NextGC (goal)",
+        )
+        ax.set_xlim(0, tmax / tdiv)
+        ax.set_ylim(0, ymax / bdiv * 1.08 if ymax else 1)
+        ax.set_xlabel(f"virtual time since program start ({tunit})")
+        ax.set_ylabel(f"bytes ({bunit})")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+        return _svg(fig, "timeline")
+
+
+def classes_svg(result: dict[str, Any]) -> str | None:
+    """Per size class: span bytes split into in-use (live, garbage), free slots, tail waste."""
+    rows = [r for r in result.get("classes") or [] if r.get("span_bytes")]
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r.get("class", 0) == 0, r.get("class", 0)))
+    with _rc():
+        n = len(rows)
+        x = np.arange(n)
+        get = lambda k: np.array([float(r.get(k, 0) or 0) for r in rows])  # noqa: E731
+        span = get("span_bytes")
+        inuse = get("inuse_bytes")
+        free = get("free_slot_bytes")
+        tail = get("tail_waste_bytes")
+        div, unit = byte_scale(float(span.max()))
+        fig = _figure(11, 4.2)
+        ax = fig.add_subplot()
+        bottom = np.zeros(n)
+        if all("live_bytes" in r for r in rows):
+            live = np.minimum(get("live_bytes"), inuse)
+            parts = [("live objects", live, "live"), ("garbage", inuse - live, "garbage")]
+        else:
+            parts = [("in-use objects", inuse, "inuse")]
+        parts += [("free slots", free, "free_slot"), ("tail waste", tail, "tail_waste")]
+        for label, values, part in parts:
+            ax.bar(
+                x, values / div, 0.78, bottom=bottom / div, color=PART_COLOURS[part], label=label
+            )
+            bottom += values
+        ax.bar(
+            x, span / div, 0.78, fill=False, edgecolor="#333333", linewidth=0.6, label="span bytes"
+        )
+        if n <= 40:
+            for i in range(n):
+                if span[i]:
+                    ax.annotate(
+                        f"{100 * inuse[i] / span[i]:.0f}%",
+                        (x[i], max(span[i], bottom[i]) / div),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
+                        fontsize=7 if n > 20 else 8,
+                        color="#333333",
+                    )
+        ax.set_xticks(x, [class_name(r).removesuffix(" B") for r in rows])
+        ax.tick_params(axis="x", labelrotation=90 if n > 12 else 0, labelsize=8)
+        ax.set_xlim(-0.6, n - 0.4)
+        ax.set_ylim(0, float(span.max()) / div * 1.12)
+        ax.set_xlabel("size class (object size in bytes; large = objects > 32 KiB)")
+        ax.set_ylabel(f"bytes ({unit})")
+        ax.grid(axis="x", visible=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+        if n <= 40:
+            ax.text(
+                1.0,
+                -0.02,
+                "% above a bar: in-use bytes / span bytes",
+                transform=fig.transFigure,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="#555555",
+            )
+        return _svg(fig, "classes")
+
+
+def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
+    """HeapInuse (solid) and NextGC (dashed) over virtual time, one colour per run."""
+    series = [(r.get("timeline") or [], lab) for r, lab in zip(results, labels, strict=True)]
+    if not any(tl for tl, _ in series):
+        return None
+    from matplotlib.lines import Line2D
+
+    with _rc():
+        cols = [_columns(tl, ("t_ns", "HeapInuse", "NextGC")) for tl, _ in series]
+        tmax = max([float(c["t_ns"].max(initial=0)) for c in cols] + [1.0])
+        ymax = max(
+            [float(max(c["HeapInuse"].max(initial=0), c["NextGC"].max(initial=0))) for c in cols]
+        )
+        tdiv, tunit = time_scale(tmax)
+        bdiv, bunit = byte_scale(ymax)
+        fig = _figure(11, 4.8)
+        ax = fig.add_subplot()
+        handles = []
+        for i, (c, (_, lab)) in enumerate(zip(cols, series, strict=True)):
+            colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+            order = np.argsort(c["t_ns"], kind="stable")
+            x = c["t_ns"][order] / tdiv
+            ax.plot(x, c["HeapInuse"][order] / bdiv, color=colour, linewidth=1.4)
+            ax.plot(
+                x,
+                c["NextGC"][order] / bdiv,
+                color=colour,
+                linewidth=1.0,
+                linestyle=(0, (4, 2)),
+                drawstyle="steps-post",
+                alpha=0.8,
+            )
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=lab))
+        handles.append(Line2D([], [], color="#444444", linewidth=1.4, label="HeapInuse"))
+        handles.append(
+            Line2D([], [], color="#444444", linewidth=1.0, linestyle=(0, (4, 2)), label="NextGC")
+        )
+        ax.set_xlim(0, tmax / tdiv)
+        ax.set_ylim(0, ymax / bdiv * 1.08 if ymax else 1)
+        ax.set_xlabel(f"virtual time since program start ({tunit})")
+        ax.set_ylabel(f"bytes ({bunit})")
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+        return _svg(fig, "compare")
+
+
+def _rc() -> Any:
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)

@@ -1,0 +1,130 @@
+"""churn: a ring of K pointer slots, each step replacing one slot's object.
+
+The Go program it mirrors (tests/oracle/churn/main.go)::
+
+    var x uint64 = seed                  // xorshift64 state
+    func next() uint64 {
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
+        return x
+    }
+    func nextSize() int {
+        u := next() % 100
+        switch {
+        case u < 70: return 16 + int(next()%49)      // 16..64 bytes
+        case u < 95: return 65 + int(next()%1984)    // 65..2048 bytes
+        default:     return 4096 + int(next()%61441) // 4 KiB..64 KiB (some large)
+        }
+    }
+
+    ring := make([]unsafe.Pointer, k)    // one scan object of k*8 bytes
+    for i := 0; i < steps; i++ {
+        b := make([]byte, nextSize())    // pointer-free, escapes (size not constant)
+        ring[i%k] = unsafe.Pointer(&b[0]) // the previous occupant becomes garbage
+    }
+
+The ring is held in a stack slot of main for the whole run (and is still
+live when the workload returns); the object a slot held is dead from the
+moment the slot is overwritten. Mallocs is exactly ``1 + steps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from goheap.errors import GoheapError
+from goheap.heap import Heap
+from goheap.runtime.gotype import POINTER
+from goheap.workloads.base import Param, Workload
+
+DEFAULT_SEED = 88172645463325252
+_MASK64 = (1 << 64) - 1
+
+STACK_RING = ("main.main", "runtime.main", "runtime.goexit")
+STACK_OBJ = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
+
+
+class XorShift64:
+    """Marsaglia's xorshift64 (13, 7, 17) on an unsigned 64-bit state.
+
+    Shared by churn, large and service, and written the same way in their
+    Go twins, so both sides draw the very same numbers.
+    """
+
+    __slots__ = ("x",)
+
+    def __init__(self, seed: int = DEFAULT_SEED) -> None:
+        if not 0 < seed <= _MASK64:
+            raise GoheapError(f"seed must be between 1 and 2**64-1 (xorshift64), got {seed}")
+        self.x = seed
+
+    def next(self) -> int:
+        x = self.x
+        x ^= (x << 13) & _MASK64
+        x ^= x >> 7
+        x ^= (x << 17) & _MASK64
+        self.x = x
+        return x
+
+    def next_size(self) -> int:
+        """churn's object sizes: 70% 16..64 B, 25% 65..2048 B, 5% 4..64 KiB."""
+        u = self.next() % 100
+        if u < 70:
+            return 16 + self.next() % 49
+        if u < 95:
+            return 65 + self.next() % 1984
+        return 4096 + self.next() % 61441
+
+    def next_large(self) -> int:
+        """large's object sizes: a power-of-two band [40 KiB << k, 2x) capped at 4 MiB."""
+        k = self.next() % 7
+        lo = 40960 << k
+        hi = min(2 * lo, 4194304)
+        return lo + self.next() % (hi - lo + 1)
+
+
+def seed_param() -> Param:
+    return Param("seed", DEFAULT_SEED, "xorshift64 seed (non-zero)", minimum=1, maximum=_MASK64)
+
+
+def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
+    """The ring program shared by churn and large: returns the bytes requested."""
+    g = heap.g
+    ring = heap.make(POINTER, slots, stack=STACK_RING)
+    g.push(ring)  # `ring` is a live local of main to the end
+    requested = 0
+    n = 0
+    for i, size in enumerate(sizes):
+        off = (i % slots) * 8
+        old = heap.read_pointer(ring, off)
+        obj = heap.malloc(size, None, stack=STACK_OBJ)
+        heap.write_pointer(ring, off, obj)
+        if old:
+            heap.dead(old)  # the ring held the only reference
+        requested += size
+        n += 1
+    return {"requested_bytes": requested, "live_objects": min(slots, n)}
+
+
+def churn_sizes(steps: int, seed: int = DEFAULT_SEED) -> Iterator[int]:
+    """The sizes churn allocates, in order."""
+    rng = XorShift64(seed)  # checks the seed before anything is allocated
+    return (rng.next_size() for _ in range(steps))
+
+
+def run_churn(heap: Heap, params: dict[str, int]) -> dict[str, int]:
+    return run_ring(heap, params["k"], churn_sizes(params["steps"], params["seed"]))
+
+
+CHURN = Workload(
+    name="churn",
+    summary="a ring of K slots; each step allocates a mixed-size object into the next slot",
+    go_program=__doc__ or "",
+    params=(
+        Param("k", 1000, "ring slots (objects kept alive at once)", minimum=1, maximum=1 << 28),
+        Param("steps", 100000, "allocations", minimum=0, maximum=1 << 40),
+        seed_param(),
+    ),
+    run=run_churn,
+)

@@ -1,0 +1,123 @@
+"""The run results: true peaks, the timeline, the class table, the breakdown."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from goheap import Heap
+from goheap.errors import GoheapError
+from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.runner import parse_memlimit, run_workload
+from goheap.runtime.gotype import POINTER
+from goheap.runtime.mprof import _FASTLOG2_TABLE, fastlog2
+from tests.go18data import CLASS_TO_SIZE, PAGE
+
+
+def test_fastlog2_table_is_gos() -> None:
+    # Go's generator computes log2 its own way: these entries differ from
+    # math.log2 in the last bit, and Go's sampling uses Go's values.
+    assert _FASTLOG2_TABLE[1] == 0.0443941193584535 != math.log2(1 + 1 / 32)
+    assert _FASTLOG2_TABLE[4] == 0.16992500144231248
+    assert _FASTLOG2_TABLE[0] == 0 and _FASTLOG2_TABLE[32] == 1
+    assert len(_FASTLOG2_TABLE) == 33
+    assert fastlog2(1.0) == 0.0 and fastlog2(1024.0) == 10.0
+
+
+def test_peak_heap_alloc_is_the_true_maximum(make_heap) -> None:
+    h: Heap = make_heap(gogc="off")
+    ring = h.make(POINTER, 10)
+    h.set_global("ring", ring)
+    for i in range(10):
+        h.write_pointer(ring, i * 8, h.malloc(1000))
+    top = h.read_memstats().HeapAlloc
+    assert top == 80 + 10 * CLASS_TO_SIZE[next(c for c, s in enumerate(CLASS_TO_SIZE) if s >= 1000)]
+    h.drop_global("ring")
+    h.gc()
+    ms = h.read_memstats()
+    assert ms.HeapAlloc == 0
+    assert h.stats.peak_heap_alloc == top  # sampling at GC ends would have missed it
+    assert h.stats.peak_heap_inuse >= ms.HeapInuse
+    h.check()
+
+
+def test_run_result_schema_and_consistency() -> None:
+    r = run_workload("binarytrees", ["depth=10"], gogc=10)
+    assert {
+        "profile", "workload", "params", "procs", "gogc", "memlimit", "liveness", "result",
+        "memstats", "peak", "gc", "classes", "breakdown", "spans", "timeline", "sim",
+    } <= r.keys()  # fmt: skip
+    ms = r["memstats"]
+    assert ms["Mallocs"] == 135854 == r["sim"]["allocs"]
+    assert r["peak"]["HeapInuse"] >= ms["HeapInuse"]
+    assert r["peak"]["HeapAlloc"] >= max(c["heap_start"] for c in r["gc"])
+    assert r["peak"]["HeapInuse"] < ms["TotalAlloc"] / 2  # bounded by the pacer
+    # The timeline: times relative to the start, in order, GC events paired.
+    tl = r["timeline"]
+    times = [s["t_ns"] for s in tl]
+    assert times == sorted(times) and times[0] >= 0
+    events = [s["event"] for s in tl]
+    assert events.count("gc_start") == events.count("gc_end") == ms["NumGC"]
+    assert events[-1] == "end" and tl[-1]["HeapAlloc"] == ms["HeapAlloc"]
+    assert max(s["HeapInuse"] for s in tl) <= r["peak"]["HeapInuse"]
+    # GC cycles relative to the same start, with Go's gctrace line.
+    assert r["gc"][0]["gctrace"].startswith("gc 1 @")
+    assert all(0 <= c["start_ns"] <= c["end_ns"] for c in r["gc"])
+    # The breakdown adds up exactly.
+    b = r["breakdown"]
+    parts = b["live_bytes"] + b["garbage_bytes"] + b["free_slot_bytes"] + b["tail_waste_bytes"]
+    assert parts == b["HeapInuse"] == ms["HeapInuse"]
+    assert b["retained_bytes"] + b["released_bytes"] == b["HeapIdle"] == ms["HeapIdle"]
+    assert b["HeapInuse"] + b["HeapIdle"] == b["HeapSys"]
+    # Classes: objects in use per class equal the span bits; bytes add up.
+    total_objects = sum(c["objects"] for c in r["classes"])
+    assert total_objects == ms["HeapObjects"]
+    assert sum(c["span_bytes"] for c in r["classes"]) == ms["HeapInuse"]
+
+
+def test_breakdown_live_and_garbage_exact(make_heap) -> None:
+    h: Heap = make_heap(gogc="off")
+    keep = h.make(POINTER, 4)  # 32 bytes: class 3
+    h.set_global("keep", keep)
+    for i in range(4):
+        h.write_pointer(keep, i * 8, h.malloc(100))  # class 112
+    for _ in range(6):
+        h.malloc(100)  # garbage
+    live = live_objects(h)
+    b = breakdown(h, live)
+    assert b["live_objects"] == 5 and b["live_bytes"] == 32 + 4 * 112
+    assert b["garbage_objects"] == 6 and b["garbage_bytes"] == 6 * 112
+    # The rounding estimate: every 100-byte object loses 12 bytes to class 112.
+    assert b["rounding_bytes_est"] == 4 * 12
+    # Lifetime mode agrees once the same deaths are declared.
+    rows = {c["size"]: c for c in class_table(h, live)}
+    assert rows[112]["objects"] == 10 and rows[112]["live_objects"] == 4
+    assert rows[112]["tail_waste_bytes"] == PAGE - (PAGE // 112) * 112
+    sm = span_map(h)
+    assert sm["page_size"] == PAGE
+    assert [s[2:4] for s in sm["list"]] == [["inuse", 3], ["inuse", 8], ["free", 0]]
+    assert sm["list"][-1][:2] == [2, sm["pages"] - 2]  # the rest of the first arena chunk
+
+
+def test_breakdown_lifetime_mode(make_heap) -> None:
+    h: Heap = make_heap(gogc="off", liveness="lifetime")
+    xs = [h.malloc(100) for _ in range(10)]
+    for x in xs[:6]:
+        h.dead(x)
+    b = breakdown(h)
+    assert (b["live_objects"], b["garbage_objects"]) == (4, 6)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("512MiB", 512 << 20), ("1GiB", 1 << 30), ("1000", 1000), ("off", None), ("2gb", 2 * 10**9)],
+)
+def test_parse_memlimit(text: str, want: int | None) -> None:
+    assert parse_memlimit(text) == want
+
+
+@pytest.mark.parametrize("text", ["", "12 parsecs", "-5", "1.5GiB"])
+def test_parse_memlimit_rejects(text: str) -> None:
+    with pytest.raises(GoheapError, match="--memlimit"):
+        parse_memlimit(text)
