@@ -174,7 +174,7 @@ class Heap:
         self.mheap.curp = self.allp[g.p]
 
     def _check_root(self, addr: int, what: str) -> None:
-        if addr != 0 and self.find_object(addr) is None:
+        if addr != 0 and self._object_span(addr) is None:
             raise GoheapError(f"{what}: {addr:#x} is not an allocated heap object")
 
     def set_global(self, name: str, addr: int) -> None:
@@ -357,24 +357,37 @@ class Heap:
 
     def find_object(self, addr: int) -> ObjectRef | None:
         """findObject: the allocated object containing addr, or None."""
-        s = self.mheap.lookupMaybe(addr)
+        s = self._object_span(addr)
         if s is None:
             return None
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
-        if s.isFree(idx):
+        return ObjectRef(s.startAddr + idx * s.elemsize, s.elemsize, s, idx)
+
+    def _object_span(self, addr: int) -> MSpan | None:
+        """The span of the allocated object containing addr, or None (a fast findObject)."""
+        h = self.mheap
+        start = h.arena_start
+        if addr < start or addr >= h.arena_used:
             return None
-        base = s.startAddr + idx * s.elemsize
-        return ObjectRef(base, s.elemsize, s, idx)
+        s = h.spans[(addr - start) >> 13]
+        if s is None or addr >= s.limit or addr < s.startAddr or s.state != _MSpanInUse:
+            return None
+        idx = s.objIndex(addr) if s.sizeclass != 0 else 0
+        if idx < s.freeindex or (s.allocBits >> idx) & 1:
+            return s
+        return None
 
     def _word_index(self, obj: int, offset: int, what: str) -> int:
-        ref = self.find_object(obj)
-        if ref is None:
+        s = self._object_span(obj)
+        if s is None:
             raise GoheapError(f"{what}: {obj:#x} is not an allocated heap object")
+        size = s.elemsize
+        base = s.startAddr + (s.objIndex(obj) if s.sizeclass != 0 else 0) * size
         addr = obj + offset
-        if offset % 8 or (addr - ref.base) % 8 or addr < ref.base or addr + 8 > ref.base + ref.size:
+        if offset & 7 or (addr - base) & 7 or addr < base or addr + 8 > base + size:
             raise GoheapError(
-                f"{what}: offset {offset} is not an aligned word inside the {ref.size}-byte "
-                f"object at {ref.base:#x}"
+                f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
+                f"object at {base:#x}"
             )
         return (addr - self.mheap.arena_start) >> 3
 
@@ -389,7 +402,7 @@ class Heap:
 
     def write_pointer(self, obj: int, offset: int, target: int) -> None:
         """*(obj+offset) = target, where target is 0 (nil) or inside a heap object."""
-        if target != 0 and self.find_object(target) is None:
+        if target != 0 and self._object_span(target) is None:
             raise GoheapError(f"write_pointer: target {target:#x} is not an allocated heap object")
         self.mheap.mem.words[self._word_index(obj, offset, "write_pointer")] = target
         if self.observer is not None:
