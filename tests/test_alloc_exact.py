@@ -671,24 +671,17 @@ def test_mcache_inuse_is_1200_per_p(make_heap) -> None:
 # --- memory words ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: write_pointer (and roots) reject &zerobase, the pointer every "
-    "zero-size allocation returns; Go stores it like any other pointer",
-)
 def test_pointer_to_zerobase_can_be_stored(heap: Heap) -> None:
     a = heap.new(Type("T", 16, pointers=[0]))
     z = heap.malloc(0)  # new(struct{})
     heap.write_pointer(a, 0, z)
     assert heap.read_pointer(a, 0) == z
+    heap.set_global("z", z)  # a root may hold it too; the collector ignores it
+    heap.main.push(z)
+    heap.gc()
+    heap.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Type accepts a pointerful type whose size is not a multiple of 8; "
-    "in an array its elements' pointers are misaligned and the heap bitmap marks "
-    "every word up to the last element's pointer as a pointer",
-)
 def test_pointerful_type_size_must_be_a_word_multiple(heap: Heap) -> None:
     # Go lays out struct{ p *T; x int32 } as 16 bytes; a 12-byte pointerful type
     # cannot exist, and make([]X, 3) would put pointers at bytes 12 and 24.
@@ -920,17 +913,14 @@ GO18_FASTLOG2_TABLE = [
 ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mprof's fastlog2 table is recomputed with Python's math.log2; 13 of "
-    "its 33 entries differ from Go 1.8's fastlog2table.go constants in the last bit",
-)
 def test_fastlog2_uses_go18_table() -> None:
     from goheap.runtime.mprof import fastlog2
 
     # At x = 1 + i/32 the interpolation weight is 0: fastlog2 is the table entry.
-    got = [fastlog2(1 + i / 32) for i in range(32)] + [fastlog2(2.0) - 1]
-    assert got == GO18_FASTLOG2_TABLE
+    got = [fastlog2(1 + i / 32) for i in range(32)]
+    assert got == GO18_FASTLOG2_TABLE[:32]
+    # The last entry (1.0) is only ever the upper end of an interpolation.
+    assert fastlog2(1 + 31.5 / 32) == (GO18_FASTLOG2_TABLE[31] + GO18_FASTLOG2_TABLE[32]) / 2
 
 
 def test_default_memprofilerate_is_512k(heap: Heap) -> None:

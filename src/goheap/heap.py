@@ -174,7 +174,7 @@ class Heap:
         self.mheap.curp = self.allp[g.p]
 
     def _check_root(self, addr: int, what: str) -> None:
-        if addr != 0 and self._object_span(addr) is None:
+        if addr != 0 and self._object_span(addr) is None and addr != self.mheap.zerobase:
             raise GoheapError(f"{what}: {addr:#x} is not an allocated heap object")
 
     def set_global(self, name: str, addr: int) -> None:
@@ -402,7 +402,7 @@ class Heap:
 
     def write_pointer(self, obj: int, offset: int, target: int) -> None:
         """*(obj+offset) = target, where target is 0 (nil) or inside a heap object."""
-        if target != 0 and self._object_span(target) is None:
+        if target != 0 and self._object_span(target) is None and target != self.mheap.zerobase:
             raise GoheapError(f"write_pointer: target {target:#x} is not an allocated heap object")
         self.mheap.mem.words[self._word_index(obj, offset, "write_pointer")] = target
         if self.observer is not None:

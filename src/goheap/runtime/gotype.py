@@ -34,6 +34,12 @@ class Type:
                     f"type {name}: pointer offset {off!r} must be a multiple of 8 "
                     f"inside the type's {size} bytes"
                 )
+        if offs and size % PTR_SIZE:
+            # A struct holding a pointer is 8-aligned, so Go rounds its size to 8.
+            raise GoheapError(
+                f"type {name}: a type with pointers has a size that is a multiple of 8 "
+                f"(Go pads it), got {size}"
+            )
         self.name = name
         self.size = size
         self.align = align or (PTR_SIZE if offs or size % 8 == 0 else _natural_align(size))
