@@ -131,7 +131,18 @@ def test_go18_format_rows() -> None:
         cols = row.split()
         size = GO18_CLASS_TO_SIZE[c]
         span = GO18_CLASS_TO_ALLOCNPAGES[c] * 8192
-        assert [int(x) for x in cols[:5]] == [c, size, span, span // size, span % size]
+        assert [int(x) for x in cols] == [c, size, span, span // size, span % size]
+
+
+def test_go18_comment_block_layout() -> None:
+    # Go 1.8's mksizeclasses: "// %-5s  %-9s  %-10s  %-7s  %-11s" then "// %5d  %9d ...".
+    text = format_go_table(for_profile("go1.8"))
+    lines = text.splitlines()
+    assert lines[0] == "class  bytes/obj  bytes/span  objects  waste bytes"
+    assert lines[1] == "    1          8        8192     1024            0"
+    assert lines[4] == "    4         48        8192      170           32"
+    assert lines[-1] == "   66      32768       32768        1            0"
+    assert len(lines) == 67
 
 
 # --- go1.27 ---------------------------------------------------------------------

@@ -136,6 +136,9 @@ class SizeClassSpec:
     malloc_header_size: int
     min_size_for_malloc_header: int
     tiny_size: int
+    # The layout of the comment block mksizeclasses writes: "go1.8" (five
+    # columns, "waste bytes") or "modern" (tail/max waste, min align, alignments).
+    comment_layout: str = "modern"
 
     @property
     def page_size(self) -> int:
@@ -156,6 +159,7 @@ GO18_SPEC = SizeClassSpec(
     malloc_header_size=0,
     min_size_for_malloc_header=0,
     tiny_size=16,
+    comment_layout="go1.8",
 )
 
 GO127_SPEC = SizeClassSpec(
@@ -509,12 +513,24 @@ def for_profile(name: str) -> SizeClasses:
 
 
 def format_go_table(table: SizeClasses) -> str:
-    """The comment block at the top of modern Go's sizeclasses.go, without ``// ``.
+    """The comment block at the top of the version's sizeclasses.go, without ``// ``.
 
-    Class rows (class, bytes/obj, bytes/span, objects, tail waste, max waste,
+    Go 1.8 prints five columns (class, bytes/obj, bytes/span, objects, waste
+    bytes). Modern Go prints class rows (class, bytes/obj, bytes/span, objects, tail waste, max waste,
     min align), a blank line, then the alignment table.  Blank separator lines
     are empty strings; the text ends with a newline.
     """
+    if table.spec.comment_layout == "go1.8":
+        rows = [
+            f"{'class':<5}  {'bytes/obj':<9}  {'bytes/span':<10}  {'objects':<7}  "
+            f"{'waste bytes':<11}"
+        ]
+        for c in range(1, table.num_classes):
+            rows.append(
+                f"{c:5d}  {table.class_to_size[c]:9d}  {table.span_bytes(c):10d}  "
+                f"{table.nelems(c):7d}  {table.tail_waste(c):11d}"
+            )
+        return "\n".join(rows) + "\n"
     lines = [
         f"{'class':<5}  {'bytes/obj':<9}  {'bytes/span':<10}  {'objects':<7}  "
         f"{'tail waste':<10}  {'max waste':<9}  {'min align':<9}"
