@@ -438,6 +438,7 @@ class Heap:
         """Release the heap's address-space reservation."""
         if not self._closed:
             self._closed = True
+            self.mheap.heapbits.release()
             self.mheap.mem.close()
 
     def __enter__(self) -> Heap:

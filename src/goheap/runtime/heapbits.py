@@ -26,6 +26,8 @@ gives the same bitmap.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from goheap.runtime.gotype import Type
@@ -37,6 +39,9 @@ bitScanAll = 0xF0
 
 # Patterns of objects up to this size are cached per (type, size, dataSize, shift).
 _CACHE_MAX_SIZE = 32768
+# Larger objects (always page-aligned: shift 0) are written a chunk of bitmap
+# bytes at a time, so memory stays bounded whatever the object's size.
+_CHUNK_BYTES = 1 << 20
 
 
 class _Pattern:
@@ -98,6 +103,11 @@ class HeapBitmap:
         self.arena_start = arena_start
         self.bitmap_size = bitmap_size
         self._cache: dict[tuple[int, int, int, int], _Pattern] = {}
+        self.np_bm = np.frombuffer(bitmap, dtype=np.uint8)  # the same bytes, for bulk work
+
+    def release(self) -> None:
+        """Drop the numpy view, so that the mapping under it can be closed."""
+        self.np_bm = np.zeros(0, dtype=np.uint8)
 
     def byte_index(self, addr: int) -> int:
         """Index in ``bm`` of the byte describing the word at addr."""
@@ -118,8 +128,7 @@ class HeapBitmap:
         nbyte = total >> 5
         hi = self.byte_index(base)
         lo = hi - nbyte + 1
-        fill = 0xFF if elemsize == 8 else 0
-        self.bm[lo : hi + 1] = bytes([fill]) * nbyte
+        self.np_bm[lo : hi + 1] = 0xFF if elemsize == 8 else 0
 
     def setTypeNoScan(self, x: int) -> None:
         """heapBitsSetTypeNoScan: mark the first word scalar and dead."""
@@ -135,6 +144,9 @@ class HeapBitmap:
         key = (typ.type_id, size, dataSize, shift)
         pat = self._cache.get(key)
         if pat is None:
+            if size > _CACHE_MAX_SIZE and shift == 0:
+                self._set_large(x, size, dataSize, typ)
+                return
             pat = _pack(object_entries(typ, size, dataSize), shift)
             if size <= _CACHE_MAX_SIZE:
                 self._cache[key] = pat
@@ -154,6 +166,41 @@ class HeapBitmap:
         if pat.lo_mask != 0xFF:
             m = pat.lo_mask
             bm[lo] = (old_lo & ~m & 0xFF) | (bm[lo] & m)
+
+    def _set_large(self, x: int, size: int, dataSize: int, typ: Type) -> None:
+        """setType for a word-aligned large object, a bounded chunk at a time.
+
+        Its entries repeat every lcm(type words, 4) words up to the last
+        element's pointer prefix (``totalptr``); the rest of the object stays
+        as initSpan left it (0 0, dead). Word 1's scan bit is the checkmark
+        bit, 0 as ever.
+        """
+        ndata = typ.size // 8
+        count = dataSize // typ.size
+        totalptr = ((count - 1) * typ.size + typ.ptrdata) // 8
+        period_words = math.lcm(ndata, 4)
+        mask = np.zeros(ndata, dtype=np.uint8)
+        mask[: len(typ.ptrmask)] = typ.ptrmask
+        ptr = mask[np.arange(period_words) % ndata].reshape(-1, 4)
+        weights = np.array([1, 2, 4, 8], dtype=np.uint8)
+        period = ((ptr * weights).sum(axis=1) | 0xF0).astype(np.uint8)  # ascending bytes
+        full = totalptr // 4  # bitmap bytes whose four words all lie in the prefix
+        hi = self.byte_index(x)
+        bm = self.np_bm
+        for b0 in range(0, full, _CHUNK_BYTES):
+            b1 = min(full, b0 + _CHUNK_BYTES)
+            start = b0 % len(period)
+            reps = (start + b1 - b0 + len(period) - 1) // len(period)
+            chunk = np.tile(period, reps)[start : start + b1 - b0]
+            bm[hi - b1 + 1 : hi - b0 + 1] = chunk[::-1]
+        rest = totalptr - full * 4
+        if rest:  # the byte where the prefix ends: only its first words are live
+            words = np.arange(full * 4, full * 4 + rest)
+            nib = int(((mask[words % ndata]) * weights[:rest]).sum())
+            live = (1 << rest) - 1
+            bm[hi - full] = nib | (live << 4)
+        if totalptr > 1:
+            bm[hi] &= ~(bitScan << 1) & 0xFF
 
     def pointer_words(self, x: int, size: int) -> list[int]:
         """Offsets of the pointer words scanobject would visit in [x, x+size).
