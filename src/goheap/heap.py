@@ -98,6 +98,7 @@ class Heap:
         ):
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
         self.profile = prof
+        self._max_small = prof.max_small_size
         self.clock = Clock()
         self.stats = MStats(prof.sizeclasses.num_classes)
         self.os = OS(prof.phys_page_size)
@@ -305,7 +306,7 @@ class Heap:
 
         ``typ`` None means no pointers. For arrays pass ``size = n * typ.size``.
         """
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if type(size) is not int or size < 0:
             raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
         if size >= _MAX_REQUEST:
             raise GoheapError(f"malloc: size {size} is larger than the arena (512 GiB)")
@@ -313,10 +314,12 @@ class Heap:
             raise GoheapError(
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
+        mheap = self.mheap
         if p is not None and p != self.g.p:
             self._on(p)
-        c = self._on(None)
-        x = self.malloc_.mallocgc(size, typ, needzero, c, stack or DEFAULT_STACK)
+        curp = mheap.curp
+        assert curp is not None and curp.mcache is not None
+        x = self.malloc_.mallocgc(size, typ, needzero, curp.mcache, stack or DEFAULT_STACK)
         req = self.requested
         req[size] = req.get(size, 0) + 1
         cost = self.cost
@@ -324,15 +327,15 @@ class Heap:
             ns = cost.tiny_ns
             if self.liveness == "lifetime":
                 self._track_tiny(x)
-        elif size <= self.profile.max_small_size:
+        elif size <= self._max_small:
             ns = cost.alloc_ns + size * cost.zero_ns_per_byte
         else:
             ns = cost.large_alloc_ns + size * cost.zero_ns_per_byte
         if self.observer is not None:
-            self.observer.alloc(x, size, typ, self.mheap.curp.id, stack)  # type: ignore[union-attr]
+            self.observer.alloc(x, size, typ, curp.id, stack)
         self.gc_.mutator_ran(ns)
         if p is not None:
-            self.mheap.curp = self.allp[self.g.p]
+            mheap.curp = self.allp[self.g.p]
         return x
 
     def _track_tiny(self, x: int) -> None:
