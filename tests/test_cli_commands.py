@@ -1,0 +1,110 @@
+"""goheap compare / run --list / --memlimit / output rules across commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from goheap.cli import main
+from goheap.compare import RunSpec, run_all
+
+
+def test_compare_runs_each_setting_in_order(capsys) -> None:
+    rc = main(
+        [
+            "compare",
+            "binarytrees",
+            "--param",
+            "depth=9",
+            "--gogc",
+            "10,off",
+            "-j",
+            "2",
+            "--json",
+            "-",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    runs = json.loads(out)["runs"]
+    assert [r["gogc"] for r in runs] == [10, -1]
+    assert runs[0]["memstats"]["NumGC"] > 0 and runs[1]["memstats"]["NumGC"] == 0
+    # The same program: the same allocations whatever GOGC is.
+    assert runs[0]["memstats"]["Mallocs"] == runs[1]["memstats"]["Mallocs"]
+    assert runs[0]["peak"]["HeapInuse"] < runs[1]["peak"]["HeapInuse"]
+
+
+def test_process_pool_and_serial_agree() -> None:
+    specs = [RunSpec("retain", ["count=500"], "go1.8", g, None) for g in (50, 100)]
+    serial = run_all(specs, executor="serial")
+    pooled = run_all(specs, executor="process", jobs=2)
+    for a, b in zip(serial, pooled, strict=True):
+        a["sim"].pop("wall_s")
+        b["sim"].pop("wall_s")
+        assert a == b
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "nosuch"], "unknown workload"),
+        (["compare", "retain", "--gogc", "abc"], "GOGC"),
+        (["compare", "retain", "--param", "size=0"], "size"),
+        (["compare", "retain", "--executor", "ray"], "ray"),
+        (["compare", "retain", "-j", "-1"], "-j"),
+        (["run", "retain", "--memlimit", "lots"], "--memlimit"),
+    ],
+)
+def test_compare_and_options_bad_input_one_line(capsys, args: list[str], message: str) -> None:
+    pytest.importorskip("click")
+    if "ray" in args:
+        try:
+            import ray  # noqa: F401
+
+            pytest.skip("ray is installed")
+        except ImportError:
+            pass
+    rc = main(args)
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("goheap: error:"), err
+    assert message in lines[0]
+
+
+def test_memlimit_is_recorded_with_a_note_for_go18(capsys) -> None:
+    rc = main(["run", "retain", "--param", "count=10", "--memlimit", "64MiB", "--json", "-"])
+    out, err = capsys.readouterr()
+    assert rc == 0
+    assert json.loads(out)["memlimit"] == 64 << 20
+    assert "no memory limit" in err
+
+
+def test_run_list_names_every_workload(capsys) -> None:
+    from goheap.workloads import WORKLOADS
+
+    assert main(["run", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in WORKLOADS:
+        assert name in out
+
+
+def test_outputs_checked_before_work(capsys, tmp_path: Path) -> None:
+    report = tmp_path / "r.html"
+    report.write_text("keep me")
+    rc = main(["compare", "retain", "--report", str(report)])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "exists" in err
+    assert report.read_text() == "keep me"
+    rc = main(["run", "retain", "--json", str(tmp_path / "no" / "such" / "dir.json")])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "does not exist" in err
+
+
+def test_help_shows_examples(capsys) -> None:
+    for cmd in ("run", "record", "replay", "compare", "sizeclasses"):
+        assert main([cmd, "--help"]) == 0
+        assert "Examples:" in capsys.readouterr().out
