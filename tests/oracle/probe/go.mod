@@ -1,0 +1,3 @@
+module goheap/probe
+
+go 1.27
