@@ -39,9 +39,10 @@ class Timeline:
         self.t0 = gc.start_ns  # times are relative to the program's start
         gc.next_sample_ns = heap.clock.now + interval_ns
         gc.on_sample = self.sample
+        self.sample("start")
 
     def sample(self, event: str = "tick") -> None:
-        """Record the heap now; ``event`` is tick, gc_start, gc_end or end."""
+        """Record the heap now; ``event`` is start, tick, gc_start, gc_end or end."""
         h = self.heap
         st = h.stats
         now = h.clock.now

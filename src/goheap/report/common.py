@@ -140,9 +140,8 @@ def run_labels(results: list[dict[str, Any]]) -> list[str]:
     items = [settings(r) for r in results]
     if len(results) == 1:
         r = results[0]
-        return [
-            f"{r.get('workload', '?')} {params_text(r.get('params'))} GOGC={gogc_text(r.get('gogc'))}".strip()
-        ]
+        label = f"{r.get('workload', '?')} {params_text(r.get('params'))}"
+        return [f"{label.strip()} GOGC={gogc_text(r.get('gogc'))}"]
     names = [name for name, _ in items[0]] if items else []
     differing = [i for i, name in enumerate(names) if len({dict(it).get(name) for it in items}) > 1]
     labels = []

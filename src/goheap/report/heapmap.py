@@ -1,11 +1,12 @@
 """The heap map: the arena's pages as a grid picture, one cell per page (or run of pages).
 
-A cell's hue is its span's size class (viridis from the smallest class to
-the largest; large-object spans red), its strength the span's occupancy
-``allocCount / nelems`` (pale: nearly empty, full colour: full). Free
-spans are light grey, released spans slate blue-grey, pages no span
-covers beige. Built with numpy from ``result["spans"]``; 10^5 spans take a
-few tens of milliseconds.
+A cell's hue says which size class its span holds, its strength how full
+the span is (``allocCount / nelems``: pale nearly empty, full colour full).
+The classes covering the most pages get one distinct colour each (the
+legend lists them all); the rest share one muted colour; large-object
+spans are magenta. Free spans are light grey, released spans slate, pages
+no span covers beige. Built with numpy from ``result["spans"]``; 10^5 spans
+take some tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -21,25 +22,37 @@ FREE_RGB = (200, 200, 200)
 RELEASED_RGB = (112, 128, 150)
 NOSPAN_RGB = (243, 236, 220)
 PAD_RGB = (255, 255, 255)
-LARGE_RGB = (214, 39, 40)
+LARGE_RGB = (231, 41, 138)
+OTHER_RGB = (150, 150, 190)  # in-use spans of the classes without a colour of their own
 MIN_TINT = 0.22  # strength of an empty in-use span's colour; a full one is 1
+
+# Distinct colours for the classes covering the most pages (none grey, none magenta).
+CLASS_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (23, 190, 207),
+    (140, 86, 75),
+    (188, 189, 34),
+    (57, 59, 121),
+    (99, 121, 57),
+    (231, 186, 82),
+    (132, 60, 57),
+)
 
 _STATES = {"inuse": 0, "free": 1, "released": 2}
 
 
-def _viridis(x: np.ndarray) -> np.ndarray:
-    """viridis(x) for x in [0, 1], as float RGB rows."""
-    from matplotlib import colormaps
-
-    return np.asarray(colormaps["viridis"](np.clip(x, 0.0, 1.0)))[..., :3]
-
-
-def class_rgb(sizeclass: int | np.ndarray, max_class: int) -> np.ndarray:
-    """The full-occupancy colour (float RGB in 0..1) of size class(es); class 0 is large."""
-    cls = np.atleast_1d(np.asarray(sizeclass, dtype=np.float64))
-    rgb = _viridis((cls - 1) / max(max_class - 1, 1))
-    rgb[cls == 0] = np.asarray(LARGE_RGB) / 255
-    return rgb
+def class_colours(class_pages: dict[int, int]) -> dict[int, tuple[int, int, int]]:
+    """Colours of the size classes covering the most pages, by class order (0: large)."""
+    small = {c: p for c, p in class_pages.items() if c != 0}
+    top = sorted(small, key=lambda c: (-small[c], c))[: len(CLASS_PALETTE)]
+    colours = {c: CLASS_PALETTE[i] for i, c in enumerate(sorted(top))}
+    if 0 in class_pages:
+        colours[0] = LARGE_RGB
+    return dict(sorted(colours.items()))
 
 
 def tint(rgb: np.ndarray, occupancy: np.ndarray | float) -> np.ndarray:
@@ -71,18 +84,18 @@ class HeapMap:
     page_size: int
     pages: int  # arena pages drawn
     arena_start: int
-    max_class: int
     state_pages: dict[str, int] = field(default_factory=dict)
     class_pages: dict[int, int] = field(default_factory=dict)  # in-use pages per class
+    colours: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # the legend's
+
+    @property
+    def other_classes(self) -> dict[int, int]:
+        """Pages of the classes drawn in OTHER_RGB."""
+        return {c: p for c, p in self.class_pages.items() if c not in self.colours}
 
     @property
     def row_bytes(self) -> int:
         return self.cols * self.pages_per_cell * self.page_size
-
-    def legend_classes(self, limit: int = 12) -> list[tuple[int, int]]:
-        """(class, pages) of the classes covering the most pages, by class order."""
-        top = sorted(self.class_pages.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return sorted(top)
 
 
 def _layout(pages: int, max_cols: int, max_rows: int) -> tuple[int, int, int]:
@@ -109,7 +122,6 @@ def encode_png(img: np.ndarray) -> bytes:
 def build_heapmap(
     spans: dict[str, Any],
     *,
-    max_class: int = 66,
     max_cols: int = 512,
     max_rows: int = 640,
     target_width: int = 1024,
@@ -135,15 +147,25 @@ def build_heapmap(
     pages = max(int(spans.get("pages", 0) or 0), end)
     if pages <= 0:
         return None
-    max_class = max(max_class, int(cls.max(initial=1)))
+
+    # In-use pages per class, and the classes' colours.
+    inuse = state == 0
+    class_pages: dict[int, int] = {}
+    if inuse.any():
+        ids, where = np.unique(cls[inuse], return_inverse=True)
+        sums = np.bincount(where, weights=npages[inuse], minlength=len(ids))
+        class_pages = {int(c): int(p) for c, p in zip(ids, sums, strict=True)}
+    colours = class_colours(class_pages)
 
     # One colour per span.
-    inuse = state == 0
     occ = np.where(nelems > 0, alloc / np.maximum(nelems, 1), 0.0)
     span_rgb = np.empty((n, 3), np.uint8)
     span_rgb[:] = NOSPAN_RGB
     if inuse.any():
-        span_rgb[inuse] = np.rint(255 * tint(class_rgb(cls[inuse], max_class), occ[inuse]))
+        lut = np.tile(np.asarray(OTHER_RGB, np.float64) / 255, (int(cls.max()) + 1, 1))
+        for c, rgb in colours.items():
+            lut[c] = np.asarray(rgb) / 255
+        span_rgb[inuse] = np.rint(255 * tint(lut[cls[inuse]], occ[inuse]))
     span_rgb[state == 1] = FREE_RGB
     span_rgb[state == 2] = RELEASED_RGB
 
@@ -182,11 +204,6 @@ def build_heapmap(
             img[mark] = (img[mark] * 0.55).astype(np.uint8)
 
     state_pages = {name: int(npages[state == code].sum()) for name, code in _STATES.items()}
-    class_pages: dict[int, int] = {}
-    if inuse.any():
-        ids, where = np.unique(cls[inuse], return_inverse=True)
-        sums = np.bincount(where, weights=npages[inuse], minlength=len(ids))
-        class_pages = {int(c): int(p) for c, p in zip(ids, sums, strict=True)}
     return HeapMap(
         png=encode_png(img),
         width=img.shape[1],
@@ -197,7 +214,7 @@ def build_heapmap(
         page_size=page_size,
         pages=pages,
         arena_start=int(spans.get("arena_start", 0) or 0),
-        max_class=max_class,
         state_pages=state_pages,
         class_pages=class_pages,
+        colours=colours,
     )

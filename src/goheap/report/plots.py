@@ -19,8 +19,8 @@ from goheap.report.common import class_name
 # Series colours (colour-blind-friendly, distinct from the GC shading).
 SERIES: dict[str, str] = {
     "HeapSys": "#6a3d9a",
-    "HeapInuse": "#1f78b4",
-    "HeapAlloc": "#33a02c",
+    "HeapInuse": "#8ec1e6",
+    "HeapAlloc": "#1f6fb4",
     "HeapReleased": "#b15928",
     "NextGC": "#e31a1c",
 }
@@ -68,9 +68,9 @@ def byte_scale(max_bytes: float) -> tuple[float, str]:
 
 def time_scale(max_ns: float) -> tuple[float, str]:
     """(divisor, unit) for a virtual-time axis."""
-    if max_ns >= 20e9:
+    if max_ns >= 2e9:
         return 1e9, "s"
-    if max_ns >= 20e6:
+    if max_ns >= 2e6:
         return 1e6, "ms"
     return 1e3, "µs"
 
@@ -86,6 +86,12 @@ def _svg(fig: Any, salt: str) -> str:
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     return re.sub(r"\A<svg\b", f'<svg class="plot" data-plot="{salt}"', text, count=1)
+
+
+def _plain(label: str) -> str:
+    """Text matplotlib shows as written: no mathtext, not hidden by a leading underscore."""
+    label = label.replace("$", r"\$")
+    return " " + label if label.startswith("_") else label
 
 
 def _figure(width: float, height: float) -> Any:
@@ -118,6 +124,18 @@ def gc_intervals(result: dict[str, Any]) -> list[tuple[float, float]]:
     return out
 
 
+def _merge(spans: list[tuple[float, float]], min_width: float) -> list[tuple[float, float]]:
+    """Intervals widened to min_width and merged where they overlap (no double shading)."""
+    out: list[tuple[float, float]] = []
+    for s, e in sorted(spans):
+        e = max(e, s + min_width)
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def timeline_svg(result: dict[str, Any]) -> str | None:
     """HeapAlloc, HeapInuse, HeapSys, HeapReleased and NextGC over virtual time, GCs shaded."""
     tl = result.get("timeline") or []
@@ -138,8 +156,8 @@ def timeline_svg(result: dict[str, Any]) -> str | None:
         ax = fig.add_subplot()
         x = t / tdiv
         if gcs:
-            minw = tmax / tdiv / 600  # keep very short cycles visible
-            bars = [(s / tdiv, max((e - s) / tdiv, minw)) for s, e in gcs]
+            minw = tmax / 600  # keep very short cycles visible
+            bars = [(s / tdiv, (e - s) / tdiv) for s, e in _merge(gcs, minw)]
             ax.broken_barh(
                 bars,
                 (0, 1),
@@ -149,8 +167,17 @@ def timeline_svg(result: dict[str, Any]) -> str | None:
                 linewidth=0,
                 label=f"GC cycle ({len(gcs)})",
             )
-        for k in ("HeapSys", "HeapInuse", "HeapAlloc", "HeapReleased"):
-            ax.plot(x, col[k] / bdiv, color=SERIES[k], linewidth=1.4, label=k)
+        # HeapInuse is wide and drawn first, so HeapAlloc (always below it, often
+        # within a page of it) stays visible on top.
+        for k, width in (("HeapSys", 1.4), ("HeapInuse", 2.6), ("HeapAlloc", 1.2)):
+            ax.plot(x, col[k] / bdiv, color=SERIES[k], linewidth=width, label=k)
+        ax.plot(
+            x,
+            col["HeapReleased"] / bdiv,
+            color=SERIES["HeapReleased"],
+            linewidth=1.4,
+            label="HeapReleased",
+        )
         ax.plot(
             x,
             col["NextGC"] / bdiv,
@@ -215,23 +242,13 @@ def classes_svg(result: dict[str, Any]) -> str | None:
                     )
         ax.set_xticks(x, [class_name(r).removesuffix(" B") for r in rows])
         ax.tick_params(axis="x", labelrotation=90 if n > 12 else 0, labelsize=8)
-        ax.set_xlim(-0.6, n - 0.4)
+        pad = max(0.6, (8 - n) / 2)  # a few classes: keep the bars narrow
+        ax.set_xlim(-pad, n - 1 + pad)
         ax.set_ylim(0, float(span.max()) / div * 1.12)
         ax.set_xlabel("size class (object size in bytes; large = objects > 32 KiB)")
         ax.set_ylabel(f"bytes ({unit})")
         ax.grid(axis="x", visible=False)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-        if n <= 40:
-            ax.text(
-                1.0,
-                -0.02,
-                "% above a bar: in-use bytes / span bytes",
-                transform=fig.transFigure,
-                ha="right",
-                va="bottom",
-                fontsize=8,
-                color="#555555",
-            )
         return _svg(fig, "classes")
 
 
@@ -267,7 +284,7 @@ def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
                 drawstyle="steps-post",
                 alpha=0.8,
             )
-            handles.append(Line2D([], [], color=colour, linewidth=2, label=lab))
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=_plain(lab)))
         handles.append(Line2D([], [], color="#444444", linewidth=1.4, label="HeapInuse"))
         handles.append(
             Line2D([], [], color="#444444", linewidth=1.0, linestyle=(0, (4, 2)), label="NextGC")
