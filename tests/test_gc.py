@@ -235,3 +235,14 @@ def test_gctrace_format() -> None:
         "gc 3 @2.345s 5%: 0.020+1.2+0.030 ms clock, 0.020+0.40/0.30/0+0.030 ms cpu, "
         "4->5->1 MB, 5 MB goal, 1 P"
     )
+
+
+def test_mostly_live_heap_finishes_marking_by_the_goal() -> None:
+    """Assists are paced on scan work, so a cycle ends near its goal (regression)."""
+    from goheap.runner import run_workload
+
+    r = run_workload("retain", ["size=48", "count=150000"])
+    assert r["memstats"]["NumGC"] == 1
+    (cycle,) = r["gc"]
+    assert cycle["heap_start"] == 4 << 20  # heapminimum
+    assert cycle["heap_mark_end"] <= cycle["heap_goal"]

@@ -180,6 +180,8 @@ class GC(GCHooks):
         self.cycles: list[GCCycle] = []
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
+        self.ns_per_work = cost.scan_ns_per_byte  # virtual ns per unit, this cycle
+        self.alloc_scanWork = 0  # scan work of objects allocated black this cycle
         self.bytesMarked = 0
         self.gcAssistBytes = 0  # the running goroutine's assist credit
         self.totaltime = 0  # work.totaltime: GC CPU, cumulative
@@ -232,8 +234,8 @@ class GC(GCHooks):
                 idle_ns = wall * idle
                 c.idleMarkTime += int(idle_ns)
             self.clock.now += int(wall)
-            work = (worker_ns + idle_ns) / self.cost.scan_ns_per_byte
-            c.bgScanCredit += int(worker_ns / self.cost.scan_ns_per_byte)
+            work = (worker_ns + idle_ns) / self.ns_per_work
+            c.bgScanCredit += int(worker_ns / self.ns_per_work)
             self._pay_work(work)
             if self.work_remaining <= 0 and not self.in_gc:
                 self.gcMarkDone()
@@ -246,16 +248,16 @@ class GC(GCHooks):
         """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
         while ns > 0:
             if self.gcphase == _GCmark and not self.in_gc:
-                need = int(max(self.work_remaining, 0.0) * self.cost.scan_ns_per_byte / self.procs)
+                need = int(max(self.work_remaining, 0.0) * self.ns_per_work / self.procs)
                 step = min(ns, need)
                 if step == 0:
                     # Less than a nanosecond of work left: it is done now.
-                    self.work_remaining = 0
+                    self._pay_work(self.work_remaining)
                     self.gcMarkDone()
                     continue
                 self.clock.now += step
                 self.controller.idleMarkTime += step * self.procs
-                self._pay_work(step * self.procs / self.cost.scan_ns_per_byte)
+                self._pay_work(step * self.procs / self.ns_per_work)
                 ns -= step
                 if self.work_remaining <= 0:
                     self.gcMarkDone()
@@ -277,7 +279,11 @@ class GC(GCHooks):
             self._sysmon()
 
     def _pay_work(self, units: float) -> None:
-        self.work_remaining -= units
+        """Mark work done: gcController.scanWork grows as it is paid, as in Go."""
+        remaining = self.work_remaining
+        if remaining > 0:
+            self.controller.scanWork += int(min(units, remaining) + 0.5)
+        self.work_remaining = remaining - units
 
     def _background_sweep(self) -> None:
         """bgsweep: on an idle P it sweeps continuously; with one P, a span per time slice."""
@@ -357,7 +363,7 @@ class GC(GCHooks):
                 return
         workDone = min(float(scanWork), max(self.work_remaining, 0.0))
         if workDone > 0:
-            ns = workDone * self.cost.scan_ns_per_byte
+            ns = workDone * self.ns_per_work
             self.clock.now += int(ns)
             c.assistTime += int(ns)
             self._pay_work(workDone)
@@ -373,6 +379,7 @@ class GC(GCHooks):
         s.gcmarkBits |= 1 << idx
         self.bytesMarked += size
         self.controller.scanWork += scanSize
+        self.alloc_scanWork += scanSize
 
     def gcShouldStart(self, forceTrigger: bool) -> bool:
         st = self.stats
@@ -411,6 +418,7 @@ class GC(GCHooks):
             self.on_sample("gc_start")
         # gcResetMarkState
         self.bytesMarked = 0
+        self.alloc_scanWork = 0
         self.gcAssistBytes = 0
         # STW: sweep termination.
         self.clock.now += int(self.cost.stw_ns)
@@ -471,12 +479,16 @@ class GC(GCHooks):
         m.drain()
         res = m.result
         self.bytesMarked += res.bytesMarked
-        self.controller.scanWork += res.scanWork
         assert self.cur is not None
         self.cur.scanWork = res.scanWork
         self.cur.objects_marked = res.objects
-        self.work_remaining = res.scanWork + res.objects * (
-            self.cost.mark_ns_per_object / self.cost.scan_ns_per_byte
+        # The work to pay is Go's unit, scan work (bytes scanned): what assists
+        # and background credit count. Greying objects costs time too; it is
+        # spread over the cycle's scan work as a higher price per unit, so
+        # that assists still finish marking by the heap goal as Go's do.
+        self.work_remaining = res.scanWork
+        self.ns_per_work = self.cost.scan_ns_per_byte + (
+            res.objects * self.cost.mark_ns_per_object / max(res.scanWork, 1)
         )
 
     def gcMarkDone(self) -> None:
@@ -503,13 +515,16 @@ class GC(GCHooks):
         self.clock.now += int(self.cost.stw_ns)
         if stw_mark:
             # The whole mark runs inside this pause, on stwprocs helpers.
-            self.clock.now += int(self.work_remaining * self.cost.scan_ns_per_byte / self.procs)
-            self.work_remaining = 0
+            self.clock.now += int(self.work_remaining * self.ns_per_work / self.procs)
+            self._pay_work(self.work_remaining)
         # gcMark: flush every mcache (the tiny blocks go too), purge the stats.
         for p in h.allp:
             if p.mcache is not None:
                 p.mcache.releaseAll()
         h.purge_all_cachedstats()
+        # All the work is paid now: the cycle's scan work, exactly (paying it in
+        # float slices may have rounded the running count).
+        self.controller.scanWork = cyc.scanWork + self.alloc_scanWork
         self.controller.set_trigger_after_mark(self.bytesMarked)
         cyc.heap2 = self.bytesMarked
         cyc.bytesMarked = self.bytesMarked
@@ -580,7 +595,7 @@ class GC(GCHooks):
             raise RuntimeThrow("runtime.GC called during a collection")
         if self.gcphase == _GCmark:
             # Go 1.8 waits for the cycle in progress to finish first.
-            self.clock.now += int(max(self.work_remaining, 0.0) * self.cost.scan_ns_per_byte)
-            self.work_remaining = 0
+            self.clock.now += int(max(self.work_remaining, 0.0) * self.ns_per_work)
+            self._pay_work(self.work_remaining)
             self.gcMarkDone()
         self.gcStart(gcForceBlockMode)
