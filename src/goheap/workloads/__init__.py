@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from goheap.workloads.base import Param, Workload, parse_params
 from goheap.workloads.binarytrees import BINARYTREES
+from goheap.workloads.churn import CHURN
+from goheap.workloads.finalizers import FINALIZERS
+from goheap.workloads.fragmentation import FRAGMENTATION
+from goheap.workloads.large import LARGE
 from goheap.workloads.retain import RETAIN
+from goheap.workloads.service import SERVICE
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (BINARYTREES, RETAIN)}
+WORKLOADS: dict[str, Workload] = {
+    w.name: w for w in (BINARYTREES, RETAIN, CHURN, LARGE, FINALIZERS, SERVICE, FRAGMENTATION)
+}
 DEFAULT_WORKLOAD = "binarytrees"
 
 

@@ -1,6 +1,6 @@
 """binarytrees: the benchmarks-game allocation pattern, run sequentially.
 
-The Go program it mirrors (tests/oracle/binarytrees.go)::
+The Go program it mirrors (tests/oracle/binarytrees/main.go)::
 
     type Node struct{ left, right *Node }
 
@@ -70,6 +70,28 @@ def item_check(h: Heap, node: int) -> int:
     return count
 
 
+def drop_tree(h: Heap, node: int) -> None:
+    """The program lets go of a tree: declare each node dead (heap.dead).
+
+    Only lifetime mode needs this (it is how that mode learns the tree is
+    garbage) and a trace recorder keeps it (so that a graph-mode trace can be
+    replayed in lifetime mode); otherwise the walk is skipped.
+    """
+    if h.liveness != "lifetime" and h.observer is None:
+        return
+    words = h.mheap.mem.words
+    start = h.mheap.arena_start
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        w = (n - start) >> 3
+        left, right = words[w], words[w + 1]
+        if left:
+            todo.append(left)
+            todo.append(right)
+        h.dead(n)
+
+
 def nodes_allocated(n: int) -> int:
     """How many nodes the program allocates for parameter n."""
     max_depth = max(6, n)
@@ -84,13 +106,17 @@ def run_binarytrees(h: Heap, params: dict[str, int]) -> dict[str, int]:
     max_depth = max(6, params["depth"])
     stretch = bottom_up_tree(h, g, max_depth + 1)
     checked = item_check(h, stretch)
+    drop_tree(h, stretch)
     long_lived = bottom_up_tree(h, g, max_depth)
     slot = g.push(long_lived)
     for d in range(4, max_depth + 1, 2):
         for _ in range(1 << (max_depth - d + 4)):
-            checked += item_check(h, bottom_up_tree(h, g, d))
+            tree = bottom_up_tree(h, g, d)
+            checked += item_check(h, tree)
+            drop_tree(h, tree)
     checked += item_check(h, long_lived)
     g.pop(len(g.stack) - slot)
+    drop_tree(h, long_lived)
     return {"checked": checked}
 
 

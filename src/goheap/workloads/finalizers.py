@@ -9,7 +9,9 @@ The Go program it mirrors (tests/oracle/finalizers/main.go)::
     }                    // 32 bytes: size class 32, scanned
 
     var ran atomic.Int64
-    objs := make([]*Obj, count)
+    var objs []*Obj          // a global: live to the end
+
+    objs = make([]*Obj, count)
     for i := range objs {
         o := &Obj{id: int64(i)}
         runtime.SetFinalizer(o, func(*Obj) { ran.Add(1) })
@@ -19,10 +21,9 @@ The Go program it mirrors (tests/oracle/finalizers/main.go)::
         objs[i] = nil     // the last reference to objs[i] is gone
     }
     for j := 0; j < 3; j++ {
-        runtime.GC()      // (the Go twin then waits for the finalizer goroutine)
+        runtime.GC()      // then yield until the finalizer goroutine ran them all
         report(ran.Load(), HeapObjects, HeapAlloc, HeapInuse)
     }
-    runtime.KeepAlive(objs)
 
 What Go does, and the model with it: the first GC finds the objects
 unreachable, but an object with a finalizer is *resurrected* for one more

@@ -10,10 +10,10 @@ xorshift64 ``next()``::
         return lo + int(next()%uint64(hi-lo+1))
     }
 
-    window := make([]unsafe.Pointer, w)
+    slots = make([]unsafe.Pointer, w)     // a global: live to the end
     for i := 0; i < steps; i++ {
         b := make([]byte, nextLarge())    // always a large object: its own span
-        window[i%w] = unsafe.Pointer(&b[0])
+        slots[i%w] = unsafe.Pointer(&b[0])
     }
 
 Every object is larger than 32 KiB, so each takes its own span straight

@@ -1,6 +1,6 @@
 """retain: allocate N objects of S bytes and keep them all alive.
 
-The Go program it mirrors (tests/oracle/retain.go)::
+The Go program it mirrors (tests/oracle/retain/main.go)::
 
     keep := make([]unsafe.Pointer, count)
     for i := range keep {

@@ -1,0 +1,3 @@
+module goheap/oracle
+
+go 1.22
