@@ -8,16 +8,21 @@ work starts, and an existing file is only overwritten with ``-f``.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from goheap.errors import GoheapError
 from goheap.profiles import DEFAULT_PROFILE
+
+if TYPE_CHECKING:
+    from goheap.runner import RunOptions
 
 EXIT_USAGE = 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,8 +47,30 @@ def cli() -> None:
 # --- shared options and output ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """Where results go: --json, --report, and -f."""
+
+    json: str | None
+    report: str | None
+    force: bool
+
+
 def heap_options(f: F) -> F:
-    """--profile --procs --gogc --memlimit --liveness --gctrace."""
+    """--profile --procs --gogc --memlimit --liveness --gctrace, as one RunOptions ``heap``."""
+
+    @functools.wraps(f)
+    def bundled(**kw: Any) -> Any:
+        kw["heap"] = run_options(
+            kw.pop("profile"),
+            kw.pop("procs"),
+            kw.pop("gogc"),
+            kw.pop("memlimit"),
+            kw.pop("liveness"),
+            kw.pop("gctrace"),
+        )
+        return f(**kw)
+
     decorators = [
         click.option(
             "--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version modelled."
@@ -67,13 +94,22 @@ def heap_options(f: F) -> F:
         ),
         click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does."),
     ]
+    out: Any = bundled
     for d in reversed(decorators):
-        f = d(f)
-    return f
+        out = d(out)
+    return cast(F, out)
 
 
 def output_options(f: F) -> F:
-    """--json --report -f."""
+    """--json --report -f, passed as one ``out`` Outputs, checked before any work."""
+
+    @functools.wraps(f)
+    def bundled(**kw: Any) -> Any:
+        out = Outputs(kw.pop("json_out"), kw.pop("report_out"), kw.pop("force"))
+        check_outputs(out.force, out.json, out.report)
+        kw["out"] = out
+        return f(**kw)
+
     decorators = [
         click.option("--json", "json_out", metavar="PATH|-", help="Write the results as JSON."),
         click.option(
@@ -84,9 +120,10 @@ def output_options(f: F) -> F:
         ),
         click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
     ]
+    wrapped: Any = bundled
     for d in reversed(decorators):
-        f = d(f)
-    return f
+        wrapped = d(wrapped)
+    return cast(F, wrapped)
 
 
 def check_outputs(force: bool, *paths: str | None) -> None:
@@ -114,9 +151,9 @@ def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
 
 def run_options(
     profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
-) -> Any:
+) -> RunOptions:
     from goheap.heap import parse_gogc
-    from goheap.runner import RunOptions, parse_memlimit
+    from goheap.runner import parse_memlimit
 
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
@@ -128,15 +165,15 @@ def run_options(
     return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
 
 
-def emit(result: dict[str, Any], json_out: str | None, report_out: str | None) -> None:
+def emit(result: dict[str, Any], out: Outputs) -> None:
     """Write the JSON and the report, and print the tables (unless JSON goes to stdout)."""
-    if json_out:
-        write_text(json_out, json.dumps(result, indent=1) + "\n")
-    if report_out:
+    if out.json:
+        write_text(out.json, json.dumps(result, indent=1) + "\n")
+    if out.report:
         from goheap.report.html import write_report
 
-        write_report(result, report_out)
-    if json_out != "-":
+        write_report(result, out.report)
+    if out.json != "-":
         from rich.console import Console
 
         from goheap.report import text
@@ -168,15 +205,8 @@ def run(
     workload: str | None,
     params: tuple[str, ...],
     list_workloads: bool,
-    profile: str,
-    procs: int,
-    gogc: str,
-    memlimit: str | None,
-    liveness: str,
-    gctrace: bool,
-    json_out: str | None,
-    report_out: str | None,
-    force: bool,
+    heap: RunOptions,
+    out: Outputs,
 ) -> None:
     """Run a built-in WORKLOAD (default: binarytrees) and report MemStats."""
     from goheap.progress import RunProgress
@@ -185,8 +215,7 @@ def run(
     if list_workloads:
         print_workloads()
         return
-    check_outputs(force, json_out, report_out)
-    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
+    opts = heap
     with RunProgress(f"run {workload or 'binarytrees'}") as bar:
         result = run_workload(
             workload,
@@ -199,7 +228,7 @@ def run(
             memlimit=opts.memlimit,
             progress=bar.heap_callback(),
         )
-    emit(result, json_out, report_out)
+    emit(result, out)
 
 
 def print_workloads() -> None:
@@ -246,21 +275,14 @@ def record(
     params: tuple[str, ...],
     output: str,
     fmt: str,
-    profile: str,
-    procs: int,
-    gogc: str,
-    memlimit: str | None,
-    liveness: str,
-    gctrace: bool,
-    json_out: str | None,
-    report_out: str | None,
-    force: bool,
+    heap: RunOptions,
+    out: Outputs,
 ) -> None:
     """Run a built-in WORKLOAD and write everything it does to a trace file."""
     from goheap.trace import record_workload
 
-    check_outputs(force, output, json_out, report_out)
-    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
+    check_outputs(out.force, output)
+    opts = heap
     if fmt == "auto":
         fmt = "ndjson" if output.endswith((".ndjson", ".jsonl", ".json")) else "binary"
     result = record_workload(
@@ -275,7 +297,7 @@ def record(
     )
     if output == "-":
         return
-    emit(result, json_out, report_out)
+    emit(result, out)
 
 
 @cli.command(
@@ -289,27 +311,14 @@ Examples:
 @click.argument("trace_path", metavar="TRACE")
 @heap_options
 @output_options
-def replay(
-    trace_path: str,
-    profile: str,
-    procs: int,
-    gogc: str,
-    memlimit: str | None,
-    liveness: str,
-    gctrace: bool,
-    json_out: str | None,
-    report_out: str | None,
-    force: bool,
-) -> None:
+def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
     """Replay a TRACE (goheap's NDJSON or binary trace format) through a profile."""
     from goheap.progress import RunProgress
     from goheap.runner import Session
     from goheap.trace import TraceError, open_trace, replay_into
 
-    check_outputs(force, json_out, report_out)
-    opts = run_options(profile, procs, gogc, memlimit, liveness, gctrace)
     reader = open_trace(trace_path)
-    session = Session(opts)
+    session = Session(heap)
     header = getattr(reader, "header", {}) or {}
     name = str(header.get("workload") or Path(trace_path).name)
     params = header.get("params") or {}
@@ -328,10 +337,10 @@ def replay(
         result = session.results(name, params, {"trace": trace_path, "events": count})
         if failure is not None:
             result["error"] = str(failure)
-            if json_out:  # the results so far are still written
-                write_text(json_out, json.dumps(result, indent=1) + "\n")
+            if out.json:  # the results so far are still written
+                write_text(out.json, json.dumps(result, indent=1) + "\n")
             raise failure
-        emit(result, json_out, report_out)
+        emit(result, out)
     finally:
         session.close()
 
@@ -413,9 +422,7 @@ def compare(
     liveness: str,
     jobs: int,
     executor: str,
-    json_out: str | None,
-    report_out: str | None,
-    force: bool,
+    out: Outputs,
 ) -> None:
     """Run WORKLOAD under several settings and set the results side by side."""
     from goheap.compare import RunSpec, run_all
@@ -423,7 +430,6 @@ def compare(
     from goheap.runner import parse_memlimit
     from goheap.workloads import get_workload, parse_params
 
-    check_outputs(force, json_out, report_out)
     w = get_workload(workload)
     parse_params(w, params)  # fail now, not in a worker
     specs = [
@@ -433,13 +439,13 @@ def compare(
         for m in split_list(memlimits, "--memlimit")
     ]
     results = run_all(specs, executor=executor, jobs=jobs)
-    if json_out:
-        write_text(json_out, json.dumps({"runs": results}, indent=1) + "\n")
-    if report_out:
+    if out.json:
+        write_text(out.json, json.dumps({"runs": results}, indent=1) + "\n")
+    if out.report:
         from goheap.report.html import write_compare_report
 
-        write_compare_report(results, report_out)
-    if json_out != "-":
+        write_compare_report(results, out.report)
+    if out.json != "-":
         from rich.console import Console
 
         from goheap.report import text
