@@ -153,7 +153,7 @@ def run_options(
     profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
 ) -> RunOptions:
     from goheap.heap import parse_gogc
-    from goheap.runner import parse_memlimit
+    from goheap.runner import RunOptions, parse_memlimit
 
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
