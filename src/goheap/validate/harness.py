@@ -1,0 +1,129 @@
+"""The validation, start to end: (a) real runs, (b) the simulation, (c) the comparison.
+
+:func:`run_validation` builds the oracle programs once, then for each case
+collects the real runs (cached), simulates once, and compares; it returns
+one JSON-able report that goheap.validate.render prints as a table and as
+the Markdown of docs/fidelity.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from goheap.validate.allowance import items_for
+from goheap.validate.cases import make_cases
+from goheap.validate.compare import WIDEN, compare_case, summary
+from goheap.validate.figures import from_oracle
+from goheap.validate.real import Settings, collect_real
+from goheap.validate.sim import collect_sim
+from goheap.validate.toolchain import (
+    build_programs,
+    default_cache_dir,
+    find_oracle_dir,
+    probe_toolchain,
+    read_size_classes,
+)
+
+REPORT_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything `goheap validate` was asked for."""
+
+    go: Path
+    workloads: Sequence[str] = ()
+    quick: bool = False
+    runs: int = 5
+    profile: str = "go1.27"
+    gogc: int = 100  # -1: off
+    memlimit: int | None = None
+    cache_dir: Path | None = None  # binaries, Go's caches and runs (None: default_cache_dir())
+    use_cache: bool = True  # reuse cached runs
+    oracle: str | None = None
+
+
+def _gogc_text(gogc: int) -> str:
+    return "off" if gogc < 0 else str(gogc)
+
+
+def run_validation(opts: Options, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """Build, run, simulate and compare; the whole report as one dict."""
+    tc = probe_toolchain(opts.go)
+    oracle = find_oracle_dir(opts.oracle)
+    classes = read_size_classes(tc.goroot)
+    cases = make_cases(opts.workloads, quick=opts.quick, classes=classes)
+    cache_dir = opts.cache_dir or default_cache_dir()
+    log(f"building the oracle programs with {tc.version} ({tc.go})")
+    programs = build_programs(tc, oracle, cache_dir)
+    log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
+    settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
+    span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
+    out_cases = []
+    all_rows = []
+    for case in cases:
+        flags = " ".join(case.go_flags)
+        log(f"{case.workload}: {opts.runs} run(s) of {case.workload} {flags}")
+        real = collect_real(
+            tc,
+            programs,
+            case,
+            opts.runs,
+            settings,
+            cache_dir,
+            reuse=opts.use_cache,
+        )
+        if real.cached:
+            log(f"  {real.cached} from the cache")
+        figures = [from_oracle(d) for d in real.docs]
+        log(f"{case.workload}: simulating with profile {opts.profile}")
+        sim = collect_sim(case, opts.profile, opts.gogc, opts.memlimit)
+        if sim.unavailable:
+            log(f"  simulation unavailable: {sim.unavailable}")
+        items = items_for(case.workload, real.docs, sim.figures, span_bytes)
+        rows = compare_case(
+            case.workload, figures, sim.figures, items=items, unavailable=sim.unavailable
+        )
+        all_rows.extend(rows)
+        out_cases.append(
+            {
+                **case.to_dict(),
+                "real": {
+                    "runs": len(real.docs),
+                    "cached": real.cached,
+                    "go_version": real.go_version,
+                    "figures": figures,
+                    "result": real.docs[0].get("result") if real.docs else None,
+                },
+                "sim": sim.to_dict(),
+                "allowance": [i.to_dict() for i in items],
+                "rows": [r.to_dict() for r in rows],
+            }
+        )
+    return {
+        "schema": REPORT_SCHEMA,
+        "go": {
+            "version": tc.version,
+            "path": str(tc.go),
+            "goroot": str(tc.goroot),
+            "target": f"{tc.goos}/{tc.goarch}",
+            "green_tea": classes.inline_mark_bits,
+        },
+        "programs": {
+            "dir": str(oracle),
+            "bin": str(programs.bindir),
+            "source_hash": programs.source_hash,
+        },
+        "profile": opts.profile,
+        "gogc": _gogc_text(opts.gogc),
+        "memlimit": opts.memlimit,
+        "gomaxprocs": 1,
+        "runs": opts.runs,
+        "quick": opts.quick,
+        "widen": WIDEN,
+        "cases": out_cases,
+        "summary": summary(all_rows),
+    }

@@ -1,0 +1,122 @@
+"""The report as a rich table, and as the Markdown section of docs/fidelity.md."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from goheap.validate.compare import MISS, OK, UNAVAILABLE
+
+_STYLE = {OK: "green", MISS: "red", UNAVAILABLE: "yellow"}
+BEGIN = "<!-- goheap validate: begin (generated; see the instructions above) -->"
+END = "<!-- goheap validate: end -->"
+
+NOTE = (
+    "Counters (Mallocs, Frees, TotalAlloc, BySize) and NumGC are over the workload; "
+    "'after GC' figures are after a forced GC, minus the baseline; peak HeapInuse is above "
+    "the baseline; HeapSys and NextGC are at the end. exact: equal in every run, up to the "
+    "named allowance; spread: within the runs' min–max widened by {widen:.0%}."
+)
+
+
+def params_text(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != "seed")
+
+
+def header(report: dict[str, Any]) -> str:
+    go = report["go"]
+    limit = report["memlimit"]
+    return (
+        f"real: {go['version']} {go['target']}, {report['runs']} run(s) each, GOMAXPROCS=1, "
+        f"GOGC={report['gogc']}, GOMEMLIMIT={'off' if limit is None else limit}; "
+        f"simulated: profile {report['profile']}" + (" (quick set)" if report["quick"] else "")
+    )
+
+
+def _console() -> Console:
+    """stdout; 132 columns when it is not a terminal (CI logs) and COLUMNS is not set."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=132)
+    return console
+
+
+def print_table(report: dict[str, Any], console: Console | None = None) -> None:
+    """One table: workload, metric, real (min–max), simulated, verdict."""
+    console = console or _console()
+    t = Table(
+        title=escape(header(report)),
+        title_justify="left",
+        caption=escape(NOTE.format(widen=report["widen"])),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("workload", no_wrap=True)
+    t.add_column("metric", no_wrap=True)
+    t.add_column("real", justify="right", no_wrap=True)
+    t.add_column("simulated", justify="right", max_width=32)
+    t.add_column("verdict", ratio=1)
+    for case in report["cases"]:
+        # The workload's name on its first row, one parameter per row below it.
+        names = [case["workload"], *(f" {p}" for p in params_text(case["params"]).split())]
+        for i, row in enumerate(case["rows"]):
+            sim = row["sim"] if i == 0 or row["status"] != UNAVAILABLE else UNAVAILABLE
+            style = _STYLE.get(row["status"], "")
+            t.add_row(
+                escape(names[i]) if i < len(names) else "",
+                escape(row["label"]),
+                escape(row["real"]),
+                Text(sim, justify="left") if row["status"] == UNAVAILABLE else escape(sim),
+                f"[{style}]{escape(row['verdict'])}[/]" if style else escape(row["verdict"]),
+                end_section=i == len(case["rows"]) - 1,
+            )
+    console.print(t)
+    s = report["summary"]
+    console.print(f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The 'measured agreement per workload' section, as Markdown."""
+    lines = [BEGIN, "", header(report) + ".", "", NOTE.format(widen=report["widen"]), ""]
+    lines += [
+        "| workload | metric | real (min–max) | simulated | verdict |",
+        "|---|---|--:|--:|---|",
+    ]
+    reasons: dict[str, int] = {}
+    for case in report["cases"]:
+        first = True
+        for row in case["rows"]:
+            sim = row["sim"]
+            if row["status"] == UNAVAILABLE:
+                n = reasons.setdefault(sim.removeprefix("unavailable: "), len(reasons) + 1)
+                sim = f"unavailable [{n}]" if first else UNAVAILABLE
+            name = f"{case['workload']} `{params_text(case['params'])}`" if first else ""
+            lines.append(
+                f"| {_md(name)} | {_md(row['label'])} | {_md(row['real'])} | {_md(sim)} "
+                f"| {_md(row['verdict'])} |"
+            )
+            first = False
+    if reasons:
+        lines.append("")
+        lines += [f"[{n}] unavailable: {_md(reason)}" for reason, n in reasons.items()]
+    s = report["summary"]
+    lines += ["", f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable.", "", END]
+    return "\n".join(lines) + "\n"
+
+
+def refresh_doc(doc_text: str, report: dict[str, Any]) -> str:
+    """doc_text with the section between BEGIN and END replaced by the report's Markdown."""
+    start, stop = doc_text.find(BEGIN), doc_text.find(END)
+    if start < 0 or stop < start:
+        raise ValueError("no generated section (BEGIN/END markers) in the document")
+    return doc_text[:start] + markdown(report).rstrip("\n") + doc_text[stop + len(END) :]

@@ -1,0 +1,71 @@
+"""The model's side: run the workload once, the way its Go twin runs.
+
+The oracle program warms up with one ``runtime.GC()``, takes its baseline,
+runs the workload, reads MemStats, forces a GC and reads them again; the
+simulation does the same on a fresh heap built by ``goheap.runner.Session``
+(so it gets exactly the heap ``goheap run`` would: profile, GOMAXPROCS=1,
+GOGC, GOMEMLIMIT), and its figures come from the same function as the real
+ones (goheap.validate.figures). A profile that cannot run yet (go1.27 while
+it is being built) or a model failure makes the result unavailable, with
+the reason, instead of stopping the validation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from goheap.errors import GoheapError
+from goheap.validate.cases import Case
+from goheap.validate.figures import Figures, from_memstats
+from goheap.workloads import get_workload
+
+
+@dataclass
+class SimResult:
+    """The simulation's figures, or why there are none."""
+
+    figures: Figures | None
+    unavailable: str | None = None
+    wall_s: float = 0.0
+    result: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "figures": self.figures,
+            "unavailable": self.unavailable,
+            "wall_s": round(self.wall_s, 3),
+            "result": self.result,
+        }
+
+
+def collect_sim(
+    case: Case, profile: str, gogc: int | str | None = 100, memlimit: int | None = None
+) -> SimResult:
+    """Simulate the case once with `profile`; never raises for an unavailable model."""
+    from goheap.runner import RunOptions, Session
+
+    started = time.perf_counter()
+    workload = get_workload(case.workload)
+    try:
+        session = Session(RunOptions(profile=profile, procs=1, gogc=gogc, memlimit=memlimit))
+    except GoheapError as e:
+        return SimResult(None, str(e))
+    heap = session.heap
+    try:
+        heap.gc()  # the oracle's warm-up runtime.GC()
+        base = heap.read_memstats().to_dict()
+        result = workload.run(heap, dict(case.params))
+        res = session.results(case.workload, dict(case.params), result)
+        heap.gc()  # the final forced GC, the workload's objects still referenced
+        after = heap.read_memstats().to_dict()
+        figures = from_memstats(base, res["memstats"], after, res["peak"]["HeapInuse"])
+        return SimResult(figures, None, time.perf_counter() - started, res["result"])
+    except GoheapError as e:
+        return SimResult(None, str(e), time.perf_counter() - started)
+    except Exception as e:  # a model still under construction must not hide the real figures
+        reason = f"the model failed: {type(e).__name__}: {e}".splitlines()[0]
+        return SimResult(None, reason, time.perf_counter() - started)
+    finally:
+        session.close()
