@@ -284,7 +284,8 @@ def record(
     check_outputs(out.force, output)
     opts = heap
     if fmt == "auto":
-        fmt = "ndjson" if output.endswith((".ndjson", ".jsonl", ".json")) else "binary"
+        base = output[:-3] if output.endswith(".gz") else output
+        fmt = "ndjson" if base.endswith((".ndjson", ".jsonl", ".json")) else "binary"
     result = record_workload(
         workload,
         list(params),
@@ -294,6 +295,8 @@ def record(
         procs=opts.procs,
         gogc=opts.gogc,
         liveness=opts.liveness,
+        memlimit=opts.memlimit,
+        gctrace=opts.gctrace,
     )
     if output == "-":
         return
@@ -315,7 +318,7 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
     """Replay a TRACE (goheap's NDJSON or binary trace format) through a profile."""
     from goheap.progress import RunProgress
     from goheap.runner import Session
-    from goheap.trace import TraceError, open_trace, replay_into
+    from goheap.trace import Replayer, TraceError, open_trace
 
     reader = open_trace(trace_path)
     session = Session(heap)
@@ -329,11 +332,17 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
             def show(n: int) -> None:
                 bar.update(n, None, f"{n:,} events")
 
+            replayer = Replayer(session.heap)
             try:
-                count = replay_into(session.heap, reader, progress=show)
+                count = replayer.replay(reader, progress=show)
             except TraceError as e:
                 failure = e
-                count = -1
+                count = replayer.count  # the events applied before the bad one
+            if failure is None and not reader.ended:
+                click.echo(
+                    f"goheap: note: {trace_path} has no 'end' record; it may be truncated",
+                    err=True,
+                )
         result = session.results(name, params, {"trace": trace_path, "events": count})
         if failure is not None:
             result["error"] = str(failure)

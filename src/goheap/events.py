@@ -60,3 +60,9 @@ class HeapObserver:
 
     def advance(self, ns: int) -> None:
         """ns of virtual time passed with the program idle."""
+
+    def write_word(self, obj: int, offset: int, value: int) -> None:
+        """*(obj+offset) = value, a 64-bit scalar store."""
+
+    def read_memstats(self) -> None:
+        """runtime.ReadMemStats(): it flushes every mcache, which later allocations see."""

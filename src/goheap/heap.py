@@ -168,6 +168,12 @@ class Heap:
         """Run the started goroutines to completion, round-robin."""
         self.scheduler.run()
 
+    def switch_to(self, g: Goroutine) -> None:
+        """Make g the running goroutine, as the scheduler does between steps."""
+        if g.heap is not self:
+            raise GoheapError(f"goroutine {g.id} belongs to another heap")
+        self._switch_to(g)
+
     def _switch_to(self, g: Goroutine) -> None:
         self.g.gcAssistBytes = self.gc_.gcAssistBytes
         self.g = g
@@ -342,7 +348,14 @@ class Heap:
         """Lifetime mode: count live sub-objects of each tiny block."""
         base = x & ~15
         self._tiny_sub.add(x)
-        self._tiny_live[base] = self._tiny_live.get(base, 0) + 1
+        n = self._tiny_live.get(base, 0)
+        if n == 0 and x != base:
+            # Every earlier sub-object of this block died (so its dead bit is
+            # set) while it was still the P's tiny block: it is alive again.
+            ref = self.find_object(base)
+            if ref is not None:
+                ref.span.deadBits &= ~(1 << ref.index)
+        self._tiny_live[base] = n + 1
 
     def new(self, typ: Type, *, p: int | None = None, stack: tuple[str, ...] | None = None) -> int:
         """newobject(typ): one zeroed object of type typ."""
@@ -399,6 +412,8 @@ class Heap:
         if not 0 <= value < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self.mheap.mem.words[self._word_index(obj, offset, "write_word")] = value
+        if self.observer is not None:
+            self.observer.write_word(obj, offset, value)
 
     def read_word(self, obj: int, offset: int) -> int:
         return self.mheap.mem.words[self._word_index(obj, offset, "read_word")]
@@ -418,6 +433,8 @@ class Heap:
 
     def read_memstats(self) -> MemStats:
         """runtime.ReadMemStats: flush every mcache (as Go does), then compute."""
+        if self.observer is not None:
+            self.observer.read_memstats()
         for c in self.mcaches:
             c.releaseAll()
         return updatememstats(self.mheap, self.profile.memstats_by_size_len)

@@ -88,7 +88,8 @@ class Scheduler:
                 try:
                     next(it)
                 except StopIteration:
-                    g.stack.clear()
+                    if g.stack:  # a finished goroutine's frames are gone (observers see it)
+                        g.pop(len(g.stack))
                     continue
                 nxt.append((g, it))
             self.runq = nxt

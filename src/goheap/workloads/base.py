@@ -26,6 +26,9 @@ class Workload:
     go_program: str  # the Go program it mirrors, as prose/code
     params: tuple[Param, ...]
     run: Callable[[Heap, dict[str, int]], Any] = field(compare=False)
+    # True: the program calls heap.dead() on every object it drops, so its
+    # trace (header "liveness_events") replays in lifetime mode too.
+    declares_deaths: bool = False
 
     def defaults(self) -> dict[str, int]:
         return {p.name: p.default for p in self.params}

@@ -126,4 +126,5 @@ BINARYTREES = Workload(
     go_program=__doc__ or "",
     params=(Param("depth", 14, "maximum tree depth (at least 6 is used)", 0, 30),),
     run=run_binarytrees,
+    declares_deaths=True,
 )

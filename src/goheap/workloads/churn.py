@@ -130,4 +130,5 @@ CHURN = Workload(
         seed_param(),
     ),
     run=run_churn,
+    declares_deaths=True,
 )

@@ -91,4 +91,5 @@ FINALIZERS = Workload(
     go_program=__doc__ or "",
     params=(Param("count", 10000, "objects with a finalizer", minimum=1, maximum=1 << 28),),
     run=run_finalizers,
+    declares_deaths=True,
 )

@@ -91,4 +91,5 @@ FRAGMENTATION = Workload(
         Param("count", 100000, "objects allocated", minimum=1, maximum=1 << 32),
     ),
     run=run_fragmentation,
+    declares_deaths=True,
 )

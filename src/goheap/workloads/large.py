@@ -52,4 +52,5 @@ LARGE = Workload(
         seed_param(),
     ),
     run=run_large,
+    declares_deaths=True,
 )

@@ -54,4 +54,5 @@ RETAIN = Workload(
         Param("pointers", 0, "1: objects are all pointer words; 0: pointer-free bytes", 0, 1),
     ),
     run=run_retain,
+    declares_deaths=True,
 )

@@ -229,4 +229,5 @@ SERVICE = Workload(
         seed_param(),
     ),
     run=run_service,
+    declares_deaths=True,
 )

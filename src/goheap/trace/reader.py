@@ -1,0 +1,372 @@
+"""Reading traces: ``open_trace`` detects the encoding and streams records.
+
+Both encodings are read incrementally (a line, or a 64 KiB chunk fed to
+msgpack's C unpacker, at a time), so memory does not grow with the file.
+Every problem with the input is a ``TraceError`` naming the line (text) or
+the byte offset of the record (binary) and what was expected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import msgpack
+
+from goheap.trace.format import (
+    BY_NAME,
+    BY_OP,
+    GZIP_MAGIC,
+    MAGIC,
+    MAX_LINE,
+    MAX_RECORD,
+    OP_END,
+    READ_CHUNK,
+    TraceError,
+    check_header,
+    describe,
+    field_error,
+    record_to_event,
+    validate_record,
+)
+
+try:
+    import orjson
+
+    _loads: Callable[[bytes], Any] = orjson.loads
+except ImportError:  # pragma: no cover - depends on the environment
+    import json
+
+    _loads = json.loads
+
+Record = list[Any]
+
+_NOPS = len(BY_OP)
+_MIN_LEN = [spec.min_len for spec in BY_OP]
+_MAX_LEN = [spec.max_len for spec in BY_OP]
+# NDJSON: per event name, (opcode, field names, indexes of required fields in the record).
+_NDJSON_SPECS: dict[str, tuple[int, tuple[str, ...], tuple[int, ...]]] = {
+    spec.name: (
+        spec.op,
+        tuple(f.name for f in spec.fields),
+        tuple(i for i, f in enumerate(spec.fields, 1) if f.required),
+    )
+    for spec in BY_OP
+}
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+class TraceReader:
+    """One trace file, opened: ``header``, ``encoding``, and its records or events.
+
+    ``records()`` yields each record as a list ``[opcode, field...]`` (the
+    binary form; NDJSON objects are converted), checked for shape only: a
+    known opcode and every required field present. ``iter(reader)`` yields
+    events as NDJSON-style dicts with every field checked. ``where()`` names
+    the position of the last record yielded, for error messages.
+    """
+
+    def __init__(self, path: str | Path, fileobj: IO[bytes] | None = None) -> None:
+        self.path = str(path)
+        self.encoding = ""
+        self.compressed = False
+        self.ended = False  # an 'end' record was read
+        self.count = 0  # records yielded so far
+        self._line = 0
+        self._offset = 0
+        self._base = 0
+        self._own = fileobj is None
+        if fileobj is None:
+            try:
+                fileobj = open(self.path, "rb")  # noqa: SIM115
+            except OSError as e:
+                raise TraceError(f"cannot read {self.path}: {e.strerror}") from None
+        self._raw = fileobj
+        try:
+            self._open_stream(fileobj)
+        except BaseException:
+            self.close()
+            raise
+
+    # --- opening ---
+
+    def _open_stream(self, raw: IO[bytes]) -> None:
+        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+        try:
+            lead = buffered.peek(2)[:2]
+        except OSError as e:
+            raise TraceError(f"cannot read {self.path}: {e}") from None
+        stream: Any = buffered
+        if lead == GZIP_MAGIC:
+            self.compressed = True
+            stream = gzip.GzipFile(fileobj=buffered, mode="rb")
+        self._stream = stream
+        try:
+            lead = stream.peek(1)[:1]
+        except _GZIP_ERRORS as e:
+            raise self.error(f"corrupt gzip data ({e})") from None
+        if not lead:
+            raise TraceError(f"{self.path}: empty file, expected a goheap trace header")
+        if lead == b"{":
+            self.encoding = "ndjson"
+            self._open_ndjson()
+            return
+        first = self._read(len(MAGIC))
+        if first != MAGIC:
+            raise TraceError(
+                f"{self.path}: not a goheap trace (expected a JSON header line "
+                f"starting with '{{' or the binary magic), found {describe(first)}"
+            )
+        self.encoding = "binary"
+        self._open_binary()
+
+    def _read(self, n: int) -> bytes:
+        try:
+            return self._stream.read(n)  # type: ignore[no-any-return]
+        except _GZIP_ERRORS as e:
+            raise self.error(f"corrupt gzip data ({e})") from None
+
+    def _readline(self) -> bytes:
+        try:
+            return self._stream.readline(MAX_LINE)  # type: ignore[no-any-return]
+        except _GZIP_ERRORS as e:
+            raise self.error(f"corrupt gzip data ({e})") from None
+
+    def _open_ndjson(self) -> None:
+        self._line = 1
+        line = self._readline()
+        if len(line) >= MAX_LINE and not line.endswith(b"\n"):
+            raise self.error(f"line longer than {MAX_LINE} bytes")
+        try:
+            header = _loads(line)
+        except Exception as e:
+            raise self.error(f"the header is not valid JSON ({e})") from None
+        self.header = self._checked_header(header)
+
+    def _open_binary(self) -> None:
+        self._base = len(MAGIC)
+        self._offset = len(MAGIC)
+        self._up = msgpack.Unpacker(
+            use_list=True,
+            raw=False,
+            strict_map_key=True,
+            max_buffer_size=MAX_RECORD + READ_CHUNK,
+        )
+        self._fed = 0
+        self._end = len(MAGIC)
+        header = self._next_binary()
+        if header is None:
+            raise self.error("the file ends before the header")
+        self.header = self._checked_header(header)
+
+    def _checked_header(self, header: Any) -> dict[str, Any]:
+        try:
+            return check_header(header)
+        except TraceError as e:
+            raise self.error(e.detail) from None
+
+    # --- positions and errors ---
+
+    def where(self) -> str:
+        """The position of the last record read: 'PATH line N' or 'PATH byte N'."""
+        if self.encoding == "binary":
+            extra = " (decompressed)" if self.compressed else ""
+            return f"{self.path} byte {self._offset}{extra}"
+        if self.encoding == "ndjson":
+            return f"{self.path} line {self._line}"
+        return self.path  # the encoding is not known yet
+
+    def error(self, message: str) -> TraceError:
+        """A TraceError at the last record read (for errors found by its consumer)."""
+        if self.encoding == "binary":
+            return TraceError(message, where=self.where(), offset=self._offset)
+        return TraceError(message, where=self.where(), line=self._line or None)
+
+    # --- binary ---
+
+    def _refill(self) -> bool:
+        """Feed the unpacker the next chunk; False at the end of the file."""
+        chunk = self._read(READ_CHUNK)
+        if not chunk:
+            return False
+        try:
+            self._up.feed(chunk)
+        except msgpack.BufferFull:
+            self._offset = self._end
+            raise self.error(f"record larger than {MAX_RECORD} bytes") from None
+        self._fed += len(chunk)
+        return True
+
+    def _at_eof(self) -> None:
+        """The file ended: fine between records, an error inside one."""
+        self._offset = self._end
+        # (The unpacker's tell() moves into a partial object, so use _end.)
+        left = self._fed - (self._end - self._base)
+        if left:
+            raise self.error(f"truncated record: the file ends {left} byte(s) into it")
+
+    def _next_binary(self) -> Any:
+        """The next msgpack object (its start in self._offset), or None at the end."""
+        up = self._up
+        while True:
+            try:
+                obj = next(up)
+            except StopIteration:
+                if not self._refill():
+                    self._at_eof()
+                    return None
+                continue
+            except Exception as e:
+                self._offset = self._end
+                raise self.error(f"not a valid msgpack record ({e})") from None
+            self._offset = self._end
+            self._end = self._base + up.tell()
+            return obj
+
+    def _binary_records(self) -> Iterator[Record]:
+        up = self._up
+        tell = up.tell
+        base = self._base
+        nops = _NOPS
+        min_len = _MIN_LEN
+        max_len = _MAX_LEN
+        end = self._end
+        while True:
+            try:
+                rec = next(up)
+            except StopIteration:
+                self._end = end
+                if not self._refill():
+                    self._at_eof()
+                    return
+                continue
+            except Exception as e:
+                self._offset = end
+                raise self.error(f"not a valid msgpack record ({e})") from None
+            self._offset = end  # where this record starts
+            end = base + tell()
+            if type(rec) is not list or not rec:
+                raise self.error(
+                    f"expected a record (an array starting with an opcode), got {describe(rec)}"
+                )
+            op = rec[0]
+            if type(op) is not int or not 0 <= op < nops:
+                raise self.error(f"unknown opcode {describe(op)}")
+            n = len(rec)
+            if n < min_len[op]:
+                spec = BY_OP[op]
+                raise self.error(field_error(spec, spec.fields[n - 1], None))
+            if n > max_len[op]:
+                del rec[max_len[op] :]  # fields from a later minor revision: ignored
+            if op == OP_END:
+                self._check_end(rec)
+                self._end = end
+                if self._next_binary() is not None:
+                    raise self.error("a record follows the 'end' record")
+                return
+            self.count += 1
+            yield rec
+
+    # --- NDJSON ---
+
+    def _ndjson_records(self) -> Iterator[Record]:
+        readline = self._readline
+        loads = _loads
+        specs = _NDJSON_SPECS
+        line_no = self._line
+        while True:
+            line = readline()
+            if not line:
+                return
+            line_no += 1
+            self._line = line_no
+            if len(line) >= MAX_LINE and not line.endswith(b"\n"):
+                raise self.error(f"line longer than {MAX_LINE} bytes")
+            try:
+                obj = loads(line)
+            except Exception as e:
+                if not line.strip():
+                    continue  # blank lines are allowed
+                raise self.error(f"not valid JSON ({e})") from None
+            if type(obj) is not dict:
+                raise self.error(f"expected a JSON object, got {describe(obj)}")
+            name = obj.get("ev")
+            spec = specs.get(name) if type(name) is str else None
+            if spec is None:
+                if "ev" not in obj:
+                    raise self.error("the event has no 'ev' (its kind)")
+                raise self.error(f"unknown event {describe(name)}")
+            op, names, required = spec
+            rec = [op, *map(obj.get, names)]
+            for i in required:
+                if rec[i] is None:
+                    s = BY_OP[op]
+                    raise self.error(field_error(s, s.fields[i - 1], None))
+            if op == OP_END:
+                self._check_end(rec)
+                while True:
+                    rest = readline()
+                    if not rest:
+                        return
+                    self._line += 1
+                    if rest.strip():
+                        raise self.error("a line follows the 'end' event")
+            self.count += 1
+            yield rec
+
+    def _check_end(self, rec: Record) -> None:
+        n = rec[1]
+        if type(n) is not int or n != self.count:
+            raise self.error(
+                f"'end' event counts {describe(n)} events but {self.count} came before it"
+            )
+        self.ended = True
+
+    # --- public iteration ---
+
+    def records(self) -> Iterator[Record]:
+        """Shape-checked records ``[opcode, field...]`` (see the class doc)."""
+        gen = self._binary_records() if self.encoding == "binary" else self._ndjson_records()
+        try:
+            yield from gen
+        finally:
+            self.close()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Events as dicts ``{"ev": name, field: value}``, every field checked."""
+        for rec in self.records():
+            try:
+                validate_record(rec)
+            except TraceError as e:
+                raise self.error(e.detail) from None
+            yield record_to_event(rec)
+
+    def close(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None and stream is not self._raw and isinstance(stream, gzip.GzipFile):
+            stream.close()
+        if self._own:
+            self._raw.close()
+
+    def __enter__(self) -> TraceReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_trace(path: str | Path) -> TraceReader:
+    """Open a trace file (NDJSON or binary, optionally gzip-compressed) and read its header."""
+    return TraceReader(path)
+
+
+def open_trace_bytes(data: bytes, name: str = "<trace>") -> TraceReader:
+    """A trace held in memory (tests, small tools)."""
+    return TraceReader(name, io.BytesIO(data))
+
+
+__all__ = ["BY_NAME", "TraceReader", "open_trace", "open_trace_bytes"]

@@ -1,0 +1,514 @@
+"""Replaying a trace into a Heap, through its public API, in bounded memory.
+
+(One exception: a goroutine switch uses ``Heap._switch_to``, the scheduler's
+own step, until the heap has a public ``switch_to``.)
+
+The ``Replayer`` maps the trace's object ids to this heap's addresses. Both
+maps hold live objects only:
+
+- an id is dropped when its object is declared dead (``dead``), or when an
+  allocation returns the address it had (the collector freed it and the
+  slot was reused), or when the block of a tiny sub-object is reallocated;
+- every time the maps double in size, ids whose memory is no longer an
+  allocated object (freed, or now inside another object) are purged.
+
+Every event is checked completely before it touches the heap, so when a
+``TraceError`` is raised the heap is as the previous event left it. (The
+heap's own refusals, such as a size larger than the arena, come after the
+goroutine switch or idle time that the same 'alloc' asks for: both leave
+the heap consistent.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
+
+from goheap.errors import GoheapError
+from goheap.heap import Heap
+from goheap.mutator import Goroutine
+from goheap.runtime.gotype import Type
+from goheap.trace.format import BY_OP, TraceError, describe, field_error
+from goheap.trace.reader import TraceReader
+
+PROGRESS_EVERY = 1 << 15
+PURGE_MIN = 1 << 16
+_MAX_WORD = 1 << 64
+
+
+def _idle_goroutine(heap: Heap, g: Goroutine) -> Any:
+    """The body of a replayed goroutine: the trace, not the body, drives it."""
+    return
+    yield
+
+
+def _switch(heap: Heap, g: Goroutine) -> None:
+    """Make g the running goroutine (its P and assist credit then apply)."""
+    switch = getattr(heap, "switch_to", None)
+    if switch is not None:
+        switch(g)
+    else:  # no public switch yet: the scheduler's own step
+        heap._switch_to(g)
+
+
+def _noop_finalizer(addr: int) -> None:
+    """A replayed finalizer: what the real one did is in the trace itself."""
+
+
+class _Bad(Exception):
+    """A malformed field (message without a location)."""
+
+
+def _bad_field(op: int, index: int, value: Any) -> NoReturn:
+    spec = BY_OP[op]
+    raise _Bad(field_error(spec, spec.fields[index - 1], value))
+
+
+class Replayer:
+    """Applies trace records to one heap; keeps the id maps between calls."""
+
+    def __init__(self, heap: Heap, *, purge_min: int = PURGE_MIN) -> None:
+        self.heap = heap
+        self.purge_min = purge_min
+        self.id2addr: dict[int, int] = {}
+        self.addr2id: dict[int, int] = {}
+        # Tiny sub-objects not at their block's start: block base -> [(addr, id)].
+        self.tiny_interior: dict[int, list[tuple[int, int]]] = {}
+        self.types: dict[int, Type] = {}
+        self.stacks: dict[int, tuple[str, ...]] = {}
+        self.goroutines: dict[int, Goroutine] = {0: heap.main}
+        self.max_id = -1
+        self.count = 0
+        self.purges = 0
+        self.peak_ids = 0
+        self._purge_at = purge_min
+        self._t0 = heap.clock.now
+        self._tiny_size = heap.profile.tiny_size
+        self._procs = heap.procs
+        self._handlers: list[Callable[[list[Any]], None]] = [
+            self._type,
+            self._stack,
+            self._alloc,
+            self._ptr,
+            self._gset,
+            self._gdrop,
+            self._push,
+            self._pop,
+            self._sset,
+            self._dead,
+            self._fin,
+            self._gc,
+            self._freeos,
+            self._gcpct,
+            self._adv,
+            self._go,
+            self._sched,
+            self._stats,
+            self._word,
+            self._end,
+        ]
+        assert len(self._handlers) == len(BY_OP)
+
+    # --- driving ---
+
+    def replay(self, reader: TraceReader, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every record of reader; returns how many were applied."""
+        return self.apply(reader.records(), progress, reader.error)
+
+    def apply(
+        self,
+        records: Iterable[list[Any]],
+        progress: Callable[[int], None] | None = None,
+        error: Callable[[str], TraceError] = TraceError,
+    ) -> int:
+        """Apply shape-checked records (``TraceReader.records()``); returns the count."""
+        handlers = self._handlers
+        count = self.count
+        # The two events of a pointer-free lifetime trace, untyped 'alloc' and
+        # 'dead', are applied inline (the same steps as _alloc/_placed and
+        # _dead/_drop); anything unusual goes to the handlers, which check it.
+        heap = self.heap
+        malloc = heap.malloc
+        dead = heap.dead
+        id2addr = self.id2addr
+        addr2id = self.addr2id
+        tiny_interior = self.tiny_interior
+        tiny_size = self._tiny_size
+        try:
+            for rec in records:
+                try:
+                    op = rec[0]
+                    if op == 2 and len(rec) == 3:
+                        oid = rec[1]
+                        size = rec[2]
+                        if (
+                            type(oid) is int
+                            and oid > self.max_id
+                            and type(size) is int
+                            and size >= 0
+                        ):
+                            x = malloc(size)
+                            self.max_id = oid
+                            old = addr2id.get(x)
+                            if old is not None:
+                                del id2addr[old]
+                            if tiny_interior:
+                                self._forget_block(x)
+                            addr2id[x] = oid
+                            id2addr[oid] = x
+                            if x & 15 and 0 < size < tiny_size:
+                                tiny_interior.setdefault(x & ~15, []).append((x, oid))
+                            if len(id2addr) > self._purge_at:
+                                self.purge()
+                        else:
+                            handlers[2](rec)
+                    elif op == 9 and len(rec) == 2:
+                        oid = rec[1]
+                        a = id2addr.get(oid) if type(oid) is int else None
+                        if a is not None:
+                            dead(a)
+                            if a & 15:
+                                self._drop(oid, a)
+                            else:
+                                del id2addr[oid]
+                                if addr2id.get(a) == oid:
+                                    del addr2id[a]
+                        else:
+                            handlers[9](rec)
+                    else:
+                        handlers[op](rec)
+                except _Bad as e:
+                    raise error(str(e)) from None
+                except TraceError:
+                    raise
+                except GoheapError as e:
+                    raise error(str(e)) from None
+                count += 1
+                if progress is not None and not count % PROGRESS_EVERY:
+                    self.count = count
+                    progress(count)
+        finally:
+            self.count = count
+        if progress is not None:
+            progress(count)
+        return count
+
+    # --- ids ---
+
+    def _addr(self, op: int, index: int, oid: Any) -> int:
+        """The address of live object oid (field `index` of an `op` record)."""
+        a = self.id2addr.get(oid) if type(oid) is int else None
+        if a is None:
+            if type(oid) is not int or oid < 0:
+                _bad_field(op, index, oid)
+            name = BY_OP[op].name
+            if oid > self.max_id:
+                raise _Bad(f"'{name}' event: object id {oid} was never allocated")
+            raise _Bad(
+                f"'{name}' event: object id {oid} is dead (declared dead, or the "
+                "collector freed it and its memory was reused)"
+            )
+        return a
+
+    def _target(self, op: int, index: int, rec: list[Any]) -> int:
+        """The pointer value of fields index ('to') and index+1 ('to_off')."""
+        n = len(rec)
+        to = rec[index] if n > index else None
+        off = rec[index + 1] if n > index + 1 else None
+        if to is None:
+            if off:
+                raise _Bad(f"'{BY_OP[op].name}' event has 'to_off' without 'to'")
+            return 0
+        a = self._addr(op, index, to)
+        if off is not None:
+            if type(off) is not int or off < 0:
+                _bad_field(op, index + 1, off)
+            a += off
+        return a
+
+    def _drop(self, oid: int, addr: int) -> None:
+        del self.id2addr[oid]
+        if self.addr2id.get(addr) == oid:
+            del self.addr2id[addr]
+        if addr & 15:
+            lst = self.tiny_interior.get(addr & ~15)
+            if lst is not None:
+                with contextlib.suppress(ValueError):
+                    lst.remove((addr, oid))
+                if not lst:
+                    del self.tiny_interior[addr & ~15]
+
+    def _placed(self, oid: int, x: int, tiny: bool) -> None:
+        """Object oid now lives at x: forget what that memory held before."""
+        id2addr = self.id2addr
+        addr2id = self.addr2id
+        old = addr2id.get(x)
+        if old is not None:
+            del id2addr[old]
+        if self.tiny_interior:
+            self._forget_block(x)
+        addr2id[x] = oid
+        id2addr[oid] = x
+        if tiny and x & 15:
+            self.tiny_interior.setdefault(x & ~15, []).append((x, oid))
+        if len(id2addr) > self._purge_at:
+            self.purge()
+
+    def _forget_block(self, x: int) -> None:
+        """x was handed out again: tiny sub-objects of an old block at x are gone."""
+        stale = self.tiny_interior.pop(x, None)
+        if stale is not None:
+            addr2id = self.addr2id
+            for a, i in stale:
+                if addr2id.get(a) == i:
+                    del addr2id[a]
+                    del self.id2addr[i]
+
+    def purge(self) -> int:
+        """Forget ids whose memory is no longer their object; returns how many."""
+        find = self.heap.find_object
+        gone = []
+        for oid, a in self.id2addr.items():
+            ref = find(a)
+            if ref is None or (ref.base != a and ref.size != 16):
+                gone.append((oid, a))
+        for oid, a in gone:
+            self._drop(oid, a)
+        live = self.id2addr
+        for base in list(self.tiny_interior):
+            kept = [(a, i) for a, i in self.tiny_interior[base] if live.get(i) == a]
+            if kept:
+                self.tiny_interior[base] = kept
+            else:
+                del self.tiny_interior[base]
+        self.peak_ids = max(self.peak_ids, len(live) + len(gone))  # the size before
+        self._purge_at = max(2 * len(live), self.purge_min)
+        self.purges += 1
+        return len(gone)
+
+    def _goroutine(self, op: int, index: int, g: Any) -> Goroutine:
+        if type(g) is not int or g < 0:
+            _bad_field(op, index, g)
+        gor = self.goroutines.get(g)
+        if gor is None:
+            gor = self.heap.go(_idle_goroutine)
+            self.goroutines[g] = gor
+        return gor
+
+    # --- handlers, one per opcode ---
+
+    def _type(self, rec: list[Any]) -> None:
+        tid, name, size, ptrs = rec[1], rec[2], rec[3], rec[4]
+        if type(tid) is not int or tid < 0:
+            _bad_field(0, 1, tid)
+        if type(name) is not str:
+            _bad_field(0, 2, name)
+        if type(size) is not int or size < 0:
+            _bad_field(0, 3, size)
+        if type(ptrs) is not list or any(type(p) is not int or p < 0 for p in ptrs):
+            _bad_field(0, 4, ptrs)
+        if tid in self.types:
+            raise _Bad(f"'type' event: type id {tid} is already defined")
+        self.types[tid] = Type(name, size, ptrs)
+
+    def _stack(self, rec: list[Any]) -> None:
+        sid, frames = rec[1], rec[2]
+        if type(sid) is not int or sid < 0:
+            _bad_field(1, 1, sid)
+        if type(frames) is not list or any(type(f) is not str for f in frames):
+            _bad_field(1, 2, frames)
+        if sid in self.stacks:
+            raise _Bad(f"'stack' event: stack id {sid} is already defined")
+        self.stacks[sid] = tuple(frames)
+
+    def _alloc(self, rec: list[Any]) -> None:
+        oid, size = rec[1], rec[2]
+        if type(oid) is not int or oid < 0:
+            _bad_field(2, 1, oid)
+        if oid <= self.max_id:
+            raise _Bad(
+                f"'alloc' event: id {oid} is not greater than the previous id {self.max_id} "
+                "(ids increase in allocation order)"
+            )
+        if type(size) is not int or size < 0:
+            _bad_field(2, 2, size)
+        heap = self.heap
+        typ = None
+        p = None
+        gor = None
+        stack = None
+        t = None
+        n = len(rec)
+        if n > 3:
+            tid = rec[3]
+            if tid is not None:
+                typ = self.types.get(tid) if type(tid) is int else None
+                if typ is None:
+                    if type(tid) is not int or tid < 0:
+                        _bad_field(2, 3, tid)
+                    raise _Bad(f"'alloc' event: type id {tid} is not defined")
+                if typ.size and size % typ.size:
+                    raise _Bad(
+                        f"'alloc' event: size {size} is not a multiple of type "
+                        f"{typ.name}'s size {typ.size}"
+                    )
+            if n > 4:
+                p = rec[4]
+                if p is not None:
+                    if type(p) is not int or p < 0:
+                        _bad_field(2, 4, p)
+                    p %= self._procs
+                if n > 5:
+                    g = rec[5]
+                    if g is not None and (type(g) is not int or g < 0):
+                        _bad_field(2, 5, g)
+                    if n > 6:
+                        sid = rec[6]
+                        if sid is not None:
+                            stack = self.stacks.get(sid) if type(sid) is int else None
+                            if stack is None:
+                                if type(sid) is not int or sid < 0:
+                                    _bad_field(2, 6, sid)
+                                raise _Bad(f"'alloc' event: stack id {sid} is not defined")
+                        if n > 7:
+                            t = rec[7]
+                            if t is not None and (type(t) is not int or t < 0):
+                                _bad_field(2, 7, t)
+                    if g is not None:
+                        gor = self._goroutine(2, 5, g)
+        if gor is not None and gor is not heap.g:
+            _switch(heap, gor)
+        if t is not None:
+            idle = t - (heap.clock.now - self._t0)
+            if idle > 0:
+                heap.advance(idle)
+        x = heap.malloc(size, typ, p=p, stack=stack)
+        self.max_id = oid
+        self._placed(oid, x, 0 < size < self._tiny_size and (typ is None or typ.ptrdata == 0))
+
+    def _ptr(self, rec: list[Any]) -> None:
+        obj = self._addr(3, 1, rec[1])
+        off = rec[2]
+        if type(off) is not int or off < 0:
+            _bad_field(3, 2, off)
+        target = self._target(3, 3, rec)
+        self.heap.write_pointer(obj, off, target)
+
+    def _gset(self, rec: list[Any]) -> None:
+        name = rec[1]
+        if type(name) is not str:
+            _bad_field(4, 1, name)
+        self.heap.set_global(name, self._target(4, 2, rec))
+
+    def _gdrop(self, rec: list[Any]) -> None:
+        name = rec[1]
+        if type(name) is not str:
+            _bad_field(5, 1, name)
+        self.heap.drop_global(name)
+
+    def _push(self, rec: list[Any]) -> None:
+        target = self._target(6, 2, rec)
+        self._goroutine(6, 1, rec[1]).push(target)
+
+    def _pop(self, rec: list[Any]) -> None:
+        n = rec[2] if len(rec) > 2 and rec[2] is not None else 1
+        if type(n) is not int or n < 1:
+            _bad_field(7, 2, n)
+        self._goroutine(7, 1, rec[1]).pop(n)
+
+    def _sset(self, rec: list[Any]) -> None:
+        slot = rec[2]
+        if type(slot) is not int or slot < 0:
+            _bad_field(8, 2, slot)
+        target = self._target(8, 3, rec)
+        self._goroutine(8, 1, rec[1]).set(slot, target)
+
+    def _dead(self, rec: list[Any]) -> None:
+        oid = rec[1]
+        off = rec[2] if len(rec) > 2 and rec[2] is not None else 0
+        if type(off) is not int or off < 0:
+            _bad_field(9, 2, off)
+        a = self.id2addr.get(oid) if type(oid) is int else None
+        if a is None:
+            if type(oid) is int and 0 <= oid <= self.max_id and self.heap.liveness != "lifetime":
+                return  # graph mode: a hint about an object the collector already freed
+            self._addr(9, 1, oid)  # raises the right error
+            return
+        self.heap.dead(a + off)
+        self._drop(oid, a)
+
+    def _fin(self, rec: list[Any]) -> None:
+        n = len(rec)
+        obj = self._addr(10, 1, rec[1])
+        on = rec[2] if n > 2 and rec[2] is not None else True
+        if type(on) is not bool:
+            _bad_field(10, 2, on)
+        off = rec[3] if n > 3 and rec[3] is not None else 0
+        if type(off) is not int or off < 0:
+            _bad_field(10, 3, off)
+        self.heap.set_finalizer(obj + off, _noop_finalizer if on else None)
+
+    def _gc(self, rec: list[Any]) -> None:
+        self.heap.gc()
+
+    def _freeos(self, rec: list[Any]) -> None:
+        self.heap.free_os_memory()
+
+    def _gcpct(self, rec: list[Any]) -> None:
+        v = rec[1]
+        if type(v) is not int:
+            _bad_field(13, 1, v)
+        self.heap.set_gc_percent(v)
+
+    def _adv(self, rec: list[Any]) -> None:
+        ns = rec[1]
+        if type(ns) is not int or ns < 0:
+            _bad_field(14, 1, ns)
+        self.heap.advance(ns)
+
+    def _go(self, rec: list[Any]) -> None:
+        g = rec[1]
+        p = rec[2] if len(rec) > 2 else None
+        if type(g) is not int or g < 0:
+            _bad_field(15, 1, g)
+        if p is not None:
+            if type(p) is not int or p < 0:
+                _bad_field(15, 2, p)
+            p %= self._procs
+        if g in self.goroutines:
+            raise _Bad(f"'go' event: goroutine {g} already exists")
+        self.goroutines[g] = self.heap.go(_idle_goroutine, p=p)
+
+    def _sched(self, rec: list[Any]) -> None:
+        gor = self._goroutine(16, 1, rec[1])
+        if gor is not self.heap.g:
+            _switch(self.heap, gor)
+
+    def _stats(self, rec: list[Any]) -> None:
+        self.heap.read_memstats()
+
+    def _word(self, rec: list[Any]) -> None:
+        obj = self._addr(18, 1, rec[1])
+        off, val = rec[2], rec[3]
+        if type(off) is not int or off < 0:
+            _bad_field(18, 2, off)
+        if type(val) is not int or not 0 <= val < _MAX_WORD:
+            raise _Bad(f"'word' event needs a 64-bit unsigned 'val', got {describe(val)}")
+        self.heap.write_word(obj, off, val)
+
+    def _end(self, rec: list[Any]) -> None:
+        """Readers consume 'end' themselves; one passed in directly changes nothing."""
+
+
+def replay_into(
+    heap: Heap, reader: TraceReader, *, progress: Callable[[int], None] | None = None
+) -> int:
+    """Apply every event of reader to heap; returns the number of events applied.
+
+    Raises ``TraceError`` (naming the line or byte offset) at the first bad
+    event; the heap is then as the events before it left it, so its results
+    can still be read. ``progress(n)`` is called every 32,768 events and at
+    the end.
+    """
+    return Replayer(heap).replay(reader, progress)
