@@ -108,3 +108,58 @@ def test_help_shows_examples(capsys) -> None:
     for cmd in ("run", "record", "replay", "compare", "sizeclasses"):
         assert main([cmd, "--help"]) == 0
         assert "Examples:" in capsys.readouterr().out
+
+
+def _doc(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    doc["sim"].pop("wall_s")
+    doc.pop("result")  # the workload's own result vs the replay's event count
+    doc.pop("trace", None)  # record adds where it wrote the trace
+    return doc
+
+
+@pytest.mark.parametrize("name", ["t.trace", "t.ndjson", "t.ndjson.gz"])
+def test_record_then_replay_gives_the_runs_numbers(capsys, tmp_path: Path, name: str) -> None:
+    trace = tmp_path / name
+    rec, rep = tmp_path / "rec.json", tmp_path / "rep.json"
+    args = ["--param", "k=50", "--param", "steps=3000", "--gogc", "25"]
+    assert main(["record", "churn", *args, "-o", str(trace), "--json", str(rec)]) == 0
+    head = trace.read_bytes()[:2]
+    assert head == b"\x1f\x8b" if name.endswith(".gz") else True
+    assert (trace.read_bytes()[:1] == b"{") == name.endswith(".ndjson")
+    capsys.readouterr()
+    assert main(["replay", str(trace), "--json", str(rep)]) == 0
+    err = capsys.readouterr().err
+    assert "--gogc 25" in err  # taken from the trace's header, and said so
+    assert _doc(rec) == _doc(rep)
+    assert _doc(rep)["memstats"]["NumGC"] > 0
+    # An explicit setting wins over the header.
+    assert main(["replay", str(trace), "--gogc", "off", "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["memstats"]["NumGC"] == 0
+
+
+def test_replay_of_a_bad_trace_writes_the_results_so_far(capsys, tmp_path: Path) -> None:
+    trace = tmp_path / "t.ndjson"
+    assert main(["record", "churn", "--param", "steps=200", "-o", str(trace)]) == 0
+    lines = trace.read_text().splitlines()
+    lines.insert(120, '{"ev": "alloc", "id": "x"}')
+    trace.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    out = tmp_path / "partial.json"
+    rc = main(["replay", str(trace), "--json", str(out)])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("goheap: error:") and "line 121" in line
+    doc = json.loads(out.read_text())
+    assert doc["result"]["events"] == 119  # everything before the bad line, applied
+    assert "line 121" in doc["error"]
+    assert doc["memstats"]["Mallocs"] > 0
+
+
+def test_record_refuses_to_overwrite(capsys, tmp_path: Path) -> None:
+    trace = tmp_path / "t.trace"
+    trace.write_bytes(b"precious")
+    rc = main(["record", "churn", "-o", str(trace)])
+    assert rc == 2 and "exists" in capsys.readouterr().err
+    assert trace.read_bytes() == b"precious"

@@ -321,8 +321,9 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
     from goheap.trace import Replayer, TraceError, open_trace
 
     reader = open_trace(trace_path)
-    session = Session(heap)
     header = getattr(reader, "header", {}) or {}
+    heap = settings_from_header(heap, header)
+    session = Session(heap)
     name = str(header.get("workload") or Path(trace_path).name)
     params = header.get("params") or {}
     failure: TraceError | None = None
@@ -352,6 +353,29 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
         emit(result, out)
     finally:
         session.close()
+
+
+def settings_from_header(heap: RunOptions, header: dict[str, Any]) -> RunOptions:
+    """Settings not given on the command line come from the trace's header."""
+    import dataclasses
+
+    ctx = click.get_current_context()
+    taken: dict[str, Any] = {}
+    for name in ("profile", "procs", "gogc", "liveness"):
+        value = header.get(name)
+        explicit = ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+        if value is None or explicit:
+            continue
+        if name == "liveness" and value == "lifetime" and not header.get("liveness_events"):
+            continue
+        taken[name] = value
+    changed = {k: v for k, v in taken.items() if getattr(heap, k) != v}
+    if changed:
+        shown = ", ".join(
+            f"--{k} {'off' if k == 'gogc' and v < 0 else v}" for k, v in changed.items()
+        )
+        click.echo(f"goheap: note: as recorded in the trace: {shown}", err=True)
+    return dataclasses.replace(heap, **changed)
 
 
 # --- compare ----------------------------------------------------------------------------
