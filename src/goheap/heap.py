@@ -8,13 +8,15 @@
     >>> h.read_memstats().HeapAlloc
     32
 
-``Heap`` wires one runtime together the way ``mallocinit``/``schedinit`` do
-(the arena reservation, ``mheap.init``, one mcache per P) and exposes the Go
-operations a program performs: ``new`` (newobject), ``make`` (newarray /
+``Heap`` has its profile's strategy (``profile.build_runtime``) wire one
+runtime of that Go version together the way ``mallocinit``/``schedinit`` do
+(the arena reservation, ``mheap.init``, one mcache per P), and exposes the
+Go operations a program performs: ``new`` (newobject), ``make`` (newarray /
 makeslice), ``malloc`` (mallocgc itself), word and pointer stores and loads,
-``read_memstats`` (runtime.ReadMemStats) and ``check`` (every invariant of
-the heap). The runtime structures stay reachable for inspection:
-``h.mheap``, ``h.mheap.central[c]``, ``h.mcaches[p]``, ``h.mheap.spans``...
+``read_memstats`` (runtime.ReadMemStats), ``read_metrics`` (runtime/metrics,
+go1.27) and ``check`` (every invariant of the heap). The runtime structures
+stay reachable for inspection: ``h.mheap``, ``h.mheap.central[c]``,
+``h.mcaches[p]``, ``h.mheap.spans``...
 
 What the model leaves out of a real Go process: the runtime's own
 allocations before ``main`` (goroutine stacks, the scheduler, init-time
@@ -28,23 +30,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler
 from goheap.profiles import DEFAULT_PROFILE, get_profile
-from goheap.runtime.arena import OS
+from goheap.profiles.base import Runtime, RuntimeOptions
 from goheap.runtime.clock import Clock
 from goheap.runtime.gotype import Type
-from goheap.runtime.malloc import Malloc
 from goheap.runtime.mcache import MCache
-from goheap.runtime.mfinal import FinalizerFunc, Finalizers
-from goheap.runtime.mgc import GC, CostModel, GCCycle
-from goheap.runtime.mheap import MHeap
-from goheap.runtime.mprof import DEFAULT_STACK, MProf
+from goheap.runtime.mfinal import FinalizerFunc
+from goheap.runtime.mgc import CostModel, GCCycle
+from goheap.runtime.mprof import DEFAULT_STACK
 from goheap.runtime.mspan import MSpan, _MSpanInUse
-from goheap.runtime.mstats import MemStats, MStats, updatememstats
-from goheap.runtime.proc import P
+from goheap.runtime.mstats import MemStats
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -97,48 +97,34 @@ class Heap:
             not isinstance(memprofilerate, int) or memprofilerate < 0
         ):
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
-        self.profile = prof
-        self._max_small = prof.max_small_size
-        self.clock = Clock()
-        self.stats = MStats(prof.sizeclasses.num_classes)
-        self.os = OS(prof.phys_page_size)
-        self.mheap = MHeap(prof, self.stats, self.os, self.clock)
-        rate = prof.mem_profile_rate if memprofilerate is None else memprofilerate
-        self.mprof = MProf(self.mheap, rate)
         if liveness not in ("graph", "lifetime"):
             raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
+        self.profile = prof
+        self.clock = Clock()
         self.liveness = liveness
         self.cost = cost or CostModel()
         self.globals: dict[str, int] = {}
         self.goroutines: list[Goroutine] = []
-        self.finalizers = Finalizers(self.mheap)
-        self.mheap.queuefinalizer = self.finalizers.queuefinalizer
-        self.mheap.mprof_free = self.mprof.mProf_Free  # type: ignore[assignment]
-        self.gc_ = GC(
-            self.mheap,
-            self.mprof,
-            self.finalizers,
-            self._roots,
-            gogc=parse_gogc(gogc),
-            procs=procs,
-            liveness=liveness,
-            cost=self.cost,
+        self._closed = False
+        # The profile's strategy builds the version's runtime and attaches its
+        # parts here: stats, os, mheap, mprof, finalizers, gc_, malloc_, allp.
+        self.stats: Any
+        self.os: Any
+        self.mheap: Any
+        self.mprof: Any
+        self.finalizers: Any
+        self.gc_: Any
+        self.malloc_: Any
+        self.allp: list[Any] = []
+        self.runtime: Runtime = prof.build_runtime(
+            self, RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness)
         )
+        self._max_small = self.runtime.max_small_request
         if gctrace is True:
             self.gc_.gctrace = _print_stderr
         elif callable(gctrace):
             self.gc_.gctrace = gctrace
-        self.malloc_ = Malloc(self.mheap, self.mprof, self.gc_)
         self.scheduler = Scheduler(self)
-
-        # procresize: one P and one mcache each (allocmcache, global palloc).
-        self.allp = [P(i) for i in range(procs)]
-        self.mheap.allp = self.allp
-        for p in self.allp:
-            c = self.mheap.cachealloc.alloc(self.mheap.palloc.global_alloc)
-            c.next_sample = self.mprof.nextSample()
-            p.mcache = c
-        self.mheap.curp = self.allp[0]
         self.main = Goroutine(self, 0, 0)
         self.goroutines.append(self.main)
         self.g = self.main
@@ -147,7 +133,6 @@ class Heap:
         # estimate of goheap.inspect.breakdown is computed from.
         self.requested: dict[int, int] = {}
         self._tiny_sub: set[int] = set()
-        self._closed = False
         # Told of every operation (goheap.events); the trace recorder is one.
         self.observer: HeapObserver | None = None
 
@@ -242,27 +227,24 @@ class Heap:
         """runtime.GC(): a full, stop-the-world collection and sweep."""
         if self.observer is not None:
             self.observer.gc()
-        self.gc_.runtime_GC()
+        self.runtime.gc()
 
     def free_os_memory(self) -> int:
         """debug.FreeOSMemory(): runtime.GC(), then release every free span."""
         if self.observer is not None:
             self.observer.free_os_memory()
-        self.gc_.runtime_GC()
-        return self.mheap.scavenge((1 << 63) - 1, -1)
+        return self.runtime.free_os_memory()
 
     def set_gc_percent(self, gogc: int | str | None) -> int:
         """debug.SetGCPercent: returns the old value; then runtime.GC() as Go 1.8 does."""
         value = parse_gogc(gogc)
         if self.observer is not None:
             self.observer.set_gc_percent(value)
-        old = self.gc_.controller.setGCPercent(value)
-        self.gc_.runtime_GC()
-        return old
+        return self.runtime.set_gc_percent(value)
 
     def set_finalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
-        self.finalizers.SetFinalizer(obj, fn)
+        self.runtime.set_finalizer(obj, fn)
         if self.observer is not None:
             self.observer.set_finalizer(obj, fn is not None)
 
@@ -272,7 +254,7 @@ class Heap:
             raise GoheapError(f"advance: negative time {ns}")
         if self.observer is not None:
             self.observer.advance(ns)
-        self.gc_.idle(ns)
+        self.runtime.advance(ns)
 
     @property
     def cycles(self) -> list[GCCycle]:
@@ -435,31 +417,36 @@ class Heap:
         """runtime.ReadMemStats: flush every mcache (as Go does), then compute."""
         if self.observer is not None:
             self.observer.read_memstats()
-        for c in self.mcaches:
-            c.releaseAll()
-        return updatememstats(self.mheap, self.profile.memstats_by_size_len)
+        return self.runtime.read_memstats()
 
     def memstats(self) -> MemStats:
         """The same numbers as read_memstats, without flushing the mcaches."""
-        return updatememstats(self.mheap, self.profile.memstats_by_size_len)
+        return self.runtime.memstats()
+
+    def read_metrics(self) -> dict[str, Any]:
+        """runtime/metrics.Read of every metric the profile models, by Go's names.
+
+        Like Go's, it neither stops the world nor flushes the mcaches: objects
+        in spans still cached count in ``/memory/classes/heap/unused:bytes``
+        until their span is uncached. Scalars are ints; histograms are
+        ``{"buckets": [...], "counts": [...]}``.
+        """
+        return self.runtime.read_metrics()
 
     # --- inspection ---
 
     def inuse_spans(self) -> list[MSpan]:
-        return [s for s in self.mheap.allspans if s.state == _MSpanInUse]
+        return self.runtime.inuse_spans()
 
     def check(self) -> None:
         """Verify every heap invariant; raise HeapCheckError naming the first broken one."""
-        from goheap.runtime.mcheck import check_heap
-
-        check_heap(self)
+        self.runtime.check()
 
     def close(self) -> None:
         """Release the heap's address-space reservation."""
         if not self._closed:
             self._closed = True
-            self.mheap.heapbits.release()
-            self.mheap.mem.close()
+            self.runtime.close()
 
     def __enter__(self) -> Heap:
         return self

@@ -516,8 +516,9 @@ def format_go_table(table: SizeClasses) -> str:
     """The comment block at the top of the version's sizeclasses.go, without ``// ``.
 
     Go 1.8 prints five columns (class, bytes/obj, bytes/span, objects, waste
-    bytes). Modern Go prints class rows (class, bytes/obj, bytes/span, objects, tail waste, max waste,
-    min align), a blank line, then the alignment table.  Blank separator lines
+    bytes). Modern Go prints class rows (class, bytes/obj, bytes/span,
+    objects, tail waste, max waste, min align), a blank line, then the
+    alignment table.  Blank separator lines
     are empty strings; the text ends with a newline.
     """
     if table.spec.comment_layout == "go1.8":

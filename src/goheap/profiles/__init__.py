@@ -1,20 +1,19 @@
 """Fidelity profiles: which Go version's memory manager is modelled.
 
-A profile is data (constants, struct sizes, the size-class table) plus, as
-later versions arrive, strategy objects (page allocator, pacer, central
-lists). Code elsewhere asks the profile; it never tests a version string.
+A profile is data (constants, struct sizes, the size-class table) and a
+strategy: ``build_runtime`` assembles that version's runtime for a ``Heap``
+(see ``goheap.profiles.base``). Code elsewhere asks the profile; it never
+tests a version string.
 """
 
 from __future__ import annotations
 
 from goheap.errors import GoheapError
-from goheap.profiles.base import Profile
+from goheap.profiles.base import Profile, Runtime, RuntimeOptions
 from goheap.profiles.go18 import GO18
+from goheap.profiles.go127 import GO127
 
-PROFILES: dict[str, Profile] = {GO18.name: GO18}
-
-# Profiles whose size-class table exists but whose heap is not modelled yet.
-SIZECLASS_ONLY: tuple[str, ...] = ("go1.27",)
+PROFILES: dict[str, Profile] = {GO18.name: GO18, GO127.name: GO127}
 
 DEFAULT_PROFILE = GO18.name
 
@@ -24,13 +23,8 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        if name in SIZECLASS_ONLY:
-            raise GoheapError(
-                f"profile '{name}': only its size classes are modelled so far "
-                f"(try: goheap sizeclasses --profile {name}); runnable: {', '.join(PROFILES)}"
-            ) from None
-        known = ", ".join([*PROFILES, *SIZECLASS_ONLY])
+        known = ", ".join(PROFILES)
         raise GoheapError(f"unknown profile '{name}' (known: {known})") from None
 
 
-__all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile", "get_profile"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile", "Runtime", "RuntimeOptions", "get_profile"]

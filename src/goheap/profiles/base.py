@@ -1,18 +1,105 @@
-"""The Profile record: everything that differs between modelled Go versions."""
+"""The Profile record and the runtime strategy it supplies.
+
+A profile is two things:
+
+- **data**: the constants and struct sizes of one Go version on
+  linux/amd64 (``Profile`` holds those every modelled version has; a
+  version's subclass adds its own), and the size-class table;
+- **a strategy**: ``build_runtime(heap, opts)`` assembles that version's
+  runtime (page heap, central lists, mcaches, mallocgc, statistics, the
+  collector, the heap checker) and returns a ``Runtime`` through which the
+  ``Heap`` facade reaches whatever differs between versions.
+
+Code elsewhere asks the profile; it never tests a version string.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from goheap.sizeclasses import SizeClasses, for_profile
+
+if TYPE_CHECKING:
+    from goheap.heap import Heap
+    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.mstats import MemStats
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """What a ``Heap`` was asked for, as the runtime builder receives it."""
+
+    procs: int
+    memprofilerate: int | None
+    gcpercent: int  # GOGC as setGCPercent stores it: -1 means off
+    liveness: str
+
+
+class Runtime:
+    """The operations of one built runtime that the ``Heap`` facade delegates.
+
+    ``build_runtime`` also attaches the runtime's components to the heap
+    (``heap.mheap``, ``heap.malloc_``, ``heap.gc_``, ``heap.stats``,
+    ``heap.allp``, ...), which the hot paths use directly. Subclasses
+    implement every method; the defaults say what is not modelled.
+    """
+
+    #: Largest request that still takes the small-object path (cost model only).
+    max_small_request: int = 0
+
+    def read_memstats(self) -> MemStats:
+        """runtime.ReadMemStats (flushes every mcache, as Go does)."""
+        raise NotImplementedError
+
+    def memstats(self) -> MemStats:
+        """The same figures without flushing the mcaches."""
+        raise NotImplementedError
+
+    def read_metrics(self) -> dict[str, Any]:
+        """runtime/metrics.Read of every supported metric (no flush, no stop-the-world)."""
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Every heap invariant; raises HeapCheckError naming the first broken one."""
+        raise NotImplementedError
+
+    def inuse_spans(self) -> list[MSpan]:
+        """The spans holding heap objects now."""
+        raise NotImplementedError
+
+    def gc(self) -> None:
+        """runtime.GC()."""
+        raise NotImplementedError
+
+    def free_os_memory(self) -> int:
+        """debug.FreeOSMemory(): bytes released."""
+        raise NotImplementedError
+
+    def set_gc_percent(self, value: int) -> int:
+        """debug.SetGCPercent(value): the old value."""
+        raise NotImplementedError
+
+    def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
+        """runtime.SetFinalizer(obj, fn)."""
+        raise NotImplementedError
+
+    def advance(self, ns: int) -> None:
+        """Let ns of virtual time pass with the mutator idle."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the address-space reservations."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Constants and struct sizes of one Go version on linux/amd64.
+    """Constants and struct sizes every modelled Go version has (linux/amd64).
 
-    Names follow the Go runtime (``_PageShift``, ``_MaxMHeapList``, ...),
+    Names follow the Go runtime (``_PageShift``, ``_FixAllocChunk``, ...),
     spelled in Python style where the Go name has a leading underscore.
     """
 
@@ -22,14 +109,8 @@ class Profile:
     max_small_size: int
     tiny_size: int
     tiny_size_class: int
-    heap_alloc_chunk: int  # _HeapAllocChunk: smallest mheap.grow
-    grow_round_bytes: int  # grow rounds the page count up to this many bytes
-    max_mheap_list: int  # _MaxMHeapList: free[]/busy[] lists indexed by page count
-    mheap_map_total_bits: int  # _MHeapMap_TotalBits -> _MaxMem
-    arena_hint: int  # first address mallocinit asks sysReserve for
+    arena_hint: int  # first address mallocinit asks to reserve
     phys_page_size: int
-    heap_bitmap_scale: int  # bytes of heap per bitmap byte
-    bitmap_chunk: int  # mapBits maps the bitmap in steps of this
     # mfixalloc.go / malloc.go persistentalloc
     fixalloc_chunk: int
     persistent_chunk: int
@@ -43,7 +124,7 @@ class Profile:
     # mheap.go gcBits arenas
     gc_bits_chunk_bytes: int
     gc_bits_header_bytes: int
-    # mgcsweepbuf.go
+    # mgcsweepbuf.go (Go 1.8) / mspanset.go (modern): entries per block, first spine
     sweep_block_entries: int
     sweep_spine_init_cap: int
     # mprof.go
@@ -52,7 +133,7 @@ class Profile:
     sizeof_bucket_header: int
     sizeof_memrecord: int
     max_stack: int
-    # MemStats.BySize length (Go 1.8 reports only the first 61 classes)
+    # MemStats.BySize length (61 rows in every version so far)
     memstats_by_size_len: int
 
     @cached_property
@@ -63,6 +144,6 @@ class Profile:
     def page_size(self) -> int:
         return 1 << self.page_shift
 
-    @property
-    def max_mem(self) -> int:
-        return (1 << self.mheap_map_total_bits) - 1
+    def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
+        """Assemble this version's runtime on ``heap`` (the strategy; see the module doc)."""
+        raise NotImplementedError(f"profile {self.name} has no runtime")

@@ -17,13 +17,141 @@ Struct sizes are unsafe.Sizeof on amd64, counted field by field:
   specialprofile: header + bucket pointer: 24 bytes.
 - bucket header: next, allnext, typ, hash, size, nstk: 48 bytes; memRecord:
   12 counters: 96 bytes.
+
+The runtime strategy (``build_runtime``) wires Go 1.8's modules together the
+way ``mallocinit``/``schedinit`` do: the contiguous arena reservation,
+``mheap.init``, the profiler, the finalizer queue, the collector, mallocgc,
+and one P with one mcache per ``procs``.
 """
 
 from __future__ import annotations
 
-from goheap.profiles.base import Profile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-GO18 = Profile(
+from goheap.errors import GoheapError
+from goheap.profiles.base import Profile, Runtime, RuntimeOptions
+
+if TYPE_CHECKING:
+    from goheap.heap import Heap
+    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.mstats import MemStats
+
+
+@dataclass(frozen=True)
+class Go18Profile(Profile):
+    """Go 1.8's profile: the common constants plus its page heap's own."""
+
+    heap_alloc_chunk: int  # _HeapAllocChunk: smallest mheap.grow
+    grow_round_bytes: int  # grow rounds the page count up to this many bytes
+    max_mheap_list: int  # _MaxMHeapList: free[]/busy[] lists indexed by page count
+    mheap_map_total_bits: int  # _MHeapMap_TotalBits -> _MaxMem
+    heap_bitmap_scale: int  # bytes of heap per bitmap byte
+    bitmap_chunk: int  # mapBits maps the bitmap in steps of this
+
+    @property
+    def max_mem(self) -> int:
+        return (1 << self.mheap_map_total_bits) - 1
+
+    def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
+        return Go18Runtime(self, heap, opts)
+
+
+class Go18Runtime(Runtime):
+    """Go 1.8's runtime on one heap: what ``Heap.__init__`` built before profiles had strategies."""
+
+    def __init__(self, prof: Go18Profile, heap: Heap, opts: RuntimeOptions) -> None:
+        from goheap.runtime.arena import OS
+        from goheap.runtime.malloc import Malloc
+        from goheap.runtime.mfinal import Finalizers
+        from goheap.runtime.mgc import GC
+        from goheap.runtime.mheap import MHeap
+        from goheap.runtime.mprof import MProf
+        from goheap.runtime.mstats import MStats
+        from goheap.runtime.proc import P
+
+        self.heap = heap
+        self.profile = prof
+        self.max_small_request = prof.max_small_size
+        heap.stats = MStats(prof.sizeclasses.num_classes)
+        heap.os = OS(prof.phys_page_size)
+        heap.mheap = MHeap(prof, heap.stats, heap.os, heap.clock)
+        rate = prof.mem_profile_rate if opts.memprofilerate is None else opts.memprofilerate
+        heap.mprof = MProf(heap.mheap, rate)
+        heap.finalizers = Finalizers(heap.mheap)
+        heap.mheap.queuefinalizer = heap.finalizers.queuefinalizer
+        heap.mheap.mprof_free = heap.mprof.mProf_Free  # type: ignore[assignment]
+        heap.gc_ = GC(
+            heap.mheap,
+            heap.mprof,
+            heap.finalizers,
+            heap._roots,
+            gogc=opts.gcpercent,
+            procs=opts.procs,
+            liveness=opts.liveness,
+            cost=heap.cost,
+        )
+        heap.malloc_ = Malloc(heap.mheap, heap.mprof, heap.gc_)
+
+        # procresize: one P and one mcache each (allocmcache, global palloc).
+        heap.allp = [P(i) for i in range(opts.procs)]
+        heap.mheap.allp = heap.allp
+        for p in heap.allp:
+            c = heap.mheap.cachealloc.alloc(heap.mheap.palloc.global_alloc)
+            c.next_sample = heap.mprof.nextSample()
+            p.mcache = c
+        heap.mheap.curp = heap.allp[0]
+
+    def read_memstats(self) -> MemStats:
+        from goheap.runtime.mstats import updatememstats
+
+        for c in self.heap.mcaches:
+            c.releaseAll()
+        return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
+
+    def memstats(self) -> MemStats:
+        from goheap.runtime.mstats import updatememstats
+
+        return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
+
+    def read_metrics(self) -> dict[str, Any]:
+        raise GoheapError("runtime/metrics does not exist in Go 1.8 (profile go1.8)")
+
+    def check(self) -> None:
+        from goheap.runtime.mcheck import check_heap
+
+        check_heap(self.heap)
+
+    def inuse_spans(self) -> list[MSpan]:
+        from goheap.runtime.mspan import _MSpanInUse
+
+        return [s for s in self.heap.mheap.allspans if s.state == _MSpanInUse]
+
+    def gc(self) -> None:
+        self.heap.gc_.runtime_GC()
+
+    def free_os_memory(self) -> int:
+        self.heap.gc_.runtime_GC()
+        return self.heap.mheap.scavenge((1 << 63) - 1, -1)
+
+    def set_gc_percent(self, value: int) -> int:
+        old = self.heap.gc_.controller.setGCPercent(value)
+        self.heap.gc_.runtime_GC()
+        return old
+
+    def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
+        self.heap.finalizers.SetFinalizer(obj, fn)
+
+    def advance(self, ns: int) -> None:
+        self.heap.gc_.idle(ns)
+
+    def close(self) -> None:
+        self.heap.mheap.heapbits.release()
+        self.heap.mheap.mem.close()
+
+
+GO18 = Go18Profile(
     name="go1.8",
     page_shift=13,
     max_small_size=32768,

@@ -5,7 +5,8 @@
 of 64 KiB or more is its own sysAlloc. When the caller names another stat,
 the bytes move from ``other_sys`` to that stat, so ``other_sys`` keeps the
 unused chunk tails. Go keeps one chunk per P (``p.palloc``) plus a global
-one; this model has one per P and the global one.
+one; this model has one per P and the global one. In modern Go the first
+word of every chunk links it into ``persistentChunks`` (``chunk_link``).
 
 ``fixalloc`` is a free-list allocator of fixed-size runtime structs (mspan,
 mcache, special records). It carves objects from 16 KiB persistentalloc
@@ -40,12 +41,23 @@ class PersistentAlloc:
 class PersistentAllocator:
     """persistentalloc1 with the chunk and block sizes of the profile."""
 
-    def __init__(self, os_: OS, other_sys: SysStat, chunk: int, max_block: int, page_size: int):
+    def __init__(
+        self,
+        os_: OS,
+        other_sys: SysStat,
+        chunk: int,
+        max_block: int,
+        page_size: int,
+        chunk_link: int = 0,
+    ):
         self.os = os_
         self.other_sys = other_sys
         self.chunk = chunk
         self.max_block = max_block
         self.page_size = page_size
+        # Bytes at the start of each chunk holding the link of Go's
+        # persistentChunks list (modern Go: one pointer; Go 1.8: none).
+        self.chunk_link = chunk_link
         self.global_alloc = PersistentAlloc()
 
     def alloc(self, size: int, align: int, stat: SysStat, persistent: PersistentAlloc) -> int:
@@ -63,7 +75,7 @@ class PersistentAllocator:
         persistent.off = round_up(persistent.off, align)
         if persistent.off + size > self.chunk or persistent.base == 0:
             persistent.base = self.os.sysAlloc(self.chunk, self.other_sys)
-            persistent.off = 0
+            persistent.off = round_up(self.chunk_link, align) if self.chunk_link else 0
         p = persistent.base + persistent.off
         persistent.off += size
         if stat is not self.other_sys:

@@ -1,0 +1,219 @@
+"""mallocgc of Go 1.27 (``malloc.go``): every allocation goes through here.
+
+What the Go code does
+---------------------
+``size == 0`` returns ``&zerobase``. Otherwise, with the threshold
+``maxSmallSize - mallocHeaderSize = 32760`` for **every** object:
+
+* **tiny** (``mallocgcTiny``): pointer-free and ``size < 16``. The object
+  is carved from the P's current 16-byte block at ``tinyoffset`` aligned to
+  8, 4 or 2 by the size; if it fits, ``tinyAllocs++`` and nothing else.
+  Otherwise a fresh class-2 block (span class 5) is taken and zeroed, and
+  becomes the current block only if ``size < tinyoffset`` or there is none
+  (keep whichever block has more room).
+* **small noscan** (``mallocgcSmallNoscan``): the class of ``size`` (via
+  ``SizeToSizeClass8`` up to 1016 bytes, ``SizeToSizeClass128`` above),
+  span class ``class<<1|1``; zeroed if asked and the span is dirty.
+* **small scan without header** (``mallocgcSmallScanNoHeader``,
+  ``size <= 512``): span class ``class<<1``; the request is zeroed if the
+  span is dirty; the pointer bits go into the span's heap bitmap (8-byte
+  class: already all pointers) and the scannable bytes into
+  ``c.scanAlloc``.
+* **small scan with header** (``mallocgcSmallScanHeader``, 512 < size <=
+  32760): ``size += 8`` **before** choosing the class; the slot's first
+  word gets the type pointer and the caller gets ``slot + 8``; the whole
+  slot is scannable.
+* **large** (``mallocgcLarge``): a span of its own from ``allocLarge``;
+  pointerful objects record their type in ``span.largeType``.
+
+The slot comes from ``nextFreeFast`` (the allocCache) or ``nextFree``
+(which may refill); a refill and every large allocation are followed by
+the heap-trigger test. With GC off (``writeBarrier`` disabled) the span's
+``freeIndexForScan`` follows ``freeindex``; during marking the object is
+allocated black (the collector's hook).
+
+What the model simplifies
+-------------------------
+* The size-specialised mallocs (``SizeSpecializedMalloc``: generated
+  copies for sizes 1..80) compute the same results and are not separate
+  here.
+* Heap profiling: the go1.27 profile runs with ``MemProfileRate = 0``
+  (see :mod:`goheap.profiles.go127`), so no allocation is sampled;
+  ``nextSample`` is not decremented.
+* The assist charge and black allocation belong to the collector (not
+  modelled yet; ``gcBlackenEnabled`` is never set).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from goheap.errors import GoheapError, RuntimeThrow
+from goheap.runtime.gotype import Type
+from goheap.runtime.malloc import nextFreeFast
+
+if TYPE_CHECKING:
+    from goheap.runtime.go127.mcache import MCache
+    from goheap.runtime.go127.mgc import GC
+    from goheap.runtime.go127.mheap import MHeap
+
+_PageShift: Final = 13
+_GCoff: Final = 0
+
+
+class Malloc:
+    """mallocgc and its paths, bound to one go1.27 heap."""
+
+    def __init__(self, h: MHeap, gc: GC) -> None:
+        self.h = h
+        self.gc = gc
+        sc = h.sizeclasses
+        self.size_to_class8 = sc.size_to_class8
+        self.size_to_class128 = sc.size_to_class128
+        self.class_to_size = sc.class_to_size
+        spec = sc.spec
+        self.smallSizeMax = spec.small_size_max
+        self.mallocHeaderSize = spec.malloc_header_size
+        self.minSizeForMallocHeader = spec.min_size_for_malloc_header
+        self.maxSmallSizeNoHeader = spec.max_small_size - spec.malloc_header_size
+        self.maxTinySize = h.profile.tiny_size
+        self.tinySpanClass = h.tinySpanClass
+        self.mem = h.mem
+        self.words = h.mem.words
+        self.arena_start = h.mem.arena_start
+        self.heapBits = h.heapBits
+        self.stats = h.stats
+
+    def mallocgc(
+        self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
+    ) -> int:
+        """Allocate ``size`` bytes holding values of ``typ`` (None: no pointers)."""
+        if size == 0:
+            return self.h.zerobase
+        noscan = typ is None or typ.ptrdata == 0
+        if size <= self.maxSmallSizeNoHeader:
+            if noscan:
+                if size < self.maxTinySize:
+                    x, elemsize, checkGCTrigger = self.mallocgcTiny(size, c)
+                    if elemsize == 0:
+                        return x
+                else:
+                    x, elemsize, checkGCTrigger = self.mallocgcSmallNoscan(size, c, needzero)
+            else:
+                assert typ is not None
+                if not needzero:
+                    raise RuntimeThrow("objects with pointers must be zeroed")
+                if size <= self.minSizeForMallocHeader:
+                    x, elemsize, checkGCTrigger = self.mallocgcSmallScanNoHeader(size, typ, c)
+                else:
+                    x, elemsize, checkGCTrigger = self.mallocgcSmallScanHeader(size, typ, c)
+        else:
+            x, elemsize = self.mallocgcLarge(size, typ, noscan, needzero, c)
+            checkGCTrigger = False  # mallocgcLarge tested the trigger itself
+        st = self.stats
+        st.heap_alloc_now += elemsize
+        if st.heap_alloc_now > st.peak_heap_alloc:
+            st.peak_heap_alloc = st.heap_alloc_now
+        if checkGCTrigger and self.gc.heapTriggerTest():
+            self.gc.gcStart()
+        return x
+
+    def _slot(self, c: MCache, spc: int) -> tuple[int, int, bool]:
+        """(address, span's needzero, checkGCTrigger) of a free slot of span class spc."""
+        span = c.alloc[spc]
+        v = nextFreeFast(span)
+        check = False
+        if v == 0:
+            v, span, check = c.nextFree(spc)
+        # writeBarrier disabled: what the conservative scanner may trust.
+        span.freeIndexForScan = span.freeindex
+        return v, span.needzero, check
+
+    def _zero(self, x: int, n: int) -> None:
+        self.mem.zero(x, n)
+
+    def mallocgcTiny(self, size: int, c: MCache) -> tuple[int, int, bool]:
+        """(address, elemsize, checkGCTrigger); elemsize 0 when the object fit the block."""
+        off = c.tinyoffset
+        if size & 7 == 0:
+            off = (off + 7) & ~7
+        elif size & 3 == 0:
+            off = (off + 3) & ~3
+        elif size & 1 == 0:
+            off = (off + 1) & ~1
+        if off + size <= self.maxTinySize and c.tiny != 0:
+            c.tinyoffset = off + size
+            c.tinyAllocs += 1
+            return c.tiny + off, 0, False
+        x, _, check = self._slot(c, self.tinySpanClass)
+        w = (x - self.arena_start) >> 3
+        words = self.words
+        words[w] = 0
+        words[w + 1] = 0
+        if size < c.tinyoffset or c.tiny == 0:
+            c.tiny = x
+            c.tinyoffset = size
+        return x, self.maxTinySize, check
+
+    def sizeClass(self, size: int) -> int:
+        """The size class of a small request (after any header was added)."""
+        if size <= self.smallSizeMax - 8:
+            return self.size_to_class8[(size + 7) >> 3]
+        return self.size_to_class128[(size - self.smallSizeMax + 127) >> 7]
+
+    def mallocgcSmallNoscan(self, size: int, c: MCache, needzero: bool) -> tuple[int, int, bool]:
+        sizeclass = self.sizeClass(size)
+        size = self.class_to_size[sizeclass]
+        x, dirty, check = self._slot(c, (sizeclass << 1) | 1)
+        if needzero and dirty:
+            self._zero(x, size)
+        return x, size, check
+
+    def mallocgcSmallScanNoHeader(self, size: int, typ: Type, c: MCache) -> tuple[int, int, bool]:
+        sizeclass = self.size_to_class8[(size + 7) >> 3]
+        spc = sizeclass << 1
+        x, dirty, check = self._slot(c, spc)
+        if dirty:
+            self._zero(x, size)
+        if sizeclass == 1:
+            c.scanAlloc += 8  # initHeapBits set the 8-byte class's bits already
+        else:
+            c.scanAlloc += self.heapBits.heapSetTypeNoHeader(x, size, typ, c.alloc[spc])
+        return x, self.class_to_size[sizeclass], check
+
+    def mallocgcSmallScanHeader(self, size: int, typ: Type, c: MCache) -> tuple[int, int, bool]:
+        size += self.mallocHeaderSize
+        sizeclass = self.sizeClass(size)
+        size = self.class_to_size[sizeclass]
+        spc = sizeclass << 1
+        header, dirty, check = self._slot(c, spc)
+        if dirty:
+            self._zero(header, size)
+        x = header + self.mallocHeaderSize
+        c.scanAlloc += self.heapBits.heapSetTypeSmallHeader(
+            x, size - self.mallocHeaderSize, typ, header, c.alloc[spc]
+        )
+        return x, size, check
+
+    def mallocgcLarge(
+        self, size: int, typ: Type | None, noscan: bool, needzero: bool, c: MCache
+    ) -> tuple[int, int]:
+        if size + (1 << _PageShift) < size:
+            raise GoheapError("out of memory")
+        span = c.allocLarge(size, noscan)
+        span.freeindex = 1
+        span.allocCount = 1
+        span.largeType = None
+        size = span.elemsize
+        x = span.startAddr
+        span.freeIndexForScan = span.freeindex
+        # The trigger test comes before zeroing and publishing the type: a
+        # cycle started here sees the object with no largeType yet.
+        if self.gc.heapTriggerTest():
+            self.gc.gcStart()
+        if needzero and span.needzero:
+            self._zero(x, size)
+        if not noscan:
+            assert typ is not None
+            c.scanAlloc += self.heapBits.heapSetTypeLarge(x, size, typ, span)
+        return x, size

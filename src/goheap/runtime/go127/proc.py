@@ -1,0 +1,29 @@
+"""Ps of Go 1.27 (``runtime2.go`` ``p``): what the allocator keeps per P.
+
+Besides the mcache and the persistentalloc chunk of every version, a
+modern P has a **page cache** (``pcache``, a ``pageCache``: 64 pages of
+one chunk that small span allocations take without the heap lock) and an
+**mspan cache** (``mspancache``: up to 128 mspan structs; refilled 64 at a
+time from ``spanalloc``, so MSpanInuse moves in steps of 64 * 160 bytes).
+The model runs one OS thread; the P the mutator runs on is the heap's
+``curp``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from goheap.runtime import proc
+from goheap.runtime.go127.mpagecache import PageCache
+
+if TYPE_CHECKING:
+    from goheap.runtime.go127.mspan import MSpan
+
+
+class P(proc.P):
+    __slots__ = ("mspancache", "pcache")
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid)
+        self.pcache = PageCache()
+        self.mspancache: list[MSpan] = []  # buf[:len]
