@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from goheap.runtime.mgcmark import Marker
-from goheap.runtime.mspan import MSpan, _MSpanFree, _MSpanInUse
+from goheap.runtime.mspan import MSpan
 from goheap.runtime.specials import _KindSpecialFinalizer
 
 if TYPE_CHECKING:
@@ -33,11 +32,15 @@ _PageShift = 13
 
 
 def _inuse_spans(heap: Heap) -> list[MSpan]:
-    return [s for s in heap.mheap.allspans if s.state == _MSpanInUse]
+    return heap.runtime.inuse_spans()
 
 
-def live_objects(heap: Heap) -> dict[int, set[int]]:
-    """The live objects now, as {id(span): set of object indices}."""
+def live_objects(heap: Heap) -> dict[int, set[int]] | None:
+    """The live objects now, as {id(span): set of object indices}.
+
+    None when the profile cannot yet say which words of an object are
+    pointers (``Runtime.object_pointers``): liveness is then unknown.
+    """
     live: dict[int, set[int]] = {}
     spans = _inuse_spans(heap)
     if heap.liveness == "lifetime":
@@ -46,8 +49,7 @@ def live_objects(heap: Heap) -> dict[int, set[int]]:
             if idxs:
                 live[id(s)] = idxs
         return live
-    h = heap.mheap
-    marker = Marker(h)
+    pointers = heap.runtime.object_pointers
     todo: list[int] = list(heap._roots())
     for s in spans:  # what markrootSpans keeps: objects with finalizers
         sp = s.specials
@@ -63,9 +65,10 @@ def live_objects(heap: Heap) -> dict[int, set[int]]:
         if ref.index in seen:
             continue
         seen.add(ref.index)
-        if marker._has_pointers(ref.base):
-            ptrs, _ = marker.scan_words(ref.base, ref.size)
-            todo.extend(ptrs)
+        try:
+            todo.extend(pointers(ref.base, ref.size))
+        except NotImplementedError:
+            return None
     return live
 
 
@@ -105,18 +108,17 @@ def class_table(heap: Heap, live: dict[int, set[int]] | None = None) -> list[dic
 
 
 def span_map(heap: Heap) -> dict[str, Any]:
-    """Every span of the arena: [start page, npages, state, sizeclass, nelems, allocCount]."""
+    """Every span of the arena: [start page, npages, state, sizeclass, nelems, allocCount].
+
+    Free pages come as runs (state ``free`` or ``released``, class 0).
+    """
     h = heap.mheap
     out: list[list[Any]] = []
-    for s in h.allspans:
-        if s.state == _MSpanInUse:
-            state = "inuse"
-        elif s.state == _MSpanFree:
-            state = "released" if s.npreleased else "free"
-        else:
-            continue
+    for s in _inuse_spans(heap):
         start = (s.startAddr - h.arena_start) >> _PageShift
-        out.append([start, s.npages, state, s.sizeclass, s.nelems, s.allocCount])
+        out.append([start, s.npages, "inuse", s.sizeclass, s.nelems, s.allocCount])
+    for start, npages, released in heap.runtime.free_page_runs():
+        out.append([start, npages, "released" if released else "free", 0, 0, 0])
     out.sort()
     return {
         "arena_start": h.arena_start,
@@ -142,10 +144,14 @@ def _mean_rounding(heap: Heap) -> dict[int, float]:
 
 
 def breakdown(heap: Heap, live: dict[int, set[int]] | None = None) -> dict[str, int]:
-    """HeapSys split as viewcore splits it; the parts add up exactly."""
+    """HeapSys split as viewcore splits it; the parts add up exactly.
+
+    When liveness is unknown (see ``live_objects``) every allocated object
+    counts as live and ``liveness_known`` is 0.
+    """
     if live is None:
         live = live_objects(heap)
-    st = heap.stats
+    known = live is not None
     rounding = _mean_rounding(heap)
     out = dict.fromkeys(
         (
@@ -160,7 +166,7 @@ def breakdown(heap: Heap, live: dict[int, set[int]] | None = None) -> dict[str, 
     )
     round_est = 0.0
     for s in _inuse_spans(heap):
-        n_live = len(live.get(id(s), ()))
+        n_live = len(live.get(id(s), ())) if live is not None else s.allocCount
         out["live_objects"] += n_live
         out["live_bytes"] += n_live * s.elemsize
         out["garbage_objects"] += s.allocCount - n_live
@@ -168,10 +174,12 @@ def breakdown(heap: Heap, live: dict[int, set[int]] | None = None) -> dict[str, 
         out["free_slot_bytes"] += (s.nelems - s.allocCount) * s.elemsize
         out["tail_waste_bytes"] += (s.npages << _PageShift) - s.nelems * s.elemsize
         round_est += n_live * rounding.get(s.sizeclass, 0.0)
+    snap = heap.runtime.snapshot()
     out["rounding_bytes_est"] = round(round_est)
-    out["HeapSys"] = st.heap_sys.value
-    out["HeapInuse"] = st.heap_inuse
-    out["HeapIdle"] = st.heap_idle
-    out["released_bytes"] = st.heap_released
-    out["retained_bytes"] = st.heap_idle - st.heap_released
+    out["HeapSys"] = snap.heap_sys
+    out["HeapInuse"] = snap.heap_inuse
+    out["HeapIdle"] = snap.heap_sys - snap.heap_inuse
+    out["released_bytes"] = snap.heap_released
+    out["retained_bytes"] = out["HeapIdle"] - snap.heap_released
+    out["liveness_known"] = int(known)
     return out

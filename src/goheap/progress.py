@@ -63,8 +63,8 @@ class RunProgress:
         def report(heap: Heap) -> None:
             if not self.enabled:
                 return
-            st = heap.stats
+            numgc = heap.runtime.snapshot().numgc
             t_ms = (heap.clock.now - heap.gc_.start_ns) / 1e6
-            self.update(0, None, f"{t_ms:,.1f} ms virtual, {st.numgc} GCs")
+            self.update(0, None, f"{t_ms:,.1f} ms virtual, {numgc} GCs")
 
         return report

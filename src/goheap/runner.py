@@ -98,7 +98,6 @@ class Session:
         heap = self.heap
         wall = time.perf_counter() - self.started
         ms = heap.read_memstats()
-        st = heap.stats
         live = live_objects(heap)
         self.timeline.sample("end")
         t0 = heap.gc_.start_ns
@@ -107,16 +106,12 @@ class Session:
             "workload": workload,
             "params": params,
             "procs": heap.procs,
-            "gogc": heap.gc_.controller.gcpercent,
+            "gogc": parse_gogc(self.opts.gogc),
             "memlimit": self.opts.memlimit,
             "liveness": heap.liveness,
             "result": result if result is not None else {},
             "memstats": ms.to_dict(),
-            "peak": {
-                "HeapAlloc": st.peak_heap_alloc,
-                "HeapInuse": st.peak_heap_inuse,
-                "HeapSys": st.peak_heap_sys,
-            },
+            "peak": heap.runtime.peaks(),
             "gc": [cycle_dict(c, t0) for c in heap.cycles],
             "classes": class_table(heap, live),
             "breakdown": breakdown(heap, live),

@@ -8,9 +8,9 @@ other tick is dropped, so a run of any length keeps at most about
 ``limit`` ticks plus its GC samples (which are thinned the same way once
 they alone pass the limit).
 
-The figures are the runtime's own running counters (no span walk), so a
-sample costs a few attribute reads: HeapAlloc is ``heap_alloc_now``, what
-ReadMemStats would report at that instant.
+The figures are the runtime's own running counters (``Runtime.snapshot``,
+no span walk), so a sample is cheap: HeapAlloc is what ReadMemStats would
+report at that instant.
 """
 
 from __future__ import annotations
@@ -44,18 +44,18 @@ class Timeline:
     def sample(self, event: str = "tick") -> None:
         """Record the heap now; ``event`` is start, tick, gc_start, gc_end or end."""
         h = self.heap
-        st = h.stats
+        s = h.runtime.snapshot()
         now = h.clock.now
         self.samples.append(
             (
                 now - self.t0,
                 event,
-                st.heap_alloc_now,
-                st.heap_inuse,
-                st.heap_sys.value,
-                st.heap_released,
-                st.next_gc,
-                st.numgc,
+                s.heap_alloc,
+                s.heap_inuse,
+                s.heap_sys,
+                s.heap_released,
+                s.next_gc,
+                s.numgc,
             )
         )
         if event == "tick":

@@ -38,6 +38,22 @@ class RuntimeOptions:
     liveness: str
 
 
+@dataclass(frozen=True)
+class HeapSnapshot:
+    """The heap's headline figures now, from running counters (no span walk).
+
+    ``heap_alloc`` is what ReadMemStats would call HeapAlloc at this instant
+    (allocated slots, a tiny block counting whole).
+    """
+
+    heap_alloc: int
+    heap_inuse: int
+    heap_sys: int
+    heap_released: int
+    next_gc: int
+    numgc: int
+
+
 class Runtime:
     """The operations of one built runtime that the ``Heap`` facade delegates.
 
@@ -52,6 +68,27 @@ class Runtime:
 
     def read_memstats(self) -> MemStats:
         """runtime.ReadMemStats (flushes every mcache, as Go does)."""
+        raise NotImplementedError
+
+    def snapshot(self) -> HeapSnapshot:
+        """The headline figures now: cheap enough to call at every timeline tick."""
+        raise NotImplementedError
+
+    def peaks(self) -> dict[str, int]:
+        """The running maxima of HeapAlloc, HeapInuse and HeapSys since the start."""
+        st = self.heap.stats  # type: ignore[attr-defined]
+        return {
+            "HeapAlloc": st.peak_heap_alloc,
+            "HeapInuse": st.peak_heap_inuse,
+            "HeapSys": st.peak_heap_sys,
+        }
+
+    def free_page_runs(self) -> list[tuple[int, int, bool]]:
+        """Free pages of the heap as (first page, pages, released), in address order."""
+        raise NotImplementedError
+
+    def object_pointers(self, base: int, size: int) -> list[int]:
+        """The non-nil pointer values the collector would find scanning the object at base."""
         raise NotImplementedError
 
     def memstats(self) -> MemStats:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from goheap.errors import GoheapError
-from goheap.profiles.base import Profile, Runtime, RuntimeOptions
+from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
@@ -116,6 +116,48 @@ class Go127Runtime(Runtime):
             p.mcache = c
         h.allp = heap.allp
         h.curp = heap.allp[0]
+
+    def snapshot(self) -> HeapSnapshot:
+        h = self.heap.mheap
+        ctl = h.controller
+        return HeapSnapshot(
+            self.heap.stats.heap_alloc_now,
+            ctl.heapInUse,
+            ctl.heapInUse + ctl.heapFree + ctl.heapReleased,
+            ctl.heapReleased,
+            ctl.heapGoal(),
+            self.heap.stats.numgc,
+        )
+
+    def free_page_runs(self) -> list[tuple[int, int, bool]]:
+        """Free pages from the page allocator's bitmaps and the Ps' page caches."""
+        from goheap.runtime.go127.mpagealloc import chunkBase
+        from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
+
+        h = self.heap.mheap
+        shift = self.profile.page_shift
+        free: dict[int, bool] = {}  # page index from arena_start -> released
+        for ci, chunk in h.pages.chunks.items():
+            first = (chunkBase(ci) - h.arena_start) >> shift
+            allocated, scavenged = chunk.v, chunk.scavenged.v
+            for i in range(PALLOC_CHUNK_PAGES):
+                if not (allocated >> i) & 1:
+                    free[first + i] = bool((scavenged >> i) & 1)
+        for p in self.heap.allp:
+            c = p.pcache
+            first = (c.base - h.arena_start) >> shift
+            for i in range(64):
+                if (c.cache >> i) & 1:
+                    free[first + i] = bool((c.scav >> i) & 1)
+        runs: list[tuple[int, int, bool]] = []
+        for page in sorted(free):
+            rel = free[page]
+            if runs and runs[-1][0] + runs[-1][1] == page and runs[-1][2] == rel:
+                start, n, _ = runs[-1]
+                runs[-1] = (start, n + 1, rel)
+            else:
+                runs.append((page, 1, rel))
+        return runs
 
     def read_memstats(self) -> MemStats:
         from goheap.runtime.go127.mstats import readmemstats_m

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from goheap.errors import GoheapError
-from goheap.profiles.base import Profile, Runtime, RuntimeOptions
+from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
@@ -102,6 +102,36 @@ class Go18Runtime(Runtime):
             c.next_sample = heap.mprof.nextSample()
             p.mcache = c
         heap.mheap.curp = heap.allp[0]
+
+    def snapshot(self) -> HeapSnapshot:
+        st = self.heap.stats
+        return HeapSnapshot(
+            st.heap_alloc_now,
+            st.heap_inuse,
+            st.heap_sys.value,
+            st.heap_released,
+            st.next_gc,
+            st.numgc,
+        )
+
+    def object_pointers(self, base: int, size: int) -> list[int]:
+        from goheap.runtime.mgcmark import Marker
+
+        m = Marker(self.heap.mheap)
+        if not m._has_pointers(base):
+            return []
+        return m.scan_words(base, size)[0]
+
+    def free_page_runs(self) -> list[tuple[int, int, bool]]:
+        from goheap.runtime.mspan import _MSpanFree
+
+        h = self.heap.mheap
+        runs = [
+            ((s.startAddr - h.arena_start) >> h.profile.page_shift, s.npages, s.npreleased > 0)
+            for s in h.allspans
+            if s.state == _MSpanFree
+        ]
+        return sorted(runs)
 
     def read_memstats(self) -> MemStats:
         from goheap.runtime.mstats import updatememstats
