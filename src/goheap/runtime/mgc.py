@@ -74,9 +74,9 @@ class CostModel:
     stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
 
 
-@dataclass
+@dataclass(slots=True)
 class GCCycle:
-    """One collection, as gctrace and the reports show it."""
+    """One collection, as gctrace and the reports show it (slots: a run keeps every cycle)."""
 
     n: int
     mode: int
