@@ -204,7 +204,6 @@ BAD = {
     "float": ["run", "retain", "--param", "size=1.5"],
     "pointers=2": ["run", "retain", "--param", "pointers=2"],
     "unknown profile": ["run", "retain", "--profile", "go1.99"],
-    "sizeclass-only profile": ["run", "retain", "--profile", "go1.27"],
     "unknown workload": ["run", "nosuchworkload"],
     "unknown parameter": ["run", "retain", "--param", "colour=1"],
     "malformed param": ["run", "retain", "--param", "size"],

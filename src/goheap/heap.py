@@ -14,7 +14,9 @@ runtime of that Go version together the way ``mallocinit``/``schedinit`` do
 Go operations a program performs: ``new`` (newobject), ``make`` (newarray /
 makeslice), ``malloc`` (mallocgc itself), word and pointer stores and loads,
 ``read_memstats`` (runtime.ReadMemStats), ``read_metrics`` (runtime/metrics,
-go1.27) and ``check`` (every invariant of the heap). The runtime structures
+go1.27), ``gc``/``free_os_memory``/``set_gc_percent``/``set_memory_limit``
+(runtime and runtime/debug; GOGC and GOMEMLIMIT are ``gogc=`` and
+``memlimit=``) and ``check`` (every invariant of the heap). The runtime structures
 stay reachable for inspection: ``h.mheap``, ``h.mheap.central[c]``,
 ``h.mcaches[p]``, ``h.mheap.spans``...
 
@@ -89,6 +91,7 @@ class Heap:
         liveness: str = "graph",
         cost: CostModel | None = None,
         gctrace: bool | Callable[[str], None] = False,
+        memlimit: int | None = None,
     ) -> None:
         if not isinstance(procs, int) or procs < 1 or procs > 256:
             raise GoheapError(f"procs must be an integer from 1 to 256, got {procs!r}")
@@ -99,6 +102,8 @@ class Heap:
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
         if liveness not in ("graph", "lifetime"):
             raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
+        if memlimit is not None and (not isinstance(memlimit, int) or memlimit < 0):
+            raise GoheapError(f"memlimit must be a non-negative number of bytes, got {memlimit!r}")
         self.profile = prof
         self.clock = Clock()
         self.liveness = liveness
@@ -117,7 +122,7 @@ class Heap:
         self.malloc_: Any
         self.allp: list[Any] = []
         self.runtime: Runtime = prof.build_runtime(
-            self, RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness)
+            self, RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit)
         )
         self._max_small = self.runtime.max_small_request
         if gctrace is True:
@@ -236,11 +241,22 @@ class Heap:
         return self.runtime.free_os_memory()
 
     def set_gc_percent(self, gogc: int | str | None) -> int:
-        """debug.SetGCPercent: returns the old value; then runtime.GC() as Go 1.8 does."""
+        """debug.SetGCPercent: returns the old value (Go 1.8 then runs runtime.GC())."""
         value = parse_gogc(gogc)
         if self.observer is not None:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
+
+    def set_memory_limit(self, limit: int) -> int:
+        """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""
+        if not isinstance(limit, int):
+            raise GoheapError(f"set_memory_limit: limit must be an integer, got {limit!r}")
+        try:
+            return self.runtime.set_memory_limit(limit)
+        except NotImplementedError:
+            raise GoheapError(
+                f"debug.SetMemoryLimit does not exist in profile {self.profile.name}"
+            ) from None
 
     def set_finalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""

@@ -36,6 +36,7 @@ class RuntimeOptions:
     memprofilerate: int | None
     gcpercent: int  # GOGC as setGCPercent stores it: -1 means off
     liveness: str
+    memlimit: int | None = None  # GOMEMLIMIT in bytes; None: no limit (math.MaxInt64)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class Runtime:
         """Free pages of the heap as (first page, pages, released), in address order."""
         raise NotImplementedError
 
+    def objects_per_span(self, sizeclass: int, noscan: bool) -> int:
+        """Objects in one span of a small size class (scan or noscan)."""
+        return self.heap.profile.sizeclasses.nelems(sizeclass)  # type: ignore[attr-defined]
+
     def object_pointers(self, base: int, size: int) -> list[int]:
         """The non-nil pointer values the collector would find scanning the object at base."""
         raise NotImplementedError
@@ -117,6 +122,10 @@ class Runtime:
 
     def set_gc_percent(self, value: int) -> int:
         """debug.SetGCPercent(value): the old value."""
+        raise NotImplementedError
+
+    def set_memory_limit(self, limit: int) -> int:
+        """debug.SetMemoryLimit(limit): the old limit (a negative limit only reads it)."""
         raise NotImplementedError
 
     def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:

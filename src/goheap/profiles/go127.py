@@ -29,12 +29,35 @@ The runtime strategy (``build_runtime``) assembles the go1.27 modules of
 :mod:`goheap.runtime.go127`: the page heap (page allocator, heap arenas at
 ``0xc000000000``, per-P page caches), span classes, mcentral span sets,
 mcaches, mallocgc with malloc headers and Green Tea's inline mark bits,
-heapStats, MemStats and runtime/metrics. Only the allocation side exists so
-far: the runtime refuses GOGC other than off (the collector comes next) and
-a non-zero MemProfileRate (sampling with today's RNG is not modelled).
+the collector (Green Tea marking, sweeping, the modern pacer, GOMEMLIMIT,
+the GC CPU limiter, the background scavenger), finalizers, heap
+profiling, heapStats, MemStats and runtime/metrics.
 ``MemProfileRate`` defaults to 0, as in every program that never reads a
 heap profile (the linker sets ``disableMemoryProfiling``); Go's variable
-default, 512 KiB, is ``mem_profile_rate``.
+default, 512 KiB, is ``mem_profile_rate`` and can be asked for with
+``Heap(memprofilerate=...)``.
+
+Collector figures the profile supplies (measured on the reference
+toolchain and machine, docs/go1.27-notes.md §11):
+
+- ``globals_scan`` = 165002: ``/gc/scan/globals:bytes`` of the probes
+  (164778 for a program importing what the oracle programs import:
+  runtime/metrics, encoding/json, flag, fmt, os, time); the binary's
+  globals are not modelled otherwise;
+- ``stack_scan_base`` = 1904: ``/gc/scan/stack:bytes`` of that program
+  after a forced GC (the runtime's goroutines and main's frames); the
+  model adds 8 bytes per goroutine stack slot and
+  ``stack_scan_per_goroutine`` per further goroutine of the program;
+- ``dense_span_scan``: Green Tea scans dense spans with
+  ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
+  which counts whole objects as scan work;
+- ``runtime_allocs``: model the runtime's own heap objects -- the first
+  cycle's mark-worker objects (a 112-byte channel; per P a 16-byte
+  closure, a 480-byte g and a 512-byte worker node) and the finalizer
+  goroutine's 16-byte frame. Switch them off with
+  ``heap.runtime.without_runtime_allocs()`` before the first cycle, or
+  build the runtime from ``dataclasses.replace(GO127,
+  runtime_allocs=False)``.
 """
 
 from __future__ import annotations
@@ -65,45 +88,85 @@ class Go127Profile(Profile):
     persistent_chunk_link: int  # bytes of each persistentalloc chunk's list link
     sizeof_arena_hint: int
     default_mem_profile_rate: int  # MemProfileRate of a program without heap profiles
+    # The collector (see the module doc).
+    globals_scan: int
+    stack_scan_base: int
+    stack_scan_per_goroutine: int
+    stack_size: int  # _FixedStack: a new goroutine's stack
+    runtime_goroutines: int  # goroutines the runtime keeps (main excluded)
+    dense_span_scan: bool
+    runtime_allocs: bool
+    gc_worker_chan_bytes: int  # make(chan struct{}, 1) in gcBgMarkStartWorkers
+    gc_worker_allocs: tuple[tuple[int, bool], ...]  # per P: closure, g, worker node
+    gcw_ptrbuf_bytes: int  # p.gcw.ptrBuf (Green Tea)
+    finalizer_frame_bytes: int  # runFinalizers' frame: 16 + nret
+    scavenge_ns_per_page: int  # background scavenging cost per physical page
 
     def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
         return Go127Runtime(self, heap, opts)
 
 
 class Go127Runtime(Runtime):
-    """The go1.27 runtime on one heap: ``mallocinit`` and ``procresize`` (see the module doc)."""
+    """The go1.27 runtime on one heap: ``mallocinit``, ``gcinit``, ``procresize``."""
 
     def __init__(self, prof: Go127Profile, heap: Heap, opts: RuntimeOptions) -> None:
         from goheap.runtime.go127.malloc import Malloc
-        from goheap.runtime.go127.mgc import GC, NOT_MODELLED
+        from goheap.runtime.go127.mfinal import Finalizers127
+        from goheap.runtime.go127.mgc import GC, GCParams
         from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
         from goheap.runtime.go127.mheap import MHeap
+        from goheap.runtime.go127.mprof import MProf127
         from goheap.runtime.go127.mstats import MStats
         from goheap.runtime.go127.proc import P
 
-        if opts.gcpercent >= 0:
-            raise GoheapError(f"{NOT_MODELLED} (got GOGC={opts.gcpercent})")
         rate = prof.default_mem_profile_rate if opts.memprofilerate is None else opts.memprofilerate
-        if rate != 0:
-            raise GoheapError(
-                f"go1.27: heap profile sampling is not modelled yet; memprofilerate must be 0, "
-                f"got {rate}"
-            )
         self.heap = heap
         self.profile = prof
         spec = prof.sizeclasses.spec
         self.max_small_request = spec.max_small_size - spec.malloc_header_size
-        controller = GCControllerState(opts.gcpercent, MAX_INT64)
+        limit = MAX_INT64 if opts.memlimit is None else min(opts.memlimit, MAX_INT64)
+        controller = GCControllerState(opts.gcpercent, limit)
         stats = MStats(prof.sizeclasses.num_classes)
         h = MHeap(prof, stats, controller)
-        gc = GC(controller, heap.clock, opts.procs)
         heap.stats = stats
         heap.os = h.os
         heap.mheap = h
+        mprof = MProf127(h, rate)
+        fin = Finalizers127(h, prof.finalizer_frame_bytes)
+        params = GCParams(
+            globals_scan=prof.globals_scan,
+            stack_scan_base=prof.stack_scan_base,
+            stack_scan_per_goroutine=prof.stack_scan_per_goroutine,
+            stack_size=prof.stack_size,
+            runtime_goroutines=prof.runtime_goroutines,
+            dense_span_scan=prof.dense_span_scan,
+            runtime_allocs=prof.runtime_allocs,
+            worker_chan_bytes=prof.gc_worker_chan_bytes,
+            worker_allocs=prof.gc_worker_allocs,
+            ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
+            scavenge_ns_per_page=prof.scavenge_ns_per_page,
+        )
+        gc = GC(
+            h,
+            controller,
+            heap.clock,
+            opts.procs,
+            cost=heap.cost,
+            liveness=opts.liveness,
+            roots=heap._roots,
+            goroutines=lambda: heap.goroutines,
+            fin=fin,
+            mprof=mprof,
+            params=params,
+        )
+        malloc = Malloc(h, gc, mprof)
+        gc.malloc = malloc
         heap.gc_ = gc
-        heap.mprof = None
-        heap.finalizers = None
-        heap.malloc_ = Malloc(h, gc)
+        heap.mprof = mprof
+        heap.finalizers = fin
+        heap.malloc_ = malloc
+        if prof.runtime_allocs:
+            fin.alloc_frame = self._alloc_frame
 
         # mallocinit: mcache0, then the arena hints; procresize: Ps, P0 takes
         # mcache0 and the others allocmcache (no P yet: the global palloc).
@@ -112,10 +175,28 @@ class Go127Runtime(Runtime):
         heap.allp = [P(i) for i in range(opts.procs)]
         for p in heap.allp:
             c = mcache0 if p.id == 0 else h.cachealloc.alloc(h.palloc.global_alloc)
-            c.nextSample = MAX_INT64  # nextSample() with MemProfileRate == 0
+            c.nextSample = mprof.nextSample()  # allocmcache; memProfRate stays 0
             p.mcache = c
         h.allp = heap.allp
         h.curp = heap.allp[0]
+
+    def without_runtime_allocs(self) -> None:
+        """Leave out the runtime's own heap objects (call before the first cycle)."""
+        from dataclasses import replace
+
+        gc = self.heap.gc_
+        if gc.bgMarkWorkerCount or self.heap.finalizers.frame:
+            raise GoheapError("the runtime's objects exist already (a cycle has run)")
+        gc.params = replace(gc.params, runtime_allocs=False)
+        self.heap.finalizers.alloc_frame = None
+
+    def _alloc_frame(self, size: int) -> int:
+        """runFinalizers' ``mallocgc(framesz, nil, true)`` on the running P."""
+        from goheap.runtime.go127.mgc import FRAME_STACK
+
+        h = self.heap.mheap
+        assert h.curp is not None
+        return int(self.heap.malloc_.mallocgc(size, None, True, h.curp.mcache, FRAME_STACK))
 
     def snapshot(self) -> HeapSnapshot:
         h = self.heap.mheap
@@ -128,6 +209,17 @@ class Go127Runtime(Runtime):
             ctl.heapGoal(),
             self.heap.stats.numgc,
         )
+
+    def objects_per_span(self, sizeclass: int, noscan: bool) -> int:
+        """Green Tea's count: inline mark bits and heap bits take room (notes §3)."""
+        from goheap.runtime.go127.mspan import makeSpanClass
+
+        return int(self.heap.mheap.nelemsFor(makeSpanClass(sizeclass, noscan)))
+
+    def object_pointers(self, base: int, size: int) -> list[int]:
+        from goheap.runtime.go127.mgcmark import objectPointers
+
+        return objectPointers(self.heap.mheap, base, size)
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""
@@ -188,16 +280,17 @@ class Go127Runtime(Runtime):
         self.heap.gc_.runtime_GC()
 
     def free_os_memory(self) -> int:
-        self.heap.gc_.runtime_GC()
-        return 0
+        return int(self.heap.gc_.freeOSMemory())
 
     def set_gc_percent(self, value: int) -> int:
-        from goheap.runtime.go127.mgc import NOT_MODELLED
+        """debug.SetGCPercent: the new goal takes effect at once; no collection is forced."""
+        return int(self.heap.gc_.setGCPercent(value))
 
-        raise GoheapError(f"{NOT_MODELLED} (debug.SetGCPercent({value}))")
+    def set_memory_limit(self, limit: int) -> int:
+        return int(self.heap.gc_.setMemoryLimit(limit))
 
     def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
-        raise GoheapError("go1.27: finalizers are not modelled yet")
+        self.heap.finalizers.SetFinalizer(obj, fn)
 
     def advance(self, ns: int) -> None:
         self.heap.gc_.idle(ns)
@@ -241,4 +334,16 @@ GO127 = Go127Profile(
     persistent_chunk_link=8,
     sizeof_arena_hint=24,
     default_mem_profile_rate=0,
+    globals_scan=165002,
+    stack_scan_base=1904,
+    stack_scan_per_goroutine=512,
+    stack_size=8192,
+    runtime_goroutines=4,
+    dense_span_scan=True,
+    runtime_allocs=True,
+    gc_worker_chan_bytes=112,
+    gc_worker_allocs=((16, True), (480, True), (512, False)),
+    gcw_ptrbuf_bytes=8192,
+    finalizer_frame_bytes=16,
+    scavenge_ns_per_page=10_000,
 )

@@ -30,7 +30,9 @@ for ``ceil(count/nelems)`` objects. HeapInuse exceeds HeapAlloc by
 
 ``size`` must be at least 16 (smaller pointer-free objects share 16-byte
 blocks through the tiny allocator) and at most 32768 (larger objects have a
-span each anyway); nelems comes from the profile's size-class table.
+span each anyway); nelems is the runtime's objects per pointer-free span
+(``Runtime.objects_per_span``: with Go 1.27's Green Tea inline mark bits,
+126 for 64-byte objects instead of 128).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def objects_per_span(heap: Heap, size: int) -> tuple[int, int, int]:
         )
     sc = prof.sizeclasses
     c = sc.size_to_class(size)
-    return sc.class_to_size[c], sc.span_bytes(c), sc.nelems(c)
+    return sc.class_to_size[c], sc.span_bytes(c), heap.runtime.objects_per_span(c, noscan=True)
 
 
 def run_fragmentation(heap: Heap, params: dict[str, int]) -> dict[str, int]:

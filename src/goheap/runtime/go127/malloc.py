@@ -28,20 +28,24 @@ What the Go code does
 
 The slot comes from ``nextFreeFast`` (the allocCache) or ``nextFree``
 (which may refill); a refill and every large allocation are followed by
-the heap-trigger test. With GC off (``writeBarrier`` disabled) the span's
-``freeIndexForScan`` follows ``freeindex``; during marking the object is
-allocated black (the collector's hook).
+the heap-trigger test (``gcTrigger{kind: gcTriggerHeap}.test()``,
+``heapLive >= trigger``), which starts a cycle (``gcStart``). The collector
+also sees every allocation: while it is blackening, mallocgc first charges
+the request to the goroutine's assist debt (``deductAssistCredit``, which
+may assist) and afterwards the size-class rounding (``elemsize - size``);
+while the write barrier is on (marking), the new object is allocated black
+(``gcmarknewobject``), otherwise the span's ``freeIndexForScan`` follows
+``freeindex``. Heap profiling counts ``nextSample`` down by the slot size
+and samples through ``profilealloc`` (see :mod:`goheap.runtime.go127.mprof`).
 
 What the model simplifies
 -------------------------
 * The size-specialised mallocs (``SizeSpecializedMalloc``: generated
   copies for sizes 1..80) compute the same results and are not separate
   here.
-* Heap profiling: the go1.27 profile runs with ``MemProfileRate = 0``
-  (see :mod:`goheap.profiles.go127`), so no allocation is sampled;
-  ``nextSample`` is not decremented.
-* The assist charge and black allocation belong to the collector (not
-  modelled yet; ``gcBlackenEnabled`` is never set).
+* The object being returned when an allocation starts a cycle lives in the
+  caller's frame in Go (a stack root); here the collector is handed it
+  (``inflight``) because the driver has not stored it yet.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
+from goheap.runtime.go127.mgcmark import gcmarknewobject
 from goheap.runtime.gotype import Type
 from goheap.runtime.malloc import nextFreeFast
 
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
+    from goheap.runtime.go127.mprof import MProf127
+    from goheap.runtime.go127.mspan import MSpan
 
 _PageShift: Final = 13
 _GCoff: Final = 0
@@ -64,9 +71,10 @@ _GCoff: Final = 0
 class Malloc:
     """mallocgc and its paths, bound to one go1.27 heap."""
 
-    def __init__(self, h: MHeap, gc: GC) -> None:
+    def __init__(self, h: MHeap, gc: GC, mprof: MProf127) -> None:
         self.h = h
         self.gc = gc
+        self.mprof = mprof
         sc = h.sizeclasses
         self.size_to_class8 = sc.size_to_class8
         self.size_to_class128 = sc.size_to_class128
@@ -90,50 +98,71 @@ class Malloc:
         """Allocate ``size`` bytes holding values of ``typ`` (None: no pointers)."""
         if size == 0:
             return self.h.zerobase
+        gc = self.gc
+        if gc.gcBlackenEnabled:
+            gc.deductAssistCredit(size)
         noscan = typ is None or typ.ptrdata == 0
+        st = self.stats
         if size <= self.maxSmallSizeNoHeader:
             if noscan:
                 if size < self.maxTinySize:
-                    x, elemsize, checkGCTrigger = self.mallocgcTiny(size, c)
+                    x, elemsize, span, checkGCTrigger = self.mallocgcTiny(size, c)
                     if elemsize == 0:
+                        gc.inflight = x
                         return x
                 else:
-                    x, elemsize, checkGCTrigger = self.mallocgcSmallNoscan(size, c, needzero)
+                    x, elemsize, span, checkGCTrigger = self.mallocgcSmallNoscan(size, c, needzero)
             else:
                 assert typ is not None
                 if not needzero:
                     raise RuntimeThrow("objects with pointers must be zeroed")
                 if size <= self.minSizeForMallocHeader:
-                    x, elemsize, checkGCTrigger = self.mallocgcSmallScanNoHeader(size, typ, c)
+                    x, elemsize, span, checkGCTrigger = self.mallocgcSmallScanNoHeader(size, typ, c)
                 else:
-                    x, elemsize, checkGCTrigger = self.mallocgcSmallScanHeader(size, typ, c)
+                    x, elemsize, span, checkGCTrigger = self.mallocgcSmallScanHeader(size, typ, c)
+            st.heap_alloc_now += elemsize
+            if st.heap_alloc_now > st.peak_heap_alloc:
+                st.peak_heap_alloc = st.heap_alloc_now
+            self._publish(c, span, x, elemsize, stack)
+            if checkGCTrigger and gc.heapTriggerTest():
+                gc.gcStart(inflight=x)
         else:
-            x, elemsize = self.mallocgcLarge(size, typ, noscan, needzero, c)
-            checkGCTrigger = False  # mallocgcLarge tested the trigger itself
-        st = self.stats
-        st.heap_alloc_now += elemsize
-        if st.heap_alloc_now > st.peak_heap_alloc:
-            st.peak_heap_alloc = st.heap_alloc_now
-        if checkGCTrigger and self.gc.heapTriggerTest():
-            self.gc.gcStart()
+            x, elemsize = self.mallocgcLarge(size, typ, noscan, needzero, c, stack)
+        if gc.gcBlackenEnabled:
+            gc.gcAssistBytes -= elemsize - size
+        gc.inflight = x
         return x
 
-    def _slot(self, c: MCache, spc: int) -> tuple[int, int, bool]:
-        """(address, span's needzero, checkGCTrigger) of a free slot of span class spc."""
+    def _publish(
+        self, c: MCache, span: MSpan, x: int, elemsize: int, stack: tuple[str, ...]
+    ) -> None:
+        """Allocate black while marking (else freeIndexForScan), then the profile sample."""
+        if self.gc.gcphase != _GCoff:
+            gcmarknewobject(self.h, span, x)
+            self.gc.bytesMarked += span.elemsize
+        else:
+            span.freeIndexForScan = span.freeindex
+        c.nextSample -= elemsize
+        mprof = self.mprof
+        if c.nextSample < 0 or mprof.MemProfileRate != c.memProfRate:
+            c.memProfRate = mprof.MemProfileRate
+            c.nextSample = mprof.nextSample()
+            mprof.mProf_Malloc(x, elemsize, stack)
+
+    def _slot(self, c: MCache, spc: int) -> tuple[int, MSpan, int, bool]:
+        """(address, span, span's needzero, checkGCTrigger) of a free slot of span class spc."""
         span = c.alloc[spc]
         v = nextFreeFast(span)
         check = False
         if v == 0:
             v, span, check = c.nextFree(spc)
-        # writeBarrier disabled: what the conservative scanner may trust.
-        span.freeIndexForScan = span.freeindex
-        return v, span.needzero, check
+        return v, span, span.needzero, check
 
     def _zero(self, x: int, n: int) -> None:
         self.mem.zero(x, n)
 
-    def mallocgcTiny(self, size: int, c: MCache) -> tuple[int, int, bool]:
-        """(address, elemsize, checkGCTrigger); elemsize 0 when the object fit the block."""
+    def mallocgcTiny(self, size: int, c: MCache) -> tuple[int, int, MSpan, bool]:
+        """(address, elemsize, span, checkGCTrigger); elemsize 0 when the object fit the block."""
         off = c.tinyoffset
         if size & 7 == 0:
             off = (off + 7) & ~7
@@ -144,8 +173,8 @@ class Malloc:
         if off + size <= self.maxTinySize and c.tiny != 0:
             c.tinyoffset = off + size
             c.tinyAllocs += 1
-            return c.tiny + off, 0, False
-        x, _, check = self._slot(c, self.tinySpanClass)
+            return c.tiny + off, 0, self.h.emptymspan, False
+        x, span, _, check = self._slot(c, self.tinySpanClass)
         w = (x - self.arena_start) >> 3
         words = self.words
         words[w] = 0
@@ -153,7 +182,7 @@ class Malloc:
         if size < c.tinyoffset or c.tiny == 0:
             c.tiny = x
             c.tinyoffset = size
-        return x, self.maxTinySize, check
+        return x, self.maxTinySize, span, check
 
     def sizeClass(self, size: int) -> int:
         """The size class of a small request (after any header was added)."""
@@ -161,42 +190,54 @@ class Malloc:
             return self.size_to_class8[(size + 7) >> 3]
         return self.size_to_class128[(size - self.smallSizeMax + 127) >> 7]
 
-    def mallocgcSmallNoscan(self, size: int, c: MCache, needzero: bool) -> tuple[int, int, bool]:
+    def mallocgcSmallNoscan(
+        self, size: int, c: MCache, needzero: bool
+    ) -> tuple[int, int, MSpan, bool]:
         sizeclass = self.sizeClass(size)
         size = self.class_to_size[sizeclass]
-        x, dirty, check = self._slot(c, (sizeclass << 1) | 1)
+        x, span, dirty, check = self._slot(c, (sizeclass << 1) | 1)
         if needzero and dirty:
             self._zero(x, size)
-        return x, size, check
+        return x, size, span, check
 
-    def mallocgcSmallScanNoHeader(self, size: int, typ: Type, c: MCache) -> tuple[int, int, bool]:
+    def mallocgcSmallScanNoHeader(
+        self, size: int, typ: Type, c: MCache
+    ) -> tuple[int, int, MSpan, bool]:
         sizeclass = self.size_to_class8[(size + 7) >> 3]
         spc = sizeclass << 1
-        x, dirty, check = self._slot(c, spc)
+        x, span, dirty, check = self._slot(c, spc)
         if dirty:
             self._zero(x, size)
         if sizeclass == 1:
             c.scanAlloc += 8  # initHeapBits set the 8-byte class's bits already
         else:
-            c.scanAlloc += self.heapBits.heapSetTypeNoHeader(x, size, typ, c.alloc[spc])
-        return x, self.class_to_size[sizeclass], check
+            c.scanAlloc += self.heapBits.heapSetTypeNoHeader(x, size, typ, span)
+        return x, self.class_to_size[sizeclass], span, check
 
-    def mallocgcSmallScanHeader(self, size: int, typ: Type, c: MCache) -> tuple[int, int, bool]:
+    def mallocgcSmallScanHeader(
+        self, size: int, typ: Type, c: MCache
+    ) -> tuple[int, int, MSpan, bool]:
         size += self.mallocHeaderSize
         sizeclass = self.sizeClass(size)
         size = self.class_to_size[sizeclass]
         spc = sizeclass << 1
-        header, dirty, check = self._slot(c, spc)
+        header, span, dirty, check = self._slot(c, spc)
         if dirty:
             self._zero(header, size)
         x = header + self.mallocHeaderSize
         c.scanAlloc += self.heapBits.heapSetTypeSmallHeader(
-            x, size - self.mallocHeaderSize, typ, header, c.alloc[spc]
+            x, size - self.mallocHeaderSize, typ, header, span
         )
-        return x, size, check
+        return x, size, span, check
 
     def mallocgcLarge(
-        self, size: int, typ: Type | None, noscan: bool, needzero: bool, c: MCache
+        self,
+        size: int,
+        typ: Type | None,
+        noscan: bool,
+        needzero: bool,
+        c: MCache,
+        stack: tuple[str, ...],
     ) -> tuple[int, int]:
         if size + (1 << _PageShift) < size:
             raise GoheapError("out of memory")
@@ -206,11 +247,15 @@ class Malloc:
         span.largeType = None
         size = span.elemsize
         x = span.startAddr
-        span.freeIndexForScan = span.freeindex
+        st = self.stats
+        st.heap_alloc_now += size
+        if st.heap_alloc_now > st.peak_heap_alloc:
+            st.peak_heap_alloc = st.heap_alloc_now
+        self._publish(c, span, x, size, stack)
         # The trigger test comes before zeroing and publishing the type: a
         # cycle started here sees the object with no largeType yet.
         if self.gc.heapTriggerTest():
-            self.gc.gcStart()
+            self.gc.gcStart(inflight=x)
         if needzero and span.needzero:
             self._zero(x, size)
         if not noscan:

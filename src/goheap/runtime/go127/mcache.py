@@ -27,10 +27,10 @@ What the Go code does
 
 What the model simplifies
 -------------------------
-``nextSample``/``memProfRate`` are kept but unused: the go1.27 profile
-runs with ``MemProfileRate = 0`` (what the linker sets for programs that
-never read a heap profile), which samples nothing. The stack cache does
-not exist (no goroutine stacks are modelled).
+``nextSample``/``memProfRate`` are what mallocgc's heap-profile sampling
+reads (:mod:`goheap.runtime.go127.mprof`; with the profile's default
+``MemProfileRate = 0`` nothing is sampled). The stack cache does not exist
+(no goroutine stacks are modelled).
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ partial[1-sg/2%2]``, the same for ``full``.
 
 What the model simplifies
 -------------------------
-Nothing on the allocation paths. The sweeping branches call the sweeper
-of :mod:`goheap.runtime.go127.mgcsweep`, which the collector will supply.
+Nothing. The sweeping branches call ``mspan.sweep`` of
+:mod:`goheap.runtime.go127.mgcsweep`; a span taken from an unswept set
+that a sweeper already reached another way (its sweepgen is not
+``sg-2``) is skipped, as Go's ``tryAcquire`` skips it.
 """
 
 from __future__ import annotations

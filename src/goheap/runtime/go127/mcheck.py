@@ -10,24 +10,38 @@ naming the structure and the values that disagree. It changes nothing
    map to it in the spans table; in-use spans do not overlap; pages
    allocated in the bitmaps are exactly the in-use spans' pages plus the
    P page caches' pages;
-3. span sets: every in-use span is either cached by exactly one mcache
-   (``sweepgen == h.sweepgen + 3``) or in exactly one span set -- its own
-   class's ``partialSwept`` if it has a free slot, else ``fullSwept``
-   (large spans: class 0/1 ``fullSwept``); nothing sits in an unswept set
-   while there is no sweep; every span in a set is in use;
+3. sweep states and span sets: every in-use span is cached by exactly one
+   mcache (``sweepgen == h.sweepgen + 3``), or swept (``sweepgen ==
+   h.sweepgen``) and in exactly one swept set -- its own class's
+   ``partialSwept`` if it has a free slot, else ``fullSwept`` (large spans:
+   class 0/1 ``fullSwept``) -- or, while sweeping is in progress, unswept
+   (``h.sweepgen - 2``) and in exactly one unswept set, ``partialUnswept``
+   or ``fullUnswept`` by the same rule. Unswept sets may also hold stale
+   entries (spans a sweeper reached another way, freed or reused since:
+   Go's sweepers skip them by their sweepgen); swept sets hold only in-use
+   swept spans. With sweeping done the unswept sets are empty and every
+   span is swept or cached;
 4. objects: span class, elemsize, nelems (Green Tea's formula), limit,
    divMul; allocCount against freeindex and allocBits; the allocCache of
-   cached spans; ``freeIndexForScan``; the inline mark bits' class byte;
-   the heap bitmap of 8-byte scan spans;
-5. mcaches: each slot holds ``emptymspan`` or a span of that span class;
-   the tiny block is a live 16-byte object of span class 5;
-6. counters: heapInUse = inHeap = bytes of in-use spans; pagesInUse;
+   cached spans; ``freeIndexForScan`` (= freeindex while the write barrier
+   is off, never above it); the inline mark bits' class byte; the heap
+   bitmap of 8-byte scan spans;
+5. mark bits (``gcmarkBits`` and Green Tea's inline ``marks``/``scans``):
+   no marked slot is free (a zombie); outside a mark phase, swept and
+   cached spans have no marks and unswept spans' marks are the last
+   cycle's; the ``owned`` byte is clear; scanned bits only on marked
+   objects;
+6. mcaches: each slot holds ``emptymspan`` or a span of that span class;
+   the tiny block is a live 16-byte object of span class 5; every mcache
+   was flushed for this sweep generation (``flushGen``);
+7. counters: heapInUse = inHeap = bytes of in-use spans; pagesInUse;
    heapFree / heapReleased = free unscavenged / scavenged pages (page
    bitmaps plus page caches); committed, released; HeapSys = mapped heap
-   (the page allocator's ``inUse``); totalAlloc and the flushed counts;
-   mappedReady = Sys - released; MSpanInuse = mspans in use or in P
-   caches; MCacheInuse; Sys = the sum of the *Sys fields; HeapAlloc =
-   bytes of allocated slots.
+   (the page allocator's ``inUse``); totalAlloc and totalFree against the
+   flushed allocation and free counts; mappedReady = Sys - released;
+   MSpanInuse = mspans in use or in P caches; MCacheInuse; Sys = the sum of
+   the *Sys fields; HeapAlloc = bytes of allocated slots; NumGC = the
+   cycles recorded; the finalizer queue holds allocated objects.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NoReturn
 
 from goheap.errors import RuntimeThrow
+from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
@@ -117,24 +132,39 @@ def check_heap(heap: Heap) -> None:
     if expected:
         _fail(f"spans or page caches hold pages of ungrown chunks {sorted(expected)}")
 
-    # 3. span sets and mcaches
+    # 3. sweep states, span sets and mcaches
     sg = h.sweepgen
-    where: dict[int, str] = {}
+    sweepDone = h.isSweepDone()
+    swept_in: dict[int, str] = {}
+    unswept_in: dict[int, str] = {}
     for cen in h.central:
-        for ss in cen.spanSets():
+        for ss, swept in (
+            (cen.partialSwept(sg), True),
+            (cen.fullSwept(sg), True),
+            (cen.partialUnswept(sg), False),
+            (cen.fullUnswept(sg), False),
+        ):
             for s in ss:
-                if id(s) in where:
-                    _fail(f"{s!r} is in both {where[id(s)]} and {ss.name}")
+                if not swept and not (s.state == mSpanInUse and s.sweepgen == sg - 2):
+                    continue  # a stale entry: sweepers skip it
+                where = swept_in if swept else unswept_in
+                if id(s) in swept_in or id(s) in unswept_in:
+                    other = swept_in.get(id(s)) or unswept_in.get(id(s))
+                    _fail(f"{s!r} is in both {other} and {ss.name}")
                 where[id(s)] = ss.name
                 if s.state != mSpanInUse:
                     _fail(f"{ss.name} holds {s!r}, which is not in use")
                 if s.spanclass != cen.spanclass:
                     _fail(f"{ss.name} holds {s!r} of another span class")
-        if h.isSweepDone() and (len(cen.partialUnswept(sg)) or len(cen.fullUnswept(sg))):
+                if swept and s.sweepgen != sg:
+                    _fail(f"{ss.name} holds {s!r} with sweepgen {s.sweepgen}, want {sg}")
+        if sweepDone and (len(cen.partialUnswept(sg)) or len(cen.fullUnswept(sg))):
             _fail(f"central[{spanClassName(cen.spanclass)}] has unswept spans with no sweep")
     cached: dict[int, int] = {}
     for pi, pp in enumerate(heap.allp):
         c = pp.mcache
+        if c.flushGen != sg:
+            _fail(f"P {pi}: mcache flushGen {c.flushGen} != sweepgen {sg}")
         for spc, s in enumerate(c.alloc):
             if s is h.emptymspan:
                 continue
@@ -145,8 +175,8 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"P {pi} alloc[{spanClassName(spc)}] holds {s!r}")
             if s.sweepgen != sg + 3:
                 _fail(f"cached {s!r}: sweepgen {s.sweepgen}, want {sg + 3}")
-            if id(s) in where:
-                _fail(f"cached {s!r} is also in {where[id(s)]}")
+            if id(s) in swept_in or id(s) in unswept_in:
+                _fail(f"cached {s!r} is also in {swept_in.get(id(s)) or unswept_in[id(s)]}")
         if c.tiny != 0:
             s = h.spanOfHeap(c.tiny)
             if s is None or s.spanclass != h.tinySpanClass or (c.tiny - s.startAddr) % 16:
@@ -158,13 +188,39 @@ def check_heap(heap: Heap) -> None:
     for s in inuse:
         if id(s) in cached:
             continue
-        name = where.get(id(s))
         cen = h.central[s.spanclass]
-        want = cen.partialSwept(sg) if s.allocCount < s.nelems else cen.fullSwept(sg)
+        if s.sweepgen == sg:
+            name = swept_in.get(id(s))
+            want = cen.partialSwept(sg) if s.allocCount < s.nelems else cen.fullSwept(sg)
+        elif s.sweepgen == sg - 2 and not sweepDone:
+            name = unswept_in.get(id(s))
+            want = cen.partialUnswept(sg) if s.allocCount < s.nelems else cen.fullUnswept(sg)
+        else:
+            _fail(f"{s!r}: sweepgen {s.sweepgen} with h.sweepgen {sg} (sweep done: {sweepDone})")
         if name != want.name:
             _fail(f"{s!r} is in {name}, want {want.name}")
-        if s.sweepgen != sg:
-            _fail(f"{s!r}: sweepgen {s.sweepgen}, want {sg}")
+
+    # mark bits
+    marking = heap.gc_.gcphase != 0
+    for s in inuse:
+        inline = hb.gcUsesSpanInlineMarkBits(s.elemsize)
+        marks = s.gcmarkBits
+        if inline:
+            marks |= inlineMarks(h, s)
+            scans = inlineScans(h, s)
+            owned = h.mem.bytes[hb.spanInlineMarkBitsFromBase(s.startAddr) - h.arena_start + 63]
+            if owned:
+                _fail(f"{s!r}: inline mark bits owned byte {owned}")
+            if scans & ~marks:
+                _fail(f"{s!r}: scanned objects that are not marked")
+        mask = (1 << s.nelems) - 1
+        if marks & ~mask:
+            _fail(f"{s!r}: mark bits beyond nelems")
+        allocd = (s.allocBits | ((1 << s.freeindex) - 1)) & mask
+        if marks & ~allocd:
+            _fail(f"{s!r}: marked free objects (zombies) {marks & ~allocd:#x}")
+        if not marking and marks and (s.sweepgen == sg or s.sweepgen == sg + 3):
+            _fail(f"{s!r}: swept span with mark bits {marks:#x}")
 
     # 4. objects
     allocated_bytes = 0
@@ -190,8 +246,10 @@ def check_heap(heap: Heap) -> None:
             _fail(f"{s!r}: nelems {s.nelems} / limit {s.limit:#x}, want {n}")
         if s.divMul != sc.class_to_divmagic[cl]:
             _fail(f"{s!r}: divMul {s.divMul}")
-        if not 0 <= s.freeindex <= s.nelems or s.freeIndexForScan != s.freeindex:
+        if not 0 <= s.freeindex <= s.nelems or s.freeIndexForScan > s.freeindex:
             _fail(f"{s!r}: freeindex {s.freeindex} freeIndexForScan {s.freeIndexForScan}")
+        if not marking and id(s) in cached and s.freeIndexForScan != s.freeindex:
+            _fail(f"{s!r}: freeIndexForScan {s.freeIndexForScan} != freeindex {s.freeindex}")
         count = len(s.allocated_indices())
         if count != s.allocCount:
             _fail(f"{s!r}: allocCount {s.allocCount} but {count} slots allocated")
@@ -209,7 +267,7 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"{s!r}: the 8-byte scan class's heap bits are not all set")
         allocated_bytes += s.allocCount * s.elemsize
 
-    # 5. counters
+    # 7. counters
     inuse_bytes = sum(s.npages for s in inuse) << _PageShift
     if ctl.heapInUse != inuse_bytes or hs.inHeap != inuse_bytes:
         _fail(f"heapInUse {ctl.heapInUse} / inHeap {hs.inHeap} != in-use span bytes {inuse_bytes}")
@@ -231,9 +289,16 @@ def check_heap(heap: Heap) -> None:
         _fail(f"committed {hs.committed} != heap in use + free + stacks + workbufs")
     if ctl.mappedReady != totalMapped(st, ctl) - hs.released:
         _fail(f"mappedReady {ctl.mappedReady} != Sys - released")
-    allocd, _, _, _ = hs.totals(sc.class_to_size)
+    allocd, freed, _, _ = hs.totals(sc.class_to_size)
     if ctl.totalAlloc != allocd:
         _fail(f"totalAlloc {ctl.totalAlloc} != flushed allocation bytes {allocd}")
+    if ctl.totalFree != freed:
+        _fail(f"totalFree {ctl.totalFree} != freed bytes {freed}")
+    if st.numgc != len(heap.gc_.cycles):
+        _fail(f"NumGC {st.numgc} != {len(heap.gc_.cycles)} cycles recorded")
+    for _, p in heap.finalizers.finq:
+        if h.spanOfHeap(p) is None:
+            _fail(f"finalizer queue holds {p:#x}, not an allocated object")
     mspans = len(inuse) + sum(len(pp.mspancache) for pp in heap.allp)
     if h.spanalloc.inuse != mspans * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {mspans} mspans in use or cached")

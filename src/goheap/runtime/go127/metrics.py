@@ -96,7 +96,7 @@ def readMetrics(h: MHeap, gc: GC) -> dict[str, Any]:
         "/gc/heap/live:bytes": ctl.heapMarked,
         "/gc/heap/objects:objects": nalloc - nfree,
         "/gc/heap/tiny/allocs:objects": hs.tinyAllocCount,
-        "/gc/limiter/last-enabled:gc-cycle": 0,
+        "/gc/limiter/last-enabled:gc-cycle": gc.limiter.lastEnabledCycle,
         "/gc/scan/globals:bytes": globalsScan,
         "/gc/scan/heap:bytes": heapScan,
         "/gc/scan/stack:bytes": stackScan,

@@ -1,85 +1,844 @@
-"""The collector's side of allocation in Go 1.27 (``mgc.go``), GC off.
+"""The Go 1.27 collector (``mgc.go``) on a virtual clock.
 
-What the Go code does
----------------------
-mallocgc asks the collector three things: whether it is marking
-(``gcphase``, ``writeBarrier.enabled``: allocate black), whether to assist
-(``gcBlackenEnabled``), and -- after every span refill and every large
-allocation -- whether a cycle is due: ``gcTrigger{kind: gcTriggerHeap}.test()``
-is ``heapLive >= trigger`` (``gcController.trigger()``), false while a
-cycle runs or GC is disabled; if so ``gcStart``. ``runtime.GC``,
-``debug.FreeOSMemory`` and ``debug.SetGCPercent`` drive cycles directly.
+A cycle, as ``GC`` runs it (Go's functions in parentheses):
 
-What the model does now
------------------------
-The go1.27 collector (mark, Green Tea span scanning, sweep, the scavenger)
-is not modelled yet. This class holds what allocation needs -- the phase
-(always ``_GCoff``), the pacer (``GCControllerState``, which keeps
-heapLive, the heap goal and the page-heap byte counts) -- and the entry
-points the collector will fill: a due cycle, ``runtime.GC`` and friends
-raise a one-line ``GoheapError``. With ``GOGC=off`` and no memory limit
-the trigger is never reached (the goal is the memory-limit goal of
-``MaxInt64``), so allocation-only programs run exactly.
+1. **start** (``gcStart``): a trigger fired -- the heap trigger
+   (``heapLive >= trigger``, tested after a span refill or a large
+   allocation), the 2-minute periodic GC (sysmon's ``forcegc``) or
+   ``runtime.GC`` (``gcTriggerCycle``). The starter sweeps what is left,
+   starts the per-P mark workers the first time (``gcBgMarkStartWorkers``:
+   the runtime's own heap objects, see below), resets the mark state, stops
+   the world (sweep termination: ``finishsweep_m``), starts the pacer's
+   cycle (``gcController.startCycle``: workers, ``triggered``, assist
+   ratio) and the CPU limiter's GC transition, enters ``_GCmark``, greys
+   the Ps' tiny blocks and enables assists.
+   Then the snapshot trace runs (:mod:`goheap.runtime.go127.mgcmark`) and its
+   scan work becomes the work to pay: globals first, then stacks, then the
+   heap (``markroot`` jobs come before heap work in ``gcDrain``).
+2. **concurrent mark**: the mutator allocates black. Work is paid by
+   mark assists (``gcAssistAlloc``: the debt times ``assistWorkPerByte``,
+   at least ``gcOverAssistWork``, stealing background credit first; skipped
+   while the CPU limiter limits) and by background workers, as the
+   scheduler would run them: on one P the fractional worker (goal 25 %)
+   only gets the P at a scheduling point -- every ``forcePreemptNS`` (10 ms)
+   of continuous mutator time, or when the mutator blocks -- and then runs
+   until its share exceeds 1.2x its goal (``pollFractionalWorkerExit``);
+   with more Ps the other (idle) Ps run dedicated and idle workers the whole
+   time. An idle mutator (``advance``, or ``runtime.GC`` waiting) leaves
+   every P to idle workers.
+3. **mark termination** (``gcMarkDone``, ``gcMarkTermination``): when the
+   work is paid: the world stops, ``endCycle`` measures cons/mark,
+   ``resetLive(bytesMarked)``, ``gcSweep`` (``sweepgen += 2``, sweeping
+   restarts), ``lastHeapInUse``, ``gcControllerCommit`` (goal, trigger,
+   sweep pacing, scavenger goals), the statistics, ``numgc++``, the
+   scavenge index's ``nextGen``, the heap profile's cycle, then every P
+   flushes its mcache (``prepareForSweep``, which sweeps spans cached
+   before the sweep began) and idle Ps flush their page caches; gctrace.
+4. **sweep**, concurrently with the mutator: proportional sweep on span
+   allocation, mcentral sweeping the spans it takes, the page reclaimer,
+   the background sweeper (on one P it gets a 10-span batch per scheduling
+   round; on idle Ps it sweeps continuously), and ``runtime.GC``, which
+   sweeps everything before it returns. The last sweeper readies the
+   background scavenger.
+
+The runtime's own heap objects (``gcBgMarkStartWorkers``, notes §11): the
+first cycle allocates a 112-byte ``chan struct{}`` and, per P, the
+worker's 16-byte closure, its 480-byte ``g`` and its 512-byte
+``gcBgMarkWorkerNodePadded``; they stay reachable for the program's life.
+With Green Tea every P also gets an 8 KiB ``gcw.ptrBuf`` (persistentalloc,
+GCSys). The profile's ``runtime_allocs`` switches these (and the finalizer
+goroutine's 16-byte frame) off.
+
+Times come from the ``CostModel`` (documented estimates); they shape when
+cycles end relative to allocation, pauses, gctrace times and GCCPUFraction,
+never which objects survive. The background scavenger runs beside the
+mutator without taking its time (its own CPU use is 1 % by design).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
-from goheap.errors import GoheapError
-from goheap.runtime.go127.mgcpacer import GCControllerState
+from goheap.errors import RuntimeThrow
+from goheap.runtime.go127.mgclimit import GCCPULimiterState
+from goheap.runtime.go127.mgcmark import Marker
+from goheap.runtime.go127.mgcpacer import (
+    GCControllerState,
+    float64ToInt64,
+    gcOverAssistWork,
+    gcTriggerKind,
+)
+from goheap.runtime.go127.mgcscavenge import BgScavenger
+from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
+from goheap.runtime.go127.scavenge_goal import gcPaceScavenger
+from goheap.runtime.gotype import Type
+from goheap.runtime.mgc import CostModel, GCCycle, fmtNSAsMS, itoaDiv
 
 if TYPE_CHECKING:
     from goheap.runtime.clock import Clock
+    from goheap.runtime.go127.malloc import Malloc
+    from goheap.runtime.go127.mcache import MCache
+    from goheap.runtime.go127.mfinal import Finalizers127
+    from goheap.runtime.go127.mheap import MHeap
+    from goheap.runtime.go127.mprof import MProf127
+    from goheap.runtime.go127.mspan import MSpan
 
 _GCoff: Final = 0
 _GCmark: Final = 1
 _GCmarktermination: Final = 2
 
-NOT_MODELLED: Final = (
-    "go1.27: the collector is not modelled yet (only allocation is); "
-    "run this profile with gogc='off'"
-)
+gcBackgroundMode: Final = 0
+
+forcegcperiod: Final = 2 * 60 * 1_000_000_000
+forcePreemptNS: Final = 10_000_000
+drainCheckThreshold: Final = 100_000
+sweepBatchSize: Final = 10
+
+#: Allocation stacks the heap profile records for the runtime's own objects.
+RUNTIME_STACK: Final = ("runtime.gcBgMarkStartWorkers", "runtime.gcStart", "runtime.mallocgc")
+FRAME_STACK: Final = ("runtime.runFinalizers", "runtime.goexit")
+
+# Types of the runtime's own objects (pointer layouts simplified: what matters
+# for the model is their size, their span class and that they stay live).
+FUNCVAL_TYPE: Final = Type("runtime.gcBgMarkStartWorkers.gowrap1", 16, pointers=[8])
+G_TYPE: Final = Type("runtime.g", 480, pointers=[64, 472])
+
+
+@dataclass
+class GCCycle127(GCCycle):
+    """One go1.27 collection, as gctrace and the run reports show it."""
+
+    userForced: bool = False  # started by runtime.GC (gcTriggerCycle)
+    kind: str = "heap"  # heap, time or cycle
+    stackScan: int = 0  # lastStackScan after the cycle
+    globalsScan: int = 0
+
+    @property
+    def forced(self) -> bool:  # type: ignore[override]
+        return self.userForced
+
+
+@dataclass(frozen=True)
+class GCParams:
+    """What the collector needs from the profile (see ``Go127Profile``)."""
+
+    globals_scan: int  # scannable data+bss bytes of the program's binary
+    stack_scan_base: int  # stack bytes scanned in the runtime's goroutines and main's frames
+    stack_scan_per_goroutine: int  # frames of each further goroutine of the program
+    stack_size: int  # a goroutine's starting stack (maxStackScan)
+    runtime_goroutines: int  # goroutines the runtime keeps (maxStackScan)
+    dense_span_scan: bool  # ScanSpanPacked is available (AVX-512)
+    runtime_allocs: bool  # model the runtime's own heap objects
+    worker_chan_bytes: int
+    worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
+    ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
+    scavenge_ns_per_page: int  # background scavenging cost per physical page
+
+
+def _mcache(p: Any) -> MCache:
+    """The P's mcache (every go1.27 P has one)."""
+    c: MCache = p.mcache
+    return c
+
+
+def format_gctrace(c: GCCycle127, start_ns: int, cpu_fraction: float) -> str:
+    """The gctrace=1 line, exactly as Go 1.27 prints it."""
+    util = int(cpu_fraction * 100)
+    clock = "+".join(
+        fmtNSAsMS(b - a)
+        for a, b in ((c.tSweepTerm, c.tMark), (c.tMark, c.tMarkTerm), (c.tMarkTerm, c.tEnd))
+    )
+    cpu = (
+        f"{fmtNSAsMS(c.sweepTermCpu)}+{fmtNSAsMS(c.assistTime)}/{fmtNSAsMS(c.bgMarkTime)}"
+        f"/{fmtNSAsMS(c.idleMarkTime)}+{fmtNSAsMS(c.markTermCpu)}"
+    )
+    line = (
+        f"gc {c.n} @{itoaDiv((c.tSweepTerm - start_ns) // 1_000_000, 3)}s {util}%: "
+        f"{clock} ms clock, {cpu} ms cpu, "
+        f"{c.heap0 >> 20}->{c.heap1 >> 20}->{c.heap2 >> 20} MB, {c.heapGoal >> 20} MB goal, "
+        f"{c.stackScan >> 20} MB stacks, {c.globalsScan >> 20} MB globals, {c.maxprocs} P"
+    )
+    if c.userForced:
+        line += " (forced)"
+    return line
 
 
 class GC:
-    """gcController, gcphase and the GC entry points of one go1.27 runtime."""
+    """gcController, gcphase, the cycle and the collector's goroutines of one go1.27 runtime."""
 
-    def __init__(self, controller: GCControllerState, clock: Clock, procs: int) -> None:
+    def __init__(
+        self,
+        h: MHeap,
+        controller: GCControllerState,
+        clock: Clock,
+        procs: int,
+        *,
+        cost: CostModel,
+        liveness: str,
+        roots: Callable[[], Iterable[int]],
+        goroutines: Callable[[], Iterable[Any]],
+        fin: Finalizers127,
+        mprof: MProf127,
+        params: GCParams,
+    ) -> None:
+        self.h = h
+        self.stats = h.stats
         self.controller = controller
         self.clock = clock
         self.procs = procs
+        self.cost = cost
+        self.liveness = liveness
+        self.roots = roots
+        self.goroutines = goroutines
+        self.fin = fin
+        self.mprof = mprof
+        self.params = params
+        self.malloc: Malloc | None = None
+        self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
+        self.scavenger = BgScavenger(h, params.scavenge_ns_per_page, procs)
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.enablegc = True
-        # What the go1.8 collector offers the facade and run reports.
-        self.gcAssistBytes = 0
+        self.gcAssistBytes = 0  # the running goroutine's assist credit
+        # work
+        self.cycles_started = 0  # work.cycles
+        self.cycles: list[GCCycle127] = []
+        self.cur: GCCycle127 | None = None
+        self.userForced = False
+        self.bytesMarked = 0
+        self.work_total = 0.0
+        self.work_remaining = 0.0
+        self.work_split = (0, 0, 0)  # globals, stacks, heap scan work of this cycle
+        self.ns_per_work = cost.scan_ns_per_byte
+        self.nDedicated = 0
+        self.bgMarkWorkerCount = 0
+        self.runtimeObjects: list[int] = []
+        self.inflight = 0  # the object the last mallocgc returned (until the caller has it)
+        self.pinned: list[int] = []  # in-flight objects of callers below us
+        self._starting = False
+        self._in_mark_done = False
+        self._in_fin = False
+        self._bg = False  # sweeping on another P: its time is not the mutator's
+        self._bg_spent = 0
+        self._bg_credit = 0  # CPU time idle Ps have for the background sweeper
+        # time and statistics
+        self.start_ns = clock.now  # runtimeInitTime
+        self.slice_start = clock.now  # when the running goroutine was last scheduled
+        self.last_gc_nanotime = 0
+        self.gcCpuTime = 0  # GC CPU time, idle marking excluded
+        self.nbgsweep = 0
+        self.npausesweep = 0
+        # Reports (the facade and goheap.timeline use these as with Go 1.8).
         self.gctrace: Callable[[str], None] | None = None
-        self.on_sample: Callable[..., None] | None = None
-        self.cycles: list[object] = []
-        self.start_ns = clock.now
+        self.on_cycle: Callable[[GCCycle127], None] | None = None
+        self.on_sample: Callable[[str], None] | None = None
+        self.next_sample_ns = 1 << 62
+        self.next_event_ns = clock.now + forcePreemptNS
+
+        h.sweepCost = self._charge_sweep
+        h.onSweepDrained = self.scavenger.ready
+        h.onSweepTermination = lambda: self.scavenger.wake(self.clock.now)
+        h.limiting = self.limiter.limiting
+        h.onEagerScavenge = self._eager_scavenge
+        h.queuefinalizer = fin.queuefinalizer
+        h.mprof_free = mprof.mProf_Free  # type: ignore[assignment]
+        controller.addGlobals(params.globals_scan)
+
+    # --- time -------------------------------------------------------------------
+
+    def _charge_sweep(self, s: MSpan) -> None:
+        ns = int(self.cost.sweep_ns_per_span + self.cost.sweep_ns_per_object * s.nelems)
+        if self._bg:
+            self._bg_spent += ns
+        else:
+            self.clock.now += ns
+
+    def _eager_scavenge(self, released: int) -> None:
+        """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
+        if released:
+            ns = (released // self.h.profile.phys_page_size) * self.params.scavenge_ns_per_page
+            self.clock.now += ns
+            self.limiter.addAssistTime(ns)
+            self.h.scavenge.assistTime += ns
+
+    def mutator_ran(self, ns: float) -> None:
+        """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
+        if ns <= 0:
+            return
+        n = int(ns)
+        self.clock.now += n
+        if self.procs > 1:
+            self._otherPs(n)
+        now = self.clock.now
+        if now >= self.next_event_ns or now >= self.next_sample_ns:
+            # The object mallocgc just returned is still only in the caller's
+            # frame: a cycle that sysmon (or a finalizer) starts must keep it.
+            self.pinned.append(self.inflight)
+            try:
+                self._sysmon()
+            finally:
+                self.pinned.pop()
+        self.inflight = 0
+
+    def _otherPs(self, ns: int) -> None:
+        """With more than one P the others run mark workers, or the background sweeper."""
+        others = self.procs - 1
+        if self.gcphase == _GCmark and self.gcBlackenEnabled:
+            need = self.work_remaining * self.ns_per_work
+            used = min(float(ns * others), need)
+            if used > 0:
+                ded = min(self.nDedicated, others)
+                ctl = self.controller
+                ctl.dedicatedMarkTime += int(used * ded / others)
+                idle = int(used * (others - ded) / others)
+                ctl.idleMarkTime += idle
+                self.limiter.addIdleTime(idle)
+                units = used / self.ns_per_work
+                self._pay_work(units)
+                ctl.bgScanCredit += int(units)
+            if self.work_remaining <= 0:
+                self.gcMarkDone()
+        elif not self.h.isSweepDone():
+            self._background_sweep(ns * others)
+
+    def _background_sweep(self, budget: int) -> None:
+        """bgsweep on Ps the mutator does not use: sweep while their CPU time lasts."""
+        self._bg = True
+        self._bg_credit += budget
+        try:
+            while self._bg_credit > 0:
+                self._bg_spent = 0
+                if sweepone(self.h) == -1:
+                    self._bg_credit = 0
+                    break
+                self.nbgsweep += 1
+                self._bg_credit -= max(self._bg_spent, 1)
+        finally:
+            self._bg = False
+
+    def _sysmon(self) -> None:
+        """sysmon and the scheduler at their deadlines: ticks, preemption, forced GC, scavenger."""
+        now = self.clock.now
+        if now >= self.next_sample_ns and self.on_sample is not None:
+            self.on_sample("tick")
+        if now - self.slice_start >= forcePreemptNS:
+            self._schedule()
+            now = self.clock.now
+        lim = self.limiter
+        if lim.needUpdate(now):
+            lim.update(now)
+        if self.gcphase == _GCoff and self._timeTriggerTest():
+            self.gcStart(gcTriggerKind.Time)
+        self.scavenger.poll(self.clock.now)
+        self._next_event()
+
+    def _next_event(self) -> None:
+        nxt = self.slice_start + forcePreemptNS
+        lim = self.limiter.lastUpdate + 10_000_001
+        if lim < nxt:
+            nxt = lim
+        if self.last_gc_nanotime and self.controller.gcPercent >= 0:
+            t = self.last_gc_nanotime + forcegcperiod + 1
+            if t < nxt:
+                nxt = t
+        t = self.scavenger.next_event()
+        if t < nxt:
+            nxt = t
+        self.next_event_ns = max(nxt, self.clock.now + 1)
+
+    def _schedule(self) -> None:
+        """A scheduling point of the running P (sysmon preempted the goroutine)."""
+        self.slice_start = self.clock.now
+        if self.procs == 1:
+            if self.gcphase == _GCmark and self.gcBlackenEnabled:
+                self._runFractional()
+            elif not self.h.isSweepDone():
+                # bgsweep sweeps a batch, then yields: no other P is idle.
+                for _ in range(sweepBatchSize):
+                    if sweepone(self.h) == -1:
+                        break
+                    self.nbgsweep += 1
+        self.runFinalizers()
+        self.slice_start = self.clock.now
+
+    def _runFractional(self) -> None:
+        """The fractional worker on the running P, until it has had 1.2x its goal."""
+        ctl = self.controller
+        goal = ctl.fractionalUtilizationGoal
+        if goal <= 0 or self.work_remaining <= 0:
+            return
+        pp = self.h.curp
+        assert pp is not None
+        now = self.clock.now
+        delta = now - ctl.markStartTime
+        frac = pp.gcFractionalMarkTime
+        if delta > 0 and frac / delta > goal:
+            return
+        g12 = 1.2 * goal
+        t = max((g12 * delta - frac) / (1 - g12), drainCheckThreshold * self.ns_per_work)
+        t = min(t, self.work_remaining * self.ns_per_work)
+        ti = max(int(t), 1)
+        self.clock.now += ti
+        ctl.fractionalMarkTime += ti
+        pp.gcFractionalMarkTime += ti
+        units = t / self.ns_per_work
+        self._pay_work(units)
+        ctl.bgScanCredit += int(units)
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
+
+    def idle(self, ns: int) -> None:
+        """The program is idle for ns: idle Ps mark or sweep; sysmon runs at its deadlines."""
+        end = self.clock.now + ns
+        self.slice_start = self.clock.now
+        while True:
+            now = self.clock.now
+            if self.gcphase == _GCmark and self.gcBlackenEnabled:
+                need = int(self.work_remaining * self.ns_per_work / self.procs) + 1
+                step = min(end - now, need)
+                if step <= 0:
+                    break
+                self._idleMark(step)
+                continue
+            if not self.h.isSweepDone():
+                self._background_sweep(1 << 62)
+            self.runFinalizers()
+            if now >= end:
+                break
+            self._next_event()
+            deadline = min(end, self.next_event_ns, self.next_sample_ns)
+            step = max(1, deadline - now)
+            self.clock.now = now + step
+            self.limiter.addIdleTime(step * self.procs)
+            self.slice_start = self.clock.now
+            self._sysmon()
+        self.slice_start = self.clock.now
+
+    def _idleMark(self, step: int) -> None:
+        """Every P runs an idle mark worker for step ns (or until the work is done)."""
+        ctl = self.controller
+        self.clock.now += step
+        t = step * self.procs
+        ctl.idleMarkTime += t
+        self.limiter.addIdleTime(t)
+        units = t / self.ns_per_work
+        self._pay_work(units)
+        ctl.bgScanCredit += int(units)
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
+
+    def _pay_work(self, units: float) -> None:
+        """Mark work done: the pacer's scan-work counters grow (globals, stacks, heap)."""
+        rem = self.work_remaining
+        if rem <= 0:
+            return
+        rem -= min(units, rem)
+        self.work_remaining = rem
+        done = int(self.work_total - rem)
+        g, s, hw = self.work_split
+        ctl = self.controller
+        ctl.globalsScanWork = min(done, g)
+        done -= ctl.globalsScanWork
+        ctl.stackScanWork = min(done, s)
+        done -= ctl.stackScanWork
+        ctl.heapScanWork = min(done, hw)
+
+    # --- the mutator's side (mallocgc) ---------------------------------------------------
+
+    def deductAssistCredit(self, size: int) -> None:
+        self.gcAssistBytes -= size
+        if self.gcAssistBytes < 0:
+            self.gcAssistAlloc()
+
+    def gcAssistAlloc(self) -> None:
+        """Pay the running goroutine's assist debt with stolen credit or its own mark work."""
+        if self._starting or self._in_mark_done or self.gcphase != _GCmark:
+            return
+        if self.limiter.limiting():
+            return
+        c = self.controller
+        debtBytes = -self.gcAssistBytes
+        scanWork = float64ToInt64(c.assistWorkPerByte * float(debtBytes))
+        if scanWork < gcOverAssistWork:
+            scanWork = gcOverAssistWork
+            debtBytes = float64ToInt64(c.assistBytesPerWork * float(scanWork))
+        bgScanCredit = c.bgScanCredit
+        if bgScanCredit > 0:
+            if bgScanCredit < scanWork:
+                stolen = bgScanCredit
+                self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * float(stolen))
+            else:
+                stolen = scanWork
+                self.gcAssistBytes += debtBytes
+            c.bgScanCredit -= stolen
+            scanWork -= stolen
+            if scanWork == 0:
+                return
+        workDone = min(float(scanWork), max(self.work_remaining, 0.0))
+        if workDone > 0:
+            ns = int(workDone * self.ns_per_work)
+            self.clock.now += ns
+            c.assistTime += ns
+            self.limiter.addAssistTime(ns)
+            self._pay_work(workDone)
+            self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
 
     def heapTriggerTest(self) -> bool:
         """``gcTrigger{kind: gcTriggerHeap}.test()``."""
-        if not self.enablegc or self.gcphase != _GCoff:
+        if not self.enablegc or self.gcphase != _GCoff or self._starting:
             return False
-        trigger, _ = self.controller.trigger()
-        return self.controller.heapLive >= trigger
+        ctl = self.controller
+        trigger, _ = ctl.trigger()
+        return ctl.heapLive >= trigger
 
-    def gcStart(self) -> None:
-        """``gcStart``: a cycle is due."""
-        raise GoheapError(
-            f"{NOT_MODELLED} (heapLive {self.controller.heapLive} reached the GC trigger)"
+    def _timeTriggerTest(self) -> bool:
+        """``gcTrigger{kind: gcTriggerTime}.test()``: two minutes since the last GC."""
+        if not self.enablegc or self.gcphase != _GCoff or self._starting:
+            return False
+        if self.controller.gcPercent < 0:
+            return False
+        last = self.last_gc_nanotime
+        return last != 0 and self.clock.now - last > forcegcperiod
+
+    def _triggerTest(self, kind: gcTriggerKind, n: int) -> bool:
+        if kind == gcTriggerKind.Heap:
+            return self.heapTriggerTest()
+        if kind == gcTriggerKind.Time:
+            return self._timeTriggerTest()
+        if not self.enablegc or self.gcphase != _GCoff or self._starting:
+            return False
+        return n - self.cycles_started > 0
+
+    # --- the cycle -------------------------------------------------------------------------
+
+    def gcStart(
+        self, kind: gcTriggerKind = gcTriggerKind.Heap, n: int = 0, inflight: int = 0
+    ) -> None:
+        """``gcStart``: from _GCoff into concurrent mark (see the module doc)."""
+        if self._starting or self._in_mark_done:
+            return
+        h = self.h
+        while self._triggerTest(kind, n) and sweepone(h) != -1:
+            self.npausesweep += 1
+        if not self._triggerTest(kind, n):
+            return
+        self._starting = True
+        try:
+            self._gcStart(kind, inflight)
+        finally:
+            self._starting = False
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
+
+    def _gcStart(self, kind: gcTriggerKind, inflight: int) -> None:
+        h = self.h
+        ctl = self.controller
+        st = self.stats
+        self.userForced = kind == gcTriggerKind.Cycle
+        for p in h.allp:
+            c = _mcache(p)
+            if c.flushGen != h.sweepgen:
+                raise RuntimeThrow(f"p mcache not flushed: P {p.id} flushGen {c.flushGen}")
+            if self.params.ptrbuf_bytes and not p.gcwPtrBuf:
+                h.palloc.alloc(self.params.ptrbuf_bytes, 8, st.gcMiscSys, h._persistent())
+                p.gcwPtrBuf = True
+        self.gcBgMarkStartWorkers()
+        # gcResetMarkState
+        for g in self.goroutines():
+            g.gcAssistBytes = 0
+        self.gcAssistBytes = 0
+        h.pageMarks.clear()
+        self.bytesMarked = 0
+        trigger, _ = ctl.trigger()
+        now = self.clock.now
+        cyc = GCCycle127(
+            n=st.numgc + 1,
+            mode=gcBackgroundMode,
+            tSweepTerm=now,
+            maxprocs=self.procs,
+            userForced=self.userForced,
+            kind=("heap", "time", "cycle")[int(kind)],
+        )
+        cyc.heap0 = ctl.heapLive
+        cyc.trigger = trigger
+        self.cur = cyc
+        if self.on_sample is not None:
+            self.on_sample("gc_start")
+        # Stop the world: sweep termination.
+        self.clock.now += int(self.cost.stw_ns)
+        finishsweep_m(h)
+        self.cycles_started += 1
+        ctl.maxStackScan = self.params.stack_size * (
+            len(list(self.goroutines())) + self.params.runtime_goroutines + self.bgMarkWorkerCount
+        )
+        ctl.startCycle(now, self.procs, kind)
+        self.nDedicated = ctl.dedicatedMarkWorkersNeeded
+        for p in h.allp:
+            p.gcFractionalMarkTime = 0
+        self.limiter.startGCTransition(True, now)
+        self.gcphase = _GCmark
+        self._mark_snapshot(inflight)
+        self.gcBlackenEnabled = 1
+        h.gcBlackenEnabled = True
+        # Start the world.
+        cyc.tMark = self.clock.now
+        cyc.heapGoal = ctl.heapGoal()
+        cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
+        cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
+        self.limiter.finishGCTransition(cyc.tMark)
+
+    def gcBgMarkStartWorkers(self) -> None:
+        """The first cycle starts a mark worker per P: the runtime's own allocations."""
+        if self.bgMarkWorkerCount >= self.procs:
+            return
+        if not self.params.runtime_allocs or self.malloc is None:
+            self.bgMarkWorkerCount = self.procs
+            return
+        h = self.h
+        assert h.curp is not None
+        c = _mcache(h.curp)
+        m = self.malloc
+        self.runtimeObjects.append(
+            m.mallocgc(self.params.worker_chan_bytes, None, True, c, RUNTIME_STACK)
+        )
+        while self.bgMarkWorkerCount < self.procs:
+            for size, scan in self.params.worker_allocs:
+                typ = (FUNCVAL_TYPE if size == FUNCVAL_TYPE.size else G_TYPE) if scan else None
+                if typ is not None and typ.size != size:
+                    typ = Type(f"runtime.obj{size}", size, pointers=[0])
+                self.runtimeObjects.append(m.mallocgc(size, typ, True, c, RUNTIME_STACK))
+            self.bgMarkWorkerCount += 1
+
+    def _stackScanBytes(self) -> int:
+        """Stack bytes scanned: the runtime's goroutines and main's frames, plus the slots."""
+        p = self.params
+        total = p.stack_scan_base
+        for i, g in enumerate(self.goroutines()):
+            total += 8 * len(g.stack)
+            if i:
+                total += p.stack_scan_per_goroutine
+        return total
+
+    def _mark_snapshot(self, inflight: int) -> None:
+        """Trace the heap as it is at mark start and set the work to pay."""
+        h = self.h
+        graph = self.liveness != "lifetime"
+        m = Marker(h, self.params.dense_span_scan, tracing=graph)
+        spans = h.inuse_spans()
+        extra = list(self.fin.roots()) + self.runtimeObjects
+        extra.extend(p for p in (inflight, *self.pinned) if p)
+        tiny = [_mcache(p).tiny for p in h.allp if _mcache(p).tiny]
+        if graph:
+            m.markRoots(tiny)  # gcMarkTinyAllocs
+            m.markRoots(self.roots())  # globals, goroutine stacks
+            m.markRoots(extra)
+            m.markrootSpans(spans)
+            m.drain()
+        else:
+            for p in tiny + extra:
+                m.markLifetimeObject(p)
+            m.markLifetime(spans)
+            m.markrootSpans(spans)
+            m.drain()
+        m.finishSpans()
+        res = m.result
+        res.stackScanWork = self._stackScanBytes()
+        res.globalsScanWork = self.params.globals_scan
+        self.bytesMarked += res.bytesMarked
+        self.work_split = (res.globalsScanWork, res.stackScanWork, res.heapScanWork)
+        total = res.scanWork
+        self.work_total = float(total)
+        self.work_remaining = float(total)
+        self.ns_per_work = self.cost.scan_ns_per_byte + (
+            res.objects * self.cost.mark_ns_per_object / max(total, 1)
+        )
+        cyc = self.cur
+        assert cyc is not None
+        cyc.scanWork = total
+        cyc.objects_marked = res.objects
+
+    def gcMarkDone(self) -> None:
+        """All mark work is paid: stop the world and terminate the mark phase."""
+        if self.gcphase != _GCmark or self._in_mark_done or self._starting:
+            return
+        self._in_mark_done = True
+        try:
+            cyc = self.cur
+            assert cyc is not None
+            now = self.clock.now
+            cyc.tMarkTerm = now
+            self.gcBlackenEnabled = 0
+            self.h.gcBlackenEnabled = False
+            self.limiter.startGCTransition(False, now)
+            self.controller.endCycle(now, self.procs)
+            self.gcMarkTermination()
+        finally:
+            self._in_mark_done = False
+
+    def gcMarkTermination(self) -> None:
+        h = self.h
+        st = self.stats
+        ctl = self.controller
+        cyc = self.cur
+        assert cyc is not None
+        self.gcphase = _GCmarktermination
+        cyc.heap1 = ctl.heapLive
+        self.clock.now += int(self.cost.stw_ns)
+        # gcMark: the work is all paid; flush scanAlloc; resetLive.
+        self._pay_work(self.work_remaining)
+        g, s, hw = self.work_split
+        ctl.globalsScanWork, ctl.stackScanWork, ctl.heapScanWork = g, s, hw
+        for p in h.allp:
+            _mcache(p).scanAlloc = 0
+        ctl.resetLive(self.bytesMarked)
+        cyc.heap2 = self.bytesMarked
+        cyc.bytesMarked = self.bytesMarked
+        self.gcphase = _GCoff
+        self.gcSweep()
+        st.lastHeapInUse = ctl.heapInUse
+        self.gcControllerCommit()
+        now = self.clock.now
+        cyc.tEnd = now
+        cyc.markTermCpu = (cyc.tEnd - cyc.tMarkTerm) * self.procs
+        cyc.pause_ns += cyc.tEnd - cyc.tMarkTerm
+        cyc.assistTime = ctl.assistTime
+        cyc.bgMarkTime = ctl.dedicatedMarkTime + ctl.fractionalMarkTime
+        cyc.idleMarkTime = ctl.idleMarkTime
+        cyc.stackScan = ctl.lastStackScan
+        cyc.globalsScan = ctl.globalsScan
+        cyc.heapGoal = ctl.lastHeapGoal
+        st.last_gc_unix = now
+        self.last_gc_nanotime = now
+        st.pause_ns[st.numgc % 256] = cyc.pause_ns
+        st.pause_end[st.numgc % 256] = now
+        st.pause_total_ns += cyc.pause_ns
+        self.gcCpuTime += cyc.sweepTermCpu + cyc.markTermCpu + cyc.assistTime + cyc.bgMarkTime
+        elapsed = (now - self.start_ns) * self.procs
+        st.gc_cpu_fraction = self.gcCpuTime / elapsed if elapsed > 0 else 0.0
+        h.scavenge.assistTime = 0
+        h.scavenge.backgroundTime = 0
+        if cyc.userForced:
+            st.numforcedgc += 1
+        st.numgc += 1
+        h.pages.scavIndex.nextGen()
+        self.limiter.finishGCTransition(now)
+        self.mprof.mProf_NextCycle()
+        valid = h.sweep.active.begin()
+        self.mprof.mProf_Flush()
+        # forEachP: flush every mcache; idle Ps flush their page caches too.
+        for p in h.allp:
+            _mcache(p).prepareForSweep()
+            if p is not h.curp:
+                p.pcache.flush(h.pages)
+        if valid:
+            h.sweep.active.end()
+        self.cycles.append(cyc)
+        self.cur = None
+        self.slice_start = self.clock.now
+        cyc.gctrace = format_gctrace(cyc, self.start_ns, st.gc_cpu_fraction)
+        if self.gctrace is not None:
+            self.gctrace(cyc.gctrace)
+        if self.on_sample is not None:
+            self.on_sample("gc_end")
+        if self.on_cycle is not None:
+            self.on_cycle(cyc)
+        self._next_event()
+
+    def gcSweep(self) -> None:
+        """``gcSweep``: a new sweep generation; the background sweeper is woken."""
+        h = self.h
+        h.sweepgen += 2
+        h.sweep.active.reset()
+        h.pagesSwept = 0
+        h.sweepArenasPages = len(h.spans)
+        h.reclaimIndex = 0
+        h.reclaimCredit = 0
+        h.sweep.centralIndex = 0
+        h.sweep.parked = False
+
+    def gcControllerCommit(self) -> None:
+        """``gcControllerCommit``: goal and trigger, then pace the sweeper and the scavenger."""
+        h = self.h
+        ctl = self.controller
+        trigger, goal = ctl.controllerCommit(h.isSweepDone(), self.gcphase != _GCoff)
+        gcPaceSweeper(h, trigger)
+        gcPaceScavenger(
+            h.scavenge,
+            ctl.memoryLimit,
+            goal,
+            ctl.lastHeapGoal,
+            mappedReady=ctl.mappedReady,
+            lastHeapInUse=self.stats.lastHeapInUse,
+            heapRetained=ctl.heapRetained(),
+            physPageSize=h.profile.phys_page_size,
         )
 
+    # --- what programs call ------------------------------------------------------------
+
+    def _waitOnMark(self, n: int) -> None:
+        """``gcWaitOnMark``: block until mark phase n is over (workers get every P)."""
+        nMarks = self.cycles_started
+        if self.gcphase != _GCmark:
+            nMarks += 1
+        if nMarks > n:
+            return
+        if self.procs == 1:
+            self._runFractional()
+        while self.gcphase == _GCmark:
+            need = int(self.work_remaining * self.ns_per_work / self.procs) + 1
+            self._idleMark(need)
+
     def runtime_GC(self) -> None:
-        raise GoheapError(NOT_MODELLED)
+        """runtime.GC(): finish any cycle, run a full one, sweep everything."""
+        if self._starting or self._in_mark_done:
+            raise RuntimeThrow("runtime.GC called during a collection")
+        n = self.cycles_started
+        self._waitOnMark(n)
+        self.gcStart(gcTriggerKind.Cycle, n + 1)
+        self._waitOnMark(n + 1)
+        while self.cycles_started == n + 1 and sweepone(self.h) != -1:
+            self.npausesweep += 1
+        if self.cycles_started == n + 1 or (
+            self.gcphase == _GCmark and self.cycles_started == n + 2
+        ):
+            self.mprof.mProf_PostSweep()
+        self.runFinalizers()
+        self.slice_start = self.clock.now
+        self._next_event()
 
-    def mutator_ran(self, ns: int) -> None:
-        """The mutator ran for ns of virtual time (nothing in the background yet)."""
-        self.clock.advance(ns)
+    def setGCPercent(self, value: int) -> int:
+        """``debug.SetGCPercent``: commit the new goal; GOGC off waits for a running mark."""
+        old = self.controller.setGCPercent(value)
+        self.gcControllerCommit()
+        if value < 0:
+            self._waitOnMark(self.cycles_started)
+        self._next_event()
+        return old
 
-    def idle(self, ns: int) -> None:
-        """Idle virtual time: with no cycle and no scavenging goal, nothing runs."""
-        self.clock.advance(ns)
+    def setMemoryLimit(self, limit: int) -> int:
+        """``debug.SetMemoryLimit``: a negative limit only reads it."""
+        old = self.controller.setMemoryLimit(limit)
+        if limit >= 0 and old != limit:
+            self.gcControllerCommit()
+        return old
+
+    def freeOSMemory(self) -> int:
+        """``debug.FreeOSMemory``: runtime.GC(), then release every free page."""
+        self.runtime_GC()
+        released: int = self.h.pages.scavengeAll()
+        return released
+
+    def runFinalizers(self) -> None:
+        """The finalizer goroutine gets the P: run the queue (not re-entrantly)."""
+        fin = self.fin
+        if not fin.finq or self._in_fin or self.gcphase != _GCoff:
+            return
+        self._in_fin = True
+        try:
+            fin.runfinq()
+        finally:
+            self._in_fin = False

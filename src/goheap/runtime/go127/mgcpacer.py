@@ -259,6 +259,11 @@ class GCControllerState:
             self.memoryLimit = inp
         return out
 
+    @property
+    def gcpercent(self) -> int:
+        """GOGC under Go 1.8's attribute name (read by code shared between profiles)."""
+        return self.gcPercent
+
     # -- commit / goal / trigger ---------------------------------------------------
 
     def commit(self, isSweepDone: bool) -> None:

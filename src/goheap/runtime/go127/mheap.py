@@ -31,7 +31,16 @@ What the Go code does
 * ``freeSpanLocked`` reverses ``allocSpan``'s accounting into ``heapFree``
   (never into released) and frees the pages; the mspan goes back to the
   P's mspan cache or ``spanalloc``.
-* ``mheap.alloc`` reclaims pages first while sweeping is not done.
+* ``mheap.alloc`` reclaims pages first while sweeping is not done
+  (``reclaim``): it uses ``reclaimCredit`` (pages freed by other sweeps)
+  and otherwise walks the heap in 512-page chunks (``reclaimIndex``) for
+  in-use spans whose first page has no mark (``pageInUse &^ pageMarks``),
+  sweeping them until ``npages`` have been freed; any surplus becomes
+  credit.
+* Specials (finalizers, heap-profile records) hang off the span, sorted by
+  offset and kind (``addspecial``/``removespecial`` as in Go 1.8, the
+  records from fixallocs charged to OtherSys); ``freeSpecial`` queues a
+  dead object's finalizer or counts a sampled object's free.
 
 Deterministic layout (what the model fixes)
 -------------------------------------------
@@ -49,11 +58,16 @@ What the model simplifies
 * The spans table is one list over all (contiguous) arenas, i.e. the
   concatenation of the arenas' ``heapArena.spans``; as in Go, entries of
   freed spans go stale (``spanOfHeap`` checks state and bounds).
-* The arenas' ``pageInUse``/``pageMarks``/``pageSpecials``/
-  ``pageUseSpanInlineMarkBits`` bitmaps are not kept (their bytes are
-  counted with the ``heapArena`` struct); the collector's reclaimer will
-  compute them from the spans.
-* One thread: no locks; the GC CPU limiter never limits (no collector).
+* The arenas' ``pageInUse``/``pageSpecials``/``pageUseSpanInlineMarkBits``
+  bitmaps are not kept (their bytes are counted with the ``heapArena``
+  struct): the reclaimer reads in-use spans from the spans table. The
+  ``pageMarks`` bits are a set of page indices (``pageMarks``), set where
+  Go sets them (``greyobject``, ``spanSetScans``, ``gcmarknewobject``) and
+  cleared by ``gcResetMarkState``.
+* One thread: no locks. The collector plugs in through a few hooks
+  (``sweepCost``, ``onSweepDrained``, ``onSweepTermination``,
+  ``limiting``, ``queuefinalizer``, ``mprof_free``, ``onEagerScavenge``);
+  without a collector they do nothing.
 * Memory that is not heap (page-allocator metadata, arena metadata,
   gcBits arenas, spine and block arrays, mspans, mcaches) is accounted,
   with Go's sizes and stats, not backed.
@@ -73,15 +87,18 @@ from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcentral import MCentral
 from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.mgcpacer import GCControllerState
-from goheap.runtime.go127.mgcsweep import SweepData, deductSweepCredit
+from goheap.runtime.go127.mgcsweep import SweepData, deductSweepCredit, ensureSwept, sweepSpan
 from goheap.runtime.go127.mpagealloc import PageAlloc
 from goheap.runtime.go127.mspan import MSpan, makeSpanClass, mSpanDead, mSpanInUse, mSpanManual
 from goheap.runtime.go127.mspanset import SpanSetBlockAlloc
 from goheap.runtime.go127.mstats import MStats
 from goheap.runtime.go127.scavenge_goal import ScavengeGoals
-from goheap.runtime.mheap import ZEROBASE
+from goheap.runtime.mheap import ZEROBASE, _new_special
+from goheap.runtime.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from goheap.profiles.go127 import Go127Profile
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.proc import P
@@ -89,6 +106,7 @@ if TYPE_CHECKING:
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
 MAX_UINT64: Final = (1 << 64) - 1
+pagesPerReclaimerChunk: Final = 512
 
 # spanAllocType
 spanAllocHeap: Final = 0
@@ -130,8 +148,18 @@ class MHeap:
         self.sweepPagesPerByte = 0.0
         self.reclaimIndex = 0
         self.reclaimCredit = 0
+        self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
+        self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
         self.gcBlackenEnabled = False
         self.scavenge = ScavengeGoals()
+        # Collector hooks (see the module doc); no-ops until a collector sets them.
+        self.sweepCost: Callable[[MSpan], None] = _noop_span
+        self.onSweepDrained: Callable[[], None] = _noop
+        self.onSweepTermination: Callable[[], None] = _noop
+        self.limiting: Callable[[], bool] = _false
+        self.onEagerScavenge: Callable[[int], None] = _noop_int
+        self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizer
+        self.mprof_free: Callable[[object, int], None] = _no_profile
 
         self.allspans: list[MSpan] = []
         self.allspans_cap = 0
@@ -169,6 +197,24 @@ class MHeap:
             stats.mcache_sys,
             self.palloc,
             chunk(profile.sizeof_mcache),
+        )
+        self.specialfinalizeralloc: FixAlloc[SpecialRecord] = FixAlloc(
+            "specialfinalizeralloc",
+            profile.sizeof_specialfinalizer,
+            _new_special,
+            None,
+            stats.other_sys,
+            self.palloc,
+            chunk(profile.sizeof_specialfinalizer),
+        )
+        self.specialprofilealloc: FixAlloc[SpecialRecord] = FixAlloc(
+            "specialprofilealloc",
+            profile.sizeof_specialprofile,
+            _new_special,
+            None,
+            stats.other_sys,
+            self.palloc,
+            chunk(profile.sizeof_specialprofile),
         )
         self.arenaHintAlloc: FixAlloc[object] = FixAlloc(
             "arenaHintAlloc",
@@ -295,6 +341,28 @@ class MHeap:
             return None
         return s
 
+    def lookupMaybe(self, v: int) -> MSpan | None:
+        """The in-use heap span holding v in [base, limit), or None (what specials use)."""
+        return self.spanOfHeap(v)
+
+    def ensureSwept(self, s: MSpan) -> None:
+        """``mspan.ensureSwept``."""
+        ensureSwept(self, s)
+
+    def sweep_span(self, s: MSpan, preserve: bool) -> bool:
+        return sweepSpan(self, s, preserve)
+
+    def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
+        """``freeSpecial`` of a dead object's record: queue its finalizer, count its free."""
+        if s.kind == _KindSpecialFinalizer:
+            self.queuefinalizer(s, p)
+            self.specialfinalizeralloc.free(s)
+        elif s.kind == _KindSpecialProfile:
+            self.mprof_free(s.payload, size)
+            self.specialprofilealloc.free(s)
+        else:
+            raise RuntimeThrow("bad special kind")
+
     def setSpans(self, base: int, npage: int, s: MSpan) -> None:
         p = (base - self.arena_start) >> _PageShift
         self.spans[p : p + npage] = [s] * npage
@@ -314,8 +382,51 @@ class MHeap:
         return self.allocSpan(npages, typ, 0)
 
     def reclaim(self, npage: int) -> None:
-        """``mheap.reclaim``: only reachable once a cycle has run."""
-        raise RuntimeThrow("go1.27: reclaim needs the collector (not modelled yet)")
+        """``mheap.reclaim``: sweep (and so free) at least npage pages before allocating."""
+        if self.reclaimIndex >= 1 << 63:
+            return
+        while npage > 0:
+            credit = self.reclaimCredit
+            if credit > 0:
+                take = min(credit, npage)
+                self.reclaimCredit = credit - take
+                npage -= take
+                continue
+            idx = self.reclaimIndex
+            self.reclaimIndex = idx + pagesPerReclaimerChunk
+            if idx >= self.sweepArenasPages:
+                self.reclaimIndex = 1 << 63  # page reclaiming is done
+                break
+            nfound = self.reclaimChunk(idx, pagesPerReclaimerChunk)
+            if nfound <= npage:
+                npage -= nfound
+            else:
+                self.reclaimCredit += nfound - npage
+                npage = 0
+
+    def reclaimChunk(self, pageIdx: int, n: int) -> int:
+        """Sweep the unmarked in-use spans starting in pages [pageIdx, pageIdx+n); pages freed."""
+        active = self.sweep.active
+        if not active.begin():
+            return 0
+        nFreed = 0
+        spans = self.spans
+        marks = self.pageMarks
+        start = self.arena_start
+        sg = self.sweepgen
+        for p in range(pageIdx, min(pageIdx + n, len(spans))):
+            s = spans[p]
+            if s is None or s.state != mSpanInUse or p in marks:
+                continue
+            if (s.startAddr - start) >> _PageShift != p:
+                continue  # pageInUse has only a span's first page
+            if s.sweepgen == sg - 2:
+                s.sweepgen = sg - 1
+                npages = s.npages
+                if sweepSpan(self, s, False):
+                    nFreed += npages
+        active.end()
+        return nFreed
 
     def tryAllocMSpan(self) -> MSpan | None:
         pp = self.curp
@@ -368,7 +479,7 @@ class MHeap:
         ctl = self.controller
         bytesToScavenge = 0
         forceScavenge = False
-        if scav + ctl.mappedReady > ctl.memoryLimit:  # the CPU limiter never limits here
+        if not self.limiting() and scav + ctl.mappedReady > ctl.memoryLimit:
             bytesToScavenge = scav + ctl.mappedReady - ctl.memoryLimit
             forceScavenge = True
         goal = self.scavenge.gcPercentGoal
@@ -378,8 +489,9 @@ class MHeap:
                 todo = min(growth, retained + growth - goal)
                 bytesToScavenge = max(bytesToScavenge, todo)
         if pp is not None and bytesToScavenge > 0:
-            released = self.pages.scavenge(bytesToScavenge, None, forceScavenge)
+            released = self.pages.scavenge(bytesToScavenge, self.limiting, forceScavenge)
             self.pages.releasedEager += released
+            self.onEagerScavenge(released)
 
         self.initSpan(s, typ, spanclass, base, npages, scav)
 
@@ -544,3 +656,27 @@ class MHeap:
     def arena_count(self) -> int:
         """Heap arenas reserved so far (64 MiB each)."""
         return (self.arena_used - self.arena_start) // HEAP_ARENA_BYTES
+
+
+def _noop() -> None:
+    return None
+
+
+def _noop_int(n: int) -> None:
+    return None
+
+
+def _noop_span(s: MSpan) -> None:
+    return None
+
+
+def _false() -> bool:
+    return False
+
+
+def _no_finalizer(rec: SpecialRecord, p: int) -> None:
+    raise RuntimeThrow("queuefinalizer without a finalizer queue")
+
+
+def _no_profile(bucket: object, size: int) -> None:
+    return None

@@ -121,6 +121,11 @@ class MStats:
         self.peak_heap_inuse = 0
         self.peak_heap_sys = 0
 
+    @property
+    def gc_sys(self) -> SysStat:
+        """Go 1.8's name for ``gcMiscSys`` (code shared with Go 1.8 charges it)."""
+        return self.gcMiscSys
+
     def sys_stats(self) -> list[SysStat]:
         return [
             self.stacks_sys,

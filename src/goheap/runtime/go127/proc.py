@@ -5,8 +5,10 @@ modern P has a **page cache** (``pcache``, a ``pageCache``: 64 pages of
 one chunk that small span allocations take without the heap lock) and an
 **mspan cache** (``mspancache``: up to 128 mspan structs; refilled 64 at a
 time from ``spanalloc``, so MSpanInuse moves in steps of 64 * 160 bytes).
-The model runs one OS thread; the P the mutator runs on is the heap's
-``curp``.
+The collector keeps per P the fractional worker's mark time of this cycle
+(``gcFractionalMarkTime``) and whether the Green Tea ``gcw.ptrBuf`` was
+made. The model runs one OS thread; the P the mutator runs on is the
+heap's ``curp``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ if TYPE_CHECKING:
 
 
 class P(proc.P):
-    __slots__ = ("mspancache", "pcache")
+    __slots__ = ("gcFractionalMarkTime", "gcwPtrBuf", "mspancache", "pcache")
 
     def __init__(self, pid: int) -> None:
         super().__init__(pid)
         self.pcache = PageCache()
         self.mspancache: list[MSpan] = []  # buf[:len]
+        self.gcFractionalMarkTime = 0
+        self.gcwPtrBuf = False

@@ -1,0 +1,147 @@
+"""Heap profiling of Go 1.27 (``mprof.go``, ``malloc.go`` ``profilealloc``/``nextSample``).
+
+What the Go code does
+---------------------
+Each mcache counts ``nextSample`` down by the slot size of every
+allocation (a tiny block counts 16; a carve-out from a block counts
+nothing); when it goes negative, or ``MemProfileRate`` differs from the
+mcache's ``memProfRate`` (so the first allocation of every mcache is
+sampled when profiling is on), ``profilealloc`` records the object
+(``mProf_Malloc``: a bucket per (stack, size) in ``buckhash``, sysAlloc'd
+and persistentalloc'd to BuckHashSys; a ``specialprofile`` on the object,
+OtherSys) and draws the next distance, ``fastexprand(MemProfileRate)``:
+``q = cheaprandn(2^26) + 1``, ``int32(min(fastlog2(q) - 26, 0) * -ln 2 *
+rate) + 1`` (0 for rate 1, ``MaxInt64`` for rate 0).
+
+Counts go through ``memRecord``: ``future[3]`` cycles and ``active``. An
+allocation is counted in ``future[(cycle+2)%3]``, a free (at sweep) in
+``future[(cycle+1)%3]``; mark termination advances the cycle
+(``mProf_NextCycle``) and then publishes ``future[cycle%3]`` into
+``active`` (``mProf_Flush``); ``runtime.GC`` publishes the next one too
+once sweeping is done (``mProf_PostSweep``). So the profile
+(``runtime.MemProfile``: ``active``) lags the heap by up to two cycles.
+
+The linker sets ``MemProfileRate = 0`` in programs that never read a heap
+profile (``disableMemoryProfiling``); that is the profile's default here.
+
+What the model simplifies
+-------------------------
+``cheaprand`` is per M in Go, seeded at random; here it is one wyrand state
+with a fixed seed, so sampling is deterministic. Stacks are the names the
+driver passes (``DEFAULT_STACK`` otherwise), at most ``max_stack`` deep.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from goheap.runtime.mprof import Bucket, MProf, fastlog2
+
+if TYPE_CHECKING:
+    from goheap.runtime.go127.mheap import MHeap
+
+MAX_INT64 = (1 << 63) - 1
+CHEAPRAND_SEED = 0x2545F491
+_randomBitCount = 26
+_minusLog2 = -0.6931471805599453
+
+
+class Bucket127(Bucket):
+    """A memProfile bucket with ``memRecord.future[3]`` ([allocs, frees] each)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, stack: tuple[str, ...], size: int) -> None:
+        super().__init__(stack, size)
+        self.future = [[0, 0], [0, 0], [0, 0]]
+
+
+class MProf127(MProf):
+    """The heap profile and its sampler on a go1.27 heap."""
+
+    def __init__(self, h: MHeap, rate: int) -> None:
+        super().__init__(h, rate)  # type: ignore[arg-type]
+        self.cheaprand_state = CHEAPRAND_SEED
+        self.cycle = 0  # mProfCycle
+        self.flushed = False
+
+    def cheaprand(self) -> int:
+        """wyrand on a 32-bit state, as ``cheaprand`` does on 64-bit hosts."""
+        x = (self.cheaprand_state + 0x53C5CA59) & 0xFFFFFFFF
+        self.cheaprand_state = x
+        p = x * (x ^ 0x74743C1B)
+        return ((p >> 32) ^ p) & 0xFFFFFFFF
+
+    def cheaprandn(self, n: int) -> int:
+        return (self.cheaprand() * n) >> 32
+
+    def nextSample(self) -> int:
+        rate = self.MemProfileRate
+        if rate == 0:
+            return MAX_INT64
+        if rate == 1:
+            return 0
+        return self.fastexprand(rate)
+
+    def fastexprand(self, mean: int) -> int:
+        if mean > 0x7000000:
+            mean = 0x7000000
+        elif mean == 0:
+            return 0
+        q = self.cheaprandn(1 << _randomBitCount) + 1
+        qlog = fastlog2(float(q)) - _randomBitCount
+        if qlog > 0:
+            qlog = 0
+        return int(qlog * (_minusLog2 * float(mean))) + 1
+
+    def stkbucket(self, stack: tuple[str, ...], size: int) -> Bucket:
+        h = self.h
+        if not self.buckhash_allocated:
+            h.os.sysAlloc(h.profile.buck_hash_size * 8, h.stats.buckhash_sys)
+            self.buckhash_allocated = True
+        key = (stack, size)
+        b = self.buckets.get(key)
+        if b is None:
+            nbytes = h.profile.sizeof_bucket_header + len(stack) * 8 + h.profile.sizeof_memrecord
+            h.palloc.alloc(nbytes, 0, h.stats.buckhash_sys, h._persistent())
+            b = Bucket127(stack, size)
+            self.buckets[key] = b
+            self.mbuckets.append(b)
+        return b
+
+    def mProf_Malloc(self, p: int, size: int, stack: tuple[str, ...]) -> None:
+        b = self.stkbucket(stack[: self.h.profile.max_stack], size)
+        assert isinstance(b, Bucket127)
+        b.future[(self.cycle + 2) % 3][0] += 1
+        self.setprofilebucket(p, b)
+
+    def mProf_Free(self, b: Bucket, size: int) -> None:
+        assert isinstance(b, Bucket127)
+        b.future[(self.cycle + 1) % 3][1] += 1
+
+    def mProf_NextCycle(self) -> None:
+        self.cycle = (self.cycle + 1) & 0xFFFFFFFF
+        self.flushed = False
+
+    def mProf_Flush(self) -> None:
+        if self.flushed:
+            return
+        self.flushed = True
+        self._flushLocked(self.cycle % 3)
+
+    def mProf_PostSweep(self) -> None:
+        self._flushLocked((self.cycle + 1) % 3)
+
+    def _flushLocked(self, index: int) -> None:
+        for b in self.mbuckets:
+            assert isinstance(b, Bucket127)
+            allocs, frees = b.future[index]
+            if allocs or frees:
+                b.allocs += allocs
+                b.frees += frees
+                b.alloc_bytes += allocs * b.size
+                b.free_bytes += frees * b.size
+                b.future[index] = [0, 0]
+
+    def mProf_GC(self) -> None:  # Go 1.8's rotation does not exist any more
+        raise NotImplementedError("go1.27 publishes with mProf_NextCycle/mProf_Flush")
