@@ -163,3 +163,31 @@ def test_record_refuses_to_overwrite(capsys, tmp_path: Path) -> None:
     rc = main(["record", "churn", "-o", str(trace)])
     assert rc == 2 and "exists" in capsys.readouterr().err
     assert trace.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["retain", "--param", "size=600", "--param", "count=300", "--param", "pointers=1"],
+        ["churn", "--param", "steps=4000", "--param", "k=100", "--gogc", "25"],
+    ],
+)
+def test_record_and_replay_under_go127(capsys, tmp_path: Path, args: list[str]) -> None:
+    # Pointerful objects over 512 B carry a malloc header: their address is slot + 8.
+    trace, rec, rep = tmp_path / "t.trace", tmp_path / "rec.json", tmp_path / "rep.json"
+    assert main(["record", *args, "--profile", "go1.27", "-o", str(trace), "--json", str(rec)]) == 0
+    assert main(["replay", str(trace), "--json", str(rep)]) == 0
+    capsys.readouterr()
+    assert _doc(rec)["profile"] == "go1.27"
+    assert _doc(rec) == _doc(rep)
+
+
+def test_memlimit_reaches_the_go127_heap(capsys) -> None:
+    args = ["run", "churn", "--param", "steps=20000", "--profile", "go1.27", "--gogc", "off"]
+    assert main([*args, "--json", "-"]) == 0
+    unlimited = json.loads(capsys.readouterr().out)
+    assert main([*args, "--memlimit", "8MiB", "--json", "-"]) == 0
+    limited = json.loads(capsys.readouterr().out)
+    assert unlimited["memstats"]["NumGC"] == 0
+    assert limited["memlimit"] == 8 << 20 and limited["memstats"]["NumGC"] > 0
+    assert limited["peak"]["HeapInuse"] < unlimited["peak"]["HeapInuse"]

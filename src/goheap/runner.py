@@ -78,6 +78,7 @@ class Session:
             procs=opts.procs,
             gogc=parse_gogc(opts.gogc),
             liveness=opts.liveness,
+            memlimit=opts.memlimit,
         )
         if opts.gctrace is not None:
             self.heap.gc_.gctrace = opts.gctrace

@@ -172,9 +172,12 @@ class TraceRecorder(HeapObserver):
                 if oid is not None:
                     return oid, a - b, b
         else:
-            oid = addr2id.get(base)
-            if oid is not None:
-                return oid, a - base, base
+            # The object's address is its slot, or just past a malloc header
+            # (modern Go hands out slot + 8 for pointerful objects > 512 B).
+            for start in (base, base + h.profile.sizeclasses.spec.malloc_header_size):
+                oid = addr2id.get(start)
+                if oid is not None and start <= a:
+                    return oid, a - start, start
         raise GoheapError(
             f"trace recorder: the object at {base:#x} has no id (used after heap.dead()?)"
         )
