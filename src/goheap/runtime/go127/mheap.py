@@ -272,6 +272,35 @@ class MHeap:
         for _ in range(len(self.arenas.arenaHints) + len(self.arenas.userArenaHints)):
             self.arenaHintAlloc.alloc(self.palloc.global_alloc)
 
+    def premainNonHeap(self, stack_inuse: int, buckhash_table: int, buckhash_extra: int) -> None:
+        """The pre-``main`` non-heap memory preset (``Go127Profile.premain_nonheap``).
+
+        What the live runtime has before ``main`` that the model does not
+        otherwise build (docs/go1.27-notes.md §11): the goroutine stacks of
+        init (``stack_inuse``: StackInuse = StackSys, ``inStacks``), the
+        heap-profile hash table (``buckhash_table``, ``sysAlloc``'d to
+        ``buckhash_sys`` as ``stkbucket`` does) and the buckets of init's
+        two samples (``buckhash_extra``, charged to ``buckhash_sys``).
+
+        Simplification: Go takes stack spans from the heap (``allocManual``);
+        here they are accounted only -- ``inStacks`` and ``committed`` grow
+        and the bytes are Ready (``mappedReady``), but no heap pages are
+        allocated, so heap addresses, HeapSys and HeapReleased are those of
+        the model without the preset (Sys is higher than live by
+        ``stack_inuse``, as the live HeapSys excludes the stack pages the
+        model does not take). The bucket bytes are accounted, not
+        persistentalloc'd (no persistent chunk space is used).
+        """
+        hs = self.stats.heapStats
+        hs.inStacks += stack_inuse
+        hs.committed += stack_inuse
+        self.controller.mappedReady += stack_inuse
+        if buckhash_table:
+            self.os.sysAlloc(buckhash_table, self.stats.buckhash_sys)
+        if buckhash_extra:
+            self.stats.buckhash_sys.inc(buckhash_extra)
+            self.controller.mappedReady += buckhash_extra
+
     # --- helpers ---
 
     def _persistent(self) -> PersistentAlloc:
