@@ -59,7 +59,7 @@ toolchain and machine, docs/go1.27-notes.md §11):
   build the runtime from ``dataclasses.replace(GO127,
   runtime_allocs=False)``.
 
-The pre-``main`` non-heap preset (``premain_nonheap``, off by default):
+The pre-``main`` non-heap preset (``premain_nonheap``, on by default):
 the live process has, at the first statement of ``main``, memory the model
 does not otherwise build (docs/go1.27-notes.md §11, ``startup.jsonl``, the
 same in all 30 runs): StackInuse = StackSys = 262144
@@ -72,11 +72,9 @@ pages: in Go stack spans come from the heap, here heap addresses, HeapSys
 and HeapReleased are unchanged and Sys is StackInuse higher than live.
 GCSys + OtherSys need no preset: after the heap's first allocation the
 model's sum is 1892744 against the live 1890110 (the split differs: 1346320
-+ 546424 against 1546000 + 344110). Switch it on with
-``dataclasses.replace(GO127, premain_nonheap=True)`` or
-``heap.runtime.with_premain_nonheap()``. It is off by default because two
-existing expectations assume it absent (BuckHashSys = 0 without profiling;
-the heap peak under an 8 MiB limit with GOGC=off above 4 MiB). Effect on
++ 546424 against 1546000 + 344110). Switch it off with
+``dataclasses.replace(GO127, premain_nonheap=False)``, or on for a heap
+built without it with ``heap.runtime.with_premain_nonheap()``. Effect on
 the churn probe (2,000,000 x 64 B, 50,000 live, GOMAXPROCS=1): GOGC=100
 GOMEMLIMIT=8MiB 104 -> 382 cycles (live 345-355); GOGC=off
 GOMEMLIMIT=32MiB 5 -> 6 (live 6).
@@ -393,7 +391,7 @@ GO127 = Go127Profile(
     gcw_ptrbuf_bytes=8192,
     finalizer_frame_bytes=16,
     scavenge_ns_per_page=10_000,
-    premain_nonheap=False,
+    premain_nonheap=True,
     premain_stack_inuse=262144,
     premain_buckhash_buckets=2634,
 )
