@@ -720,3 +720,134 @@ def test_premain_nonheap_memlimit_probes_whole(make127, premain) -> None:
     n = _churn_probe(make127(gogc=100, memlimit=8 * MiB), 2_000_000)
     assert n == 382  # pinned; live 345-355
     assert n <= 1.1 * max(r["loop"]["NumGC"] for r in lim)
+
+
+# --- cleanups (runtime.AddCleanup) --------------------------------------------------------------
+
+
+def test_cleanup_frees_object_in_one_cycle(make127) -> None:
+    h = make127()
+    h.gc()
+    base = h.read_memstats()
+    ran: list[int] = []
+    objs = [h.new(OBJ) for _ in range(10)]
+    args = [h.new(OBJ) for _ in range(10)]
+    ids = [h.add_cleanup(o, ran.append, a) for o, a in zip(objs, args, strict=True)]
+    assert ids == list(range(1, 11))  # mheap_.cleanupID, incremented first
+    assert h.mheap.specialCleanupAlloc.inuse == 10 * 56  # specialCleanup, from OtherSys
+    h.check()
+    h.gc()
+    # No resurrection: the objects are freed in the cycle that finds them dead,
+    # the arguments (roots while queued) survive it and the cleanups ran once.
+    assert sorted(ran) == sorted(args)
+    ms = h.read_memstats()
+    assert ms.HeapObjects - base.HeapObjects == 10
+    assert ms.Frees - base.Frees == 10
+    assert h.mheap.specialCleanupAlloc.inuse == 0
+    assert h.finalizers.cleanups.blocks_allocated == 1  # one 512-byte cleanupBlock
+    h.check()
+    h.gc()
+    ms = h.read_memstats()
+    assert ms.HeapObjects == base.HeapObjects and ms.Frees - base.Frees == 20
+    assert len(ran) == 10
+    h.check()
+
+
+def test_cleanup_arg_lives_while_registered(make127) -> None:
+    h = make127()
+    ran: list[int] = []
+    o, a = h.new(OBJ), h.new(OBJ)
+    h.set_global("o", o)
+    h.add_cleanup(o, ran.append, a)
+    h.gc()
+    h.gc()
+    h.check()
+    # a is reachable only from the cleanup: still allocated.
+    assert h.find_object(a) is not None and ran == []
+    h.drop_global("o")
+    h.gc()
+    assert ran == [a] and h.find_object(o) is None and h.find_object(a) is not None
+    h.gc()
+    assert h.find_object(a) is None and ran == [a]
+    h.check()
+
+
+def test_cleanup_stop_and_several_per_object(make127) -> None:
+    h = make127()
+    ran: list[tuple[str, int]] = []
+    o = h.new(OBJ)
+    args = [h.new(OBJ) for _ in range(3)]
+    ids = [
+        h.add_cleanup(o, lambda a, n=n: ran.append((n, a)), args[i]) for i, n in enumerate("xyz")
+    ]
+    assert h.mheap.specialCleanupAlloc.inuse == 3 * 56
+    h.stop_cleanup(ids[1])
+    h.stop_cleanup(ids[1])  # stopping twice is a no-op, as in Go
+    assert h.mheap.specialCleanupAlloc.inuse == 2 * 56
+    h.check()
+    h.gc()
+    assert sorted(ran) == [("x", args[0]), ("z", args[2])]
+    # The stopped cleanup's argument was no longer kept alive.
+    assert h.find_object(args[1]) is None and h.find_object(args[0]) is not None
+    h.stop_cleanup(ids[0])  # already run: a no-op
+    with pytest.raises(GoheapError, match="unknown cleanup id"):
+        h.stop_cleanup(99)
+    h.gc()
+    assert len(ran) == 2 and all(h.find_object(a) is None for a in args)
+    h.check()
+
+
+def test_cleanup_bad_input(make127) -> None:
+    h = make127()
+    o, a = h.new(OBJ), h.new(OBJ)
+    for obj, arg, msg in (
+        (0, 0, "ptr 0x0 not in allocated block"),
+        (0x1000, 0, "not in allocated block"),
+        (o, 0x1000, "arg 0x1000 not in allocated block"),
+        (o, o, "ptr is equal to arg"),
+        (o, o + 8, "cleanup will never run"),
+    ):
+        with pytest.raises(GoheapError, match=msg):
+            h.add_cleanup(obj, print, arg)
+    assert h.mheap.specialCleanupAlloc.inuse == 0
+    assert h.add_cleanup(o + 8, print, a) == 1  # an interior pointer is accepted
+    h.check()
+
+
+def test_cleanup_graph_and_lifetime_agree(make127) -> None:
+    results = []
+    for liveness in ("graph", "lifetime"):
+        h = make127(liveness=liveness)
+        ran: list[int] = []
+        rows = []
+        objs = [h.new(OBJ) for _ in range(6)]
+        args = [h.new(OBJ) for _ in range(6)]
+        keep = h.new(OBJ)
+        h.set_global("keep", keep)
+        ids = [h.add_cleanup(o, ran.append, a) for o, a in zip(objs, args, strict=True)]
+        h.add_cleanup(keep, ran.append, h.new(OBJ))
+        h.stop_cleanup(ids[0])
+        if liveness == "lifetime":
+            for p in objs + args:
+                h.dead(p)
+        for _ in range(3):
+            h.gc()
+            ms = h.read_memstats()
+            rows.append((ms.HeapObjects, ms.Mallocs, ms.Frees, ms.HeapAlloc, len(ran)))
+            h.check()
+        results.append((rows, sorted(ran)))
+    assert results[0] == results[1]
+    assert len(results[0][1]) == 5  # six cleanups on dead objects, one stopped
+    assert results[0][0][-1][4] == 5  # keep's cleanup never ran
+
+
+def test_cleanup_not_modelled_for_go18() -> None:
+    h = Heap(profile="go1.8")
+    try:
+        o = h.new(OBJ)
+        with pytest.raises(GoheapError, match=r"not modelled for profile go1\.8"):
+            h.add_cleanup(o, print)
+        with pytest.raises(GoheapError, match=r"not modelled for profile go1\.8"):
+            h.stop_cleanup(1)
+    finally:
+        h.close()

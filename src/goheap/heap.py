@@ -264,6 +264,18 @@ class Heap:
         if self.observer is not None:
             self.observer.set_finalizer(obj, fn is not None)
 
+    def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int = 0) -> int:
+        """runtime.AddCleanup(obj, fn, arg): fn(arg) runs after obj becomes unreachable.
+
+        ``arg`` is a heap address (or 0) that the cleanup keeps alive while it is
+        registered or queued. Returns the cleanup's id, for ``stop_cleanup``.
+        """
+        return self.runtime.add_cleanup(obj, fn, arg)
+
+    def stop_cleanup(self, cid: int) -> None:
+        """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
+        self.runtime.stop_cleanup(cid)
+
     def advance(self, ns: int) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
         if ns < 0:

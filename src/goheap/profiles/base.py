@@ -132,6 +132,20 @@ class Runtime:
         """runtime.SetFinalizer(obj, fn)."""
         raise NotImplementedError
 
+    def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int) -> int:
+        """runtime.AddCleanup(obj, fn, arg) (Go 1.24+): the cleanup's id."""
+        from goheap.errors import GoheapError
+
+        name = getattr(getattr(self, "profile", None), "name", "?")
+        raise GoheapError(f"runtime.AddCleanup is not modelled for profile {name} (Go 1.24+)")
+
+    def stop_cleanup(self, cid: int) -> None:
+        """Cleanup.Stop of the cleanup with id cid (Go 1.24+)."""
+        from goheap.errors import GoheapError
+
+        name = getattr(getattr(self, "profile", None), "name", "?")
+        raise GoheapError(f"Cleanup.Stop is not modelled for profile {name} (Go 1.24+)")
+
     def advance(self, ns: int) -> None:
         """Let ns of virtual time pass with the mutator idle."""
         raise NotImplementedError

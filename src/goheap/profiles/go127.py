@@ -337,6 +337,12 @@ class Go127Runtime(Runtime):
     def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
         self.heap.finalizers.SetFinalizer(obj, fn)
 
+    def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int) -> int:
+        return self.heap.finalizers.cleanups.AddCleanup(obj, fn, arg)
+
+    def stop_cleanup(self, cid: int) -> None:
+        self.heap.finalizers.cleanups.Stop(cid)
+
     def advance(self, ns: int) -> None:
         self.heap.gc_.idle(ns)
 

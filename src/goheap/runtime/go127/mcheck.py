@@ -41,7 +41,10 @@ naming the structure and the values that disagree. It changes nothing
    flushed allocation and free counts; mappedReady = Sys - released;
    MSpanInuse = mspans in use or in P caches; MCacheInuse; Sys = the sum of
    the *Sys fields; HeapAlloc = bytes of allocated slots; NumGC = the
-   cycles recorded; the finalizer queue holds allocated objects.
+   cycles recorded; the finalizer queue holds allocated objects; every
+   registered cleanup's special is on its object's span (an allocated slot)
+   and ``specialCleanupAlloc.inuse`` is 56 bytes a special; registered and
+   queued cleanups' arguments are allocated objects.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NoReturn
 
 from goheap.errors import RuntimeThrow
+from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, _KindSpecialCleanup
 from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
@@ -299,6 +303,7 @@ def check_heap(heap: Heap) -> None:
     for _, p in heap.finalizers.finq:
         if h.spanOfHeap(p) is None:
             _fail(f"finalizer queue holds {p:#x}, not an allocated object")
+    _check_cleanups(heap)
     mspans = len(inuse) + sum(len(pp.mspancache) for pp in heap.allp)
     if h.spanalloc.inuse != mspans * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {mspans} mspans in use or cached")
@@ -325,3 +330,28 @@ def check_heap(heap: Heap) -> None:
         )
     if not (st.heap_alloc_now <= st.peak_heap_alloc and ctl.heapInUse <= st.peak_heap_inuse):
         _fail("a running peak is below the current value")
+
+
+def _check_cleanups(heap: Heap) -> None:
+    """Cleanup specials on live objects' spans, their fixalloc, their arguments."""
+    h = heap.mheap
+    cl = heap.finalizers.cleanups
+    for cid, rec in cl.registered.items():
+        c = rec.payload
+        s = h.spanOfHeap(c.obj)
+        if s is None or s.isFree(s.objIndex(c.obj) if s.sizeclass else 0):
+            _fail(f"cleanup {cid} is registered on {c.obj:#x}, not an allocated object")
+        t = s.specials
+        while t is not None and t is not rec:
+            t = t.next
+        if t is None or rec.offset != c.obj - s.startAddr or rec.kind != _KindSpecialCleanup:
+            _fail(f"cleanup {cid}'s special is not on the span of {c.obj:#x}")
+    if h.specialCleanupAlloc.inuse != len(cl.registered) * SIZEOF_SPECIAL_CLEANUP:
+        _fail(
+            f"specialCleanupAlloc.inuse {h.specialCleanupAlloc.inuse} != "
+            f"{len(cl.registered)} cleanup specials"
+        )
+    args = [c.arg for c in cl.queue] + [r.payload.arg for r in cl.registered.values()]
+    for a in args:
+        if a and h.spanOfHeap(a) is None:
+            _fail(f"a cleanup keeps {a:#x} alive, not an allocated object")

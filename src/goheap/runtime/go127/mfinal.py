@@ -29,6 +29,10 @@ modelled.
 When the goroutine runs is the collector's business (``GC.runFinalizers``):
 at the end of ``runtime.GC``, when the mutator is idle, and at the
 scheduling points of a busy one.
+
+The cleanups of ``runtime.AddCleanup`` (:mod:`goheap.runtime.go127.mcleanup`)
+hang off this queue (``cleanups``): their arguments are roots with the
+queued objects, and their goroutines run after the finalizer goroutine.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError
+from goheap.runtime.go127.mcleanup import Cleanups127
 from goheap.runtime.mfinal import FinalizerFunc, Finalizers
 from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
 
@@ -54,6 +59,8 @@ class Finalizers127(Finalizers):
         self.frame = 0  # the finalizer goroutine's frame buffer (a heap object), once made
         # mallocgc(size, nil, true) on the running P; None: the frame is not modelled.
         self.alloc_frame: Callable[[int], int] | None = None
+        self.cleanups = Cleanups127(h)  # runtime.AddCleanup's specials and queue
+        h.queuecleanup = self.cleanups.enqueue
 
     def SetFinalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         h = self.h127
@@ -84,10 +91,11 @@ class Finalizers127(Finalizers):
             raise GoheapError(f"runtime.SetFinalizer: finalizer already set for {obj:#x}")
 
     def roots(self) -> list[int]:
-        """The queued objects, and the goroutine's frame."""
+        """The queued objects, the goroutine's frame, and the cleanups' arguments."""
         out = [p for _, p in self.finq]
         if self.frame:
             out.append(self.frame)
+        out.extend(self.cleanups.roots())
         return out
 
     def runfinq(self) -> int:

@@ -833,12 +833,17 @@ class GC:
         return released
 
     def runFinalizers(self) -> None:
-        """The finalizer goroutine gets the P: run the queue (not re-entrantly)."""
+        """The finalizer goroutine, then the cleanup goroutines, get the P (not re-entrantly)."""
         fin = self.fin
-        if not fin.finq or self._in_fin or self.gcphase != _GCoff:
+        if self._in_fin or self.gcphase != _GCoff:
+            return
+        cleanups = fin.cleanups
+        if not fin.finq and not cleanups.queue:
             return
         self._in_fin = True
         try:
-            fin.runfinq()
+            if fin.finq:
+                fin.runfinq()
+            cleanups.run()
         finally:
             self._in_fin = False

@@ -37,10 +37,11 @@ What the Go code does
   in-use spans whose first page has no mark (``pageInUse &^ pageMarks``),
   sweeping them until ``npages`` have been freed; any surplus becomes
   credit.
-* Specials (finalizers, heap-profile records) hang off the span, sorted by
-  offset and kind (``addspecial``/``removespecial`` as in Go 1.8, the
-  records from fixallocs charged to OtherSys); ``freeSpecial`` queues a
-  dead object's finalizer or counts a sampled object's free.
+* Specials (finalizers, heap-profile records, cleanups) hang off the span,
+  sorted by offset and kind (``addspecial``/``removespecial`` as in Go 1.8,
+  the records from fixallocs charged to OtherSys); ``freeSpecial`` queues a
+  dead object's finalizer or cleanup (:mod:`goheap.runtime.go127.mcleanup`)
+  or counts a sampled object's free.
 
 Deterministic layout (what the model fixes)
 -------------------------------------------
@@ -85,6 +86,7 @@ from goheap.runtime.gcbits import GCBitsArenas
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
 from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcentral import MCentral
+from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, _KindSpecialCleanup
 from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.mgcpacer import GCControllerState
 from goheap.runtime.go127.mgcsweep import SweepData, deductSweepCredit, ensureSwept, sweepSpan
@@ -159,6 +161,7 @@ class MHeap:
         self.limiting: Callable[[], bool] = _false
         self.onEagerScavenge: Callable[[int], None] = _noop_int
         self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizer
+        self.queuecleanup: Callable[[SpecialRecord], None] = _no_cleanup
         self.mprof_free: Callable[[object, int], None] = _no_profile
 
         self.allspans: list[MSpan] = []
@@ -215,6 +218,15 @@ class MHeap:
             stats.other_sys,
             self.palloc,
             chunk(profile.sizeof_specialprofile),
+        )
+        self.specialCleanupAlloc: FixAlloc[SpecialRecord] = FixAlloc(
+            "specialCleanupAlloc",
+            SIZEOF_SPECIAL_CLEANUP,
+            _new_special,
+            None,
+            stats.other_sys,
+            self.palloc,
+            chunk(SIZEOF_SPECIAL_CLEANUP),
         )
         self.arenaHintAlloc: FixAlloc[object] = FixAlloc(
             "arenaHintAlloc",
@@ -389,6 +401,9 @@ class MHeap:
         elif s.kind == _KindSpecialProfile:
             self.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
+        elif s.kind == _KindSpecialCleanup:
+            self.queuecleanup(s)  # not resurrected: only the cleanupFn is queued
+            self.specialCleanupAlloc.free(s)
         else:
             raise RuntimeThrow("bad special kind")
 
@@ -705,6 +720,10 @@ def _false() -> bool:
 
 def _no_finalizer(rec: SpecialRecord, p: int) -> None:
     raise RuntimeThrow("queuefinalizer without a finalizer queue")
+
+
+def _no_cleanup(rec: SpecialRecord) -> None:
+    raise RuntimeThrow("queuecleanup without a cleanup queue")
 
 
 def _no_profile(bucket: object, size: int) -> None:
