@@ -338,7 +338,26 @@ class Go127Runtime(Runtime):
         self.heap.finalizers.SetFinalizer(obj, fn)
 
     def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int) -> int:
-        return self.heap.finalizers.cleanups.AddCleanup(obj, fn, arg)
+        """AddCleanup: the argument is copied into a new heap box first, as Go does.
+
+        A pointer argument gets ``new(S)`` (8 bytes, one pointer); a small
+        scalar a 16-byte noscan ``[2]uintptr`` (side-stepping the tiny
+        allocator). The box is the collector's root for the argument until
+        the cleanup has run or is stopped.
+        """
+        from goheap.runtime.gotype import POINTER
+
+        heap = self.heap
+        cleanups = heap.finalizers.cleanups
+        cleanups.check_args(obj, fn, arg)
+        cleanups.on_release = heap.dead
+        if arg:
+            box = heap.malloc(8, POINTER, stack=("runtime.AddCleanup",))
+            heap.write_pointer(box, 0, arg)
+        else:
+            # 16 bytes is at the tiny allocator's limit, so it takes a class-2 slot.
+            box = heap.malloc(16, None, stack=("runtime.AddCleanup",))
+        return cleanups.AddCleanup(obj, fn, arg, box)
 
     def stop_cleanup(self, cid: int) -> None:
         self.heap.finalizers.cleanups.Stop(cid)

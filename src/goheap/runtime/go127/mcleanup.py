@@ -34,11 +34,12 @@ at idle and at scheduling points), after the finalizers.
 the special with that id and frees it; a cleanup already queued or run is
 not stopped (a no-op, as in Go).
 
-Left out: ``AddCleanup`` boxes its argument on the heap (``new(S)``: an
+``AddCleanup`` boxes its argument on the heap, as Go does (``new(S)``: an
 8-byte pointerful object for a pointer argument, a 16-byte noscan one for a
-small scalar) -- the model keeps the argument alive directly and allocates
-no box; the cleanup goroutines (``createGs``) are not modelled, like the
-finalizer goroutine. The model's mark is a snapshot at mark start, so
+small scalar; ``Go127Runtime.add_cleanup`` allocates it): the box is the
+root, the argument lives through its pointer, and the box is garbage once
+the cleanup has run or is stopped. Left out: the cleanup goroutines
+(``createGs``), like the finalizer goroutine. The model's mark is a snapshot at mark start, so
 ``gcScanCleanup`` for a cleanup added during the mark phase has no
 counterpart.
 """
@@ -67,13 +68,14 @@ CLEANUPS_PER_BLOCK = (CLEANUP_BLOCK_SIZE - CLEANUP_BLOCK_HEADER) // 24
 class CleanupFn:
     """``cleanupFn`` plus the id of its special: what the queue holds."""
 
-    __slots__ = ("arg", "fn", "id", "obj")
+    __slots__ = ("arg", "box", "fn", "id", "obj")
 
-    def __init__(self, id: int, fn: CleanupFunc, arg: int, obj: int) -> None:
+    def __init__(self, id: int, fn: CleanupFunc, arg: int, obj: int, box: int = 0) -> None:
         self.id = id
         self.fn = fn
         self.arg = arg
         self.obj = obj  # the pointer AddCleanup was given (Cleanup.ptr)
+        self.box = box  # the heap box AddCleanup copied arg into (the GC's root)
 
 
 class Cleanups127:
@@ -87,6 +89,8 @@ class Cleanups127:
         self.blocks_allocated = 0  # cleanupBlocks ever allocated (reused when drained)
         self.ran = 0
         self.running = False
+        # Told of a box once its cleanup ran or was stopped (it is garbage then).
+        self.on_release: Callable[[int], None] | None = None
 
     # --- AddCleanup / Stop ---
 
@@ -101,7 +105,8 @@ class Cleanups127:
             raise GoheapError(f"runtime.AddCleanup: {what} {p:#x} not in allocated block")
         return s, s.startAddr + idx * s.elemsize
 
-    def AddCleanup(self, ptr: int, fn: CleanupFunc, arg: int) -> int:
+    def check_args(self, ptr: int, fn: CleanupFunc, arg: int) -> None:
+        """AddCleanup's panics, before anything is allocated."""
         if not callable(fn):
             raise GoheapError(f"runtime.AddCleanup: cleanup {fn!r} is not callable")
         h = self.h
@@ -112,11 +117,16 @@ class Cleanups127:
                 raise GoheapError("runtime.AddCleanup: ptr is equal to arg, cleanup will never run")
             if base <= arg < base + s.elemsize and s.spanclass != h.tinySpanClass:
                 raise GoheapError("runtime.AddCleanup: ptr is within arg, cleanup will never run")
+
+    def AddCleanup(self, ptr: int, fn: CleanupFunc, arg: int, box: int = 0) -> int:
+        """Register the cleanup; ``box`` is the argument's heap box (see Go127Runtime)."""
+        self.check_args(ptr, fn, arg)
+        h = self.h
         rec = h.specialCleanupAlloc.alloc(h._persistent())
         self.cleanupID += 1  # increment first: id 0 is reserved
         cid = self.cleanupID
         rec.kind = _KindSpecialCleanup
-        rec.payload = CleanupFn(cid, fn, arg, ptr)
+        rec.payload = CleanupFn(cid, fn, arg, ptr, box)
         addspecialForce(h, ptr, rec)
         self.registered[cid] = rec
         return cid
@@ -149,6 +159,11 @@ class Cleanups127:
         rec.next = None
         del self.registered[cid]
         h.specialCleanupAlloc.free(rec)
+        self._release(c)
+
+    def _release(self, c: CleanupFn) -> None:
+        if c.box and self.on_release is not None:
+            self.on_release(c.box)
 
     # --- the sweeper and the queue ---
 
@@ -164,14 +179,18 @@ class Cleanups127:
         self.queue.append(c)
 
     def roots(self) -> list[int]:
-        """The arguments of registered and queued cleanups."""
-        out = [c.arg for c in self.queue if c.arg]
+        """The argument boxes (and arguments) of registered and queued cleanups.
+
+        In Go the box is the root and the argument lives through its pointer;
+        the argument is listed too so that lifetime mode, which follows no
+        pointers, keeps it as well.
+        """
+        pending = [*self.queue]
         for rec in self.registered.values():
             c = rec.payload
             assert isinstance(c, CleanupFn)
-            if c.arg:
-                out.append(c.arg)
-        return out
+            pending.append(c)
+        return [a for c in pending for a in (c.box, c.arg) if a]
 
     def run(self) -> int:
         """``runCleanups``: call every queued cleanup in queue order; how many ran."""
@@ -183,6 +202,7 @@ class Cleanups127:
             self.queue = []
             for c in batch:
                 c.fn(c.arg)
+                self._release(c)
         finally:
             self.running = False
         self.ran += len(batch)
