@@ -49,6 +49,9 @@ class HeapObserver:
     def set_finalizer(self, obj: int, has_finalizer: bool) -> None:
         """runtime.SetFinalizer(obj, f) with f non-nil (True) or nil (False)."""
 
+    def add_cleanup(self, obj: int, arg: int) -> None:
+        """runtime.AddCleanup(obj, f, arg) is about to register a cleanup."""
+
     def gc(self) -> None:
         """runtime.GC()."""
 

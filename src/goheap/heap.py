@@ -270,6 +270,8 @@ class Heap:
         ``arg`` is a heap address (or 0) that the cleanup keeps alive while it is
         registered or queued. Returns the cleanup's id, for ``stop_cleanup``.
         """
+        if self.observer is not None:
+            self.observer.add_cleanup(obj, arg)
         return self.runtime.add_cleanup(obj, fn, arg)
 
     def stop_cleanup(self, cid: int) -> None:

@@ -25,6 +25,7 @@ from goheap.events import HeapObserver
 from goheap.heap import Heap
 from goheap.runtime.gotype import Type
 from goheap.trace.format import (
+    FORMAT_VERSION,
     OP_ADV,
     OP_ALLOC,
     OP_DEAD,
@@ -320,6 +321,13 @@ class TraceRecorder(HeapObserver):
         oid, delta, base = self._ref(addr)
         self._emit(OP_DEAD, oid, delta or None)
         self._forget(oid, base)
+
+    def add_cleanup(self, obj: int, arg: int) -> None:
+        # Refuse rather than write a trace that would replay differently.
+        raise GoheapError(
+            "trace recorder: runtime.AddCleanup cannot be recorded (trace format "
+            f"v{FORMAT_VERSION} has no cleanup event); run without recording"
+        )
 
     def set_finalizer(self, obj: int, has_finalizer: bool) -> None:
         self._sync()
