@@ -26,7 +26,6 @@ from goheap.report.common import (
     class_name,
     figure_value,
     format_figure,
-    gogc_text,
     human_bytes,
     human_ns,
     params_text,
@@ -550,11 +549,11 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
         else _missing("timeline")
     )
     workloads = sorted({str(r.get("workload", "?")) for r in results})
-    gogcs = ", ".join(gogc_text(r.get("gogc")) for r in results)
+    runs = "; ".join(labels)
     body = (
         '<header id="header">'
         f"<h1>goheap comparison: {esc(', '.join(workloads))} ({len(results)} runs)</h1>"
-        f'<p class="note">GOGC: {esc(gogcs)}</p>'
+        f'<p class="note">runs: {esc(runs)}</p>'
         '<nav><a href="#figures">key figures</a><a href="#overlay">heap over time</a></nav>'
         "</header>"
         + _section("figures", "Key figures", table)
