@@ -137,6 +137,7 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
 
 
 def _sweep_specials(h: MHeap, s: MSpan, size: int) -> None:
+    """Specials of unmarked objects: resurrect-and-queue finalizers, free the rest."""
     prev: SpecialRecord | None = None
     sp = s.specials
     while sp is not None:

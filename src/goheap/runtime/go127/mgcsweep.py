@@ -59,12 +59,13 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.go127.mspan import mSpanInUse
-from goheap.runtime.specials import _KindSpecialFinalizer
+
+# Finalizers resurrect, the rest are freed: the same walk as Go 1.8's.
+from goheap.runtime.mgcsweep import _sweep_specials
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
 
 sweepDrainedMask: Final = 1 << 31
 sweepClassDone: Final = 0xFFFFFFFF
@@ -282,41 +283,6 @@ def moveInlineMarks(h: MHeap, s: MSpan) -> None:
     # init(class, needzero=true): the bits are dirty now.
     mem.bytes[imb : imb + n] = bytes(n)
     mem.bytes[imb + n - 1] = s.spanclass
-
-
-def _sweep_specials(h: MHeap, s: MSpan, size: int) -> None:
-    """Specials of unmarked objects: resurrect-and-queue finalizers, free the rest."""
-    prev: SpecialRecord | None = None
-    sp = s.specials
-    base = s.startAddr
-    while sp is not None:
-        objIndex = sp.offset // size
-        if (s.gcmarkBits >> objIndex) & 1:
-            prev = sp
-            sp = sp.next
-            continue
-        endOffset = objIndex * size + size
-        hasFin = False
-        t: SpecialRecord | None = sp
-        while t is not None and t.offset < endOffset:
-            if t.kind == _KindSpecialFinalizer:
-                s.gcmarkBits |= 1 << objIndex  # resurrect for one more cycle
-                hasFin = True
-                break
-            t = t.next
-        while sp is not None and sp.offset < endOffset:
-            if sp.kind == _KindSpecialFinalizer or not hasFin:
-                y = sp
-                sp = sp.next
-                if prev is None:
-                    s.specials = sp
-                else:
-                    prev.next = sp
-                y.next = None
-                h.freespecial(y, base + y.offset, size)
-            else:
-                prev = sp
-                sp = sp.next
 
 
 # --- pacing ---------------------------------------------------------------------------
