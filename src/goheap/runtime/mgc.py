@@ -128,8 +128,12 @@ def fmtNSAsMS(ns: int) -> str:
     return itoaDiv(x, dec)
 
 
-def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float) -> str:
-    """The gctrace=1 line, exactly as Go 1.8 prints it."""
+def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float, extra: str = "") -> str:
+    """The gctrace=1 line, exactly as Go 1.8 prints it.
+
+    ``extra`` goes between the goal and the P count: later Go versions print
+    their stacks and globals columns there.
+    """
     util = int(cpu_fraction * 100)
     clock = "+".join(
         fmtNSAsMS(b - a)
@@ -143,7 +147,7 @@ def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float) -> str:
         f"gc {c.n} @{itoaDiv((c.tSweepTerm - start_ns) // 1_000_000, 3)}s {util}%: "
         f"{clock} ms clock, {cpu} ms cpu, "
         f"{c.heap0 >> 20}->{c.heap1 >> 20}->{c.heap2 >> 20} MB, {c.heapGoal >> 20} MB goal, "
-        f"{c.maxprocs} P"
+        f"{extra}{c.maxprocs} P"
     )
     if c.forced:
         line += " (forced)"

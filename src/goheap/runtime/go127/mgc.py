@@ -74,7 +74,8 @@ from goheap.runtime.go127.mgcscavenge import BgScavenger
 from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
 from goheap.runtime.go127.scavenge_goal import gcPaceScavenger
 from goheap.runtime.gotype import Type
-from goheap.runtime.mgc import CostModel, GCCycle, fmtNSAsMS, itoaDiv
+from goheap.runtime.mgc import CostModel, GCCycle
+from goheap.runtime.mgc import format_gctrace as format_gctrace18
 
 if TYPE_CHECKING:
     from goheap.runtime.clock import Clock
@@ -144,25 +145,9 @@ def _mcache(p: Any) -> MCache:
 
 
 def format_gctrace(c: GCCycle127, start_ns: int, cpu_fraction: float) -> str:
-    """The gctrace=1 line, exactly as Go 1.27 prints it."""
-    util = int(cpu_fraction * 100)
-    clock = "+".join(
-        fmtNSAsMS(b - a)
-        for a, b in ((c.tSweepTerm, c.tMark), (c.tMark, c.tMarkTerm), (c.tMarkTerm, c.tEnd))
-    )
-    cpu = (
-        f"{fmtNSAsMS(c.sweepTermCpu)}+{fmtNSAsMS(c.assistTime)}/{fmtNSAsMS(c.bgMarkTime)}"
-        f"/{fmtNSAsMS(c.idleMarkTime)}+{fmtNSAsMS(c.markTermCpu)}"
-    )
-    line = (
-        f"gc {c.n} @{itoaDiv((c.tSweepTerm - start_ns) // 1_000_000, 3)}s {util}%: "
-        f"{clock} ms clock, {cpu} ms cpu, "
-        f"{c.heap0 >> 20}->{c.heap1 >> 20}->{c.heap2 >> 20} MB, {c.heapGoal >> 20} MB goal, "
-        f"{c.stackScan >> 20} MB stacks, {c.globalsScan >> 20} MB globals, {c.maxprocs} P"
-    )
-    if c.userForced:
-        line += " (forced)"
-    return line
+    """The gctrace=1 line, exactly as Go 1.27 prints it: Go 1.8's plus stacks and globals."""
+    extra = f"{c.stackScan >> 20} MB stacks, {c.globalsScan >> 20} MB globals, "
+    return format_gctrace18(c, start_ns, cpu_fraction, extra)
 
 
 class GC:
