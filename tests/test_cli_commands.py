@@ -191,3 +191,26 @@ def test_memlimit_reaches_the_go127_heap(capsys) -> None:
     assert unlimited["memstats"]["NumGC"] == 0
     assert limited["memlimit"] == 8 << 20 and limited["memstats"]["NumGC"] > 0
     assert limited["peak"]["HeapInuse"] < unlimited["peak"]["HeapInuse"]
+
+
+def test_go127_header_objects_survive_the_id_map_purges(tmp_path: Path) -> None:
+    """Objects behind a malloc header (address = slot + 8) are not stale ids."""
+    from goheap import Heap
+    from goheap.trace import Replayer, TraceRecorder, TraceWriter, open_trace
+    from goheap.workloads import get_workload
+
+    w = get_workload("retain")
+    params = {"size": 600, "count": 400, "pointers": 1}
+    path = tmp_path / "t.trace"
+    with Heap(profile="go1.27") as h:
+        rec = TraceRecorder(TraceWriter(str(path)), purge_min=16)
+        rec.attach(h)
+        w.run(h, params)  # every store names an object recorded long before a purge
+        assert rec.purges > 0
+        rec.close()
+        want = h.read_memstats().to_dict()
+    with Heap(profile="go1.27") as h:
+        r = Replayer(h, purge_min=16)
+        r.replay(open_trace(path))
+        assert r.purges > 0
+        assert h.read_memstats().to_dict() == want

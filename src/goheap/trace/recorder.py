@@ -46,6 +46,7 @@ from goheap.trace.format import (
     OP_TYPE,
     OP_WORD,
 )
+from goheap.trace.idmap import prune_tiny_interior, stale
 from goheap.trace.writer import TraceWriter, make_header
 
 PURGE_MIN = 1 << 16
@@ -204,22 +205,12 @@ class TraceRecorder(HeapObserver):
         """Forget addresses that are no longer their object's; returns how many."""
         h = self.heap
         assert h is not None
-        find = h.find_object
-        gone = []
         self.peak_ids = max(self.peak_ids, len(self.addr2id))
-        for a, oid in self.addr2id.items():
-            ref = find(a)
-            if ref is None or (ref.base != a and ref.size != 16):
-                gone.append((oid, a))
+        gone = stale(h, ((oid, a) for a, oid in self.addr2id.items()))
         for oid, a in gone:
             self._forget(oid, a)
         live = self.addr2id
-        for base in list(self.tiny_interior):
-            kept = [(a, i) for a, i in self.tiny_interior[base] if live.get(a) == i]
-            if kept:
-                self.tiny_interior[base] = kept
-            else:
-                del self.tiny_interior[base]
+        prune_tiny_interior(self.tiny_interior, lambda a, i: live.get(a) == i)
         self._purge_at = max(2 * len(live), self.purge_min)
         self.purges += 1
         return len(gone)

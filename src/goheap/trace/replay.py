@@ -30,6 +30,7 @@ from goheap.heap import Heap
 from goheap.mutator import Goroutine
 from goheap.runtime.gotype import Type
 from goheap.trace.format import BY_OP, TraceError, describe, field_error
+from goheap.trace.idmap import prune_tiny_interior, stale
 from goheap.trace.reader import TraceReader
 
 PROGRESS_EVERY = 1 << 15
@@ -267,21 +268,11 @@ class Replayer:
 
     def purge(self) -> int:
         """Forget ids whose memory is no longer their object; returns how many."""
-        find = self.heap.find_object
-        gone = []
-        for oid, a in self.id2addr.items():
-            ref = find(a)
-            if ref is None or (ref.base != a and ref.size != 16):
-                gone.append((oid, a))
+        gone = stale(self.heap, self.id2addr.items())
         for oid, a in gone:
             self._drop(oid, a)
         live = self.id2addr
-        for base in list(self.tiny_interior):
-            kept = [(a, i) for a, i in self.tiny_interior[base] if live.get(i) == a]
-            if kept:
-                self.tiny_interior[base] = kept
-            else:
-                del self.tiny_interior[base]
+        prune_tiny_interior(self.tiny_interior, lambda a, i: live.get(i) == a)
         self.peak_ids = max(self.peak_ids, len(live) + len(gone))  # the size before
         self._purge_at = max(2 * len(live), self.purge_min)
         self.purges += 1
