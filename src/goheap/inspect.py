@@ -20,7 +20,7 @@ class's mean rounding over all allocations made in it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from goheap.runtime.mspan import MSpan
 from goheap.runtime.specials import _KindSpecialFinalizer
@@ -73,7 +73,12 @@ def live_objects(heap: Heap) -> dict[int, set[int]] | None:
 
 
 def class_table(heap: Heap, live: dict[int, set[int]] | None = None) -> list[dict[str, Any]]:
-    """Per size class (0: large objects): objects in use, spans, bytes, waste."""
+    """Per size class (0: large objects): objects in use, spans, bytes, waste.
+
+    ``tail_waste_bytes`` is all of a span that no slot covers: for go1.27 that
+    includes what Green Tea reserves at the span's end (inline mark bits and
+    the heap bits of small scan spans).
+    """
     sc = heap.profile.sizeclasses
     rows: dict[int, dict[str, Any]] = {}
     for s in _inuse_spans(heap):
@@ -143,13 +148,16 @@ def _mean_rounding(heap: Heap) -> dict[int, float]:
     return {cl: waste[cl] / count[cl] for cl in waste}
 
 
-def breakdown(heap: Heap, live: dict[int, set[int]] | None = None) -> dict[str, int]:
+def breakdown(
+    heap: Heap, live: dict[int, set[int]] | Literal["trace"] | None = "trace"
+) -> dict[str, int]:
     """HeapSys split as viewcore splits it; the parts add up exactly.
 
-    When liveness is unknown (see ``live_objects``) every allocated object
-    counts as live and ``liveness_known`` is 0.
+    ``live`` is what ``live_objects`` returned (by default it is called).
+    When liveness is unknown (None) every allocated object counts as live
+    and ``liveness_known`` is 0.
     """
-    if live is None:
+    if live == "trace":
         live = live_objects(heap)
     known = live is not None
     rounding = _mean_rounding(heap)
