@@ -129,6 +129,8 @@ class Bucket:
 class MProf:
     """The heap profile and its sampler, for one heap."""
 
+    bucket_class: type[Bucket] = Bucket  # what stkbucket makes (a version may extend it)
+
     def __init__(self, h: MHeap, rate: int) -> None:
         self.h = h
         self.MemProfileRate = rate
@@ -169,7 +171,7 @@ class MProf:
         if b is None:
             nbytes = h.profile.sizeof_bucket_header + len(stack) * 8 + h.profile.sizeof_memrecord
             h.palloc.alloc(nbytes, 0, h.stats.buckhash_sys, h._persistent())
-            b = Bucket(stack, size)
+            b = self.bucket_class(stack, size)
             self.buckets[key] = b
             self.mbuckets.append(b)
         return b

@@ -59,6 +59,8 @@ class Bucket127(Bucket):
 class MProf127(MProf):
     """The heap profile and its sampler on a go1.27 heap."""
 
+    bucket_class = Bucket127  # memRecord with today's cycle ring
+
     def __init__(self, h: MHeap, rate: int) -> None:
         super().__init__(h, rate)  # type: ignore[arg-type]
         self.cheaprand_state = CHEAPRAND_SEED
@@ -93,21 +95,6 @@ class MProf127(MProf):
         if qlog > 0:
             qlog = 0
         return int(qlog * (_minusLog2 * float(mean))) + 1
-
-    def stkbucket(self, stack: tuple[str, ...], size: int) -> Bucket:
-        h = self.h
-        if not self.buckhash_allocated:
-            h.os.sysAlloc(h.profile.buck_hash_size * 8, h.stats.buckhash_sys)
-            self.buckhash_allocated = True
-        key = (stack, size)
-        b = self.buckets.get(key)
-        if b is None:
-            nbytes = h.profile.sizeof_bucket_header + len(stack) * 8 + h.profile.sizeof_memrecord
-            h.palloc.alloc(nbytes, 0, h.stats.buckhash_sys, h._persistent())
-            b = Bucket127(stack, size)
-            self.buckets[key] = b
-            self.mbuckets.append(b)
-        return b
 
     def mProf_Malloc(self, p: int, size: int, stack: tuple[str, ...]) -> None:
         b = self.stkbucket(stack[: self.h.profile.max_stack], size)
