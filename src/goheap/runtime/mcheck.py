@@ -39,6 +39,7 @@ from goheap.runtime.mspan import (
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
+    from goheap.runtime.mstats import MemStats
 
 _PageShift = 13
 
@@ -240,6 +241,17 @@ def check_heap(heap: Heap) -> None:
     if len(spans) * page < h.arena_used - h.arena_start:
         _fail("the spans table does not cover arena_used")
     ms = heap.memstats()
+    check_memstats(ms)
+    allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == _MSpanInUse)
+    if st.heap_alloc_now != allocated_bytes:
+        _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
+    if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
+        _fail("a running peak is below the current value")
+
+
+def check_memstats(ms: MemStats) -> None:
+    """What MemStats itself promises, whatever the version: Sys is the sum of
+    the *Sys fields, HeapObjects = Mallocs - Frees, HeapAlloc <= HeapInuse."""
     parts = (
         ms.HeapSys
         + ms.StackSys
@@ -255,8 +267,3 @@ def check_heap(heap: Heap) -> None:
         _fail(f"HeapAlloc {ms.HeapAlloc} > HeapInuse {ms.HeapInuse}")
     if ms.HeapObjects != ms.Mallocs - ms.Frees:
         _fail("HeapObjects != Mallocs - Frees")
-    allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == _MSpanInUse)
-    if st.heap_alloc_now != allocated_bytes:
-        _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
-    if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
-        _fail("a running peak is below the current value")

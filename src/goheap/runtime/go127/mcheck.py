@@ -58,7 +58,7 @@ from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
 from goheap.runtime.go127.mstats import totalMapped
-from goheap.runtime.mcheck import HeapCheckError
+from goheap.runtime.mcheck import HeapCheckError, check_memstats
 from goheap.runtime.mspan import MASK64
 
 if TYPE_CHECKING:
@@ -310,19 +310,7 @@ def check_heap(heap: Heap) -> None:
     if h.cachealloc.inuse != len(heap.allp) * h.profile.sizeof_mcache:
         _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(heap.allp)} mcaches")
     ms = heap.memstats()
-    parts = (
-        ms.HeapSys
-        + ms.StackSys
-        + ms.MSpanSys
-        + ms.MCacheSys
-        + ms.BuckHashSys
-        + ms.GCSys
-        + ms.OtherSys
-    )
-    if ms.Sys != parts:
-        _fail(f"Sys {ms.Sys} != sum of the *Sys fields {parts}")
-    if ms.HeapObjects != ms.Mallocs - ms.Frees:
-        _fail("HeapObjects != Mallocs - Frees")
+    check_memstats(ms)
     if ms.HeapAlloc != allocated_bytes or st.heap_alloc_now != allocated_bytes:
         _fail(
             f"HeapAlloc {ms.HeapAlloc} / heap_alloc_now {st.heap_alloc_now} != "
