@@ -69,7 +69,6 @@ class TraceRecorder(HeapObserver):
         self._ngor = 1
         self._cur_g = 0
         self._depth: dict[int, int] = {}  # non-main goroutines' stack depths (> 0)
-        self._patched: list[str] = []
         self._purge_at = purge_min
         self.peak_ids = 0
         self._tiny_size = 16
@@ -88,27 +87,6 @@ class TraceRecorder(HeapObserver):
         self._ngor = len(heap.goroutines)
         self._cur_g = heap.g.id
         heap.observer = self
-        # Operations the observer interface may not report yet: wrap them.
-        if not hasattr(HeapObserver, "read_memstats"):
-            orig_rm = heap.read_memstats
-
-            def read_memstats() -> Any:
-                if heap.observer is self:
-                    self.read_memstats()
-                return orig_rm()
-
-            heap.read_memstats = read_memstats  # type: ignore[method-assign]
-            self._patched.append("read_memstats")
-        if not hasattr(HeapObserver, "write_word"):
-            orig_ww = heap.write_word
-
-            def write_word(obj: int, offset: int, value: int) -> None:
-                orig_ww(obj, offset, value)
-                if heap.observer is self:
-                    self.write_word(obj, offset, value)
-
-            heap.write_word = write_word  # type: ignore[method-assign]
-            self._patched.append("write_word")
 
     def detach(self) -> None:
         """Stop observing (the trace stays open)."""
@@ -118,9 +96,6 @@ class TraceRecorder(HeapObserver):
         if heap.observer is self:
             self._sync()
             heap.observer = None
-        for name in self._patched:
-            heap.__dict__.pop(name, None)
-        self._patched.clear()
 
     def close(self, *, complete: bool = True) -> None:
         """Detach, write the 'end' record (if complete) and close the writer."""
