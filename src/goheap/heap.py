@@ -32,16 +32,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex, SupportsInt
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
-from goheap.mutator import Goroutine, GoroutineBody, Scheduler
+from goheap.mutator import Goroutine, GoroutineBody, Scheduler, _int
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
 from goheap.runtime.clock import Clock
 from goheap.runtime.gotype import Type
-from goheap.runtime.mcache import MCache
 from goheap.runtime.mfinal import FinalizerFunc
 from goheap.runtime.mgc import CostModel, GCCycle
 from goheap.runtime.mprof import DEFAULT_STACK
@@ -53,11 +52,13 @@ from goheap.runtime.mstats import MemStats
 _MAX_REQUEST = 1 << 39
 
 
-def parse_gogc(gogc: int | str | None) -> int:
+def parse_gogc(gogc: object) -> int:
     """GOGC as Go reads it: an integer percentage, or "off" (None) for -1."""
     if gogc is None or (isinstance(gogc, str) and gogc.strip().lower() == "off"):
         return -1
     try:
+        if not isinstance(gogc, (str, SupportsInt, SupportsIndex)):
+            raise TypeError
         v = int(gogc)
     except (TypeError, ValueError):
         raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
@@ -66,6 +67,12 @@ def parse_gogc(gogc: int | str | None) -> int:
 
 def _print_stderr(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+def _stack(stack: object) -> tuple[str, ...] | None:
+    if stack is None or isinstance(stack, tuple):
+        return stack
+    raise GoheapError(f"stack must be a tuple of function names or None, got {stack!r}")
 
 
 @dataclass(frozen=True)
@@ -83,27 +90,32 @@ class Heap:
 
     def __init__(
         self,
-        profile: str = DEFAULT_PROFILE,
-        procs: int = 1,
-        memprofilerate: int | None = None,
+        profile: object = DEFAULT_PROFILE,
+        procs: object = 1,
+        memprofilerate: object = None,
         *,
-        gogc: int | str | None = 100,
-        liveness: str = "graph",
-        cost: CostModel | None = None,
-        gctrace: bool | Callable[[str], None] = False,
-        memlimit: int | None = None,
+        gogc: object = 100,
+        liveness: object = "graph",
+        cost: object = None,
+        gctrace: object = False,
+        memlimit: object = None,
     ) -> None:
+        # Arguments are typed object and checked here (see _int).
         if not isinstance(procs, int) or procs < 1 or procs > 256:
             raise GoheapError(f"procs must be an integer from 1 to 256, got {procs!r}")
-        prof = get_profile(profile)
+        prof = get_profile(profile if isinstance(profile, str) else repr(profile))
         if memprofilerate is not None and (
             not isinstance(memprofilerate, int) or memprofilerate < 0
         ):
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
-        if liveness not in ("graph", "lifetime"):
+        if not isinstance(liveness, str) or liveness not in ("graph", "lifetime"):
             raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
         if memlimit is not None and (not isinstance(memlimit, int) or memlimit < 0):
             raise GoheapError(f"memlimit must be a non-negative number of bytes, got {memlimit!r}")
+        if cost is not None and not isinstance(cost, CostModel):
+            raise GoheapError(f"cost must be a CostModel, got {cost!r}")
+        if not isinstance(gctrace, bool) and not callable(gctrace):
+            raise GoheapError(f"gctrace must be a bool or a function of one line, got {gctrace!r}")
         self.profile = prof
         self.clock = Clock()
         self.liveness = liveness
@@ -143,10 +155,10 @@ class Heap:
 
     # --- goroutines and roots ---
 
-    def go(self, body: GoroutineBody, *, p: int | None = None) -> Goroutine:
+    def go(self, body: GoroutineBody, *, p: object = None) -> Goroutine:
         """Start a goroutine running body(heap, g) (a generator); run with run()."""
         gid = len(self.goroutines)
-        pid = gid % len(self.allp) if p is None else p
+        pid = gid % len(self.allp) if p is None else self._proc(p)
         self._on(pid)
         self.mheap.curp = self.allp[self.g.p]
         g = Goroutine(self, gid, pid)
@@ -158,8 +170,10 @@ class Heap:
         """Run the started goroutines to completion, round-robin."""
         self.scheduler.run()
 
-    def switch_to(self, g: Goroutine) -> None:
+    def switch_to(self, g: object) -> None:
         """Make g the running goroutine, as the scheduler does between steps."""
+        if not isinstance(g, Goroutine):
+            raise GoheapError(f"switch_to: {g!r} is not a goroutine")
         if g.heap is not self:
             raise GoheapError(f"goroutine {g.id} belongs to another heap")
         self._switch_to(g)
@@ -170,25 +184,28 @@ class Heap:
         self.gc_.gcAssistBytes = g.gcAssistBytes
         self.mheap.curp = self.allp[g.p]
 
-    def _check_root(self, addr: int, what: str) -> None:
-        if addr != 0 and self._object_span(addr) is None and addr != self.mheap.zerobase:
-            raise GoheapError(f"{what}: {addr:#x} is not an allocated heap object")
+    def _is_root(self, addr: int) -> bool:
+        """Can a root hold addr: nil, &zerobase or (inside) an allocated heap object?"""
+        return addr == 0 or self._object_span(addr) is not None or addr == self.mheap.zerobase
 
-    def set_global(self, name: str, addr: int) -> None:
+    def set_global(self, name: object, addr: object) -> None:
         """A global pointer variable (a root) named name now holds addr (0: nil)."""
-        self._check_root(addr, f"set_global({name!r})")
-        self.globals[name] = addr
+        if not isinstance(name, str):
+            raise GoheapError(f"set_global: a global's name is a string, got {name!r}")
+        a = _int(addr, f"set_global({name!r}): the address")
+        if not self._is_root(a):
+            raise GoheapError(f"set_global({name!r}): {a:#x} is not an allocated heap object")
+        self.globals[name] = a
         if self.observer is not None:
-            self.observer.set_global(name, addr)
+            self.observer.set_global(name, a)
 
-    def get_global(self, name: str) -> int:
-        try:
+    def get_global(self, name: object) -> int:
+        if isinstance(name, str) and name in self.globals:
             return self.globals[name]
-        except KeyError:
-            raise GoheapError(f"no global named {name!r}") from None
+        raise GoheapError(f"no global named {name!r}")
 
-    def drop_global(self, name: str) -> None:
-        if name not in self.globals:
+    def drop_global(self, name: object) -> None:
+        if not isinstance(name, str) or name not in self.globals:
             raise GoheapError(f"drop_global: no global named {name!r}")
         del self.globals[name]
         if self.observer is not None:
@@ -200,7 +217,7 @@ class Heap:
             roots.extend(v for v in g.stack if v)
         return roots
 
-    def dead(self, obj: int) -> None:
+    def dead(self, obj: object) -> None:
         """The program will never use obj again.
 
         In lifetime mode this is what frees obj (at the next cycle). In graph
@@ -208,17 +225,18 @@ class Heap:
         to the observer, so that a trace recorded in graph mode can be
         replayed in lifetime mode.
         """
+        a = _int(obj, "dead: the address")
         if self.observer is not None:
-            self.observer.dead(obj)
+            self.observer.dead(a)
         if self.liveness != "lifetime":
             return
-        ref = self.find_object(obj)
+        ref = self.find_object(a)
         if ref is None:
-            raise GoheapError(f"dead: {obj:#x} is not an allocated heap object")
+            raise GoheapError(f"dead: {a:#x} is not an allocated heap object")
         s = ref.span
-        if s.sizeclass == self.profile.tiny_size_class and obj in self._tiny_sub:
+        if s.sizeclass == self.profile.tiny_size_class and a in self._tiny_sub:
             # A tiny sub-object: the block dies with its last sub-object.
-            self._tiny_sub.discard(obj)
+            self._tiny_sub.discard(a)
             n = self._tiny_live.get(ref.base, 1) - 1
             if n > 0:
                 self._tiny_live[ref.base] = n
@@ -240,14 +258,14 @@ class Heap:
             self.observer.free_os_memory()
         return self.runtime.free_os_memory()
 
-    def set_gc_percent(self, gogc: int | str | None) -> int:
+    def set_gc_percent(self, gogc: object) -> int:
         """debug.SetGCPercent: returns the old value (Go 1.8 then runs runtime.GC())."""
         value = parse_gogc(gogc)
         if self.observer is not None:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
 
-    def set_memory_limit(self, limit: int) -> int:
+    def set_memory_limit(self, limit: object) -> int:
         """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""
         if not isinstance(limit, int):
             raise GoheapError(f"set_memory_limit: limit must be an integer, got {limit!r}")
@@ -258,28 +276,36 @@ class Heap:
                 f"debug.SetMemoryLimit does not exist in profile {self.profile.name}"
             ) from None
 
-    def set_finalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
+    def set_finalizer(self, obj: object, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
-        self.runtime.set_finalizer(obj, fn)
+        a = _int(obj, "SetFinalizer: the object")
+        if fn is not None and not callable(fn):
+            raise GoheapError(f"SetFinalizer: the finalizer must be a function or None, got {fn!r}")
+        self.runtime.set_finalizer(a, fn)
         if self.observer is not None:
-            self.observer.set_finalizer(obj, fn is not None)
+            self.observer.set_finalizer(a, fn is not None)
 
-    def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int = 0) -> int:
+    def add_cleanup(self, obj: object, fn: Callable[[int], None], arg: object = 0) -> int:
         """runtime.AddCleanup(obj, fn, arg): fn(arg) runs after obj becomes unreachable.
 
         ``arg`` is a heap address (or 0) that the cleanup keeps alive while it is
         registered or queued. Returns the cleanup's id, for ``stop_cleanup``.
         """
+        o = _int(obj, "AddCleanup: the object")
+        a = _int(arg, "AddCleanup: the argument")
+        if not callable(fn):
+            raise GoheapError(f"AddCleanup: the cleanup must be a function, got {fn!r}")
         if self.observer is not None:
-            self.observer.add_cleanup(obj, arg)
-        return self.runtime.add_cleanup(obj, fn, arg)
+            self.observer.add_cleanup(o, a)
+        return self.runtime.add_cleanup(o, fn, a)
 
-    def stop_cleanup(self, cid: int) -> None:
+    def stop_cleanup(self, cid: object) -> None:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
-        self.runtime.stop_cleanup(cid)
+        self.runtime.stop_cleanup(_int(cid, "Cleanup.Stop: the cleanup id"))
 
-    def advance(self, ns: int) -> None:
+    def advance(self, ns: object) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
+        ns = _int(ns, "advance: the time")
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
         if self.observer is not None:
@@ -288,7 +314,8 @@ class Heap:
 
     @property
     def cycles(self) -> list[GCCycle]:
-        return self.gc_.cycles
+        cycles: list[GCCycle] = self.gc_.cycles
+        return cycles
 
     # --- Ps ---
 
@@ -297,28 +324,30 @@ class Heap:
         return len(self.allp)
 
     @property
-    def mcaches(self) -> list[MCache]:
+    def mcaches(self) -> list[Any]:
+        """Every P's mcache, in P order (the profile's mcache class)."""
         return [p.mcache for p in self.allp if p.mcache is not None]
 
-    def _on(self, p: int | None) -> MCache:
-        if p is not None:
-            if not isinstance(p, int) or not 0 <= p < len(self.allp):
-                raise GoheapError(f"no P {p!r}: this heap has procs={len(self.allp)}")
-            self.mheap.curp = self.allp[p]
-        cur = self.mheap.curp
-        assert cur is not None and cur.mcache is not None
-        return cur.mcache
+    def _proc(self, p: object) -> int:
+        """p as the index of one of this heap's Ps."""
+        if not isinstance(p, int) or not 0 <= p < len(self.allp):
+            raise GoheapError(f"no P {p!r}: this heap has procs={len(self.allp)}")
+        return p
+
+    def _on(self, p: int) -> None:
+        """Run on P p (the mcache and persistentalloc chunk allocations use)."""
+        self.mheap.curp = self.allp[p]
 
     # --- allocation ---
 
     def malloc(
         self,
-        size: int,
-        typ: Type | None = None,
+        size: object,
+        typ: object = None,
         *,
-        needzero: bool = True,
-        p: int | None = None,
-        stack: tuple[str, ...] | None = None,
+        needzero: object = True,
+        p: object = None,
+        stack: object = None,
     ) -> int:
         """mallocgc(size, typ, needzero) on P p; returns the object's address.
 
@@ -326,6 +355,13 @@ class Heap:
         """
         if type(size) is not int or size < 0:
             raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
+        if typ is not None and not isinstance(typ, Type):
+            raise GoheapError(f"malloc: typ must be a goheap Type or None, got {typ!r}")
+        return self._malloc(size, typ, bool(needzero), p, _stack(stack))
+
+    def _malloc(
+        self, size: int, typ: Type | None, needzero: bool, p: object, stack: tuple[str, ...] | None
+    ) -> int:
         if size >= _MAX_REQUEST:
             raise GoheapError(f"malloc: size {size} is larger than the arena (512 GiB)")
         if typ is not None and typ.size and size % typ.size:
@@ -333,11 +369,13 @@ class Heap:
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
         mheap = self.mheap
-        if p is not None and p != self.g.p:
-            self._on(p)
+        if p is not None:
+            p = self._proc(p)
+            if p != self.g.p:
+                self._on(p)
         curp = mheap.curp
         assert curp is not None and curp.mcache is not None
-        x = self.malloc_.mallocgc(size, typ, needzero, curp.mcache, stack or DEFAULT_STACK)
+        x: int = self.malloc_.mallocgc(size, typ, needzero, curp.mcache, stack or DEFAULT_STACK)
         req = self.requested
         req[size] = req.get(size, 0) + 1
         cost = self.cost
@@ -369,26 +407,29 @@ class Heap:
                 ref.span.deadBits &= ~(1 << ref.index)
         self._tiny_live[base] = n + 1
 
-    def new(self, typ: Type, *, p: int | None = None, stack: tuple[str, ...] | None = None) -> int:
+    def new(self, typ: object, *, p: object = None, stack: object = None) -> int:
         """newobject(typ): one zeroed object of type typ."""
-        return self.malloc(typ.size, typ, p=p, stack=stack)
+        if not isinstance(typ, Type):
+            raise GoheapError(f"new: typ must be a goheap Type, got {typ!r}")
+        return self._malloc(typ.size, typ, True, p, _stack(stack))
 
-    def make(
-        self, typ: Type, n: int, *, p: int | None = None, stack: tuple[str, ...] | None = None
-    ) -> int:
+    def make(self, typ: object, n: object, *, p: object = None, stack: object = None) -> int:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
+        if not isinstance(typ, Type):
+            raise GoheapError(f"make: typ must be a goheap Type, got {typ!r}")
         if not isinstance(n, int) or n < 0:
             raise GoheapError(f"make: length must be a non-negative integer, got {n!r}")
-        return self.malloc(typ.size * n, typ, p=p, stack=stack)
+        return self._malloc(typ.size * n, typ, True, p, _stack(stack))
 
     # --- memory access ---
 
-    def find_object(self, addr: int) -> ObjectRef | None:
+    def find_object(self, addr: object) -> ObjectRef | None:
         """findObject: the allocated object containing addr, or None."""
-        s = self._object_span(addr)
+        a = _int(addr, "find_object: the address")
+        s = self._object_span(a)
         if s is None:
             return None
-        idx = s.objIndex(addr) if s.sizeclass != 0 else 0
+        idx = s.objIndex(a) if s.sizeclass != 0 else 0
         return ObjectRef(s.startAddr + idx * s.elemsize, s.elemsize, s, idx)
 
     def _object_span(self, addr: int) -> MSpan | None:
@@ -397,7 +438,7 @@ class Heap:
         start = h.arena_start
         if addr < start or addr >= h.arena_used:
             return None
-        s = h.spans[(addr - start) >> 13]
+        s: MSpan | None = h.spans[(addr - start) >> 13]
         if s is None or addr >= s.limit or addr < s.startAddr or s.state != _MSpanInUse:
             return None
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
@@ -417,28 +458,38 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
-        return (addr - self.mheap.arena_start) >> 3
+        w: int = (addr - self.mheap.arena_start) >> 3
+        return w
 
-    def write_word(self, obj: int, offset: int, value: int) -> None:
+    def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
-        if not 0 <= value < 1 << 64:
+        o = _int(obj, "write_word: the object")
+        off = _int(offset, "write_word: the offset")
+        v = _int(value, "write_word: the value")
+        if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
-        self.mheap.mem.words[self._word_index(obj, offset, "write_word")] = value
+        self.mheap.mem.words[self._word_index(o, off, "write_word")] = v
         if self.observer is not None:
-            self.observer.write_word(obj, offset, value)
+            self.observer.write_word(o, off, v)
 
-    def read_word(self, obj: int, offset: int) -> int:
-        return self.mheap.mem.words[self._word_index(obj, offset, "read_word")]
+    def read_word(self, obj: object, offset: object) -> int:
+        o = _int(obj, "read_word: the object")
+        off = _int(offset, "read_word: the offset")
+        v: int = self.mheap.mem.words[self._word_index(o, off, "read_word")]
+        return v
 
-    def write_pointer(self, obj: int, offset: int, target: int) -> None:
+    def write_pointer(self, obj: object, offset: object, target: object) -> None:
         """*(obj+offset) = target, where target is 0 (nil) or inside a heap object."""
-        if target != 0 and self._object_span(target) is None and target != self.mheap.zerobase:
-            raise GoheapError(f"write_pointer: target {target:#x} is not an allocated heap object")
-        self.mheap.mem.words[self._word_index(obj, offset, "write_pointer")] = target
+        o = _int(obj, "write_pointer: the object")
+        off = _int(offset, "write_pointer: the offset")
+        t = _int(target, "write_pointer: the target")
+        if not self._is_root(t):
+            raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
+        self.mheap.mem.words[self._word_index(o, off, "write_pointer")] = t
         if self.observer is not None:
-            self.observer.write_pointer(obj, offset, target)
+            self.observer.write_pointer(o, off, t)
 
-    def read_pointer(self, obj: int, offset: int) -> int:
+    def read_pointer(self, obj: object, offset: object) -> int:
         return self.read_word(obj, offset)
 
     # --- statistics ---

@@ -15,13 +15,29 @@ allocations use; every ``yield`` is a preemption point.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from goheap.errors import GoheapError
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
+
+
+def _int(v: object, what: str) -> int:
+    """v as an int: a Python or numpy integer; anything else is a GoheapError naming what.
+
+    The public methods take their arguments as ``object`` and convert them here,
+    so that a bad argument gets goheap's one-line error in the compiled build too
+    (a typed parameter of a mypyc-compiled method raises TypeError before the
+    method runs).
+    """
+    if isinstance(v, int):
+        return v
+    if isinstance(v, SupportsIndex):
+        return operator.index(v)
+    raise GoheapError(f"{what} must be an integer, got {v!r}")
 
 
 class Goroutine:
@@ -34,17 +50,20 @@ class Goroutine:
         self.stack: list[int] = []
         self.gcAssistBytes = 0
 
-    def push(self, addr: int) -> int:
+    def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
-        self.heap._check_root(addr, f"goroutine {self.id} push")
-        self.stack.append(addr)
-        if self.heap.observer is not None:
-            self.heap.observer.push(self.id, addr)
+        heap = self.heap
+        a = addr if isinstance(addr, int) else _int(addr, f"goroutine {self.id} push: address")
+        if not heap._is_root(a):
+            raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
+        self.stack.append(a)
+        if heap.observer is not None:
+            heap.observer.push(self.id, a)
         return len(self.stack) - 1
 
-    def pop(self, n: int = 1) -> int:
+    def pop(self, n: object = 1) -> int:
         """Drop the top n slots; returns the value of the last slot dropped."""
-        if n < 1 or n > len(self.stack):
+        if not isinstance(n, int) or n < 1 or n > len(self.stack):
             raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {len(self.stack)} slots")
         v = self.stack[-n]
         del self.stack[-n:]
@@ -52,16 +71,20 @@ class Goroutine:
             self.heap.observer.pop(self.id, n)
         return v
 
-    def set(self, slot: int, addr: int) -> None:
-        if not 0 <= slot < len(self.stack):
+    def set(self, slot: object, addr: object) -> None:
+        if not isinstance(slot, int) or not 0 <= slot < len(self.stack):
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
-        self.heap._check_root(addr, f"goroutine {self.id} set slot {slot}")
-        self.stack[slot] = addr
+        a = addr if isinstance(addr, int) else _int(addr, f"goroutine {self.id} set: address")
+        if not self.heap._is_root(a):
+            raise GoheapError(
+                f"goroutine {self.id} set slot {slot}: {a:#x} is not an allocated heap object"
+            )
+        self.stack[slot] = a
         if self.heap.observer is not None:
-            self.heap.observer.set_slot(self.id, slot, addr)
+            self.heap.observer.set_slot(self.id, slot, a)
 
-    def get(self, slot: int) -> int:
-        if not 0 <= slot < len(self.stack):
+    def get(self, slot: object) -> int:
+        if not isinstance(slot, int) or not 0 <= slot < len(self.stack):
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
         return self.stack[slot]
 

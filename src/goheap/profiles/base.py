@@ -128,7 +128,7 @@ class Runtime:
         """debug.SetMemoryLimit(limit): the old limit (a negative limit only reads it)."""
         raise NotImplementedError
 
-    def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
+    def set_finalizer(self, obj: int, fn: Callable[[int], object] | None) -> None:
         """runtime.SetFinalizer(obj, fn)."""
         raise NotImplementedError
 

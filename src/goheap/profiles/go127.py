@@ -334,7 +334,7 @@ class Go127Runtime(Runtime):
     def set_memory_limit(self, limit: int) -> int:
         return int(self.heap.gc_.setMemoryLimit(limit))
 
-    def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
+    def set_finalizer(self, obj: int, fn: Callable[[int], object] | None) -> None:
         self.heap.finalizers.SetFinalizer(obj, fn)
 
     def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int) -> int:

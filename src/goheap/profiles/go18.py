@@ -170,7 +170,7 @@ class Go18Runtime(Runtime):
         self.heap.gc_.runtime_GC()
         return old
 
-    def set_finalizer(self, obj: int, fn: Callable[[int], None] | None) -> None:
+    def set_finalizer(self, obj: int, fn: Callable[[int], object] | None) -> None:
         self.heap.finalizers.SetFinalizer(obj, fn)
 
     def advance(self, ns: int) -> None:
