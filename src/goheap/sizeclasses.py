@@ -206,6 +206,18 @@ class SizeClasses:
     def num_classes(self) -> int:
         return len(self.class_to_size)
 
+    def divmagic(self, c: int) -> DivMagic:
+        """Go 1.8's division constants of class c (a table of DivMagic)."""
+        m = self.class_to_divmagic[c]
+        assert isinstance(m, DivMagic), "this profile's divMagic is a multiplier (divmul)"
+        return m
+
+    def divmul(self, c: int) -> int:
+        """Modern Go's ``divMul`` of class c (a table of ints)."""
+        m = self.class_to_divmagic[c]
+        assert isinstance(m, int), "this profile's divMagic is Go 1.8's (divmagic)"
+        return m
+
     # -- lookups -----------------------------------------------------------
 
     def _check_class(self, c: int) -> None:

@@ -73,7 +73,8 @@ def object_entries(typ: Type, size: int, dataSize: int) -> np.ndarray:
     mask[: len(typ.ptrmask)] = typ.ptrmask
     ptr = np.where(live, mask[i % ndata], 0).astype(np.uint8)
     scan = (live & (i != 1)).astype(np.uint8)
-    return ptr | (scan << 1)
+    entries: np.ndarray = ptr | (scan << 1)
+    return entries
 
 
 def _pack(entries: np.ndarray, shift: int) -> _Pattern:

@@ -20,13 +20,13 @@ reused once drained, never freed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goheap.errors import GoheapError
 from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.heapview import HeapView
     from goheap.runtime.specials import SpecialRecord
 
 _FinBlockSize = 4 * 1024
@@ -38,7 +38,7 @@ FinalizerFunc = Callable[[int], object]
 class Finalizers:
     """The finalizer queue (finq) and the finalizer goroutine of one heap."""
 
-    def __init__(self, h: MHeap) -> None:
+    def __init__(self, h: HeapView[Any]) -> None:
         self.h = h
         self.finq: list[tuple[FinalizerFunc, int]] = []
         self.blocks_allocated = 0  # finblocks ever allocated (reused when drained)

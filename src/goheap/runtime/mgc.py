@@ -297,7 +297,7 @@ class GC(GCHooks):
             return
         now = self.clock.now
         if self.procs > 1:
-            budget = (now - self.last_bgsweep) * (self.procs - 1)
+            budget: float = (now - self.last_bgsweep) * (self.procs - 1)
             per_span = self.cost.sweep_ns_per_span
             while budget >= per_span and not h.sweepdone:
                 before = self.clock.now

@@ -43,6 +43,7 @@ from goheap.runtime.specials import _KindSpecialFinalizer
 if TYPE_CHECKING:
     from goheap.runtime.mheap import MHeap
     from goheap.runtime.mspan import MSpan
+    from goheap.runtime.specials import SpecialRecord
 
 maxObletBytes = 128 << 10
 
@@ -164,7 +165,7 @@ class Marker:
         for s in h.sweepSpans[(h.sweepgen // 2) % 2].spans:
             if s is None or s.state != _MSpanInUse or s.specials is None:
                 continue
-            sp = s.specials
+            sp: SpecialRecord | None = s.specials
             while sp is not None:
                 if sp.kind == _KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize

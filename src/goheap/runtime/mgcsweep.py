@@ -25,6 +25,7 @@ from goheap.runtime.mspan import _MSpanInUse
 from goheap.runtime.specials import _KindSpecialFinalizer
 
 if TYPE_CHECKING:
+    from goheap.runtime.heapview import HeapView, S
     from goheap.runtime.mheap import MHeap
     from goheap.runtime.mspan import MSpan
     from goheap.runtime.specials import SpecialRecord
@@ -136,7 +137,7 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
     return res
 
 
-def _sweep_specials(h: MHeap, s: MSpan, size: int) -> None:
+def _sweep_specials(h: HeapView[S], s: S, size: int) -> None:
     """Specials of unmarked objects: resurrect-and-queue finalizers, free the rest."""
     prev: SpecialRecord | None = None
     sp = s.specials

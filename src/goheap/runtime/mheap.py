@@ -29,20 +29,20 @@ from typing import TYPE_CHECKING
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.arena import OS, ArenaMemory, round_up
 from goheap.runtime.clock import Clock
-from goheap.runtime.fixalloc import FixAlloc, PersistentAllocator
+from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.gcbits import GCBitsArenas
 from goheap.runtime.heapbits import HeapBitmap
 from goheap.runtime.mcentral import MCentral
 from goheap.runtime.mgcsweep import sweep_span, sweepone
 from goheap.runtime.mgcsweepbuf import GCSweepBuf
 from goheap.runtime.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
-from goheap.runtime.mstats import MStats
+from goheap.runtime.mstats import MStats, SysStat
 from goheap.runtime.specials import _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from goheap.profiles.base import Profile
+    from goheap.profiles.go18 import Go18Profile
     from goheap.runtime.mcache import MCache
     from goheap.runtime.proc import P
     from goheap.runtime.specials import SpecialRecord
@@ -56,7 +56,7 @@ ZEROBASE = 0x5A6C40
 class MHeap:
     """The page heap, with Go 1.8's fields (see the module docstring)."""
 
-    def __init__(self, profile: Profile, stats: MStats, os_: OS, clock: Clock) -> None:
+    def __init__(self, profile: Go18Profile, stats: MStats, os_: OS, clock: Clock) -> None:
         self.profile = profile
         self.sizeclasses = profile.sizeclasses
         self.stats = stats
@@ -83,8 +83,8 @@ class MHeap:
             profile.page_size,
         )
         # The P whose mcache and palloc the current operation uses.
-        self.curp: P | None = None
-        self.allp: list[P] = []
+        self.curp: P[MCache] | None = None
+        self.allp: list[P[MCache]] = []
 
         self.sweepSpans = [
             GCSweepBuf(
@@ -181,7 +181,7 @@ class MHeap:
 
     # --- helpers for the current P ---
 
-    def _persistent(self):  # type: ignore[no-untyped-def]
+    def _persistent(self) -> PersistentAlloc:
         return self.curp.palloc if self.curp is not None else self.palloc.global_alloc
 
     def _mcache(self) -> MCache | None:
@@ -195,13 +195,7 @@ class MHeap:
     def _recordspan(self, s: MSpan) -> None:
         """recordspan: first handout of an mspan struct appends it to allspans."""
         if len(self.allspans) >= self.allspans_cap:
-            n = 64 * 1024 // 8
-            if n < self.allspans_cap * 3 // 2:
-                n = self.allspans_cap * 3 // 2
-            self.os.sysAlloc(n * 8, self.stats.other_sys)
-            if self.allspans_cap:
-                self.os.sysFree(0, self.allspans_cap * 8, self.stats.other_sys)
-            self.allspans_cap = n
+            self.allspans_cap = growAllspans(self.allspans_cap, self.os, self.stats.other_sys)
         self.allspans.append(s)
 
     def flush_mcache_stats(self, c: MCache | None) -> None:
@@ -275,11 +269,11 @@ class MHeap:
                 s.baseMask = 0
             else:
                 s.elemsize = self.sizeclasses.class_to_size[sizeclass]
-                m = self.sizeclasses.class_to_divmagic[sizeclass]
-                s.divShift = m.shift  # type: ignore[union-attr]
-                s.divMul = m.mul  # type: ignore[union-attr]
-                s.divShift2 = m.shift2  # type: ignore[union-attr]
-                s.baseMask = m.base_mask  # type: ignore[union-attr]
+                m = self.sizeclasses.divmagic(sizeclass)
+                s.divShift = m.shift
+                s.divMul = m.mul
+                s.divShift2 = m.shift2
+                s.baseMask = m.base_mask
             self.pagesInUse += npage
             if large:
                 self.stats.heap_objects += 1
@@ -618,6 +612,21 @@ class MHeap:
 
     def inuse_spans(self) -> list[MSpan]:
         return [s for s in self.allspans if s.state == _MSpanInUse]
+
+
+def growAllspans(cap: int, os_: OS, other_sys: SysStat) -> int:
+    """recordspan's growth of a full allspans array; returns the new capacity.
+
+    The new array (64 KiB, or half again as large) is sysAlloc'd and the old
+    one sysFree'd, both charged to other_sys. Unchanged since Go 1.8.
+    """
+    n = 64 * 1024 // 8
+    if n < cap * 3 // 2:
+        n = cap * 3 // 2
+    os_.sysAlloc(n * 8, other_sys)
+    if cap:
+        os_.sysFree(0, cap * 8, other_sys)
+    return n
 
 
 def _new_special() -> SpecialRecord:

@@ -21,12 +21,12 @@ memRecord) are charged to ``buckhash_sys``.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from goheap.runtime.specials import _KindSpecialProfile, addspecial
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.heapview import HeapView
 
 FASTRAND_SEED = 0x49F6428A
 _FASTLOG_NUM_BITS = 5
@@ -74,7 +74,7 @@ DEFAULT_STACK: tuple[str, ...] = ("main.main", "runtime.main", "runtime.goexit")
 
 def fastlog2(x: float) -> float:
     """Go's fastlog2: table lookup on the top mantissa bits, then interpolation."""
-    bits = struct.unpack("<Q", struct.pack("<d", x))[0]
+    bits: int = struct.unpack("<Q", struct.pack("<d", x))[0]
     x_exp = ((bits >> 52) & 0x7FF) - 1023
     idx = (bits >> (52 - _FASTLOG_NUM_BITS)) % (1 << _FASTLOG_NUM_BITS)
     scale = (bits >> (52 - _FASTLOG_NUM_BITS - 20)) % (1 << 20)
@@ -131,7 +131,7 @@ class MProf:
 
     bucket_class: type[Bucket] = Bucket  # what stkbucket makes (a version may extend it)
 
-    def __init__(self, h: MHeap, rate: int) -> None:
+    def __init__(self, h: HeapView[Any], rate: int) -> None:
         self.h = h
         self.MemProfileRate = rate
         self.fastrand_state = FASTRAND_SEED

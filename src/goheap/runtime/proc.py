@@ -7,21 +7,20 @@ runs one OS thread; whichever P the mutator is running on is the heap's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from goheap.runtime.fixalloc import PersistentAlloc
 
-if TYPE_CHECKING:
-    from goheap.runtime.mcache import MCache
+C = TypeVar("C")  # the version's mcache
 
 
-class P:
+class P(Generic[C]):
     __slots__ = ("id", "mcache", "palloc")
 
     def __init__(self, pid: int) -> None:
         self.id = pid
         self.palloc = PersistentAlloc()
-        self.mcache: MCache | None = None
+        self.mcache: C | None = None
 
     def __repr__(self) -> str:
         return f"<p {self.id}>"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from goheap.errors import GoheapError
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.heapview import HeapView, S
     from goheap.runtime.mspan import MSpan
 
 _KindSpecialFinalizer = 1
@@ -35,7 +35,7 @@ class SpecialRecord:
         self.payload: object = None
 
 
-def addspecial(h: MHeap, p: int, s: SpecialRecord) -> bool:
+def addspecial(h: HeapView[S], p: int, s: SpecialRecord) -> bool:
     """Attach s to the object at p; False if one of that kind is there already."""
     span = h.lookupMaybe(p)
     if span is None:
@@ -61,7 +61,7 @@ def addspecial(h: MHeap, p: int, s: SpecialRecord) -> bool:
     return True
 
 
-def removespecial(h: MHeap, p: int, kind: int) -> SpecialRecord | None:
+def removespecial(h: HeapView[S], p: int, kind: int) -> SpecialRecord | None:
     """Detach and return the special of this kind on the object at p, if any."""
     span = h.lookupMaybe(p)
     if span is None:

@@ -38,7 +38,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime import mcache as mcache18
 from goheap.runtime.go127.mspan import makeSpanClass
 
 if TYPE_CHECKING:
@@ -76,10 +75,27 @@ class MCache:
         self.alloc: list[MSpan] = [h.emptymspan] * h.numSpanClasses
         self.flushGen = h.sweepgen
 
-    # nextFree (the slot at freeindex, refilling a full span first; returns
-    # the slot, the span and checkGCTrigger) is Go 1.8's, indexed by span
-    # class instead of size class.
-    nextFree = mcache18.MCache.nextFree
+    def nextFree(self, spc: int) -> tuple[int, MSpan, bool]:
+        """``nextFree`` (malloc.go): (slot, span, checkGCTrigger), refilling a full span first.
+
+        The code of Go 1.8's ``mcache.nextFree``, indexed by span class.
+        """
+        s = self.alloc[spc]
+        checkGCTrigger = False
+        freeIndex = s.nextFreeIndex()
+        if freeIndex == s.nelems:
+            if s.allocCount != s.nelems:
+                raise RuntimeThrow("s.allocCount != s.nelems && freeIndex == s.nelems")
+            s = self.refill(spc)
+            checkGCTrigger = True
+            freeIndex = s.nextFreeIndex()
+        if freeIndex >= s.nelems:
+            raise RuntimeThrow("freeIndex is not valid")
+        v = freeIndex * s.elemsize + s.startAddr
+        s.allocCount += 1
+        if s.allocCount > s.nelems:
+            raise RuntimeThrow("s.allocCount > s.nelems")
+        return v, s, checkGCTrigger
 
     def refill(self, spc: int) -> MSpan:
         """Replace the full cached span of ``spc`` with one that has a free slot."""
@@ -99,9 +115,10 @@ class MCache:
                 self.tinyAllocs = 0
             h.controller.totalAlloc += slotsUsed * s.elemsize
             s.allocCountBeforeCache = 0
-        s = h.central[spc].cacheSpan()  # type: ignore[assignment]
-        if s is None:
+        got = h.central[spc].cacheSpan()
+        if got is None:
             raise GoheapError("runtime: out of memory")
+        s = got
         if s.allocCount == s.nelems:
             raise RuntimeThrow("span has no free space")
         s.sweepgen = h.sweepgen + 3

@@ -53,7 +53,7 @@ class Finalizers127(Finalizers):
     """The finalizer queue of a go1.27 heap, with today's SetFinalizer and frame."""
 
     def __init__(self, h: MHeap, frame_bytes: int) -> None:
-        super().__init__(h)  # type: ignore[arg-type]
+        super().__init__(h)
         self.h127 = h
         self.frame_bytes = frame_bytes
         self.frame = 0  # the finalizer goroutine's frame buffer (a heap object), once made
@@ -79,14 +79,14 @@ class Finalizers127(Finalizers):
                 f"block {base:#x}"
             )
         if fn is None:
-            rec = removespecial(h, obj, _KindSpecialFinalizer)  # type: ignore[arg-type]
+            rec = removespecial(h, obj, _KindSpecialFinalizer)
             if rec is not None:
                 h.specialfinalizeralloc.free(rec)
             return
         rec = h.specialfinalizeralloc.alloc(h._persistent())
         rec.kind = _KindSpecialFinalizer
         rec.payload = fn
-        if not addspecial(h, obj, rec):  # type: ignore[arg-type]
+        if not addspecial(h, obj, rec):
             h.specialfinalizeralloc.free(rec)
             raise GoheapError(f"runtime.SetFinalizer: finalizer already set for {obj:#x}")
 

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mprof import MProf127
     from goheap.runtime.go127.mspan import MSpan
+    from goheap.runtime.go127.proc import P
 
 _GCoff: Final = 0
 _GCmark: Final = 1
@@ -117,7 +118,7 @@ class GCCycle127(GCCycle):
     globalsScan: int = 0
 
     @property
-    def forced(self) -> bool:  # type: ignore[override]
+    def forced(self) -> bool:
         return self.userForced
 
 
@@ -138,9 +139,10 @@ class GCParams:
     scavenge_ns_per_page: int  # background scavenging cost per physical page
 
 
-def _mcache(p: Any) -> MCache:
+def _mcache(p: P) -> MCache:
     """The P's mcache (every go1.27 P has one)."""
-    c: MCache = p.mcache
+    c = p.mcache
+    assert c is not None
     return c
 
 

@@ -79,7 +79,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime import mheap as mheap18
 from goheap.runtime.arena import ArenaMemory
 from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.gcbits import GCBitsArenas
@@ -95,7 +94,7 @@ from goheap.runtime.go127.mspan import MSpan, makeSpanClass, mSpanDead, mSpanInU
 from goheap.runtime.go127.mspanset import SpanSetBlockAlloc
 from goheap.runtime.go127.mstats import MStats
 from goheap.runtime.go127.scavenge_goal import ScavengeGoals
-from goheap.runtime.mheap import ZEROBASE, _new_special
+from goheap.runtime.mheap import ZEROBASE, _new_special, growAllspans
 from goheap.runtime.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
@@ -327,10 +326,14 @@ class MHeap:
 
         return MCache(self)
 
-    # recordspan (an mspan struct's first handout appends it to allspans,
-    # whose array is sysAlloc'd to other_sys and grows by half) is unchanged
-    # since Go 1.8 and reads the same fields here.
-    _recordspan = mheap18.MHeap._recordspan
+    def _recordspan(self, s: MSpan) -> None:
+        """recordspan: first handout of an mspan struct appends it to allspans.
+
+        Unchanged since Go 1.8: the array is sysAlloc'd to other_sys and grows by half.
+        """
+        if len(self.allspans) >= self.allspans_cap:
+            self.allspans_cap = growAllspans(self.allspans_cap, self.os, self.stats.other_sys)
+        self.allspans.append(s)
 
     def gcUpdate(self, dHeapLive: int, dHeapScan: int) -> None:
         """``gcController.update``: heapLive/heapScan changed."""
@@ -582,7 +585,7 @@ class MHeap:
             else:
                 s.elemsize = self.sizeclasses.class_to_size[sizeclass]
                 s.nelems = self.nelemsFor(spanclass)
-                s.divMul = self.sizeclasses.class_to_divmagic[sizeclass]  # type: ignore[assignment]
+                s.divMul = self.sizeclasses.divmul(sizeclass)
             s.freeindex = 0
             s.freeIndexForScan = 0
             s.allocCache = (1 << 64) - 1

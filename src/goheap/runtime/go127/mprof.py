@@ -62,7 +62,7 @@ class MProf127(MProf):
     bucket_class = Bucket127  # memRecord with today's cycle ring
 
     def __init__(self, h: MHeap, rate: int) -> None:
-        super().__init__(h, rate)  # type: ignore[arg-type]
+        super().__init__(h, rate)
         self.cheaprand_state = CHEAPRAND_SEED
         self.cycle = 0  # mProfCycle
         self.flushed = False

@@ -170,7 +170,7 @@ def readmemstats_m(h: MHeap, by_size_len: int, flushed: bool = True) -> MemStats
             c = p.mcache
             if c is None:
                 continue
-            counts, ntiny, nbytes = c.unflushed()  # type: ignore[attr-defined]
+            counts, ntiny, nbytes = c.unflushed()
             for cl, n in counts.items():
                 small[cl] += n
             tiny += ntiny

@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.runtime import proc
+from goheap.runtime.go127.mcache import MCache
 from goheap.runtime.go127.mpagecache import PageCache
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mspan import MSpan
 
 
-class P(proc.P):
+class P(proc.P[MCache]):
     __slots__ = ("gcFractionalMarkTime", "gcwPtrBuf", "mspancache", "pcache")
 
     def __init__(self, pid: int) -> None:
