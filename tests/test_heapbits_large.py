@@ -12,10 +12,7 @@ from goheap.runtime.gotype import POINTER, Type
 
 
 @pytest.mark.parametrize("chunk", [3, 7, 1 << 20])
-def test_chunked_large_bitmap_equals_the_generic_encoding(
-    monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
-    monkeypatch.setattr(hb, "_CHUNK_BYTES", chunk)
+def test_chunked_large_bitmap_equals_the_generic_encoding(chunk: int) -> None:
     rng = random.Random(chunk)
     buf = bytearray(1 << 16)
     bits = hb.HeapBitmap(memoryview(buf), 0, len(buf))
@@ -27,7 +24,7 @@ def test_chunked_large_bitmap_equals_the_generic_encoding(
         data = count * typ.size
         size = max(40960, -(-data // 8192) * 8192)
         bits.np_bm[:] = 0
-        bits._set_large(0, size, data, typ)
+        bits._set_large(0, size, data, typ, chunk_bytes=chunk)
         chunked = bytes(bits.np_bm)
         bits.np_bm[:] = 0
         pat = hb._pack(hb.object_entries(typ, size, data), 0)

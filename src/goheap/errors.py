@@ -20,3 +20,7 @@ class RuntimeThrow(RuntimeError):
     heap), never a user mistake. The message names the Go function and
     condition, as Go's throw text does.
     """
+
+
+class HeapCheckError(AssertionError):
+    """A heap invariant does not hold (``Heap.check()``): a bug in goheap, not in its input."""

@@ -11,6 +11,7 @@ A type without pointers is *noscan*: its objects go to the tiny allocator
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from goheap.errors import GoheapError
 
@@ -22,7 +23,7 @@ class Type:
 
     __slots__ = ("align", "gcmask", "name", "ptrdata", "ptrmask", "size", "type_id")
 
-    _next_id = 1
+    _next_id: ClassVar[int] = 1
 
     def __init__(self, name: str, size: int, pointers: Iterable[int] = (), align: int = 0) -> None:
         if not isinstance(size, int) or size < 0:

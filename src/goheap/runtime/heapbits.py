@@ -168,7 +168,9 @@ class HeapBitmap:
             m = pat.lo_mask
             bm[lo] = (old_lo & ~m & 0xFF) | (bm[lo] & m)
 
-    def _set_large(self, x: int, size: int, dataSize: int, typ: Type) -> None:
+    def _set_large(
+        self, x: int, size: int, dataSize: int, typ: Type, chunk_bytes: int = _CHUNK_BYTES
+    ) -> None:
         """setType for a word-aligned large object, a bounded chunk at a time.
 
         Its entries repeat every lcm(type words, 4) words up to the last
@@ -188,8 +190,8 @@ class HeapBitmap:
         full = totalptr // 4  # bitmap bytes whose four words all lie in the prefix
         hi = self.byte_index(x)
         bm = self.np_bm
-        for b0 in range(0, full, _CHUNK_BYTES):
-            b1 = min(full, b0 + _CHUNK_BYTES)
+        for b0 in range(0, full, chunk_bytes):
+            b1 = min(full, b0 + chunk_bytes)
             start = b0 % len(period)
             reps = (start + b1 - b0 + len(period) - 1) // len(period)
             chunk = np.tile(period, reps)[start : start + b1 - b0]

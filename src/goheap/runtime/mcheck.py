@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from goheap.errors import HeapCheckError
 from goheap.runtime.mspan import (
     MASK64,
     MSPAN_STATE_NAMES,
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
     from goheap.runtime.mstats import MemStats
 
 _PageShift = 13
-
-
-class HeapCheckError(AssertionError):
-    """A heap invariant does not hold."""
 
 
 def _fail(msg: str) -> None:

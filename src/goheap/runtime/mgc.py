@@ -297,7 +297,7 @@ class GC(GCHooks):
             return
         now = self.clock.now
         if self.procs > 1:
-            budget: float = (now - self.last_bgsweep) * (self.procs - 1)
+            budget = float((now - self.last_bgsweep) * (self.procs - 1))
             per_span = self.cost.sweep_ns_per_span
             while budget >= per_span and not h.sweepdone:
                 before = self.clock.now
@@ -490,7 +490,7 @@ class GC(GCHooks):
         # and background credit count. Greying objects costs time too; it is
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
-        self.work_remaining = res.scanWork
+        self.work_remaining = float(res.scanWork)
         self.ns_per_work = self.cost.scan_ns_per_byte + (
             res.objects * self.cost.mark_ns_per_object / max(res.scanWork, 1)
         )

@@ -39,7 +39,7 @@ def deductSweepCredit(h: MHeap, spanBytes: int, callerSweepPages: int) -> None:
     pagesOwed = int(h.sweepPagesPerByte * h.spanBytesAlloc)
     while pagesOwed - h.pagesSwept > callerSweepPages:
         if h.sweepone() == -1:
-            h.sweepPagesPerByte = 0
+            h.sweepPagesPerByte = 0.0
             break
 
 

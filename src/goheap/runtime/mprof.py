@@ -157,7 +157,7 @@ class MProf:
         q = self.fastrand() % (1 << 26) + 1
         qlog = fastlog2(float(q)) - 26
         if qlog > 0:
-            qlog = 0
+            qlog = 0.0
         v = qlog * (-0.6931471805599453 * float(period))
         return int(v) + 1
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.machinery
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,15 +26,41 @@ class Param:
 class Workload:
     name: str
     summary: str
-    go_program: str  # the Go program it mirrors, as prose/code
+    module: str  # the module defining it: its docstring tells the Go program it mirrors
     params: tuple[Param, ...]
     run: Callable[[Heap, dict[str, int]], Any] = field(compare=False)
     # True: the program calls heap.dead() on every object it drops, so its
     # trace (header "liveness_events") replays in lifetime mode too.
     declares_deaths: bool = False
 
+    @property
+    def go_program(self) -> str:
+        """The Go program it mirrors, as prose/code (its module's docstring)."""
+        return module_docstring(self.module)
+
     def defaults(self) -> dict[str, int]:
         return {p.name: p.default for p in self.params}
+
+
+def module_docstring(name: str) -> str:
+    """A module's docstring, read from its source when the module is compiled.
+
+    (A mypyc-compiled module has no ``__doc__``; its ``.py`` file lies beside it.)
+    """
+    mod = importlib.import_module(name)
+    if mod.__doc__:
+        return mod.__doc__
+    path = str(getattr(mod, "__file__", "") or "")
+    for sfx in importlib.machinery.EXTENSION_SUFFIXES:
+        if path.endswith(sfx):
+            path = path[: -len(sfx)] + ".py"
+            break
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = ast.get_docstring(ast.parse(f.read()), clean=False)
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    return doc or ""
 
 
 def parse_params(workload: Workload, items: Iterable[str]) -> dict[str, int]:

@@ -123,7 +123,7 @@ def run_binarytrees(h: Heap, params: dict[str, int]) -> dict[str, int]:
 BINARYTREES = Workload(
     name="binarytrees",
     summary="build, walk and drop binary trees (the benchmarks-game pattern)",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(Param("depth", 14, "maximum tree depth (at least 6 is used)", 0, 30),),
     run=run_binarytrees,
     declares_deaths=True,

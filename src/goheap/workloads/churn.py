@@ -123,7 +123,7 @@ def run_churn(heap: Heap, params: dict[str, int]) -> dict[str, int]:
 CHURN = Workload(
     name="churn",
     summary="a ring of K slots; each step allocates a mixed-size object into the next slot",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(
         Param("k", 1000, "ring slots (objects kept alive at once)", minimum=1, maximum=1 << 28),
         Param("steps", 100000, "allocations", minimum=0, maximum=1 << 40),

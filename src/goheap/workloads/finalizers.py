@@ -88,7 +88,7 @@ def run_finalizers(heap: Heap, params: dict[str, int]) -> dict[str, Any]:
 FINALIZERS = Workload(
     name="finalizers",
     summary="COUNT 32-byte objects with finalizers, dropped, then three runtime.GC()s",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(Param("count", 10000, "objects with a finalizer", minimum=1, maximum=1 << 28),),
     run=run_finalizers,
     declares_deaths=True,

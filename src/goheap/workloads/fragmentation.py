@@ -87,7 +87,7 @@ def run_fragmentation(heap: Heap, params: dict[str, int]) -> dict[str, int]:
 FRAGMENTATION = Workload(
     name="fragmentation",
     summary="COUNT objects of SIZE bytes, one kept per span, then a GC (golang/go#18896)",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(
         Param("size", 64, "bytes per object (16..32768)", minimum=1, maximum=1 << 36),
         Param("count", 100000, "objects allocated", minimum=1, maximum=1 << 32),

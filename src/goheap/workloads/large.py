@@ -45,7 +45,7 @@ def run_large(heap: Heap, params: dict[str, int]) -> dict[str, int]:
 LARGE = Workload(
     name="large",
     summary="a window of W slots; each step allocates a 40 KiB..4 MiB object into the next slot",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(
         Param("window", 16, "slots (large objects kept alive at once)", minimum=1, maximum=1 << 28),
         Param("steps", 10000, "allocations", minimum=0, maximum=1 << 40),

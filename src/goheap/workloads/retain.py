@@ -47,7 +47,7 @@ def run_retain(heap: Heap, params: dict[str, int]) -> dict[str, int]:
 RETAIN = Workload(
     name="retain",
     summary="one []unsafe.Pointer of COUNT slots, then COUNT objects of SIZE bytes kept in it",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(
         Param("size", 64, "bytes per object", minimum=1, maximum=1 << 36),
         Param("count", 10000, "number of objects", minimum=0, maximum=1 << 32),

@@ -221,7 +221,7 @@ def run_service(heap: Heap, params: dict[str, int]) -> dict[str, int]:
 SERVICE = Workload(
     name="service",
     summary="requests against an LRU cache of CAPACITY entries over KEYS skewed keys",
-    go_program=__doc__ or "",
+    module=__name__,
     params=(
         Param("requests", 20000, "requests served", minimum=0, maximum=1 << 40),
         Param("capacity", 1000, "cache entries kept (LRU)", minimum=1, maximum=1 << 26),

@@ -93,7 +93,7 @@ class MProf127(MProf):
         q = self.cheaprandn(1 << _randomBitCount) + 1
         qlog = fastlog2(float(q)) - _randomBitCount
         if qlog > 0:
-            qlog = 0
+            qlog = 0.0
         return int(qlog * (_minusLog2 * float(mean))) + 1
 
     def mProf_Malloc(self, p: int, size: int, stack: tuple[str, ...]) -> None:
