@@ -1,0 +1,338 @@
+"""Compile goheap's hot modules with mypyc, in place -- or remove the compiled build.
+
+    python -m goheap.build              compile (needs mypy and a C compiler)
+    python -m goheap.build --clean      remove the compiled modules: pure Python again
+    python -m goheap.build --status     say which build `import goheap` uses, and why
+    python -m goheap.build --list       the modules that are compiled
+
+Compiling is optional: goheap is plain, fully typed Python and runs as it is.
+Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
+with the same numbers. What is compiled: ``heap``, ``mutator`` and every
+module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
+simulated allocation runs through -- except package ``__init__`` files.
+
+The build type-checks those modules with mypy, turns them into C with mypyc
+and compiles that, all in a temporary directory; only when everything
+succeeded are the extension modules moved next to their sources (each by an
+atomic rename) and ``_compiled.json`` written: the modules, and a hash of
+every goheap source the build depended on. ``import goheap`` uses the
+compiled modules only while all those sources are unchanged; after an edit
+it runs pure Python and warns until you compile again (or clean). A failed
+build changes nothing. ``GOHEAP_PURE=1`` runs pure Python regardless.
+
+It works wherever the package's files are writable: an editable install
+(``pip install -e .``, files in ``src/goheap``) or a regular one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.machinery
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from goheap import _native
+
+PACKAGE_DIR = _native.PACKAGE_DIR
+
+#: Which modules are compiled: these, and everything below these directories.
+COMPILED_FILES = ("heap.py", "mutator.py")
+COMPILED_DIRS = ("runtime", "workloads")
+
+# Runs in a subprocess, in the directory holding the goheap package: mypyc's
+# and setuptools' global state stay out of the caller's process.
+_BUILD_SCRIPT = """
+import json, sys
+from setuptools import setup
+from mypyc.build import mypycify
+
+a = json.loads(sys.argv[1])
+exts = mypycify(
+    ["--config-file", a["config"], *a["paths"]],
+    opt_level=a["opt_level"],
+    group_name=a["group"],
+    target_dir=a["cdir"],
+    multi_file=a["multi_file"],
+)
+setup(
+    name="goheap-compiled",
+    ext_modules=exts,
+    script_args=["build_ext", "--build-lib", a["lib"], "--build-temp", a["tmp"]]
+    + (["--parallel", str(a["jobs"])] if a["jobs"] > 1 else []),
+)
+"""
+
+_MYPY_CONFIG = """[mypy]
+follow_imports = silent
+ignore_missing_imports = True
+cache_dir = {cache}
+"""
+
+
+class BuildError(Exception):
+    """The compiled build could not be made (nothing was changed)."""
+
+
+def compiled_sources(pkg_dir: str = PACKAGE_DIR) -> list[str]:
+    """The source files that are compiled, relative to the package directory."""
+    out = [f for f in COMPILED_FILES if os.path.isfile(os.path.join(pkg_dir, f))]
+    for top in COMPILED_DIRS:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(pkg_dir, top)):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py") and name != "__init__.py":
+                    out.append(os.path.relpath(os.path.join(dirpath, name), pkg_dir))
+    return out
+
+
+def module_name(rel: str) -> str:
+    """goheap's module of a source path relative to the package directory."""
+    parts = rel[: -len(".py")].split(os.sep)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(["goheap", *parts])
+
+
+def _module_file(name: str, pkg_dir: str) -> str | None:
+    """The source of goheap module name (relative to the package), if it is one."""
+    parts = name.split(".")[1:]
+    for rel in (
+        (os.path.join(*parts, "__init__.py"), os.path.join(*parts) + ".py")
+        if parts
+        else ("__init__.py",)
+    ):
+        if os.path.isfile(os.path.join(pkg_dir, rel)):
+            return rel
+    return None
+
+
+def _imports(rel: str, pkg_dir: str) -> set[str]:
+    """goheap sources that rel imports anywhere (top level, functions, TYPE_CHECKING)."""
+    with open(os.path.join(pkg_dir, rel)) as f:
+        tree = ast.parse(f.read(), rel)
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    out: set[str] = set()
+    for name in names:
+        if name != "goheap" and not name.startswith("goheap."):
+            continue
+        # A package's __init__ runs whenever one of its modules is imported.
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            found = _module_file(".".join(parts[:i]), pkg_dir)
+            if found is not None:
+                out.add(found)
+    return out
+
+
+def dependencies(sources: list[str], pkg_dir: str = PACKAGE_DIR) -> list[str]:
+    """The compiled sources and every goheap source they import, transitively.
+
+    Not the package's ``__init__`` and ``_native``: they choose the build and
+    import no compiled module's names into one.
+    """
+    seen: set[str] = {"__init__.py", "_native.py"}
+    todo = list(sources)
+    while todo:
+        rel = todo.pop()
+        if rel in seen:
+            continue
+        seen.add(rel)
+        todo.extend(_imports(rel, pkg_dir) - seen)
+    return sorted(seen - {"__init__.py", "_native.py"})
+
+
+def _file_record(path: str) -> dict[str, object]:
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _native.file_digest(path)}
+
+
+def _check_tools() -> str:
+    """mypy's version, or BuildError saying what is missing."""
+    try:
+        import mypy.version
+        import mypyc.build  # noqa: F401
+    except ImportError:
+        raise BuildError("mypy (with mypyc) is not installed: pip install mypy") from None
+    if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
+        raise BuildError("no C compiler found (cc or gcc, or set CC)")
+    return str(mypy.version.__version__)
+
+
+def _install(src: str, dst: str) -> None:
+    """Copy src over dst atomically (a running process keeps the old file it mapped)."""
+    tmp = f"{dst}.tmp{os.getpid()}"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def clean(pkg_dir: str = PACKAGE_DIR) -> list[str]:
+    """Remove the compiled modules and the manifest; returns what was removed."""
+    removed: list[str] = []
+    manifest = os.path.join(pkg_dir, _native.MANIFEST)
+    if os.path.exists(manifest):
+        os.remove(manifest)  # first: a half-removed build is never taken as current
+        removed.append(_native.MANIFEST)
+    for rel in _native.extension_files(pkg_dir):
+        os.remove(os.path.join(pkg_dir, rel))
+        removed.append(rel)
+    return removed
+
+
+def build(
+    *,
+    pkg_dir: str = PACKAGE_DIR,
+    opt_level: str = "3",
+    jobs: int = 1,
+    multi_file: bool = False,
+    verbose: bool = False,
+    keep: bool = False,
+) -> dict[str, object]:
+    """Compile in a temporary directory, then install; returns the manifest written."""
+    mypy_version = _check_tools()
+    sources = compiled_sources(pkg_dir)
+    modules = [module_name(rel) for rel in sources]
+    # Hash before compiling: an edit made while the build runs makes it stale at once.
+    records = {
+        rel: _file_record(os.path.join(pkg_dir, rel)) for rel in dependencies(sources, pkg_dir)
+    }
+    root = os.path.dirname(pkg_dir)
+    work = tempfile.mkdtemp(prefix="goheap-build-")
+    try:
+        config = os.path.join(work, "mypy.ini")
+        with open(config, "w") as f:
+            f.write(_MYPY_CONFIG.format(cache=os.path.join(work, "mypy_cache")))
+        args = {
+            "config": config,
+            "paths": [os.path.join("goheap", rel) for rel in sources],
+            "opt_level": opt_level,
+            "group": _native.GROUP_NAME,
+            "cdir": os.path.join(work, "c"),
+            "lib": os.path.join(work, "lib"),
+            "tmp": os.path.join(work, "tmp"),
+            "multi_file": multi_file,
+            "jobs": jobs,
+        }
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _BUILD_SCRIPT, json.dumps(args)],
+            cwd=root,
+            capture_output=not verbose,
+            text=True,
+        )
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            log = os.path.join(tempfile.gettempdir(), "goheap-build.log")
+            with open(log, "w") as f:
+                f.write((proc.stdout or "") + (proc.stderr or ""))
+            tail = [ln for ln in (proc.stdout or "").splitlines() if ": error:" in ln][:10]
+            detail = ("\n  " + "\n  ".join(tail)) if tail else ""
+            raise BuildError(f"the build failed (nothing was changed; full log: {log}){detail}")
+        built_dir = os.path.join(work, "lib", "goheap")
+        built = _native.extension_files(built_dir)
+        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+        expected = {rel[: -len(".py")] + suffix for rel in sources}
+        missing = expected - set(built)
+        if missing:
+            raise BuildError(
+                f"the build made no {', '.join(sorted(missing))} (nothing was changed)"
+            )
+        # Install: the manifest goes last, so an interrupted install is never taken as current.
+        manifest_path = os.path.join(pkg_dir, _native.MANIFEST)
+        if os.path.exists(manifest_path):
+            os.remove(manifest_path)
+        for rel in built:
+            _install(os.path.join(built_dir, rel), os.path.join(pkg_dir, rel))
+        for rel in _native.extension_files(pkg_dir):
+            if rel not in built:  # left over from an earlier build of other modules
+                os.remove(os.path.join(pkg_dir, rel))
+        manifest: dict[str, object] = {
+            "format": _native.MANIFEST_FORMAT,
+            "built": datetime.now(UTC).isoformat(timespec="seconds"),
+            "python": sys.version.split()[0],
+            "ext_suffix": suffix,
+            "mypy": mypy_version,
+            "opt_level": opt_level,
+            "build_seconds": round(seconds, 1),
+            "modules": modules,
+            "extensions": built,
+            "sources": records,
+        }
+        tmp_manifest = f"{manifest_path}.tmp{os.getpid()}"
+        with open(tmp_manifest, "w") as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp_manifest, manifest_path)
+        return manifest
+    finally:
+        if keep:
+            print(f"build directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m goheap.build",
+        description="Compile goheap's hot modules with mypyc, in place (optional).",
+    )
+    what = ap.add_mutually_exclusive_group()
+    what.add_argument("--clean", action="store_true", help="remove the compiled modules")
+    what.add_argument("--status", action="store_true", help="which build import goheap uses")
+    what.add_argument("--list", action="store_true", help="the modules that are compiled")
+    ap.add_argument("--opt-level", default="3", choices="0123", help="C optimisation (-O)")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel C compiles")
+    ap.add_argument("--multi-file", action="store_true", help="one C file per module")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show mypyc's and cc's output")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary build directory")
+    a = ap.parse_args(argv)
+    if a.list:
+        for rel in compiled_sources():
+            print(module_name(rel))
+        return 0
+    if a.status:
+        st = _native.status()
+        print(f"goheap {st.describe()}")
+        return 0 if st.compiled else 1
+    if a.clean:
+        removed = clean()
+        print(
+            f"removed {len(removed)} files; goheap is pure Python"
+            if removed
+            else "nothing to remove"
+        )
+        return 0
+    print(f"compiling {len(compiled_sources())} modules with mypyc (a few minutes)...", flush=True)
+    try:
+        m = build(
+            opt_level=a.opt_level,
+            jobs=a.jobs,
+            multi_file=a.multi_file,
+            verbose=a.verbose,
+            keep=a.keep,
+        )
+    except BuildError as e:
+        print(f"goheap.build: {e}", file=sys.stderr)
+        print("goheap still runs as pure Python.", file=sys.stderr)
+        return 1
+    print(
+        f"compiled {len(compiled_sources())} modules in {m['build_seconds']} s "
+        f"(mypy {m['mypy']}, -O{m['opt_level']}); `import goheap` now uses them"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
