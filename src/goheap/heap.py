@@ -40,6 +40,7 @@ from goheap.mutator import Goroutine, GoroutineBody, Scheduler, _int
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
 from goheap.runtime.clock import Clock
+from goheap.runtime.facade import ArenaHeap, Collector, Mallocgc
 from goheap.runtime.gotype import Type
 from goheap.runtime.mfinal import FinalizerFunc
 from goheap.runtime.mgc import CostModel, GCCycle
@@ -137,6 +138,11 @@ class Heap:
             self, RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit)
         )
         self._max_small = self.runtime.max_small_request
+        # The same parts, typed by what every version's have in common: the hot
+        # paths below use these (direct calls and field reads once compiled).
+        self._arena: ArenaHeap[Any] = self.mheap
+        self._mallocgc: Mallocgc = self.malloc_
+        self._collector: Collector = self.gc_
         if gctrace is True:
             self.gc_.gctrace = _print_stderr
         elif callable(gctrace):
@@ -179,14 +185,15 @@ class Heap:
         self._switch_to(g)
 
     def _switch_to(self, g: Goroutine) -> None:
-        self.g.gcAssistBytes = self.gc_.gcAssistBytes
+        c = self._collector
+        self.g.gcAssistBytes = c.gcAssistBytes
         self.g = g
-        self.gc_.gcAssistBytes = g.gcAssistBytes
+        c.gcAssistBytes = g.gcAssistBytes
         self.mheap.curp = self.allp[g.p]
 
     def _is_root(self, addr: int) -> bool:
         """Can a root hold addr: nil, &zerobase or (inside) an allocated heap object?"""
-        return addr == 0 or self._object_span(addr) is not None or addr == self.mheap.zerobase
+        return addr == 0 or self._object_span(addr) is not None or addr == self._arena.zerobase
 
     def set_global(self, name: object, addr: object) -> None:
         """A global pointer variable (a root) named name now holds addr (0: nil)."""
@@ -368,14 +375,13 @@ class Heap:
             raise GoheapError(
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
-        mheap = self.mheap
         if p is not None:
             p = self._proc(p)
             if p != self.g.p:
                 self._on(p)
-        curp = mheap.curp
-        assert curp is not None and curp.mcache is not None
-        x: int = self.malloc_.mallocgc(size, typ, needzero, curp.mcache, stack or DEFAULT_STACK)
+        observer = self.observer
+        pid = self.mheap.curp.id if observer is not None else 0
+        x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
         req = self.requested
         req[size] = req.get(size, 0) + 1
         cost = self.cost
@@ -387,11 +393,11 @@ class Heap:
             ns = cost.alloc_ns + size * cost.zero_ns_per_byte
         else:
             ns = cost.large_alloc_ns + size * cost.zero_ns_per_byte
-        if self.observer is not None:
-            self.observer.alloc(x, size, typ, curp.id, stack)
-        self.gc_.mutator_ran(ns)
+        if observer is not None:
+            observer.alloc(x, size, typ, pid, stack)
+        self._collector.mutator_ran(ns)
         if p is not None:
-            mheap.curp = self.allp[self.g.p]
+            self.mheap.curp = self.allp[self.g.p]
         return x
 
     def _track_tiny(self, x: int) -> None:
@@ -434,7 +440,7 @@ class Heap:
 
     def _object_span(self, addr: int) -> MSpan | None:
         """The span of the allocated object containing addr, or None (a fast findObject)."""
-        h = self.mheap
+        h = self._arena
         start = h.arena_start
         if addr < start or addr >= h.arena_used:
             return None
@@ -458,8 +464,7 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
-        w: int = (addr - self.mheap.arena_start) >> 3
-        return w
+        return (addr - self._arena.arena_start) >> 3
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
@@ -468,14 +473,14 @@ class Heap:
         v = _int(value, "write_word: the value")
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
-        self.mheap.mem.words[self._word_index(o, off, "write_word")] = v
+        self._arena.mem.words[self._word_index(o, off, "write_word")] = v
         if self.observer is not None:
             self.observer.write_word(o, off, v)
 
     def read_word(self, obj: object, offset: object) -> int:
         o = _int(obj, "read_word: the object")
         off = _int(offset, "read_word: the offset")
-        v: int = self.mheap.mem.words[self._word_index(o, off, "read_word")]
+        v: int = self._arena.mem.words[self._word_index(o, off, "read_word")]
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
@@ -485,7 +490,7 @@ class Heap:
         t = _int(target, "write_pointer: the target")
         if not self._is_root(t):
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
-        self.mheap.mem.words[self._word_index(o, off, "write_pointer")] = t
+        self._arena.mem.words[self._word_index(o, off, "write_pointer")] = t
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

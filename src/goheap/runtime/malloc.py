@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError, RuntimeThrow
+from goheap.runtime.facade import Collector, Mallocgc
 from goheap.runtime.gotype import Type
 from goheap.runtime.mcentral import initSpan
 from goheap.runtime.mgcsweep import deductSweepCredit
@@ -41,7 +42,7 @@ _GCoff = 0
 _GCmarktermination = 2
 
 
-class GCHooks:
+class GCHooks(Collector):
     """What mallocgc asks of the collector. The default: no collector at all."""
 
     gcphase: int = _GCoff
@@ -81,7 +82,7 @@ def nextFreeFast(s: MSpan) -> int:
     return 0
 
 
-class Malloc:
+class Malloc(Mallocgc):
     """mallocgc and its helpers, bound to one heap."""
 
     def __init__(self, h: MHeap, mprof: MProf, gc: GCHooks) -> None:
@@ -99,6 +100,13 @@ class Malloc:
         self.mem = h.mem
         self.heapbits = h.heapbits
         self.stats = h.stats
+
+    def mallocgcOnP(
+        self, size: int, typ: Type | None, needzero: bool, stack: tuple[str, ...]
+    ) -> int:
+        p = self.h.curp
+        assert p is not None and p.mcache is not None
+        return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.arena import OS, ArenaMemory, round_up
 from goheap.runtime.clock import Clock
+from goheap.runtime.facade import ArenaHeap
 from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.gcbits import GCBitsArenas
 from goheap.runtime.heapbits import HeapBitmap
@@ -53,7 +54,7 @@ _PageSize = 1 << _PageShift
 ZEROBASE = 0x5A6C40
 
 
-class MHeap:
+class MHeap(ArenaHeap[MSpan]):
     """The page heap, with Go 1.8's fields (see the module docstring)."""
 
     def __init__(self, profile: Go18Profile, stats: MStats, os_: OS, clock: Clock) -> None:
@@ -73,7 +74,7 @@ class MHeap:
         self.sweepdone = 0
         self.allspans: list[MSpan] = []
         self.allspans_cap = 0
-        self.spans: list[MSpan | None] = []
+        self.spans = []
 
         self.palloc = PersistentAllocator(
             os_,

@@ -53,6 +53,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
+from goheap.runtime.facade import Mallocgc
 from goheap.runtime.go127.mgcmark import gcmarknewobject
 from goheap.runtime.gotype import Type
 from goheap.runtime.malloc import nextFreeFast
@@ -68,7 +69,7 @@ _PageShift: Final = 13
 _GCoff: Final = 0
 
 
-class Malloc:
+class Malloc(Mallocgc):
     """mallocgc and its paths, bound to one go1.27 heap."""
 
     def __init__(self, h: MHeap, gc: GC, mprof: MProf127) -> None:
@@ -91,6 +92,13 @@ class Malloc:
         self.arena_start = h.mem.arena_start
         self.heapBits = h.heapBits
         self.stats = h.stats
+
+    def mallocgcOnP(
+        self, size: int, typ: Type | None, needzero: bool, stack: tuple[str, ...]
+    ) -> int:
+        p = self.h.curp
+        assert p is not None and p.mcache is not None
+        return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from goheap.errors import RuntimeThrow
+from goheap.runtime.facade import Collector
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -152,7 +153,7 @@ def format_gctrace(c: GCCycle127, start_ns: int, cpu_fraction: float) -> str:
     return format_gctrace18(c, start_ns, cpu_fraction, extra)
 
 
-class GC:
+class GC(Collector):
     """gcController, gcphase, the cycle and the collector's goroutines of one go1.27 runtime."""
 
     def __init__(

@@ -80,6 +80,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.arena import ArenaMemory
+from goheap.runtime.facade import ArenaHeap
 from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.gcbits import GCBitsArenas
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
@@ -119,7 +120,7 @@ spanAllocWorkBuf: Final = 2
 HEAP_RESERVATION: Final = 1 << 39
 
 
-class MHeap:
+class MHeap(ArenaHeap[MSpan]):
     """The Go 1.27 page heap of one runtime (see the module doc)."""
 
     def __init__(self, profile: Go127Profile, stats: MStats, controller: GCControllerState) -> None:
@@ -265,7 +266,7 @@ class MHeap:
         self._arena_persistent = 0
         self.arena_start = profile.arena_hint
         self.arena_used = self.arena_start  # end of the arenas reserved so far
-        self.spans: list[MSpan | None] = []
+        self.spans = []
         self.mem = ArenaMemory(self.arena_start, HEAP_RESERVATION, profile.phys_page_size)
         self.heapBits = HeapBits(
             self.mem,
