@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, SupportsIndex, SupportsInt
+from typing import Any, Final, SupportsIndex, SupportsInt
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
@@ -50,7 +50,7 @@ from goheap.runtime.mstats import MemStats
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
-_MAX_REQUEST = 1 << 39
+_MAX_REQUEST: Final = 1 << 39
 
 
 def parse_gogc(gogc: object) -> int:

@@ -9,10 +9,12 @@ may advance it explicitly.
 
 from __future__ import annotations
 
+from typing import Final
+
 # Go's nanotime() is monotonic and starts near process start; we start at a
 # fixed, recognisable non-zero value so that "unusedsince == 0" keeps Go's
 # meaning of "never stamped".
-START_NS = 1_000_000_000
+START_NS: Final = 1_000_000_000
 
 
 class Clock:

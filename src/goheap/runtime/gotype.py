@@ -11,11 +11,11 @@ A type without pointers is *noscan*: its objects go to the tiny allocator
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from goheap.errors import GoheapError
 
-PTR_SIZE = 8
+PTR_SIZE: Final = 8
 
 
 class Type:
@@ -76,5 +76,5 @@ def _natural_align(size: int) -> int:
 
 
 # The element types Go's own builtins allocate: []byte and []unsafe.Pointer.
-BYTE = Type("uint8", 1)
-POINTER = Type("unsafe.Pointer", 8, pointers=[0])
+BYTE: Final = Type("uint8", 1)
+POINTER: Final = Type("unsafe.Pointer", 8, pointers=[0])

@@ -27,21 +27,22 @@ gives the same bitmap.
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
 from goheap.runtime.gotype import Type
 
-bitPointer = 1
-bitScan = 1 << 4
-bitPointerAll = 0x0F
-bitScanAll = 0xF0
+bitPointer: Final = 1
+bitScan: Final = 1 << 4
+bitPointerAll: Final = 0x0F
+bitScanAll: Final = 0xF0
 
 # Patterns of objects up to this size are cached per (type, size, dataSize, shift).
-_CACHE_MAX_SIZE = 32768
+_CACHE_MAX_SIZE: Final = 32768
 # Larger objects (always page-aligned: shift 0) are written a chunk of bitmap
 # bytes at a time, so memory stays bounded whatever the object's size.
-_CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES: Final = 1 << 20
 
 
 class _Pattern:

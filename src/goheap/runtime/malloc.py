@@ -22,7 +22,7 @@ no collection (GOGC=off behaviour) and allocation is always white.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.facade import Collector, Mallocgc
@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     from goheap.runtime.mheap import MHeap
     from goheap.runtime.mprof import MProf
 
-_PageShift = 13
-_PageSize = 1 << _PageShift
-_GCoff = 0
-_GCmarktermination = 2
+_PageShift: Final = 13
+_PageSize: Final = 1 << _PageShift
+_GCoff: Final = 0
+_GCmarktermination: Final = 2
 
 
 class GCHooks(Collector):

@@ -13,7 +13,7 @@ frees objects of a span; it may return the whole span to the heap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.mgcsweep import deductSweepCredit, reimburseSweepCredit
@@ -22,7 +22,7 @@ from goheap.runtime.mspan import MSpan, MSpanList
 if TYPE_CHECKING:
     from goheap.runtime.mheap import MHeap
 
-_PageShift = 13
+_PageShift: Final = 13
 
 
 class MCentral:

@@ -24,7 +24,7 @@ values that disagree. The checks, in order:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import HeapCheckError
 from goheap.runtime.mspan import (
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from goheap.heap import Heap
     from goheap.runtime.mstats import MemStats
 
-_PageShift = 13
+_PageShift: Final = 13
 
 
 def _fail(msg: str) -> None:

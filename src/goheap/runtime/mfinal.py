@@ -20,7 +20,7 @@ reused once drained, never freed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from goheap.errors import GoheapError
 from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from goheap.runtime.heapview import HeapView
     from goheap.runtime.specials import SpecialRecord
 
-_FinBlockSize = 4 * 1024
-FINALIZERS_PER_BLOCK = (_FinBlockSize - 3 * 8) // 40
+_FinBlockSize: Final = 4 * 1024
+FINALIZERS_PER_BLOCK: Final = (_FinBlockSize - 3 * 8) // 40
 
 FinalizerFunc = Callable[[int], object]
 

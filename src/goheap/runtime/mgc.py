@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.malloc import GCHooks
@@ -44,18 +44,18 @@ if TYPE_CHECKING:
     from goheap.runtime.mprof import MProf
     from goheap.runtime.mspan import MSpan
 
-_GCoff = 0
-_GCmark = 1
-_GCmarktermination = 2
+_GCoff: Final = 0
+_GCmark: Final = 1
+_GCmarktermination: Final = 2
 
-gcBackgroundMode = 0
-gcForceMode = 1
-gcForceBlockMode = 2
+gcBackgroundMode: Final = 0
+gcForceMode: Final = 1
+gcForceBlockMode: Final = 2
 
-forcegcperiod = 2 * 60 * 1_000_000_000
-scavengelimit = 5 * 60 * 1_000_000_000
-forcePreemptNS = 10_000_000
-gcOverAssistWork = 64 << 10
+forcegcperiod: Final = 2 * 60 * 1_000_000_000
+scavengelimit: Final = 5 * 60 * 1_000_000_000
+forcePreemptNS: Final = 10_000_000
+gcOverAssistWork: Final = 64 << 10
 
 
 @dataclass

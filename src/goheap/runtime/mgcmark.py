@@ -35,7 +35,7 @@ itself).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.mspan import _MSpanInUse
 from goheap.runtime.specials import _KindSpecialFinalizer
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from goheap.runtime.mspan import MSpan
     from goheap.runtime.specials import SpecialRecord
 
-maxObletBytes = 128 << 10
+maxObletBytes: Final = 128 << 10
 
 
 class MarkResult:

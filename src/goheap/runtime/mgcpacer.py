@@ -24,12 +24,14 @@ All integer steps use Go's uint64 arithmetic (``x*gcpercent/100``).
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.runtime.mstats import MAX_UINT64, MStats
 
-defaultHeapMinimum = 4 << 20
-sweepMinHeapDistance = 1 << 20
-gcGoalUtilization = 0.25
-triggerGain = 0.5
+defaultHeapMinimum: Final = 4 << 20
+sweepMinHeapDistance: Final = 1 << 20
+gcGoalUtilization: Final = 0.25
+triggerGain: Final = 0.5
 
 
 class GCController:

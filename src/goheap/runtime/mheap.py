@@ -24,7 +24,7 @@ sweeper frees them. Go 1.8's design, as modelled here:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.arena import OS, ArenaMemory, round_up
@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     from goheap.runtime.proc import P
     from goheap.runtime.specials import SpecialRecord
 
-_PageShift = 13
-_PageSize = 1 << _PageShift
+_PageShift: Final = 13
+_PageSize: Final = 1 << _PageShift
 # runtime.zerobase lives in the binary's BSS; any fixed non-heap address will do.
-ZEROBASE = 0x5A6C40
+ZEROBASE: Final = 0x5A6C40
 
 
 class MHeap(ArenaHeap[MSpan]):

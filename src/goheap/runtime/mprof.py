@@ -21,19 +21,19 @@ memRecord) are charged to ``buckhash_sys``.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from goheap.runtime.specials import _KindSpecialProfile, addspecial
 
 if TYPE_CHECKING:
     from goheap.runtime.heapview import HeapView
 
-FASTRAND_SEED = 0x49F6428A
-_FASTLOG_NUM_BITS = 5
+FASTRAND_SEED: Final = 0x49F6428A
+_FASTLOG_NUM_BITS: Final = 5
 # fastlog2Table as Go 1.8 ships it (fastlog2table.go, made by mkfastlog2table.go
 # with Go's own log2): log2(1 + i/32). Recomputing it with math.log2 gives a
 # different last bit in 13 entries, so the values are Go's, written out.
-_FASTLOG2_TABLE = [
+_FASTLOG2_TABLE: Final = [
     0.0,
     0.0443941193584535,
     0.08746284125033943,
@@ -69,7 +69,7 @@ _FASTLOG2_TABLE = [
     1.0,
 ]
 
-DEFAULT_STACK: tuple[str, ...] = ("main.main", "runtime.main", "runtime.goexit")
+DEFAULT_STACK: Final[tuple[str, ...]] = ("main.main", "runtime.main", "runtime.goexit")
 
 
 def fastlog2(x: float) -> float:

@@ -14,12 +14,12 @@ walking allspans (so unswept dead objects still count, as in Go).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from goheap.runtime.mheap import MHeap
 
-MAX_UINT64 = (1 << 64) - 1
+MAX_UINT64: Final = (1 << 64) - 1
 
 
 class SysStat:

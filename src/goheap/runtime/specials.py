@@ -10,7 +10,7 @@ record for the same object. Records come from two fixallocs (charged to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from goheap.runtime.heapview import HeapView, S
     from goheap.runtime.mspan import MSpan
 
-_KindSpecialFinalizer = 1
-_KindSpecialProfile = 2
+_KindSpecialFinalizer: Final = 1
+_KindSpecialProfile: Final = 2
 
 
 class SpecialRecord:

@@ -30,13 +30,15 @@ siblings and itself live in that goroutine's stack slots, as in Go.
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.heap import Heap
 from goheap.mutator import Goroutine
 from goheap.runtime.gotype import Type
 from goheap.workloads.base import Param, Workload
 
-NODE = Type("main.Node", size=16, pointers=[0, 8])
-STACK = ("main.bottomUpTree", "main.main", "runtime.main", "runtime.goexit")
+NODE: Final = Type("main.Node", size=16, pointers=[0, 8])
+STACK: Final = ("main.bottomUpTree", "main.main", "runtime.main", "runtime.goexit")
 
 
 def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:

@@ -35,17 +35,18 @@ held is dead from the moment the slot is overwritten. Mallocs is exactly
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.runtime.gotype import POINTER
 from goheap.workloads.base import Param, Workload
 
-DEFAULT_SEED = 88172645463325252
-_MASK64 = (1 << 64) - 1
+DEFAULT_SEED: Final = 88172645463325252
+_MASK64: Final = (1 << 64) - 1
 
-STACK_RING = ("main.main", "runtime.main", "runtime.goexit")
-STACK_OBJ = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
+STACK_RING: Final = ("main.main", "runtime.main", "runtime.goexit")
+STACK_OBJ: Final = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
 
 
 class XorShift64:

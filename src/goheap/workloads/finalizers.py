@@ -41,14 +41,14 @@ more cycle), so both modes give the same numbers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from goheap.heap import Heap
 from goheap.runtime.gotype import POINTER, Type
 from goheap.workloads.base import Param, Workload
 
-OBJ = Type("main.Obj", size=32, pointers=[8])
-STACK = ("main.main", "runtime.main", "runtime.goexit")
+OBJ: Final = Type("main.Obj", size=32, pointers=[8])
+STACK: Final = ("main.main", "runtime.main", "runtime.goexit")
 
 
 def run_finalizers(heap: Heap, params: dict[str, int]) -> dict[str, Any]:

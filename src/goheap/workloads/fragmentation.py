@@ -37,13 +37,15 @@ span each anyway); nelems is the runtime's objects per pointer-free span
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.runtime.gotype import POINTER
 from goheap.workloads.base import Param, Workload
 
-STACK_ALL = ("main.main", "runtime.main", "runtime.goexit")
-STACK_OBJ = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
+STACK_ALL: Final = ("main.main", "runtime.main", "runtime.goexit")
+STACK_OBJ: Final = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
 
 
 def objects_per_span(heap: Heap, size: int) -> tuple[int, int, int]:

@@ -17,13 +17,15 @@ below 16 bytes); with ``pointers=1`` it is ``ceil(size/8)`` pointer words.
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.runtime.gotype import POINTER
 from goheap.workloads.base import Param, Workload
 
-STACK_KEEP = ("main.main", "runtime.main", "runtime.goexit")
-STACK_OBJ = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
+STACK_KEEP: Final = ("main.main", "runtime.main", "runtime.goexit")
+STACK_OBJ: Final = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
 
 
 def run_retain(heap: Heap, params: dict[str, int]) -> dict[str, int]:

@@ -70,21 +70,23 @@ is exactly ``1 + 2*requests + 3*misses``.
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.heap import Heap
 from goheap.runtime.gotype import POINTER, Type
 from goheap.workloads.base import Param, Workload
 from goheap.workloads.churn import XorShift64, seed_param
 
-ENTRY = Type("main.entry", size=56, pointers=[0, 8, 16, 24, 32])
+ENTRY: Final = Type("main.entry", size=56, pointers=[0, 8, 16, 24, 32])
 PREV, NEXT, HNEXT, KEY, VALUE, ID, SIZE = 0, 8, 16, 24, 32, 40, 48
-KEY_SIZE = 16
+KEY_SIZE: Final = 16
 HEAD, TAIL, BUCKETS = "main.cache.head", "main.cache.tail", "main.cache.buckets"
 
-STACK_MAIN = ("main.main", "runtime.main", "runtime.goexit")
-STACK_REQ = ("main.serve", "main.main", "runtime.main", "runtime.goexit")
-STACK_MISS = ("main.fill", "main.serve", "main.main", "runtime.main", "runtime.goexit")
+STACK_MAIN: Final = ("main.main", "runtime.main", "runtime.goexit")
+STACK_REQ: Final = ("main.serve", "main.main", "runtime.main", "runtime.goexit")
+STACK_MISS: Final = ("main.fill", "main.serve", "main.main", "runtime.main", "runtime.goexit")
 
-_MASK64 = (1 << 64) - 1
+_MASK64: Final = (1 << 64) - 1
 
 
 def next_key(rng: XorShift64, keys: int) -> int:

@@ -57,7 +57,7 @@ What the model simplifies
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.go127.mpallocbits import (
@@ -73,22 +73,22 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mpagealloc import PageAlloc
 
 #: ``logHeapArenaBytes`` / ``heapArenaBytes`` (64 MiB on linux/amd64).
-LOG_HEAP_ARENA_BYTES = 26
-HEAP_ARENA_BYTES = 1 << LOG_HEAP_ARENA_BYTES
+LOG_HEAP_ARENA_BYTES: Final = 26
+HEAP_ARENA_BYTES: Final = 1 << LOG_HEAP_ARENA_BYTES
 #: ``pagesPerArena``.
-PAGES_PER_ARENA = HEAP_ARENA_BYTES // PAGE_SIZE
+PAGES_PER_ARENA: Final = HEAP_ARENA_BYTES // PAGE_SIZE
 #: ``arenaL1Bits``, ``arenaL2Bits``, ``arenaBits`` on linux/amd64.
-ARENA_L1_BITS = 0
-ARENA_L2_BITS = HEAP_ADDR_BITS - LOG_HEAP_ARENA_BYTES - ARENA_L1_BITS
-ARENA_BITS = ARENA_L1_BITS + ARENA_L2_BITS
+ARENA_L1_BITS: Final = 0
+ARENA_L2_BITS: Final = HEAP_ADDR_BITS - LOG_HEAP_ARENA_BYTES - ARENA_L1_BITS
+ARENA_BITS: Final = ARENA_L1_BITS + ARENA_L2_BITS
 #: ``unsafe.Sizeof(heapArena{})``: spans (8 B x 8192) + four 1024-byte page bitmaps
 #: + ``checkmarks`` pointer + ``zeroedBase``.
-HEAP_ARENA_STRUCT_BYTES = 8 * PAGES_PER_ARENA + 4 * (PAGES_PER_ARENA // 8) + 8 + 8
+HEAP_ARENA_STRUCT_BYTES: Final = 8 * PAGES_PER_ARENA + 4 * (PAGES_PER_ARENA // 8) + 8 + 8
 #: ``persistentalloc``'s threshold above which it calls ``sysAlloc`` directly.
-PERSISTENT_MAX_BLOCK = 64 << 10
+PERSISTENT_MAX_BLOCK: Final = 64 << 10
 #: The default hint prefix (``0x00c0 << 32``) and spacing (``1 << 40``).
-ARENA_HINT_BASE = 0x00C0 << 32
-ARENA_HINT_STEP = 1 << 40
+ARENA_HINT_BASE: Final = 0x00C0 << 32
+ARENA_HINT_STEP: Final = 1 << 40
 
 
 def arenaIndex(p: int) -> int:

@@ -35,7 +35,7 @@ reads (:mod:`goheap.runtime.go127.mprof`; with the profile's default
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.go127.mspan import makeSpanClass
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
 
-_PageShift = 13
-_PageSize = 1 << _PageShift
+_PageShift: Final = 13
+_PageSize: Final = 1 << _PageShift
 
 
 class MCache:

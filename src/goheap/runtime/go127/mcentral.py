@@ -30,7 +30,7 @@ that a sweeper already reached another way (its sweepgen is not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.go127.mgcsweep import deductSweepCredit, sweepSpan
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
 
-_PageShift = 13
-_SPAN_BUDGET = 100
+_PageShift: Final = 13
+_SPAN_BUDGET: Final = 100
 
 
 class MCentral:

@@ -49,7 +49,7 @@ naming the structure and the values that disagree. It changes nothing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from goheap.errors import HeapCheckError, RuntimeThrow
 from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, _KindSpecialCleanup
@@ -64,7 +64,7 @@ from goheap.runtime.mspan import MASK64
 if TYPE_CHECKING:
     from goheap.heap import Heap
 
-_PageShift = 13
+_PageShift: Final = 13
 
 
 def _fail(msg: str) -> NoReturn:

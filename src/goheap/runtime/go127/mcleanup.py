@@ -7,7 +7,7 @@ What the Go code does
 attaches a ``specialCleanup`` to it (``addCleanup``): a record from
 ``mheap_.specialCleanupAlloc`` -- a fixalloc charged to ``other_sys`` --
 of ``special`` (next, offset, kind: 24 bytes) + ``cleanupFn`` (call, fn,
-arg: 24) + ``id`` (8) = 56 bytes, of kind ``_KindSpecialCleanup`` (7), added
+arg: Final[24) + ``id`` (8)] = 56 bytes, of kind ``_KindSpecialCleanup`` (7), added
 with ``addspecial(p, s, force=true)``: an object may carry any number of
 cleanups. The id comes from ``mheap_.cleanupID``, incremented first (0 is
 reserved). ptr equal to arg, or arg inside ptr's block (outside the tiny
@@ -47,7 +47,7 @@ counterpart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError
 from goheap.runtime.specials import SpecialRecord
@@ -58,11 +58,11 @@ if TYPE_CHECKING:
 
 CleanupFunc = Callable[[int], None]
 
-_KindSpecialCleanup = 7
-SIZEOF_SPECIAL_CLEANUP = 56  # special (24) + cleanupFn (24) + id (8)
-CLEANUP_BLOCK_SIZE = 512
-CLEANUP_BLOCK_HEADER = 32  # lfnode (16) + alllink (8) + n (4, padded)
-CLEANUPS_PER_BLOCK = (CLEANUP_BLOCK_SIZE - CLEANUP_BLOCK_HEADER) // 24
+_KindSpecialCleanup: Final = 7
+SIZEOF_SPECIAL_CLEANUP: Final = 56  # special (24) + cleanupFn (24) + id (8)
+CLEANUP_BLOCK_SIZE: Final = 512
+CLEANUP_BLOCK_HEADER: Final = 32  # lfnode (16) + alllink (8) + n (4, padded)
+CLEANUPS_PER_BLOCK: Final = (CLEANUP_BLOCK_SIZE - CLEANUP_BLOCK_HEADER) // 24
 
 
 class CleanupFn:

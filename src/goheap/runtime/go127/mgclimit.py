@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import IntEnum
+from typing import Final
 
 from goheap.runtime.go127.mgcpacer import (
     MAX_UINT64,
@@ -62,8 +63,8 @@ __all__ = [
     "makeLimiterEventStamp",
 ]
 
-gcCPULimiterUpdatePeriod = 10_000_000  # 10 ms
-capacityPerProc = 1_000_000_000  # 1 CPU-second per P
+gcCPULimiterUpdatePeriod: Final = 10_000_000  # 10 ms
+capacityPerProc: Final = 1_000_000_000  # 1 CPU-second per P
 
 
 class limiterEventType(IntEnum):
@@ -76,9 +77,9 @@ class limiterEventType(IntEnum):
     Idle = 4
 
 
-limiterEventBits = 3
-limiterEventTypeMask = ((1 << limiterEventBits) - 1) << (64 - limiterEventBits)
-limiterEventStampNone = 0
+limiterEventBits: Final = 3
+limiterEventTypeMask: Final = ((1 << limiterEventBits) - 1) << (64 - limiterEventBits)
+limiterEventStampNone: Final = 0
 
 
 def makeLimiterEventStamp(typ: limiterEventType, now: int) -> int:

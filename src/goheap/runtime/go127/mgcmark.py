@@ -145,7 +145,7 @@ class _TypeLayout:
         self.words_per_elem = typ.size >> 3
 
 
-_layouts: dict[int, _TypeLayout] = {}
+_layouts: Final[dict[int, _TypeLayout]] = {}
 
 
 def _layout(typ: Type) -> _TypeLayout:

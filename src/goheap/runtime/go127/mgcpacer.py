@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 __all__ = [
     "MAX_INT64",
@@ -92,10 +92,10 @@ __all__ = [
 
 # --- Go integer / float semantics -------------------------------------------
 
-MAX_UINT64 = (1 << 64) - 1
-MAX_INT64 = (1 << 63) - 1
-_MIN_INT64 = -(1 << 63)
-_TWO63 = float(1 << 63)
+MAX_UINT64: Final = (1 << 64) - 1
+MAX_INT64: Final = (1 << 63) - 1
+_MIN_INT64: Final = -(1 << 63)
+_TWO63: Final = float(1 << 63)
 
 
 def u64(x: int) -> int:
@@ -140,22 +140,22 @@ def fdiv(a: float, b: float) -> float:
 
 # --- constants ----------------------------------------------------------------
 
-gcBackgroundUtilization = 0.25
-gcGoalUtilization = gcBackgroundUtilization
-gcCreditSlack = 2000
-gcAssistTimeSlack = 5000
-gcOverAssistWork = 64 << 10
-defaultHeapMinimum = 4 << 20  # 512 KiB only under GOEXPERIMENT=heapminimum512kib
-maxStackScanSlack = 8 << 10
-memoryLimitMinHeapGoalHeadroom = 1 << 20
-memoryLimitHeapGoalHeadroomPercent = 3
-sweepMinHeapDistance = 1 << 20  # mgc.go
-triggerRatioDen = 64
-minTriggerRatioNum = 45
-maxTriggerRatioNum = 61
-minRunway = 64 << 10  # heapGoalInternal's minimum distance beyond the trigger point
-maxOvershoot = 1.1  # revise: allowance once heapLive is past the goal
-maxUtilError = 0.3  # startCycle: tolerated dedicated-worker rounding error
+gcBackgroundUtilization: Final = 0.25
+gcGoalUtilization: Final = gcBackgroundUtilization
+gcCreditSlack: Final = 2000
+gcAssistTimeSlack: Final = 5000
+gcOverAssistWork: Final = 64 << 10
+defaultHeapMinimum: Final = 4 << 20  # 512 KiB only under GOEXPERIMENT=heapminimum512kib
+maxStackScanSlack: Final = 8 << 10
+memoryLimitMinHeapGoalHeadroom: Final = 1 << 20
+memoryLimitHeapGoalHeadroomPercent: Final = 3
+sweepMinHeapDistance: Final = 1 << 20  # mgc.go
+triggerRatioDen: Final = 64
+minTriggerRatioNum: Final = 45
+maxTriggerRatioNum: Final = 61
+minRunway: Final = 64 << 10  # heapGoalInternal's minimum distance beyond the trigger point
+maxOvershoot: Final = 1.1  # revise: allowance once heapLive is past the goal
+maxUtilError: Final = 0.3  # startCycle: tolerated dedicated-worker rounding error
 
 
 class gcMarkWorkerMode(IntEnum):

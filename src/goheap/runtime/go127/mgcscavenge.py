@@ -26,14 +26,14 @@ physical page released (the profile's figure; Go measures it, or assumes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.go127.scavenge_goal import ScavengerState
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
 
-_NEVER = 1 << 62
+_NEVER: Final = 1 << 62
 
 
 class BgScavenger:

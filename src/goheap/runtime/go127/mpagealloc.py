@@ -88,7 +88,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.go127.mpallocbits import (
@@ -127,36 +127,36 @@ if TYPE_CHECKING:
 
 
 #: ``summaryL0Bits``: radix bits of the root level.
-SUMMARY_L0_BITS = (
+SUMMARY_L0_BITS: Final = (
     HEAP_ADDR_BITS - LOG_PALLOC_CHUNK_BYTES - (SUMMARY_LEVELS - 1) * SUMMARY_LEVEL_BITS
 )
 #: ``pallocChunksL1Bits`` / ``pallocChunksL2Bits``: the chunk map's two levels.
-PALLOC_CHUNKS_L1_BITS = 13
-PALLOC_CHUNKS_L2_BITS = HEAP_ADDR_BITS - LOG_PALLOC_CHUNK_BYTES - PALLOC_CHUNKS_L1_BITS
+PALLOC_CHUNKS_L1_BITS: Final = 13
+PALLOC_CHUNKS_L2_BITS: Final = HEAP_ADDR_BITS - LOG_PALLOC_CHUNK_BYTES - PALLOC_CHUNKS_L1_BITS
 #: Size of one ``pallocData`` (two 512-bit bitmaps) and of one L2 block of the chunk map.
-PALLOC_DATA_BYTES = 2 * PALLOC_CHUNK_PAGES // 8
-CHUNKS_L2_BYTES = (1 << PALLOC_CHUNKS_L2_BITS) * PALLOC_DATA_BYTES
+PALLOC_DATA_BYTES: Final = 2 * PALLOC_CHUNK_PAGES // 8
+CHUNKS_L2_BYTES: Final = (1 << PALLOC_CHUNKS_L2_BITS) * PALLOC_DATA_BYTES
 
 #: ``levelBits``, ``levelShift``, ``levelLogPages`` per summary level (0 = root).
-LEVEL_BITS = (SUMMARY_L0_BITS,) + (SUMMARY_LEVEL_BITS,) * (SUMMARY_LEVELS - 1)
-LEVEL_SHIFT = tuple(
+LEVEL_BITS: Final = (SUMMARY_L0_BITS,) + (SUMMARY_LEVEL_BITS,) * (SUMMARY_LEVELS - 1)
+LEVEL_SHIFT: Final = tuple(
     HEAP_ADDR_BITS - SUMMARY_L0_BITS - k * SUMMARY_LEVEL_BITS for k in range(SUMMARY_LEVELS)
 )
-LEVEL_LOG_PAGES = tuple(
+LEVEL_LOG_PAGES: Final = tuple(
     LOG_PALLOC_CHUNK_PAGES + (SUMMARY_LEVELS - 1 - k) * SUMMARY_LEVEL_BITS
     for k in range(SUMMARY_LEVELS)
 )
-_LEAF = SUMMARY_LEVELS - 1
+_LEAF: Final = SUMMARY_LEVELS - 1
 
 #: ``scavChunkHiOccPages``: a chunk this full is "dense" and skipped by the background scavenger.
-SCAV_CHUNK_HI_OCC_PAGES = int(0.96875 * PALLOC_CHUNK_PAGES)
+SCAV_CHUNK_HI_OCC_PAGES: Final = int(0.96875 * PALLOC_CHUNK_PAGES)
 #: Size of one ``atomicScavChunkData`` entry of the scavenge index.
-SCAV_CHUNK_DATA_BYTES = 8
+SCAV_CHUNK_DATA_BYTES: Final = 8
 
 # Stand-in base addresses of the reserved metadata arrays (only sizes matter;
 # each is page-aligned and the ranges never overlap).
-_SUMMARY_ARRAY_BASE = tuple((k + 1) << 40 for k in range(SUMMARY_LEVELS))
-_SCAV_INDEX_ARRAY_BASE = 8 << 40
+_SUMMARY_ARRAY_BASE: Final = tuple((k + 1) << 40 for k in range(SUMMARY_LEVELS))
+_SCAV_INDEX_ARRAY_BASE: Final = 8 << 40
 
 
 def chunkIndex(p: int) -> int:

@@ -37,7 +37,7 @@ Nothing: the cache is three integers and the operations are the Go ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.go127.mpagealloc import chunkBase, chunkIndex, chunkPageIndex
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mpagealloc import PageAlloc
 
 #: ``pageCachePages``: pages covered by one cache (bits in ``cache``).
-PAGE_CACHE_PAGES = 64
-_M64 = (1 << 64) - 1
+PAGE_CACHE_PAGES: Final = 64
+_M64: Final = (1 << 64) - 1
 
 
 def _lowest_bit(x: int) -> int:

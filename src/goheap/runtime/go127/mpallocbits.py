@@ -52,47 +52,49 @@ What the model simplifies
 
 from __future__ import annotations
 
+from typing import Final
+
 from goheap.errors import RuntimeThrow
 
 #: ``gc.PageShift``.
-PAGE_SHIFT = 13
+PAGE_SHIFT: Final = 13
 #: ``pageSize``: the runtime page (8 KiB).
-PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_SIZE: Final = 1 << PAGE_SHIFT
 #: ``logPallocChunkPages``.
-LOG_PALLOC_CHUNK_PAGES = 9
+LOG_PALLOC_CHUNK_PAGES: Final = 9
 #: ``pallocChunkPages``: pages per palloc chunk.
-PALLOC_CHUNK_PAGES = 1 << LOG_PALLOC_CHUNK_PAGES
+PALLOC_CHUNK_PAGES: Final = 1 << LOG_PALLOC_CHUNK_PAGES
 #: ``pallocChunkBytes``: 4 MiB.
-PALLOC_CHUNK_BYTES = PALLOC_CHUNK_PAGES * PAGE_SIZE
+PALLOC_CHUNK_BYTES: Final = PALLOC_CHUNK_PAGES * PAGE_SIZE
 #: ``logPallocChunkBytes``.
-LOG_PALLOC_CHUNK_BYTES = LOG_PALLOC_CHUNK_PAGES + PAGE_SHIFT
+LOG_PALLOC_CHUNK_BYTES: Final = LOG_PALLOC_CHUNK_PAGES + PAGE_SHIFT
 
 #: ``summaryLevels`` (64-bit platforms).
-SUMMARY_LEVELS = 5
+SUMMARY_LEVELS: Final = 5
 #: ``summaryLevelBits``.
-SUMMARY_LEVEL_BITS = 3
+SUMMARY_LEVEL_BITS: Final = 3
 #: ``logMaxPackedValue``: bits per field of a ``pallocSum``.
-LOG_MAX_PACKED_VALUE = LOG_PALLOC_CHUNK_PAGES + (SUMMARY_LEVELS - 1) * SUMMARY_LEVEL_BITS
+LOG_MAX_PACKED_VALUE: Final = LOG_PALLOC_CHUNK_PAGES + (SUMMARY_LEVELS - 1) * SUMMARY_LEVEL_BITS
 #: ``maxPackedValue``: the largest count a summary field holds (pages of a root entry).
-MAX_PACKED_VALUE = 1 << LOG_MAX_PACKED_VALUE
-_FIELD_MASK = MAX_PACKED_VALUE - 1
-_ALL_FREE_BIT = 1 << 63
+MAX_PACKED_VALUE: Final = 1 << LOG_MAX_PACKED_VALUE
+_FIELD_MASK: Final = MAX_PACKED_VALUE - 1
+_ALL_FREE_BIT: Final = 1 << 63
 #: Size in bytes of one ``pallocSum``.
-PALLOC_SUM_BYTES = 8
+PALLOC_SUM_BYTES: Final = 8
 
 #: ``maxPagesPerPhysPage`` (``maxPhysPageSize = 512 KiB`` / ``pageSize``).
-MAX_PAGES_PER_PHYS_PAGE = 64
+MAX_PAGES_PER_PHYS_PAGE: Final = 64
 #: Physical page size on linux/amd64.
-PHYS_PAGE_SIZE = 4096
+PHYS_PAGE_SIZE: Final = 4096
 #: Transparent huge page size on linux/amd64 (``hpage_pmd_size``).
-PHYS_HUGE_PAGE_SIZE = 2 << 20
+PHYS_HUGE_PAGE_SIZE: Final = 2 << 20
 
 #: Go's ``^uint(0)``: "no such index".
-NOT_FOUND = -1
+NOT_FOUND: Final = -1
 
-_M64 = (1 << 64) - 1
-_ALL = (1 << PALLOC_CHUNK_PAGES) - 1
-_WORDS = PALLOC_CHUNK_PAGES // 64
+_M64: Final = (1 << 64) - 1
+_ALL: Final = (1 << PALLOC_CHUNK_PAGES) - 1
+_WORDS: Final = PALLOC_CHUNK_PAGES // 64
 
 
 # --------------------------------------------------------------------------
@@ -144,7 +146,7 @@ def unpackPallocSum(s: int) -> tuple[int, int, int]:
 
 
 #: ``freeChunkSum``: the summary of an entirely free chunk.
-FREE_CHUNK_SUM = packPallocSum(PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES)
+FREE_CHUNK_SUM: Final = packPallocSum(PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES)
 
 
 # --------------------------------------------------------------------------
@@ -216,7 +218,7 @@ def findBitRange64(c: int, n: int) -> int:
     return _lowest_bit(c)
 
 
-_FILL_CONSTS = {
+_FILL_CONSTS: Final = {
     2: 0x5555555555555555,
     4: 0x7777777777777777,
     8: 0x7F7F7F7F7F7F7F7F,

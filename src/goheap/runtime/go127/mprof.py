@@ -33,17 +33,17 @@ driver passes (``DEFAULT_STACK`` otherwise), at most ``max_stack`` deep.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.mprof import Bucket, MProf, fastlog2
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
 
-MAX_INT64 = (1 << 63) - 1
-CHEAPRAND_SEED = 0x2545F491
-_randomBitCount = 26
-_minusLog2 = -0.6931471805599453
+MAX_INT64: Final = (1 << 63) - 1
+CHEAPRAND_SEED: Final = 0x2545F491
+_randomBitCount: Final = 26
+_minusLog2: Final = -0.6931471805599453
 
 
 class Bucket127(Bucket):

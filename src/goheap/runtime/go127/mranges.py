@@ -35,24 +35,25 @@ What the model simplifies
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from goheap.errors import RuntimeThrow
 
 #: ``uintptrMask``: arithmetic on addresses wraps at 2^64 as uintptr does.
-UINTPTR_MASK = (1 << 64) - 1
+UINTPTR_MASK: Final = (1 << 64) - 1
 #: ``heapAddrBits`` on linux/amd64.
-HEAP_ADDR_BITS = 48
+HEAP_ADDR_BITS: Final = 48
 #: ``arenaBaseOffset`` on amd64: the virtual address that is offset 0.
-ARENA_BASE_OFFSET = 0xFFFF800000000000
+ARENA_BASE_OFFSET: Final = 0xFFFF800000000000
 #: ``minOffAddr``: the lowest address of the offset view (as a virtual address).
-MIN_OFF_ADDR = ARENA_BASE_OFFSET
+MIN_OFF_ADDR: Final = ARENA_BASE_OFFSET
 #: ``maxOffAddr``: the highest address of the offset view (as a virtual address).
-MAX_OFF_ADDR = (((1 << HEAP_ADDR_BITS) - 1) + ARENA_BASE_OFFSET) & UINTPTR_MASK
+MAX_OFF_ADDR: Final = (((1 << HEAP_ADDR_BITS) - 1) + ARENA_BASE_OFFSET) & UINTPTR_MASK
 
 #: Size in bytes of one ``addrRange`` (two uintptrs), for ``persistentalloc`` accounting.
-ADDR_RANGE_BYTES = 16
+ADDR_RANGE_BYTES: Final = 16
 #: Initial capacity of ``addrRanges.ranges`` (``addrRanges.init``).
-ADDR_RANGES_INIT_CAP = 16
+ADDR_RANGES_INIT_CAP: Final = 16
 
 
 def off(addr: int) -> int:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Final
 
 from goheap.runtime.go127.mgcpacer import MAX_UINT64, float64ToInt64, float64ToUint64, u64
 
@@ -68,18 +69,18 @@ __all__ = [
     "startingScavSleepRatio",
 ]
 
-scavengePercent = 1
-retainExtraPercent = 10
-reduceExtraPercent = 5
-startingScavSleepRatio = 0.001
-minScavWorkTime = 1e6  # ns
-scavengeQuantum = 64 << 10
-approxWorkedNSPerPhysicalPage = 10e3
-controllerCooldownNS = 5_000_000_000
-defaultPhysPageSize = 4096
+scavengePercent: Final = 1
+retainExtraPercent: Final = 10
+reduceExtraPercent: Final = 5
+startingScavSleepRatio: Final = 0.001
+minScavWorkTime: Final = 1e6  # ns
+scavengeQuantum: Final = 64 << 10
+approxWorkedNSPerPhysicalPage: Final = 10e3
+controllerCooldownNS: Final = 5_000_000_000
+defaultPhysPageSize: Final = 4096
 
 # (100 - reduceExtraPercent) / 100, evaluated exactly as Go's constant arithmetic does.
-_memoryLimitGoalFraction = 0.95
+_memoryLimitGoalFraction: Final = 0.95
 
 
 def heapRetained(heapInUse: int, heapFree: int) -> int:
