@@ -468,31 +468,32 @@ def test_metadata_accounting(make127) -> None:
 
 
 def test_span_set_fifo_blocks_and_spine() -> None:
+    from goheap.runtime.go127.mspan import MSpan
     from goheap.runtime.go127.mspanset import SpanSet, SpanSetBlockAlloc
 
     charged: list[tuple[int, int]] = []
     pool = SpanSetBlockAlloc(512, 4608, 512, 256, 64, lambda n, a: charged.append((n, a)))
     a = SpanSet("a", pool)
-    spans = [object() for _ in range(513)]
+    spans = [MSpan() for _ in range(513)]  # real spans: a compiled SpanSet checks the type
     for x in spans:
-        a.push(x)  # type: ignore[arg-type]
+        a.push(x)
     assert charged == [(2048, 64), (4608, 512), (4608, 512)]  # spine, then one block per 512
     assert [a.pop() for _ in range(513)] == spans  # FIFO
     assert a.pop() is None and len(pool.stack) == 1  # the fully popped block went back
     a.reset()  # frees the partly popped second block too
     assert len(pool.stack) == 2 and (a.head, a.tail) == (0, 0)
     b = SpanSet("b", pool)
-    b.push(spans[0])  # type: ignore[arg-type]
+    b.push(spans[0])
     assert charged[-1] == (2048, 64) and len(pool.stack) == 1  # new spine, recycled block
     for x in spans:
-        a.push(x)  # type: ignore[arg-type]
+        a.push(x)
     # a's spine kept its capacity through reset; the pooled block first, then a new one.
     assert len(charged) == 5 and charged[-1] == (4608, 512)
     with pytest.raises(RuntimeThrow, match="non-empty"):
         a.reset()
     c = SpanSet("c", pool)
     for _ in range(512 * 256 + 1):  # block 257 needs a bigger spine (the old one leaks)
-        c.push(spans[0])  # type: ignore[arg-type]
+        c.push(spans[0])
     assert [n for n, _ in charged if n != 4608] == [2048, 2048, 2048, 4096]
 
 

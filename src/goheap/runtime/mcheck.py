@@ -40,6 +40,8 @@ from goheap.runtime.mspan import (
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
+    from goheap.runtime.mcache import MCache
+    from goheap.runtime.mheap import MHeap
     from goheap.runtime.mstats import MemStats
 
 _PageShift: Final = 13
@@ -70,7 +72,8 @@ def _check_list(lst: MSpanList, seen: dict[int, MSpanList]) -> list[MSpan]:
 
 
 def check_heap(heap: Heap) -> None:
-    h = heap.mheap
+    h: MHeap = heap.mheap  # typed Any on the facade
+    mcaches: list[MCache] = heap.mcaches
     st = h.stats
     sc = h.sizeclasses
     page = 1 << _PageShift
@@ -140,8 +143,8 @@ def check_heap(heap: Heap) -> None:
 
     # 5 (first half). which spans the mcaches hold
     cached: dict[int, int] = {}
-    for pi, c in enumerate(heap.mcaches):
-        for cls, s in enumerate(c.alloc):
+    for pi, mc in enumerate(mcaches):
+        for cls, s in enumerate(mc.alloc):
             if s is h.emptymspan:
                 continue
             if id(s) in cached:
@@ -149,12 +152,16 @@ def check_heap(heap: Heap) -> None:
             cached[id(s)] = pi
             if s.state != _MSpanInUse or s.sizeclass != cls or not s.incache:
                 _fail(f"P {pi} alloc[{cls}] holds {s!r} (incache={s.incache})")
-        if c.tiny != 0:
-            ref = heap.find_object(c.tiny)
-            if ref is None or ref.base != c.tiny or ref.span.sizeclass != h.profile.tiny_size_class:
-                _fail(f"P {pi}: tiny block {c.tiny:#x} is not a live 16-byte object")
-            if not 0 < c.tinyoffset <= h.profile.tiny_size:
-                _fail(f"P {pi}: tinyoffset {c.tinyoffset} out of range")
+        if mc.tiny != 0:
+            ref = heap.find_object(mc.tiny)
+            if (
+                ref is None
+                or ref.base != mc.tiny
+                or ref.span.sizeclass != h.profile.tiny_size_class
+            ):
+                _fail(f"P {pi}: tiny block {mc.tiny:#x} is not a live 16-byte object")
+            if not 0 < mc.tinyoffset <= h.profile.tiny_size:
+                _fail(f"P {pi}: tinyoffset {mc.tinyoffset} out of range")
 
     # 4. objects in each in-use span
     inuse_bytes = 0
@@ -231,8 +238,8 @@ def check_heap(heap: Heap) -> None:
         _fail(f"heap_objects (large) {st.heap_objects} != large spans {large}")
     if h.spanalloc.inuse != len(live) * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {len(live)} live mspans")
-    if h.cachealloc.inuse != len(heap.mcaches) * h.profile.sizeof_mcache:
-        _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(heap.mcaches)} mcaches")
+    if h.cachealloc.inuse != len(mcaches) * h.profile.sizeof_mcache:
+        _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(mcaches)} mcaches")
     if h.bitmap_mapped * h.profile.heap_bitmap_scale < h.arena_used - h.arena_start:
         _fail("the heap bitmap does not cover arena_used")
     if len(spans) * page < h.arena_used - h.arena_start:

@@ -57,15 +57,16 @@ def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
 
 def item_check(h: Heap, node: int) -> int:
     """Walk the tree (reads every node's two pointer words); returns the node count."""
-    words = h.mheap.mem.words
-    start = h.mheap.arena_start
+    words: memoryview = h.mheap.mem.words
+    start: int = h.mheap.arena_start
     count = 0
     todo = [node]
     while todo:
         n = todo.pop()
         count += 1
         w = (n - start) >> 3
-        left, right = words[w], words[w + 1]
+        left: int = words[w]
+        right: int = words[w + 1]
         if left:
             todo.append(left)
             todo.append(right)
@@ -81,13 +82,14 @@ def drop_tree(h: Heap, node: int) -> None:
     """
     if h.liveness != "lifetime" and h.observer is None:
         return
-    words = h.mheap.mem.words
-    start = h.mheap.arena_start
+    words: memoryview = h.mheap.mem.words
+    start: int = h.mheap.arena_start
     todo = [node]
     while todo:
         n = todo.pop()
         w = (n - start) >> 3
-        left, right = words[w], words[w + 1]
+        left: int = words[w]
+        right: int = words[w + 1]
         if left:
             todo.append(left)
             todo.append(right)

@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from goheap.errors import HeapCheckError, RuntimeThrow
-from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, _KindSpecialCleanup
+from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, CleanupFn, _KindSpecialCleanup
 from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
@@ -63,6 +63,10 @@ from goheap.runtime.mspan import MASK64
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
+    from goheap.runtime.go127.mfinal import Finalizers127
+    from goheap.runtime.go127.mgc import GC
+    from goheap.runtime.go127.mheap import MHeap
+    from goheap.runtime.go127.proc import P
 
 _PageShift: Final = 13
 
@@ -72,7 +76,11 @@ def _fail(msg: str) -> NoReturn:
 
 
 def check_heap(heap: Heap) -> None:
-    h = heap.mheap
+    # The heap's parts are typed Any on the facade; typed here, once.
+    h: MHeap = heap.mheap
+    allp: list[P] = heap.allp
+    gc: GC = heap.gc_
+    fin: Finalizers127 = heap.finalizers
     ctl = h.controller
     st = h.stats
     hs = st.heapStats
@@ -102,18 +110,18 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"{s!r}: spans[{p}] does not map to it")
     cached_pages: set[int] = set()
     cache_free = cache_scav = 0
-    for pp in heap.allp:
-        c = pp.pcache
+    for pp in allp:
+        pc = pp.pcache
         for i in range(64):
-            if c.cache >> i & 1:
-                page = ((c.base - h.arena_start) >> _PageShift) + i
+            if pc.cache >> i & 1:
+                page = ((pc.base - h.arena_start) >> _PageShift) + i
                 cached_pages.add(page)
                 if page in owned:
                     _fail(f"P {pp.id}: cached page {page} belongs to {owned[page]!r}")
-        cache_free += c.cache.bit_count()
-        cache_scav += (c.cache & c.scav).bit_count()
-        if c.scav & ~c.cache:
-            _fail(f"P {pp.id}: page cache scav bits {c.scav:#x} outside its free pages")
+        cache_free += pc.cache.bit_count()
+        cache_scav += (pc.cache & pc.scav).bit_count()
+        if pc.scav & ~pc.cache:
+            _fail(f"P {pp.id}: page cache scav bits {pc.scav:#x} outside its free pages")
     expected: dict[int, int] = {}  # chunk index -> pages a span or page cache holds
     for page in (*owned, *cached_pages):
         ci = chunkIndex(h.arena_start + (page << _PageShift))
@@ -165,8 +173,10 @@ def check_heap(heap: Heap) -> None:
         if sweepDone and (len(cen.partialUnswept(sg)) or len(cen.fullUnswept(sg))):
             _fail(f"central[{spanClassName(cen.spanclass)}] has unswept spans with no sweep")
     cached: dict[int, int] = {}
-    for pi, pp in enumerate(heap.allp):
+    for pi, pp in enumerate(allp):
         c = pp.mcache
+        if c is None:
+            _fail(f"P {pi} has no mcache")
         if c.flushGen != sg:
             _fail(f"P {pi}: mcache flushGen {c.flushGen} != sweepgen {sg}")
         for spc, s in enumerate(c.alloc):
@@ -182,10 +192,10 @@ def check_heap(heap: Heap) -> None:
             if id(s) in swept_in or id(s) in unswept_in:
                 _fail(f"cached {s!r} is also in {swept_in.get(id(s)) or unswept_in[id(s)]}")
         if c.tiny != 0:
-            s = h.spanOfHeap(c.tiny)
-            if s is None or s.spanclass != h.tinySpanClass or (c.tiny - s.startAddr) % 16:
+            ts = h.spanOfHeap(c.tiny)
+            if ts is None or ts.spanclass != h.tinySpanClass or (c.tiny - ts.startAddr) % 16:
                 _fail(f"P {pi}: tiny block {c.tiny:#x} is not a 16-byte tiny block")
-            elif s.isFree(s.objIndex(c.tiny)):
+            elif ts.isFree(ts.objIndex(c.tiny)):
                 _fail(f"P {pi}: tiny block {c.tiny:#x} is a free slot")
             if not 0 < c.tinyoffset <= 16:
                 _fail(f"P {pi}: tinyoffset {c.tinyoffset} out of range")
@@ -195,26 +205,26 @@ def check_heap(heap: Heap) -> None:
         cen = h.central[s.spanclass]
         if s.sweepgen == sg:
             name = swept_in.get(id(s))
-            want = cen.partialSwept(sg) if s.allocCount < s.nelems else cen.fullSwept(sg)
+            want_set = cen.partialSwept(sg) if s.allocCount < s.nelems else cen.fullSwept(sg)
         elif s.sweepgen == sg - 2 and not sweepDone:
             name = unswept_in.get(id(s))
-            want = cen.partialUnswept(sg) if s.allocCount < s.nelems else cen.fullUnswept(sg)
+            want_set = cen.partialUnswept(sg) if s.allocCount < s.nelems else cen.fullUnswept(sg)
         else:
             _fail(f"{s!r}: sweepgen {s.sweepgen} with h.sweepgen {sg} (sweep done: {sweepDone})")
-        if name != want.name:
-            _fail(f"{s!r} is in {name}, want {want.name}")
+        if name != want_set.name:
+            _fail(f"{s!r} is in {name}, want {want_set.name}")
 
     # mark bits
-    marking = heap.gc_.gcphase != 0
+    marking = gc.gcphase != 0
     for s in inuse:
         inline = hb.gcUsesSpanInlineMarkBits(s.elemsize)
         marks = s.gcmarkBits
         if inline:
             marks |= inlineMarks(h, s)
             scans = inlineScans(h, s)
-            owned = h.mem.bytes[hb.spanInlineMarkBitsFromBase(s.startAddr) - h.arena_start + 63]
-            if owned:
-                _fail(f"{s!r}: inline mark bits owned byte {owned}")
+            owner = h.mem.bytes[hb.spanInlineMarkBitsFromBase(s.startAddr) - h.arena_start + 63]
+            if owner:
+                _fail(f"{s!r}: inline mark bits owned byte {owner}")
             if scans & ~marks:
                 _fail(f"{s!r}: scanned objects that are not marked")
         mask = (1 << s.nelems) - 1
@@ -298,17 +308,17 @@ def check_heap(heap: Heap) -> None:
         _fail(f"totalAlloc {ctl.totalAlloc} != flushed allocation bytes {allocd}")
     if ctl.totalFree != freed:
         _fail(f"totalFree {ctl.totalFree} != freed bytes {freed}")
-    if st.numgc != len(heap.gc_.cycles):
-        _fail(f"NumGC {st.numgc} != {len(heap.gc_.cycles)} cycles recorded")
-    for _, p in heap.finalizers.finq:
+    if st.numgc != len(gc.cycles):
+        _fail(f"NumGC {st.numgc} != {len(gc.cycles)} cycles recorded")
+    for _, p in fin.finq:
         if h.spanOfHeap(p) is None:
             _fail(f"finalizer queue holds {p:#x}, not an allocated object")
     _check_cleanups(heap)
-    mspans = len(inuse) + sum(len(pp.mspancache) for pp in heap.allp)
+    mspans = len(inuse) + sum(len(pp.mspancache) for pp in allp)
     if h.spanalloc.inuse != mspans * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {mspans} mspans in use or cached")
-    if h.cachealloc.inuse != len(heap.allp) * h.profile.sizeof_mcache:
-        _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(heap.allp)} mcaches")
+    if h.cachealloc.inuse != len(allp) * h.profile.sizeof_mcache:
+        _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(allp)} mcaches")
     ms = heap.memstats()
     check_memstats(ms)
     if ms.HeapAlloc != allocated_bytes or st.heap_alloc_now != allocated_bytes:
@@ -322,10 +332,12 @@ def check_heap(heap: Heap) -> None:
 
 def _check_cleanups(heap: Heap) -> None:
     """Cleanup specials on live objects' spans, their fixalloc, their arguments."""
-    h = heap.mheap
-    cl = heap.finalizers.cleanups
+    h: MHeap = heap.mheap
+    fin: Finalizers127 = heap.finalizers
+    cl = fin.cleanups
     for cid, rec in cl.registered.items():
         c = rec.payload
+        assert isinstance(c, CleanupFn)
         s = h.spanOfHeap(c.obj)
         if s is None or s.isFree(s.objIndex(c.obj) if s.sizeclass else 0):
             _fail(f"cleanup {cid} is registered on {c.obj:#x}, not an allocated object")
@@ -339,7 +351,10 @@ def _check_cleanups(heap: Heap) -> None:
             f"specialCleanupAlloc.inuse {h.specialCleanupAlloc.inuse} != "
             f"{len(cl.registered)} cleanup specials"
         )
-    args = [c.arg for c in cl.queue] + [r.payload.arg for r in cl.registered.values()]
+    args = [q.arg for q in cl.queue]
+    for r in cl.registered.values():
+        assert isinstance(r.payload, CleanupFn)
+        args.append(r.payload.arg)
     for a in args:
         if a and h.spanOfHeap(a) is None:
             _fail(f"a cleanup keeps {a:#x} alive, not an allocated object")

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.facade import Collector
@@ -79,6 +79,7 @@ from goheap.runtime.mgc import CostModel, GCCycle
 from goheap.runtime.mgc import format_gctrace as format_gctrace18
 
 if TYPE_CHECKING:
+    from goheap.mutator import Goroutine
     from goheap.runtime.clock import Clock
     from goheap.runtime.go127.malloc import Malloc
     from goheap.runtime.go127.mcache import MCache
@@ -166,7 +167,7 @@ class GC(Collector):
         cost: CostModel,
         liveness: str,
         roots: Callable[[], Iterable[int]],
-        goroutines: Callable[[], Iterable[Any]],
+        goroutines: Callable[[], Iterable[Goroutine]],
         fin: Finalizers127,
         mprof: MProf127,
         params: GCParams,
