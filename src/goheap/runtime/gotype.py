@@ -25,12 +25,28 @@ class Type:
 
     _next_id: ClassVar[int] = 1
 
-    def __init__(self, name: str, size: int, pointers: Iterable[int] = (), align: int = 0) -> None:
+    def __init__(
+        self, name: object, size: object, pointers: object = (), align: object = 0
+    ) -> None:
+        # Arguments typed object and checked: a bad one is a GoheapError, compiled or not.
+        if not isinstance(name, str):
+            raise GoheapError(f"a type's name must be a string, got {name!r}")
         if not isinstance(size, int) or size < 0:
             raise GoheapError(f"type {name}: size must be a non-negative integer, got {size!r}")
-        offs = sorted(set(pointers))
+        if not isinstance(align, int) or align < 0:
+            raise GoheapError(f"type {name}: align must be a non-negative integer, got {align!r}")
+        if not isinstance(pointers, Iterable):
+            raise GoheapError(f"type {name}: pointers must be offsets, got {pointers!r}")
+        given = list(pointers)
+        for off in given:
+            if not isinstance(off, int):
+                raise GoheapError(
+                    f"type {name}: pointer offset {off!r} must be a multiple of 8 "
+                    f"inside the type's {size} bytes"
+                )
+        offs: list[int] = sorted(set(given))
         for off in offs:
-            if not isinstance(off, int) or off < 0 or off % PTR_SIZE != 0 or off + PTR_SIZE > size:
+            if off < 0 or off % PTR_SIZE != 0 or off + PTR_SIZE > size:
                 raise GoheapError(
                     f"type {name}: pointer offset {off!r} must be a multiple of 8 "
                     f"inside the type's {size} bytes"
