@@ -53,7 +53,7 @@ class BuildStatus:
     def describe(self) -> str:
         if self.compiled:
             return f"compiled with mypyc ({len(self.modules)} modules)"
-        return f"pure Python ({self.reason})"
+        return f"pure Python: {self.reason}"
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):
@@ -147,31 +147,51 @@ def _warn(message: str) -> None:
     )
 
 
-def select(pkg_dir: str = PACKAGE_DIR) -> BuildStatus:
-    """Decide which build the imports of goheap's modules load (see the module doc)."""
-    global _status
+@dataclass(frozen=True)
+class Decision:
+    """What ``select`` does: the status, whether to load the sources, what to warn."""
+
+    status: BuildStatus
+    use_sources: bool
+    warning: str | None = None
+
+
+def decide(pkg_dir: str = PACKAGE_DIR, pure: bool = False) -> Decision:
+    """Which build to load from pkg_dir (no side effects; ``select`` applies it)."""
     manifest = read_manifest(pkg_dir)
     if manifest is None:
         if extension_files(pkg_dir):
-            _use_sources()
-            _status = BuildStatus(False, "compiled files without a manifest")
-            _warn("compiled modules without _compiled.json (an interrupted build?)")
-        else:
-            _status = BuildStatus(False, "not compiled; `python -m goheap.build` compiles it")
-        return _status
+            return Decision(
+                BuildStatus(False, "compiled files without a manifest"),
+                True,
+                "compiled modules without _compiled.json (an interrupted build?)",
+            )
+        return Decision(
+            BuildStatus(False, "not compiled (`python -m goheap.build` compiles it)"), False
+        )
     modules = manifest.get("modules")
     names = tuple(str(m) for m in modules) if isinstance(modules, list) else ()
-    if os.environ.get(ENV_PURE, "") not in ("", "0"):
-        _use_sources()
-        _status = BuildStatus(False, f"{ENV_PURE} is set", names)
-        return _status
+    if pure:
+        return Decision(BuildStatus(False, f"{ENV_PURE} is set", names), True)
     reason = _stale_reason(manifest, pkg_dir)
     if reason is not None:
+        return Decision(
+            BuildStatus(False, f"the compiled build is out of date: {reason}", names),
+            True,
+            f"the compiled build is out of date ({reason})",
+        )
+    return Decision(BuildStatus(True, "compiled", names), False)
+
+
+def select(pkg_dir: str = PACKAGE_DIR) -> BuildStatus:
+    """Decide which build the imports of goheap's modules load (see the module doc)."""
+    global _status
+    d = decide(pkg_dir, pure=os.environ.get(ENV_PURE, "") not in ("", "0"))
+    _status = d.status
+    if d.use_sources:
         _use_sources()
-        _status = BuildStatus(False, f"the compiled build is out of date: {reason}", names)
-        _warn(f"the compiled build is out of date ({reason})")
-        return _status
-    _status = BuildStatus(True, "compiled", names)
+    if d.warning is not None:
+        _warn(d.warning)
     return _status
 
 

@@ -39,9 +39,25 @@ Examples:
   goheap sizeclasses --profile go1.27
 """,
 )
-@click.version_option(package_name="goheap")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _print_version(ctx, value),
+    help="Show the version, and whether the compiled (mypyc) build runs, and exit.",
+)
 def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
+
+
+def _print_version(ctx: click.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import goheap
+
+    click.echo(f"goheap, version {goheap.__version__} ({goheap.build_status().describe()})")
+    ctx.exit()
 
 
 # --- shared options and output ----------------------------------------------------

@@ -1,0 +1,136 @@
+"""The optional compiled build: which build runs, staleness, and that it stays compilable."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import goheap
+from goheap import _native, build
+from goheap.cli import cli
+
+SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def _fake_build(pkg: Path, sources: dict[str, str]) -> None:
+    """A package dir with sources, an 'extension' per source and a manifest of their hashes."""
+    records = {}
+    for rel, text in sources.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+        (pkg / (rel[: -len(".py")] + SUFFIX)).write_bytes(b"\x7fELF")
+        st = os.stat(pkg / rel)
+        records[rel] = {
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "sha256": _native.file_digest(str(pkg / rel)),
+        }
+    manifest = {
+        "format": _native.MANIFEST_FORMAT,
+        "ext_suffix": SUFFIX,
+        "modules": [build.module_name(rel) for rel in sources],
+        "extensions": [rel[: -len(".py")] + SUFFIX for rel in sources],
+        "sources": records,
+    }
+    (pkg / _native.MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_version_says_which_build_runs() -> None:
+    out = CliRunner().invoke(cli, ["--version"]).output
+    assert out.startswith(f"goheap, version {goheap.__version__} (")
+    status = goheap.build_status()
+    assert ("compiled with mypyc" in out) == status.compiled
+    if status.compiled:
+        from goheap import heap
+
+        assert heap.__file__ is not None and heap.__file__.endswith(SUFFIX)
+
+
+def test_not_compiled_is_pure_without_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "heap.py").write_text("x = 1\n")
+    d = _native.decide(str(tmp_path))
+    assert not d.status.compiled and not d.use_sources and d.warning is None
+
+
+def test_a_current_build_is_used(tmp_path: Path) -> None:
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
+    d = _native.decide(str(tmp_path))
+    assert d.status.compiled and not d.use_sources and d.warning is None
+    assert d.status.modules == ("goheap.heap", "goheap.runtime.mspan")
+    # GOHEAP_PURE: the sources, quietly.
+    d = _native.decide(str(tmp_path), pure=True)
+    assert not d.status.compiled and d.use_sources and d.warning is None
+
+
+def test_an_edited_source_makes_the_build_stale(tmp_path: Path) -> None:
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
+    src = tmp_path / "runtime" / "mspan.py"
+    # Touched (a checkout, an editor saving unchanged text): the hash decides, still current.
+    os.utime(src, ns=(1, 1))
+    assert _native.decide(str(tmp_path)).status.compiled
+    src.write_text("y = 3\n")
+    d = _native.decide(str(tmp_path))
+    assert not d.status.compiled and d.use_sources
+    assert d.warning is not None and "runtime/mspan.py changed" in d.warning
+    src.unlink()
+    assert "removed" in str(_native.decide(str(tmp_path)).warning)
+
+
+def test_missing_or_foreign_extensions_are_not_used(tmp_path: Path) -> None:
+    _fake_build(tmp_path, {"heap.py": "x = 1\n"})
+    (tmp_path / ("heap" + SUFFIX)).unlink()
+    assert "missing" in str(_native.decide(str(tmp_path)).warning)
+    _fake_build(tmp_path, {"heap.py": "x = 1\n"})
+    m = json.loads((tmp_path / _native.MANIFEST).read_text())
+    m["ext_suffix"] = ".cpython-399-x86_64-linux-gnu.so"
+    (tmp_path / _native.MANIFEST).write_text(json.dumps(m))
+    assert "built for .cpython-399" in str(_native.decide(str(tmp_path)).warning)
+    # Extension files and no manifest (an interrupted build): the sources, with a warning.
+    (tmp_path / _native.MANIFEST).unlink()
+    d = _native.decide(str(tmp_path))
+    assert d.use_sources and d.warning is not None and "without _compiled.json" in d.warning
+
+
+def test_the_source_finder_loads_py_files_only(tmp_path: Path) -> None:
+    spec = _native._finder.find_spec("goheap.runtime.mspan")
+    assert spec is not None and spec.origin is not None and spec.origin.endswith("mspan.py")
+    assert _native._finder.find_spec("goheap.runtime") is None  # packages: the usual finder
+    assert _native._finder.find_spec("numpy") is None
+
+
+def test_clean_removes_extensions_and_manifest(tmp_path: Path) -> None:
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
+    removed = build.clean(str(tmp_path))
+    assert removed[0] == _native.MANIFEST and len(removed) == 3
+    assert not _native.extension_files(str(tmp_path))
+    assert (tmp_path / "heap.py").exists()
+
+
+def test_the_build_depends_on_every_source_it_imports() -> None:
+    sources = build.compiled_sources()
+    assert "heap.py" in sources and os.path.join("runtime", "go127", "malloc.py") in sources
+    assert not any(os.path.basename(s) == "__init__.py" for s in sources)
+    deps = build.dependencies(sources)
+    # Final constants and types the compiled code was built against live here too.
+    for rel in ("errors.py", "sizeclasses.py", os.path.join("profiles", "go127.py")):
+        assert rel in deps
+    assert "__init__.py" not in deps and "_native.py" not in deps and "cli.py" not in deps
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="needs mypy")
+def test_the_compiled_modules_pass_mypy_strict(tmp_path: Path) -> None:
+    """What `python -m goheap.build` compiles must type-check strictly (mypyc relies on it)."""
+    from mypy import api
+
+    pkg = Path(build.PACKAGE_DIR)
+    paths = [str(pkg / rel) for rel in build.compiled_sources()]
+    out, err, status = api.run(
+        ["--strict", "--follow-imports=silent", "--cache-dir", str(tmp_path), *paths]
+    )
+    assert status == 0, out + err
