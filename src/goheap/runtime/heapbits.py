@@ -104,7 +104,7 @@ class HeapBitmap:
         self.bm = bitmap
         self.arena_start = arena_start
         self.bitmap_size = bitmap_size
-        self._cache: dict[tuple[int, int, int, int], _Pattern] = {}
+        self._cache: dict[int, _Pattern] = {}  # see setType
         self.np_bm = np.frombuffer(bitmap, dtype=np.uint8)  # the same bytes, for bulk work
 
     def release(self) -> None:
@@ -143,15 +143,21 @@ class HeapBitmap:
         if size == 8:
             return  # initSpan already marked the word pointer+scan
         shift = ((x - self.arena_start) >> 3) & 3
-        key = (typ.type_id, size, dataSize, shift)
-        pat = self._cache.get(key)
-        if pat is None:
-            if size > _CACHE_MAX_SIZE and shift == 0:
+        if size > _CACHE_MAX_SIZE:
+            # Not cached. A large object is page-aligned (shift 0): written in chunks.
+            if shift == 0:
                 self._set_large(x, size, dataSize, typ)
                 return
             pat = _pack(object_entries(typ, size, dataSize), shift)
-            if size <= _CACHE_MAX_SIZE:
-                self._cache[key] = pat
+        else:
+            # (type, size, dataSize, shift) as one int (dataSize <= size < 2^16 here):
+            # no key tuple to build, hash and free on every allocation.
+            key = (((((typ.type_id << 16) | size) << 16) | dataSize) << 2) | shift
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = _pack(object_entries(typ, size, dataSize), shift)
+                self._cache[key] = cached
+            pat = cached
         bm = self.bm
         hi = self.byte_index(x)
         if pat.nbytes == 1:
