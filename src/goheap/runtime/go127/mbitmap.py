@@ -99,7 +99,7 @@ class HeapBits:
         self.greenTea = green_tea
         self.types = TypeTable()
         # (type id, dataSize) -> (bit pattern, scanSize) for writeHeapBitsSmall.
-        self._small: dict[tuple[int, int], tuple[int, int]] = {}
+        self._small: dict[int, tuple[int, int]] = {}
 
     # --- predicates ---
 
@@ -157,7 +157,8 @@ class HeapBits:
     # --- per-object type information ---
 
     def _pattern(self, dataSize: int, typ: Type) -> tuple[int, int]:
-        key = (typ.type_id, dataSize)
+        # (type, dataSize) as one int (a request is below 2^40): no key tuple per allocation.
+        key = (typ.type_id << 40) | dataSize
         got = self._small.get(key)
         if got is None:
             if typ.size == 8:
