@@ -98,7 +98,7 @@ class HeapBits:
         self.inlineMarkBitsBytes = inline_mark_bits_bytes
         self.greenTea = green_tea
         self.types = TypeTable()
-        # (type id, dataSize) -> (bit pattern, scanSize) for writeHeapBitsSmall.
+        # type id << 40 | dataSize -> (bit pattern, scanSize) for writeHeapBitsSmall.
         self._small: dict[int, tuple[int, int]] = {}
 
     # --- predicates ---
@@ -181,9 +181,18 @@ class HeapBits:
         src, scanSize = self._pattern(dataSize, typ)
         dstBase, _ = self.spanHeapBitsRange(s.startAddr, _PageSize, s.elemsize)
         o = (x - s.startAddr) >> 3
+        bits = s.elemsize >> 3
+        k = o & 7
+        if k + bits <= 8:
+            # The object's bits lie in one byte of the bitmap (always so for 16- and 32-byte
+            # objects): change that byte -- the bits the word store below changes, without
+            # 64-bit integers (which the compiled build handles as Python objects).
+            b = dstBase - self.arena_start + (o >> 3)
+            mem = self.mem.bytes
+            mem[b] = (mem[b] & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k)
+            return scanSize
         i = o >> 6
         j = o & 63
-        bits = s.elemsize >> 3
         words = self.words
         w = ((dstBase - self.arena_start) >> 3) + i
         if j + bits > ptrBits:
