@@ -108,7 +108,13 @@ class ArenaMemory:
     def zero(self, addr: int, n: int) -> None:
         """memclrNoHeapPointers over [addr, addr+n)."""
         off = addr - self.arena_start
-        if n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
+        if n <= 32 and (off | n) & 7 == 0:
+            # Up to four words (small objects): stores, no slice and bytes object to build.
+            words = self.words
+            w = off >> 3
+            for i in range(w, w + (n >> 3)):
+                words[i] = 0
+        elif n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
             self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
         else:
             self.bytes[off : off + n] = bytes(n)
