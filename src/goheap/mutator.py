@@ -65,8 +65,13 @@ class Goroutine:
         """Drop the top n slots; returns the value of the last slot dropped."""
         if not isinstance(n, int) or n < 1 or n > len(self.stack):
             raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {len(self.stack)} slots")
-        v = self.stack[-n]
-        del self.stack[-n:]
+        stack = self.stack
+        v = stack[-n]
+        if n <= 4:  # a frame's few slots: pops, not a slice deletion
+            for _ in range(n):
+                stack.pop()
+        else:
+            del stack[-n:]
         if self.heap.observer is not None:
             self.heap.observer.pop(self.id, n)
         return v
