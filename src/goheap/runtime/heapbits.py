@@ -143,6 +143,15 @@ class HeapBitmap:
         if size == 8:
             return  # initSpan already marked the word pointer+scan
         shift = ((x - self.arena_start) >> 3) & 3
+        if size == 16:
+            # Two words (Go's size == 2*PtrSize case), both in one bitmap byte: pointer bits
+            # from the mask (a 2-element array of pointers: both), scan bit on word 0 only
+            # (word 1's is the checkmark) -- what the general encoding below gives them.
+            ptrs = 3 if typ.size == 8 else typ.gcmask & 3
+            i = self.byte_index(x)
+            bm = self.bm
+            bm[i] = (bm[i] & ~(0x33 << shift) & 0xFF) | ((ptrs | bitScan) << shift)
+            return
         if size > _CACHE_MAX_SIZE:
             # Not cached. A large object is page-aligned (shift 0): written in chunks.
             if shift == 0:
