@@ -123,11 +123,13 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
     """Allocate black: set x's mark (and, inline, its scanned bit) and the page mark."""
     idx = s.objIndex(x) if s.sizeclass else 0
     if h.heapBits.gcUsesSpanInlineMarkBits(s.elemsize):
-        w = imbWord(h, s) + (idx >> 6)
-        bit = 1 << (idx & 63)
-        words = h.mem.words
-        words[w] |= bit  # scans: no need to scan the new object
-        words[w + (h.inlineMarkBitsBytes >> 4)] |= bit  # marks
+        # A byte at a time: the bits of the words' `|= 1 << (idx & 63)`, without the 64-bit
+        # integers a compiled build keeps as Python objects.
+        b = (imbWord(h, s) << 3) + (idx >> 3)
+        bit = 1 << (idx & 7)
+        mem = h.mem.bytes
+        mem[b] |= bit  # scans: no need to scan the new object
+        mem[b + ((h.inlineMarkBitsBytes >> 4) << 3)] |= bit  # marks
     else:
         s.gcmarkBits |= 1 << idx
     h.pageMarks.add((s.startAddr - h.arena_start) >> _PageShift)
