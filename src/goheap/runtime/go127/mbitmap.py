@@ -100,6 +100,9 @@ class HeapBits:
         self.types = TypeTable()
         # type id << 40 | dataSize -> (bit pattern, scanSize) for writeHeapBitsSmall.
         self._small: dict[int, tuple[int, int]] = {}
+        self._lastTyp: Type | None = None  # the last lookup's key and result
+        self._lastDataSize = 0
+        self._lastPattern = (0, 0)
 
     # --- predicates ---
 
@@ -157,6 +160,8 @@ class HeapBits:
     # --- per-object type information ---
 
     def _pattern(self, dataSize: int, typ: Type) -> tuple[int, int]:
+        if typ is self._lastTyp and dataSize == self._lastDataSize:
+            return self._lastPattern  # the same type and size as the allocation before
         # (type, dataSize) as one int (a request is below 2^40): no key tuple per allocation.
         key = (typ.type_id << 40) | dataSize
         got = self._small.get(key)
@@ -174,6 +179,9 @@ class HeapBits:
                     scanSize += typ.size
                     i += typ.size
             got = self._small[key] = (src, scanSize)
+        self._lastTyp = typ
+        self._lastDataSize = dataSize
+        self._lastPattern = got
         return got
 
     def writeHeapBitsSmall(self, s: MSpan, x: int, dataSize: int, typ: Type) -> int:
