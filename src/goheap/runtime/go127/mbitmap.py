@@ -216,9 +216,14 @@ class HeapBits:
         """``mspan.heapBitsSmallForAddr``: the pointer bits of the object at addr."""
         hbitsBase, _ = self.spanHeapBitsRange(s.startAddr, s.npages * _PageSize, s.elemsize)
         o = (addr - s.startAddr) >> 3
+        bits = s.elemsize >> 3
+        k = o & 7
+        if k + bits <= 8:  # within one byte, as writeHeapBitsSmall writes it
+            return (self.mem.bytes[hbitsBase - self.arena_start + (o >> 3)] >> k) & (
+                (1 << bits) - 1
+            )
         i = o >> 6
         j = o & 63
-        bits = s.elemsize >> 3
         words = self.words
         w = ((hbitsBase - self.arena_start) >> 3) + i
         if j + bits > ptrBits:
