@@ -479,6 +479,17 @@ def profile_workload(console: Console, w: Workload, n: int, top: int, gogc: str 
     stats.strip_dirs().sort_stats("tottime").print_stats(top)
 
 
+def _set_profile(name: str) -> None:
+    global PROFILE
+    PROFILE = name
+
+
+def _build() -> str:
+    """Compiled (mypyc) or pure Python, as goheap --version says it."""
+    status = getattr(goheap, "build_status", None)  # older trees have no compiled build
+    return status().describe() if status is not None else "pure Python"
+
+
 def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
     """NaN (a figure not measured) becomes null."""
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in d.items()}
@@ -511,8 +522,15 @@ def main(argv: list[str] | None = None) -> int:
         "(--profile: the first given, else off)",
     )
     ap.add_argument("--profile", metavar="WORKLOAD", choices=[w.name for w in WORKLOADS])
+    ap.add_argument(
+        "--go",
+        metavar="PROFILE",
+        default=PROFILE,
+        help=f"goheap fidelity profile of the heaps (default {PROFILE})",
+    )
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
     args = ap.parse_args(argv)
+    _set_profile(args.go)
 
     console = Console(stderr=args.json == "-", width=None if sys.stdout.isatty() else 132)
     workloads = [w for w in WORKLOADS if not args.only or w.name in args.only]
@@ -540,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load0 = os.getloadavg()
     console.print(
-        f"goheap {goheap.__version__} from {Path(goheap.__file__).parent}  |  "
+        f"goheap {goheap.__version__} from {Path(goheap.__file__).parent} ({_build()})  |  "
         f"Python {platform.python_version()}  |  nproc={os.cpu_count()}  |  {_cpu_model()}  |  "
         f"load avg {load0[0]:.2f}"
     )
@@ -566,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "profile": PROFILE,
             "goheap_version": goheap.__version__,
+            "goheap_build": _build(),
             "git": _git_state(),
             "machine": {
                 "nproc": os.cpu_count(),

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+import goheap
 from goheap.runner import run_workload
 from goheap.validate.toolchain import (
     build_programs,
@@ -77,11 +78,14 @@ def main() -> int:
                 }
             )
     cols = list(rows[0])
+    print(f"goheap {goheap.build_status().describe()}")
     print(f"Go toolchain: {tc.version}; real runs: best of 3, GOMAXPROCS=1")
     print(" | ".join(cols))
     for row in rows:
         print(" | ".join(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in cols))
     if args.json:
+        for row in rows:
+            row["goheap_build"] = goheap.build_status().describe()
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     return 0
