@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from goheap import _native
@@ -203,10 +204,12 @@ def build(
     multi_file: bool = False,
     verbose: bool = False,
     keep: bool = False,
+    say: Callable[[str], None] = print,
 ) -> dict[str, object]:
     """Compile in a temporary directory, then install; returns the manifest written."""
     mypy_version = _check_tools()
     sources = compiled_sources(pkg_dir)
+    say(f"compiling {len(sources)} modules with mypyc (a minute or two)...")
     modules = [module_name(rel) for rel in sources]
     # Hash before compiling: an edit made while the build runs makes it stale at once.
     records = {
@@ -323,7 +326,6 @@ def main(argv: list[str] | None = None) -> int:
             else "nothing to remove"
         )
         return 0
-    print(f"compiling {len(compiled_sources())} modules with mypyc (a few minutes)...", flush=True)
     try:
         m = build(
             opt_level=a.opt_level,
@@ -331,10 +333,11 @@ def main(argv: list[str] | None = None) -> int:
             multi_file=a.multi_file,
             verbose=a.verbose,
             keep=a.keep,
+            say=lambda line: print(line, flush=True),
         )
     except BuildError as e:
         print(f"goheap.build: {e}", file=sys.stderr)
-        print("goheap still runs as pure Python.", file=sys.stderr)
+        print(f"goheap is unchanged: {_native.status().describe()}", file=sys.stderr)
         return 1
     print(
         f"compiled {len(compiled_sources())} modules in {m['build_seconds']} s "
