@@ -108,12 +108,13 @@ class ArenaMemory:
     def zero(self, addr: int, n: int) -> None:
         """memclrNoHeapPointers over [addr, addr+n)."""
         off = addr - self.arena_start
-        if n <= 32 and (off | n) & 7 == 0:
-            # Up to four words (small objects): stores, no slice and bytes object to build.
+        if (n == 16 or n == 8) and off & 7 == 0:
+            # One or two words (the smallest objects): stores, no slice and bytes object.
             words = self.words
             w = off >> 3
-            for i in range(w, w + (n >> 3)):
-                words[i] = 0
+            words[w] = 0
+            if n == 16:
+                words[w + 1] = 0
         elif n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
             self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
         else:
