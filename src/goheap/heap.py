@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, SupportsIndex, SupportsInt
+from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
@@ -70,9 +70,7 @@ def _print_stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _stack(stack: object) -> tuple[str, ...] | None:
-    if stack is None or isinstance(stack, tuple):
-        return stack
+def _bad_stack(stack: object) -> NoReturn:
     raise GoheapError(f"stack must be a tuple of function names or None, got {stack!r}")
 
 
@@ -232,7 +230,7 @@ class Heap:
         to the observer, so that a trace recorded in graph mode can be
         replayed in lifetime mode.
         """
-        a = _int(obj, "dead: the address")
+        a = obj if type(obj) is int else _int(obj, "dead: the address")
         if self.observer is not None:
             self.observer.dead(a)
         if self.liveness != "lifetime":
@@ -364,11 +362,10 @@ class Heap:
             raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
         if typ is not None and not isinstance(typ, Type):
             raise GoheapError(f"malloc: typ must be a goheap Type or None, got {typ!r}")
-        return self._malloc(size, typ, bool(needzero), p, _stack(stack))
-
-    def _malloc(
-        self, size: int, typ: Type | None, needzero: bool, p: object, stack: tuple[str, ...] | None
-    ) -> int:
+        if stack is not None and not isinstance(stack, tuple):
+            _bad_stack(stack)
+        if needzero is not True:
+            needzero = bool(needzero)
         if size >= _MAX_REQUEST:
             raise GoheapError(f"malloc: size {size} is larger than the arena (512 GiB)")
         if typ is not None and typ.size and size % typ.size:
@@ -417,7 +414,7 @@ class Heap:
         """newobject(typ): one zeroed object of type typ."""
         if not isinstance(typ, Type):
             raise GoheapError(f"new: typ must be a goheap Type, got {typ!r}")
-        return self._malloc(typ.size, typ, True, p, _stack(stack))
+        return self.malloc(typ.size, typ, p=p, stack=stack)
 
     def make(self, typ: object, n: object, *, p: object = None, stack: object = None) -> int:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
@@ -425,13 +422,13 @@ class Heap:
             raise GoheapError(f"make: typ must be a goheap Type, got {typ!r}")
         if not isinstance(n, int) or n < 0:
             raise GoheapError(f"make: length must be a non-negative integer, got {n!r}")
-        return self._malloc(typ.size * n, typ, True, p, _stack(stack))
+        return self.malloc(typ.size * n, typ, p=p, stack=stack)
 
     # --- memory access ---
 
     def find_object(self, addr: object) -> ObjectRef | None:
         """findObject: the allocated object containing addr, or None."""
-        a = _int(addr, "find_object: the address")
+        a = addr if type(addr) is int else _int(addr, "find_object: the address")
         s = self._object_span(a)
         if s is None:
             return None
@@ -468,9 +465,9 @@ class Heap:
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
-        o = _int(obj, "write_word: the object")
-        off = _int(offset, "write_word: the offset")
-        v = _int(value, "write_word: the value")
+        o = obj if type(obj) is int else _int(obj, "write_word: the object")
+        off = offset if type(offset) is int else _int(offset, "write_word: the offset")
+        v = value if type(value) is int else _int(value, "write_word: the value")
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self._arena.mem.words[self._word_index(o, off, "write_word")] = v
@@ -478,17 +475,17 @@ class Heap:
             self.observer.write_word(o, off, v)
 
     def read_word(self, obj: object, offset: object) -> int:
-        o = _int(obj, "read_word: the object")
-        off = _int(offset, "read_word: the offset")
+        o = obj if type(obj) is int else _int(obj, "read_word: the object")
+        off = offset if type(offset) is int else _int(offset, "read_word: the offset")
         v: int = self._arena.mem.words[self._word_index(o, off, "read_word")]
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
         """*(obj+offset) = target, where target is 0 (nil) or inside a heap object."""
-        o = _int(obj, "write_pointer: the object")
-        off = _int(offset, "write_pointer: the offset")
-        t = _int(target, "write_pointer: the target")
-        if not self._is_root(t):
+        o = obj if type(obj) is int else _int(obj, "write_pointer: the object")
+        off = offset if type(offset) is int else _int(offset, "write_pointer: the offset")
+        t = target if type(target) is int else _int(target, "write_pointer: the target")
+        if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
         self._arena.mem.words[self._word_index(o, off, "write_pointer")] = t
         if self.observer is not None:
