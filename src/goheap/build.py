@@ -319,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"goheap {st.describe()}")
         return 0 if st.compiled else 1
     if a.clean:
-        removed = clean()
+        try:
+            removed = clean()
+        except OSError as e:
+            print(f"goheap.build: cannot remove the compiled modules: {e}", file=sys.stderr)
+            return 1
         print(
             f"removed {len(removed)} files; goheap is pure Python"
             if removed
@@ -335,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             keep=a.keep,
             say=lambda line: print(line, flush=True),
         )
-    except BuildError as e:
+    except (BuildError, OSError) as e:  # OSError: e.g. the package directory is read-only
         print(f"goheap.build: {e}", file=sys.stderr)
         print(f"goheap is unchanged: {_native.status().describe()}", file=sys.stderr)
         return 1
