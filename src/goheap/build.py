@@ -339,9 +339,13 @@ def main(argv: list[str] | None = None) -> int:
             keep=a.keep,
             say=lambda line: print(line, flush=True),
         )
-    except (BuildError, OSError) as e:  # OSError: e.g. the package directory is read-only
+    except BuildError as e:
         print(f"goheap.build: {e}", file=sys.stderr)
         print(f"goheap is unchanged: {_native.status().describe()}", file=sys.stderr)
+        return 1
+    except OSError as e:  # installing: e.g. the package directory is read-only
+        print(f"goheap.build: cannot install the compiled modules: {e}", file=sys.stderr)
+        print("goheap runs pure Python until a build or --clean succeeds", file=sys.stderr)
         return 1
     print(
         f"compiled {len(compiled_sources())} modules in {m['build_seconds']} s "
