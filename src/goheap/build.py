@@ -85,6 +85,10 @@ class BuildError(Exception):
     """The compiled build could not be made (nothing was changed)."""
 
 
+class InstallError(Exception):
+    """The compiled modules were made but could not all be installed."""
+
+
 def compiled_sources(pkg_dir: str = PACKAGE_DIR) -> list[str]:
     """The source files that are compiled, relative to the package directory."""
     out = [f for f in COMPILED_FILES if os.path.isfile(os.path.join(pkg_dir, f))]
@@ -261,13 +265,16 @@ def build(
             )
         # Install: the manifest goes last, so an interrupted install is never taken as current.
         manifest_path = os.path.join(pkg_dir, _native.MANIFEST)
-        if os.path.exists(manifest_path):
-            os.remove(manifest_path)
-        for rel in built:
-            _install(os.path.join(built_dir, rel), os.path.join(pkg_dir, rel))
-        for rel in _native.extension_files(pkg_dir):
-            if rel not in built:  # left over from an earlier build of other modules
-                os.remove(os.path.join(pkg_dir, rel))
+        try:
+            if os.path.exists(manifest_path):
+                os.remove(manifest_path)
+            for rel in built:
+                _install(os.path.join(built_dir, rel), os.path.join(pkg_dir, rel))
+            for rel in _native.extension_files(pkg_dir):
+                if rel not in built:  # left over from an earlier build of other modules
+                    os.remove(os.path.join(pkg_dir, rel))
+        except OSError as e:
+            raise InstallError(str(e)) from None
         manifest: dict[str, object] = {
             "format": _native.MANIFEST_FORMAT,
             "built": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -283,10 +290,13 @@ def build(
             "sources": records,
         }
         tmp_manifest = f"{manifest_path}.tmp{os.getpid()}"
-        with open(tmp_manifest, "w") as f:
-            json.dump(manifest, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp_manifest, manifest_path)
+        try:
+            with open(tmp_manifest, "w") as f:
+                json.dump(manifest, f, indent=1, sort_keys=True)
+                f.write("\n")
+            os.replace(tmp_manifest, manifest_path)
+        except OSError as e:
+            raise InstallError(str(e)) from None
         return manifest
     finally:
         if keep:
@@ -343,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"goheap.build: {e}", file=sys.stderr)
         print(f"goheap is unchanged: {_native.status().describe()}", file=sys.stderr)
         return 1
-    except OSError as e:  # installing: e.g. the package directory is read-only
+    except InstallError as e:  # e.g. the package directory is read-only
         print(f"goheap.build: cannot install the compiled modules: {e}", file=sys.stderr)
         print("goheap runs pure Python until a build or --clean succeeds", file=sys.stderr)
         return 1
