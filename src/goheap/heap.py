@@ -29,8 +29,9 @@ own allocations.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,14 +270,39 @@ class Heap:
 
         ``arg`` is a heap address (or 0) that the cleanup keeps alive while it is
         registered or queued. Returns the cleanup's id, for ``stop_cleanup``.
+        The box AddCleanup allocates for ``arg`` is the runtime's own object:
+        the observer hears of the cleanup, not of the box.
         """
-        if self.observer is not None:
-            self.observer.add_cleanup(obj, arg)
-        return self.runtime.add_cleanup(obj, fn, arg)
+        with self._unobserved() as observer:
+            cid = self.runtime.add_cleanup(obj, fn, arg)
+        if observer is not None:
+            observer.add_cleanup(obj, arg, cid)
+        return cid
 
     def stop_cleanup(self, cid: int) -> None:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
-        self.runtime.stop_cleanup(cid)
+        with self._unobserved() as observer:
+            self.runtime.stop_cleanup(cid)
+        if observer is not None:
+            observer.stop_cleanup(cid)
+
+    def release_runtime_object(self, obj: int) -> None:
+        """The runtime is done with one of its own objects (a cleanup's argument box).
+
+        ``dead`` without telling the observer: the program never saw the object.
+        """
+        with self._unobserved():
+            self.dead(obj)
+
+    @contextlib.contextmanager
+    def _unobserved(self) -> Iterator[HeapObserver | None]:
+        """Mute the observer for the runtime's own work; yields the muted observer."""
+        observer = self.observer
+        self.observer = None
+        try:
+            yield observer
+        finally:
+            self.observer = observer
 
     def advance(self, ns: int) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""

@@ -350,7 +350,7 @@ class Go127Runtime(Runtime):
         heap = self.heap
         cleanups = heap.finalizers.cleanups
         cleanups.check_args(obj, fn, arg)
-        cleanups.on_release = heap.dead
+        cleanups.on_release = heap.release_runtime_object
         if arg:
             box = heap.malloc(8, POINTER, stack=("runtime.AddCleanup",))
             heap.write_pointer(box, 0, arg)
