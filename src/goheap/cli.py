@@ -525,6 +525,15 @@ def _register_validate() -> None:
 _register_validate()
 
 
+def _register_analyze() -> None:
+    from goheap.pprof.command import analyze
+
+    cli.add_command(analyze)
+
+
+_register_analyze()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit 2."""
     try:
