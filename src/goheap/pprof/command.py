@@ -123,7 +123,7 @@ def analyze(
 ) -> None:
     """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
 
-    Reads a heap profile (``go tool pprof``'s profile.proto, as
+    Reads a heap profile (go tool pprof's profile.proto, as
     /debug/pprof/heap or pprof.WriteHeapProfile write it, or the legacy text
     form) and puts it through a Go version's size classes: in-use objects
     and bytes per class, the spans they need packed perfectly and the tail
