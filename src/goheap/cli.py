@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
-from goheap.profiles import DEFAULT_PROFILE
+from goheap.profiles import DEFAULT_PROFILE, get_profile
 
 if TYPE_CHECKING:
     from goheap.runner import RunOptions
@@ -197,9 +197,9 @@ def run_options(
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
     limit = parse_memlimit(memlimit)
-    if limit is not None and profile == "go1.8":
+    if limit is not None and not get_profile(profile).has_memory_limit:
         click.echo(
-            "goheap: note: Go 1.8 has no memory limit; --memlimit is recorded only", err=True
+            f"goheap: note: {profile} has no memory limit; --memlimit is recorded only", err=True
         )
     return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
 

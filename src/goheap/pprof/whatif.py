@@ -445,7 +445,10 @@ def _notes(
             f"Fewer than {FEW_CYCLES} cycles during the stream for {', '.join(few)}: GCs/GiB "
             "and the peaks are coarse there; raise --budget."
         )
-    if any(s.memlimit is not None for s in settings) and work.profile == "go1.8":
+    from goheap.profiles import get_profile
+
+    has_limit = get_profile(work.profile).has_memory_limit
+    if any(s.memlimit is not None for s in settings) and not has_limit:
         # As goheap.cli says it: the go1.8 model accepts a limit and records it only.
         notes.append(f"{work.profile} has no memory limit: GOMEMLIMIT is recorded, not applied.")
     return notes
