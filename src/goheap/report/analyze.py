@@ -12,26 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from goheap.report.common import class_name, human_bytes, pct, utilisation
+from goheap.report.text import compact_table
 
 DEFAULT_TOP = 20
 NO_GOAL = 1 << 62  # a NextGC this big means no goal (GOGC=off without a limit)
-
-
-def _compact(title: str) -> Table:
-    return Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0),
-        pad_edge=False,
-        show_edge=False,
-    )
 
 
 def _title(result: dict[str, Any], what: str) -> str:
@@ -78,7 +66,7 @@ def print_analysis(
     """Summary, live heap and allocation by class, top sites, the what-if, the notes."""
     console = console or Console()
     t = result.get("totals") or {}
-    s = _compact(_title(result, "heap profile"))
+    s = compact_table(_title(result, "heap profile"))
     s.add_column("")
     s.add_column("value", justify="right", no_wrap=True)
     s.add_column("", justify="right", style="dim", no_wrap=True)
@@ -119,7 +107,7 @@ def _classes_text(result: dict[str, Any], console: Console) -> None:
     if not rows:
         console.print("[dim]nothing in use[/dim]")
         return
-    t = _compact(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
+    t = compact_table(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
     # obj/span: objects per span; span B: the packed spans' bytes (in-use + free + tail)
     for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "tail",
                 "free", "util"):  # fmt: skip
@@ -147,7 +135,7 @@ def _alloc_text(result: dict[str, Any], console: Console) -> None:
         return
     total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
     secs = int(result.get("duration_nanos") or 0) / 1e9
-    t = _compact(_title(result, "allocation by size class (alloc_*)"))
+    t = compact_table(_title(result, "allocation by size class (alloc_*)"))
     cols = ["class", "size", "allocs", "bytes", "share", "freed objs"]
     if secs > 0:
         cols.append("bytes/s")
@@ -174,7 +162,7 @@ def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) ->
         return
     what = "in-use bytes" if key == "inuse_bytes" else "allocated bytes"
     n = len(result.get("sites") or [])
-    t = _compact(_title(result, f"top {len(rows)} of {n} sites by {what}"))
+    t = compact_table(_title(result, f"top {len(rows)} of {n} sites by {what}"))
     t.add_column("site", overflow="fold")
     for col in ("objects", "in-use", "allocs", "allocated", "sizes"):
         t.add_column(col, justify="right", no_wrap=True)
@@ -199,7 +187,7 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
         return
     work = w.get("workload") or {}
     scaled = float(work.get("live_scale", 1.0)) < 1
-    t = _compact(_title(result, "what-if (synthetic workload from the profile)"))
+    t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
     cols = ["setting", "peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
     if scaled:
         cols.append("simulated HeapInuse")
