@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
-from goheap.profiles import DEFAULT_PROFILE
+from goheap.profiles import DEFAULT_PROFILE, get_profile
 
 if TYPE_CHECKING:
     from goheap.runner import RunOptions
@@ -142,6 +142,45 @@ def output_options(f: F) -> F:
     return cast(F, wrapped)
 
 
+def pprof_options(f: F) -> F:
+    """--pprof PATH and --memprofilerate N (run and replay)."""
+    decorators = [
+        click.option(
+            "--pprof",
+            "pprof_out",
+            metavar="PATH.pb.gz",
+            help="Write the program's heap profile (gzipped profile.proto, for go tool pprof).",
+        ),
+        click.option(
+            "--memprofilerate",
+            type=int,
+            default=None,
+            metavar="N",
+            help="runtime.MemProfileRate: bytes between heap-profile samples (1: every "
+            "allocation). Default 524288 with --pprof, else the profile's (go1.27: 0).",
+        ),
+    ]
+    out: Any = f
+    for d in reversed(decorators):
+        out = d(out)
+    return cast(F, out)
+
+
+def pprof_settings(
+    heap: RunOptions, pprof_out: str | None, memprofilerate: int | None, force: bool
+) -> RunOptions:
+    """The run's MemProfileRate, and the --pprof path checked before any work."""
+    import dataclasses
+
+    from goheap.runner import profile_rate
+
+    if pprof_out == "-":
+        raise GoheapError("--pprof -: a heap profile is binary; give a file path")
+    check_outputs(force, pprof_out)
+    rate = profile_rate(heap.profile, memprofilerate, pprof_out)
+    return dataclasses.replace(heap, memprofilerate=rate)
+
+
 def check_outputs(force: bool, *paths: str | None) -> None:
     """Refuse, before any work, to overwrite an existing output without -f."""
     for p in paths:
@@ -174,9 +213,9 @@ def run_options(
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
     limit = parse_memlimit(memlimit)
-    if limit is not None and profile == "go1.8":
+    if limit is not None and not get_profile(profile).has_memory_limit:
         click.echo(
-            "goheap: note: Go 1.8 has no memory limit; --memlimit is recorded only", err=True
+            f"goheap: note: {profile} has no memory limit; --memlimit is recorded only", err=True
         )
     return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
 
@@ -209,6 +248,7 @@ Examples:
   goheap run binarytrees --param depth=12 --gogc 50 --gctrace
   goheap run retain --param size=16 --param count=1000 --json -
   goheap run churn --param k=1000 --param steps=100000 --report churn.html
+  goheap run retain --pprof heap.pb.gz && go tool pprof -top heap.pb.gz
   goheap run --list                            the workloads and their parameters
 """
 )
@@ -216,12 +256,15 @@ Examples:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
 @click.option("--list", "list_workloads", is_flag=True, help="List the workloads and exit.")
 @heap_options
+@pprof_options
 @output_options
 def run(
     workload: str | None,
     params: tuple[str, ...],
     list_workloads: bool,
     heap: RunOptions,
+    pprof_out: str | None,
+    memprofilerate: int | None,
     out: Outputs,
 ) -> None:
     """Run a built-in WORKLOAD (default: binarytrees) and report MemStats."""
@@ -231,7 +274,7 @@ def run(
     if list_workloads:
         print_workloads()
         return
-    opts = heap
+    opts = pprof_settings(heap, pprof_out, memprofilerate, out.force)
     with RunProgress(f"run {workload or 'binarytrees'}") as bar:
         result = run_workload(
             workload,
@@ -243,6 +286,8 @@ def run(
             liveness=opts.liveness,
             memlimit=opts.memlimit,
             progress=bar.heap_callback(),
+            memprofilerate=opts.memprofilerate,
+            pprof=pprof_out,
         )
     emit(result, out)
 
@@ -325,12 +370,20 @@ Examples:
   goheap replay churn.trace
   goheap replay churn.trace --liveness lifetime --gogc 50 --json out.json
   goheap replay service.ndjson.gz --report service.html
+  goheap replay churn.trace --pprof churn.pb.gz && go tool pprof -top churn.pb.gz
 """
 )
 @click.argument("trace_path", metavar="TRACE")
 @heap_options
+@pprof_options
 @output_options
-def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
+def replay(
+    trace_path: str,
+    heap: RunOptions,
+    pprof_out: str | None,
+    memprofilerate: int | None,
+    out: Outputs,
+) -> None:
     """Replay a TRACE (goheap's NDJSON or binary trace format) through a profile."""
     from goheap.progress import RunProgress
     from goheap.runner import Session
@@ -339,6 +392,7 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
     reader = open_trace(trace_path)
     header = getattr(reader, "header", {}) or {}
     heap = settings_from_header(heap, header)
+    heap = pprof_settings(heap, pprof_out, memprofilerate, out.force)
     session = Session(heap)
     name = str(header.get("workload") or Path(trace_path).name)
     params = header.get("params") or {}
@@ -361,6 +415,8 @@ def replay(trace_path: str, heap: RunOptions, out: Outputs) -> None:
                     err=True,
                 )
         result = session.results(name, params, {"trace": trace_path, "events": count})
+        if pprof_out:  # also after a bad record: the profile of the events applied
+            session.write_pprof(pprof_out)
         if failure is not None:
             result["error"] = str(failure)
             if out.json:  # the results so far are still written
@@ -539,6 +595,15 @@ def _register_validate() -> None:
 
 
 _register_validate()
+
+
+def _register_analyze() -> None:
+    from goheap.pprof.command import analyze
+
+    cli.add_command(analyze)
+
+
+_register_analyze()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,8 +49,11 @@ class HeapObserver:
     def set_finalizer(self, obj: int, has_finalizer: bool) -> None:
         """runtime.SetFinalizer(obj, f) with f non-nil (True) or nil (False)."""
 
-    def add_cleanup(self, obj: int, arg: int) -> None:
-        """runtime.AddCleanup(obj, f, arg) is about to register a cleanup."""
+    def add_cleanup(self, obj: int, arg: int, cid: int) -> None:
+        """runtime.AddCleanup(obj, f, arg) registered the cleanup with id cid."""
+
+    def stop_cleanup(self, cid: int) -> None:
+        """Cleanup.Stop() of the cleanup with id cid."""
 
     def gc(self) -> None:
         """runtime.GC()."""

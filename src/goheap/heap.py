@@ -295,18 +295,46 @@ class Heap:
 
         ``arg`` is a heap address (or 0) that the cleanup keeps alive while it is
         registered or queued. Returns the cleanup's id, for ``stop_cleanup``.
+        The box AddCleanup allocates for ``arg`` is the runtime's own object:
+        the observer hears of the cleanup, not of the box.
         """
         o = _int(obj, "AddCleanup: the object")
         a = _int(arg, "AddCleanup: the argument")
         if not callable(fn):
             raise GoheapError(f"AddCleanup: the cleanup must be a function, got {fn!r}")
-        if self.observer is not None:
-            self.observer.add_cleanup(o, a)
-        return self.runtime.add_cleanup(o, fn, a)
+        observer = self.observer
+        self.observer = None  # the runtime's own work (the box) is not the program's
+        try:
+            cid = self.runtime.add_cleanup(o, fn, a)
+        finally:
+            self.observer = observer
+        if observer is not None:
+            observer.add_cleanup(o, a, cid)
+        return cid
 
     def stop_cleanup(self, cid: object) -> None:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
-        self.runtime.stop_cleanup(_int(cid, "Cleanup.Stop: the cleanup id"))
+        c = _int(cid, "Cleanup.Stop: the cleanup id")
+        observer = self.observer
+        self.observer = None
+        try:
+            self.runtime.stop_cleanup(c)
+        finally:
+            self.observer = observer
+        if observer is not None:
+            observer.stop_cleanup(c)
+
+    def release_runtime_object(self, obj: int) -> None:
+        """The runtime is done with one of its own objects (a cleanup's argument box).
+
+        ``dead`` without telling the observer: the program never saw the object.
+        """
+        observer = self.observer
+        self.observer = None
+        try:
+            self.dead(obj)
+        finally:
+            self.observer = observer
 
     def advance(self, ns: object) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""

@@ -4,7 +4,8 @@ The result is one JSON-able dict, the same for ``goheap run``, ``goheap
 replay`` and ``goheap compare``:
 
 - ``profile``, ``workload``, ``params``, ``procs``, ``gogc``, ``memlimit``,
-  ``liveness``, and ``result`` (what the workload itself reports);
+  ``liveness``, ``memprofilerate`` (``runtime.MemProfileRate`` as the run
+  had it), and ``result`` (what the workload itself reports);
 - ``memstats``: runtime.ReadMemStats at the end, with Go's field names;
 - ``peak``: the true maxima over the run of HeapAlloc, HeapInuse and
   HeapSys (the runtime keeps running maxima; see MStats);
@@ -26,7 +27,7 @@ from typing import Any
 from goheap.errors import GoheapError
 from goheap.heap import Heap, parse_gogc
 from goheap.inspect import breakdown, class_table, live_objects, span_map
-from goheap.profiles import DEFAULT_PROFILE
+from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.mgc import GCCycle
 from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
@@ -54,6 +55,24 @@ def parse_memlimit(text: str | int | None) -> int | None:
     return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
 
 
+def profile_rate(profile: str, memprofilerate: int | None, pprof: str | None) -> int | None:
+    """MemProfileRate for a run: a program writing a heap profile has Go's 512 KiB default.
+
+    Without a profile to write, None leaves the profile's own default (go1.27:
+    0, as the linker sets it in programs that never read a heap profile).
+    0 with a profile to write is refused: the profile would be empty.
+    """
+    if memprofilerate is not None and memprofilerate < 0:
+        raise GoheapError(f"--memprofilerate {memprofilerate}: must not be negative")
+    if pprof is None:
+        return memprofilerate
+    if memprofilerate == 0:
+        raise GoheapError(
+            "--memprofilerate 0 turns heap profiling off: the --pprof profile would be empty"
+        )
+    return get_profile(profile).mem_profile_rate if memprofilerate is None else memprofilerate
+
+
 @dataclass
 class RunOptions:
     """How to build the heap a run happens on."""
@@ -64,6 +83,7 @@ class RunOptions:
     liveness: str = "graph"
     memlimit: int | None = None
     gctrace: Callable[[str], None] | None = None
+    memprofilerate: int | None = None  # None: the profile's default MemProfileRate
 
 
 class Session:
@@ -76,6 +96,7 @@ class Session:
         self.heap = Heap(
             profile=opts.profile,
             procs=opts.procs,
+            memprofilerate=opts.memprofilerate,
             gogc=parse_gogc(opts.gogc),
             liveness=opts.liveness,
             memlimit=opts.memlimit,
@@ -110,6 +131,7 @@ class Session:
             "gogc": parse_gogc(self.opts.gogc),
             "memlimit": self.opts.memlimit,
             "liveness": heap.liveness,
+            "memprofilerate": heap.mprof.MemProfileRate,
             "result": result if result is not None else {},
             "memstats": ms.to_dict(),
             "peak": heap.runtime.peaks(),
@@ -124,6 +146,13 @@ class Session:
                 "virtual_ns": heap.clock.now - t0,
             },
         }
+
+    def write_pprof(self, path: str) -> None:
+        """Write the heap profile the program would write now (pprof.WriteHeapProfile)."""
+        from goheap.pprof.sim import heap_profile_from_runtime
+        from goheap.pprof.writer import write_heap_profile
+
+        write_heap_profile(heap_profile_from_runtime(self.heap), path)
 
     def close(self) -> None:
         self.heap.close()
@@ -140,17 +169,27 @@ def run_workload(
     liveness: str = "graph",
     memlimit: int | None = None,
     progress: Callable[[Heap], None] | None = None,
+    memprofilerate: int | None = None,
+    pprof: str | None = None,
 ) -> dict[str, Any]:
-    """Run workload `name` (the default if None) and return its results."""
+    """Run workload `name` (the default if None) and return its results.
+
+    With ``pprof``, the heap profile is written there at the end, after the
+    results are read (as a Go program calling pprof.WriteHeapProfile last).
+    """
     workload = get_workload(name or DEFAULT_WORKLOAD)
     params = parse_params(workload, param_items)
-    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace)
+    rate = profile_rate(profile, memprofilerate, pprof)
+    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate)
     session = Session(opts, progress)
     try:
         result = workload.run(session.heap, params)
         if not isinstance(result, dict):
             result = {}
-        return session.results(workload.name, params, result)
+        results = session.results(workload.name, params, result)
+        if pprof is not None:
+            session.write_pprof(pprof)
+        return results
     finally:
         session.close()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from goheap.sizeclasses import SizeClasses, for_profile
 
@@ -162,6 +162,9 @@ class Profile:
     Names follow the Go runtime (``_PageShift``, ``_FixAllocChunk``, ...),
     spelled in Python style where the Go name has a leading underscore.
     """
+
+    # Whether this version has GOMEMLIMIT (Go 1.19+); without it a limit is recorded only.
+    has_memory_limit: ClassVar[bool] = False
 
     name: str
     # malloc.go

@@ -84,7 +84,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from goheap.errors import GoheapError
 from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
@@ -98,6 +98,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Go127Profile(Profile):
     """Go 1.27's profile: the common constants plus the modern allocator's."""
+
+    has_memory_limit: ClassVar[bool] = True
 
     page_cache_pages: int  # pageCachePages: pages in a P's page cache
     mspancache_cap: int  # len(p.mspancache.buf)
@@ -350,7 +352,7 @@ class Go127Runtime(Runtime):
         heap = self.heap
         cleanups = heap.finalizers.cleanups
         cleanups.check_args(obj, fn, arg)
-        cleanups.on_release = heap.dead
+        cleanups.on_release = heap.release_runtime_object
         if arg:
             box = heap.malloc(8, POINTER, stack=("runtime.AddCleanup",))
             heap.write_pointer(box, 0, arg)

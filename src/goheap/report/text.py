@@ -89,7 +89,7 @@ def memstats_table(result: dict[str, Any], console: Console | None = None) -> No
         console.print(b)
 
 
-def _compact(title: str) -> Table:
+def compact_table(title: str) -> Table:
     """A table that fits 80 columns: no vertical rules, one space of padding."""
     return Table(
         title=title,
@@ -108,7 +108,7 @@ def breakdown_table(result: dict[str, Any], console: Console | None = None) -> N
     if not bd:
         console.print("[dim]no breakdown in this result[/dim]")
         return
-    t = _compact(_title(result, "heap breakdown"))
+    t = compact_table(_title(result, "heap breakdown"))
     t.add_column("field", no_wrap=True)
     t.add_column("bytes", justify="right", no_wrap=True)
     t.add_column("", justify="right", style="dim", no_wrap=True)
@@ -141,7 +141,7 @@ def classes_table(result: dict[str, Any], console: Console | None = None) -> Non
         console.print("[dim]no size-class table in this result[/dim]")
         return
     rows = sorted(rows, key=lambda r: (r.get("class", 0) == 0, r.get("class", 0)))
-    t = _compact(_title(result, "in-use spans by size class (class 0: large objects)"))
+    t = compact_table(_title(result, "in-use spans by size class (class 0: large objects)"))
     # classes fields: class size npages spans objects inuse_bytes span_bytes
     # free_slot_bytes tail_waste_bytes, and utilisation inuse/span
     for col in (

@@ -130,6 +130,8 @@ class MProf:
     """The heap profile and its sampler, for one heap."""
 
     bucket_class: type[Bucket] = Bucket  # what stkbucket makes (a version may extend it)
+    # Go 1.8's runtime/pprof wrote heap profiles in the legacy text form only.
+    pprof_legacy_text = True
 
     def __init__(self, h: HeapView[Any], rate: int) -> None:
         self.h = h
@@ -195,6 +197,20 @@ class MProf:
     def mProf_Free(self, b: Bucket, size: int) -> None:
         b.prev_frees += 1
         b.prev_free_bytes += size
+
+    def MemProfile(self, inuseZero: bool) -> list[Bucket]:
+        """runtime.MemProfile's records: the buckets with published counts, newest first.
+
+        If nothing is published yet (no GC has happened), Go 1.8 runs
+        ``mProf_GC`` twice first so that a profile taken early is not empty;
+        reading a profile so changes later reads, in Go as here. Buckets with
+        nothing in use are left out unless ``inuseZero``.
+        """
+        if all(b.allocs == 0 and b.frees == 0 for b in self.mbuckets):
+            self.mProf_GC()
+            self.mProf_GC()
+        # Go prepends to mbuckets (newest first); the model appends.
+        return [b for b in reversed(self.mbuckets) if inuseZero or b.alloc_bytes != b.free_bytes]
 
     def mProf_GC(self) -> None:
         """Publish the previous cycle's counts and start a new generation."""

@@ -1,4 +1,4 @@
-"""The goheap trace format, version 1: constants, the event table, TraceError.
+"""The goheap trace format, version 2: constants, the event table, TraceError.
 
 One table (``EVENTS``) describes every event: its name (the ``"ev"`` value of
 the NDJSON form), its opcode (the first element of the binary record) and its
@@ -13,7 +13,7 @@ from typing import Any
 
 from goheap.errors import GoheapError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the cleanup events; version 1 traces read unchanged
 # The binary encoding's first 8 bytes: 0x89 (not ASCII, so never '{'), a name,
 # then CR LF SUB LF, which text-mode mangling or truncation would damage.
 MAGIC = b"\x89GHT\r\n\x1a\n"
@@ -226,6 +226,23 @@ EVENTS: tuple[EventSpec, ...] = (
         (_f("events", INT, "how many events came before this one (the header excluded)"),),
         "The trace is complete (optional; nothing may follow it).",
     ),
+    EventSpec(
+        20,
+        "cleanup",
+        (
+            _f("obj", INT, "the object"),
+            _opt("off", INT, "byte offset inside obj (default 0)"),
+            _opt("arg", INT, "the object passed to the cleanup; absent or null: none"),
+            _opt("arg_off", INT, "byte offset inside arg"),
+        ),
+        "runtime.AddCleanup(obj, f, arg); cleanups are numbered 0, 1, ... in trace order.",
+    ),
+    EventSpec(
+        21,
+        "cstop",
+        (_f("c", INT, "the cleanup's number (its place among the 'cleanup' events)"),),
+        "Cleanup.Stop() of cleanup c.",
+    ),
 )
 
 BY_NAME: dict[str, EventSpec] = {e.name: e for e in EVENTS}
@@ -234,7 +251,7 @@ assert [e.op for e in BY_OP] == list(range(len(BY_OP)))
 
 OP_TYPE, OP_STACK, OP_ALLOC, OP_PTR, OP_GSET, OP_GDROP, OP_PUSH, OP_POP, OP_SSET = range(9)
 OP_DEAD, OP_FIN, OP_GC, OP_FREEOS, OP_GCPCT, OP_ADV, OP_GO, OP_SCHED, OP_STATS = range(9, 18)
-OP_WORD, OP_END = 18, 19
+OP_WORD, OP_END, OP_CLEANUP, OP_CSTOP = 18, 19, 20, 21
 
 # Header keys a reader understands, and what each must be.
 HEADER_KINDS: dict[str, type | tuple[type, ...]] = {

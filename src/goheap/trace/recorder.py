@@ -25,9 +25,10 @@ from goheap.events import HeapObserver
 from goheap.heap import Heap
 from goheap.runtime.gotype import Type
 from goheap.trace.format import (
-    FORMAT_VERSION,
     OP_ADV,
     OP_ALLOC,
+    OP_CLEANUP,
+    OP_CSTOP,
     OP_DEAD,
     OP_FIN,
     OP_FREEOS,
@@ -74,6 +75,7 @@ class TraceRecorder(HeapObserver):
         self._tiny_size = 16
         self._zerobase = -1
         self.purges = 0
+        self._cleanups: dict[int, int] = {}  # the runtime's cleanup id -> its trace number
 
     # --- attaching ---
 
@@ -288,12 +290,16 @@ class TraceRecorder(HeapObserver):
         self._emit(OP_DEAD, oid, delta or None)
         self._forget(oid, base)
 
-    def add_cleanup(self, obj: int, arg: int) -> None:
-        # Refuse rather than write a trace that would replay differently.
-        raise GoheapError(
-            "trace recorder: runtime.AddCleanup cannot be recorded (trace format "
-            f"v{FORMAT_VERSION} has no cleanup event); run without recording"
-        )
+    def add_cleanup(self, obj: int, arg: int, cid: int) -> None:
+        self._sync()
+        oid, delta, _ = self._ref(obj)
+        to, to_off = self._target(arg)
+        self._cleanups[cid] = len(self._cleanups)
+        self._emit(OP_CLEANUP, oid, delta or None, to, to_off)
+
+    def stop_cleanup(self, cid: int) -> None:
+        self._sync()
+        self._emit(OP_CSTOP, self._cleanups[cid])
 
     def set_finalizer(self, obj: int, has_finalizer: bool) -> None:
         self._sync()

@@ -80,6 +80,7 @@ class Replayer:
         self.stacks: dict[int, tuple[str, ...]] = {}
         self.goroutines: dict[int, Goroutine] = {0: heap.main}
         self.max_id = -1
+        self.cleanups: list[int] = []  # trace cleanup number -> the runtime's cleanup id
         self.count = 0
         self.purges = 0
         self.peak_ids = 0
@@ -108,6 +109,8 @@ class Replayer:
             self._stats,
             self._word,
             self._end,
+            self._cleanup,
+            self._cstop,
         ]
         assert len(self._handlers) == len(BY_OP)
 
@@ -219,7 +222,11 @@ class Replayer:
         off = rec[index + 1] if n > index + 1 else None
         if to is None:
             if off:
-                raise _Bad(f"'{BY_OP[op].name}' event has 'to_off' without 'to'")
+                spec = BY_OP[op]
+                raise _Bad(
+                    f"'{spec.name}' event has '{spec.fields[index].name}' "
+                    f"without '{spec.fields[index - 1].name}'"
+                )
             return 0
         a = self._addr(op, index, to)
         if off is not None:
@@ -439,6 +446,23 @@ class Replayer:
         if type(off) is not int or off < 0:
             _bad_field(10, 3, off)
         self.heap.set_finalizer(obj + off, _noop_finalizer if on else None)
+
+    def _cleanup(self, rec: list[Any]) -> None:
+        n = len(rec)
+        obj = self._addr(20, 1, rec[1])
+        off = rec[2] if n > 2 and rec[2] is not None else 0
+        if type(off) is not int or off < 0:
+            _bad_field(20, 2, off)
+        arg = self._target(20, 3, rec)
+        self.cleanups.append(self.heap.add_cleanup(obj + off, _noop_finalizer, arg))
+
+    def _cstop(self, rec: list[Any]) -> None:
+        c = rec[1]
+        if type(c) is not int or c < 0:
+            _bad_field(21, 1, c)
+        if c >= len(self.cleanups):
+            raise _Bad(f"'cstop' event: cleanup {c} is not defined ({len(self.cleanups)} so far)")
+        self.heap.stop_cleanup(self.cleanups[c])
 
     def _gc(self, rec: list[Any]) -> None:
         self.heap.gc()

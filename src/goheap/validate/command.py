@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from goheap.errors import GoheapError
+from goheap.profiles import PROFILES
 
 DEFAULT_RUNS = 5
 QUICK_RUNS = 3
@@ -106,11 +107,12 @@ def validate(
         raise GoheapError(f"--runs {n_runs}: must be between 1 and 1000")
     gogc_value = parse_gogc(gogc)
     limit = parse_memlimit(memlimit)
-    if limit is not None and profile == "go1.8":
-        click.echo(
-            "goheap: note: Go 1.8 has no memory limit; the model ignores --memlimit", err=True
-        )
     check_profile(profile)
+    known = PROFILES.get(profile)
+    if limit is not None and known is not None and not known.has_memory_limit:
+        click.echo(
+            f"goheap: note: {profile} has no memory limit; the model ignores --memlimit", err=True
+        )
     names = select_workloads(workloads)
     go = find_go(go_path)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()

@@ -60,6 +60,7 @@ class MProf127(MProf):
     """The heap profile and its sampler on a go1.27 heap."""
 
     bucket_class = Bucket127  # memRecord with today's cycle ring
+    pprof_legacy_text = False  # runtime/pprof writes profile.proto
 
     def __init__(self, h: MHeap, rate: int) -> None:
         super().__init__(h, rate)
@@ -129,6 +130,18 @@ class MProf127(MProf):
                 b.alloc_bytes += allocs * b.size
                 b.free_bytes += frees * b.size
                 b.future[index] = [0, 0]
+
+    def MemProfile(self, inuseZero: bool) -> list[Bucket]:
+        """``memProfileInternal``: ``active`` after publishing the cycle in flight.
+
+        If every ``active`` is still zero (no GC has completed), all three
+        ``future`` cycles are added in, as Go does. Newest bucket first.
+        """
+        self._flushLocked(self.cycle % 3)  # mProf_FlushLocked(index)
+        if all(b.allocs == 0 and b.frees == 0 for b in self.mbuckets):
+            for c in range(3):
+                self._flushLocked(c)
+        return [b for b in reversed(self.mbuckets) if inuseZero or b.allocs != b.frees]
 
     def mProf_GC(self) -> None:  # Go 1.8's rotation does not exist any more
         raise NotImplementedError("go1.27 publishes with mProf_NextCycle/mProf_Flush")

@@ -1,0 +1,182 @@
+"""``goheap analyze``: a Go heap profile by size class and by site, and what-if GOGC/GOMEMLIMIT.
+
+Registered in goheap.cli (``from goheap.pprof.command import analyze``,
+``cli.add_command(analyze)``). User mistakes raise GoheapError, which
+``goheap.cli.main`` prints as one line with exit status 2. Outputs are
+checked, and every option parsed, before the profile is read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from goheap.errors import GoheapError
+from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
+
+if TYPE_CHECKING:
+    from goheap.pprof.model import HeapProfile
+    from goheap.pprof.whatif import Setting
+
+
+def load_profile(path: str) -> HeapProfile:
+    """Read a heap profile (profile.proto, gzipped or not, or the legacy text form).
+
+    Faults are ``goheap.pprof.reader.ProfileError`` (a GoheapError): one line.
+    """
+    from goheap.pprof.reader import read_heap_profile
+
+    return read_heap_profile(path)
+
+
+def parse_settings(gogcs: str | None, memlimits: str | None) -> list[Setting]:
+    """Every (GOGC, GOMEMLIMIT) pair asked for; none when neither option was given."""
+    from goheap.cli import split_list
+    from goheap.heap import parse_gogc
+    from goheap.pprof.whatif import Setting
+    from goheap.runner import parse_memlimit
+
+    if gogcs is None and memlimits is None:
+        return []
+    gs = [parse_gogc(g) for g in split_list(gogcs or "100", "--gogc")]
+    ms = [parse_memlimit(m) for m in split_list(memlimits or "off", "--memlimit")]
+    return [Setting(g, m) for g in gs for m in ms]
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  goheap analyze heap.pb.gz                          by size class and by site (go1.27)
+  goheap analyze heap.pb.gz --top 40 --json -        everything as JSON
+  goheap analyze heap.pb.gz --report heap.html       the HTML page
+  goheap analyze heap.pb.gz --gogc 50,100,200        what-if: peak heap and GC frequency
+  goheap analyze heap.pb.gz --gogc 100 --memlimit 64MiB,off -j 2
+  goheap analyze heap.pb.gz --gogc 50,100 --alloc-rate 500MiB/s --budget 1000000
+  goheap analyze heap.txt --profile go1.8            a legacy text profile, Go 1.8's classes
+"""
+)
+@click.argument("profile_path", metavar="PROFILE")
+@click.option(
+    "--profile",
+    "profile_name",
+    default="go1.27",
+    show_default=True,
+    help="Go version whose size classes and spans are applied (and simulated).",
+)
+@click.option(
+    "--gogc",
+    "gogcs",
+    default=None,
+    metavar="N[,N...]",
+    help="What-if: simulate the profile's heap under these GOGC settings (N or off).",
+)
+@click.option(
+    "--memlimit",
+    "memlimits",
+    default=None,
+    metavar="SIZE[,...]",
+    help="What-if: GOMEMLIMIT settings, e.g. 256MiB,off (with --gogc, or GOGC=100).",
+)
+@click.option("--procs", default=1, show_default=True, type=int, help="What-if: GOMAXPROCS.")
+@click.option(
+    "--budget",
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    type=int,
+    metavar="N",
+    help="What-if: allocations simulated per setting (the live set takes at most half).",
+)
+@click.option(
+    "--alloc-rate",
+    "alloc_rate",
+    default=None,
+    metavar="SIZE/s|max",
+    help="What-if: bytes the program allocates per second of its CPU "
+    "[default: the profile's own rate if it has a duration, else 100MiB/s].",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    default=0,
+    type=int,
+    help="What-if runs in parallel (default: one per CPU, at most the number of settings).",
+)
+@click.option("--top", default=20, show_default=True, type=int, help="Allocation sites shown.")
+@click.option("--json", "json_out", metavar="PATH|-", help="Write the analysis as JSON.")
+@click.option("--report", "report_out", metavar="PATH.html", help="Write an HTML report.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
+def analyze(
+    profile_path: str,
+    profile_name: str,
+    gogcs: str | None,
+    memlimits: str | None,
+    procs: int,
+    budget: int,
+    alloc_rate: str | None,
+    jobs: int,
+    top: int,
+    json_out: str | None,
+    report_out: str | None,
+    force: bool,
+) -> None:
+    """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
+
+    Reads a heap profile (go tool pprof's profile.proto, as
+    /debug/pprof/heap or pprof.WriteHeapProfile write it, or the legacy text
+    form) and puts it through a Go version's size classes: in-use objects
+    and bytes per class, the spans they need packed perfectly and the tail
+    each span wastes, the minimum HeapInuse that implies, allocation per
+    class, and the top allocation sites. With --gogc/--memlimit it builds a
+    synthetic workload (the live set plus a stream with the profile's class
+    mix) and simulates it under each setting: predicted peak HeapInuse,
+    HeapSys, NextGC, and GCs per GiB allocated.
+    """
+    from goheap.cli import check_outputs, write_text
+    from goheap.profiles import get_profile
+
+    check_outputs(force, json_out, report_out)
+    get_profile(profile_name)
+    if top < 0:
+        raise GoheapError(f"--top {top}: must be 0 or more")
+    settings = parse_settings(gogcs, memlimits)
+    rate: float | str | None = "profile"
+    if alloc_rate is not None:
+        from goheap.pprof.whatif import parse_alloc_rate
+
+        rate = parse_alloc_rate(alloc_rate)
+    if settings:
+        if not MIN_BUDGET <= budget <= MAX_BUDGET:
+            raise GoheapError(f"--budget {budget}: must be between {MIN_BUDGET} and {MAX_BUDGET}")
+        if not 1 <= procs <= 256:
+            raise GoheapError(f"--procs {procs}: must be between 1 and 256")
+        if jobs < 0:
+            raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
+    profile = load_profile(profile_path)
+    if not profile.source:
+        profile.source = profile_path
+
+    from goheap.pprof.analyze import analyze as run_analysis
+
+    analysis = run_analysis(profile, profile_name)
+    result = analysis.to_dict()
+    if settings:
+        from goheap.pprof.whatif import run_whatif
+
+        click.echo(
+            f"goheap: what-if: {len(settings)} setting(s), {budget:,} allocations each",
+            err=True,
+        )
+        w = run_whatif(analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs)
+        result["whatif"] = w.to_dict()
+    if json_out:
+        write_text(json_out, json.dumps(result, indent=1) + "\n")
+    if report_out:
+        from goheap.report.analyze import write_analysis_report
+
+        write_analysis_report(result, report_out, top=top)
+    if json_out != "-":
+        from goheap.report.analyze import print_analysis
+
+        print_analysis(result, top=top)

@@ -1,0 +1,489 @@
+"""The reports of ``goheap analyze``: rich tables on the terminal, one self-contained HTML page.
+
+Both read the JSON form of an analysis (``Analysis.to_dict()``, with an
+optional ``whatif`` key from ``WhatIf.to_dict()``) and tolerate missing
+parts. The HTML page uses the run report's scaffolding (``report.html``:
+CSS, page, sections) and charts (``report.plots``: the size-class bars,
+the HeapInuse/NextGC overlay).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from goheap.report.common import class_name, human_bytes, pct, utilisation
+from goheap.report.text import compact_table
+
+DEFAULT_TOP = 20
+NO_GOAL = 1 << 62  # a NextGC this big means no goal (GOGC=off without a limit)
+
+
+def _title(result: dict[str, Any], what: str) -> str:
+    src = result.get("source") or "profile"
+    return escape(f"{what}: {src}  [{result.get('profile', '?')}]")
+
+
+def _sizes_text(row: dict[str, Any], limit: int = 4) -> str:
+    sizes = [f"{s:,}" for s in row.get("sizes") or []]
+    more = f" +{len(sizes) - limit}" if len(sizes) > limit else ""
+    return " ".join(sizes[:limit]) + more
+
+
+def site_short(row: dict[str, Any]) -> str:
+    """``function file.go:line`` with the file's base name (the full path is in the JSON)."""
+    fn = str(row.get("function") or row.get("site") or "")
+    file = str(row.get("file") or "")
+    return f"{fn} {Path(file).name}:{row.get('line', 0)}" if file else fn
+
+
+def _class_list(row: dict[str, Any]) -> str:
+    """A site's size classes: '2, 32, large'."""
+    classes = sorted(row.get("classes") or [], key=lambda c: (c == 0, c))
+    return ", ".join("large" if c == 0 else str(c) for c in classes)
+
+
+def _gib_rate(v: Any) -> str:
+    return "–" if v is None else f"{v:,.1f}"
+
+
+def top_sites(result: dict[str, Any], key: str, n: int) -> list[dict[str, Any]]:
+    """The n sites with most ``key`` (``inuse_bytes`` or ``alloc_bytes``), zeros left out."""
+    rows = [r for r in result.get("sites") or [] if r.get(key)]
+    rows.sort(key=lambda r: (-int(r.get(key, 0)), str(r.get("site"))))
+    return rows[:n]
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def print_analysis(
+    result: dict[str, Any], console: Console | None = None, top: int = DEFAULT_TOP
+) -> None:
+    """Summary, live heap and allocation by class, top sites, the what-if, the notes."""
+    console = console or Console()
+    t = result.get("totals") or {}
+    s = compact_table(_title(result, "heap profile"))
+    s.add_column("")
+    s.add_column("value", justify="right", no_wrap=True)
+    s.add_column("", justify="right", style="dim", no_wrap=True)
+    mhi = int(result.get("min_heap_inuse", 0))
+    rows: list[tuple[str, int, bool]] = [  # (label, value, in bytes)
+        ("samples", int(result.get("samples", 0)), False),
+        ("MemProfileRate", int(result.get("period", 0)), False),
+        ("in-use objects", t.get("objects", 0), False),
+        ("in-use bytes (slots)", t.get("inuse_bytes", 0), True),
+        ("allocated objects", t.get("alloc_objects", 0), False),
+        ("allocated bytes", t.get("alloc_bytes", 0), True),
+        ("minimum HeapInuse", mhi, True),
+    ]
+    if t.get("min_heap_inuse_scan", mhi) != mhi:
+        rows.append(("  if all pointerful", t["min_heap_inuse_scan"], True))
+    rows += [
+        ("  span tail waste", t.get("tail_waste_bytes", 0), True),
+        ("  free slots (last spans)", t.get("free_slot_bytes", 0), True),
+        ("  large objects' pages", t.get("large_bytes", 0), True),
+    ]
+    for label, value, in_bytes in rows:
+        style = "bold" if label == "minimum HeapInuse" else None
+        s.add_row(label, f"{value:,}", human_bytes(value) if in_bytes else "", style=style)
+    console.print(s)
+    _classes_text(result, console)
+    _alloc_text(result, console)
+    _sites_text(result, console, "inuse_bytes", top)
+    _sites_text(result, console, "alloc_bytes", top)
+    if result.get("whatif"):
+        whatif_table(result, console)
+    notes = list(result.get("notes") or []) + list((result.get("whatif") or {}).get("notes") or [])
+    for n in notes:
+        console.print(f"[dim]note:[/dim] {escape(n)}", highlight=False)
+
+
+def _classes_text(result: dict[str, Any], console: Console) -> None:
+    rows = [r for r in result.get("classes") or [] if r.get("objects")]
+    if not rows:
+        console.print("[dim]nothing in use[/dim]")
+        return
+    t = compact_table(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
+    # obj/span: objects per span; span B: the packed spans' bytes (in-use + free + tail)
+    for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "tail",
+                "free", "util"):  # fmt: skip
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        u = utilisation(r)
+        t.add_row(
+            str(r.get("class", "")),
+            class_name(r).removesuffix(" B"),
+            f"{r.get('objects_per_span', 0):,}" if r.get("class") else "1",
+            f"{r.get('objects', 0):,}",
+            human_bytes(r.get("inuse_bytes", 0)),
+            f"{r.get('spans', 0):,}",
+            human_bytes(r.get("span_bytes", 0)),
+            human_bytes(r.get("tail_waste_bytes", 0)),
+            human_bytes(r.get("free_slot_bytes", 0)),
+            "–" if u is None else f"{100 * u:.1f}%",
+        )
+    console.print(t)
+
+
+def _alloc_text(result: dict[str, Any], console: Console) -> None:
+    rows = [r for r in result.get("classes") or [] if r.get("alloc_objects")]
+    if not rows:
+        return
+    total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
+    secs = int(result.get("duration_nanos") or 0) / 1e9
+    t = compact_table(_title(result, "allocation by size class (alloc_*)"))
+    cols = ["class", "size", "allocs", "bytes", "share", "freed objs"]
+    if secs > 0:
+        cols.append("bytes/s")
+    for col in cols:
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        cells = [
+            str(r.get("class", "")),
+            class_name(r).removesuffix(" B"),
+            f"{r.get('alloc_objects', 0):,}",
+            human_bytes(r.get("alloc_bytes", 0)),
+            pct(r.get("alloc_bytes", 0), total),
+            f"{r.get('freed_objects', 0):,}",
+        ]
+        if secs > 0:
+            cells.append(human_bytes(r.get("alloc_bytes", 0) / secs))
+        t.add_row(*cells)
+    console.print(t)
+
+
+def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) -> None:
+    rows = top_sites(result, key, top)
+    if not rows or top <= 0:
+        return
+    what = "in-use bytes" if key == "inuse_bytes" else "allocated bytes"
+    n = len(result.get("sites") or [])
+    t = compact_table(_title(result, f"top {len(rows)} of {n} sites by {what}"))
+    t.add_column("site", overflow="fold")
+    for col in ("objects", "in-use", "allocs", "allocated", "sizes"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        t.add_row(
+            escape(site_short(r)),
+            f"{r.get('objects', 0):,}",
+            human_bytes(r.get("inuse_bytes", 0)),
+            f"{r.get('alloc_objects', 0):,}",
+            human_bytes(r.get("alloc_bytes", 0)),
+            _sizes_text(r),
+        )
+    console.print(t)
+
+
+def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
+    """One row per setting: predicted peak HeapInuse and HeapSys, NextGC, NumGC, GCs/GiB."""
+    console = console or Console()
+    w = result.get("whatif") or {}
+    runs = w.get("runs") or []
+    if not runs:
+        return
+    work = w.get("workload") or {}
+    scaled = float(work.get("live_scale", 1.0)) < 1
+    t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
+    cols = ["setting", "peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
+    if scaled:
+        cols.append("simulated HeapInuse")
+    for i, col in enumerate(cols):
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    for r in runs:
+        p = r.get("predicted") or {}
+        ms = r.get("memstats") or {}
+        cells = [
+            escape(str(r.get("label", ""))),
+            human_bytes(p.get("peak_HeapInuse", 0)),
+            human_bytes(p.get("peak_HeapSys", 0)),
+            "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
+            f"{ms.get('NumGC', 0):,}",
+            _gib_rate(p.get("gcs_per_gib")),
+        ]
+        if scaled:
+            cells.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
+        t.add_row(*cells)
+    console.print(t)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+def _cards(result: dict[str, Any]) -> str:
+    from goheap.report.html import esc
+
+    t = {"tail_waste_bytes": 0} | (result.get("totals") or {})
+    mhi = int(result.get("min_heap_inuse", 0))
+    figs = [
+        ("in-use objects", f"{t.get('objects', 0):,}", ""),
+        ("in-use bytes", human_bytes(t.get("inuse_bytes", 0)), f"{t.get('inuse_bytes', 0):,}"),
+        ("minimum HeapInuse", human_bytes(mhi), f"{mhi:,}"),
+        (
+            "span tail waste",
+            human_bytes(t.get("tail_waste_bytes", 0)),
+            f"{t['tail_waste_bytes']:,}",
+        ),
+        ("allocated objects", f"{t.get('alloc_objects', 0):,}", ""),
+        ("allocated bytes", human_bytes(t.get("alloc_bytes", 0)), f"{t.get('alloc_bytes', 0):,}"),
+        ("MemProfileRate", f"{result.get('period', 0):,}", ""),
+        ("samples", f"{result.get('samples', 0):,}", ""),
+    ]
+    out = [
+        f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div>'
+        f'<div class="x">{esc(x)}</div></div>'
+        for k, v, x in figs
+    ]
+    return f'<div class="cards">{"".join(out)}</div>'
+
+
+def _classes_html(result: dict[str, Any]) -> str:
+    from goheap.report import plots
+    from goheap.report.html import _missing, _num, esc
+
+    rows = [r for r in result.get("classes") or [] if r.get("objects")]
+    if not rows:
+        return _missing("in-use objects")
+    svg = plots.classes_svg({"classes": rows}) or ""
+    trs = []
+    for r in rows:
+        u = utilisation(r)
+        trs.append(
+            f"<tr><td>{_num(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
+            f"<td>{_num(r.get('npages') or '–')}</td>"
+            f"<td>{_num(r.get('objects_per_span') if r.get('class') else 1)}</td>"
+            f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
+            f"<td>{_num(r.get('spans', 0))}</td><td>{_num(r.get('span_bytes', 0))}</td>"
+            f"<td>{_num(r.get('tail_waste_bytes', 0))}</td>"
+            f"<td>{_num(r.get('free_slot_bytes', 0))}</td>"
+            f"<td>{'–' if u is None else f'{100 * u:.1f}%'}</td>"
+            f"<td>{_num(r.get('sites', 0))}</td></tr>"
+        )
+    t = result.get("totals") or {}
+    trs.append(
+        '<tr><td class="l" colspan="4"><b>all</b></td>'
+        f"<td>{_num(t.get('objects', 0))}</td><td>{_num(t.get('inuse_bytes', 0))}</td>"
+        f"<td>{_num(t.get('spans', 0))}</td><td>{_num(t.get('span_bytes', 0))}</td>"
+        f"<td>{_num(t.get('tail_waste_bytes', 0))}</td>"
+        f"<td>{_num(t.get('free_slot_bytes', 0))}</td>"
+        f"<td>{esc(pct(t.get('inuse_bytes', 0), t.get('span_bytes', 0)))}</td><td></td></tr>"
+    )
+    table = (
+        '<div class="scroll"><table><thead><tr><th>class</th><th>size</th><th>npages</th>'
+        "<th>objects/span</th><th>objects</th><th>inuse_bytes</th><th>spans</th>"
+        "<th>span_bytes</th><th>tail_waste_bytes</th><th>free_slot_bytes</th>"
+        f"<th>utilisation</th><th>sites</th></tr></thead><tbody>{''.join(trs)}</tbody>"
+        "</table></div>"
+    )
+    return (
+        f'<div class="figure">{svg}</div>'
+        '<p class="note">Each bar is the spans a class needs when its in-use objects are '
+        "packed perfectly: the objects' slots, the free slots of the last span, and the tail "
+        "no slot covers. Their sum over classes, with large objects' pages, is the minimum "
+        f"HeapInuse: {_num(result.get('min_heap_inuse', 0))} bytes.</p>{table}"
+    )
+
+
+def _alloc_html(result: dict[str, Any]) -> str:
+    from goheap.report.html import _missing, _num, esc
+
+    rows = [r for r in result.get("classes") or [] if r.get("alloc_objects")]
+    if not rows:
+        return _missing("allocations (alloc_*)")
+    total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
+    secs = int(result.get("duration_nanos") or 0) / 1e9
+    trs = []
+    for r in rows:
+        share = int(r.get("alloc_bytes", 0)) / total if total else 0
+        rate = f"<td>{esc(human_bytes(r.get('alloc_bytes', 0) / secs))}</td>" if secs else ""
+        trs.append(
+            f"<tr><td>{_num(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
+            f"<td>{_num(r.get('alloc_objects', 0))}</td><td>{_num(r.get('alloc_bytes', 0))}</td>"
+            f'<td class="l"><span class="minibar" style="width:{120 * share:.1f}px"></span> '
+            f"{esc(pct(r.get('alloc_bytes', 0), total))}</td>"
+            f"<td>{_num(r.get('freed_objects', 0))}</td>{rate}</tr>"
+        )
+    rate_th = "<th>bytes/s</th>" if secs else ""
+    return (
+        '<div class="scroll"><table><thead><tr><th>class</th><th>size</th>'
+        '<th>alloc_objects</th><th>alloc_bytes</th><th class="l">share of bytes</th>'
+        f"<th>freed objects</th>{rate_th}</tr></thead><tbody>{''.join(trs)}</tbody></table></div>"
+        '<p class="note">Everything allocated since the program started (or over the '
+        "profile's duration, for a delta profile), by class; freed objects are allocated "
+        "minus in use.</p>"
+    )
+
+
+def _sites_html(result: dict[str, Any], top: int) -> str:
+    from goheap.report.html import _missing, _num, esc
+
+    if not result.get("sites"):
+        return _missing("allocation sites")
+    parts = []
+    for key, what in (("inuse_bytes", "in-use bytes"), ("alloc_bytes", "allocated bytes")):
+        rows = top_sites(result, key, top)
+        if not rows:
+            continue
+        trs = "".join(
+            f'<tr><td class="l wrap"><code>{esc(r.get("function", ""))}</code><br>'
+            f'<span class="note">{esc(r.get("file", ""))}'
+            f"{':' + str(r.get('line')) if r.get('file') else ''}</span></td>"
+            f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
+            f"<td>{_num(r.get('alloc_objects', 0))}</td><td>{_num(r.get('alloc_bytes', 0))}</td>"
+            f'<td class="l wrap">{esc(_class_list(r))}</td>'
+            f'<td class="l wrap">{esc(_sizes_text(r, 8))}</td></tr>'
+            for r in rows
+        )
+        parts.append(
+            f"<h3>Top {len(rows)} by {esc(what)}</h3>"
+            '<div class="scroll"><table><thead><tr><th class="l">site</th><th>objects</th>'
+            "<th>inuse_bytes</th><th>alloc_objects</th><th>alloc_bytes</th>"
+            f'<th class="l">classes</th><th class="l">slot sizes</th></tr></thead>'
+            f"<tbody>{trs}</tbody></table></div>"
+        )
+    n = len(result.get("sites") or [])
+    parts.append(
+        f'<p class="note">{n:,} sites in all (the leaf frame of each stack: the function '
+        "that called new/make, runtime frames already dropped by Go).</p>"
+    )
+    return "".join(parts)
+
+
+def whatif_svg(runs: list[dict[str, Any]]) -> str | None:
+    """Predicted peak HeapInuse and peak HeapSys (bars) and GCs per GiB (dots), per setting."""
+    if not runs:
+        return None
+    import numpy as np
+
+    from goheap.report import plots
+
+    labels = [str(r.get("label", "")) for r in runs]
+    inuse = np.array([float((r.get("predicted") or {}).get("peak_HeapInuse", 0)) for r in runs])
+    sys_ = np.array([float((r.get("predicted") or {}).get("peak_HeapSys", 0)) for r in runs])
+    rate = [(r.get("predicted") or {}).get("gcs_per_gib") for r in runs]
+    with plots._rc():
+        div, unit = plots.byte_scale(float(max(sys_.max(), inuse.max(), 1.0)))
+        fig = plots._figure(11, 3.8)
+        ax = fig.add_subplot()
+        x = np.arange(len(runs))
+        ax.bar(x - 0.2, sys_ / div, 0.38, color=plots.SERIES["HeapSys"], label="peak HeapSys")
+        ax.bar(x + 0.2, inuse / div, 0.38, color=plots.SERIES["HeapInuse"], label="peak HeapInuse")
+        ax.set_xticks(
+            x, [plots._plain(lab.replace(" GOMEMLIMIT", "\nGOMEMLIMIT")) for lab in labels]
+        )
+        ax.tick_params(axis="x", labelsize=8 if len(runs) > 6 else 9)
+        ax.set_ylabel(f"bytes ({unit})")
+        ax.grid(axis="x", visible=False)
+        ax2 = ax.twinx()
+        ax2.plot(
+            x,
+            [float(v) if v is not None else np.nan for v in rate],
+            "o",
+            markersize=7,
+            color=plots.SERIES["NextGC"],
+            label="GCs per GiB allocated",
+        )
+        ax2.set_ylabel("GCs per GiB allocated")
+        ax2.set_ylim(bottom=0)
+        ax2.grid(False)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=9)
+        return plots._svg(fig, "whatif")
+
+
+def _plottable(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs' timelines with no heap goal (NextGC of GOGC=off: ~2**64) left undrawn."""
+    out = []
+    for r in runs:
+        tl = [
+            p if int(p.get("NextGC") or 0) < NO_GOAL else {**p, "NextGC": float("nan")}
+            for p in r.get("timeline") or []
+        ]
+        out.append({"timeline": tl})
+    return out
+
+
+def _whatif_html(result: dict[str, Any]) -> str:
+    from goheap.report import plots
+    from goheap.report.html import _num, esc
+
+    w = result.get("whatif") or {}
+    runs = w.get("runs") or []
+    work = w.get("workload") or {}
+    scaled = float(work.get("live_scale", 1.0)) < 1
+    trs = []
+    for r in runs:
+        p = r.get("predicted") or {}
+        ms = r.get("memstats") or {}
+        sim = f"<td>{_num((r.get('peak') or {}).get('HeapInuse', 0))}</td>" if scaled else ""
+        trs.append(
+            f'<tr><td class="l">{esc(r.get("label", ""))}</td>'
+            f"<td>{_num(p.get('peak_HeapInuse', 0))}</td><td>{_num(p.get('peak_HeapSys', 0))}</td>"
+            f"<td>{_num(p.get('NextGC') if p.get('NextGC') is not None else 'none')}</td>"
+            f"<td>{_num(ms.get('NumGC', 0))}</td>"
+            f"<td>{_num(r.get('stream_gcs', 0))}</td>"
+            f"<td>{esc(_gib_rate(p.get('gcs_per_gib')))}</td>"
+            f"{sim}<td>{esc(r.get('wall_s', ''))}</td></tr>"
+        )
+    sim_th = "<th>simulated peak HeapInuse</th>" if scaled else ""
+    table = (
+        '<table><thead><tr><th class="l">setting</th><th>peak HeapInuse</th>'
+        "<th>peak HeapSys</th><th>NextGC</th><th>NumGC</th><th>GCs in stream</th>"
+        f"<th>GCs per GiB</th>{sim_th}<th>wall s</th></tr></thead>"
+        f"<tbody>{''.join(trs)}</tbody></table>"
+    )
+    bars = whatif_svg(runs) or ""
+    overlay = plots.compare_svg(_plottable(runs), [str(r.get("label", "")) for r in runs]) or ""
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
+    return (
+        f'{table}<div class="figure">{bars}</div>'
+        f'<h3>HeapInuse (solid) and NextGC (dashed) over virtual time</h3><div class="figure">'
+        f"{overlay}</div>{notes}"
+    )
+
+
+def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
+    """The HTML page of an analysis (and its what-if), as text."""
+    from goheap.report.html import _page, _section, esc
+
+    sections = [
+        ("classes", "Live heap by size class", _classes_html(result)),
+        ("alloc", "Allocation by size class", _alloc_html(result)),
+        ("sites", "Allocation sites", _sites_html(result, top)),
+    ]
+    if result.get("whatif"):
+        sections.append(("whatif", "What-if: GOGC and GOMEMLIMIT", _whatif_html(result)))
+    notes = "".join(f"<li>{esc(n)}</li>" for n in result.get("notes") or [])
+    sections.append(
+        ("notes", "What the profile records, and what that limits", f"<ul>{notes}</ul>")
+    )
+    src = str(result.get("source") or "profile")
+    links = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in sections)
+    chips = "".join(
+        f'<span class="chip"><b>{esc(k)}</b>{esc(v)}</span>'
+        for k, v in (
+            ("profile", src),
+            ("Go version applied", result.get("profile", "?")),
+            ("MemProfileRate", f"{result.get('period', 0):,}"),
+        )
+    )
+    header = (
+        f'<header id="header"><h1>goheap heap-profile analysis: {esc(Path(src).name)}</h1>'
+        f'<div class="settings">{chips}</div>{_cards(result)}<nav>{links}</nav></header>'
+    )
+    body = header + "".join(_section(sid, title, html) for sid, title, html in sections)
+    return _page(f"goheap analyze: {Path(src).name}", body)
+
+
+def write_analysis_report(result: dict[str, Any], path: str | Path, top: int = 50) -> None:
+    """Write the self-contained HTML page of an analysis to path."""
+    from goheap.errors import GoheapError
+
+    try:
+        Path(path).write_text(render_analysis_html(result, top), encoding="utf-8")
+    except OSError as e:
+        raise GoheapError(f"cannot write {path}: {e.strerror}") from None
