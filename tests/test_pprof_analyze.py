@@ -500,3 +500,32 @@ def test_cli_outputs_checked_first(
     assert "pass -f" in capsys.readouterr().err
     assert main(["analyze", "x", "--json", str(existing), "-f"]) == 0
     assert json.loads(existing.read_text())["kind"] == "analyze"
+
+
+def test_sampling_error_matches_go_sampling() -> None:
+    """The in-use sampling error is the spread Go's sampler gives (Monte Carlo).
+
+    Each object of size s is recorded with probability 1 - exp(-s/rate) and
+    counted 1/p times; over many draws the estimate's standard deviation is
+    the standard error analyze reports.
+    """
+    import numpy as np
+
+    from goheap.pprof.analyze import inuse_sampling_error
+
+    rate = 512 * 1024
+    population = [(3000, 1024), (200, 9472), (40, 40960)]
+    se = inuse_sampling_error(population, rate)
+    rng = np.random.default_rng(1)
+    totals = np.zeros(4000)
+    for n, size in population:
+        p = 1 - np.exp(-size / rate)
+        totals += rng.binomial(n, p, size=totals.size) * size / p
+    true_total = sum(n * s for n, s in population)
+    assert abs(totals.mean() - true_total) < 0.05 * true_total  # unbiased
+    assert 0.9 * se < totals.std() < 1.1 * se
+    assert inuse_sampling_error(population, 1) == 0
+    a = analyze(prof(smp("main.f", 1024, 3000), period=rate), "go1.27")
+    assert a.totals["inuse_bytes_se"] == inuse_sampling_error([(3000, 1024)], rate) > 0
+    assert any("Sampling error" in n for n in a.notes)
+    assert analyze(prof(smp("main.f", 1024, 3000)), "go1.27").totals["inuse_bytes_se"] == 0

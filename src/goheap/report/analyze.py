@@ -76,6 +76,10 @@ def print_analysis(
         ("MemProfileRate", int(result.get("period", 0)), False),
         ("in-use objects", t.get("objects", 0), False),
         ("in-use bytes (slots)", t.get("inuse_bytes", 0), True),
+    ]
+    if t.get("inuse_bytes_se"):
+        rows.append(("  sampling error (1 s.e.)", t["inuse_bytes_se"], True))
+    rows += [
         ("allocated objects", t.get("alloc_objects", 0), False),
         ("allocated bytes", t.get("alloc_bytes", 0), True),
         ("minimum HeapInuse", mhi, True),
