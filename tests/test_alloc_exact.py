@@ -928,3 +928,19 @@ def test_default_memprofilerate_is_512k(heap: Heap) -> None:
     # A 1 MiB object is >= the rate: always sampled.
     heap.malloc(MiB)
     assert sum(b.recent_allocs for b in heap.mprof.mbuckets if b.size == MiB) == 1
+
+
+def test_numpy_integers_are_sizes_and_lengths() -> None:
+    """Every public argument takes a numpy integer as an int; malloc and make too."""
+    import numpy as np
+
+    from goheap.runtime.gotype import POINTER
+
+    with Heap(profile="go1.8") as h:
+        a = h.malloc(np.int64(32))
+        b = h.make(POINTER, np.int32(4))
+        assert h.find_object(a).size == 32 and h.find_object(b).size == 32
+        with pytest.raises(GoheapError, match="size must be an integer"):
+            h.malloc(1.5)
+        with pytest.raises(GoheapError, match="non-negative"):
+            h.make(POINTER, np.int64(-1))

@@ -386,7 +386,9 @@ class Heap:
 
         ``typ`` None means no pointers. For arrays pass ``size = n * typ.size``.
         """
-        if type(size) is not int or size < 0:
+        if type(size) is not int:
+            size = _int(size, "malloc: size")
+        if size < 0:
             raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
         if typ is not None and not isinstance(typ, Type):
             raise GoheapError(f"malloc: typ must be a goheap Type or None, got {typ!r}")
@@ -448,7 +450,8 @@ class Heap:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
         if not isinstance(typ, Type):
             raise GoheapError(f"make: typ must be a goheap Type, got {typ!r}")
-        if not isinstance(n, int) or n < 0:
+        n = _int(n, "make: length")
+        if n < 0:
             raise GoheapError(f"make: length must be a non-negative integer, got {n!r}")
         return self.malloc(typ.size * n, typ, p=p, stack=stack)
 
