@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt
+from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
@@ -51,6 +51,8 @@ from goheap.runtime.mstats import MemStats
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
 _MAX_REQUEST: Final = 1 << 39
+
+_T = TypeVar("_T")
 
 
 def parse_gogc(gogc: object) -> int:
@@ -303,11 +305,8 @@ class Heap:
         if not callable(fn):
             raise GoheapError(f"AddCleanup: the cleanup must be a function, got {fn!r}")
         observer = self.observer
-        self.observer = None  # the runtime's own work (the box) is not the program's
-        try:
-            cid = self.runtime.add_cleanup(o, fn, a)
-        finally:
-            self.observer = observer
+        # The runtime's own work (the box) is not the program's.
+        cid = self._unobserved(lambda: self.runtime.add_cleanup(o, fn, a))
         if observer is not None:
             observer.add_cleanup(o, a, cid)
         return cid
@@ -316,11 +315,7 @@ class Heap:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
         c = _int(cid, "Cleanup.Stop: the cleanup id")
         observer = self.observer
-        self.observer = None
-        try:
-            self.runtime.stop_cleanup(c)
-        finally:
-            self.observer = observer
+        self._unobserved(lambda: self.runtime.stop_cleanup(c))
         if observer is not None:
             observer.stop_cleanup(c)
 
@@ -329,10 +324,14 @@ class Heap:
 
         ``dead`` without telling the observer: the program never saw the object.
         """
+        self._unobserved(lambda: self.dead(obj))
+
+    def _unobserved(self, op: Callable[[], _T]) -> _T:
+        """op() with the observer muted: the runtime's own work, not the program's."""
         observer = self.observer
         self.observer = None
         try:
-            self.dead(obj)
+            return op()
         finally:
             self.observer = observer
 
