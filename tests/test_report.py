@@ -588,3 +588,21 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     for colour in ("#e31a1c", "#6a3d9a"):
         want = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
         assert (np.abs(region - want).max(axis=1) < 0.08).sum() > 20, colour
+
+
+def test_no_goal_is_not_drawn() -> None:
+    """GOGC=off: NextGC is ~2**64 ("no goal"); the plots leave it out of the axis."""
+    from goheap.report import plots
+
+    tl = [
+        {"t_ns": 0, "HeapAlloc": 1 << 20, "HeapInuse": 2 << 20, "HeapSys": 4 << 20,
+         "HeapReleased": 0, "NextGC": (1 << 64) - 1},
+        {"t_ns": 1000, "HeapAlloc": 3 << 20, "HeapInuse": 4 << 20, "HeapSys": 8 << 20,
+         "HeapReleased": 0, "NextGC": (1 << 64) - 1},
+    ]  # fmt: skip
+    cols = plots._columns(tl, ("HeapInuse", "NextGC"))
+    assert np.isnan(cols["NextGC"]).all() and cols["HeapInuse"][1] == 4 << 20
+    svg = plots.timeline_svg({"timeline": tl})
+    assert svg is not None and "bytes (MiB)" in svg
+    both = plots.compare_svg([{"timeline": tl}, {"timeline": tl}], ["off", "off2"])
+    assert both is not None and "bytes (MiB)" in both

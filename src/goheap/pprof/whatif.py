@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from goheap.errors import GoheapError
+from goheap.report.common import has_goal
 
 if TYPE_CHECKING:
     from goheap.pprof.analyze import Analysis
@@ -329,8 +330,7 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
             "predicted": {
                 "peak_HeapInuse": round(peak["HeapInuse"] / f),
                 "peak_HeapSys": round(peak["HeapSys"] / f),
-                # No goal (GOGC=off, no limit): Go reports NextGC as a huge number.
-                "NextGC": None if int(ms["NextGC"]) >= 1 << 62 else round(int(ms["NextGC"]) / f),
+                "NextGC": round(int(ms["NextGC"]) / f) if has_goal(int(ms["NextGC"])) else None,
                 "gcs_per_gib": None if per_gib is None else per_gib * f,
             },
             "timeline": session.timeline.to_list(),

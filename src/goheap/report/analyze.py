@@ -19,7 +19,6 @@ from goheap.report.common import class_name, human_bytes, pct, utilisation
 from goheap.report.text import compact_table
 
 DEFAULT_TOP = 20
-NO_GOAL = 1 << 62  # a NextGC this big means no goal (GOGC=off without a limit)
 
 
 def _title(result: dict[str, Any], what: str) -> str:
@@ -399,18 +398,6 @@ def whatif_svg(runs: list[dict[str, Any]]) -> str | None:
         return plots._svg(fig, "whatif")
 
 
-def _plottable(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The runs' timelines with no heap goal (NextGC of GOGC=off: ~2**64) left undrawn."""
-    out = []
-    for r in runs:
-        tl = [
-            p if int(p.get("NextGC") or 0) < NO_GOAL else {**p, "NextGC": float("nan")}
-            for p in r.get("timeline") or []
-        ]
-        out.append({"timeline": tl})
-    return out
-
-
 def _whatif_html(result: dict[str, Any]) -> str:
     from goheap.report import plots
     from goheap.report.html import _num, esc
@@ -441,7 +428,7 @@ def _whatif_html(result: dict[str, Any]) -> str:
         f"<tbody>{''.join(trs)}</tbody></table>"
     )
     bars = whatif_svg(runs) or ""
-    overlay = plots.compare_svg(_plottable(runs), [str(r.get("label", "")) for r in runs]) or ""
+    overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs]) or ""
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
     return (
         f'{table}<div class="figure">{bars}</div>'

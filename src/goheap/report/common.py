@@ -70,6 +70,14 @@ MEMSTATS_DOC: dict[str, str] = {
     "DebugGC": "GODEBUG debug GC flag",
 }
 
+# Go reports NextGC as ~2**64 when there is no goal (GOGC=off and no memory limit).
+NO_GOAL = 1 << 62
+
+
+def has_goal(next_gc: float) -> bool:
+    """Whether a NextGC value is a heap goal rather than "no goal" (GOGC=off, no limit)."""
+    return next_gc < NO_GOAL
+
 
 def human_bytes(n: float) -> str:
     """1536 -> '1.5 KiB'; below 1 KiB, plain bytes."""

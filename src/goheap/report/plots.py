@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from goheap.report.common import class_name
+from goheap.report.common import NO_GOAL, class_name
 
 # Series colours (colour-blind-friendly, distinct from the GC shading).
 SERIES: dict[str, str] = {
@@ -101,8 +101,18 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _columns(timeline: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The timeline's columns as arrays; a NextGC that is no goal (GOGC=off) is NaN, undrawn."""
     n = len(timeline)
-    return {k: np.fromiter((float(p.get(k) or 0) for p in timeline), np.float64, n) for k in keys}
+    cols = {k: np.fromiter((float(p.get(k) or 0) for p in timeline), np.float64, n) for k in keys}
+    if "NextGC" in cols:
+        ngc = cols["NextGC"]
+        ngc[ngc >= NO_GOAL] = np.nan
+    return cols
+
+
+def _top(a: np.ndarray) -> float:
+    """The largest value drawn (NaN, an undrawn point, aside); 0 for none."""
+    return float(np.nanmax(a, initial=0))
 
 
 def gc_intervals(result: dict[str, Any]) -> list[tuple[float, float]]:
@@ -150,7 +160,7 @@ def timeline_svg(result: dict[str, Any]) -> str | None:
         gcs = gc_intervals(result)
         tmax = max(float(t.max(initial=0)), max((e for _, e in gcs), default=0.0), 1.0)
         tdiv, tunit = time_scale(tmax)
-        ymax = max(float(col[k].max(initial=0)) for k in keys[1:])
+        ymax = max(_top(col[k]) for k in keys[1:])
         bdiv, bunit = byte_scale(ymax)
         fig = _figure(11, 4.6)
         ax = fig.add_subplot()
@@ -262,9 +272,7 @@ def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
     with _rc():
         cols = [_columns(tl, ("t_ns", "HeapInuse", "NextGC")) for tl, _ in series]
         tmax = max([float(c["t_ns"].max(initial=0)) for c in cols] + [1.0])
-        ymax = max(
-            [float(max(c["HeapInuse"].max(initial=0), c["NextGC"].max(initial=0))) for c in cols]
-        )
+        ymax = max([max(_top(c["HeapInuse"]), _top(c["NextGC"])) for c in cols])
         tdiv, tunit = time_scale(tmax)
         bdiv, bunit = byte_scale(ymax)
         fig = _figure(11, 4.8)
