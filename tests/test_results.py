@@ -7,6 +7,7 @@ import pytest
 from goheap import Heap
 from goheap.errors import GoheapError
 from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.profiles import get_profile
 from goheap.runner import parse_memlimit, run_workload
 from goheap.runtime.gotype import POINTER
 from tests.go18data import CLASS_TO_SIZE, PAGE
@@ -109,3 +110,22 @@ def test_parse_memlimit(text: str, want: int | None) -> None:
 def test_parse_memlimit_rejects(text: str) -> None:
     with pytest.raises(GoheapError, match="--memlimit"):
         parse_memlimit(text)
+
+
+@pytest.mark.parametrize(("profile", "slot"), [("go1.8", 1024), ("go1.27", 1152)])
+def test_rounding_counts_the_malloc_header(profile: str, slot: int) -> None:
+    """A pointerful 1024-byte object: go1.8 fills its 1024-byte slot; on go1.27
+    its 8-byte header moves it to the 1152-byte class, 128 bytes it does not fill."""
+    from goheap import Type
+
+    t = Type("main.T", size=1024, pointers=[0])
+    with Heap(profile=profile, gogc="off") as h:
+        objs = [h.new(t) for _ in range(10)]
+        for o in objs:
+            h.main.push(o)
+        assert h.find_object(objs[0]).size == slot
+        assert breakdown(h, live_objects(h))["rounding_bytes_est"] == 10 * (slot - 1024)
+    sc = get_profile(profile).sizeclasses
+    assert sc.small_slot(1024, noscan=True) == (sc.size_to_class(1024), 1024)
+    # Above maxSmallSize - mallocHeaderSize every request is large on go1.27.
+    assert (sc.small_slot(32761) is None) == (profile == "go1.27")

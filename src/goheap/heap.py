@@ -152,9 +152,11 @@ class Heap:
         self.goroutines.append(self.main)
         self.g = self.main
         self._tiny_live: dict[int, int] = {}
-        # How many allocations asked for each size: what the rounding
+        # How many allocations asked for each size, pointer-free and pointerful
+        # apart (a pointerful one may carry a malloc header): what the rounding
         # estimate of goheap.inspect.breakdown is computed from.
         self.requested: dict[int, int] = {}
+        self.requested_scan: dict[int, int] = {}
         self._tiny_sub: set[int] = set()
         # Told of every operation (goheap.events); the trace recorder is one.
         self.observer: HeapObserver | None = None
@@ -408,10 +410,11 @@ class Heap:
         observer = self.observer
         pid = self.mheap.curp.id if observer is not None else 0
         x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
-        req = self.requested
+        noscan = typ is None or typ.ptrdata == 0
+        req = self.requested if noscan else self.requested_scan
         req[size] = req.get(size, 0) + 1
         cost = self.cost
-        if size < 16 and (typ is None or typ.ptrdata == 0):
+        if size < 16 and noscan:
             ns = cost.tiny_ns
             if self.liveness == "lifetime":
                 self._track_tiny(x)

@@ -134,17 +134,23 @@ def span_map(heap: Heap) -> dict[str, Any]:
 
 
 def _mean_rounding(heap: Heap) -> dict[int, float]:
-    """Per size class, the mean bytes lost to rounding over all its allocations."""
+    """Per size class, the mean bytes of a slot its request did not fill, over all allocations.
+
+    A slot's malloc header (go1.27, pointerful objects above 512 B) counts as
+    unfilled: it is not the program's data.
+    """
     sc = heap.profile.sizeclasses
     tiny = heap.profile.tiny_size
     waste: dict[int, float] = {}
     count: dict[int, int] = {}
-    for size, n in heap.requested.items():
-        if size == 0 or size > heap.profile.max_small_size or size < tiny:
-            continue  # zerobase, large objects (their own rounding), tiny blocks
-        cl = sc.size_to_class(size)
-        waste[cl] = waste.get(cl, 0.0) + (sc.class_to_size[cl] - size) * n
-        count[cl] = count.get(cl, 0) + n
+    for noscan, requested in ((True, heap.requested), (False, heap.requested_scan)):
+        for size, n in requested.items():
+            slot = sc.small_slot(size, noscan)
+            if slot is None or (noscan and size < tiny):
+                continue  # zerobase, large objects (their own rounding), tiny blocks
+            cl, slot_size = slot
+            waste[cl] = waste.get(cl, 0.0) + (slot_size - size) * n
+            count[cl] = count.get(cl, 0) + n
     return {cl: waste[cl] / count[cl] for cl in waste}
 
 

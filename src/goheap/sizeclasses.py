@@ -268,6 +268,22 @@ class SizeClasses:
             return size
         return req & ~(page_size - 1)
 
+    def small_slot(self, size: int, noscan: bool = True) -> tuple[int, int] | None:
+        """(size class, slot bytes) mallocgc gives a small request; None for a large one.
+
+        The slot is what the object takes in its span: on modern Go a
+        pointerful object above 512 bytes has its 8-byte malloc header in it
+        (the class is chosen for size + 8), and every request above
+        ``maxSmallSize - mallocHeaderSize`` is large. Go 1.8 has no header.
+        """
+        spec = self.spec
+        if not 0 < size <= spec.max_small_size - spec.malloc_header_size:
+            return None
+        if not noscan and spec.malloc_header_size and size > spec.min_size_for_malloc_header:
+            size += spec.malloc_header_size
+        c = self._lookup(size)
+        return c, self.class_to_size[c]
+
     # -- per-class figures -------------------------------------------------
 
     def span_bytes(self, c: int) -> int:
