@@ -433,7 +433,7 @@ def settings_from_header(heap: RunOptions, header: dict[str, Any]) -> RunOptions
 
     ctx = click.get_current_context()
     taken: dict[str, Any] = {}
-    for name in ("profile", "procs", "gogc", "liveness"):
+    for name in ("profile", "procs", "gogc", "liveness", "memlimit"):
         value = header.get(name)
         explicit = ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
         if value is None or explicit:

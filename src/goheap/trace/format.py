@@ -264,6 +264,7 @@ HEADER_KINDS: dict[str, type | tuple[type, ...]] = {
     "procs": int,
     "gogc": int,
     "liveness": str,
+    "memlimit": int,
 }
 
 

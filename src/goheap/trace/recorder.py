@@ -372,6 +372,7 @@ def record_workload(
             procs=heap.procs,
             gogc=heap.gc_.controller.gcpercent,
             liveness=heap.liveness,
+            memlimit=opts.memlimit,
         )
         writer = TraceWriter(out_path, fmt=fmt, header=header)
         recorder = TraceRecorder(writer)

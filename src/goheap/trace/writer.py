@@ -45,7 +45,7 @@ def make_header(
     liveness_events: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A version-1 header; ``extra`` adds informative keys (profile, procs, gogc, ...)."""
+    """A header of this format version; ``extra`` adds keys (profile, procs, gogc, ...)."""
     header: dict[str, Any] = {
         "goheap_trace": FORMAT_VERSION,
         "workload": workload,
