@@ -606,3 +606,14 @@ def test_no_goal_is_not_drawn() -> None:
     assert svg is not None and "bytes (MiB)" in svg
     both = plots.compare_svg([{"timeline": tl}, {"timeline": tl}], ["off", "off2"])
     assert both is not None and "bytes (MiB)" in both
+
+
+def test_a_failed_write_is_one_error(tmp_path: Path) -> None:
+    """Every report writer turns an OSError into goheap's one-line error."""
+    from goheap.errors import GoheapError
+    from goheap.report.common import write_file
+
+    with pytest.raises(GoheapError, match=r"cannot write .*: Is a directory"):
+        write_file(tmp_path, "x")
+    with pytest.raises(GoheapError, match="cannot write"):
+        html.write_compare_report([], tmp_path)

@@ -194,10 +194,9 @@ def write_text(dest: str, text: str) -> None:
     if dest == "-":
         sys.stdout.write(text)
         return
-    try:
-        Path(dest).write_text(text)
-    except OSError as e:
-        raise GoheapError(f"cannot write {dest}: {e.strerror}") from None
+    from goheap.report.common import write_file
+
+    write_file(dest, text)
 
 
 def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:

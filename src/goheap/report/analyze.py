@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from goheap.report.common import class_name, human_bytes, pct, utilisation
+from goheap.report.common import class_name, human_bytes, pct, utilisation, write_file
 from goheap.report.text import compact_table
 
 DEFAULT_TOP = 20
@@ -472,9 +472,4 @@ def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
 
 def write_analysis_report(result: dict[str, Any], path: str | Path, top: int = 50) -> None:
     """Write the self-contained HTML page of an analysis to path."""
-    from goheap.errors import GoheapError
-
-    try:
-        Path(path).write_text(render_analysis_html(result, top), encoding="utf-8")
-    except OSError as e:
-        raise GoheapError(f"cannot write {path}: {e.strerror}") from None
+    write_file(path, render_analysis_html(result, top))

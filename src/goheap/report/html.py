@@ -33,6 +33,7 @@ from goheap.report.common import (
     run_labels,
     settings,
     utilisation,
+    write_file,
 )
 
 # Colours of the breakdown's parts (the heap map uses the same greys).
@@ -502,7 +503,7 @@ def render_report(result: dict[str, Any]) -> str:
 
 def write_report(result: dict[str, Any], path: str | Path) -> None:
     """Write the self-contained HTML report of one run to path."""
-    Path(path).write_text(render_report(result), encoding="utf-8")
+    write_file(path, render_report(result))
 
 
 # --- comparison ----------------------------------------------------------------------------
@@ -564,4 +565,4 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
 
 def write_compare_report(results: list[dict[str, Any]], path: str | Path) -> None:
     """Write a self-contained HTML comparison of several runs to path."""
-    Path(path).write_text(render_compare_report(results), encoding="utf-8")
+    write_file(path, render_compare_report(results))
