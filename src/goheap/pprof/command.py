@@ -154,8 +154,6 @@ def analyze(
         if jobs < 0:
             raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
     profile = load_profile(profile_path)
-    if not profile.source:
-        profile.source = profile_path
 
     from goheap.pprof.analyze import analyze as run_analysis
 

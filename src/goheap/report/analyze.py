@@ -112,8 +112,8 @@ def _classes_text(result: dict[str, Any], console: Console) -> None:
         return
     t = compact_table(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
     # obj/span: objects per span; span B: the packed spans' bytes (in-use + free + tail)
-    for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "tail",
-                "free", "util"):  # fmt: skip
+    for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "free",
+                "tail", "util"):  # fmt: skip
         t.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         u = utilisation(r)
@@ -125,8 +125,8 @@ def _classes_text(result: dict[str, Any], console: Console) -> None:
             human_bytes(r.get("inuse_bytes", 0)),
             f"{r.get('spans', 0):,}",
             human_bytes(r.get("span_bytes", 0)),
-            human_bytes(r.get("tail_waste_bytes", 0)),
             human_bytes(r.get("free_slot_bytes", 0)),
+            human_bytes(r.get("tail_waste_bytes", 0)),
             "–" if u is None else f"{100 * u:.1f}%",
         )
     console.print(t)
@@ -260,8 +260,8 @@ def _classes_html(result: dict[str, Any]) -> str:
             f"<td>{_num(r.get('objects_per_span') if r.get('class') else 1)}</td>"
             f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
             f"<td>{_num(r.get('spans', 0))}</td><td>{_num(r.get('span_bytes', 0))}</td>"
-            f"<td>{_num(r.get('tail_waste_bytes', 0))}</td>"
             f"<td>{_num(r.get('free_slot_bytes', 0))}</td>"
+            f"<td>{_num(r.get('tail_waste_bytes', 0))}</td>"
             f"<td>{'–' if u is None else f'{100 * u:.1f}%'}</td>"
             f"<td>{_num(r.get('sites', 0))}</td></tr>"
         )
@@ -270,14 +270,14 @@ def _classes_html(result: dict[str, Any]) -> str:
         '<tr><td class="l" colspan="4"><b>all</b></td>'
         f"<td>{_num(t.get('objects', 0))}</td><td>{_num(t.get('inuse_bytes', 0))}</td>"
         f"<td>{_num(t.get('spans', 0))}</td><td>{_num(t.get('span_bytes', 0))}</td>"
-        f"<td>{_num(t.get('tail_waste_bytes', 0))}</td>"
         f"<td>{_num(t.get('free_slot_bytes', 0))}</td>"
+        f"<td>{_num(t.get('tail_waste_bytes', 0))}</td>"
         f"<td>{esc(pct(t.get('inuse_bytes', 0), t.get('span_bytes', 0)))}</td><td></td></tr>"
     )
     table = (
         '<div class="scroll"><table><thead><tr><th>class</th><th>size</th><th>npages</th>'
         "<th>objects/span</th><th>objects</th><th>inuse_bytes</th><th>spans</th>"
-        "<th>span_bytes</th><th>tail_waste_bytes</th><th>free_slot_bytes</th>"
+        "<th>span_bytes</th><th>free_slot_bytes</th><th>tail_waste_bytes</th>"
         f"<th>utilisation</th><th>sites</th></tr></thead><tbody>{''.join(trs)}</tbody>"
         "</table></div>"
     )
