@@ -12,8 +12,7 @@ readers detect all of it.
     with Heap(profile="go1.8") as h:
         n = replay_into(h, open_trace("churn.trace"))
 
-Replay drives the heap through its public API, plus ``Heap._switch_to``
-for traces with several goroutines (there is no public switch yet).
+Replay drives the heap through its public API only.
 """
 
 from goheap.trace.format import EVENTS, FORMAT_VERSION, MAGIC, EventSpec, TraceError

@@ -7,11 +7,9 @@ of a tiny sub-object is reallocated, and (every time the map doubles) when
 its memory is no longer its object. A pointer into the middle of an
 object is written as the object's id plus a byte offset.
 
-What the observer interface does not report yet is picked up here (see
+What the observer interface does not report is picked up here (see
 ``_sync``): goroutines started, switched to and finished (their stacks
-cleared) between events, ``ReadMemStats`` (which flushes the mcaches) and
-scalar stores, the latter two by wrapping the heap's methods while attached
-when ``HeapObserver`` has no hook for them.
+cleared) between events.
 """
 
 from __future__ import annotations
@@ -248,7 +246,7 @@ class TraceRecorder(HeapObserver):
         self._emit(OP_PTR, oid, offset + delta, to, to_off)
 
     def write_word(self, obj: int, offset: int, value: int) -> None:
-        """A scalar store (reported by the heap, or by the wrapper attach installs)."""
+        """A scalar store, as the heap reports it."""
         self._sync()
         oid, delta, _ = self._ref(obj)
         self._emit(OP_WORD, oid, offset + delta, value)

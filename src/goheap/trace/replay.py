@@ -1,8 +1,5 @@
 """Replaying a trace into a Heap, through its public API, in bounded memory.
 
-(One exception: a goroutine switch uses ``Heap._switch_to``, the scheduler's
-own step, until the heap has a public ``switch_to``.)
-
 The ``Replayer`` maps the trace's object ids to this heap's addresses. Both
 maps hold live objects only:
 
@@ -46,11 +43,7 @@ def _idle_goroutine(heap: Heap, g: Goroutine) -> Any:
 
 def _switch(heap: Heap, g: Goroutine) -> None:
     """Make g the running goroutine (its P and assist credit then apply)."""
-    switch = getattr(heap, "switch_to", None)
-    if switch is not None:
-        switch(g)
-    else:  # no public switch yet: the scheduler's own step
-        heap._switch_to(g)
+    heap.switch_to(g)
 
 
 def _noop_finalizer(addr: int) -> None:
