@@ -35,8 +35,12 @@ class SpecialRecord:
         self.payload: object = None
 
 
-def addspecial(h: HeapView[S], p: int, s: SpecialRecord) -> bool:
-    """Attach s to the object at p; False if one of that kind is there already."""
+def addspecial(h: HeapView[S], p: int, s: SpecialRecord, force: bool = False) -> bool:
+    """Attach s to the object at p; False if one of that kind is there already.
+
+    ``force`` (Go 1.24+, cleanups) attaches it anyway, before the one there:
+    an object may carry any number of specials of that kind.
+    """
     span = h.lookupMaybe(p)
     if span is None:
         raise GoheapError(f"addspecial on invalid pointer {p:#x}")
@@ -47,7 +51,9 @@ def addspecial(h: HeapView[S], p: int, s: SpecialRecord) -> bool:
     t = span.specials
     while t is not None:
         if offset == t.offset and kind == t.kind:
-            return False
+            if not force:
+                return False
+            break
         if offset < t.offset or (offset == t.offset and kind < t.kind):
             break
         prev = t

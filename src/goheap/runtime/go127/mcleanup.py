@@ -50,7 +50,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError
-from goheap.runtime.specials import SpecialRecord
+from goheap.runtime.specials import SpecialRecord, addspecial
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
@@ -127,7 +127,7 @@ class Cleanups127:
         cid = self.cleanupID
         rec.kind = _KindSpecialCleanup
         rec.payload = CleanupFn(cid, fn, arg, ptr, box)
-        addspecialForce(h, ptr, rec)
+        addspecial(h, ptr, rec, force=True)
         self.registered[cid] = rec
         return cid
 
@@ -207,26 +207,3 @@ class Cleanups127:
             self.running = False
         self.ran += len(batch)
         return len(batch)
-
-
-def addspecialForce(h: MHeap, p: int, s: SpecialRecord) -> None:
-    """``addspecial(p, s, force=true)``: insert s sorted by (offset, kind), duplicates allowed."""
-    span = h.spanOfHeap(p)
-    if span is None:
-        raise GoheapError(f"addspecial on invalid pointer {p:#x}")
-    h.ensureSwept(span)
-    offset = p - span.startAddr
-    kind = s.kind
-    prev: SpecialRecord | None = None
-    t = span.specials
-    while t is not None:
-        if offset < t.offset or (offset == t.offset and kind <= t.kind):
-            break
-        prev = t
-        t = t.next
-    s.offset = offset
-    s.next = t
-    if prev is None:
-        span.specials = s
-    else:
-        prev.next = s
