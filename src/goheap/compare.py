@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from goheap.errors import GoheapError
 
@@ -46,8 +46,27 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
     )
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
 def _workers(jobs: int, n: int) -> int:
     return max(1, min(jobs or (os.cpu_count() or 1), n))
+
+
+def check_jobs(jobs: int) -> None:
+    """-j: 0 means one process per CPU; a negative count is a user error."""
+    if jobs < 0:
+        raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
+
+
+def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+    """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one."""
+    workers = _workers(jobs, len(items))
+    if workers == 1:
+        return [fn(x) for x in items]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
 
 
 def run_serial(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
@@ -55,11 +74,7 @@ def run_serial(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
 
 
 def run_processes(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    workers = _workers(jobs, len(specs))
-    if workers == 1:
-        return run_serial(specs, jobs)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run_spec, specs))
+    return map_processes(run_spec, specs, jobs)
 
 
 def run_dask(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
@@ -103,6 +118,5 @@ def run_all(specs: list[RunSpec], *, executor: str = "process", jobs: int = 0) -
         raise GoheapError(
             f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})"
         ) from None
-    if jobs < 0:
-        raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
+    check_jobs(jobs)
     return run(specs, jobs)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from goheap.compare import check_jobs
 from goheap.errors import GoheapError
 from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 
@@ -151,8 +152,7 @@ def analyze(
             raise GoheapError(f"--budget {budget}: must be between {MIN_BUDGET} and {MAX_BUDGET}")
         if not 1 <= procs <= 256:
             raise GoheapError(f"--procs {procs}: must be between 1 and 256")
-        if jobs < 0:
-            raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
+        check_jobs(jobs)
     profile = load_profile(profile_path)
 
     from goheap.pprof.analyze import analyze as run_analysis

@@ -48,11 +48,10 @@ NextGC and NumGC at the end, and GCs per GiB allocated in the stream
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from goheap.compare import check_jobs, map_processes
 from goheap.errors import GoheapError
 from goheap.report.common import has_goal
 
@@ -376,19 +375,12 @@ def run_whatif(
         raise GoheapError("what-if: no GOGC/GOMEMLIMIT setting given")
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
-    if jobs < 0:
-        raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
+    check_jobs(jobs)
     rate_source = "as given"
     if isinstance(alloc_rate, str):
         alloc_rate, rate_source = profile_alloc_rate(analysis)
     work = build_workload(analysis, budget, lifetime, alloc_rate=alloc_rate)
-    args = [(work, s, procs) for s in settings]
-    workers = max(1, min(jobs or (os.cpu_count() or 1), len(args)))
-    if workers == 1:
-        runs = [_run_one(a) for a in args]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(_run_one, args))
+    runs = map_processes(_run_one, [(work, s, procs) for s in settings], jobs)
     return WhatIf(work, runs, _notes(work, settings, runs, rate_source))
 
 
