@@ -306,6 +306,8 @@ class TraceReader:
                 if rec[i] is None:
                     s = BY_OP[op]
                     raise self.error(field_error(s, s.fields[i - 1], None))
+            while rec[-1] is None:  # absent optional fields: the record the binary form gives
+                rec.pop()
             if op == OP_END:
                 self._check_end(rec)
                 while True:
