@@ -416,7 +416,7 @@ class Heap:
         cost = self.cost
         if size < 16 and noscan:
             ns = cost.tiny_ns
-            if self.liveness == "lifetime":
+            if self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
                 self._track_tiny(x)
         elif size <= self._max_small:
             ns = cost.alloc_ns + size * cost.zero_ns_per_byte
