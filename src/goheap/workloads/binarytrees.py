@@ -55,8 +55,16 @@ def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
     return node
 
 
-def item_check(h: Heap, node: int) -> int:
-    """Walk the tree (reads every node's two pointer words); returns the node count."""
+def item_check(h: Heap, node: int, *, drop: bool = False) -> int:
+    """Walk the tree (reads every node's two pointer words); returns the node count.
+
+    ``drop``: the program lets go of the tree after the walk, so each node is
+    also declared dead (``heap.dead``) as it is passed -- in the same walk.
+    Only lifetime mode needs that (it is how that mode learns the tree is
+    garbage) and a trace recorder keeps it (so that a graph-mode trace can be
+    replayed in lifetime mode); otherwise nothing is declared.
+    """
+    dead = h.dead if drop and (h.liveness == "lifetime" or h.observer is not None) else None
     words: memoryview = h.mheap.mem.words
     start: int = h.mheap.arena_start
     count = 0
@@ -70,30 +78,15 @@ def item_check(h: Heap, node: int) -> int:
         if left:
             todo.append(left)
             todo.append(right)
+        if dead is not None:
+            dead(n)
     return count
 
 
 def drop_tree(h: Heap, node: int) -> None:
-    """The program lets go of a tree: declare each node dead (heap.dead).
-
-    Only lifetime mode needs this (it is how that mode learns the tree is
-    garbage) and a trace recorder keeps it (so that a graph-mode trace can be
-    replayed in lifetime mode); otherwise the walk is skipped.
-    """
-    if h.liveness != "lifetime" and h.observer is None:
-        return
-    words: memoryview = h.mheap.mem.words
-    start: int = h.mheap.arena_start
-    todo = [node]
-    while todo:
-        n = todo.pop()
-        w = (n - start) >> 3
-        left: int = words[w]
-        right: int = words[w + 1]
-        if left:
-            todo.append(left)
-            todo.append(right)
-        h.dead(n)
+    """The program lets go of a tree it is not walking: declare each node dead."""
+    if h.liveness == "lifetime" or h.observer is not None:
+        item_check(h, node, drop=True)
 
 
 def nodes_allocated(n: int) -> int:
@@ -109,15 +102,13 @@ def run_binarytrees(h: Heap, params: dict[str, int]) -> dict[str, int]:
     g = h.main
     max_depth = max(6, params["depth"])
     stretch = bottom_up_tree(h, g, max_depth + 1)
-    checked = item_check(h, stretch)
-    drop_tree(h, stretch)
+    checked = item_check(h, stretch, drop=True)
     long_lived = bottom_up_tree(h, g, max_depth)
     slot = g.push(long_lived)
     for d in range(4, max_depth + 1, 2):
         for _ in range(1 << (max_depth - d + 4)):
             tree = bottom_up_tree(h, g, d)
-            checked += item_check(h, tree)
-            drop_tree(h, tree)
+            checked += item_check(h, tree, drop=True)
     checked += item_check(h, long_lived)
     g.pop(len(g.stack) - slot)
     drop_tree(h, long_lived)
