@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.pprof.model import Frame, HeapProfile
+from goheap.pprof.model import HeapProfile, sample_weight
 from goheap.profiles import get_profile
 
 #: The site of a sample with an empty stack.
@@ -249,12 +249,6 @@ class Analysis:
         }
 
 
-def _site_of(stack: tuple[Frame, ...]) -> tuple[str, Frame | None]:
-    if not stack:
-        return NO_STACK, None
-    return str(stack[0]), stack[0]
-
-
 def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
     """Put ``profile`` through ``profile_name``'s size classes and spans (see the module doc)."""
     prof = get_profile(profile_name)
@@ -305,7 +299,8 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
         if c == 0:
             row.spans += s.inuse_objects
             row.span_bytes += s.inuse_objects * npages * page
-        name, frame = _site_of(s.stack)
+        frame = s.site
+        name = NO_STACK if frame is None else str(frame)
         site = sites.get(name)
         if site is None:
             site = sites[name] = SiteRow(
@@ -380,7 +375,7 @@ def inuse_sampling_error(objects_by_size: list[tuple[int, int]], period: int) ->
     var = 0.0
     for objects, size in objects_by_size:
         if objects > 0 and size > 0:
-            w = 1 / (1 - math.exp(-size / period))
+            w = sample_weight(size, period)
             var += objects * float(size) ** 2 * (w - 1)
     return round(math.sqrt(var))
 

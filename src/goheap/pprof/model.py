@@ -42,6 +42,12 @@ HEAP_SAMPLE_TYPES: tuple[tuple[str, str], ...] = (
 )
 
 
+def sample_weight(size: float, rate: int) -> float:
+    """How many objects of ``size`` bytes one recorded at ``MemProfileRate = rate`` stands
+    for: ``1 / (1 - exp(-size/rate))``, the inverse of its chance to be sampled."""
+    return 1 / (1 - math.exp(-float(size) / float(rate)))
+
+
 def scale_heap_sample(count: int, size: int, rate: int) -> tuple[int, int]:
     """runtime/pprof's ``scaleHeapSample``: (objects, bytes) estimated unsampled.
 
@@ -56,7 +62,7 @@ def scale_heap_sample(count: int, size: int, rate: int) -> tuple[int, int]:
         return 0, 0
     if rate <= 1:
         return count, size
-    scale = 1 / (1 - math.exp(-(float(size) / float(count)) / float(rate)))
+    scale = sample_weight(float(size) / float(count), rate)
     return int(float(count) * scale), int(float(size) * scale)
 
 
