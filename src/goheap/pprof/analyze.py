@@ -84,6 +84,12 @@ def objects_per_span(profile_name: str) -> tuple[tuple[int, int], ...]:
         heap.close()
 
 
+def pointerful_slot(slot: int) -> bool:
+    """Whether a profile slot must hold pointers: an 8-byte one (a pointer-free object
+    that small goes to the tiny allocator, whose blocks are 16 bytes)."""
+    return slot == 8
+
+
 def slot_class(profile_name: str, size: int) -> tuple[int, int, int]:
     """(size class, slot bytes, pages) of a profile size; class 0 is a large object.
 
@@ -277,7 +283,7 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
             row = small.get(c)
             if row is None:
                 noscan, scan = geometry[c]
-                counted = scan if c == 1 else noscan  # 8-byte slots hold pointers
+                counted = scan if pointerful_slot(slot) else noscan
                 row = small[c] = ClassRow(c, slot, npages, counted, scan)
         else:
             lrow = large.get(slot)

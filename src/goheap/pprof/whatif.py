@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from goheap.compare import check_jobs, map_processes
 from goheap.errors import GoheapError
+from goheap.pprof.analyze import pointerful_slot
 from goheap.report.common import has_goal
 
 if TYPE_CHECKING:
@@ -293,7 +294,7 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
         compute = heap.gc_.mutator_ran  # the mutator's own CPU between allocations
         ns_per_byte = 1e9 / work.alloc_rate if work.alloc_rate else 0.0
         for size in live:
-            malloc(size, POINTER if size == 8 else None, stack=STACK_LIVE)
+            malloc(size, POINTER if pointerful_slot(size) else None, stack=STACK_LIVE)
             if ns_per_byte:
                 compute(size * ns_per_byte)
         after_live = heap.runtime.snapshot()
@@ -301,7 +302,7 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
         ring = [0] * lifetime
         dead = heap.dead
         for i, size in enumerate(stream):
-            x = malloc(size, POINTER if size == 8 else None, stack=STACK_STREAM)
+            x = malloc(size, POINTER if pointerful_slot(size) else None, stack=STACK_STREAM)
             if ns_per_byte:
                 compute(size * ns_per_byte)
             j = i % lifetime
