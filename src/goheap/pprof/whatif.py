@@ -35,7 +35,8 @@ scaled down by ``live_scale`` < 1 (every size's count, largest
 remainder), and so is GOMEMLIMIT, so the run is the whole heap in
 miniature; heap figures are then divided by ``live_scale`` and GCs per GiB
 multiplied by it ("predicted", linear extrapolation; the 4 MiB minimum
-heap goal does not scale, so a small scaled heap is less faithful). The
+heap goal and the runtime's non-heap memory, which GOMEMLIMIT counts, do
+not scale, so a small scaled heap is less faithful). The
 stream gets the rest; ``stream_scale`` is its bytes over the bytes of the
 counts its mix follows.
 
@@ -414,8 +415,10 @@ def _notes(
         notes.append(
             f"The live set was scaled by {work.live_scale:.4g} to fit the budget (and "
             "GOMEMLIMIT with it); predicted heap figures are the simulated ones divided by "
-            "that, GCs/GiB multiplied by it. The 4 MiB minimum heap goal does not scale: "
-            "raise --budget for a closer answer."
+            "that, GCs/GiB multiplied by it. Neither the 4 MiB minimum heap goal nor the "
+            "runtime's non-heap memory (stacks, metadata, which a memory limit counts) "
+            "scales, so a scaled limit bites harder than the real one would: raise --budget "
+            "for a closer answer."
         )
     if work.stream_scale is not None:
         notes.append(
