@@ -15,18 +15,10 @@ from pathlib import Path
 import click
 
 from goheap.errors import GoheapError
-from goheap.profiles import PROFILES
+from goheap.profiles import get_profile
 
 DEFAULT_RUNS = 5
 QUICK_RUNS = 3
-
-
-def check_profile(name: str) -> None:
-    """A typo in --profile is a user error; a known profile that cannot run yet is not."""
-    from goheap import profiles
-
-    if name not in profiles.PROFILES and name not in getattr(profiles, "SIZECLASS_ONLY", ()):
-        profiles.get_profile(name)  # raises the one-line "unknown profile" GoheapError
 
 
 @click.command(
@@ -107,9 +99,8 @@ def validate(
         raise GoheapError(f"--runs {n_runs}: must be between 1 and 1000")
     gogc_value = parse_gogc(gogc)
     limit = parse_memlimit(memlimit)
-    check_profile(profile)
-    known = PROFILES.get(profile)
-    if limit is not None and known is not None and not known.has_memory_limit:
+    prof = get_profile(profile)  # a typo in --profile: one error, before any work
+    if limit is not None and not prof.has_memory_limit:
         click.echo(
             f"goheap: note: {profile} has no memory limit; the model ignores --memlimit", err=True
         )
