@@ -24,8 +24,16 @@ allocated, black, while a cycle marks), so at GOGC=200 the predicted heap is
 20-45% low and GCs/GiB 35-80% high at this size (5-20% low and -3%..+8% at
 the benchmark's). The bounds say so.
 
-The default run takes about 10 s (about 2 s of Go, 2 s per simulated
-setting); ``test_whatif_full`` (``-m slow``, about a minute) does the same at
+The real program is a live runtime on a shared machine: its figures move
+with the machine's load (one run under load reached a peak HeapInuse 2.5x
+its quiet runs'). So each GOGC is run ``REAL_RUNS`` times and a prediction
+is judged against the runs' range, each end widened by the bounds; a figure
+still outside is measured ``REAL_RUNS`` times more before the test fails, so
+a passing load spike cannot fail it, while a prediction outside every run's
+reach still does. The direction is judged on the runs' medians.
+
+The default run takes about 15 s (about 5 s of Go, 2 s per simulated
+setting); ``test_whatif_full`` (``-m slow``, a few minutes) does the same at
 the benchmark's size, where the predictions are closer.
 """
 
@@ -34,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +70,8 @@ FULL_BUDGET = 2_000_000
 #: Measured against single runs (8 exact profiles x 5 runs per GOGC, two sessions):
 #: 0.69-1.14; the bounds are those widened by about 15%.
 FULL_BOUNDS = dict.fromkeys(GOGCS, (0.6, 1.3))
+#: Real runs per GOGC, and again for a setting whose prediction falls outside them.
+REAL_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -131,15 +142,27 @@ def real_figures(doc: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def compare(
+Figures = dict[str, float]
+#: GOGC -> one dict of figures per real run.
+RealRuns = dict[int, list[Figures]]
+
+
+def run_real_figures(
+    go: Go, tmp: Path, params: dict[str, int], gogc: int, n: int, first: int = 0
+) -> list[Figures]:
+    """n runs of the program under GOGC=gogc at Go's default MemProfileRate."""
+    runs = []
+    for i in range(first, first + n):
+        doc = run_real(go, params, gogc, tmp / f"{gogc}-{i}.pb.gz", 512 * 1024)
+        assert doc["gogc"] == gogc and doc["gomaxprocs"] == 1 and doc["steady"]["NumGC"] >= 10
+        runs.append(real_figures(doc))
+    return runs
+
+
+def predict(
     go: Go, tmp: Path, params: dict[str, int], budget: int, capsys: pytest.CaptureFixture[str]
-) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, float]], dict[str, Any]]:
-    """Real figures per GOGC, the what-if's per GOGC, and the what-if's JSON."""
-    real = {}
-    for g in GOGCS:
-        doc = run_real(go, params, g, tmp / f"{g}.pb.gz", 512 * 1024)
-        assert doc["gogc"] == g and doc["gomaxprocs"] == 1 and doc["steady"]["NumGC"] >= 10
-        real[g] = real_figures(doc)
+) -> tuple[dict[int, Figures], dict[str, Any]]:
+    """The what-if's figures per GOGC, from an exact profile of one real run, and its JSON."""
     profile = tmp / "mpr1.pb.gz"
     doc = run_real(go, params, 100, profile, 1)
     assert doc["memprofilerate"] == 1
@@ -149,32 +172,66 @@ def compare(
     result = json.loads(capsys.readouterr().out)
     runs = result["whatif"]["runs"]
     assert [r["gogc"] for r in runs] == list(GOGCS)
-    return real, {r["gogc"]: r["predicted"] for r in runs}, result
+    return {r["gogc"]: r["predicted"] for r in runs}, result
 
 
-def check(
-    real: dict[int, dict[str, float]],
-    predicted: dict[int, dict[str, float]],
-    bounds: dict[int, tuple[float, float]],
-    record: Callable[[str, object], None],
-) -> None:
-    """Direction on both sides, and every ratio within its GOGC's bounds."""
-    lines = [
-        f"GOGC={g} {f}: real {real[g][f]:,.1f} predicted {predicted[g][f]:,.1f} "
-        f"({predicted[g][f] / real[g][f]:.2f})"
-        for g in GOGCS
+def outside(runs: list[Figures], predicted: Figures, bounds: tuple[float, float]) -> list[str]:
+    """The figures whose prediction lies beyond every run's reach (bounds x the runs' range)."""
+    lo, hi = bounds
+    return [
+        f
         for f in FIGURES
+        if not lo * min(r[f] for r in runs) <= predicted[f] <= hi * max(r[f] for r in runs)
     ]
-    record("whatif", "; ".join(lines))
-    text = "\n".join(lines)
-    for side in (real, predicted):
+
+
+def describe(real: RealRuns, predicted: dict[int, Figures]) -> str:
+    """One line per GOGC and figure: the real runs, the prediction, its ratio to their median."""
+    lines = []
+    for g in GOGCS:
+        for f in FIGURES:
+            values = [r[f] for r in real[g]]
+            median = statistics.median(values)
+            shown = ", ".join(f"{v:,.1f}" for v in values)
+            lines.append(
+                f"GOGC={g} {f}: real [{shown}] predicted {predicted[g][f]:,.1f} "
+                f"({predicted[g][f] / median:.2f} of the median)"
+            )
+    return "\n".join(lines)
+
+
+def compare_and_check(
+    go: Go,
+    tmp: Path,
+    params: dict[str, int],
+    budget: int,
+    bounds: dict[int, tuple[float, float]],
+    capsys: pytest.CaptureFixture[str],
+    record: Callable[[str, object], None],
+) -> dict[str, Any]:
+    """Real runs per GOGC beside the what-if's prediction; the what-if's JSON.
+
+    Direction on both sides (real: the runs' medians), and every prediction
+    within its GOGC's bounds of the real runs' range; a GOGC whose prediction
+    is outside is run ``REAL_RUNS`` more times first, as the machine's load
+    can move a few runs together.
+    """
+    real: RealRuns = {g: run_real_figures(go, tmp, params, g, REAL_RUNS) for g in GOGCS}
+    predicted, result = predict(go, tmp, params, budget, capsys)
+    for g in GOGCS:
+        if outside(real[g], predicted[g], bounds[g]):
+            real[g] += run_real_figures(go, tmp, params, g, REAL_RUNS, first=REAL_RUNS)
+    text = describe(real, predicted)
+    record("whatif", text.replace("\n", "; "))
+    medians = {g: {f: statistics.median(r[f] for r in real[g]) for f in FIGURES} for g in GOGCS}
+    for side in (medians, predicted):
         assert side[50]["gcs_per_gib"] > side[100]["gcs_per_gib"] > side[200]["gcs_per_gib"], text
         for f in ("peak_HeapInuse", "NextGC"):
             assert side[50][f] < side[100][f] < side[200][f], text
     for g in GOGCS:
-        lo, hi = bounds[g]
-        for f in FIGURES:
-            assert lo <= predicted[g][f] / real[g][f] <= hi, f"GOGC={g} {f}\n{text}"
+        missed = outside(real[g], predicted[g], bounds[g])
+        assert not missed, f"GOGC={g} {', '.join(missed)} outside {bounds[g]} x the runs\n{text}"
+    return result
 
 
 @pytest.mark.gotoolchain
@@ -184,10 +241,11 @@ def test_whatif_small(
     capsys: pytest.CaptureFixture[str],
     record_property: Callable[[str, object], None],
 ) -> None:
-    real, predicted, result = compare(go, tmp_path, SMALL, SMALL_BUDGET, capsys)
+    result = compare_and_check(
+        go, tmp_path, SMALL, SMALL_BUDGET, SMALL_BOUNDS, capsys, record_property
+    )
     work = result["whatif"]["workload"]
     assert work["live_scale"] == 1.0 and work["stream_source"] == "freed"
-    check(real, predicted, SMALL_BOUNDS, record_property)
 
 
 @pytest.mark.gotoolchain
@@ -198,5 +256,14 @@ def test_whatif_full(
     capsys: pytest.CaptureFixture[str],
     record_property: Callable[[str, object], None],
 ) -> None:
-    real, predicted, _ = compare(go, tmp_path, FULL, FULL_BUDGET, capsys)
-    check(real, predicted, FULL_BOUNDS, record_property)
+    compare_and_check(go, tmp_path, FULL, FULL_BUDGET, FULL_BOUNDS, capsys, record_property)
+
+
+def test_outside_judges_against_the_runs_range() -> None:
+    """A prediction fails only beyond bounds x every run: one high run widens the reach."""
+    runs = [{f: 100.0 for f in FIGURES}, {f: 100.0 for f in FIGURES}]
+    assert outside(runs, dict.fromkeys(FIGURES, 55.0), (0.6, 1.3)) == list(FIGURES)
+    runs.append({f: 250.0 for f in FIGURES})
+    assert outside(runs, dict.fromkeys(FIGURES, 55.0), (0.6, 1.3)) == list(FIGURES)
+    assert outside(runs, dict.fromkeys(FIGURES, 300.0), (0.6, 1.3)) == []
+    assert outside(runs, dict.fromkeys(FIGURES, 330.0), (0.6, 1.3)) == list(FIGURES)
