@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import math
 import random
 import re
@@ -209,13 +210,16 @@ frame_st = st.one_of(
     st.integers(0, 2**64 - 1).map(lambda a: Frame(f"0x{a:x}")),
 )
 int64 = st.integers(0, 2**63 - 1)
+#: (in use, allocated): a sample's in-use part never exceeds its allocations, and
+#: eight samples' totals stay inside int64.
+part_of = st.tuples(st.integers(0, 2**60), st.integers(0, 2**60)).map(sorted)
 sample_st = st.builds(
-    HeapSample,
+    lambda stack, objects, space, size: HeapSample(
+        stack, objects[1], space[1], objects[0], space[0], size
+    ),
     st.lists(frame_st, max_size=6).map(tuple),
-    int64,
-    int64,
-    int64,
-    int64,
+    part_of,
+    part_of,
     st.none() | int64,
 )
 profile_st = st.builds(
@@ -371,9 +375,9 @@ def test_proto_details() -> None:
     p.location[2].line.add(function_id=0, line=5)
     del p.sample[:]
     labels = [pb.Label(key=12, str=10), pb.Label(key=2, num=48), pb.Label(key=2, num=64)]
-    p.sample.add(location_id=[6, 5, 1], value=[99, 16, 2, 32, 1], label=labels)
+    p.sample.add(location_id=[6, 5, 1], value=[99, 16, 64, 3, 5], label=labels)
     (s,) = parse_heap_profile(p.SerializeToString(), "<p>").samples
-    assert (s.alloc_objects, s.alloc_space, s.inuse_objects, s.inuse_space) == (1, 2, 32, 16)
+    assert (s.alloc_objects, s.alloc_space, s.inuse_objects, s.inuse_space) == (5, 64, 3, 16)
     assert s.size == 48  # the first numeric "bytes" label
     assert [str(f) for f in s.stack] == [
         "g f.go:3",
@@ -447,6 +451,15 @@ def _first_string() -> bytes:
     return p.SerializeToString()
 
 
+def _two_samples(space: int) -> bytes:
+    """Two samples of ``space`` bytes each, allocated and in use."""
+    p = proto()
+    del p.sample[:]
+    for _ in range(2):
+        p.sample.add(location_id=[1], value=[1, space, 1, space])
+    return p.SerializeToString()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -483,10 +496,48 @@ def _first_string() -> bytes:
         (b"heap profile: 0: 0 [0: 0] @ heap/" + b"9" * 30, "out of the int64 range"),
         (b"heap profile: 0: 0 [0: 0] @ heap/2\n1: 9" + b"9" * 5000 + b" [1: 5] @", "int64 range"),
         (b"heap profile: 0: 0 [0: 0] @ heap/2\n1: 5 [1: 5] @\n#\t0x1\tf\tg\n", "malformed stack"),
+        # Values Go's int64 counters cannot hold, and in use above allocated.
+        (_with_sample(location_id=[1], value=[1, 16, 2, 32]), "sample 0: in use (2 objects, 32 B)"),
+        (_with_sample(location_id=[1], value=[3, 48, 3, 64]), "is more than allocated"),
+        (_two_samples(5 << 60), "total alloc_space 11529215046068469760 is beyond int64"),
+        (
+            b"heap profile: 0: 0 [0: 0] @ heap/8\n9000000000000000000: 9000000000000000000"
+            b" [9000000000000000000: 9000000000000000000] @ 0x1\n",
+            "alloc_objects 40687304977690189824 is beyond int64",
+        ),
+        (b"heap profile: 2: 64 [1: 16] @ heap/2\n2: 64 [1: 16] @ 0x1\n", "more than allocated"),
     ],
 )
 def test_bad_input(data: bytes, message: str) -> None:
     _bad(data, message)
+
+
+def test_sample_weight_at_absurd_periods() -> None:
+    """Where Go's 1 - exp(-x) rounds to 0 (+Inf scale), the weight stays finite: ~rate/size."""
+    from goheap.pprof.model import sample_weight
+
+    assert sample_weight(512 * 1024, 512 * 1024) == 1 / (1 - math.exp(-1))
+    assert sample_weight(8, 10**17) == 2.0**53  # Go's float64: 1 - Exp(-8e-17) is 2^-53
+    for rate in (4 * 10**17, 10**18, (1 << 63) - 1):  # there Go's 1 - Exp(-x) is 0
+        assert sample_weight(8, rate) == pytest.approx(rate / 8, rel=1e-9)
+
+
+def test_huge_period_analyzes_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """analyze and its what-if on a profile sampled every ~1e17 bytes: numbers, no traceback."""
+    from goheap.cli import main
+
+    path = tmp_path / "huge-period.txt"
+    path.write_text(
+        "heap profile: 1: 16 [1: 16] @ heap/400000000000000000\n"
+        "1: 16 [1: 16] @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n"
+    )
+    assert main(["analyze", str(path), "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["period"] == 2 * 10**17
+    assert doc["totals"]["objects"] == 2**53  # int64(1 * 1/(1 - Exp(-16/2e17))), as Go
+    assert doc["totals"]["inuse_bytes_se"] > 0
 
 
 def test_bad_files(tmp_path: Path) -> None:

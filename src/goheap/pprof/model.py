@@ -33,6 +33,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+#: The largest value of Go's int64: profile.proto's values and the runtime's counters.
+INT64_MAX = (1 << 63) - 1
+
 # Go's heap-profile sample types, in the order runtime/pprof writes them.
 HEAP_SAMPLE_TYPES: tuple[tuple[str, str], ...] = (
     ("alloc_objects", "count"),
@@ -44,8 +47,19 @@ HEAP_SAMPLE_TYPES: tuple[tuple[str, str], ...] = (
 
 def sample_weight(size: float, rate: int) -> float:
     """How many objects of ``size`` bytes one recorded at ``MemProfileRate = rate`` stands
-    for: ``1 / (1 - exp(-size/rate))``, the inverse of its chance to be sampled."""
-    return 1 / (1 - math.exp(-float(size) / float(rate)))
+    for: ``1 / (1 - exp(-size/rate))``, the inverse of its chance to be sampled.
+
+    Go computes ``1 - math.Exp(-x)`` in float64; below x of about 1.1e-16
+    (a period some 1e17 times the object) that rounds to 0 and Go's scale is
+    +Inf. There ``-expm1(-x)``, the same quantity without the cancellation,
+    gives the finite weight (about ``rate / size``); a count it scales past
+    int64 is the reader's to refuse. ``size`` must be positive.
+    """
+    x = float(size) / float(rate)
+    chance = 1 - math.exp(-x)
+    if chance == 0.0:
+        chance = -math.expm1(-x)
+    return 1 / chance
 
 
 def scale_heap_sample(count: int, size: int, rate: int) -> tuple[int, int]:
@@ -134,6 +148,34 @@ class HeapProfile:
     comments: list[str] = field(default_factory=list)
     source: str = ""
     encoding: str = "proto.gz"
+
+    def value_fault(self) -> str | None:
+        """What makes the values impossible for a Go heap profile, or None.
+
+        Go's values are int64 (profile.proto's, and the counters behind
+        them), so no scaled value or total may exceed int64; and a sample's
+        in-use objects and bytes are a part of its allocations
+        (``InUseBytes = AllocBytes - FreeBytes``), never more, where the
+        profile has allocation columns at all.
+        """
+        has_alloc = any(s.alloc_objects or s.alloc_space for s in self.samples)
+        for k, s in enumerate(self.samples):
+            values = (s.alloc_objects, s.alloc_space, s.inuse_objects, s.inuse_space)
+            for (name, _), v in zip(HEAP_SAMPLE_TYPES, values, strict=True):
+                if v > INT64_MAX:
+                    return (
+                        f"sample {k}: {name} {v} is beyond int64"
+                        f" (scaled at MemProfileRate {self.period:,}?)"
+                    )
+            if has_alloc and (s.inuse_objects > s.alloc_objects or s.inuse_space > s.alloc_space):
+                return (
+                    f"sample {k}: in use ({s.inuse_objects} objects, {s.inuse_space} B) "
+                    f"is more than allocated ({s.alloc_objects} objects, {s.alloc_space} B)"
+                )
+        for name, total in self.totals().items():
+            if total > INT64_MAX:
+                return f"total {name} {total} is beyond int64"
+        return None
 
     def totals(self) -> dict[str, int]:
         """The four values summed over all samples, keyed by Go's names."""

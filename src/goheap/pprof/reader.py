@@ -50,7 +50,7 @@ from typing import NoReturn
 
 from goheap.errors import GoheapError
 from goheap.pprof import profile_pb2
-from goheap.pprof.model import Frame, HeapProfile, HeapSample, scale_heap_sample
+from goheap.pprof.model import INT64_MAX, Frame, HeapProfile, HeapSample, scale_heap_sample
 
 # A decompressed (or plain) profile larger than this is refused: a heap
 # profile of a million samples is a few hundred MiB at most, and a gzip bomb
@@ -58,7 +58,6 @@ from goheap.pprof.model import Frame, HeapProfile, HeapSample, scale_heap_sample
 MAX_PROFILE_BYTES = 1 << 30
 _CHUNK = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
-_INT64_MAX = (1 << 63) - 1
 _INUSE_ONLY_NOTE = (
     "goheap: the profile has only in-use sample types ({types}); "
     "alloc_objects and alloc_space are read as 0"
@@ -106,11 +105,15 @@ def parse_heap_profile(data: bytes, source: str) -> HeapProfile:
         if not raw:
             raise ProfileError(f"{source}: gzip data decompresses to nothing")
     if raw[:4096].lstrip()[:13] == b"heap profile:":
-        return _LegacyParser(raw, source).parse()
-    text = _text_start(raw)
-    if text is not None:
+        profile = _LegacyParser(raw, source).parse()
+    elif (text := _text_start(raw)) is not None:
         raise ProfileError(f"{source}: not a heap profile (text starting {text!r})")
-    return _ProtoReader(raw, source, "proto.gz" if compressed else "proto").parse()
+    else:
+        profile = _ProtoReader(raw, source, "proto.gz" if compressed else "proto").parse()
+    fault = profile.value_fault()
+    if fault is not None:
+        raise ProfileError(f"{source}: {fault}")
+    return profile
 
 
 # --- bytes -------------------------------------------------------------------
@@ -162,7 +165,7 @@ def _gunzip(raw: bytes, source: str) -> bytes:
 
 def _int(text: str, what: str) -> int:
     """A decimal int64 (text matched by an ASCII [0-9] pattern), else ValueError naming what."""
-    if len(text) > 20 or abs(n := int(text)) > _INT64_MAX:
+    if len(text) > 20 or abs(n := int(text)) > INT64_MAX:
         raise ValueError(f"{what} {text[:24]} is out of the int64 range")
     return n
 
