@@ -10,6 +10,7 @@ A type without pointers is *noscan*: its objects go to the tiny allocator
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
@@ -18,10 +19,19 @@ from goheap.errors import GoheapError
 PTR_SIZE: Final = 8
 
 
-class Type:
-    """A Go type: size, alignment and where its pointers are."""
+#: Go's heapAddrBits on amd64: no object, so no type the allocator sees, is larger.
+MAX_TYPE_SIZE: Final = 1 << 48
 
-    __slots__ = ("align", "gcmask", "name", "ptrdata", "ptrmask", "size", "type_id")
+
+class Type:
+    """A Go type: size, alignment and where its pointers are.
+
+    Built in time and memory proportional to the pointer offsets given, not
+    to the type's size: the word masks (``gcmask``) are derived on first
+    use.
+    """
+
+    __slots__ = ("_gcmask", "align", "name", "offsets", "ptrdata", "size", "type_id")
 
     _next_id: ClassVar[int] = 1
 
@@ -33,6 +43,10 @@ class Type:
             raise GoheapError(f"a type's name must be a string, got {name!r}")
         if not isinstance(size, int) or size < 0:
             raise GoheapError(f"type {name}: size must be a non-negative integer, got {size!r}")
+        if size > MAX_TYPE_SIZE:
+            raise GoheapError(
+                f"type {name}: size {size} is larger than the address space (2^48 bytes)"
+            )
         if not isinstance(align, int) or align < 0:
             raise GoheapError(f"type {name}: align must be a non-negative integer, got {align!r}")
         if not isinstance(pointers, Iterable):
@@ -60,25 +74,36 @@ class Type:
         self.name = name
         self.size = size
         self.align = align or (PTR_SIZE if offs or size % 8 == 0 else _natural_align(size))
+        # The byte offsets of the pointer words, ascending.
+        self.offsets: tuple[int, ...] = tuple(offs)
         self.ptrdata = offs[-1] + PTR_SIZE if offs else 0
-        nwords = self.ptrdata // PTR_SIZE
-        mask = [0] * nwords
-        for off in offs:
-            mask[off // PTR_SIZE] = 1
-        # One entry per word of the pointer prefix: 1 = pointer.
-        self.ptrmask: tuple[int, ...] = tuple(mask)
-        # The same as an int, bit i = word i (Go's gcdata bytes, little-endian).
-        self.gcmask = sum(1 << i for i, b in enumerate(mask) if b)
+        self._gcmask = -1  # not derived yet
         self.type_id = Type._next_id
         Type._next_id += 1
+
+    @property
+    def gcmask(self) -> int:
+        """The pointer mask as an int, bit i = word i (Go's gcdata bytes, little-endian)."""
+        if self._gcmask < 0:
+            bits = bytearray((self.ptrdata // PTR_SIZE + 7) // 8)
+            for off in self.offsets:
+                w = off // PTR_SIZE
+                bits[w >> 3] |= 1 << (w & 7)
+            self._gcmask = int.from_bytes(bits, "little")
+        return self._gcmask
 
     @property
     def noscan(self) -> bool:
         """kindNoPointers: the type holds no pointers."""
         return self.ptrdata == 0
 
+    def is_pointer_word(self, off: int) -> bool:
+        """Whether the word at byte ``off`` of an element of this type holds a pointer."""
+        i = bisect_left(self.offsets, off)
+        return i < len(self.offsets) and self.offsets[i] == off
+
     def pointer_offsets(self) -> list[int]:
-        return [i * PTR_SIZE for i, b in enumerate(self.ptrmask) if b]
+        return list(self.offsets)
 
     def __repr__(self) -> str:
         return f"Type({self.name!r}, size={self.size}, pointers={self.pointer_offsets()})"

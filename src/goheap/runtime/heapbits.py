@@ -71,7 +71,7 @@ def object_entries(typ: Type, size: int, dataSize: int) -> np.ndarray:
     i = np.arange(nwords)
     live = i < totalptr
     mask = np.zeros(ndata, dtype=np.uint8)
-    mask[: len(typ.ptrmask)] = typ.ptrmask
+    mask[np.array(typ.offsets, dtype=np.int64) // 8] = 1
     ptr = np.where(live, mask[i % ndata], 0).astype(np.uint8)
     scan = (live & (i != 1)).astype(np.uint8)
     entries: np.ndarray = ptr | (scan << 1)
@@ -199,7 +199,7 @@ class HeapBitmap:
         totalptr = ((count - 1) * typ.size + typ.ptrdata) // 8
         period_words = math.lcm(ndata, 4)
         mask = np.zeros(ndata, dtype=np.uint8)
-        mask[: len(typ.ptrmask)] = typ.ptrmask
+        mask[np.array(typ.offsets, dtype=np.int64) // 8] = 1
         ptr = mask[np.arange(period_words) % ndata].reshape(-1, 4)
         weights = np.array([1, 2, 4, 8], dtype=np.uint8)
         period = ((ptr * weights).sum(axis=1) | 0xF0).astype(np.uint8)  # ascending bytes
