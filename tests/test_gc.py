@@ -246,3 +246,17 @@ def test_mostly_live_heap_finishes_marking_by_the_goal() -> None:
     (cycle,) = r["gc"]
     assert cycle["heap_start"] == 4 << 20  # heapminimum
     assert cycle["heap_mark_end"] <= cycle["heap_goal"]
+
+
+def test_gogc_and_time_are_held_in_gos_integers() -> None:
+    """GOGC is Go's int32 gcPercent; nanotime an int64: beyond them, one error, no hang."""
+    with Heap(profile="go1.8") as h:
+        assert h.set_gc_percent(2**31 - 1) == 100
+        for bad in (2**31, -(2**31) - 1):
+            with pytest.raises(GoheapError, match="outside Go's int32 gcPercent"):
+                h.set_gc_percent(bad)
+        with pytest.raises(GoheapError, match="past Go's int64 nanotime"):
+            h.advance(2**63)
+        with pytest.raises(GoheapError, match="runtime: out of memory: cannot allocate"):
+            h.malloc(1 << 40)
+        h.check()

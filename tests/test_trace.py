@@ -481,6 +481,16 @@ A0 = {"ev": "alloc", "id": 0, "size": 48}
         ([A0, {"ev": "end", "events": 5}], "line 3", "'end' event counts 5 events but 1"),
         ([A0, {"ev": "end", "events": 1}, {"ev": "gc"}], "line 4", "follows the 'end'"),
         ([A0, {"ev": "type", "tid": 0, "name": "T", "size": 8, "ptrs": [8]}], "line 3", "offset"),
+        # Numbers beyond what Go holds them in: one error at once, never a hang.
+        ([A0, {"ev": "adv", "ns": 2**63}], "line 3", "past Go's int64 nanotime"),
+        ([A0, A0 | {"id": 1, "t": 2**63}], "line 3", "past Go's int64 nanotime"),
+        ([A0, {"ev": "gcpct", "gogc": 2**31}], "line 3", "outside Go's int32 gcPercent"),
+        (
+            [A0, {"ev": "type", "tid": 0, "name": "T", "size": 2**49, "ptrs": []}],
+            "line 3",
+            "larger than the address space",
+        ),
+        ([A0, A0 | {"id": 1, "size": 2**40}], "line 3", "runtime: out of memory: cannot alloc"),
     ],
 )
 def test_malformed_ndjson(events: list[Any], where: str, message: str) -> None:
@@ -559,6 +569,11 @@ def test_truncated_gzip_and_bad_gzip() -> None:
         (b"{nope\n", "the header is not valid JSON"),
         (MAGIC, "ends before the header"),
         (MAGIC + msgpack.packb([1, 2]), "the header must be an object"),
+        # Numbers beyond what Go holds them in.
+        (b'{"goheap_trace": 2, "memlimit": 1' + b"0" * 30 + b"}\n", "'memlimit' must be int"),
+        (b'{"goheap_trace": 2, "memlimit": 9223372036854775808}\n', r"outside 0 to 2\^63-1 bytes"),
+        (b'{"goheap_trace": 2, "gogc": 2147483648}\n', "outside Go's int32 gcPercent"),
+        (b'{"goheap_trace": 2, "procs": 0}\n', r"'procs' 0 is outside 1 to 2\^31-1"),
     ],
 )
 def test_bad_headers(data: bytes, message: str) -> None:

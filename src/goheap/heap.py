@@ -55,6 +55,10 @@ _MAX_REQUEST: Final = 1 << 39
 _T = TypeVar("_T")
 
 
+#: Go's nanotime is an int64 count of nanoseconds: the virtual clock stops there.
+_NANOTIME_MAX = (1 << 63) - 1
+
+
 def parse_gogc(gogc: object) -> int:
     """GOGC as Go reads it: an integer percentage, or "off" (None) for -1."""
     if gogc is None or (isinstance(gogc, str) and gogc.strip().lower() == "off"):
@@ -65,6 +69,9 @@ def parse_gogc(gogc: object) -> int:
         v = int(gogc)
     except (TypeError, ValueError):
         raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
+    if not -(1 << 31) <= v < 1 << 31:
+        # Go keeps gcPercent in an int32 (readGOGC's atoi32, setGCPercent(int32)).
+        raise GoheapError(f"GOGC {v} is outside Go's int32 gcPercent (-2^31 to 2^31-1)")
     return -1 if v < 0 else v  # setGCPercent: any negative value means off
 
 
@@ -342,6 +349,11 @@ class Heap:
         ns = _int(ns, "advance: the time")
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
+        if self.clock.now + ns > _NANOTIME_MAX:
+            raise GoheapError(
+                f"advance: {ns} ns would take the clock past Go's int64 nanotime "
+                f"(it reads {self.clock.now} ns)"
+            )
         if self.observer is not None:
             self.observer.advance(ns)
         self.runtime.advance(ns)
@@ -398,7 +410,11 @@ class Heap:
         if needzero is not True:
             needzero = bool(needzero)
         if size >= _MAX_REQUEST:
-            raise GoheapError(f"malloc: size {size} is larger than the arena (512 GiB)")
+            # Go's largeAlloc finds no pages and throws; the model's arena is 512 GiB.
+            raise GoheapError(
+                f"runtime: out of memory: cannot allocate {size}-byte block "
+                "(larger than the 512 GiB arena)"
+            )
         if typ is not None and typ.size and size % typ.size:
             raise GoheapError(
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"

@@ -51,6 +51,11 @@ BOOL = "bool"
 INTS = "ints"  # a list of non-negative integers
 STRS = "strs"  # a list of strings
 
+#: Go's int64 and int32 limits: every number in a trace is one of Go's int64s
+#: (sizes, times in ns, counts), and GOGC is Go's int32 gcPercent.
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
 KIND_WORDS = {
     INT: "a non-negative integer",
     SINT: "an integer",
@@ -268,6 +273,14 @@ HEADER_KINDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+#: The header's numbers, as Go holds them: (lowest, highest, what that range is).
+HEADER_RANGES: dict[str, tuple[int, int, str]] = {
+    "procs": (1, INT32_MAX, "1 to 2^31-1 (GOMAXPROCS)"),
+    "gogc": (INT32_MIN, INT32_MAX, "Go's int32 gcPercent"),
+    "memlimit": (0, INT64_MAX, "0 to 2^63-1 bytes (GOMEMLIMIT, an int64)"),
+}
+
+
 def describe(value: Any) -> str:
     """A short repr of a bad value for an error message."""
     text = repr(value)
@@ -287,6 +300,10 @@ def check_header(header: Any) -> dict[str, Any]:
                 raise TraceError(
                     f"header field '{key}' must be {kind.__name__}, got {describe(v)}"  # type: ignore[union-attr]
                 )
+    for key, (lo, hi, what) in HEADER_RANGES.items():
+        v = header.get(key)
+        if v is not None and not lo <= v <= hi:
+            raise TraceError(f"header field '{key}' {describe(v)} is outside {what}")
     version = header["goheap_trace"]
     if version < 1 or version > FORMAT_VERSION:
         raise TraceError(
@@ -304,6 +321,8 @@ def check_value(spec: EventSpec, f: Field, v: Any) -> str | None:
     if kind in (INT, SINT):
         if type(v) is not int or (kind == INT and v < 0):
             return "bad"
+        if not INT64_MIN <= v <= INT64_MAX:
+            return "range"
     elif kind == STR:
         if type(v) is not str:
             return "bad"
@@ -313,13 +332,17 @@ def check_value(spec: EventSpec, f: Field, v: Any) -> str | None:
     elif kind == INTS:
         if type(v) is not list or any(type(x) is not int or x < 0 for x in v):
             return "bad"
+        if any(x > INT64_MAX for x in v):
+            return "range"
     elif kind == STRS and (type(v) is not list or any(type(x) is not str for x in v)):
         return "bad"
     return None
 
 
 def field_error(spec: EventSpec, f: Field, v: Any) -> str:
-    """The message for a missing or mistyped field."""
+    """The message for a missing, mistyped or out-of-range field."""
+    if check_value(spec, f, v) == "range":
+        return f"'{spec.name}' event: '{f.name}' {describe(v)} is beyond Go's int64"
     if v is None:
         return f"'{spec.name}' event needs {KIND_WORDS[f.kind]} '{f.name}'"
     return f"'{spec.name}' event needs {KIND_WORDS[f.kind]} '{f.name}', got {describe(v)}"
