@@ -381,6 +381,17 @@ def test_alloc_rate_from_the_profile() -> None:
     assert any("over its duration" in n for n in w.notes)
 
 
+def test_a_rate_too_slow_to_simulate_is_refused_at_once() -> None:
+    """1 B/s would be centuries of forced GCs; the what-if says so before any work."""
+    a = analyze(churny(), "go1.27")
+    with pytest.raises(GoheapError, match=r"would take [\d,]+ days of mutator CPU.*at least"):
+        run_whatif(a, [Setting(100)], budget=2_000, alloc_rate=1.0)
+    p = churny()
+    p.duration_nanos = 10**18  # a profile whose own rate is about a byte a year
+    with pytest.raises(GoheapError, match=r"over its duration.*days of mutator CPU"):
+        run_whatif(analyze(p, "go1.27"), [Setting(100)], budget=2_000)
+
+
 def test_parse_alloc_rate() -> None:
     assert parse_alloc_rate("200MiB/s") == 200 * 2**20
     assert parse_alloc_rate("1000000") == 1e6

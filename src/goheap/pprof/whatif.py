@@ -66,6 +66,10 @@ MIN_BUDGET = 1_000
 MAX_BUDGET = 1 << 26
 LIFETIME = 100
 DEFAULT_ALLOC_RATE = 100 * (1 << 20)  # bytes per second of mutator CPU
+#: The longest a what-if's program may run, in seconds of mutator CPU: past a
+#: day the 2-minute forced GC decides every cycle, and the virtual time costs
+#: the simulator (one forced GC per two minutes) rather than the allocations.
+MAX_WHATIF_SECONDS = 24 * 3600
 # The stream follows the freed objects' mix only if they are at least 1/FREED_MIN_SHARE
 # of all allocations; fewer say little about the program's churn.
 FREED_MIN_SHARE = 100
@@ -382,8 +386,26 @@ def run_whatif(
     if isinstance(alloc_rate, str):
         alloc_rate, rate_source = profile_alloc_rate(analysis)
     work = build_workload(analysis, budget, lifetime, alloc_rate=alloc_rate)
+    check_duration(work, rate_source)
     runs = map_processes(_run_one, [(work, s, procs) for s in settings], jobs)
     return WhatIf(work, runs, _notes(work, settings, runs, rate_source))
+
+
+def check_duration(work: SyntheticWorkload, rate_source: str) -> None:
+    """Refuse a rate so slow that the program would run past ``MAX_WHATIF_SECONDS``."""
+    if not work.alloc_rate:
+        return
+    total = work.live_bytes + work.stream_bytes
+    seconds = total / work.alloc_rate
+    if seconds > MAX_WHATIF_SECONDS:
+        from goheap.report.common import human_bytes
+
+        least = human_bytes(total / MAX_WHATIF_SECONDS)
+        raise GoheapError(
+            f"--alloc-rate {human_bytes(work.alloc_rate)}/s ({rate_source}): the what-if's "
+            f"{human_bytes(total)} would take {seconds / 86400:,.0f} days of mutator CPU, "
+            f"where a 2-minute forced GC decides every cycle; give at least {least}/s"
+        )
 
 
 def _notes(
