@@ -136,6 +136,12 @@ def test_registry_holds_every_workload_with_its_go_twin() -> None:
             assert p.minimum <= p.default <= p.maximum, (name, p.name)
 
 
+def test_params_read_as_gos_flag_int() -> None:
+    """The Go twins' flag.Int (ParseInt base 0): hex and digit separators, as Go reads them."""
+    assert parse_params(get_workload("churn"), ["steps=0x10", "k=1_000"])["steps"] == 16
+    assert parse_params(get_workload("churn"), ["k=1_000"])["k"] == 1000
+
+
 @pytest.mark.parametrize(
     ("name", "items", "message"),
     [
@@ -145,6 +151,7 @@ def test_registry_holds_every_workload_with_its_go_twin() -> None:
         ("service", ["capacity=0"], "capacity=0"),
         ("finalizers", ["count=-1"], "count=-1"),
         ("fragmentation", ["sizes=3"], "no parameter 'sizes'"),
+        ("churn", ["steps=10", "k=5", "steps=20"], "--param steps is given twice"),
     ],
 )
 def test_bad_params_are_one_line_errors(name: str, items: list[str], message: str) -> None:

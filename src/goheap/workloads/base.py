@@ -67,6 +67,7 @@ def parse_params(workload: Workload, items: Iterable[str]) -> dict[str, int]:
     """Turn ``k=v`` strings into the workload's typed parameters."""
     known = {p.name: p for p in workload.params}
     out = workload.defaults()
+    given: set[str] = set()
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -77,7 +78,11 @@ def parse_params(workload: Workload, items: Iterable[str]) -> dict[str, int]:
                 f"workload {workload.name} has no parameter '{key}' "
                 f"(it takes: {', '.join(known) or 'none'})"
             )
+        if key in given:
+            raise GoheapError(f"--param {key} is given twice (last: {item!r})")
+        given.add(key)
         try:
+            # Go's flag.Int (strconv.ParseInt base 0), as the Go twins read it: 0x10, 1_000.
             value = int(raw, 0)
         except ValueError:
             raise GoheapError(f"--param {key}={raw!r}: expected an integer") from None
