@@ -23,9 +23,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from goheap import GoheapError, Heap, Type
 from goheap.runner import cycle_dict
+from goheap.runtime.common.gotype import POINTER
 from goheap.runtime.go127.mgc import GCCycle127, format_gctrace
 from goheap.runtime.go127.mgcmark import inlineMarks
-from goheap.runtime.gotype import POINTER
 from goheap.workloads import get_workload
 from goheap.workloads.binarytrees import nodes_allocated
 

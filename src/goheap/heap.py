@@ -39,14 +39,14 @@ from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, _int
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
-from goheap.runtime.clock import Clock
-from goheap.runtime.facade import ArenaHeap, Collector, Mallocgc
-from goheap.runtime.gotype import Type
-from goheap.runtime.mfinal import FinalizerFunc
-from goheap.runtime.mgc import CostModel, GCCycle
-from goheap.runtime.mprof import DEFAULT_STACK
-from goheap.runtime.mspan import MSpan, _MSpanInUse
-from goheap.runtime.mstats import MemStats
+from goheap.runtime.common.clock import Clock
+from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18.mfinal import FinalizerFunc
+from goheap.runtime.go18.mgc import CostModel, GCCycle
+from goheap.runtime.go18.mprof import DEFAULT_STACK
+from goheap.runtime.go18.mspan import MSpan, _MSpanInUse
+from goheap.runtime.go18.mstats import MemStats
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.

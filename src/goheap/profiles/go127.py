@@ -91,8 +91,8 @@ from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.go18.mspan import MSpan
+    from goheap.runtime.go18.mstats import MemStats
 
 
 @dataclass(frozen=True)
@@ -347,7 +347,7 @@ class Go127Runtime(Runtime):
         allocator). The box is the collector's root for the argument until
         the cleanup has run or is stopped.
         """
-        from goheap.runtime.gotype import POINTER
+        from goheap.runtime.common.gotype import POINTER
 
         heap = self.heap
         cleanups = heap.finalizers.cleanups

@@ -53,10 +53,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.facade import Mallocgc
+from goheap.runtime.common.facade import Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18.malloc import nextFreeFast
 from goheap.runtime.go127.mgcmark import gcmarknewobject
-from goheap.runtime.gotype import Type
-from goheap.runtime.malloc import nextFreeFast
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mcache import MCache

@@ -52,14 +52,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from goheap.errors import HeapCheckError, RuntimeThrow
+from goheap.runtime.go18.mcheck import check_memstats
+from goheap.runtime.go18.mspan import MASK64
 from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, CleanupFn, _KindSpecialCleanup
 from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
 from goheap.runtime.go127.mstats import totalMapped
-from goheap.runtime.mcheck import check_memstats
-from goheap.runtime.mspan import MASK64
 
 if TYPE_CHECKING:
     from goheap.heap import Heap

@@ -50,7 +50,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError
-from goheap.runtime.specials import SpecialRecord, addspecial
+from goheap.runtime.common.specials import SpecialRecord, addspecial
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap

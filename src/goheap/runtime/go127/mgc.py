@@ -62,7 +62,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.facade import Collector
+from goheap.runtime.common.facade import Collector
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18.mgc import CostModel, GCCycle
+from goheap.runtime.go18.mgc import format_gctrace as format_gctrace18
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -74,13 +77,10 @@ from goheap.runtime.go127.mgcpacer import (
 from goheap.runtime.go127.mgcscavenge import BgScavenger
 from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
 from goheap.runtime.go127.scavenge_goal import gcPaceScavenger
-from goheap.runtime.gotype import Type
-from goheap.runtime.mgc import CostModel, GCCycle
-from goheap.runtime.mgc import format_gctrace as format_gctrace18
 
 if TYPE_CHECKING:
     from goheap.mutator import Goroutine
-    from goheap.runtime.clock import Clock
+    from goheap.runtime.common.clock import Clock
     from goheap.runtime.go127.malloc import Malloc
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.mfinal import Finalizers127

@@ -58,10 +58,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.go127.mspan import mSpanInUse
 
 # Finalizers resurrect, the rest are freed: the same walk as Go 1.8's.
-from goheap.runtime.mgcsweep import _sweep_specials
+from goheap.runtime.go18.mgcsweep import _sweep_specials
+from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap

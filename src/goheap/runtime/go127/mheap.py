@@ -79,10 +79,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.arena import ArenaMemory
-from goheap.runtime.facade import ArenaHeap
-from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-from goheap.runtime.gcbits import GCBitsArenas
+from goheap.runtime.common.arena import ArenaMemory
+from goheap.runtime.common.facade import ArenaHeap
+from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.gcbits import GCBitsArenas
+from goheap.runtime.common.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
+from goheap.runtime.go18.mheap import ZEROBASE, _new_special, growAllspans
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
 from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcentral import MCentral
@@ -95,8 +97,6 @@ from goheap.runtime.go127.mspan import MSpan, makeSpanClass, mSpanDead, mSpanInU
 from goheap.runtime.go127.mspanset import SpanSetBlockAlloc
 from goheap.runtime.go127.mstats import MStats
 from goheap.runtime.go127.scavenge_goal import ScavengeGoals
-from goheap.runtime.mheap import ZEROBASE, _new_special, growAllspans
-from goheap.runtime.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from goheap.runtime.mprof import Bucket, MProf, fastlog2
+from goheap.runtime.go18.mprof import Bucket, MProf, fastlog2
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime import mspan as mspan18
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18 import mspan as mspan18
 
 mSpanDead: Final = 0
 mSpanInUse: Final = 1

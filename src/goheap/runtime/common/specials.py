@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import GoheapError
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView, S
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.common.heapview import HeapView, S
+    from goheap.runtime.go18.mspan import MSpan
 
 _KindSpecialFinalizer: Final = 1
 _KindSpecialProfile: Final = 2

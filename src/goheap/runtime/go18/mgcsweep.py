@@ -21,14 +21,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.mspan import _MSpanInUse
-from goheap.runtime.specials import _KindSpecialFinalizer
+from goheap.runtime.common.specials import _KindSpecialFinalizer
+from goheap.runtime.go18.mspan import _MSpanInUse
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView, S
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.heapview import HeapView, S
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mspan import MSpan
 
 
 def deductSweepCredit(h: MHeap, spanBytes: int, callerSweepPages: int) -> None:

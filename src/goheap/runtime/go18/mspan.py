@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import RuntimeThrow
 
 if TYPE_CHECKING:
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.specials import SpecialRecord
 
 # mSpanState
 _MSpanDead: Final = 0

@@ -23,10 +23,10 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, Any, Final
 
-from goheap.runtime.specials import _KindSpecialProfile, addspecial
+from goheap.runtime.common.specials import _KindSpecialProfile, addspecial
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView
+    from goheap.runtime.common.heapview import HeapView
 
 FASTRAND_SEED: Final = 0x49F6428A
 _FASTLOG_NUM_BITS: Final = 5

@@ -27,26 +27,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.arena import OS, ArenaMemory, round_up
-from goheap.runtime.clock import Clock
-from goheap.runtime.facade import ArenaHeap
-from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-from goheap.runtime.gcbits import GCBitsArenas
-from goheap.runtime.heapbits import HeapBitmap
-from goheap.runtime.mcentral import MCentral
-from goheap.runtime.mgcsweep import sweep_span, sweepone
-from goheap.runtime.mgcsweepbuf import GCSweepBuf
-from goheap.runtime.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
-from goheap.runtime.mstats import MStats, SysStat
-from goheap.runtime.specials import _KindSpecialFinalizer, _KindSpecialProfile
+from goheap.runtime.common.arena import OS, ArenaMemory, round_up
+from goheap.runtime.common.clock import Clock
+from goheap.runtime.common.facade import ArenaHeap
+from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.gcbits import GCBitsArenas
+from goheap.runtime.common.specials import _KindSpecialFinalizer, _KindSpecialProfile
+from goheap.runtime.go18.mbitmap import HeapBitmap
+from goheap.runtime.go18.mcentral import MCentral
+from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
+from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
+from goheap.runtime.go18.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
+from goheap.runtime.go18.mstats import MStats, SysStat
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from goheap.profiles.go18 import Go18Profile
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.proc import P
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.proc import P
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mcache import MCache
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
@@ -189,7 +189,7 @@ class MHeap(ArenaHeap[MSpan]):
         return self.curp.mcache if self.curp is not None else None
 
     def _new_mcache(self) -> MCache:
-        from goheap.runtime.mcache import MCache
+        from goheap.runtime.go18.mcache import MCache
 
         return MCache(self)
 
@@ -631,7 +631,7 @@ def growAllspans(cap: int, os_: OS, other_sys: SysStat) -> int:
 
 
 def _new_special() -> SpecialRecord:
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.specials import SpecialRecord
 
     return SpecialRecord()
 

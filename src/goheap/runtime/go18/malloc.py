@@ -25,16 +25,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.facade import Collector, Mallocgc
-from goheap.runtime.gotype import Type
-from goheap.runtime.mcentral import initSpan
-from goheap.runtime.mgcsweep import deductSweepCredit
-from goheap.runtime.mspan import MSpan, ctz64
+from goheap.runtime.common.facade import Collector, Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18.mcentral import initSpan
+from goheap.runtime.go18.mgcsweep import deductSweepCredit
+from goheap.runtime.go18.mspan import MSpan, ctz64
 
 if TYPE_CHECKING:
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mprof import MProf
+    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mprof import MProf
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift

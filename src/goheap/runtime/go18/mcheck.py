@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import HeapCheckError
-from goheap.runtime.mspan import (
+from goheap.runtime.go18.mspan import (
     MASK64,
     MSPAN_STATE_NAMES,
     MSpan,
@@ -40,9 +40,9 @@ from goheap.runtime.mspan import (
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mstats import MemStats
 
 _PageShift: Final = 13
 

@@ -33,16 +33,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.malloc import GCHooks
-from goheap.runtime.mgcmark import Marker
-from goheap.runtime.mgcpacer import GCController
-from goheap.runtime.mgcsweep import sweepone
+from goheap.runtime.go18.malloc import GCHooks
+from goheap.runtime.go18.mgcmark import Marker
+from goheap.runtime.go18.mgcpacer import GCController
+from goheap.runtime.go18.mgcsweep import sweepone
 
 if TYPE_CHECKING:
-    from goheap.runtime.mfinal import Finalizers
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mprof import MProf
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.go18.mfinal import Finalizers
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mprof import MProf
+    from goheap.runtime.go18.mspan import MSpan
 
 _GCoff: Final = 0
 _GCmark: Final = 1

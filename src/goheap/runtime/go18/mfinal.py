@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from goheap.errors import GoheapError
-from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.common.specials import _KindSpecialFinalizer, addspecial, removespecial
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.heapview import HeapView
+    from goheap.runtime.common.specials import SpecialRecord
 
 _FinBlockSize: Final = 4 * 1024
 FINALIZERS_PER_BLOCK: Final = (_FinBlockSize - 3 * 8) // 40

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime.mstats import MAX_UINT64, MStats
+from goheap.runtime.go18.mstats import MAX_UINT64, MStats
 
 defaultHeapMinimum: Final = 4 << 20
 sweepMinHeapDistance: Final = 1 << 20

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from goheap.profiles.base import Profile
-    from goheap.runtime.arena import OS
-    from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import SysStat
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.arena import OS
+    from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mspan import MSpan
+    from goheap.runtime.go18.mstats import SysStat
 
 S = TypeVar("S", bound="MSpan")
 

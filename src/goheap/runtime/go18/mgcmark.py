@@ -37,13 +37,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from goheap.runtime.mspan import _MSpanInUse
-from goheap.runtime.specials import _KindSpecialFinalizer
+from goheap.runtime.common.specials import _KindSpecialFinalizer
+from goheap.runtime.go18.mspan import _MSpanInUse
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mspan import MSpan
 
 maxObletBytes: Final = 128 << 10
 
