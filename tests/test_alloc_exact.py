@@ -914,7 +914,7 @@ GO18_FASTLOG2_TABLE = [
 
 
 def test_fastlog2_uses_go18_table() -> None:
-    from goheap.runtime.go18.mprof import fastlog2
+    from goheap.runtime.common.mprof import fastlog2
 
     # At x = 1 + i/32 the interpolation weight is 0: fastlog2 is the table entry.
     got = [fastlog2(1 + i / 32) for i in range(32)]

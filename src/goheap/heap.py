@@ -39,14 +39,14 @@ from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, _int
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
-from goheap.runtime.common.clock import Clock
+from goheap.runtime.common.clock import Clock, CostModel
 from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.go18.mfinal import FinalizerFunc
-from goheap.runtime.go18.mgc import CostModel, GCCycle
-from goheap.runtime.go18.mprof import DEFAULT_STACK
-from goheap.runtime.go18.mspan import MSpan, _MSpanInUse
-from goheap.runtime.go18.mstats import MemStats
+from goheap.runtime.common.mfinal import FinalizerFunc
+from goheap.runtime.common.mgc import GCCycle
+from goheap.runtime.common.mprof import DEFAULT_STACK
+from goheap.runtime.common.mspan import MSpan
+from goheap.runtime.common.mstats import MemStats
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -475,7 +475,7 @@ class Heap:
         if addr < start or addr >= h.arena_used:
             return None
         s: MSpan | None = h.spans[(addr - start) >> 13]
-        if s is None or addr >= s.limit or addr < s.startAddr or s.state != _MSpanInUse:
+        if s is None or addr >= s.limit or addr < s.startAddr or not s.inUse():
             return None
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
         if idx < s.freeindex or (s.allocBits >> idx) & 1:

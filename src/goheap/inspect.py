@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.specials import _KindSpecialFinalizer
-from goheap.runtime.go18.mspan import MSpan
 
 if TYPE_CHECKING:
     from goheap.heap import Heap

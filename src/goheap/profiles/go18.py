@@ -35,8 +35,8 @@ from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
+    from goheap.runtime.common.mstats import MemStats
     from goheap.runtime.go18.mspan import MSpan
-    from goheap.runtime.go18.mstats import MemStats
 
 
 @dataclass(frozen=True)

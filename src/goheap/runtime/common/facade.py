@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     from goheap.runtime.common.arena import ArenaMemory
     from goheap.runtime.common.gotype import Type
-    from goheap.runtime.go18.mspan import MSpan
+    from goheap.runtime.common.mspan import MSpan
 
 S = TypeVar("S", bound="MSpan")
 

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common.arena import OS, round_up
-from goheap.runtime.go18.mstats import SysStat
+from goheap.runtime.common.mstats import SysStat
 
 T = TypeVar("T")
 

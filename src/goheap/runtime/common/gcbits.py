@@ -12,7 +12,7 @@ GCSys grows exactly when Go's would.
 from __future__ import annotations
 
 from goheap.runtime.common.arena import OS
-from goheap.runtime.go18.mstats import SysStat
+from goheap.runtime.common.mstats import SysStat
 
 
 class GCBitsArena:

@@ -16,7 +16,7 @@ from goheap.errors import GoheapError
 
 if TYPE_CHECKING:
     from goheap.runtime.common.heapview import HeapView, S
-    from goheap.runtime.go18.mspan import MSpan
+    from goheap.runtime.common.mspan import MSpan
 
 _KindSpecialFinalizer: Final = 1
 _KindSpecialProfile: Final = 2
@@ -96,3 +96,8 @@ def specials_of(span: MSpan) -> list[SpecialRecord]:
         out.append(t)
         t = t.next
     return out
+
+
+def newSpecialRecord() -> SpecialRecord:
+    """A zeroed special record: what the specials' fixallocs hand out first."""
+    return SpecialRecord()

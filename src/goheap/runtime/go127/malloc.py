@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Mallocgc
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.go18.malloc import nextFreeFast
+from goheap.runtime.common.malloc import nextFreeFast
 from goheap.runtime.go127.mgcmark import gcmarknewobject
 
 if TYPE_CHECKING:

@@ -52,8 +52,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from goheap.errors import HeapCheckError, RuntimeThrow
-from goheap.runtime.go18.mcheck import check_memstats
-from goheap.runtime.go18.mspan import MASK64
+from goheap.runtime.common.mcheck import check_memstats
+from goheap.runtime.common.mspan import MASK64
 from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, CleanupFn, _KindSpecialCleanup
 from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex

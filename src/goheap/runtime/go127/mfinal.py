@@ -5,7 +5,7 @@ What the Go code does
 The queue (``finq``: 4 KiB ``finBlock`` s of ``(4096-24)/40 = 101``
 finalizers, persistentalloc'd to GCSys, reused once drained), the
 resurrection at sweep and the two-cycle life are those of Go 1.8 (see
-:mod:`goheap.runtime.go18.mfinal`, whose queue this class inherits):
+:mod:`goheap.runtime.common.mfinal`, whose queue this class inherits):
 
 1. mark: ``markrootSpans`` scans an object with a finalizer without marking
    it, so what it points to survives;
@@ -41,15 +41,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError
+from goheap.runtime.common import mfinal
+from goheap.runtime.common.mfinal import FinalizerFunc
 from goheap.runtime.common.specials import _KindSpecialFinalizer, addspecial, removespecial
-from goheap.runtime.go18.mfinal import FinalizerFunc, Finalizers
 from goheap.runtime.go127.mcleanup import Cleanups127
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
 
 
-class Finalizers127(Finalizers):
+class Finalizers127(mfinal.Finalizers):
     """The finalizer queue of a go1.27 heap, with today's SetFinalizer and frame."""
 
     def __init__(self, h: MHeap, frame_bytes: int) -> None:

@@ -62,10 +62,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
+from goheap.runtime.common import mgc
+from goheap.runtime.common.clock import CostModel
 from goheap.runtime.common.facade import Collector
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.go18.mgc import CostModel, GCCycle
-from goheap.runtime.go18.mgc import format_gctrace as format_gctrace18
+from goheap.runtime.common.mgc import gcBackgroundMode
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -93,8 +94,6 @@ _GCoff: Final = 0
 _GCmark: Final = 1
 _GCmarktermination: Final = 2
 
-gcBackgroundMode: Final = 0
-
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
 forcePreemptNS: Final = 10_000_000
 drainCheckThreshold: Final = 100_000
@@ -111,7 +110,7 @@ G_TYPE: Final = Type("runtime.g", 480, pointers=[64, 472])
 
 
 @dataclass
-class GCCycle127(GCCycle):
+class GCCycle127(mgc.GCCycle):
     """One go1.27 collection, as gctrace and the run reports show it."""
 
     userForced: bool = False  # started by runtime.GC (gcTriggerCycle)
@@ -151,7 +150,7 @@ def _mcache(p: P) -> MCache:
 def format_gctrace(c: GCCycle127, start_ns: int, cpu_fraction: float) -> str:
     """The gctrace=1 line, exactly as Go 1.27 prints it: Go 1.8's plus stacks and globals."""
     extra = f"{c.stackScan >> 20} MB stacks, {c.globalsScan >> 20} MB globals, "
-    return format_gctrace18(c, start_ns, cpu_fraction, extra)
+    return mgc.format_gctrace(c, start_ns, cpu_fraction, extra)
 
 
 class GC(Collector):

@@ -83,8 +83,14 @@ from goheap.runtime.common.arena import ArenaMemory
 from goheap.runtime.common.facade import ArenaHeap
 from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.gcbits import GCBitsArenas
-from goheap.runtime.common.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
-from goheap.runtime.go18.mheap import ZEROBASE, _new_special, growAllspans
+from goheap.runtime.common.malloc import ZEROBASE
+from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.specials import (
+    SpecialRecord,
+    _KindSpecialFinalizer,
+    _KindSpecialProfile,
+    newSpecialRecord,
+)
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
 from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcentral import MCentral
@@ -204,7 +210,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialfinalizeralloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialfinalizeralloc",
             profile.sizeof_specialfinalizer,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -213,7 +219,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialprofilealloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialprofilealloc",
             profile.sizeof_specialprofile,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -222,7 +228,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialCleanupAlloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialCleanupAlloc",
             SIZEOF_SPECIAL_CLEANUP,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.malloc import nextFreeFast
 from goheap.runtime.go18.mcentral import initSpan
 from goheap.runtime.go18.mgcsweep import deductSweepCredit
-from goheap.runtime.go18.mspan import MSpan, ctz64
+from goheap.runtime.go18.mspan import MSpan
 
 if TYPE_CHECKING:
     from goheap.runtime.go18.mcache import MCache
@@ -62,24 +63,6 @@ class GCHooks(Collector):
 
     def gcStartBackground(self, x: int) -> None:
         """gcStart(gcBackgroundMode, false); x is the object being returned."""
-
-
-def nextFreeFast(s: MSpan) -> int:
-    """A free slot from the span's allocCache, or 0 if the slow path is needed."""
-    aCache = s.allocCache
-    if aCache == 0:
-        return 0
-    theBit = ctz64(aCache)
-    result = s.freeindex + theBit
-    if result < s.nelems:
-        freeidx = result + 1
-        if freeidx % 64 == 0 and freeidx != s.nelems:
-            return 0
-        s.allocCache = aCache >> (theBit + 1)
-        s.freeindex = freeidx
-        s.allocCount += 1
-        return result * s.elemsize + s.startAddr
-    return 0
 
 
 class Malloc(Mallocgc):

@@ -27,8 +27,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import HeapCheckError
+from goheap.runtime.common.mcheck import check_memstats
+from goheap.runtime.common.mspan import MASK64
 from goheap.runtime.go18.mspan import (
-    MASK64,
     MSPAN_STATE_NAMES,
     MSpan,
     MSpanList,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from goheap.heap import Heap
     from goheap.runtime.go18.mcache import MCache
     from goheap.runtime.go18.mheap import MHeap
-    from goheap.runtime.go18.mstats import MemStats
 
 _PageShift: Final = 13
 
@@ -251,23 +251,3 @@ def check_heap(heap: Heap) -> None:
         _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
     if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
         _fail("a running peak is below the current value")
-
-
-def check_memstats(ms: MemStats) -> None:
-    """What MemStats itself promises, whatever the version: Sys is the sum of
-    the *Sys fields, HeapObjects = Mallocs - Frees, HeapAlloc <= HeapInuse."""
-    parts = (
-        ms.HeapSys
-        + ms.StackSys
-        + ms.MSpanSys
-        + ms.MCacheSys
-        + ms.BuckHashSys
-        + ms.GCSys
-        + ms.OtherSys
-    )
-    if ms.Sys != parts:
-        _fail(f"Sys {ms.Sys} != sum of the *Sys fields {parts}")
-    if ms.HeapAlloc > ms.HeapInuse:
-        _fail(f"HeapAlloc {ms.HeapAlloc} > HeapInuse {ms.HeapInuse}")
-    if ms.HeapObjects != ms.Mallocs - ms.Frees:
-        _fail("HeapObjects != Mallocs - Frees")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.runtime.common.fixalloc import PersistentAlloc, PersistentAllocator
-from goheap.runtime.go18.mstats import SysStat
+from goheap.runtime.common.mstats import SysStat
 
 if TYPE_CHECKING:
     from goheap.runtime.go18.mspan import MSpan

@@ -32,13 +32,19 @@ from goheap.runtime.common.clock import Clock
 from goheap.runtime.common.facade import ArenaHeap
 from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.gcbits import GCBitsArenas
-from goheap.runtime.common.specials import _KindSpecialFinalizer, _KindSpecialProfile
+from goheap.runtime.common.malloc import ZEROBASE
+from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.specials import (
+    _KindSpecialFinalizer,
+    _KindSpecialProfile,
+    newSpecialRecord,
+)
 from goheap.runtime.go18.mbitmap import HeapBitmap
 from goheap.runtime.go18.mcentral import MCentral
 from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
 from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
 from goheap.runtime.go18.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
-from goheap.runtime.go18.mstats import MStats, SysStat
+from goheap.runtime.go18.mstats import MStats
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,8 +56,6 @@ if TYPE_CHECKING:
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
-# runtime.zerobase lives in the binary's BSS; any fixed non-heap address will do.
-ZEROBASE: Final = 0x5A6C40
 
 
 class MHeap(ArenaHeap[MSpan]):
@@ -152,7 +156,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialfinalizeralloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialfinalizeralloc",
             profile.sizeof_specialfinalizer,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -161,7 +165,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialprofilealloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialprofilealloc",
             profile.sizeof_specialprofile,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -613,27 +617,6 @@ class MHeap(ArenaHeap[MSpan]):
 
     def inuse_spans(self) -> list[MSpan]:
         return [s for s in self.allspans if s.state == _MSpanInUse]
-
-
-def growAllspans(cap: int, os_: OS, other_sys: SysStat) -> int:
-    """recordspan's growth of a full allspans array; returns the new capacity.
-
-    The new array (64 KiB, or half again as large) is sysAlloc'd and the old
-    one sysFree'd, both charged to other_sys. Unchanged since Go 1.8.
-    """
-    n = 64 * 1024 // 8
-    if n < cap * 3 // 2:
-        n = cap * 3 // 2
-    os_.sysAlloc(n * 8, other_sys)
-    if cap:
-        os_.sysFree(0, cap * 8, other_sys)
-    return n
-
-
-def _new_special() -> SpecialRecord:
-    from goheap.runtime.common.specials import SpecialRecord
-
-    return SpecialRecord()
 
 
 def _noop() -> None:

@@ -1,29 +1,23 @@
-"""mspan and mSpanList (mheap.go, mbitmap.go).
+"""mspan and mSpanList of Go 1.8 (mheap.go, mbitmap.go).
 
 An mspan is a run of ``npages`` 8 KiB pages starting at ``startAddr``. It is
 always on exactly one list: a heap free list while ``state == _MSpanFree``,
 an mcentral list (or, for large objects, a heap busy list) while in use,
 or none (stack spans, spans being handed around).
 
-Per-object state lives in two bitmaps, held here as Python ints (bit i is
-object i): ``allocBits`` (objects allocated as of the last sweep) and
-``gcmarkBits`` (objects marked by the current cycle). Allocation does *not*
-set alloc bits: as in Go 1.8, ``freeindex`` says every slot below it is
-taken, and ``allocCache`` caches the complement of the 64 alloc bits at the
-64-aligned word containing ``freeindex``, shifted so bit 0 is ``freeindex``.
-A sweep makes ``allocBits = gcmarkBits`` and starts a fresh mark bitmap.
-
-Field names are Go's, so a reader of mheap.go finds each one here.
+The fields and bit methods both versions have are in
+:mod:`goheap.runtime.common.mspan`; here are Go 1.8's own: the list links,
+the span states, ``incache``, ``unusedsince``/``npreleased`` (the
+scavenger's) and the shift-and-multiply division magic. Field names are
+Go's, so a reader of mheap.go finds each one here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from goheap.errors import RuntimeThrow
-
-if TYPE_CHECKING:
-    from goheap.runtime.common.specials import SpecialRecord
+from goheap.runtime.common import mspan
 
 # mSpanState
 _MSpanDead: Final = 0
@@ -32,18 +26,6 @@ _MSpanStack: Final = 2  # allocated for use by the stack allocator
 _MSpanFree: Final = 3
 
 MSPAN_STATE_NAMES: Final = ("_MSpanDead", "_MSpanInUse", "_MSpanStack", "_MSpanFree")
-
-MASK64: Final = (1 << 64) - 1
-
-# The runtime page is 8 KiB in every Go version modelled.
-_PageShift: Final = 13
-
-
-def ctz64(x: int) -> int:
-    """sys.Ctz64: count trailing zeros of a 64-bit value (64 for 0)."""
-    if x == 0:
-        return 64
-    return (x & -x).bit_length() - 1
 
 
 class MSpanList:
@@ -124,147 +106,50 @@ class MSpanList:
         return self.name
 
 
-class MSpan:
-    """mspan: a run of pages, with the allocation state of its objects."""
+class MSpan(mspan.MSpan):
+    """mspan of Go 1.8: the shared fields plus its list links, states and division magic."""
 
     __slots__ = (
-        "allocBits",
-        "allocCache",
-        "allocCount",
         "baseMask",
-        "deadBits",
-        "divMul",
         "divShift",
         "divShift2",
-        "elemsize",
-        "freeindex",
-        "gcmarkBits",
         "incache",
-        "limit",
         "list",
-        "needzero",
-        "nelems",
         "next",
-        "npages",
         "npreleased",
         "prev",
-        "sizeclass",
-        "specials",
-        "startAddr",
-        "state",
-        "sweepgen",
         "unusedsince",
     )
 
     def __init__(self) -> None:
-        # A fresh struct from fixalloc's chunk: zero everywhere (persistentalloc
-        # memory is zeroed). spanalloc does not zero reused structs, so a
-        # reused mspan keeps its sweepgen.
+        super().__init__()
         self.next: MSpan | None = None
         self.prev: MSpan | None = None
         self.list: MSpanList | None = None
-        self.startAddr = 0
-        self.npages = 0
-        self.freeindex = 0
-        self.nelems = 0
-        self.allocCache = 0
-        self.allocBits = 0
-        self.gcmarkBits = 0
-        self.sweepgen = 0
-        self.divMul = 0
         self.baseMask = 0
-        self.allocCount = 0
-        self.sizeclass = 0
         self.incache = False
         self.state = _MSpanDead
-        self.needzero = 0
         self.divShift = 0
         self.divShift2 = 0
-        self.elemsize = 0
         self.unusedsince = 0
         self.npreleased = 0
-        self.limit = 0
-        self.specials: SpecialRecord | None = None
-        # Lifetime mode only (not a Go field): objects the driver declared dead.
-        self.deadBits = 0
 
     def init(self, base: int, npages: int) -> None:
         """mspan.init: reset the span for a new run of pages (not zeroed)."""
+        super().init(base, npages)
         self.next = None
         self.prev = None
         self.list = None
-        self.startAddr = base
-        self.npages = npages
-        self.allocCount = 0
-        self.sizeclass = 0
         self.incache = False
-        self.elemsize = 0
         self.state = _MSpanDead
         self.unusedsince = 0
         self.npreleased = 0
-        self.specials = None
-        self.needzero = 0
-        self.freeindex = 0
-        self.allocBits = 0
-        self.gcmarkBits = 0
-        self.deadBits = 0
 
-    def base(self) -> int:
-        return self.startAddr
-
-    def end(self) -> int:
-        """One past the last byte of the span's pages."""
-        return self.startAddr + (self.npages << _PageShift)
+    def inUse(self) -> bool:
+        return self.state == _MSpanInUse
 
     def inList(self) -> bool:
         return self.list is not None
-
-    def layout(self) -> tuple[int, int, int]:
-        """(elemsize, objects, total bytes) as mspan.layout computes them."""
-        total = self.npages << _PageShift
-        size = self.elemsize
-        n = total // size if size > 0 else 0
-        return size, n, total
-
-    # --- allocation bits (mbitmap.go) ---
-
-    def refillAllocCache(self, whichByte: int) -> None:
-        """Load the complement of the 64 alloc bits starting at byte whichByte."""
-        self.allocCache = ~(self.allocBits >> (whichByte << 3)) & MASK64
-
-    def nextFreeIndex(self) -> int:
-        """Index of the next free slot at or after freeindex, or nelems if full."""
-        sfreeindex = self.freeindex
-        snelems = self.nelems
-        if sfreeindex == snelems:
-            return sfreeindex
-        if sfreeindex > snelems:
-            raise RuntimeThrow("s.freeindex > s.nelems")
-        aCache = self.allocCache
-        bitIndex = ctz64(aCache)
-        while bitIndex == 64:
-            sfreeindex = (sfreeindex + 64) & ~63
-            if sfreeindex >= snelems:
-                self.freeindex = snelems
-                return snelems
-            self.refillAllocCache(sfreeindex >> 3)
-            aCache = self.allocCache
-            bitIndex = ctz64(aCache)
-        result = sfreeindex + bitIndex
-        if result >= snelems:
-            self.freeindex = snelems
-            return snelems
-        self.allocCache >>= bitIndex + 1
-        sfreeindex = result + 1
-        if sfreeindex % 64 == 0 and sfreeindex != snelems:
-            self.refillAllocCache(sfreeindex >> 3)
-        self.freeindex = sfreeindex
-        return result
-
-    def isFree(self, index: int) -> bool:
-        if index < self.freeindex:
-            return False
-        return (self.allocBits >> index) & 1 == 0
 
     def objIndex(self, p: int) -> int:
         """The object index of address p, with the span's division magic."""
@@ -274,28 +159,6 @@ class MSpan:
         if self.baseMask != 0:
             return byteOffset >> self.divShift
         return ((byteOffset >> self.divShift) * self.divMul) >> self.divShift2
-
-    def isMarked(self, index: int) -> bool:
-        return (self.gcmarkBits >> index) & 1 == 1
-
-    def countFree(self) -> int:
-        """Objects whose mark bit is clear, over nelems."""
-        mask = (1 << self.nelems) - 1
-        return self.nelems - (self.gcmarkBits & mask).bit_count()
-
-    def allocated_indices(self) -> list[int]:
-        """Indices of allocated slots: below freeindex, or with the alloc bit set."""
-        n = self.nelems
-        if n == 0:
-            return []
-        bits = self.allocBits | ((1 << self.freeindex) - 1)
-        bits &= (1 << n) - 1
-        out: list[int] = []
-        while bits:
-            low = bits & -bits
-            out.append(low.bit_length() - 1)
-            bits ^= low
-        return out
 
     def __repr__(self) -> str:
         return (
