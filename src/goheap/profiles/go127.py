@@ -137,11 +137,11 @@ class Go127Runtime(Runtime):
 
     def __init__(self, prof: Go127Profile, heap: Heap, opts: RuntimeOptions) -> None:
         from goheap.runtime.go127.malloc import Malloc
-        from goheap.runtime.go127.mfinal import Finalizers127
+        from goheap.runtime.go127.mfinal import Finalizers
         from goheap.runtime.go127.mgc import GC, GCParams
         from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
         from goheap.runtime.go127.mheap import MHeap
-        from goheap.runtime.go127.mprof import MProf127
+        from goheap.runtime.go127.mprof import MProf
         from goheap.runtime.go127.mstats import MStats
         from goheap.runtime.go127.proc import P
 
@@ -157,8 +157,8 @@ class Go127Runtime(Runtime):
         heap.stats = stats
         heap.os = h.os
         heap.mheap = h
-        mprof = MProf127(h, rate)
-        fin = Finalizers127(h, prof.finalizer_frame_bytes)
+        mprof = MProf(h, rate)
+        fin = Finalizers(h, prof.finalizer_frame_bytes)
         params = GCParams(
             globals_scan=prof.globals_scan,
             stack_scan_base=prof.stack_scan_base,

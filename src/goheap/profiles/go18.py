@@ -123,13 +123,13 @@ class Go18Runtime(Runtime):
         return m.scan_words(base, size)[0]
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
-        from goheap.runtime.go18.mspan import _MSpanFree
+        from goheap.runtime.go18.mspan import MSpanFree
 
         h = self.heap.mheap
         runs = [
             ((s.startAddr - h.arena_start) >> h.profile.page_shift, s.npages, s.npreleased > 0)
             for s in h.allspans
-            if s.state == _MSpanFree
+            if s.state == MSpanFree
         ]
         return sorted(runs)
 
@@ -154,9 +154,9 @@ class Go18Runtime(Runtime):
         check_heap(self.heap)
 
     def inuse_spans(self) -> list[MSpan]:
-        from goheap.runtime.go18.mspan import _MSpanInUse
+        from goheap.runtime.go18.mspan import MSpanInUse
 
-        return [s for s in self.heap.mheap.allspans if s.state == _MSpanInUse]
+        return [s for s in self.heap.mheap.allspans if s.state == MSpanInUse]
 
     def gc(self) -> None:
         self.heap.gc_.runtime_GC()

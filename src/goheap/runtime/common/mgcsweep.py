@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from goheap.runtime.common.specials import _KindSpecialFinalizer
+from goheap.runtime.common.specials import KindSpecialFinalizer
 
 if TYPE_CHECKING:
     from goheap.runtime.common.heapview import HeapView, S
@@ -30,13 +30,13 @@ def sweepSpecials(h: HeapView[S], s: S, size: int) -> None:
         hasFin = False
         t: SpecialRecord | None = sp
         while t is not None and t.offset < endOffset:
-            if t.kind == _KindSpecialFinalizer:
+            if t.kind == KindSpecialFinalizer:
                 s.gcmarkBits |= 1 << objIndex  # resurrect for one more cycle
                 hasFin = True
                 break
             t = t.next
         while sp is not None and sp.offset < endOffset:
-            if sp.kind == _KindSpecialFinalizer or not hasFin:
+            if sp.kind == KindSpecialFinalizer or not hasFin:
                 y = sp
                 sp = sp.next
                 if prev is None:

@@ -15,7 +15,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.common.specials import _KindSpecialProfile, addspecial
+from goheap.runtime.common.specials import KindSpecialProfile, addspecial
 
 if TYPE_CHECKING:
     from goheap.runtime.common.heapview import HeapView
@@ -129,7 +129,7 @@ class MProf:
     def setprofilebucket(self, p: int, b: Bucket) -> None:
         h = self.h
         s = h.specialprofilealloc.alloc(h._persistent())
-        s.kind = _KindSpecialProfile
+        s.kind = KindSpecialProfile
         s.payload = b
         if not addspecial(h, p, s):
             raise RuntimeThrow("setprofilebucket: profile already set")

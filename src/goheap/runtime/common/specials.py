@@ -1,8 +1,8 @@
 """Special records (mheap.go ``special``, ``addspecial``, ``removespecial``).
 
 A special is metadata attached to one object: a finalizer
-(``_KindSpecialFinalizer``) or a heap-profile bucket
-(``_KindSpecialProfile``). Each span keeps a singly linked list of them,
+(``KindSpecialFinalizer``) or a heap-profile bucket
+(``KindSpecialProfile``). Each span keeps a singly linked list of them,
 sorted by (offset, kind), so a finalizer record comes before a profile
 record for the same object. Records come from two fixallocs (charged to
 ``other_sys``), allocated under ``speciallock``.
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from goheap.runtime.common.heapview import HeapView, S
     from goheap.runtime.common.mspan import MSpan
 
-_KindSpecialFinalizer: Final = 1
-_KindSpecialProfile: Final = 2
+KindSpecialFinalizer: Final = 1
+KindSpecialProfile: Final = 2
 
 
 class SpecialRecord:

@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING
 from goheap.errors import GoheapError
 from goheap.runtime.common import mfinal
 from goheap.runtime.common.mfinal import FinalizerFunc
-from goheap.runtime.common.specials import _KindSpecialFinalizer, addspecial, removespecial
-from goheap.runtime.go127.mcleanup import Cleanups127
+from goheap.runtime.common.specials import KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.go127.mcleanup import Cleanups
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
 
 
-class Finalizers127(mfinal.Finalizers):
+class Finalizers(mfinal.Finalizers):
     """The finalizer queue of a go1.27 heap, with today's SetFinalizer and frame."""
 
     def __init__(self, h: MHeap, frame_bytes: int) -> None:
@@ -60,7 +60,7 @@ class Finalizers127(mfinal.Finalizers):
         self.frame = 0  # the finalizer goroutine's frame buffer (a heap object), once made
         # mallocgc(size, nil, true) on the running P; None: the frame is not modelled.
         self.alloc_frame: Callable[[int], int] | None = None
-        self.cleanups = Cleanups127(h)  # runtime.AddCleanup's specials and queue
+        self.cleanups = Cleanups(h)  # runtime.AddCleanup's specials and queue
         h.queuecleanup = self.cleanups.enqueue
 
     def SetFinalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
@@ -80,12 +80,12 @@ class Finalizers127(mfinal.Finalizers):
                 f"block {base:#x}"
             )
         if fn is None:
-            rec = removespecial(h, obj, _KindSpecialFinalizer)
+            rec = removespecial(h, obj, KindSpecialFinalizer)
             if rec is not None:
                 h.specialfinalizeralloc.free(rec)
             return
         rec = h.specialfinalizeralloc.alloc(h._persistent())
-        rec.kind = _KindSpecialFinalizer
+        rec.kind = KindSpecialFinalizer
         rec.payload = fn
         if not addspecial(h, obj, rec):
             h.specialfinalizeralloc.free(rec)

@@ -70,7 +70,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.common.specials import _KindSpecialFinalizer
+from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
@@ -419,7 +419,7 @@ class Marker:
                 continue
             sp: SpecialRecord | None = s.specials
             while sp is not None:
-                if sp.kind == _KindSpecialFinalizer:
+                if sp.kind == KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
                     self.scanObject(p)
                 sp = sp.next

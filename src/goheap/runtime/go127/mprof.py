@@ -47,7 +47,7 @@ _randomBitCount: Final = 26
 _minusLog2: Final = -0.6931471805599453
 
 
-class Bucket127(mprof.Bucket):
+class Bucket(mprof.Bucket):
     """A memProfile bucket with ``memRecord.future[3]`` ([allocs, frees] each)."""
 
     __slots__ = ("future",)
@@ -57,10 +57,10 @@ class Bucket127(mprof.Bucket):
         self.future = [[0, 0], [0, 0], [0, 0]]
 
 
-class MProf127(mprof.MProf):
+class MProf(mprof.MProf):
     """The heap profile and its sampler on a go1.27 heap."""
 
-    bucket_class = Bucket127  # memRecord with today's cycle ring
+    bucket_class = Bucket  # memRecord with today's cycle ring
     pprof_legacy_text = False  # runtime/pprof writes profile.proto
 
     def __init__(self, h: MHeap, rate: int) -> None:
@@ -100,12 +100,12 @@ class MProf127(mprof.MProf):
 
     def mProf_Malloc(self, p: int, size: int, stack: tuple[str, ...]) -> None:
         b = self.stkbucket(stack[: self.h.profile.max_stack], size)
-        assert isinstance(b, Bucket127)
+        assert isinstance(b, Bucket)
         b.future[(self.cycle + 2) % 3][0] += 1
         self.setprofilebucket(p, b)
 
     def mProf_Free(self, b: mprof.Bucket, size: int) -> None:
-        assert isinstance(b, Bucket127)
+        assert isinstance(b, Bucket)
         b.future[(self.cycle + 1) % 3][1] += 1
 
     def mProf_NextCycle(self) -> None:
@@ -123,7 +123,7 @@ class MProf127(mprof.MProf):
 
     def _flushLocked(self, index: int) -> None:
         for b in self.mbuckets:
-            assert isinstance(b, Bucket127)
+            assert isinstance(b, Bucket)
             allocs, frees = b.future[index]
             if allocs or frees:
                 b.allocs += allocs

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from goheap.errors import GoheapError
 from goheap.runtime.common import mfinal
 from goheap.runtime.common.mfinal import FinalizerFunc
-from goheap.runtime.common.specials import _KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.common.specials import KindSpecialFinalizer, addspecial, removespecial
 
 if TYPE_CHECKING:
     from goheap.runtime.go18.mheap import MHeap
@@ -50,12 +50,12 @@ class Finalizers(mfinal.Finalizers):
                 f"SetFinalizer: pointer {obj:#x} not at beginning of allocated block {base:#x}"
             )
         if fn is None:
-            rec = removespecial(h, obj, _KindSpecialFinalizer)
+            rec = removespecial(h, obj, KindSpecialFinalizer)
             if rec is not None:
                 h.specialfinalizeralloc.free(rec)
             return
         rec = h.specialfinalizeralloc.alloc(h._persistent())
-        rec.kind = _KindSpecialFinalizer
+        rec.kind = KindSpecialFinalizer
         rec.payload = fn
         if not addspecial(h, obj, rec):
             h.specialfinalizeralloc.free(rec)

@@ -41,7 +41,7 @@ from goheap.runtime.common.mgc import (
 )
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
-from goheap.runtime.go18.mgcpacer import GCController
+from goheap.runtime.go18.mgcpacer import GCControllerState
 from goheap.runtime.go18.mgcsweep import sweepone
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class GC(GCHooks):
         self.procs = procs
         self.liveness = liveness
         self.cost = cost
-        self.controller = GCController(h.stats, gogc, procs)
+        self.controller = GCControllerState(h.stats, gogc, procs)
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.cycles: list[GCCycle] = []

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common.mgcsweep import sweepSpecials
-from goheap.runtime.go18.mspan import _MSpanInUse
+from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
     from goheap.runtime.go18.mheap import MHeap
@@ -58,7 +58,7 @@ def sweepone(h: MHeap) -> int:
         if s is None:
             h.sweepdone = 1
             return -1
-        if s.state != _MSpanInUse:
+        if s.state != MSpanInUse:
             if s.sweepgen != sg:
                 raise RuntimeThrow("non in-use span in unswept list")
             continue
@@ -78,7 +78,7 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
     span must be claimed (``sweepgen == h.sweepgen - 1``).
     """
     sweepgen = h.sweepgen
-    if s.state != _MSpanInUse or s.sweepgen != sweepgen - 1:
+    if s.state != MSpanInUse or s.sweepgen != sweepgen - 1:
         raise RuntimeThrow(
             f"MSpan_Sweep: bad span state {s.state} sweepgen {s.sweepgen}/{sweepgen}"
         )

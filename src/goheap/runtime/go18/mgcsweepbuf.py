@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from goheap.runtime.common.fixalloc import PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.mfixalloc import PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.mstats import SysStat
 
 if TYPE_CHECKING:

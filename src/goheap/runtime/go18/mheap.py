@@ -30,20 +30,20 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.arena import OS, ArenaMemory, round_up
 from goheap.runtime.common.clock import Clock
 from goheap.runtime.common.facade import ArenaHeap
-from goheap.runtime.common.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.gcbits import GCBitsArenas
 from goheap.runtime.common.malloc import ZEROBASE
+from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.mheap import growAllspans
 from goheap.runtime.common.specials import (
-    _KindSpecialFinalizer,
-    _KindSpecialProfile,
+    KindSpecialFinalizer,
+    KindSpecialProfile,
     newSpecialRecord,
 )
 from goheap.runtime.go18.mbitmap import HeapBitmap
 from goheap.runtime.go18.mcentral import MCentral
 from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
 from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
-from goheap.runtime.go18.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
+from goheap.runtime.go18.mspan import MSpan, MSpanFree, MSpanInUse, MSpanList, MSpanStack
 from goheap.runtime.go18.mstats import MStats
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ class MHeap(ArenaHeap[MSpan]):
         if s is not None:
             s.sweepgen = self.sweepgen
             self.sweepSpans[(self.sweepgen // 2) % 2].push(s, self._persistent())
-            s.state = _MSpanInUse
+            s.state = MSpanInUse
             s.allocCount = 0
             s.sizeclass = sizeclass
             if sizeclass == 0:
@@ -289,10 +289,10 @@ class MHeap(ArenaHeap[MSpan]):
         return s
 
     def allocStack(self, npage: int) -> MSpan | None:
-        """allocStack: a span for goroutine stacks (state _MSpanStack)."""
+        """allocStack: a span for goroutine stacks (state MSpanStack)."""
         s = self.allocSpanLocked(npage)
         if s is not None:
-            s.state = _MSpanStack
+            s.state = MSpanStack
             s.allocCount = 0
             self.stats.stacks_inuse += s.npages << _PageShift
         return s
@@ -316,7 +316,7 @@ class MHeap(ArenaHeap[MSpan]):
                 if s is None:
                     return None
         assert lst is not None
-        if s.state != _MSpanFree:
+        if s.state != MSpanFree:
             raise RuntimeThrow("MHeap_AllocLocked - MSpan not free")
         if s.npages < npage:
             raise RuntimeThrow("MHeap_AllocLocked - bad npages")
@@ -337,10 +337,10 @@ class MHeap(ArenaHeap[MSpan]):
             self.spans[p] = t
             self.spans[p + t.npages - 1] = t
             t.needzero = s.needzero
-            s.state = _MSpanStack  # prevent coalescing with s
-            t.state = _MSpanStack
+            s.state = MSpanStack  # prevent coalescing with s
+            t.state = MSpanStack
             self.freeSpanLocked(t, False, False, s.unusedsince)
-            s.state = _MSpanFree
+            s.state = MSpanFree
         s.unusedsince = 0
 
         p = (s.startAddr - self.arena_start) >> _PageShift
@@ -398,7 +398,7 @@ class MHeap(ArenaHeap[MSpan]):
         for i in range(p, p + s.npages):
             self.spans[i] = s
         s.sweepgen = self.sweepgen
-        s.state = _MSpanInUse
+        s.state = MSpanInUse
         self.pagesInUse += s.npages
         self.freeSpanLocked(s, False, True, 0)
         return True
@@ -417,7 +417,7 @@ class MHeap(ArenaHeap[MSpan]):
         if idx >= len(self.spans):
             return None
         s = self.spans[idx]
-        if s is None or v < s.startAddr or v >= s.limit or s.state != _MSpanInUse:
+        if s is None or v < s.startAddr or v >= s.limit or s.state != MSpanInUse:
             return None
         return s
 
@@ -445,10 +445,10 @@ class MHeap(ArenaHeap[MSpan]):
         self.freeSpanLocked(s, True, True, 0)
 
     def freeSpanLocked(self, s: MSpan, acctinuse: bool, acctidle: bool, unusedsince: int) -> None:
-        if s.state == _MSpanStack:
+        if s.state == MSpanStack:
             if s.allocCount != 0:
                 raise RuntimeThrow("MHeap_FreeSpanLocked - invalid stack free")
-        elif s.state == _MSpanInUse:
+        elif s.state == MSpanInUse:
             if s.allocCount != 0 or s.sweepgen != self.sweepgen:
                 raise RuntimeThrow(
                     f"MHeap_FreeSpanLocked - invalid free: span {s.startAddr:#x} "
@@ -463,7 +463,7 @@ class MHeap(ArenaHeap[MSpan]):
             self.stats.heap_inuse -= nbytes
         if acctidle:
             self.stats.heap_idle += nbytes
-        s.state = _MSpanFree
+        s.state = MSpanFree
         if s.list is not None:
             self.busyList(s.npages).remove(s)
 
@@ -475,7 +475,7 @@ class MHeap(ArenaHeap[MSpan]):
         p = (s.startAddr - self.arena_start) >> _PageShift
         if p > 0:
             t = spans[p - 1]
-            if t is not None and t.state == _MSpanFree:
+            if t is not None and t.state == MSpanFree:
                 s.startAddr = t.startAddr
                 s.npages += t.npages
                 s.npreleased = t.npreleased  # absorb released pages
@@ -483,17 +483,17 @@ class MHeap(ArenaHeap[MSpan]):
                 p -= t.npages
                 spans[p] = s
                 self.freeList(t.npages).remove(t)
-                t.state = 0  # _MSpanDead
+                t.state = 0  # MSpanDead
                 self.spanalloc.free(t)
         if p + s.npages < len(spans):
             t = spans[p + s.npages]
-            if t is not None and t.state == _MSpanFree:
+            if t is not None and t.state == MSpanFree:
                 s.npages += t.npages
                 s.npreleased += t.npreleased
                 s.needzero |= t.needzero
                 spans[p + s.npages - 1] = s
                 self.freeList(t.npages).remove(t)
-                t.state = 0  # _MSpanDead
+                t.state = 0  # MSpanDead
                 self.spanalloc.free(t)
 
         self.freeList(s.npages).insert(s)
@@ -562,10 +562,10 @@ class MHeap(ArenaHeap[MSpan]):
 
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """Dispose of a special of a dead object: queue its finalizer or free its sample."""
-        if s.kind == _KindSpecialFinalizer:
+        if s.kind == KindSpecialFinalizer:
             self.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
-        elif s.kind == _KindSpecialProfile:
+        elif s.kind == KindSpecialProfile:
             self.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
         else:
@@ -616,7 +616,7 @@ class MHeap(ArenaHeap[MSpan]):
                 p.mcache.purgecachedstats()
 
     def inuse_spans(self) -> list[MSpan]:
-        return [s for s in self.allspans if s.state == _MSpanInUse]
+        return [s for s in self.allspans if s.state == MSpanInUse]
 
 
 def _noop() -> None:

@@ -1,7 +1,7 @@
 """mspan and mSpanList of Go 1.8 (mheap.go, mbitmap.go).
 
 An mspan is a run of ``npages`` 8 KiB pages starting at ``startAddr``. It is
-always on exactly one list: a heap free list while ``state == _MSpanFree``,
+always on exactly one list: a heap free list while ``state == MSpanFree``,
 an mcentral list (or, for large objects, a heap busy list) while in use,
 or none (stack spans, spans being handed around).
 
@@ -20,10 +20,10 @@ from goheap.errors import RuntimeThrow
 from goheap.runtime.common import mspan
 
 # mSpanState
-_MSpanDead: Final = 0
-_MSpanInUse: Final = 1  # allocated for garbage collected heap
-_MSpanStack: Final = 2  # allocated for use by the stack allocator
-_MSpanFree: Final = 3
+MSpanDead: Final = 0
+MSpanInUse: Final = 1  # allocated for garbage collected heap
+MSpanStack: Final = 2  # allocated for use by the stack allocator
+MSpanFree: Final = 3
 
 MSPAN_STATE_NAMES: Final = ("_MSpanDead", "_MSpanInUse", "_MSpanStack", "_MSpanFree")
 
@@ -128,7 +128,7 @@ class MSpan(mspan.MSpan):
         self.list: MSpanList | None = None
         self.baseMask = 0
         self.incache = False
-        self.state = _MSpanDead
+        self.state = MSpanDead
         self.divShift = 0
         self.divShift2 = 0
         self.unusedsince = 0
@@ -141,12 +141,12 @@ class MSpan(mspan.MSpan):
         self.prev = None
         self.list = None
         self.incache = False
-        self.state = _MSpanDead
+        self.state = MSpanDead
         self.unusedsince = 0
         self.npreleased = 0
 
     def inUse(self) -> bool:
-        return self.state == _MSpanInUse
+        return self.state == MSpanInUse
 
     def inList(self) -> bool:
         return self.list is not None

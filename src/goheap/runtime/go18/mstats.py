@@ -98,7 +98,7 @@ def updatememstats(h: MHeap, by_size_len: int) -> MemStats:
     alloc = 0
     by_nmalloc = [0] * nclasses
     for s in h.allspans:
-        if s.state != 1:  # _MSpanInUse
+        if s.state != 1:  # MSpanInUse
             continue
         if s.sizeclass == 0:
             nmalloc += 1
