@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import goheap.runtime as runtime_pkg
+import goheap.runtime.go18 as runtime_pkg
 from goheap.runner import run_workload
-from goheap.runtime import mgc, mgcsweep
+from goheap.runtime.go18 import mgc, mgcsweep
 
 GO_NS_PER_ALLOC = 25.0
 
@@ -51,7 +51,7 @@ def instrument() -> tuple[Timer, Timer]:
     mgc.GC._mark_snapshot = mark.wrap(mgc.GC._mark_snapshot)  # type: ignore[method-assign]
     timed_sweep = sweep.wrap(mgcsweep.sweep_span)
     for info in pkgutil.iter_modules(runtime_pkg.__path__):
-        mod = importlib.import_module(f"goheap.runtime.{info.name}")
+        mod = importlib.import_module(f"goheap.runtime.go18.{info.name}")
         if getattr(mod, "sweep_span", None) is mgcsweep.sweep_span:
             mod.sweep_span = timed_sweep  # type: ignore[attr-defined]
     return mark, sweep

@@ -914,7 +914,7 @@ GO18_FASTLOG2_TABLE = [
 
 
 def test_fastlog2_uses_go18_table() -> None:
-    from goheap.runtime.mprof import fastlog2
+    from goheap.runtime.common.mprof import fastlog2
 
     # At x = 1 + i/32 the interpolation weight is 0: fastlog2 is the table entry.
     got = [fastlog2(1 + i / 32) for i in range(32)]
@@ -934,7 +934,7 @@ def test_numpy_integers_are_sizes_and_lengths() -> None:
     """Every public argument takes a numpy integer as an int; malloc and make too."""
     import numpy as np
 
-    from goheap.runtime.gotype import POINTER
+    from goheap.runtime.common.gotype import POINTER
 
     with Heap(profile="go1.8") as h:
         a = h.malloc(np.int64(32))

@@ -59,25 +59,25 @@ def test_not_compiled_is_pure_without_a_warning(tmp_path: Path) -> None:
 
 
 def test_a_current_build_is_used(tmp_path: Path) -> None:
-    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/go18/mspan.py": "y = 2\n"})
     d = _native.decide(str(tmp_path))
     assert d.status.compiled and not d.use_sources and d.warning is None
-    assert d.status.modules == ("goheap.heap", "goheap.runtime.mspan")
+    assert d.status.modules == ("goheap.heap", "goheap.runtime.go18.mspan")
     # GOHEAP_PURE: the sources, quietly.
     d = _native.decide(str(tmp_path), pure=True)
     assert not d.status.compiled and d.use_sources and d.warning is None
 
 
 def test_an_edited_source_makes_the_build_stale(tmp_path: Path) -> None:
-    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
-    src = tmp_path / "runtime" / "mspan.py"
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/go18/mspan.py": "y = 2\n"})
+    src = tmp_path / "runtime" / "go18" / "mspan.py"
     # Touched (a checkout, an editor saving unchanged text): the hash decides, still current.
     os.utime(src, ns=(1, 1))
     assert _native.decide(str(tmp_path)).status.compiled
     src.write_text("y = 3\n")
     d = _native.decide(str(tmp_path))
     assert not d.status.compiled and d.use_sources
-    assert d.warning is not None and "runtime/mspan.py changed" in d.warning
+    assert d.warning is not None and "runtime/go18/mspan.py changed" in d.warning
     src.unlink()
     assert "removed" in str(_native.decide(str(tmp_path)).warning)
 
@@ -98,14 +98,14 @@ def test_missing_or_foreign_extensions_are_not_used(tmp_path: Path) -> None:
 
 
 def test_the_source_finder_loads_py_files_only(tmp_path: Path) -> None:
-    spec = _native._finder.find_spec("goheap.runtime.mspan")
+    spec = _native._finder.find_spec("goheap.runtime.go18.mspan")
     assert spec is not None and spec.origin is not None and spec.origin.endswith("mspan.py")
     assert _native._finder.find_spec("goheap.runtime") is None  # packages: the usual finder
     assert _native._finder.find_spec("numpy") is None
 
 
 def test_clean_removes_extensions_and_manifest(tmp_path: Path) -> None:
-    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/mspan.py": "y = 2\n"})
+    _fake_build(tmp_path, {"heap.py": "x = 1\n", "runtime/go18/mspan.py": "y = 2\n"})
     removed = build.clean(str(tmp_path))
     assert removed[0] == _native.MANIFEST and len(removed) == 3
     assert not _native.extension_files(str(tmp_path))

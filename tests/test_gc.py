@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from goheap import GoheapError, Heap, Type
-from goheap.runtime.gotype import POINTER
-from goheap.runtime.mgc import GCCycle, fmtNSAsMS, format_gctrace, itoaDiv
+from goheap.runtime.common.gotype import POINTER
+from goheap.runtime.common.mgc import GCCycle, fmtNSAsMS, format_gctrace, itoaDiv
 from goheap.workloads.binarytrees import nodes_allocated, run_binarytrees
 
 Obj = Type("main.Obj", size=32, pointers=[8])  # {id int64; next *Obj; pad [2]int64}

@@ -33,8 +33,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from goheap import GoheapError, Heap, Type
 from goheap.errors import RuntimeThrow
 from goheap.profiles import get_profile
+from goheap.runtime.common.gotype import BYTE, POINTER
 from goheap.runtime.go127.mspan import makeSpanClass
-from goheap.runtime.gotype import BYTE, POINTER
 
 DATA = Path(__file__).parent / "oracle" / "probe" / "data"
 PAGE = 8192

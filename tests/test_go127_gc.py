@@ -23,9 +23,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from goheap import GoheapError, Heap, Type
 from goheap.runner import cycle_dict
-from goheap.runtime.go127.mgc import GCCycle127, format_gctrace
+from goheap.runtime.common.gotype import POINTER
+from goheap.runtime.go127.mgc import GCCycle, format_gctrace
 from goheap.runtime.go127.mgcmark import inlineMarks
-from goheap.runtime.gotype import POINTER
 from goheap.workloads import get_workload
 from goheap.workloads.binarytrees import nodes_allocated
 
@@ -426,7 +426,7 @@ def test_gctrace_cycles_metrics_and_timeline(make127) -> None:
     assert lines[-1].endswith(" 1 P (forced)") and not lines[0].endswith("(forced)")
     assert "gc_start" in events and "gc_end" in events and "tick" in events
     c = h.cycles[0]
-    assert isinstance(c, GCCycle127)
+    assert isinstance(c, GCCycle)
     d = cycle_dict(c, h.gc_.start_ns)
     assert d["number"] == 1 and d["marked"] == c.heap2 and not d["forced"]
     assert d["heap_start"] == c.heap0 >= c.trigger and d["pause_ns"] > 0

@@ -25,7 +25,7 @@ from goheap.runtime.go127.mgclimit import (
     makeLimiterEventStamp,
 )
 from goheap.runtime.go127.mgcpacer import gcBackgroundUtilization, u64
-from goheap.runtime.go127.scavenge_goal import (
+from goheap.runtime.go127.mgcscavenge import (
     ScavengerState,
     minScavWorkTime,
     piController,

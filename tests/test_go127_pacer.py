@@ -39,7 +39,7 @@ from goheap.runtime.go127.mgcpacer import (
     memoryLimitMinHeapGoalHeadroom,
     u64,
 )
-from goheap.runtime.go127.scavenge_goal import ScavengeGoals, gcPaceScavenger
+from goheap.runtime.go127.mgcscavenge import ScavengeGoals, gcPaceScavenger
 
 DATA = Path(__file__).parent / "oracle" / "probe" / "data"
 

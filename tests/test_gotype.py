@@ -1,4 +1,4 @@
-"""runtime/gotype.py: Go types as the allocator sees them."""
+"""runtime/common/gotype.py: Go types as the allocator sees them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from goheap import Type
 from goheap.errors import GoheapError
-from goheap.runtime.gotype import MAX_TYPE_SIZE
+from goheap.runtime.common.gotype import MAX_TYPE_SIZE
 
 
 def test_masks_and_ptrdata() -> None:

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from goheap import Heap
-from goheap.runtime import heapbits as hb
-from goheap.runtime.gotype import POINTER, Type
+from goheap.runtime.common.gotype import POINTER, Type
+from goheap.runtime.go18 import mbitmap as hb
 
 
 @pytest.mark.parametrize("chunk", [3, 7, 1 << 20])

@@ -39,7 +39,7 @@ from goheap.pprof.whatif import (
     run_setting,
     run_whatif,
 )
-from goheap.runtime.gotype import POINTER
+from goheap.runtime.common.gotype import POINTER
 
 PAGE = 8192
 MAIN = ("main.main", "runtime.main", "runtime.goexit")

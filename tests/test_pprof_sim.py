@@ -39,7 +39,7 @@ from goheap.pprof.model import HeapProfile, scale_heap_sample
 from goheap.pprof.sim import heap_profile_from_runtime, mem_profile, profile_stack
 from goheap.profiles import get_profile
 from goheap.runner import profile_rate, run_workload
-from goheap.runtime.gotype import POINTER
+from goheap.runtime.common.gotype import POINTER
 from goheap.workloads import get_workload, parse_params
 
 PROFILES = ("go1.8", "go1.27")

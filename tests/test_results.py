@@ -9,7 +9,7 @@ from goheap.errors import GoheapError
 from goheap.inspect import breakdown, class_table, live_objects, span_map
 from goheap.profiles import get_profile
 from goheap.runner import parse_memlimit, run_workload
-from goheap.runtime.gotype import POINTER
+from goheap.runtime.common.gotype import POINTER
 from tests.go18data import CLASS_TO_SIZE, PAGE
 
 

@@ -15,8 +15,8 @@ except ImportError as e:
     _native.fall_back(e)
     from goheap.heap import Heap, ObjectRef
 from goheap.profiles import PROFILES, get_profile  # noqa: E402
-from goheap.runtime.gotype import BYTE, POINTER, Type  # noqa: E402
-from goheap.runtime.mstats import BySizeEntry, MemStats  # noqa: E402
+from goheap.runtime.common.gotype import BYTE, POINTER, Type  # noqa: E402
+from goheap.runtime.common.mstats import BySizeEntry, MemStats  # noqa: E402
 
 __version__ = "0.1.0"
 

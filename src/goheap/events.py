@@ -14,7 +14,7 @@ its own map from addresses to ids.
 
 from __future__ import annotations
 
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 
 
 class HeapObserver:

@@ -36,17 +36,17 @@ from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
 
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
-from goheap.mutator import Goroutine, GoroutineBody, Scheduler, _int
+from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
-from goheap.runtime.clock import Clock
-from goheap.runtime.facade import ArenaHeap, Collector, Mallocgc
-from goheap.runtime.gotype import Type
-from goheap.runtime.mfinal import FinalizerFunc
-from goheap.runtime.mgc import CostModel, GCCycle
-from goheap.runtime.mprof import DEFAULT_STACK
-from goheap.runtime.mspan import MSpan, _MSpanInUse
-from goheap.runtime.mstats import MemStats
+from goheap.runtime.common.clock import Clock, CostModel
+from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.mfinal import FinalizerFunc
+from goheap.runtime.common.mgc import GCCycle
+from goheap.runtime.common.mprof import DEFAULT_STACK
+from goheap.runtime.common.mspan import MSpan
+from goheap.runtime.common.mstats import MemStats
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -108,7 +108,7 @@ class Heap:
         gctrace: object = False,
         memlimit: object = None,
     ) -> None:
-        # Arguments are typed object and checked here (see _int).
+        # Arguments are typed object and checked here (see int_arg).
         if not isinstance(procs, int) or procs < 1 or procs > 256:
             raise GoheapError(f"procs must be an integer from 1 to 256, got {procs!r}")
         prof = get_profile(profile if isinstance(profile, str) else repr(profile))
@@ -208,7 +208,7 @@ class Heap:
         """A global pointer variable (a root) named name now holds addr (0: nil)."""
         if not isinstance(name, str):
             raise GoheapError(f"set_global: a global's name is a string, got {name!r}")
-        a = _int(addr, f"set_global({name!r}): the address")
+        a = int_arg(addr, f"set_global({name!r}): the address")
         if not self._is_root(a):
             raise GoheapError(f"set_global({name!r}): {a:#x} is not an allocated heap object")
         self.globals[name] = a
@@ -241,7 +241,7 @@ class Heap:
         to the observer, so that a trace recorded in graph mode can be
         replayed in lifetime mode.
         """
-        a = obj if type(obj) is int else _int(obj, "dead: the address")
+        a = obj if type(obj) is int else int_arg(obj, "dead: the address")
         if self.observer is not None:
             self.observer.dead(a)
         if self.liveness != "lifetime":
@@ -294,7 +294,7 @@ class Heap:
 
     def set_finalizer(self, obj: object, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
-        a = _int(obj, "SetFinalizer: the object")
+        a = int_arg(obj, "SetFinalizer: the object")
         if fn is not None and not callable(fn):
             raise GoheapError(f"SetFinalizer: the finalizer must be a function or None, got {fn!r}")
         self.runtime.set_finalizer(a, fn)
@@ -309,8 +309,8 @@ class Heap:
         The box AddCleanup allocates for ``arg`` is the runtime's own object:
         the observer hears of the cleanup, not of the box.
         """
-        o = _int(obj, "AddCleanup: the object")
-        a = _int(arg, "AddCleanup: the argument")
+        o = int_arg(obj, "AddCleanup: the object")
+        a = int_arg(arg, "AddCleanup: the argument")
         if not callable(fn):
             raise GoheapError(f"AddCleanup: the cleanup must be a function, got {fn!r}")
         observer = self.observer
@@ -322,7 +322,7 @@ class Heap:
 
     def stop_cleanup(self, cid: object) -> None:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
-        c = _int(cid, "Cleanup.Stop: the cleanup id")
+        c = int_arg(cid, "Cleanup.Stop: the cleanup id")
         observer = self.observer
         self._unobserved(lambda: self.runtime.stop_cleanup(c))
         if observer is not None:
@@ -346,7 +346,7 @@ class Heap:
 
     def advance(self, ns: object) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
-        ns = _int(ns, "advance: the time")
+        ns = int_arg(ns, "advance: the time")
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
         if self.clock.now + ns > _NANOTIME_MAX:
@@ -400,7 +400,7 @@ class Heap:
         ``typ`` None means no pointers. For arrays pass ``size = n * typ.size``.
         """
         if type(size) is not int:
-            size = _int(size, "malloc: size")
+            size = int_arg(size, "malloc: size")
         if size < 0:
             raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
         if typ is not None and not isinstance(typ, Type):
@@ -468,7 +468,7 @@ class Heap:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
         if not isinstance(typ, Type):
             raise GoheapError(f"make: typ must be a goheap Type, got {typ!r}")
-        n = _int(n, "make: length")
+        n = int_arg(n, "make: length")
         if n < 0:
             raise GoheapError(f"make: length must be a non-negative integer, got {n!r}")
         return self.malloc(typ.size * n, typ, p=p, stack=stack)
@@ -477,7 +477,7 @@ class Heap:
 
     def find_object(self, addr: object) -> ObjectRef | None:
         """findObject: the allocated object containing addr, or None."""
-        a = addr if type(addr) is int else _int(addr, "find_object: the address")
+        a = addr if type(addr) is int else int_arg(addr, "find_object: the address")
         s = self._object_span(a)
         if s is None:
             return None
@@ -491,7 +491,7 @@ class Heap:
         if addr < start or addr >= h.arena_used:
             return None
         s: MSpan | None = h.spans[(addr - start) >> 13]
-        if s is None or addr >= s.limit or addr < s.startAddr or s.state != _MSpanInUse:
+        if s is None or addr >= s.limit or addr < s.startAddr or not s.inUse():
             return None
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
         if idx < s.freeindex or (s.allocBits >> idx) & 1:
@@ -514,9 +514,9 @@ class Heap:
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
-        o = obj if type(obj) is int else _int(obj, "write_word: the object")
-        off = offset if type(offset) is int else _int(offset, "write_word: the offset")
-        v = value if type(value) is int else _int(value, "write_word: the value")
+        o = obj if type(obj) is int else int_arg(obj, "write_word: the object")
+        off = offset if type(offset) is int else int_arg(offset, "write_word: the offset")
+        v = value if type(value) is int else int_arg(value, "write_word: the value")
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self._arena.mem.words[self._word_index(o, off, "write_word")] = v
@@ -524,16 +524,16 @@ class Heap:
             self.observer.write_word(o, off, v)
 
     def read_word(self, obj: object, offset: object) -> int:
-        o = obj if type(obj) is int else _int(obj, "read_word: the object")
-        off = offset if type(offset) is int else _int(offset, "read_word: the offset")
+        o = obj if type(obj) is int else int_arg(obj, "read_word: the object")
+        off = offset if type(offset) is int else int_arg(offset, "read_word: the offset")
         v: int = self._arena.mem.words[self._word_index(o, off, "read_word")]
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
         """*(obj+offset) = target, where target is 0 (nil) or inside a heap object."""
-        o = obj if type(obj) is int else _int(obj, "write_pointer: the object")
-        off = offset if type(offset) is int else _int(offset, "write_pointer: the offset")
-        t = target if type(target) is int else _int(target, "write_pointer: the target")
+        o = obj if type(obj) is int else int_arg(obj, "write_pointer: the object")
+        off = offset if type(offset) is int else int_arg(offset, "write_pointer: the offset")
+        t = target if type(target) is int else int_arg(target, "write_pointer: the target")
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
         self._arena.mem.words[self._word_index(o, off, "write_pointer")] = t

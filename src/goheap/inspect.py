@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from goheap.runtime.mspan import MSpan
-from goheap.runtime.specials import _KindSpecialFinalizer
+from goheap.runtime.common.mspan import MSpan
+from goheap.runtime.common.specials import KindSpecialFinalizer
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
@@ -54,7 +54,7 @@ def live_objects(heap: Heap) -> dict[int, set[int]] | None:
     for s in spans:  # what markrootSpans keeps: objects with finalizers
         sp = s.specials
         while sp is not None:
-            if sp.kind == _KindSpecialFinalizer:
+            if sp.kind == KindSpecialFinalizer:
                 todo.append(s.startAddr + (sp.offset // s.elemsize) * s.elemsize)
             sp = sp.next
     while todo:

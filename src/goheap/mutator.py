@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from goheap.heap import Heap
 
 
-def _int(v: object, what: str) -> int:
+def int_arg(v: object, what: str) -> int:
     """v as an int: a Python or numpy integer; anything else is a GoheapError naming what.
 
     The public methods take their arguments as ``object`` and convert them here,
@@ -53,7 +53,7 @@ class Goroutine:
     def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
         heap = self.heap
-        a = addr if type(addr) is int else _int(addr, f"goroutine {self.id} push: address")
+        a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} push: address")
         if not heap._is_root(a):
             raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
         self.stack.append(a)
@@ -79,7 +79,7 @@ class Goroutine:
     def set(self, slot: object, addr: object) -> None:
         if not isinstance(slot, int) or not 0 <= slot < len(self.stack):
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
-        a = addr if type(addr) is int else _int(addr, f"goroutine {self.id} set: address")
+        a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} set: address")
         if not self.heap._is_root(a):
             raise GoheapError(
                 f"goroutine {self.id} set slot {slot}: {a:#x} is not an allocated heap object"

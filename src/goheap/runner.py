@@ -28,7 +28,7 @@ from goheap.errors import GoheapError
 from goheap.heap import Heap, parse_gogc
 from goheap.inspect import breakdown, class_table, live_objects, span_map
 from goheap.profiles import DEFAULT_PROFILE, get_profile
-from goheap.runtime.mgc import GCCycle
+from goheap.runtime.common.mgc import GCCycle
 from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
 

@@ -5,7 +5,7 @@ A Go program writes its heap profile in two steps, and so does this module:
 1. ``runtime.MemProfile(p, inuseZero=true)`` (mprof.go) reads the profile
    buckets: one record per (stack, slot size) with the *published* counts.
    :func:`mem_profile` does that on a model heap through the runtime's own
-   ``MemProfile`` (``goheap.runtime.mprof``, per version):
+   ``MemProfile`` (``goheap.runtime.go18.mprof``, ``goheap.runtime.go127.mprof``):
 
    * go1.8: the totals ``mProf_GC`` has published (up to two cycles old);
      if no bucket has any published count yet ("no GC has happened"),
@@ -27,7 +27,7 @@ A Go program writes its heap profile in two steps, and so does this module:
 
 The stacks are the names the workload passed as ``stack=`` to
 ``Heap.malloc``/``new``/``make`` (leaf first), with no file or line. Which
-allocations are recorded is the sampler's business (``goheap.runtime.mprof``):
+allocations are recorded is the sampler's business (each version's ``mprof``):
 with ``MemProfileRate = 1`` every one, but a tiny allocation is only
 recorded when it starts a new 16-byte block (size 16), as in Go.
 """
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from goheap.pprof.model import Frame, HeapProfile, HeapSample, scale_heap_sample
-from goheap.runtime.mprof import Bucket
+from goheap.runtime.common.mprof import Bucket
 
 if TYPE_CHECKING:
     from goheap.heap import Heap

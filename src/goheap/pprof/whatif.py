@@ -283,7 +283,7 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
     import time
 
     from goheap.runner import RunOptions, Session
-    from goheap.runtime.gotype import POINTER
+    from goheap.runtime.common.gotype import POINTER
 
     f = work.live_scale
     limit = None if setting.memlimit is None else int(setting.memlimit * f)

@@ -24,8 +24,8 @@ from goheap.sizeclasses import SizeClasses, for_profile
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.common.mspan import MSpan
+    from goheap.runtime.common.mstats import MemStats
 
 
 @dataclass(frozen=True)

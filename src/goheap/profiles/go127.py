@@ -91,8 +91,8 @@ from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.common.mspan import MSpan
+    from goheap.runtime.common.mstats import MemStats
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,11 @@ class Go127Runtime(Runtime):
 
     def __init__(self, prof: Go127Profile, heap: Heap, opts: RuntimeOptions) -> None:
         from goheap.runtime.go127.malloc import Malloc
-        from goheap.runtime.go127.mfinal import Finalizers127
+        from goheap.runtime.go127.mfinal import Finalizers
         from goheap.runtime.go127.mgc import GC, GCParams
         from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
         from goheap.runtime.go127.mheap import MHeap
-        from goheap.runtime.go127.mprof import MProf127
+        from goheap.runtime.go127.mprof import MProf
         from goheap.runtime.go127.mstats import MStats
         from goheap.runtime.go127.proc import P
 
@@ -157,8 +157,8 @@ class Go127Runtime(Runtime):
         heap.stats = stats
         heap.os = h.os
         heap.mheap = h
-        mprof = MProf127(h, rate)
-        fin = Finalizers127(h, prof.finalizer_frame_bytes)
+        mprof = MProf(h, rate)
+        fin = Finalizers(h, prof.finalizer_frame_bytes)
         params = GCParams(
             globals_scan=prof.globals_scan,
             stack_scan_base=prof.stack_scan_base,
@@ -347,7 +347,7 @@ class Go127Runtime(Runtime):
         allocator). The box is the collector's root for the argument until
         the cleanup has run or is stopped.
         """
-        from goheap.runtime.gotype import POINTER
+        from goheap.runtime.common.gotype import POINTER
 
         heap = self.heap
         cleanups = heap.finalizers.cleanups

@@ -35,8 +35,8 @@ from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.common.mstats import MemStats
+    from goheap.runtime.go18.mspan import MSpan
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ class Go18Runtime(Runtime):
     """Go 1.8's runtime on one heap: what ``Heap.__init__`` built before profiles had strategies."""
 
     def __init__(self, prof: Go18Profile, heap: Heap, opts: RuntimeOptions) -> None:
-        from goheap.runtime.arena import OS
-        from goheap.runtime.malloc import Malloc
-        from goheap.runtime.mfinal import Finalizers
-        from goheap.runtime.mgc import GC
-        from goheap.runtime.mheap import MHeap
-        from goheap.runtime.mprof import MProf
-        from goheap.runtime.mstats import MStats
-        from goheap.runtime.proc import P
+        from goheap.runtime.common.arena import OS
+        from goheap.runtime.common.proc import P
+        from goheap.runtime.go18.malloc import Malloc
+        from goheap.runtime.go18.mfinal import Finalizers
+        from goheap.runtime.go18.mgc import GC
+        from goheap.runtime.go18.mheap import MHeap
+        from goheap.runtime.go18.mprof import MProf
+        from goheap.runtime.go18.mstats import MStats
 
         self.heap = heap
         self.profile = prof
@@ -115,7 +115,7 @@ class Go18Runtime(Runtime):
         )
 
     def object_pointers(self, base: int, size: int) -> list[int]:
-        from goheap.runtime.mgcmark import Marker
+        from goheap.runtime.go18.mgcmark import Marker
 
         m = Marker(self.heap.mheap)
         if not m._has_pointers(base):
@@ -123,25 +123,25 @@ class Go18Runtime(Runtime):
         return m.scan_words(base, size)[0]
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
-        from goheap.runtime.mspan import _MSpanFree
+        from goheap.runtime.go18.mspan import MSpanFree
 
         h = self.heap.mheap
         runs = [
             ((s.startAddr - h.arena_start) >> h.profile.page_shift, s.npages, s.npreleased > 0)
             for s in h.allspans
-            if s.state == _MSpanFree
+            if s.state == MSpanFree
         ]
         return sorted(runs)
 
     def read_memstats(self) -> MemStats:
-        from goheap.runtime.mstats import updatememstats
+        from goheap.runtime.go18.mstats import updatememstats
 
         for c in self.heap.mcaches:
             c.releaseAll()
         return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
 
     def memstats(self) -> MemStats:
-        from goheap.runtime.mstats import updatememstats
+        from goheap.runtime.go18.mstats import updatememstats
 
         return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
 
@@ -149,14 +149,14 @@ class Go18Runtime(Runtime):
         raise GoheapError("runtime/metrics does not exist in Go 1.8 (profile go1.8)")
 
     def check(self) -> None:
-        from goheap.runtime.mcheck import check_heap
+        from goheap.runtime.go18.mcheck import check_heap
 
         check_heap(self.heap)
 
     def inuse_spans(self) -> list[MSpan]:
-        from goheap.runtime.mspan import _MSpanInUse
+        from goheap.runtime.go18.mspan import MSpanInUse
 
-        return [s for s in self.heap.mheap.allspans if s.state == _MSpanInUse]
+        return [s for s in self.heap.mheap.allspans if s.state == MSpanInUse]
 
     def gc(self) -> None:
         self.heap.gc_.runtime_GC()

@@ -21,7 +21,7 @@ from typing import IO, Any
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
 from goheap.heap import Heap
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 from goheap.trace.format import (
     OP_ADV,
     OP_ALLOC,

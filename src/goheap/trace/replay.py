@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.mutator import Goroutine
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 from goheap.trace.format import BY_OP, TraceError, describe, field_error
 from goheap.trace.idmap import prune_tiny_interior, stale
 from goheap.trace.reader import TraceReader

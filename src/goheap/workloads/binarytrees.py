@@ -34,7 +34,7 @@ from typing import Final
 
 from goheap.heap import Heap
 from goheap.mutator import Goroutine
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 from goheap.workloads.base import Param, Workload
 
 NODE: Final = Type("main.Node", size=16, pointers=[0, 8])

@@ -44,7 +44,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from goheap.heap import Heap
-from goheap.runtime.gotype import POINTER, Type
+from goheap.runtime.common.gotype import POINTER, Type
 from goheap.workloads.base import Param, Workload
 
 OBJ: Final = Type("main.Obj", size=32, pointers=[8])

@@ -41,7 +41,7 @@ from typing import Final
 
 from goheap.errors import GoheapError
 from goheap.heap import Heap
-from goheap.runtime.gotype import POINTER
+from goheap.runtime.common.gotype import POINTER
 from goheap.workloads.base import Param, Workload
 
 STACK_ALL: Final = ("main.main", "runtime.main", "runtime.goexit")

@@ -73,7 +73,7 @@ from __future__ import annotations
 from typing import Final
 
 from goheap.heap import Heap
-from goheap.runtime.gotype import POINTER, Type
+from goheap.runtime.common.gotype import POINTER, Type
 from goheap.workloads.base import Param, Workload
 from goheap.workloads.churn import XorShift64, seed_param
 

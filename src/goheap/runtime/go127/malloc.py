@@ -53,16 +53,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.facade import Mallocgc
+from goheap.runtime.common.facade import Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.malloc import nextFreeFast
 from goheap.runtime.go127.mgcmark import gcmarknewobject
-from goheap.runtime.gotype import Type
-from goheap.runtime.malloc import nextFreeFast
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
-    from goheap.runtime.go127.mprof import MProf127
+    from goheap.runtime.go127.mprof import MProf
     from goheap.runtime.go127.mspan import MSpan
 
 _PageShift: Final = 13
@@ -72,7 +72,7 @@ _GCoff: Final = 0
 class Malloc(Mallocgc):
     """mallocgc and its paths, bound to one go1.27 heap."""
 
-    def __init__(self, h: MHeap, gc: GC, mprof: MProf127) -> None:
+    def __init__(self, h: MHeap, gc: GC, mprof: MProf) -> None:
         self.h = h
         self.gc = gc
         self.mprof = mprof

@@ -45,10 +45,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 
 if TYPE_CHECKING:
-    from goheap.runtime.arena import ArenaMemory
+    from goheap.runtime.common.arena import ArenaMemory
     from goheap.runtime.go127.mspan import MSpan
 
 ptrBits: Final = 64

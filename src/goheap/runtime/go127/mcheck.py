@@ -52,18 +52,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from goheap.errors import HeapCheckError, RuntimeThrow
-from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, CleanupFn, _KindSpecialCleanup
+from goheap.runtime.common.mcheck import check_memstats
+from goheap.runtime.common.mspan import MASK64
+from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, CleanupFn, KindSpecialCleanup
 from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
 from goheap.runtime.go127.mstats import totalMapped
-from goheap.runtime.mcheck import check_memstats
-from goheap.runtime.mspan import MASK64
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.go127.mfinal import Finalizers127
+    from goheap.runtime.go127.mfinal import Finalizers
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.proc import P
@@ -80,7 +80,7 @@ def check_heap(heap: Heap) -> None:
     h: MHeap = heap.mheap
     allp: list[P] = heap.allp
     gc: GC = heap.gc_
-    fin: Finalizers127 = heap.finalizers
+    fin: Finalizers = heap.finalizers
     ctl = h.controller
     st = h.stats
     hs = st.heapStats
@@ -333,7 +333,7 @@ def check_heap(heap: Heap) -> None:
 def _check_cleanups(heap: Heap) -> None:
     """Cleanup specials on live objects' spans, their fixalloc, their arguments."""
     h: MHeap = heap.mheap
-    fin: Finalizers127 = heap.finalizers
+    fin: Finalizers = heap.finalizers
     cl = fin.cleanups
     for cid, rec in cl.registered.items():
         c = rec.payload
@@ -344,7 +344,7 @@ def _check_cleanups(heap: Heap) -> None:
         t = s.specials
         while t is not None and t is not rec:
             t = t.next
-        if t is None or rec.offset != c.obj - s.startAddr or rec.kind != _KindSpecialCleanup:
+        if t is None or rec.offset != c.obj - s.startAddr or rec.kind != KindSpecialCleanup:
             _fail(f"cleanup {cid}'s special is not on the span of {c.obj:#x}")
     if h.specialCleanupAlloc.inuse != len(cl.registered) * SIZEOF_SPECIAL_CLEANUP:
         _fail(

@@ -7,7 +7,7 @@ What the Go code does
 attaches a ``specialCleanup`` to it (``addCleanup``): a record from
 ``mheap_.specialCleanupAlloc`` -- a fixalloc charged to ``other_sys`` --
 of ``special`` (next, offset, kind: 24 bytes) + ``cleanupFn`` (call, fn,
-arg: Final[24) + ``id`` (8)] = 56 bytes, of kind ``_KindSpecialCleanup`` (7), added
+arg: Final[24) + ``id`` (8)] = 56 bytes, of kind ``KindSpecialCleanup`` (7), added
 with ``addspecial(p, s, force=true)``: an object may carry any number of
 cleanups. The id comes from ``mheap_.cleanupID``, incremented first (0 is
 reserved). ptr equal to arg, or arg inside ptr's block (outside the tiny
@@ -50,7 +50,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError
-from goheap.runtime.specials import SpecialRecord, addspecial
+from goheap.runtime.common.specials import SpecialRecord, addspecial
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 CleanupFunc = Callable[[int], None]
 
-_KindSpecialCleanup: Final = 7
+KindSpecialCleanup: Final = 7
 SIZEOF_SPECIAL_CLEANUP: Final = 56  # special (24) + cleanupFn (24) + id (8)
 CLEANUP_BLOCK_SIZE: Final = 512
 CLEANUP_BLOCK_HEADER: Final = 32  # lfnode (16) + alllink (8) + n (4, padded)
@@ -78,7 +78,7 @@ class CleanupFn:
         self.box = box  # the heap box AddCleanup copied arg into (the GC's root)
 
 
-class Cleanups127:
+class Cleanups:
     """The cleanup specials, the cleanup queue and its goroutines of one go1.27 heap."""
 
     def __init__(self, h: MHeap) -> None:
@@ -125,7 +125,7 @@ class Cleanups127:
         rec = h.specialCleanupAlloc.alloc(h._persistent())
         self.cleanupID += 1  # increment first: id 0 is reserved
         cid = self.cleanupID
-        rec.kind = _KindSpecialCleanup
+        rec.kind = KindSpecialCleanup
         rec.payload = CleanupFn(cid, fn, arg, ptr, box)
         addspecial(h, ptr, rec, force=True)
         self.registered[cid] = rec

@@ -17,8 +17,8 @@ What the model simplifies
 -------------------------
 Non-heap runtime memory (persistentalloc chunks, gcBits arenas, the
 allspans array, page-allocator metadata) is accounted, not backed, as in
-the Go 1.8 model (``goheap.runtime.arena.OS``, which this extends). Heap
-pages are real memory (``ArenaMemory``); ``sysUnused`` of heap pages is the
+the Go 1.8 model (``goheap.runtime.common.arena.OS``, which this extends).
+Heap pages are real memory (``ArenaMemory``); ``sysUnused`` of heap pages is the
 caller's ``mem.release``.
 """
 
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from goheap.runtime import arena
-from goheap.runtime.mstats import SysStat
+from goheap.runtime.common import arena
+from goheap.runtime.common.mstats import SysStat
 
 
 class _MappedReady(Protocol):

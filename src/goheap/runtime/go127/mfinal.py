@@ -5,7 +5,7 @@ What the Go code does
 The queue (``finq``: 4 KiB ``finBlock`` s of ``(4096-24)/40 = 101``
 finalizers, persistentalloc'd to GCSys, reused once drained), the
 resurrection at sweep and the two-cycle life are those of Go 1.8 (see
-:mod:`goheap.runtime.mfinal`, whose queue this class inherits):
+:mod:`goheap.runtime.common.mfinal`, whose queue this class inherits):
 
 1. mark: ``markrootSpans`` scans an object with a finalizer without marking
    it, so what it points to survives;
@@ -41,15 +41,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError
-from goheap.runtime.go127.mcleanup import Cleanups127
-from goheap.runtime.mfinal import FinalizerFunc, Finalizers
-from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.common import mfinal
+from goheap.runtime.common.mfinal import FinalizerFunc
+from goheap.runtime.common.specials import KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.go127.mcleanup import Cleanups
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
 
 
-class Finalizers127(Finalizers):
+class Finalizers(mfinal.Finalizers):
     """The finalizer queue of a go1.27 heap, with today's SetFinalizer and frame."""
 
     def __init__(self, h: MHeap, frame_bytes: int) -> None:
@@ -59,7 +60,7 @@ class Finalizers127(Finalizers):
         self.frame = 0  # the finalizer goroutine's frame buffer (a heap object), once made
         # mallocgc(size, nil, true) on the running P; None: the frame is not modelled.
         self.alloc_frame: Callable[[int], int] | None = None
-        self.cleanups = Cleanups127(h)  # runtime.AddCleanup's specials and queue
+        self.cleanups = Cleanups(h)  # runtime.AddCleanup's specials and queue
         h.queuecleanup = self.cleanups.enqueue
 
     def SetFinalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
@@ -79,12 +80,12 @@ class Finalizers127(Finalizers):
                 f"block {base:#x}"
             )
         if fn is None:
-            rec = removespecial(h, obj, _KindSpecialFinalizer)
+            rec = removespecial(h, obj, KindSpecialFinalizer)
             if rec is not None:
                 h.specialfinalizeralloc.free(rec)
             return
         rec = h.specialfinalizeralloc.alloc(h._persistent())
-        rec.kind = _KindSpecialFinalizer
+        rec.kind = KindSpecialFinalizer
         rec.payload = fn
         if not addspecial(h, obj, rec):
             h.specialfinalizeralloc.free(rec)

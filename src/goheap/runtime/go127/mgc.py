@@ -62,7 +62,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.facade import Collector
+from goheap.runtime.common import mgc
+from goheap.runtime.common.clock import CostModel
+from goheap.runtime.common.facade import Collector
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.mgc import gcBackgroundMode
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -71,29 +75,23 @@ from goheap.runtime.go127.mgcpacer import (
     gcOverAssistWork,
     gcTriggerKind,
 )
-from goheap.runtime.go127.mgcscavenge import BgScavenger
+from goheap.runtime.go127.mgcscavenge import BgScavenger, gcPaceScavenger
 from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
-from goheap.runtime.go127.scavenge_goal import gcPaceScavenger
-from goheap.runtime.gotype import Type
-from goheap.runtime.mgc import CostModel, GCCycle
-from goheap.runtime.mgc import format_gctrace as format_gctrace18
 
 if TYPE_CHECKING:
     from goheap.mutator import Goroutine
-    from goheap.runtime.clock import Clock
+    from goheap.runtime.common.clock import Clock
     from goheap.runtime.go127.malloc import Malloc
     from goheap.runtime.go127.mcache import MCache
-    from goheap.runtime.go127.mfinal import Finalizers127
+    from goheap.runtime.go127.mfinal import Finalizers
     from goheap.runtime.go127.mheap import MHeap
-    from goheap.runtime.go127.mprof import MProf127
+    from goheap.runtime.go127.mprof import MProf
     from goheap.runtime.go127.mspan import MSpan
     from goheap.runtime.go127.proc import P
 
 _GCoff: Final = 0
 _GCmark: Final = 1
 _GCmarktermination: Final = 2
-
-gcBackgroundMode: Final = 0
 
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
 forcePreemptNS: Final = 10_000_000
@@ -111,7 +109,7 @@ G_TYPE: Final = Type("runtime.g", 480, pointers=[64, 472])
 
 
 @dataclass
-class GCCycle127(GCCycle):
+class GCCycle(mgc.GCCycle):
     """One go1.27 collection, as gctrace and the run reports show it."""
 
     userForced: bool = False  # started by runtime.GC (gcTriggerCycle)
@@ -148,10 +146,10 @@ def _mcache(p: P) -> MCache:
     return c
 
 
-def format_gctrace(c: GCCycle127, start_ns: int, cpu_fraction: float) -> str:
+def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float) -> str:
     """The gctrace=1 line, exactly as Go 1.27 prints it: Go 1.8's plus stacks and globals."""
     extra = f"{c.stackScan >> 20} MB stacks, {c.globalsScan >> 20} MB globals, "
-    return format_gctrace18(c, start_ns, cpu_fraction, extra)
+    return mgc.format_gctrace(c, start_ns, cpu_fraction, extra)
 
 
 class GC(Collector):
@@ -168,8 +166,8 @@ class GC(Collector):
         liveness: str,
         roots: Callable[[], Iterable[int]],
         goroutines: Callable[[], Iterable[Goroutine]],
-        fin: Finalizers127,
-        mprof: MProf127,
+        fin: Finalizers,
+        mprof: MProf,
         params: GCParams,
     ) -> None:
         self.h = h
@@ -193,8 +191,8 @@ class GC(Collector):
         self.gcAssistBytes = 0  # the running goroutine's assist credit
         # work
         self.cycles_started = 0  # work.cycles
-        self.cycles: list[GCCycle127] = []
-        self.cur: GCCycle127 | None = None
+        self.cycles: list[GCCycle] = []
+        self.cur: GCCycle | None = None
         self.userForced = False
         self.bytesMarked = 0
         self.work_total = 0.0
@@ -221,7 +219,7 @@ class GC(Collector):
         self.npausesweep = 0
         # Reports (the facade and goheap.timeline use these as with Go 1.8).
         self.gctrace: Callable[[str], None] | None = None
-        self.on_cycle: Callable[[GCCycle127], None] | None = None
+        self.on_cycle: Callable[[GCCycle], None] | None = None
         self.on_sample: Callable[[str], None] | None = None
         self.next_sample_ns = 1 << 62
         self.next_event_ns = clock.now + forcePreemptNS
@@ -544,7 +542,7 @@ class GC(Collector):
         self.bytesMarked = 0
         trigger, _ = ctl.trigger()
         now = self.clock.now
-        cyc = GCCycle127(
+        cyc = GCCycle(
             n=st.numgc + 1,
             mode=gcBackgroundMode,
             tSweepTerm=now,

@@ -2,7 +2,7 @@
 
 How the model marks, and why it gives Go's survivors
 ----------------------------------------------------
-As for Go 1.8 (``goheap.runtime.mgcmark``), the model takes the snapshot
+As for Go 1.8 (``goheap.runtime.go18.mgcmark``), the model takes the snapshot
 that the hybrid write barrier preserves literally: at the start of the mark
 phase it runs the whole trace at once, then the collector pays its scan
 work over the concurrent phase on the virtual clock (background workers,
@@ -69,14 +69,14 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.go127.mspan import mSpanInUse
-from goheap.runtime.gotype import Type
-from goheap.runtime.specials import _KindSpecialFinalizer
 
 if TYPE_CHECKING:
+    from goheap.runtime.common.specials import SpecialRecord
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
 
 maxObletBytes: Final = 128 << 10
 _PageShift: Final = 13
@@ -419,7 +419,7 @@ class Marker:
                 continue
             sp: SpecialRecord | None = s.specials
             while sp is not None:
-                if sp.kind == _KindSpecialFinalizer:
+                if sp.kind == KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
                     self.scanObject(p)
                 sp = sp.next

@@ -54,7 +54,7 @@ What is simplified (no number changes)
   and raises.
 * ``gcControllerCommit`` is ``controllerCommit``: it does commit and revise
   and returns (trigger, goal); pacing the sweeper and the scavenger with
-  them is the caller's job (see ``scavenge_goal.gcPaceScavenger``).
+  them is the caller's job (see ``mgcscavenge.gcPaceScavenger``).
 
 Go's integer and float conversions are reproduced exactly: uint64 and int64
 arithmetic wraps (``u64`` / ``i64``), ``float64 -> int64/uint64`` truncates

@@ -58,10 +58,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.go127.mspan import mSpanInUse
 
 # Finalizers resurrect, the rest are freed: the same walk as Go 1.8's.
-from goheap.runtime.mgcsweep import _sweep_specials
+from goheap.runtime.common.mgcsweep import sweepSpecials
+from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
@@ -213,7 +213,7 @@ def sweepSpan(h: MHeap, s: MSpan, preserve: bool) -> bool:
         moveInlineMarks(h, s)
 
     if s.specials is not None:
-        _sweep_specials(h, s, size)
+        sweepSpecials(h, s, size)
 
     marks = s.gcmarkBits & ((1 << nelems) - 1)
     allocated = s.allocBits | ((1 << s.freeindex) - 1)

@@ -79,24 +79,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.arena import ArenaMemory
-from goheap.runtime.facade import ArenaHeap
-from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-from goheap.runtime.gcbits import GCBitsArenas
+from goheap.runtime.common.arena import ArenaMemory
+from goheap.runtime.common.facade import ArenaHeap
+from goheap.runtime.common.gcbits import GCBitsArenas
+from goheap.runtime.common.malloc import ZEROBASE
+from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.specials import (
+    KindSpecialFinalizer,
+    KindSpecialProfile,
+    SpecialRecord,
+    newSpecialRecord,
+)
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
 from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcentral import MCentral
-from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, _KindSpecialCleanup
+from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, KindSpecialCleanup
 from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.mgcpacer import GCControllerState
+from goheap.runtime.go127.mgcscavenge import ScavengeGoals
 from goheap.runtime.go127.mgcsweep import SweepData, deductSweepCredit, ensureSwept, sweepSpan
 from goheap.runtime.go127.mpagealloc import PageAlloc
 from goheap.runtime.go127.mspan import MSpan, makeSpanClass, mSpanDead, mSpanInUse, mSpanManual
 from goheap.runtime.go127.mspanset import SpanSetBlockAlloc
 from goheap.runtime.go127.mstats import MStats
-from goheap.runtime.go127.scavenge_goal import ScavengeGoals
-from goheap.runtime.mheap import ZEROBASE, _new_special, growAllspans
-from goheap.runtime.specials import SpecialRecord, _KindSpecialFinalizer, _KindSpecialProfile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -204,7 +210,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialfinalizeralloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialfinalizeralloc",
             profile.sizeof_specialfinalizer,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -213,7 +219,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialprofilealloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialprofilealloc",
             profile.sizeof_specialprofile,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -222,7 +228,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialCleanupAlloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialCleanupAlloc",
             SIZEOF_SPECIAL_CLEANUP,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -399,13 +405,13 @@ class MHeap(ArenaHeap[MSpan]):
 
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """``freeSpecial`` of a dead object's record: queue its finalizer, count its free."""
-        if s.kind == _KindSpecialFinalizer:
+        if s.kind == KindSpecialFinalizer:
             self.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
-        elif s.kind == _KindSpecialProfile:
+        elif s.kind == KindSpecialProfile:
             self.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
-        elif s.kind == _KindSpecialCleanup:
+        elif s.kind == KindSpecialCleanup:
             self.queuecleanup(s)  # not resurrected: only the cleanupFn is queued
             self.specialCleanupAlloc.free(s)
         else:

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from goheap.runtime.mprof import Bucket, MProf, fastlog2
+from goheap.runtime.common import mprof
+from goheap.runtime.common.mprof import fastlog2
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
@@ -46,7 +47,7 @@ _randomBitCount: Final = 26
 _minusLog2: Final = -0.6931471805599453
 
 
-class Bucket127(Bucket):
+class Bucket(mprof.Bucket):
     """A memProfile bucket with ``memRecord.future[3]`` ([allocs, frees] each)."""
 
     __slots__ = ("future",)
@@ -56,10 +57,10 @@ class Bucket127(Bucket):
         self.future = [[0, 0], [0, 0], [0, 0]]
 
 
-class MProf127(MProf):
+class MProf(mprof.MProf):
     """The heap profile and its sampler on a go1.27 heap."""
 
-    bucket_class = Bucket127  # memRecord with today's cycle ring
+    bucket_class = Bucket  # memRecord with today's cycle ring
     pprof_legacy_text = False  # runtime/pprof writes profile.proto
 
     def __init__(self, h: MHeap, rate: int) -> None:
@@ -99,12 +100,12 @@ class MProf127(MProf):
 
     def mProf_Malloc(self, p: int, size: int, stack: tuple[str, ...]) -> None:
         b = self.stkbucket(stack[: self.h.profile.max_stack], size)
-        assert isinstance(b, Bucket127)
+        assert isinstance(b, Bucket)
         b.future[(self.cycle + 2) % 3][0] += 1
         self.setprofilebucket(p, b)
 
-    def mProf_Free(self, b: Bucket, size: int) -> None:
-        assert isinstance(b, Bucket127)
+    def mProf_Free(self, b: mprof.Bucket, size: int) -> None:
+        assert isinstance(b, Bucket)
         b.future[(self.cycle + 1) % 3][1] += 1
 
     def mProf_NextCycle(self) -> None:
@@ -122,7 +123,7 @@ class MProf127(MProf):
 
     def _flushLocked(self, index: int) -> None:
         for b in self.mbuckets:
-            assert isinstance(b, Bucket127)
+            assert isinstance(b, Bucket)
             allocs, frees = b.future[index]
             if allocs or frees:
                 b.allocs += allocs
@@ -131,7 +132,7 @@ class MProf127(MProf):
                 b.free_bytes += frees * b.size
                 b.future[index] = [0, 0]
 
-    def MemProfile(self, inuseZero: bool) -> list[Bucket]:
+    def MemProfile(self, inuseZero: bool) -> list[mprof.Bucket]:
         """``memProfileInternal``: ``active`` after publishing the cycle in flight.
 
         If every ``active`` is still zero (no GC has completed), all three
@@ -142,6 +143,3 @@ class MProf127(MProf):
             for c in range(3):
                 self._flushLocked(c)
         return [b for b in reversed(self.mbuckets) if inuseZero or b.allocs != b.frees]
-
-    def mProf_GC(self) -> None:  # Go 1.8's rotation does not exist any more
-        raise NotImplementedError("go1.27 publishes with mProf_NextCycle/mProf_Flush")

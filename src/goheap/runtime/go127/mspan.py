@@ -10,7 +10,8 @@ What the Go code does
   class 0 or 1.
 * The **mspan** struct keeps Go 1.8's allocation machinery (``freeindex``,
   the inverted ``allocCache`` window over ``allocBits``, ``nextFreeIndex``,
-  ``refillAllocCache``: unchanged, so this class inherits them) and adds
+  ``refillAllocCache``: unchanged, so this class inherits them from
+  :mod:`goheap.runtime.common.mspan`) and adds
   ``spanclass``, ``allocCountBeforeCache`` (allocCount when the span was
   cached, so a flush counts only the slots used while cached),
   ``freeIndexForScan`` (what the conservative scanner may trust),
@@ -35,8 +36,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime import mspan as mspan18
-from goheap.runtime.gotype import Type
+from goheap.runtime.common import mspan
+from goheap.runtime.common.gotype import Type
 
 mSpanDead: Final = 0
 mSpanInUse: Final = 1
@@ -67,8 +68,8 @@ def spanClassName(spc: int) -> str:
     return f"{spc >> 1}-{'noscan' if spc & 1 else 'scan'}"
 
 
-class MSpan(mspan18.MSpan):
-    """``mspan`` of Go 1.27: Go 1.8's allocation fields plus the modern ones."""
+class MSpan(mspan.MSpan):
+    """``mspan`` of Go 1.27: the shared allocation fields plus the modern ones."""
 
     __slots__ = (
         "allocCountBeforeCache",
@@ -102,6 +103,9 @@ class MSpan(mspan18.MSpan):
         self.largeType = None
         self.divMul = 0
         self.state = mSpanDead
+
+    def inUse(self) -> bool:
+        return self.state == mSpanInUse
 
     def objIndex(self, p: int) -> int:
         """``objIndex``: ``divideByElemSize(p - base)``, the multiply-shift of Go 1.27."""

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from goheap.runtime.mstats import BySizeEntry, MemStats, SysStat
+from goheap.runtime.common.mstats import BySizeEntry, MemStats, SysStat
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mgcpacer import GCControllerState

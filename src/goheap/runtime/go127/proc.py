@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from goheap.runtime import proc
+from goheap.runtime.common import proc
 from goheap.runtime.go127.mcache import MCache
 from goheap.runtime.go127.mpagecache import PageCache
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.mgcsweep import deductSweepCredit, reimburseSweepCredit
-from goheap.runtime.mspan import MSpan, MSpanList
+from goheap.runtime.go18.mgcsweep import deductSweepCredit, reimburseSweepCredit
+from goheap.runtime.go18.mspan import MSpan, MSpanList
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.go18.mheap import MHeap
 
 _PageShift: Final = 13
 

@@ -21,14 +21,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.mspan import _MSpanInUse
-from goheap.runtime.specials import _KindSpecialFinalizer
+from goheap.runtime.common.mgcsweep import sweepSpecials
+from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView, S
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mspan import MSpan
 
 
 def deductSweepCredit(h: MHeap, spanBytes: int, callerSweepPages: int) -> None:
@@ -60,7 +58,7 @@ def sweepone(h: MHeap) -> int:
         if s is None:
             h.sweepdone = 1
             return -1
-        if s.state != _MSpanInUse:
+        if s.state != MSpanInUse:
             if s.sweepgen != sg:
                 raise RuntimeThrow("non in-use span in unswept list")
             continue
@@ -80,7 +78,7 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
     span must be claimed (``sweepgen == h.sweepgen - 1``).
     """
     sweepgen = h.sweepgen
-    if s.state != _MSpanInUse or s.sweepgen != sweepgen - 1:
+    if s.state != MSpanInUse or s.sweepgen != sweepgen - 1:
         raise RuntimeThrow(
             f"MSpan_Sweep: bad span state {s.state} sweepgen {s.sweepgen}/{sweepgen}"
         )
@@ -95,7 +93,7 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
     # one more cycle and is queued; profile records are freed (kept if the
     # object had a finalizer).
     if s.specials is not None:
-        _sweep_specials(h, s, size)
+        sweepSpecials(h, s, size)
 
     nfree = s.countFree()
     if cl == 0 and nfree != 0:
@@ -135,37 +133,3 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
         h.sweepSpans[(sweepgen // 2) % 2].push(s, h._persistent())
     h.sweep_cost_hook(s)
     return res
-
-
-def _sweep_specials(h: HeapView[S], s: S, size: int) -> None:
-    """Specials of unmarked objects: resurrect-and-queue finalizers, free the rest."""
-    prev: SpecialRecord | None = None
-    sp = s.specials
-    while sp is not None:
-        objIndex = sp.offset // size
-        if (s.gcmarkBits >> objIndex) & 1:
-            prev = sp
-            sp = sp.next
-            continue
-        endOffset = objIndex * size + size
-        hasFin = False
-        t: SpecialRecord | None = sp
-        while t is not None and t.offset < endOffset:
-            if t.kind == _KindSpecialFinalizer:
-                s.gcmarkBits |= 1 << objIndex  # resurrect for one more cycle
-                hasFin = True
-                break
-            t = t.next
-        while sp is not None and sp.offset < endOffset:
-            if sp.kind == _KindSpecialFinalizer or not hasFin:
-                y = sp
-                sp = sp.next
-                if prev is None:
-                    s.specials = sp
-                else:
-                    prev.next = sp
-                y.next = None
-                h.freespecial(y, s.startAddr + y.offset, size)
-            else:
-                prev = sp
-                sp = sp.next

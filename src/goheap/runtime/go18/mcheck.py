@@ -27,22 +27,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import HeapCheckError
-from goheap.runtime.mspan import (
-    MASK64,
+from goheap.runtime.common.mcheck import check_memstats
+from goheap.runtime.common.mspan import MASK64
+from goheap.runtime.go18.mspan import (
     MSPAN_STATE_NAMES,
     MSpan,
+    MSpanDead,
+    MSpanFree,
+    MSpanInUse,
     MSpanList,
-    _MSpanDead,
-    _MSpanFree,
-    _MSpanInUse,
-    _MSpanStack,
+    MSpanStack,
 )
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mstats import MemStats
+    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.mheap import MHeap
 
 _PageShift: Final = 13
 
@@ -87,18 +87,18 @@ def check_heap(heap: Heap) -> None:
         _check_list(lst, seen)
 
     # 2. each live span on the right list
-    live = [s for s in h.allspans if s.state != _MSpanDead]
+    live = [s for s in h.allspans if s.state != MSpanDead]
     for s in h.allspans:
         where = seen.get(id(s))
         name = MSPAN_STATE_NAMES[s.state]
-        if s.state == _MSpanDead:
+        if s.state == MSpanDead:
             if where is not None:
                 _fail(f"dead span {s.startAddr:#x} is on {where.name}")
-        elif s.state == _MSpanFree:
+        elif s.state == MSpanFree:
             want = h.freeList(s.npages)
             if where is not want:
                 _fail(f"free span {s.startAddr:#x} ({s.npages} pages) is on {where}, not {want}")
-        elif s.state == _MSpanInUse:
+        elif s.state == MSpanInUse:
             if s.sizeclass == 0:
                 want = h.busyList(s.npages)
                 if where is not want:
@@ -109,7 +109,7 @@ def check_heap(heap: Heap) -> None:
                     _fail(f"{s!r} is on {where}, not on central[{s.sizeclass}]")
                 if s.incache and where is not c.empty:
                     _fail(f"cached {s!r} must be on central[{s.sizeclass}].empty")
-        elif s.state == _MSpanStack:
+        elif s.state == MSpanStack:
             if where is not None:
                 _fail(f"stack span {s.startAddr:#x} is on {where.name}")
         else:
@@ -126,7 +126,7 @@ def check_heap(heap: Heap) -> None:
                 f"spans do not tile the arena: expected a span at {addr:#x}, found {s.startAddr:#x}"
             )
         p = (s.startAddr - h.arena_start) >> _PageShift
-        if s.state == _MSpanFree:
+        if s.state == MSpanFree:
             if spans[p] is not s or spans[p + s.npages - 1] is not s:
                 _fail(f"free span {s.startAddr:#x}: spans[] does not map its first and last page")
             if prev_free:
@@ -150,7 +150,7 @@ def check_heap(heap: Heap) -> None:
             if id(s) in cached:
                 _fail(f"{s!r} is cached by P {cached[id(s)]} and P {pi}")
             cached[id(s)] = pi
-            if s.state != _MSpanInUse or s.sizeclass != cls or not s.incache:
+            if s.state != MSpanInUse or s.sizeclass != cls or not s.incache:
                 _fail(f"P {pi} alloc[{cls}] holds {s!r} (incache={s.incache})")
         if mc.tiny != 0:
             ref = heap.find_object(mc.tiny)
@@ -171,14 +171,14 @@ def check_heap(heap: Heap) -> None:
     large = 0
     for s in live:
         nbytes = s.npages * page
-        if s.state == _MSpanFree:
+        if s.state == MSpanFree:
             idle_bytes += nbytes
             released += s.npreleased * page
             if not 0 <= s.npreleased <= s.npages:
                 _fail(f"free span {s.startAddr:#x}: npreleased {s.npreleased} of {s.npages}")
             continue
         inuse_bytes += nbytes
-        if s.state != _MSpanInUse:
+        if s.state != MSpanInUse:
             continue
         pages_inuse += s.npages
         if s.incache and id(s) not in cached:
@@ -246,28 +246,8 @@ def check_heap(heap: Heap) -> None:
         _fail("the spans table does not cover arena_used")
     ms = heap.memstats()
     check_memstats(ms)
-    allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == _MSpanInUse)
+    allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == MSpanInUse)
     if st.heap_alloc_now != allocated_bytes:
         _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
     if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
         _fail("a running peak is below the current value")
-
-
-def check_memstats(ms: MemStats) -> None:
-    """What MemStats itself promises, whatever the version: Sys is the sum of
-    the *Sys fields, HeapObjects = Mallocs - Frees, HeapAlloc <= HeapInuse."""
-    parts = (
-        ms.HeapSys
-        + ms.StackSys
-        + ms.MSpanSys
-        + ms.MCacheSys
-        + ms.BuckHashSys
-        + ms.GCSys
-        + ms.OtherSys
-    )
-    if ms.Sys != parts:
-        _fail(f"Sys {ms.Sys} != sum of the *Sys fields {parts}")
-    if ms.HeapAlloc > ms.HeapInuse:
-        _fail(f"HeapAlloc {ms.HeapAlloc} > HeapInuse {ms.HeapInuse}")
-    if ms.HeapObjects != ms.Mallocs - ms.Frees:
-        _fail("HeapObjects != Mallocs - Frees")

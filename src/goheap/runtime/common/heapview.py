@@ -1,8 +1,8 @@
 """What code shared by every version's runtime asks of its page heap.
 
 Specials (``addspecial``/``removespecial``), sweeping an object's specials,
-the finalizer queue and the heap profiler are Go 1.8's code, and Go 1.27's
-runtime reuses them on its own ``mheap``. The two heaps are different
+the finalizer queue and the heap profiler's buckets work the same in Go 1.8
+and Go 1.27 and live in ``runtime/common``. The two heaps are different
 classes (a page heap of free lists against a radix-tree page allocator), so
 that code is typed against ``HeapView``: the members both heaps have, named
 as in Go. ``S`` is the version's ``mspan`` class.
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from goheap.profiles.base import Profile
-    from goheap.runtime.arena import OS
-    from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.mstats import SysStat
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.arena import OS
+    from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+    from goheap.runtime.common.mspan import MSpan
+    from goheap.runtime.common.mstats import SysStat
+    from goheap.runtime.common.specials import SpecialRecord
 
 S = TypeVar("S", bound="MSpan")
 
@@ -38,7 +38,7 @@ class StatsView(Protocol):
 
 
 class HeapView(Protocol[S]):
-    """The page-heap members that Go 1.8's specials, finalizer and profiler code reads."""
+    """The page-heap members that the shared specials, finalizer and profiler code reads."""
 
     @property
     def profile(self) -> Profile: ...

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from goheap.runtime.fixalloc import PersistentAlloc, PersistentAllocator
-from goheap.runtime.mstats import SysStat
+from goheap.runtime.common.mfixalloc import PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.mstats import SysStat
 
 if TYPE_CHECKING:
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.go18.mspan import MSpan
 
 
 class GCSweepBuf:

@@ -1,5 +1,9 @@
 """The Go 1.8 GC pacer (mgc.go ``gcControllerState``).
 
+Go 1.8 has no mgcpacer.go: its pacer is part of mgc.go. Later versions
+moved it into mgcpacer.go, and the module takes that name so that both
+versions' pacers sit at the same place (``go127/mgcpacer.py``).
+
 The pacer decides when a cycle starts (``gc_trigger``), what heap size it
 aims to finish at (``next_gc``), how hard allocating goroutines must assist
 (``assistWorkPerByte``), and, after each cycle, how to move the trigger so
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime.mstats import MAX_UINT64, MStats
+from goheap.runtime.go18.mstats import MAX_UINT64, MStats
 
 defaultHeapMinimum: Final = 4 << 20
 sweepMinHeapDistance: Final = 1 << 20
@@ -34,7 +38,7 @@ gcGoalUtilization: Final = 0.25
 triggerGain: Final = 0.5
 
 
-class GCController:
+class GCControllerState:
     """gcController: the pacer state of one heap."""
 
     def __init__(self, stats: MStats, gogc: int, procs: int) -> None:

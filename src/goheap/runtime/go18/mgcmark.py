@@ -37,13 +37,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from goheap.runtime.mspan import _MSpanInUse
-from goheap.runtime.specials import _KindSpecialFinalizer
+from goheap.runtime.common.specials import KindSpecialFinalizer
+from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mspan import MSpan
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mspan import MSpan
 
 maxObletBytes: Final = 128 << 10
 
@@ -121,7 +121,7 @@ class Marker:
         if p < self.arena_start or p >= h.arena_used:
             return
         s = h.spans[(p - self.arena_start) >> 13]
-        if s is None or s.state != _MSpanInUse or p >= s.limit or p < s.startAddr:
+        if s is None or s.state != MSpanInUse or p >= s.limit or p < s.startAddr:
             return
         idx = s.objIndex(p) if s.sizeclass else 0
         if s.isFree(idx):
@@ -163,11 +163,11 @@ class Marker:
         """Scan every object with a finalizer (not marking it) and keep its referents."""
         h = self.h
         for s in h.sweepSpans[(h.sweepgen // 2) % 2].spans:
-            if s is None or s.state != _MSpanInUse or s.specials is None:
+            if s is None or s.state != MSpanInUse or s.specials is None:
                 continue
             sp: SpecialRecord | None = s.specials
             while sp is not None:
-                if sp.kind == _KindSpecialFinalizer:
+                if sp.kind == KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
                     self.scanobject(p, s.elemsize)
                 sp = sp.next
@@ -185,7 +185,7 @@ class Marker:
     def mark_lifetime_object(self, p: int) -> None:
         """Lifetime mode: mark the object at p (a finalizer-queue entry) if unmarked."""
         s = self.h.spanOf(p)
-        if s is None or s.state != _MSpanInUse:
+        if s is None or s.state != MSpanInUse:
             return
         idx = s.objIndex(p) if s.sizeclass else 0
         if not (s.gcmarkBits >> idx) & 1:
@@ -194,7 +194,7 @@ class Marker:
     def mark_lifetime(self) -> None:
         """Lifetime mode: mark every allocated object not declared dead."""
         for s in self.h.sweepSpans[(self.h.sweepgen // 2) % 2].spans:
-            if s is None or s.state != _MSpanInUse:
+            if s is None or s.state != MSpanInUse:
                 continue
             for idx in s.allocated_indices():
                 if not ((s.deadBits | s.gcmarkBits) >> idx) & 1:

@@ -11,8 +11,8 @@ GCSys grows exactly when Go's would.
 
 from __future__ import annotations
 
-from goheap.runtime.arena import OS
-from goheap.runtime.mstats import SysStat
+from goheap.runtime.common.arena import OS
+from goheap.runtime.common.mstats import SysStat
 
 
 class GCBitsArena:

@@ -27,31 +27,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.arena import OS, ArenaMemory, round_up
-from goheap.runtime.clock import Clock
-from goheap.runtime.facade import ArenaHeap
-from goheap.runtime.fixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
-from goheap.runtime.gcbits import GCBitsArenas
-from goheap.runtime.heapbits import HeapBitmap
-from goheap.runtime.mcentral import MCentral
-from goheap.runtime.mgcsweep import sweep_span, sweepone
-from goheap.runtime.mgcsweepbuf import GCSweepBuf
-from goheap.runtime.mspan import MSpan, MSpanList, _MSpanFree, _MSpanInUse, _MSpanStack
-from goheap.runtime.mstats import MStats, SysStat
-from goheap.runtime.specials import _KindSpecialFinalizer, _KindSpecialProfile
+from goheap.runtime.common.arena import OS, ArenaMemory, round_up
+from goheap.runtime.common.clock import Clock
+from goheap.runtime.common.facade import ArenaHeap
+from goheap.runtime.common.gcbits import GCBitsArenas
+from goheap.runtime.common.malloc import ZEROBASE
+from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
+from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.specials import (
+    KindSpecialFinalizer,
+    KindSpecialProfile,
+    newSpecialRecord,
+)
+from goheap.runtime.go18.mbitmap import HeapBitmap
+from goheap.runtime.go18.mcentral import MCentral
+from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
+from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
+from goheap.runtime.go18.mspan import MSpan, MSpanFree, MSpanInUse, MSpanList, MSpanStack
+from goheap.runtime.go18.mstats import MStats
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from goheap.profiles.go18 import Go18Profile
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.proc import P
-    from goheap.runtime.specials import SpecialRecord
+    from goheap.runtime.common.proc import P
+    from goheap.runtime.common.specials import SpecialRecord
+    from goheap.runtime.go18.mcache import MCache
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
-# runtime.zerobase lives in the binary's BSS; any fixed non-heap address will do.
-ZEROBASE: Final = 0x5A6C40
 
 
 class MHeap(ArenaHeap[MSpan]):
@@ -152,7 +156,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialfinalizeralloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialfinalizeralloc",
             profile.sizeof_specialfinalizer,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -161,7 +165,7 @@ class MHeap(ArenaHeap[MSpan]):
         self.specialprofilealloc: FixAlloc[SpecialRecord] = FixAlloc(
             "specialprofilealloc",
             profile.sizeof_specialprofile,
-            _new_special,
+            newSpecialRecord,
             None,
             stats.other_sys,
             self.palloc,
@@ -189,7 +193,7 @@ class MHeap(ArenaHeap[MSpan]):
         return self.curp.mcache if self.curp is not None else None
 
     def _new_mcache(self) -> MCache:
-        from goheap.runtime.mcache import MCache
+        from goheap.runtime.go18.mcache import MCache
 
         return MCache(self)
 
@@ -259,7 +263,7 @@ class MHeap(ArenaHeap[MSpan]):
         if s is not None:
             s.sweepgen = self.sweepgen
             self.sweepSpans[(self.sweepgen // 2) % 2].push(s, self._persistent())
-            s.state = _MSpanInUse
+            s.state = MSpanInUse
             s.allocCount = 0
             s.sizeclass = sizeclass
             if sizeclass == 0:
@@ -285,10 +289,10 @@ class MHeap(ArenaHeap[MSpan]):
         return s
 
     def allocStack(self, npage: int) -> MSpan | None:
-        """allocStack: a span for goroutine stacks (state _MSpanStack)."""
+        """allocStack: a span for goroutine stacks (state MSpanStack)."""
         s = self.allocSpanLocked(npage)
         if s is not None:
-            s.state = _MSpanStack
+            s.state = MSpanStack
             s.allocCount = 0
             self.stats.stacks_inuse += s.npages << _PageShift
         return s
@@ -312,7 +316,7 @@ class MHeap(ArenaHeap[MSpan]):
                 if s is None:
                     return None
         assert lst is not None
-        if s.state != _MSpanFree:
+        if s.state != MSpanFree:
             raise RuntimeThrow("MHeap_AllocLocked - MSpan not free")
         if s.npages < npage:
             raise RuntimeThrow("MHeap_AllocLocked - bad npages")
@@ -333,10 +337,10 @@ class MHeap(ArenaHeap[MSpan]):
             self.spans[p] = t
             self.spans[p + t.npages - 1] = t
             t.needzero = s.needzero
-            s.state = _MSpanStack  # prevent coalescing with s
-            t.state = _MSpanStack
+            s.state = MSpanStack  # prevent coalescing with s
+            t.state = MSpanStack
             self.freeSpanLocked(t, False, False, s.unusedsince)
-            s.state = _MSpanFree
+            s.state = MSpanFree
         s.unusedsince = 0
 
         p = (s.startAddr - self.arena_start) >> _PageShift
@@ -394,7 +398,7 @@ class MHeap(ArenaHeap[MSpan]):
         for i in range(p, p + s.npages):
             self.spans[i] = s
         s.sweepgen = self.sweepgen
-        s.state = _MSpanInUse
+        s.state = MSpanInUse
         self.pagesInUse += s.npages
         self.freeSpanLocked(s, False, True, 0)
         return True
@@ -413,7 +417,7 @@ class MHeap(ArenaHeap[MSpan]):
         if idx >= len(self.spans):
             return None
         s = self.spans[idx]
-        if s is None or v < s.startAddr or v >= s.limit or s.state != _MSpanInUse:
+        if s is None or v < s.startAddr or v >= s.limit or s.state != MSpanInUse:
             return None
         return s
 
@@ -441,10 +445,10 @@ class MHeap(ArenaHeap[MSpan]):
         self.freeSpanLocked(s, True, True, 0)
 
     def freeSpanLocked(self, s: MSpan, acctinuse: bool, acctidle: bool, unusedsince: int) -> None:
-        if s.state == _MSpanStack:
+        if s.state == MSpanStack:
             if s.allocCount != 0:
                 raise RuntimeThrow("MHeap_FreeSpanLocked - invalid stack free")
-        elif s.state == _MSpanInUse:
+        elif s.state == MSpanInUse:
             if s.allocCount != 0 or s.sweepgen != self.sweepgen:
                 raise RuntimeThrow(
                     f"MHeap_FreeSpanLocked - invalid free: span {s.startAddr:#x} "
@@ -459,7 +463,7 @@ class MHeap(ArenaHeap[MSpan]):
             self.stats.heap_inuse -= nbytes
         if acctidle:
             self.stats.heap_idle += nbytes
-        s.state = _MSpanFree
+        s.state = MSpanFree
         if s.list is not None:
             self.busyList(s.npages).remove(s)
 
@@ -471,7 +475,7 @@ class MHeap(ArenaHeap[MSpan]):
         p = (s.startAddr - self.arena_start) >> _PageShift
         if p > 0:
             t = spans[p - 1]
-            if t is not None and t.state == _MSpanFree:
+            if t is not None and t.state == MSpanFree:
                 s.startAddr = t.startAddr
                 s.npages += t.npages
                 s.npreleased = t.npreleased  # absorb released pages
@@ -479,17 +483,17 @@ class MHeap(ArenaHeap[MSpan]):
                 p -= t.npages
                 spans[p] = s
                 self.freeList(t.npages).remove(t)
-                t.state = 0  # _MSpanDead
+                t.state = 0  # MSpanDead
                 self.spanalloc.free(t)
         if p + s.npages < len(spans):
             t = spans[p + s.npages]
-            if t is not None and t.state == _MSpanFree:
+            if t is not None and t.state == MSpanFree:
                 s.npages += t.npages
                 s.npreleased += t.npreleased
                 s.needzero |= t.needzero
                 spans[p + s.npages - 1] = s
                 self.freeList(t.npages).remove(t)
-                t.state = 0  # _MSpanDead
+                t.state = 0  # MSpanDead
                 self.spanalloc.free(t)
 
         self.freeList(s.npages).insert(s)
@@ -558,10 +562,10 @@ class MHeap(ArenaHeap[MSpan]):
 
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """Dispose of a special of a dead object: queue its finalizer or free its sample."""
-        if s.kind == _KindSpecialFinalizer:
+        if s.kind == KindSpecialFinalizer:
             self.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
-        elif s.kind == _KindSpecialProfile:
+        elif s.kind == KindSpecialProfile:
             self.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
         else:
@@ -612,28 +616,7 @@ class MHeap(ArenaHeap[MSpan]):
                 p.mcache.purgecachedstats()
 
     def inuse_spans(self) -> list[MSpan]:
-        return [s for s in self.allspans if s.state == _MSpanInUse]
-
-
-def growAllspans(cap: int, os_: OS, other_sys: SysStat) -> int:
-    """recordspan's growth of a full allspans array; returns the new capacity.
-
-    The new array (64 KiB, or half again as large) is sysAlloc'd and the old
-    one sysFree'd, both charged to other_sys. Unchanged since Go 1.8.
-    """
-    n = 64 * 1024 // 8
-    if n < cap * 3 // 2:
-        n = cap * 3 // 2
-    os_.sysAlloc(n * 8, other_sys)
-    if cap:
-        os_.sysFree(0, cap * 8, other_sys)
-    return n
-
-
-def _new_special() -> SpecialRecord:
-    from goheap.runtime.specials import SpecialRecord
-
-    return SpecialRecord()
+        return [s for s in self.allspans if s.state == MSpanInUse]
 
 
 def _noop() -> None:

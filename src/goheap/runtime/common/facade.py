@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from goheap.runtime.arena import ArenaMemory
-    from goheap.runtime.gotype import Type
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.common.arena import ArenaMemory
+    from goheap.runtime.common.gotype import Type
+    from goheap.runtime.common.mspan import MSpan
 
 S = TypeVar("S", bound="MSpan")
 

@@ -1,8 +1,8 @@
 """Special records (mheap.go ``special``, ``addspecial``, ``removespecial``).
 
 A special is metadata attached to one object: a finalizer
-(``_KindSpecialFinalizer``) or a heap-profile bucket
-(``_KindSpecialProfile``). Each span keeps a singly linked list of them,
+(``KindSpecialFinalizer``) or a heap-profile bucket
+(``KindSpecialProfile``). Each span keeps a singly linked list of them,
 sorted by (offset, kind), so a finalizer record comes before a profile
 record for the same object. Records come from two fixallocs (charged to
 ``other_sys``), allocated under ``speciallock``.
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import GoheapError
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView, S
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.common.heapview import HeapView, S
+    from goheap.runtime.common.mspan import MSpan
 
-_KindSpecialFinalizer: Final = 1
-_KindSpecialProfile: Final = 2
+KindSpecialFinalizer: Final = 1
+KindSpecialProfile: Final = 2
 
 
 class SpecialRecord:
@@ -96,3 +96,8 @@ def specials_of(span: MSpan) -> list[SpecialRecord]:
         out.append(t)
         t = t.next
     return out
+
+
+def newSpecialRecord() -> SpecialRecord:
+    """A zeroed special record: what the specials' fixallocs hand out first."""
+    return SpecialRecord()

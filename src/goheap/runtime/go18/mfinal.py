@@ -19,31 +19,22 @@ reused once drained, never freed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError
-from goheap.runtime.specials import _KindSpecialFinalizer, addspecial, removespecial
+from goheap.runtime.common import mfinal
+from goheap.runtime.common.mfinal import FinalizerFunc
+from goheap.runtime.common.specials import KindSpecialFinalizer, addspecial, removespecial
 
 if TYPE_CHECKING:
-    from goheap.runtime.heapview import HeapView
-    from goheap.runtime.specials import SpecialRecord
-
-_FinBlockSize: Final = 4 * 1024
-FINALIZERS_PER_BLOCK: Final = (_FinBlockSize - 3 * 8) // 40
-
-FinalizerFunc = Callable[[int], object]
+    from goheap.runtime.go18.mheap import MHeap
 
 
-class Finalizers:
-    """The finalizer queue (finq) and the finalizer goroutine of one heap."""
+class Finalizers(mfinal.Finalizers):
+    """The finalizer queue of a Go 1.8 heap, with Go 1.8's SetFinalizer."""
 
-    def __init__(self, h: HeapView[Any]) -> None:
-        self.h = h
-        self.finq: list[tuple[FinalizerFunc, int]] = []
-        self.blocks_allocated = 0  # finblocks ever allocated (reused when drained)
-        self.fingwake = False
-        self.ran = 0
+    def __init__(self, h: MHeap) -> None:
+        super().__init__(h)
 
     def SetFinalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         h = self.h
@@ -59,39 +50,13 @@ class Finalizers:
                 f"SetFinalizer: pointer {obj:#x} not at beginning of allocated block {base:#x}"
             )
         if fn is None:
-            rec = removespecial(h, obj, _KindSpecialFinalizer)
+            rec = removespecial(h, obj, KindSpecialFinalizer)
             if rec is not None:
                 h.specialfinalizeralloc.free(rec)
             return
         rec = h.specialfinalizeralloc.alloc(h._persistent())
-        rec.kind = _KindSpecialFinalizer
+        rec.kind = KindSpecialFinalizer
         rec.payload = fn
         if not addspecial(h, obj, rec):
             h.specialfinalizeralloc.free(rec)
             raise GoheapError(f"SetFinalizer: finalizer already set for {obj:#x}")
-
-    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
-        """Called by the sweeper for an unreachable object with a finalizer."""
-        fn = rec.payload
-        assert callable(fn)
-        capacity = self.blocks_allocated * FINALIZERS_PER_BLOCK
-        if len(self.finq) >= capacity:
-            h = self.h
-            h.palloc.alloc(_FinBlockSize, 0, h.stats.gc_sys, h._persistent())
-            self.blocks_allocated += 1
-        self.finq.append((fn, p))
-        self.fingwake = True
-
-    def roots(self) -> list[int]:
-        """The objects the queue keeps alive."""
-        return [p for _, p in self.finq]
-
-    def runfinq(self) -> int:
-        """Run every queued finalizer (newest first); how many ran."""
-        batch = self.finq
-        self.finq = []
-        self.fingwake = False
-        for fn, p in reversed(batch):
-            fn(p)
-        self.ran += len(batch)
-        return len(batch)

@@ -31,7 +31,7 @@ from typing import Final
 
 import numpy as np
 
-from goheap.runtime.gotype import Type
+from goheap.runtime.common.gotype import Type
 
 bitPointer: Final = 1
 bitScan: Final = 1 << 4

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.mspan import MSpan
+from goheap.runtime.go18.mspan import MSpan
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.go18.mheap import MHeap
 
 
 def new_emptymspan() -> MSpan:

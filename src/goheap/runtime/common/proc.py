@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from goheap.runtime.fixalloc import PersistentAlloc
+from goheap.runtime.common.mfixalloc import PersistentAlloc
 
 C = TypeVar("C")  # the version's mcache
 

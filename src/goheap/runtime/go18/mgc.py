@@ -29,129 +29,36 @@ marking ends relative to allocation) but no byte count.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.malloc import GCHooks
-from goheap.runtime.mgcmark import Marker
-from goheap.runtime.mgcpacer import GCController
-from goheap.runtime.mgcsweep import sweepone
+from goheap.runtime.common.clock import CostModel
+from goheap.runtime.common.mgc import (
+    GCCycle,
+    format_gctrace,
+    gcBackgroundMode,
+    gcForceBlockMode,
+)
+from goheap.runtime.go18.malloc import GCHooks
+from goheap.runtime.go18.mgcmark import Marker
+from goheap.runtime.go18.mgcpacer import GCControllerState
+from goheap.runtime.go18.mgcsweep import sweepone
 
 if TYPE_CHECKING:
-    from goheap.runtime.mfinal import Finalizers
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mprof import MProf
-    from goheap.runtime.mspan import MSpan
+    from goheap.runtime.go18.mfinal import Finalizers
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mprof import MProf
+    from goheap.runtime.go18.mspan import MSpan
 
 _GCoff: Final = 0
 _GCmark: Final = 1
 _GCmarktermination: Final = 2
 
-gcBackgroundMode: Final = 0
-gcForceMode: Final = 1
-gcForceBlockMode: Final = 2
 
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
 scavengelimit: Final = 5 * 60 * 1_000_000_000
 forcePreemptNS: Final = 10_000_000
 gcOverAssistWork: Final = 64 << 10
-
-
-@dataclass
-class CostModel:
-    """Virtual nanoseconds per unit of work (estimates; see the module docstring)."""
-
-    alloc_ns: float = 20.0  # one mallocgc call (small)
-    tiny_ns: float = 8.0  # a tiny allocation that fits the current block
-    large_alloc_ns: float = 400.0  # a large allocation's page-heap work
-    zero_ns_per_byte: float = 0.05  # memclr (~20 GB/s)
-    write_ns: float = 1.0  # a pointer store by the mutator
-    scan_ns_per_byte: float = 0.5  # one unit of GC scan work (a byte scanned)
-    mark_ns_per_object: float = 10.0  # greyobject + queue
-    sweep_ns_per_span: float = 150.0
-    sweep_ns_per_object: float = 1.0
-    stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
-
-
-@dataclass(slots=True)
-class GCCycle:
-    """One collection, as gctrace and the reports show it (slots: a run keeps every cycle)."""
-
-    n: int
-    mode: int
-    tSweepTerm: int
-    tMark: int = 0
-    tMarkTerm: int = 0
-    tEnd: int = 0
-    heap0: int = 0
-    heap1: int = 0
-    heap2: int = 0
-    heapGoal: int = 0
-    trigger: int = 0
-    sweepTermCpu: int = 0
-    assistTime: int = 0
-    bgMarkTime: int = 0
-    idleMarkTime: int = 0
-    markTermCpu: int = 0
-    maxprocs: int = 1
-    pause_ns: int = 0
-    bytesMarked: int = 0
-    scanWork: int = 0
-    objects_marked: int = 0
-    gctrace: str = ""  # the cycle's gctrace line, exactly as Go 1.8 prints it
-
-    @property
-    def forced(self) -> bool:
-        return self.mode != gcBackgroundMode
-
-
-def itoaDiv(val: int, dec: int) -> str:
-    """Go's itoaDiv: val with a decimal point dec digits from the right."""
-    s = str(val)
-    if dec <= 0:
-        return s
-    s = s.rjust(dec + 1, "0")
-    return s[:-dec] + "." + s[-dec:]
-
-
-def fmtNSAsMS(ns: int) -> str:
-    if ns >= 10_000_000:
-        return itoaDiv(ns // 1_000_000, 0)
-    x = ns // 1000
-    if x == 0:
-        return "0"
-    dec = 3
-    while x >= 100:
-        x //= 10
-        dec -= 1
-    return itoaDiv(x, dec)
-
-
-def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float, extra: str = "") -> str:
-    """The gctrace=1 line, exactly as Go 1.8 prints it.
-
-    ``extra`` goes between the goal and the P count: later Go versions print
-    their stacks and globals columns there.
-    """
-    util = int(cpu_fraction * 100)
-    clock = "+".join(
-        fmtNSAsMS(b - a)
-        for a, b in ((c.tSweepTerm, c.tMark), (c.tMark, c.tMarkTerm), (c.tMarkTerm, c.tEnd))
-    )
-    cpu = (
-        f"{fmtNSAsMS(c.sweepTermCpu)}+{fmtNSAsMS(c.assistTime)}/{fmtNSAsMS(c.bgMarkTime)}"
-        f"/{fmtNSAsMS(c.idleMarkTime)}+{fmtNSAsMS(c.markTermCpu)}"
-    )
-    line = (
-        f"gc {c.n} @{itoaDiv((c.tSweepTerm - start_ns) // 1_000_000, 3)}s {util}%: "
-        f"{clock} ms clock, {cpu} ms cpu, "
-        f"{c.heap0 >> 20}->{c.heap1 >> 20}->{c.heap2 >> 20} MB, {c.heapGoal >> 20} MB goal, "
-        f"{extra}{c.maxprocs} P"
-    )
-    if c.forced:
-        line += " (forced)"
-    return line
 
 
 class GC(GCHooks):
@@ -178,7 +85,7 @@ class GC(GCHooks):
         self.procs = procs
         self.liveness = liveness
         self.cost = cost
-        self.controller = GCController(h.stats, gogc, procs)
+        self.controller = GCControllerState(h.stats, gogc, procs)
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.cycles: list[GCCycle] = []

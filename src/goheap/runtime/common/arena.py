@@ -29,7 +29,7 @@ import mmap
 from typing import Final
 
 from goheap.errors import GoheapError
-from goheap.runtime.mstats import SysStat
+from goheap.runtime.common.mstats import SysStat
 
 MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
 

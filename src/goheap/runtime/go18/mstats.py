@@ -1,46 +1,25 @@
-"""Memory statistics (mstats.go): the runtime's counters and runtime.MemStats.
+"""Memory statistics of Go 1.8 (mstats.go): its counters and ReadMemStats.
 
 ``MStats`` is Go's internal ``memstats`` global: the ``*_sys`` counters that
 every OS mapping is charged to (each a ``SysStat`` cell, since Go passes them
-by pointer), the heap counters the page heap keeps (``heap_inuse``,
-``heap_idle``, ...), and the pacer's counters (``heap_live``, ``heap_scan``,
-``heap_marked``, ``gc_trigger``, ``next_gc``).
+by pointer: :mod:`goheap.runtime.common.mstats`), the heap counters the page
+heap keeps (``heap_inuse``, ``heap_idle``, ...), and the pacer's counters
+(``heap_live``, ``heap_scan``, ``heap_marked``, ``gc_trigger``, ``next_gc``).
 
-``MemStats`` is what ``runtime.ReadMemStats`` returns, with Go 1.8's exported
-field names and meanings; ``updatememstats`` computes it as Go 1.8 does,
+``updatememstats`` computes ``MemStats`` (the shared record) as Go 1.8 does,
 walking allspans (so unswept dead objects still count, as in Go).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from goheap.runtime.common.mstats import BySizeEntry, MemStats, SysStat
 
 if TYPE_CHECKING:
-    from goheap.runtime.mheap import MHeap
+    from goheap.runtime.go18.mheap import MHeap
 
 MAX_UINT64: Final = (1 << 64) - 1
-
-
-class SysStat:
-    """One ``*_sys`` counter (Go passes these as ``*uint64``)."""
-
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.value = 0
-
-    def inc(self, n: int) -> None:
-        self.value += n
-
-    def dec(self, n: int) -> None:
-        if n > self.value:
-            raise AssertionError(f"runtime: stat underflow: {self.name} {self.value} - {n}")
-        self.value -= n
-
-    def __repr__(self) -> str:
-        return f"{self.name}={self.value}"
 
 
 class MStats:
@@ -103,54 +82,6 @@ class MStats:
         return sum(s.value for s in self.sys_stats())
 
 
-@dataclass
-class BySizeEntry:
-    Size: int
-    Mallocs: int
-    Frees: int
-
-
-@dataclass
-class MemStats:
-    """runtime.MemStats as Go 1.8 defines it (field names are Go's)."""
-
-    Alloc: int = 0
-    TotalAlloc: int = 0
-    Sys: int = 0
-    Lookups: int = 0
-    Mallocs: int = 0
-    Frees: int = 0
-    HeapAlloc: int = 0
-    HeapSys: int = 0
-    HeapIdle: int = 0
-    HeapInuse: int = 0
-    HeapReleased: int = 0
-    HeapObjects: int = 0
-    StackInuse: int = 0
-    StackSys: int = 0
-    MSpanInuse: int = 0
-    MSpanSys: int = 0
-    MCacheInuse: int = 0
-    MCacheSys: int = 0
-    BuckHashSys: int = 0
-    GCSys: int = 0
-    OtherSys: int = 0
-    NextGC: int = 0
-    LastGC: int = 0
-    PauseTotalNs: int = 0
-    PauseNs: list[int] = field(default_factory=lambda: [0] * 256)
-    PauseEnd: list[int] = field(default_factory=lambda: [0] * 256)
-    NumGC: int = 0
-    NumForcedGC: int = 0
-    GCCPUFraction: float = 0.0
-    EnableGC: bool = True
-    DebugGC: bool = False
-    BySize: list[BySizeEntry] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def updatememstats(h: MHeap, by_size_len: int) -> MemStats:
     """Compute MemStats from the heap exactly as Go 1.8's updatememstats.
 
@@ -167,7 +98,7 @@ def updatememstats(h: MHeap, by_size_len: int) -> MemStats:
     alloc = 0
     by_nmalloc = [0] * nclasses
     for s in h.allspans:
-        if s.state != 1:  # _MSpanInUse
+        if s.state != 1:  # MSpanInUse
             continue
         if s.sizeclass == 0:
             nmalloc += 1

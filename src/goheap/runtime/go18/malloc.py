@@ -25,16 +25,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import GoheapError, RuntimeThrow
-from goheap.runtime.facade import Collector, Mallocgc
-from goheap.runtime.gotype import Type
-from goheap.runtime.mcentral import initSpan
-from goheap.runtime.mgcsweep import deductSweepCredit
-from goheap.runtime.mspan import MSpan, ctz64
+from goheap.runtime.common.facade import Collector, Mallocgc
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.malloc import nextFreeFast
+from goheap.runtime.go18.mcentral import initSpan
+from goheap.runtime.go18.mgcsweep import deductSweepCredit
+from goheap.runtime.go18.mspan import MSpan
 
 if TYPE_CHECKING:
-    from goheap.runtime.mcache import MCache
-    from goheap.runtime.mheap import MHeap
-    from goheap.runtime.mprof import MProf
+    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.mheap import MHeap
+    from goheap.runtime.go18.mprof import MProf
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
@@ -62,24 +63,6 @@ class GCHooks(Collector):
 
     def gcStartBackground(self, x: int) -> None:
         """gcStart(gcBackgroundMode, false); x is the object being returned."""
-
-
-def nextFreeFast(s: MSpan) -> int:
-    """A free slot from the span's allocCache, or 0 if the slow path is needed."""
-    aCache = s.allocCache
-    if aCache == 0:
-        return 0
-    theBit = ctz64(aCache)
-    result = s.freeindex + theBit
-    if result < s.nelems:
-        freeidx = result + 1
-        if freeidx % 64 == 0 and freeidx != s.nelems:
-            return 0
-        s.allocCache = aCache >> (theBit + 1)
-        s.freeindex = freeidx
-        s.allocCount += 1
-        return result * s.elemsize + s.startAddr
-    return 0
 
 
 class Malloc(Mallocgc):

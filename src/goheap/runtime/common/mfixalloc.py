@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.arena import OS, round_up
-from goheap.runtime.mstats import SysStat
+from goheap.runtime.common.arena import OS, round_up
+from goheap.runtime.common.mstats import SysStat
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""What both Go versions' runtimes share: version-free modules and base classes."""

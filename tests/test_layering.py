@@ -1,0 +1,94 @@
+"""The package rules of goheap.runtime (see its docstring), checked on the source.
+
+Every import counts: at module level, inside functions and under
+``TYPE_CHECKING`` (a type-only import is still a dependency a reader and
+mypy follow).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import goheap
+
+SRC = Path(goheap.__file__).resolve().parent
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, imported module, names) for every import statement in the file."""
+    tree = ast.parse(path.read_text(), str(path))
+    pkg = _module_name(path)
+    if path.name != "__init__.py":
+        pkg = pkg.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield node.lineno, a.name, []
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            names = [a.name for a in node.names]
+            yield node.lineno, mod, names
+            for n in names:  # "from goheap.runtime import mspan" imports a module
+                yield node.lineno, f"{mod}.{n}", []
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _under(mod: str, pkg: str) -> bool:
+    return mod == pkg or mod.startswith(pkg + ".")
+
+
+def _violations(src_pkg: str, forbidden: tuple[str, ...]) -> list[str]:
+    out = []
+    for name, path in _modules().items():
+        if not _under(name, src_pkg):
+            continue
+        for line, mod, _ in _imports(path):
+            if any(_under(mod, f) for f in forbidden):
+                out.append(f"{path.relative_to(SRC.parent)}:{line}: imports {mod}")
+    return out
+
+
+def test_go18_never_imports_go127() -> None:
+    assert _violations("goheap.runtime.go18", ("goheap.runtime.go127",)) == []
+
+
+def test_go127_never_imports_go18() -> None:
+    assert _violations("goheap.runtime.go127", ("goheap.runtime.go18",)) == []
+
+
+def test_common_imports_neither_version() -> None:
+    forbidden = ("goheap.runtime.go18", "goheap.runtime.go127")
+    assert _violations("goheap.runtime.common", forbidden) == []
+
+
+def test_no_private_name_imported_across_runtime_modules() -> None:
+    """A Go ``_`` name another module uses is spelled without the underscore."""
+    out = []
+    for name, path in _modules().items():
+        if not _under(name, "goheap.runtime"):
+            continue
+        for line, mod, names in _imports(path):
+            if not mod.startswith("goheap"):
+                continue
+            for n in names:
+                if n.startswith("_") and not n.startswith("__"):
+                    out.append(f"{path.relative_to(SRC.parent)}:{line}: {n} from {mod}")
+    assert out == []
