@@ -853,3 +853,22 @@ def test_cleanup_not_modelled_for_go18() -> None:
             h.stop_cleanup(1)
     finally:
         h.close()
+
+
+def test_a_day_idle_runs_the_forced_gcs_sysmon_would() -> None:
+    """Idle, sysmon sleeps to its next timer: a day costs its 719 forced GCs, not 8.6M ticks.
+
+    After one GC, sysmon starts a GC whenever more than forcegcperiod (2 min)
+    has passed since the last one ended: 719 in 24 h, each period a little
+    over 2 min. Go 1.8 runs the same number.
+    """
+    counts = []
+    for profile in ("go1.8", "go1.27"):
+        with Heap(profile=profile) as h:
+            for _ in range(1000):
+                h.malloc(64)
+            h.gc()
+            h.advance(24 * 3600 * 10**9)
+            counts.append(h.read_memstats().NumGC)
+            h.check()
+    assert counts == [720, 720]

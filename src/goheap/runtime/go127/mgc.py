@@ -394,14 +394,33 @@ class GC(Collector):
             self.runFinalizers()
             if now >= end:
                 break
-            self._next_event()
-            deadline = min(end, self.next_event_ns, self.next_sample_ns)
+            deadline = min(end, self._next_idle_wake(now), self.next_sample_ns)
             step = max(1, deadline - now)
             self.clock.now = now + step
             self.limiter.addIdleTime(step * self.procs)
             self.slice_start = self.clock.now
             self._sysmon()
         self.slice_start = self.clock.now
+
+    def _next_idle_wake(self, now: int) -> int:
+        """When sysmon next acts while every P is idle.
+
+        With no goroutine to preempt, sysmon sleeps (proc.go: ``npidle ==
+        gomaxprocs``) for up to ``forcegcperiod/2`` or until the next timer:
+        the forced GC's deadline or the scavenger's wake-up. Its 10 ms
+        preemption and limiter ticks do not run, and the limiter's window
+        over the idle time is all idle either way, so an idle period costs
+        its events, not its length over 10 ms.
+        """
+        nxt = now + forcegcperiod // 2
+        if self.last_gc_nanotime and self.controller.gcPercent >= 0:
+            t = self.last_gc_nanotime + forcegcperiod + 1
+            if t < nxt:
+                nxt = t
+        t = self.scavenger.next_event()
+        if t < nxt:
+            nxt = t
+        return max(nxt, now + 1)
 
     def _idleMark(self, step: int) -> None:
         """Every P runs an idle mark worker for step ns (or until the work is done)."""
