@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
+from goheap.options import split_list
+from goheap.outputs import check_outputs, write_text
+from goheap.pprof.command import analyze
 from goheap.profiles import DEFAULT_PROFILE, get_profile
+from goheap.validate.command import validate
 
 if TYPE_CHECKING:
     from goheap.runner import RunOptions
@@ -49,6 +53,12 @@ Examples:
 )
 def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
+
+
+# run, record, replay, compare and sizeclasses are defined below; these two live
+# beside the code they drive and import only downward (goheap.outputs, goheap.options).
+cli.add_command(analyze)
+cli.add_command(validate)
 
 
 def _print_version(ctx: click.Context, value: bool) -> None:
@@ -179,24 +189,6 @@ def pprof_settings(
     check_outputs(force, pprof_out)
     rate = profile_rate(heap.profile, memprofilerate, pprof_out)
     return dataclasses.replace(heap, memprofilerate=rate)
-
-
-def check_outputs(force: bool, *paths: str | None) -> None:
-    """Refuse, before any work, to overwrite an existing output without -f."""
-    for p in paths:
-        if p and p != "-" and Path(p).exists() and not force:
-            raise GoheapError(f"{p} exists; pass -f to overwrite it")
-        if p and p != "-" and not Path(p).parent.resolve().is_dir():
-            raise GoheapError(f"{p}: directory {Path(p).parent} does not exist")
-
-
-def write_text(dest: str, text: str) -> None:
-    if dest == "-":
-        sys.stdout.write(text)
-        return
-    from goheap.report.common import write_file
-
-    write_file(dest, text)
 
 
 def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
@@ -452,13 +444,6 @@ def settings_from_header(heap: RunOptions, header: dict[str, Any]) -> RunOptions
 # --- compare ----------------------------------------------------------------------------
 
 
-def split_list(text: str, what: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise GoheapError(f"{what}: expected a comma-separated list, got {text!r}")
-    return items
-
-
 @cli.command(
     epilog="""\b
 Examples:
@@ -585,24 +570,6 @@ def sizeclasses(profile: str, as_json: bool) -> None:
         sys.stdout.write(json.dumps(to_json_dict(table)) + "\n")
     else:
         sys.stdout.write(format_go_table(table))
-
-
-def _register_validate() -> None:
-    from goheap.validate.command import validate
-
-    cli.add_command(validate)
-
-
-_register_validate()
-
-
-def _register_analyze() -> None:
-    from goheap.pprof.command import analyze
-
-    cli.add_command(analyze)
-
-
-_register_analyze()
 
 
 def main(argv: list[str] | None = None) -> int:
