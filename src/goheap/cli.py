@@ -226,7 +226,7 @@ def emit(result: dict[str, Any], out: Outputs) -> None:
 
         console = Console()
         text.memstats_table(result, console)
-        if hasattr(text, "breakdown_table") and "breakdown" in result:
+        if "breakdown" in result:
             text.breakdown_table(result, console)
 
 
@@ -381,7 +381,7 @@ def replay(
     from goheap.trace import Replayer, TraceError, open_trace
 
     reader = open_trace(trace_path)
-    header = getattr(reader, "header", {}) or {}
+    header = reader.header
     heap = settings_from_header(heap, header)
     heap = pprof_settings(heap, pprof_out, memprofilerate, out.force)
     session = Session(heap)
@@ -539,11 +539,7 @@ def compare(
 
         from goheap.report import text
 
-        if hasattr(text, "compare_table"):
-            text.compare_table(results, Console())
-        else:
-            for r in results:
-                text.memstats_table(r, Console())
+        text.compare_table(results, Console())
 
 
 # --- sizeclasses ----------------------------------------------------------------------
