@@ -6,7 +6,7 @@ import pytest
 
 from goheap import Heap
 from goheap.errors import GoheapError
-from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles import get_profile
 from goheap.runner import parse_memlimit, run_workload
 from goheap.runtime.gotype import POINTER

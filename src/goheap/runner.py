@@ -11,7 +11,7 @@ replay`` and ``goheap compare``:
   HeapSys (the runtime keeps running maxima; see MStats);
 - ``gc``: one object per cycle (number, virtual start and end, heap at
   start, marked, goal, trigger, pause, forced, the gctrace line);
-- ``classes``, ``spans``, ``breakdown``: the heap at the end (goheap.inspect);
+- ``classes``, ``spans``, ``breakdown``: the heap at the end (goheap.heapcensus);
 - ``timeline``: heap figures over virtual time (goheap.timeline);
 - ``sim``: wall-clock seconds the simulation took and allocations made.
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.heap import Heap, parse_gogc
-from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.mgc import GCCycle
 from goheap.timeline import Timeline

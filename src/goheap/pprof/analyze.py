@@ -332,7 +332,7 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
         span = sc.class_to_allocnpages[c] * page
         row.spans = -(-row.objects // row.objects_per_span)
         row.span_bytes = row.spans * span
-        # The tail a span of this class cannot use, as goheap.inspect.class_table counts it
+        # The tail a span of this class cannot use, as goheap.heapcensus.class_table counts it
         # (on go1.27 it includes Green Tea's inline mark bits and a scan span's heap bits).
         row.tail_waste_bytes = row.spans * (span - row.objects_per_span * row.size)
         row.free_slot_bytes = row.span_bytes - row.tail_waste_bytes - row.inuse_bytes
