@@ -7,8 +7,8 @@
 
 Compiling is optional: goheap is plain, fully typed Python and runs as it is.
 Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
-with the same numbers. What is compiled: ``heap``, ``mutator`` and every
-module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
+with the same numbers. What is compiled: ``heap``, ``mutator``, ``xorshift`` and
+every module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
 simulated allocation runs through -- except package ``__init__`` files.
 
 The build type-checks those modules with mypy, turns them into C with mypyc
@@ -44,7 +44,7 @@ from goheap import _native
 PACKAGE_DIR = _native.PACKAGE_DIR
 
 #: Which modules are compiled: these, and everything below these directories.
-COMPILED_FILES = ("heap.py", "mutator.py")
+COMPILED_FILES = ("heap.py", "mutator.py", "xorshift.py")
 COMPILED_DIRS = ("runtime", "workloads")
 
 # Runs in a subprocess, in the directory holding the goheap package: mypyc's

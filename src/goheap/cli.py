@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
-from goheap.options import split_list
+from goheap.options import parse_memlimit, split_list
 from goheap.outputs import check_outputs, write_text
 from goheap.pprof.command import analyze
 from goheap.profiles import DEFAULT_PROFILE, get_profile
@@ -199,7 +199,7 @@ def run_options(
     profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
 ) -> RunOptions:
     from goheap.heap import parse_gogc
-    from goheap.runner import RunOptions, parse_memlimit
+    from goheap.runner import RunOptions
 
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
@@ -516,7 +516,6 @@ def compare(
     """Run WORKLOAD under several settings and set the results side by side."""
     from goheap.compare import RunSpec, run_all
     from goheap.heap import parse_gogc
-    from goheap.runner import parse_memlimit
     from goheap.workloads import get_workload, parse_params
 
     w = get_workload(workload)

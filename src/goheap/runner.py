@@ -18,7 +18,6 @@ replay`` and ``goheap compare``:
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,28 +30,6 @@ from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.mgc import GCCycle
 from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
-
-_SIZE_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
-_SIZE_UNITS |= {"k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
-
-
-def parse_memlimit(text: str | int | None) -> int | None:
-    """GOMEMLIMIT as Go reads it: bytes with an optional unit (B, KiB, MiB, ...), or off."""
-    if text is None:
-        return None
-    if isinstance(text, int):
-        if text < 0:
-            raise GoheapError(f"--memlimit {text}: must not be negative")
-        return text
-    t = text.strip()
-    if t.lower() == "off":
-        return None
-    m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", t)
-    if m is None or m.group(2).lower() not in _SIZE_UNITS:
-        raise GoheapError(
-            f"--memlimit {text!r}: expected a size such as 512MiB, 2GiB, 1000000 or 'off'"
-        )
-    return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
 
 
 def profile_rate(profile: str, memprofilerate: int | None, pprof: str | None) -> int | None:

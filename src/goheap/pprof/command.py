@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from goheap.compare import check_jobs
 from goheap.errors import GoheapError
-from goheap.options import split_list
+from goheap.options import parse_memlimit, split_list
 from goheap.outputs import check_outputs, write_text
+from goheap.parallel import check_jobs
 from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ def parse_settings(gogcs: str | None, memlimits: str | None) -> list[Setting]:
     """Every (GOGC, GOMEMLIMIT) pair asked for; none when neither option was given."""
     from goheap.heap import parse_gogc
     from goheap.pprof.whatif import Setting
-    from goheap.runner import parse_memlimit
 
     if gogcs is None and memlimits is None:
         return []

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from goheap.errors import GoheapError
+from goheap.options import parse_memlimit
 from goheap.outputs import check_outputs, write_text
 from goheap.profiles import get_profile
 
@@ -87,7 +88,6 @@ def validate(
     runs' spread widened by 5%. See docs/fidelity.md.
     """
     from goheap.heap import parse_gogc
-    from goheap.runner import parse_memlimit
     from goheap.validate.cases import select_workloads
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go
