@@ -750,7 +750,6 @@ def test_addr_range_helpers() -> None:
     assert a.findAddrGreaterEqual(0x2800) == (0x3000, True)
     assert a.findAddrGreaterEqual(0x5000) == (0, False)
     assert a.contains(0x1800) and not a.contains(0x2800)
-    assert a.removeLast(0x800) == AddrRange(0x3800, 0x4000)
     # Offset view on amd64: minOffAddr is below every user address, maxOffAddr above.
     assert off(ARENA_BASE_OFFSET) == 0
     assert off(MAX_OFF_ADDR) == (1 << 48) - 1

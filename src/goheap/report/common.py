@@ -33,7 +33,6 @@ BYTE_FIELDS = frozenset(
         "NextGC",
     }
 )
-COUNT_FIELDS = frozenset({"Lookups", "Mallocs", "Frees", "HeapObjects", "NumGC", "NumForcedGC"})
 
 # One line on each MemStats field, in our words.
 MEMSTATS_DOC: dict[str, str] = {

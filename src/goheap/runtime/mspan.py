@@ -56,9 +56,6 @@ class MSpanList:
         self.last: MSpan | None = None
         self.name = name
 
-    def isEmpty(self) -> bool:
-        return self.first is None
-
     def insert(self, span: MSpan) -> None:
         """Insert at the front (free lists are LIFO)."""
         if span.next is not None or span.prev is not None or span.list is not None:
@@ -216,9 +213,6 @@ class MSpan:
         """One past the last byte of the span's pages."""
         return self.startAddr + (self.npages << _PageShift)
 
-    def inList(self) -> bool:
-        return self.list is not None
-
     def layout(self) -> tuple[int, int, int]:
         """(elemsize, objects, total bytes) as mspan.layout computes them."""
         total = self.npages << _PageShift
@@ -274,9 +268,6 @@ class MSpan:
         if self.baseMask != 0:
             return byteOffset >> self.divShift
         return ((byteOffset >> self.divShift) * self.divMul) >> self.divShift2
-
-    def isMarked(self, index: int) -> bool:
-        return (self.gcmarkBits >> index) & 1 == 1
 
     def countFree(self) -> int:
         """Objects whose mark bit is clear, over nelems."""
