@@ -32,7 +32,6 @@ from goheap.runtime.go127.mgcpacer import (
     float64ToUint64,
     gcBackgroundUtilization,
     gcGoalUtilization,
-    gcMarkWorkerMode,
     gcTriggerKind,
     i64,
     memoryLimitHeapGoalHeadroomPercent,
@@ -962,29 +961,8 @@ def test_reset_live_and_update() -> None:
     assert c.triggered == MAX_UINT64
 
 
-def test_mark_worker_stop_and_stacks() -> None:
+def test_add_globals() -> None:
     c = GCControllerState()
-    c.setMaxIdleMarkWorkers(2)
-    assert c.addIdleMarkWorker()
-    c.markWorkerStop(gcMarkWorkerMode.Idle, 10)
-    c.markWorkerStop(gcMarkWorkerMode.Dedicated, 20)
-    c.markWorkerStop(gcMarkWorkerMode.Fractional, 30)
-    assert (c.idleMarkTime, c.dedicatedMarkTime, c.fractionalMarkTime) == (10, 20, 30)
-    assert c.dedicatedMarkWorkersNeeded == 1
-    assert c.idleMarkWorkers & 0xFFFFFFFF == 0
-    with pytest.raises(ValueError):
-        c.markWorkerStop(gcMarkWorkerMode.NotWorker, 1)
-
-    class P:
-        maxStackScanDelta = 0
-
-    p = P()
-    c.addScannableStack(p, 4096)
-    assert c.maxStackScan == 0 and p.maxStackScanDelta == 4096
-    c.addScannableStack(p, 4096)
-    assert c.maxStackScan == 8192 and p.maxStackScanDelta == 0
-    c.addScannableStack(None, -2048)
-    assert c.maxStackScan == 6144
     c.addGlobals(165002)
     assert c.globalsScan == 165002
 

@@ -611,7 +611,7 @@ def test_no_goal_is_not_drawn() -> None:
 def test_a_failed_write_is_one_error(tmp_path: Path) -> None:
     """Every report writer turns an OSError into goheap's one-line error."""
     from goheap.errors import GoheapError
-    from goheap.report.common import write_file
+    from goheap.outputs import write_file
 
     with pytest.raises(GoheapError, match=r"cannot write .*: Is a directory"):
         write_file(tmp_path, "x")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from goheap import Heap
-from goheap.errors import GoheapError
-from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles import get_profile
-from goheap.runner import parse_memlimit, run_workload
+from goheap.runner import run_workload
 from goheap.runtime.common.gotype import POINTER
 from tests.go18data import CLASS_TO_SIZE, PAGE
 
@@ -96,20 +95,6 @@ def test_breakdown_lifetime_mode(make_heap) -> None:
         h.dead(x)
     b = breakdown(h)
     assert (b["live_objects"], b["garbage_objects"]) == (4, 6)
-
-
-@pytest.mark.parametrize(
-    ("text", "want"),
-    [("512MiB", 512 << 20), ("1GiB", 1 << 30), ("1000", 1000), ("off", None), ("2gb", 2 * 10**9)],
-)
-def test_parse_memlimit(text: str, want: int | None) -> None:
-    assert parse_memlimit(text) == want
-
-
-@pytest.mark.parametrize("text", ["", "12 parsecs", "-5", "1.5GiB"])
-def test_parse_memlimit_rejects(text: str) -> None:
-    with pytest.raises(GoheapError, match="--memlimit"):
-        parse_memlimit(text)
 
 
 @pytest.mark.parametrize(("profile", "slot"), [("go1.8", 1024), ("go1.27", 1152)])

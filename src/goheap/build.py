@@ -7,8 +7,8 @@
 
 Compiling is optional: goheap is plain, fully typed Python and runs as it is.
 Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
-with the same numbers. What is compiled: ``heap``, ``mutator`` and every
-module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
+with the same numbers. What is compiled: ``heap``, ``mutator``, ``xorshift`` and
+every module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
 simulated allocation runs through -- except package ``__init__`` files.
 
 The build type-checks those modules with mypy, turns them into C with mypyc
@@ -44,7 +44,7 @@ from goheap import _native
 PACKAGE_DIR = _native.PACKAGE_DIR
 
 #: Which modules are compiled: these, and everything below these directories.
-COMPILED_FILES = ("heap.py", "mutator.py")
+COMPILED_FILES = ("heap.py", "mutator.py", "xorshift.py")
 COMPILED_DIRS = ("runtime", "workloads")
 
 # Runs in a subprocess, in the directory holding the goheap package: mypyc's
@@ -214,95 +214,126 @@ def build(
     mypy_version = _check_tools()
     sources = compiled_sources(pkg_dir)
     say(f"compiling {len(sources)} modules with mypyc (a minute or two)...")
-    modules = [module_name(rel) for rel in sources]
     # Hash before compiling: an edit made while the build runs makes it stale at once.
     records = {
         rel: _file_record(os.path.join(pkg_dir, rel)) for rel in dependencies(sources, pkg_dir)
     }
-    root = os.path.dirname(pkg_dir)
     work = tempfile.mkdtemp(prefix="goheap-build-")
     try:
-        config = os.path.join(work, "mypy.ini")
-        with open(config, "w") as f:
-            f.write(_MYPY_CONFIG.format(cache=os.path.join(work, "mypy_cache")))
-        args = {
-            "config": config,
-            "paths": [os.path.join("goheap", rel) for rel in sources],
-            "opt_level": opt_level,
-            "group": _native.GROUP_NAME,
-            "cdir": os.path.join(work, "c"),
-            "lib": os.path.join(work, "lib"),
-            "tmp": os.path.join(work, "tmp"),
-            "multi_file": multi_file,
-            "jobs": jobs,
-            "times": os.path.join(work, "times.json"),
-        }
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c", _BUILD_SCRIPT, json.dumps(args)],
-            cwd=root,
-            capture_output=not verbose,
-            text=True,
+        seconds, times = _compile(
+            work, os.path.dirname(pkg_dir), sources, opt_level, jobs, multi_file, verbose
         )
-        seconds = time.perf_counter() - t0
-        if proc.returncode != 0:
-            log = os.path.join(tempfile.gettempdir(), "goheap-build.log")
-            with open(log, "w") as f:
-                f.write((proc.stdout or "") + (proc.stderr or ""))
-            tail = [ln for ln in (proc.stdout or "").splitlines() if ": error:" in ln][:10]
-            detail = ("\n  " + "\n  ".join(tail)) if tail else ""
-            raise BuildError(f"the build failed (nothing was changed; full log: {log}){detail}")
-        with open(os.path.join(work, "times.json")) as f:
-            times = json.load(f)
         built_dir = os.path.join(work, "lib", "goheap")
-        built = _native.extension_files(built_dir)
-        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-        expected = {rel[: -len(".py")] + suffix for rel in sources}
-        missing = expected - set(built)
-        if missing:
-            raise BuildError(
-                f"the build made no {', '.join(sorted(missing))} (nothing was changed)"
-            )
-        # Install: the manifest goes last, so an interrupted install is never taken as current.
+        built = _built_extensions(built_dir, sources)
         manifest_path = os.path.join(pkg_dir, _native.MANIFEST)
-        try:
-            if os.path.exists(manifest_path):
-                os.remove(manifest_path)
-            for rel in built:
-                _install(os.path.join(built_dir, rel), os.path.join(pkg_dir, rel))
-            for rel in _native.extension_files(pkg_dir):
-                if rel not in built:  # left over from an earlier build of other modules
-                    os.remove(os.path.join(pkg_dir, rel))
-        except OSError as e:
-            raise InstallError(str(e)) from None
+        _install_extensions(built_dir, built, pkg_dir, manifest_path)
         manifest: dict[str, object] = {
             "format": _native.MANIFEST_FORMAT,
             "built": datetime.now(UTC).isoformat(timespec="seconds"),
             "python": sys.version.split()[0],
-            "ext_suffix": suffix,
+            "ext_suffix": importlib.machinery.EXTENSION_SUFFIXES[0],
             "mypy": mypy_version,
             "opt_level": opt_level,
             "build_seconds": round(seconds, 1),
             "mypyc_seconds": round(times["mypyc"], 1),  # type-check and generate C
             "cc_seconds": round(times["cc"], 1),  # compile and link
-            "modules": modules,
+            "modules": [module_name(rel) for rel in sources],
             "extensions": built,
             "sources": records,
         }
-        tmp_manifest = f"{manifest_path}.tmp{os.getpid()}"
-        try:
-            with open(tmp_manifest, "w") as f:
-                json.dump(manifest, f, indent=1, sort_keys=True)
-                f.write("\n")
-            os.replace(tmp_manifest, manifest_path)
-        except OSError as e:
-            raise InstallError(str(e)) from None
+        _write_manifest(manifest_path, manifest)
         return manifest
     finally:
         if keep:
             print(f"build directory kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _compile(
+    work: str,
+    root: str,
+    sources: list[str],
+    opt_level: str,
+    jobs: int,
+    multi_file: bool,
+    verbose: bool,
+) -> tuple[float, dict[str, float]]:
+    """mypyc and the C compiler, in a subprocess, into work/lib: (seconds, times by step)."""
+    config = os.path.join(work, "mypy.ini")
+    with open(config, "w") as f:
+        f.write(_MYPY_CONFIG.format(cache=os.path.join(work, "mypy_cache")))
+    args = {
+        "config": config,
+        "paths": [os.path.join("goheap", rel) for rel in sources],
+        "opt_level": opt_level,
+        "group": _native.GROUP_NAME,
+        "cdir": os.path.join(work, "c"),
+        "lib": os.path.join(work, "lib"),
+        "tmp": os.path.join(work, "tmp"),
+        "multi_file": multi_file,
+        "jobs": jobs,
+        "times": os.path.join(work, "times.json"),
+    }
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUILD_SCRIPT, json.dumps(args)],
+        cwd=root,
+        capture_output=not verbose,
+        text=True,
+    )
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        log = os.path.join(tempfile.gettempdir(), "goheap-build.log")
+        with open(log, "w") as f:
+            f.write((proc.stdout or "") + (proc.stderr or ""))
+        tail = [ln for ln in (proc.stdout or "").splitlines() if ": error:" in ln][:10]
+        detail = ("\n  " + "\n  ".join(tail)) if tail else ""
+        raise BuildError(f"the build failed (nothing was changed; full log: {log}){detail}")
+    with open(os.path.join(work, "times.json")) as f:
+        times: dict[str, float] = json.load(f)
+    return seconds, times
+
+
+def _built_extensions(built_dir: str, sources: list[str]) -> list[str]:
+    """The extension modules the build made; a BuildError if one of sources has none."""
+    built = _native.extension_files(built_dir)
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    expected = {rel[: -len(".py")] + suffix for rel in sources}
+    missing = expected - set(built)
+    if missing:
+        raise BuildError(f"the build made no {', '.join(sorted(missing))} (nothing was changed)")
+    return built
+
+
+def _install_extensions(built_dir: str, built: list[str], pkg_dir: str, manifest_path: str) -> None:
+    """Move the built modules beside their sources, the old manifest removed first.
+
+    The manifest is written last (by the caller), so an interrupted install
+    is never taken as current.
+    """
+    try:
+        if os.path.exists(manifest_path):
+            os.remove(manifest_path)
+        for rel in built:
+            _install(os.path.join(built_dir, rel), os.path.join(pkg_dir, rel))
+        for rel in _native.extension_files(pkg_dir):
+            if rel not in built:  # left over from an earlier build of other modules
+                os.remove(os.path.join(pkg_dir, rel))
+    except OSError as e:
+        raise InstallError(str(e)) from None
+
+
+def _write_manifest(manifest_path: str, manifest: dict[str, object]) -> None:
+    """Write the manifest by an atomic rename: the build is current from that moment."""
+    tmp_manifest = f"{manifest_path}.tmp{os.getpid()}"
+    try:
+        with open(tmp_manifest, "w") as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp_manifest, manifest_path)
+    except OSError as e:
+        raise InstallError(str(e)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
+from goheap.options import parse_memlimit, split_list
+from goheap.outputs import check_outputs, write_text
+from goheap.pprof.command import analyze
 from goheap.profiles import DEFAULT_PROFILE, get_profile
+from goheap.validate.command import validate
 
 if TYPE_CHECKING:
     from goheap.runner import RunOptions
@@ -49,6 +53,12 @@ Examples:
 )
 def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
+
+
+# run, record, replay, compare and sizeclasses are defined below; these two live
+# beside the code they drive and import only downward (goheap.outputs, goheap.options).
+cli.add_command(analyze)
+cli.add_command(validate)
 
 
 def _print_version(ctx: click.Context, value: bool) -> None:
@@ -181,24 +191,6 @@ def pprof_settings(
     return dataclasses.replace(heap, memprofilerate=rate)
 
 
-def check_outputs(force: bool, *paths: str | None) -> None:
-    """Refuse, before any work, to overwrite an existing output without -f."""
-    for p in paths:
-        if p and p != "-" and Path(p).exists() and not force:
-            raise GoheapError(f"{p} exists; pass -f to overwrite it")
-        if p and p != "-" and not Path(p).parent.resolve().is_dir():
-            raise GoheapError(f"{p}: directory {Path(p).parent} does not exist")
-
-
-def write_text(dest: str, text: str) -> None:
-    if dest == "-":
-        sys.stdout.write(text)
-        return
-    from goheap.report.common import write_file
-
-    write_file(dest, text)
-
-
 def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
     return (lambda line: click.echo(line, err=True)) if enabled else None
 
@@ -207,7 +199,7 @@ def run_options(
     profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
 ) -> RunOptions:
     from goheap.heap import parse_gogc
-    from goheap.runner import RunOptions, parse_memlimit
+    from goheap.runner import RunOptions
 
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
@@ -234,7 +226,7 @@ def emit(result: dict[str, Any], out: Outputs) -> None:
 
         console = Console()
         text.memstats_table(result, console)
-        if hasattr(text, "breakdown_table") and "breakdown" in result:
+        if "breakdown" in result:
             text.breakdown_table(result, console)
 
 
@@ -389,7 +381,7 @@ def replay(
     from goheap.trace import Replayer, TraceError, open_trace
 
     reader = open_trace(trace_path)
-    header = getattr(reader, "header", {}) or {}
+    header = reader.header
     heap = settings_from_header(heap, header)
     heap = pprof_settings(heap, pprof_out, memprofilerate, out.force)
     session = Session(heap)
@@ -450,13 +442,6 @@ def settings_from_header(heap: RunOptions, header: dict[str, Any]) -> RunOptions
 
 
 # --- compare ----------------------------------------------------------------------------
-
-
-def split_list(text: str, what: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise GoheapError(f"{what}: expected a comma-separated list, got {text!r}")
-    return items
 
 
 @cli.command(
@@ -531,7 +516,6 @@ def compare(
     """Run WORKLOAD under several settings and set the results side by side."""
     from goheap.compare import RunSpec, run_all
     from goheap.heap import parse_gogc
-    from goheap.runner import parse_memlimit
     from goheap.workloads import get_workload, parse_params
 
     w = get_workload(workload)
@@ -554,11 +538,7 @@ def compare(
 
         from goheap.report import text
 
-        if hasattr(text, "compare_table"):
-            text.compare_table(results, Console())
-        else:
-            for r in results:
-                text.memstats_table(r, Console())
+        text.compare_table(results, Console())
 
 
 # --- sizeclasses ----------------------------------------------------------------------
@@ -585,24 +565,6 @@ def sizeclasses(profile: str, as_json: bool) -> None:
         sys.stdout.write(json.dumps(to_json_dict(table)) + "\n")
     else:
         sys.stdout.write(format_go_table(table))
-
-
-def _register_validate() -> None:
-    from goheap.validate.command import validate
-
-    cli.add_command(validate)
-
-
-_register_validate()
-
-
-def _register_analyze() -> None:
-    from goheap.pprof.command import analyze
-
-    cli.add_command(analyze)
-
-
-_register_analyze()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from goheap.errors import GoheapError
+from goheap.parallel import check_jobs, map_processes, workers
 
 
 @dataclass(frozen=True)
@@ -46,29 +46,6 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
     )
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _workers(jobs: int, n: int) -> int:
-    return max(1, min(jobs or (os.cpu_count() or 1), n))
-
-
-def check_jobs(jobs: int) -> None:
-    """-j: 0 means one process per CPU; a negative count is a user error."""
-    if jobs < 0:
-        raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
-
-
-def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
-    """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one."""
-    workers = _workers(jobs, len(items))
-    if workers == 1:
-        return [fn(x) for x in items]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
-
-
 def run_serial(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
     return [run_spec(s) for s in specs]
 
@@ -83,7 +60,7 @@ def run_dask(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
     except ImportError:
         raise GoheapError("--executor dask needs dask: pip install 'dask[distributed]'") from None
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
-    client = Client(address) if address else Client(n_workers=_workers(jobs, len(specs)))
+    client = Client(address) if address else Client(n_workers=workers(jobs, len(specs)))
     try:
         futures = client.map(run_spec, specs, pure=False)
         return list(client.gather(futures))

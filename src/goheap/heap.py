@@ -161,7 +161,7 @@ class Heap:
         self._tiny_live: dict[int, int] = {}
         # How many allocations asked for each size, pointer-free and pointerful
         # apart (a pointerful one may carry a malloc header): what the rounding
-        # estimate of goheap.inspect.breakdown is computed from.
+        # estimate of goheap.heapcensus.breakdown is computed from.
         self.requested: dict[int, int] = {}
         self.requested_scan: dict[int, int] = {}
         self._tiny_sub: set[int] = set()

@@ -11,14 +11,13 @@ replay`` and ``goheap compare``:
   HeapSys (the runtime keeps running maxima; see MStats);
 - ``gc``: one object per cycle (number, virtual start and end, heap at
   start, marked, goal, trigger, pause, forced, the gctrace line);
-- ``classes``, ``spans``, ``breakdown``: the heap at the end (goheap.inspect);
+- ``classes``, ``spans``, ``breakdown``: the heap at the end (goheap.heapcensus);
 - ``timeline``: heap figures over virtual time (goheap.timeline);
 - ``sim``: wall-clock seconds the simulation took and allocations made.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,33 +25,11 @@ from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.heap import Heap, parse_gogc
-from goheap.inspect import breakdown, class_table, live_objects, span_map
+from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.common.mgc import GCCycle
 from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
-
-_SIZE_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
-_SIZE_UNITS |= {"k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
-
-
-def parse_memlimit(text: str | int | None) -> int | None:
-    """GOMEMLIMIT as Go reads it: bytes with an optional unit (B, KiB, MiB, ...), or off."""
-    if text is None:
-        return None
-    if isinstance(text, int):
-        if text < 0:
-            raise GoheapError(f"--memlimit {text}: must not be negative")
-        return text
-    t = text.strip()
-    if t.lower() == "off":
-        return None
-    m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", t)
-    if m is None or m.group(2).lower() not in _SIZE_UNITS:
-        raise GoheapError(
-            f"--memlimit {text!r}: expected a size such as 512MiB, 2GiB, 1000000 or 'off'"
-        )
-    return int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
 
 
 def profile_rate(profile: str, memprofilerate: int | None, pprof: str | None) -> int | None:

@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.pprof.model import HeapProfile, sample_weight
-from goheap.profiles import get_profile
+from goheap.pprof.model import HeapProfile, HeapSample, sample_weight
+from goheap.profiles import Profile, get_profile
 
 #: The site of a sample with an empty stack.
 NO_STACK = "<no stack>"
@@ -255,47 +255,34 @@ class Analysis:
         }
 
 
-def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
-    """Put ``profile`` through ``profile_name``'s size classes and spans (see the module doc)."""
-    prof = get_profile(profile_name)
-    sc = prof.sizeclasses
-    page = prof.page_size
-    geometry = objects_per_span(profile_name)
-    small: dict[int, ClassRow] = {}
-    large: dict[int, LargeRow] = {}
-    sites: dict[str, SiteRow] = {}
-    class_sites: dict[int, set[str]] = {}
-    unlabelled = 0
-    skipped = 0
-    off_slot: dict[int, int] = {}  # a size that is no slot size -> the slot charged
-    for s in profile.samples:
+@dataclass
+class _Tally:
+    """The samples of one profile summed per class, per large size and per site."""
+
+    profile_name: str
+    geometry: tuple[tuple[int, int], ...]  # objects_per_span(profile_name)
+    page: int
+    small: dict[int, ClassRow] = field(default_factory=dict)  # 0: all large objects
+    large: dict[int, LargeRow] = field(default_factory=dict)
+    sites: dict[str, SiteRow] = field(default_factory=dict)
+    class_sites: dict[int, set[str]] = field(default_factory=dict)
+    unlabelled: int = 0
+    skipped: int = 0
+    off_slot: dict[int, int] = field(default_factory=dict)  # a size that is no slot -> its slot
+
+    def add(self, s: HeapSample) -> None:
+        """Count one sample in its class row, its large row and its site."""
         size = s.slot_size()
         if size is None or size <= 0:
             if s.alloc_space or s.inuse_space or s.alloc_objects or s.inuse_objects:
-                skipped += 1
-            continue
+                self.skipped += 1
+            return
         if s.size is None:
-            unlabelled += 1
-        c, slot, npages = slot_class(profile_name, size)
+            self.unlabelled += 1
+        c, slot, npages = slot_class(self.profile_name, size)
         if slot != size:
-            off_slot[size] = slot
-        if c:
-            row = small.get(c)
-            if row is None:
-                noscan, scan = geometry[c]
-                counted = scan if pointerful_slot(slot) else noscan
-                row = small[c] = ClassRow(c, slot, npages, counted, scan)
-        else:
-            lrow = large.get(slot)
-            if lrow is None:
-                lrow = large[slot] = LargeRow(slot, npages)
-            lrow.objects += s.inuse_objects
-            lrow.profile_inuse_bytes += s.inuse_space
-            lrow.alloc_objects += s.alloc_objects
-            lrow.profile_alloc_bytes += s.alloc_space
-            row = small.get(0)
-            if row is None:
-                row = small[0] = ClassRow(0, 0, 0, 1, 1)
+            self.off_slot[size] = slot
+        row = self._class_row(c, slot, npages) if c else self._large_row(s, slot, npages)
         row.objects += s.inuse_objects
         row.inuse_bytes += s.inuse_objects * slot
         row.profile_inuse_bytes += s.inuse_space
@@ -304,12 +291,37 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
         row.profile_alloc_bytes += s.alloc_space
         if c == 0:
             row.spans += s.inuse_objects
-            row.span_bytes += s.inuse_objects * npages * page
+            row.span_bytes += s.inuse_objects * npages * self.page
+        self._add_site(s, c, slot)
+
+    def _class_row(self, c: int, slot: int, npages: int) -> ClassRow:
+        row = self.small.get(c)
+        if row is None:
+            noscan, scan = self.geometry[c]
+            counted = scan if pointerful_slot(slot) else noscan
+            row = self.small[c] = ClassRow(c, slot, npages, counted, scan)
+        return row
+
+    def _large_row(self, s: HeapSample, slot: int, npages: int) -> ClassRow:
+        """Count s among the large objects of its size; the row of all of them (class 0)."""
+        lrow = self.large.get(slot)
+        if lrow is None:
+            lrow = self.large[slot] = LargeRow(slot, npages)
+        lrow.objects += s.inuse_objects
+        lrow.profile_inuse_bytes += s.inuse_space
+        lrow.alloc_objects += s.alloc_objects
+        lrow.profile_alloc_bytes += s.alloc_space
+        row = self.small.get(0)
+        if row is None:
+            row = self.small[0] = ClassRow(0, 0, 0, 1, 1)
+        return row
+
+    def _add_site(self, s: HeapSample, c: int, slot: int) -> None:
         frame = s.site
         name = NO_STACK if frame is None else str(frame)
-        site = sites.get(name)
+        site = self.sites.get(name)
         if site is None:
-            site = sites[name] = SiteRow(
+            site = self.sites[name] = SiteRow(
                 name,
                 frame.function if frame else NO_STACK,
                 frame.file if frame else "",
@@ -321,33 +333,45 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
         site.alloc_bytes += s.alloc_objects * slot
         site.classes.add(c)
         site.sizes.add(slot)
-        class_sites.setdefault(c, set()).add(name)
+        self.class_sites.setdefault(c, set()).add(name)
 
-    for c, row in small.items():
-        row.sites = len(class_sites.get(c, ()))
+
+def _pack_spans(tally: _Tally, class_to_allocnpages: list[int]) -> None:
+    """Each class row's perfectly packed spans, their tail waste and free slots."""
+    for c, row in tally.small.items():
+        row.sites = len(tally.class_sites.get(c, ()))
         if c == 0:
             row.tail_waste_bytes = row.span_bytes - row.inuse_bytes  # page rounding
             row.span_bytes_scan = row.span_bytes
             continue
-        span = sc.class_to_allocnpages[c] * page
+        span = class_to_allocnpages[c] * tally.page
         row.spans = -(-row.objects // row.objects_per_span)
         row.span_bytes = row.spans * span
-        # The tail a span of this class cannot use, as goheap.inspect.class_table counts it
+        # The tail a span of this class cannot use, as goheap.heapcensus.class_table counts it
         # (on go1.27 it includes Green Tea's inline mark bits and a scan span's heap bits).
         row.tail_waste_bytes = row.spans * (span - row.objects_per_span * row.size)
         row.free_slot_bytes = row.span_bytes - row.tail_waste_bytes - row.inuse_bytes
         row.span_bytes_scan = -(-row.objects // row.objects_per_span_scan) * span
 
+
+def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
+    """Put ``profile`` through ``profile_name``'s size classes and spans (see the module doc)."""
+    prof = get_profile(profile_name)
+    tally = _Tally(profile_name, objects_per_span(profile_name), prof.page_size)
+    for s in profile.samples:
+        tally.add(s)
+    _pack_spans(tally, prof.sizeclasses.class_to_allocnpages)
+    small, large = tally.small, tally.large
     rows = [small[c] for c in sorted(small) if c] + ([small[0]] if 0 in small else [])
-    totals = _totals(rows, profile, unlabelled, skipped)
+    totals = _totals(rows, profile, tally.unlabelled, tally.skipped)
     totals["inuse_bytes_se"] = inuse_sampling_error(
         [(r.objects, r.size) for r in rows if r.sizeclass]
         + [(r.objects, r.size) for r in large.values()],
         profile.period,
     )
-    min_heap_inuse = totals["span_bytes"]
     site_rows = sorted(
-        sites.values(), key=lambda r: (-r.inuse_bytes, -r.alloc_bytes, -r.alloc_objects, r.site)
+        tally.sites.values(),
+        key=lambda r: (-r.inuse_bytes, -r.alloc_bytes, -r.alloc_objects, r.site),
     )
     result = Analysis(
         profile=profile_name,
@@ -358,11 +382,11 @@ def analyze(profile: HeapProfile, profile_name: str = "go1.27") -> Analysis:
         large=[large[k] for k in sorted(large)],
         sites=site_rows,
         totals=totals,
-        min_heap_inuse=min_heap_inuse,
+        min_heap_inuse=totals["span_bytes"],
         notes=[],
         duration_nanos=profile.duration_nanos,
     )
-    result.notes = _notes(result, off_slot)
+    result.notes = _notes(result, tally.off_slot)
     return result
 
 
@@ -415,9 +439,18 @@ def _totals(
 
 def _notes(a: Analysis, off_slot: dict[int, int]) -> list[str]:
     """What limits the answers, said where it applies."""
+    return (
+        _sampling_notes(a)
+        + _profile_notes(a, off_slot)
+        + _class_notes(a, get_profile(a.profile))
+        + _heap_notes(a)
+    )
+
+
+def _sampling_notes(a: Analysis) -> list[str]:
+    """MemProfileRate: exact counts, or estimates and their standard error."""
     notes: list[str] = []
     t = a.totals
-    prof = get_profile(a.profile)
     if a.period == 1:
         notes.append("MemProfileRate = 1: every allocation was recorded, so the counts are exact.")
     else:
@@ -435,6 +468,13 @@ def _notes(a: Analysis, off_slot: dict[int, int]) -> list[str]:
                 "figures built on them (spans, the minimum HeapInuse, the what-if's live "
                 "set). Only MemProfileRate = 1 removes it."
             )
+    return notes
+
+
+def _profile_notes(a: Analysis, off_slot: dict[int, int]) -> list[str]:
+    """What the profile's labels and counts say, and what they leave out."""
+    notes: list[str] = []
+    t = a.totals
     notes.append(
         "The bytes label is the slot Go charged (the size class, page-rounded for large "
         "objects), not the size the program asked for: rounding waste inside a slot "
@@ -468,6 +508,13 @@ def _notes(a: Analysis, off_slot: dict[int, int]) -> list[str]:
             f"objects x slot to {t['inuse_bytes']:,} B (sampling scale truncation or "
             "unlabelled sizes); the span figures use objects x slot."
         )
+    return notes
+
+
+def _class_notes(a: Analysis, prof: Profile) -> list[str]:
+    """Where the profile's classes meet the version's size classes and span layout."""
+    notes: list[str] = []
+    t = a.totals
     tiny = a.class_row(prof.tiny_size_class)
     if tiny is not None and tiny.size == prof.tiny_size and (tiny.objects or tiny.alloc_objects):
         notes.append(
@@ -505,6 +552,13 @@ def _notes(a: Analysis, off_slot: dict[int, int]) -> list[str]:
             f"{biggest:,} B is both the largest size class and a {biggest // prof.page_size}"
             "-page large object; the pages are the same either way."
         )
+    return notes
+
+
+def _heap_notes(a: Analysis) -> list[str]:
+    """How the minimum HeapInuse and the allocation figures relate to a real heap."""
+    notes: list[str] = []
+    t = a.totals
     if t["objects"]:
         notes.append(
             f"The minimum HeapInuse ({a.min_heap_inuse:,} B) packs every class's objects "

@@ -1,7 +1,7 @@
 """``goheap analyze``: a Go heap profile by size class and by site, and what-if GOGC/GOMEMLIMIT.
 
-Registered in goheap.cli (``from goheap.pprof.command import analyze``,
-``cli.add_command(analyze)``). User mistakes raise GoheapError, which
+``goheap.cli`` adds it to the ``goheap`` group; it imports only downward
+(``goheap.outputs``, ``goheap.options``). User mistakes raise GoheapError, which
 ``goheap.cli.main`` prints as one line with exit status 2. Outputs are
 checked, and every option parsed, before the profile is read.
 """
@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from goheap.compare import check_jobs
 from goheap.errors import GoheapError
+from goheap.options import parse_memlimit, split_list
+from goheap.outputs import check_outputs, write_text
+from goheap.parallel import check_jobs
 from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 
 if TYPE_CHECKING:
@@ -34,10 +36,8 @@ def load_profile(path: str) -> HeapProfile:
 
 def parse_settings(gogcs: str | None, memlimits: str | None) -> list[Setting]:
     """Every (GOGC, GOMEMLIMIT) pair asked for; none when neither option was given."""
-    from goheap.cli import split_list
     from goheap.heap import parse_gogc
     from goheap.pprof.whatif import Setting
-    from goheap.runner import parse_memlimit
 
     if gogcs is None and memlimits is None:
         return []
@@ -134,7 +134,6 @@ def analyze(
     mix) and simulates it under each setting: predicted peak HeapInuse,
     HeapSys, NextGC, and GCs per GiB allocated.
     """
-    from goheap.cli import check_outputs, write_text
     from goheap.profiles import get_profile
 
     check_outputs(force, json_out, report_out)

@@ -41,7 +41,7 @@ stream gets the rest; ``stream_scale`` is its bytes over the bytes of the
 counts its mix follows.
 
 :func:`run_whatif` runs the workload once per (GOGC, GOMEMLIMIT) setting
-on a fresh model heap (``goheap.runner.Session``), serially or in a
+on a fresh model heap with a ``goheap.timeline.Timeline``, serially or in a
 process pool, and reports per setting: peak HeapInuse and HeapSys,
 NextGC and NumGC at the end, and GCs per GiB allocated in the stream
 (the live set's own build-up cycles left out). Same input, same output.
@@ -52,14 +52,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from goheap.compare import check_jobs, map_processes
 from goheap.errors import GoheapError
+from goheap.options import parse_memlimit
+from goheap.parallel import check_jobs, map_processes
 from goheap.pprof.analyze import pointerful_slot
 from goheap.report.common import has_goal
+from goheap.xorshift import DEFAULT_SEED, XorShift64
 
 if TYPE_CHECKING:
     from goheap.pprof.analyze import Analysis
-    from goheap.workloads.churn import XorShift64
 
 DEFAULT_BUDGET = 300_000
 MIN_BUDGET = 1_000
@@ -103,8 +104,6 @@ def _shuffled(counts: tuple[tuple[int, int], ...], rng: XorShift64) -> list[int]
 
 def parse_alloc_rate(text: str) -> float | None:
     """``--alloc-rate``: bytes per second (``200MiB``, ``200MiB/s``, ``1000000``), or ``max``."""
-    from goheap.runner import parse_memlimit
-
     t = text.strip()
     if t.lower() in ("max", "off"):
         return None
@@ -162,7 +161,6 @@ class SyntheticWorkload:
 
     def orders(self) -> tuple[list[int], list[int]]:
         """(live set, stream) sizes in allocation order; the same every time."""
-        from goheap.workloads.churn import XorShift64
 
         rng = XorShift64(self.seed)
         return _shuffled(self.live, rng), _shuffled(self.stream, rng)
@@ -195,11 +193,9 @@ def build_workload(
 ) -> SyntheticWorkload:
     """The synthetic workload of an analysed profile (see the module doc).
 
-    ``seed`` (xorshift64, non-zero) orders the allocations; by default the
-    churn workload's seed.
+    ``seed`` (xorshift64, non-zero) orders the allocations; by default
+    ``goheap.xorshift.DEFAULT_SEED`` (the workloads' default too).
     """
-    from goheap.workloads.churn import DEFAULT_SEED
-
     if not MIN_BUDGET <= budget <= MAX_BUDGET:
         raise GoheapError(f"--budget {budget}: must be between {MIN_BUDGET} and {MAX_BUDGET}")
     if lifetime < 1:
@@ -282,16 +278,20 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
     """Run the workload under one setting on a fresh heap; the figures of one row."""
     import time
 
-    from goheap.runner import RunOptions, Session
+    from goheap.heap import Heap, parse_gogc
     from goheap.runtime.common.gotype import POINTER
+    from goheap.timeline import Timeline
 
     f = work.live_scale
     limit = None if setting.memlimit is None else int(setting.memlimit * f)
-    opts = RunOptions(
-        profile=work.profile, procs=procs, gogc=setting.gogc, liveness="lifetime", memlimit=limit
+    heap = Heap(
+        profile=work.profile,
+        procs=procs,
+        gogc=parse_gogc(setting.gogc),
+        liveness="lifetime",
+        memlimit=limit,
     )
-    session = Session(opts)
-    heap = session.heap
+    timeline = Timeline(heap)
     started = time.perf_counter()
     try:
         live, stream = work.orders()
@@ -315,7 +315,7 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
                 dead(ring[j])
             ring[j] = x
         ms = heap.read_memstats().to_dict()
-        session.timeline.sample("end")
+        timeline.sample("end")
         peak = heap.runtime.peaks()
         stream_gcs = int(ms["NumGC"]) - after_live.numgc
         stream_bytes = work.stream_bytes
@@ -338,12 +338,12 @@ def run_setting(work: SyntheticWorkload, setting: Setting, procs: int = 1) -> di
                 "NextGC": round(int(ms["NextGC"]) / f) if has_goal(int(ms["NextGC"])) else None,
                 "gcs_per_gib": None if per_gib is None else per_gib * f,
             },
-            "timeline": session.timeline.to_list(),
+            "timeline": timeline.to_list(),
             "virtual_ns": heap.clock.now - heap.gc_.start_ns,
             "wall_s": round(time.perf_counter() - started, 3),
         }
     finally:
-        session.close()
+        heap.close()
 
 
 def _run_one(args: tuple[SyntheticWorkload, Setting, int]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from goheap.report.common import class_name, human_bytes, pct, utilisation, write_file
+from goheap.outputs import write_file
+from goheap.report.common import class_name, human_bytes, pct, utilisation
 from goheap.report.text import compact_table
 
 DEFAULT_TOP = 20

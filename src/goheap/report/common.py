@@ -8,7 +8,6 @@ result.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 # runtime.MemStats fields by unit (Go 1.8 names).
@@ -34,7 +33,6 @@ BYTE_FIELDS = frozenset(
         "NextGC",
     }
 )
-COUNT_FIELDS = frozenset({"Lookups", "Mallocs", "Frees", "HeapObjects", "NumGC", "NumForcedGC"})
 
 # One line on each MemStats field, in our words.
 MEMSTATS_DOC: dict[str, str] = {
@@ -70,16 +68,6 @@ MEMSTATS_DOC: dict[str, str] = {
     "EnableGC": "GC is enabled",
     "DebugGC": "GODEBUG debug GC flag",
 }
-
-
-def write_file(path: str | Path, text: str) -> None:
-    """Write text (UTF-8) to path; a failure is one GoheapError naming the path."""
-    from goheap.errors import GoheapError
-
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise GoheapError(f"cannot write {path}: {e.strerror}") from None
 
 
 # Go reports NextGC as ~2**64 when there is no goal (GOGC=off and no memory limit).

@@ -119,80 +119,102 @@ def encode_png(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def build_heapmap(
-    spans: dict[str, Any],
-    *,
-    max_cols: int = 512,
-    max_rows: int = 640,
-    target_width: int = 1024,
-) -> HeapMap | None:
-    """Render ``result["spans"]`` as a heap map (None when there are no pages)."""
-    lst = spans.get("list") or []
+@dataclass
+class _Spans:
+    """The spans of ``result["spans"]["list"]`` as numpy columns."""
+
+    start: np.ndarray  # first page, relative to the arena
+    npages: np.ndarray
+    state: np.ndarray  # _STATES codes; 3: unknown
+    cls: np.ndarray
+    nelems: np.ndarray
+    alloc: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.start)
+
+    @property
+    def end(self) -> int:
+        """The page after the last span (0 without spans)."""
+        return int((self.start + self.npages).max()) if self.n else 0
+
+
+def _span_columns(lst: list[Any]) -> _Spans:
     n = len(lst)
-    page_size = int(spans.get("page_size", 8192))
-    if n:
-        c0, c1, c2, c3, c4, c5 = zip(*lst, strict=True)
-        start = np.fromiter(c0, np.int64, n)
-        npages = np.fromiter(c1, np.int64, n)
-        state = np.fromiter((_STATES.get(s, 3) for s in c2), np.int8, n)
-        cls = np.fromiter(c3, np.int64, n)
-        nelems = np.fromiter(c4, np.int64, n)
-        alloc = np.fromiter(c5, np.int64, n)
-        npages = np.maximum(npages, 0)
-        end = int((start + npages).max())
-    else:
-        start = npages = cls = nelems = alloc = np.zeros(0, np.int64)
-        state = np.zeros(0, np.int8)
-        end = 0
-    pages = max(int(spans.get("pages", 0) or 0), end)
-    if pages <= 0:
-        return None
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return _Spans(empty, empty, np.zeros(0, np.int8), empty, empty, empty)
+    c0, c1, c2, c3, c4, c5 = zip(*lst, strict=True)
+    return _Spans(
+        start=np.fromiter(c0, np.int64, n),
+        npages=np.maximum(np.fromiter(c1, np.int64, n), 0),
+        state=np.fromiter((_STATES.get(s, 3) for s in c2), np.int8, n),
+        cls=np.fromiter(c3, np.int64, n),
+        nelems=np.fromiter(c4, np.int64, n),
+        alloc=np.fromiter(c5, np.int64, n),
+    )
 
-    # In-use pages per class, and the classes' colours.
-    inuse = state == 0
-    class_pages: dict[int, int] = {}
-    if inuse.any():
-        ids, where = np.unique(cls[inuse], return_inverse=True)
-        sums = np.bincount(where, weights=npages[inuse], minlength=len(ids))
-        class_pages = {int(c): int(p) for c, p in zip(ids, sums, strict=True)}
-    colours = class_colours(class_pages)
 
-    # One colour per span.
-    occ = np.where(nelems > 0, alloc / np.maximum(nelems, 1), 0.0)
-    span_rgb = np.empty((n, 3), np.uint8)
+def _class_pages(sp: _Spans) -> dict[int, int]:
+    """In-use pages per size class (0: large objects)."""
+    inuse = sp.state == 0
+    if not inuse.any():
+        return {}
+    ids, where = np.unique(sp.cls[inuse], return_inverse=True)
+    sums = np.bincount(where, weights=sp.npages[inuse], minlength=len(ids))
+    return {int(c): int(p) for c, p in zip(ids, sums, strict=True)}
+
+
+def _span_colours(sp: _Spans, colours: dict[int, tuple[int, int, int]]) -> np.ndarray:
+    """One RGB colour per span: its class's, tinted by occupancy; free and released grey."""
+    inuse = sp.state == 0
+    occ = np.where(sp.nelems > 0, sp.alloc / np.maximum(sp.nelems, 1), 0.0)
+    span_rgb = np.empty((sp.n, 3), np.uint8)
     span_rgb[:] = NOSPAN_RGB
     if inuse.any():
-        lut = np.tile(np.asarray(OTHER_RGB, np.float64) / 255, (int(cls.max()) + 1, 1))
+        lut = np.tile(np.asarray(OTHER_RGB, np.float64) / 255, (int(sp.cls.max()) + 1, 1))
         for c, rgb in colours.items():
             lut[c] = np.asarray(rgb) / 255
-        span_rgb[inuse] = np.rint(255 * tint(lut[cls[inuse]], occ[inuse]))
-    span_rgb[state == 1] = FREE_RGB
-    span_rgb[state == 2] = RELEASED_RGB
+        span_rgb[inuse] = np.rint(255 * tint(lut[sp.cls[inuse]], occ[inuse]))
+    span_rgb[sp.state == 1] = FREE_RGB
+    span_rgb[sp.state == 2] = RELEASED_RGB
+    return span_rgb
 
-    # Spread the spans over their pages.
-    cols, rows, k = _layout(pages, max_cols, max_rows)
-    cells = rows * cols
-    page_rgb = np.empty((cells * k, 3), np.uint8)
+
+def _page_colours(
+    sp: _Spans, span_rgb: np.ndarray, pages: int, npixels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each page's colour (its span's) and whether a span starts there, padded to npixels."""
+    page_rgb = np.empty((npixels, 3), np.uint8)
     page_rgb[:pages] = NOSPAN_RGB
     page_rgb[pages:] = PAD_RGB
-    is_start = np.zeros(cells * k, bool)
+    is_start = np.zeros(npixels, bool)
+    start, npages = sp.start, sp.npages
     total = int(npages.sum())
     if total:
-        span_of = np.repeat(np.arange(n), npages)
+        span_of = np.repeat(np.arange(sp.n), npages)
         first = np.cumsum(npages) - npages
         page = np.repeat(start, npages) + (np.arange(total) - np.repeat(first, npages))
         ok = (page >= 0) & (page < pages)
         page_rgb[page[ok]] = span_rgb[span_of[ok]]
         starts = start[(start >= 0) & (start < pages) & (npages > 0)]
         is_start[starts] = True
+    return page_rgb, is_start
 
+
+def _grid_image(
+    page_rgb: np.ndarray, is_start: np.ndarray, cols: int, rows: int, k: int, target_width: int
+) -> np.ndarray:
+    """The pages as a rows x cols grid (k pages averaged per cell), scaled up to about
+    target_width pixels, with span starts marked when a cell is one page."""
+    cells = rows * cols
     if k == 1:
         cell_rgb = page_rgb
     else:
         cell_rgb = np.rint(page_rgb.reshape(cells, k, 3).mean(axis=1, dtype=np.float32))
         cell_rgb = cell_rgb.astype(np.uint8)
     img = cell_rgb.reshape(rows, cols, 3)
-
     scale = max(1, min(16, target_width // cols, 4096 // rows))
     if scale > 1:
         img = np.repeat(np.repeat(img, scale, axis=0), scale, axis=1)
@@ -202,8 +224,28 @@ def build_heapmap(
             mark[:, np.arange(cols * scale) % scale != 0] = False
             img = img.copy()
             img[mark] = (img[mark] * 0.55).astype(np.uint8)
+    return img
 
-    state_pages = {name: int(npages[state == code].sum()) for name, code in _STATES.items()}
+
+def build_heapmap(
+    spans: dict[str, Any],
+    *,
+    max_cols: int = 512,
+    max_rows: int = 640,
+    target_width: int = 1024,
+) -> HeapMap | None:
+    """Render ``result["spans"]`` as a heap map (None when there are no pages)."""
+    sp = _span_columns(spans.get("list") or [])
+    pages = max(int(spans.get("pages", 0) or 0), sp.end)
+    if pages <= 0:
+        return None
+    class_pages = _class_pages(sp)
+    colours = class_colours(class_pages)
+    span_rgb = _span_colours(sp, colours)
+    cols, rows, k = _layout(pages, max_cols, max_rows)
+    page_rgb, is_start = _page_colours(sp, span_rgb, pages, rows * cols * k)
+    img = _grid_image(page_rgb, is_start, cols, rows, k, target_width)
+    state_pages = {name: int(sp.npages[sp.state == code].sum()) for name, code in _STATES.items()}
     return HeapMap(
         png=encode_png(img),
         width=img.shape[1],
@@ -211,7 +253,7 @@ def build_heapmap(
         cols=cols,
         rows=rows,
         pages_per_cell=k,
-        page_size=page_size,
+        page_size=int(spans.get("page_size", 8192)),
         pages=pages,
         arena_start=int(spans.get("arena_start", 0) or 0),
         state_pages=state_pages,

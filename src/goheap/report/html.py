@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from goheap.outputs import write_file
 from goheap.report import heapmap as hmap
 from goheap.report import plots
 from goheap.report.common import (
@@ -33,7 +34,6 @@ from goheap.report.common import (
     run_labels,
     settings,
     utilisation,
-    write_file,
 )
 
 # Colours of the breakdown's parts (the heap map uses the same greys).

@@ -37,8 +37,7 @@ _MAX_WORD = 1 << 64
 
 def _idle_goroutine(heap: Heap, g: Goroutine) -> Any:
     """The body of a replayed goroutine: the trace, not the body, drives it."""
-    return
-    yield
+    yield from ()
 
 
 def _switch(heap: Heap, g: Goroutine) -> None:

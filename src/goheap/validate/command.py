@@ -1,8 +1,7 @@
 """``goheap validate``: the model beside the live Go runtime, in one table.
 
-Register it in goheap.cli with ``cli.add_command(validate)`` (the lead's
-line: ``from goheap.validate.command import validate`` then
-``cli.add_command(validate)``). User mistakes raise GoheapError, which
+``goheap.cli`` adds it to the ``goheap`` group; it imports only downward
+(``goheap.outputs``). User mistakes raise GoheapError, which
 ``goheap.cli.main`` prints as one line with exit status 2; failed verdicts
 are part of the report and exit 0.
 """
@@ -15,6 +14,8 @@ from pathlib import Path
 import click
 
 from goheap.errors import GoheapError
+from goheap.options import parse_memlimit
+from goheap.outputs import check_outputs, write_text
 from goheap.profiles import get_profile
 
 DEFAULT_RUNS = 5
@@ -86,9 +87,7 @@ def validate(
     allowances); NumGC, peak HeapInuse, HeapSys and NextGC must fall within the
     runs' spread widened by 5%. See docs/fidelity.md.
     """
-    from goheap.cli import check_outputs, write_text
     from goheap.heap import parse_gogc
-    from goheap.runner import parse_memlimit
     from goheap.validate.cases import select_workloads
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go

@@ -63,7 +63,6 @@ METRICS: tuple[Metric, ...] = (
     Metric("HeapSys", "HeapSys", SPREAD, "heap memory obtained from the OS, at the end"),
     Metric("NextGC", "NextGC", SPREAD, "the heap goal at the end"),
 )
-METRIC_BY_KEY = {m.key: m for m in METRICS}
 _COUNTERS = ("Mallocs", "Frees", "TotalAlloc")
 _AFTER = ("HeapObjects", "HeapAlloc", "HeapInuse")
 

@@ -37,59 +37,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.runtime.common.gotype import POINTER
 from goheap.workloads.base import Param, Workload
-
-DEFAULT_SEED: Final = 88172645463325252
-_MASK64: Final = (1 << 64) - 1
+from goheap.xorshift import DEFAULT_SEED, MASK64, XorShift64
 
 STACK_RING: Final = ("main.main", "runtime.main", "runtime.goexit")
 STACK_OBJ: Final = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
 
 
-class XorShift64:
-    """Marsaglia's xorshift64 (13, 7, 17) on an unsigned 64-bit state.
-
-    Shared by churn, large and service, and written the same way in their
-    Go twins, so both sides draw the very same numbers.
-    """
-
-    __slots__ = ("x",)
-
-    def __init__(self, seed: int = DEFAULT_SEED) -> None:
-        if not 0 < seed <= _MASK64:
-            raise GoheapError(f"seed must be between 1 and 2**64-1 (xorshift64), got {seed}")
-        self.x = seed
-
-    def next(self) -> int:
-        x = self.x
-        x ^= (x << 13) & _MASK64
-        x ^= x >> 7
-        x ^= (x << 17) & _MASK64
-        self.x = x
-        return x
-
-    def next_size(self) -> int:
-        """churn's object sizes: 70% 16..64 B, 25% 65..2048 B, 5% 4..64 KiB."""
-        u = self.next() % 100
-        if u < 70:
-            return 16 + self.next() % 49
-        if u < 95:
-            return 65 + self.next() % 1984
-        return 4096 + self.next() % 61441
-
-    def next_large(self) -> int:
-        """large's object sizes: a power-of-two band [40 KiB << k, 2x) capped at 4 MiB."""
-        k = self.next() % 7
-        lo = 40960 << k
-        hi = min(2 * lo, 4194304)
-        return lo + self.next() % (hi - lo + 1)
+def next_size(rng: XorShift64) -> int:
+    """churn's object sizes: 70% 16..64 B, 25% 65..2048 B, 5% 4..64 KiB (nextSize)."""
+    u = rng.next() % 100
+    if u < 70:
+        return 16 + rng.next() % 49
+    if u < 95:
+        return 65 + rng.next() % 1984
+    return 4096 + rng.next() % 61441
 
 
 def seed_param() -> Param:
-    return Param("seed", DEFAULT_SEED, "xorshift64 seed (non-zero)", minimum=1, maximum=_MASK64)
+    return Param("seed", DEFAULT_SEED, "xorshift64 seed (non-zero)", minimum=1, maximum=MASK64)
 
 
 def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
@@ -114,7 +82,7 @@ def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
 def churn_sizes(steps: int, seed: int = DEFAULT_SEED) -> Iterator[int]:
     """The sizes churn allocates, in order."""
     rng = XorShift64(seed)  # checks the seed before anything is allocated
-    return (rng.next_size() for _ in range(steps))
+    return (next_size(rng) for _ in range(steps))
 
 
 def run_churn(heap: Heap, params: dict[str, int]) -> dict[str, int]:

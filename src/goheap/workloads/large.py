@@ -29,13 +29,22 @@ from collections.abc import Iterator
 
 from goheap.heap import Heap
 from goheap.workloads.base import Param, Workload
-from goheap.workloads.churn import DEFAULT_SEED, XorShift64, run_ring, seed_param
+from goheap.workloads.churn import run_ring, seed_param
+from goheap.xorshift import DEFAULT_SEED, XorShift64
+
+
+def next_size(rng: XorShift64) -> int:
+    """large's object sizes: a power-of-two band [40 KiB << k, 2x) capped at 4 MiB."""
+    k = rng.next() % 7
+    lo = 40960 << k
+    hi = min(2 * lo, 4194304)
+    return lo + rng.next() % (hi - lo + 1)
 
 
 def large_sizes(steps: int, seed: int = DEFAULT_SEED) -> Iterator[int]:
     """The sizes large allocates, in order."""
     rng = XorShift64(seed)
-    return (rng.next_large() for _ in range(steps))
+    return (next_size(rng) for _ in range(steps))
 
 
 def run_large(heap: Heap, params: dict[str, int]) -> dict[str, int]:

@@ -75,7 +75,8 @@ from typing import Final
 from goheap.heap import Heap
 from goheap.runtime.common.gotype import POINTER, Type
 from goheap.workloads.base import Param, Workload
-from goheap.workloads.churn import XorShift64, seed_param
+from goheap.workloads.churn import seed_param
+from goheap.xorshift import XorShift64
 
 ENTRY: Final = Type("main.entry", size=56, pointers=[0, 8, 16, 24, 32])
 PREV, NEXT, HNEXT, KEY, VALUE, ID, SIZE = 0, 8, 16, 24, 32, 40, 48

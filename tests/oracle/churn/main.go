@@ -6,7 +6,7 @@
 //	go run ./churn -k 1000 -steps 100000 -seed 88172645463325252
 //
 // The sizes come from internal/xorshift (NextSize), which draws exactly what
-// the model's XorShift64.next_size draws.
+// the model's churn.next_size draws.
 package main
 
 import (

@@ -10,7 +10,6 @@ A type without pointers is *noscan*: its objects go to the tiny allocator
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
@@ -96,11 +95,6 @@ class Type:
     def noscan(self) -> bool:
         """kindNoPointers: the type holds no pointers."""
         return self.ptrdata == 0
-
-    def is_pointer_word(self, off: int) -> bool:
-        """Whether the word at byte ``off`` of an element of this type holds a pointer."""
-        i = bisect_left(self.offsets, off)
-        return i < len(self.offsets) and self.offsets[i] == off
 
     def pointer_offsets(self) -> list[int]:
         return list(self.offsets)

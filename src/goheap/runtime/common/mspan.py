@@ -159,9 +159,6 @@ class MSpan:
         """The object index of address p (each version's division)."""
         raise NotImplementedError
 
-    def isMarked(self, index: int) -> bool:
-        return (self.gcmarkBits >> index) & 1 == 1
-
     def countFree(self) -> int:
         """Objects whose mark bit is clear, over nelems."""
         mask = (1 << self.nelems) - 1

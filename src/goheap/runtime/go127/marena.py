@@ -96,11 +96,6 @@ def arenaIndex(p: int) -> int:
     return ((p - ARENA_BASE_OFFSET) & UINTPTR_MASK) >> LOG_HEAP_ARENA_BYTES
 
 
-def arenaBase(ai: int) -> int:
-    """``arenaBase``: the first address of arena ``ai``."""
-    return ((ai << LOG_HEAP_ARENA_BYTES) + ARENA_BASE_OFFSET) & UINTPTR_MASK
-
-
 @dataclass(slots=True)
 class ArenaHint:
     """``arenaHint``: where to try the next reservation (``down``: grow below ``addr``)."""
@@ -166,11 +161,6 @@ class HeapArenas:
 
     def __post_init__(self) -> None:
         self.mallocinit()
-
-    @property
-    def randomizeHeapBase(self) -> bool:
-        """Whether the heap base is randomised (a seed was given)."""
-        return self.rand is not None
 
     def mallocinit(self) -> None:
         """Build the hint lists as ``mallocinit`` does on 64-bit linux."""

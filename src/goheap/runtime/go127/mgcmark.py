@@ -112,13 +112,6 @@ def inlineScans(h: MHeap, s: MSpan) -> int:
     return v & ((1 << ((h.inlineMarkBitsBytes >> 1) - 1) * 8) - 1)
 
 
-def markBits(h: MHeap, s: MSpan) -> int:
-    """``markBitsForIndex`` for every object of s: the inline marks or gcmarkBits."""
-    if h.heapBits.gcUsesSpanInlineMarkBits(s.elemsize):
-        return inlineMarks(h, s) | s.gcmarkBits
-    return s.gcmarkBits
-
-
 def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
     """Allocate black: set x's mark (and, inline, its scanned bit) and the page mark."""
     idx = s.objIndex(x) if s.sizeclass else 0

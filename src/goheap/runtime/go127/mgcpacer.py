@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
-from typing import Final, Protocol
+from typing import Final
 
 __all__ = [
     "MAX_INT64",
@@ -78,7 +78,6 @@ __all__ = [
     "float64ToUint64",
     "gcBackgroundUtilization",
     "gcGoalUtilization",
-    "gcMarkWorkerMode",
     "gcTriggerKind",
     "i64",
     "maxTriggerRatioNum",
@@ -146,7 +145,6 @@ gcCreditSlack: Final = 2000
 gcAssistTimeSlack: Final = 5000
 gcOverAssistWork: Final = 64 << 10
 defaultHeapMinimum: Final = 4 << 20  # 512 KiB only under GOEXPERIMENT=heapminimum512kib
-maxStackScanSlack: Final = 8 << 10
 memoryLimitMinHeapGoalHeadroom: Final = 1 << 20
 memoryLimitHeapGoalHeadroomPercent: Final = 3
 sweepMinHeapDistance: Final = 1 << 20  # mgc.go
@@ -158,25 +156,12 @@ maxOvershoot: Final = 1.1  # revise: allowance once heapLive is past the goal
 maxUtilError: Final = 0.3  # startCycle: tolerated dedicated-worker rounding error
 
 
-class gcMarkWorkerMode(IntEnum):
-    """Kinds of background mark worker (mgc.go)."""
-
-    NotWorker = 0
-    Dedicated = 1
-    Fractional = 2
-    Idle = 3
-
-
 class gcTriggerKind(IntEnum):
     """Why a cycle started (mgc.go ``gcTriggerKind``)."""
 
     Heap = 0
     Time = 1
     Cycle = 2
-
-
-class _PStackSlack(Protocol):
-    maxStackScanDelta: int
 
 
 # --- the controller -------------------------------------------------------------
@@ -462,19 +447,6 @@ class GCControllerState:
         self.lastStackScan = u64(self.stackScanWork)
         self.triggered = MAX_UINT64
 
-    def markWorkerStop(self, mode: gcMarkWorkerMode, duration: int) -> None:
-        """Account ``duration`` ns of a background mark worker that stopped running."""
-        if mode == gcMarkWorkerMode.Dedicated:
-            self.dedicatedMarkTime += duration
-            self.dedicatedMarkWorkersNeeded += 1
-        elif mode == gcMarkWorkerMode.Fractional:
-            self.fractionalMarkTime += duration
-        elif mode == gcMarkWorkerMode.Idle:
-            self.idleMarkTime += duration
-            self.removeIdleMarkWorker()
-        else:
-            raise ValueError(f"markWorkerStop: unknown mark worker mode {mode!r}")
-
     # -- inputs from the heap ---------------------------------------------------------
 
     def update(self, dHeapLive: int, dHeapScan: int, gcBlackenEnabled: bool) -> None:
@@ -490,16 +462,6 @@ class GCControllerState:
                 self.heapScan = u64(self.heapScan + dHeapScan)
         else:
             self.revise()
-
-    def addScannableStack(self, pp: _PStackSlack | None, amount: int) -> None:
-        """Stack bytes allocated (+) or freed (-); batched per P in 8 KiB slack."""
-        if pp is None:
-            self.maxStackScan = u64(self.maxStackScan + amount)
-            return
-        pp.maxStackScanDelta += amount
-        if pp.maxStackScanDelta >= maxStackScanSlack or pp.maxStackScanDelta <= -maxStackScanSlack:
-            self.maxStackScan = u64(self.maxStackScan + pp.maxStackScanDelta)
-            pp.maxStackScanDelta = 0
 
     def addGlobals(self, amount: int) -> None:
         """Scannable data+bss bytes of a loaded module."""

@@ -429,12 +429,6 @@ class MHeap(ArenaHeap[MSpan]):
             self.reclaim(npages)
         return self.allocSpan(npages, spanAllocHeap, spanclass)
 
-    def allocManual(self, npages: int, typ: int) -> MSpan | None:
-        """``mheap.allocManual``: a stack or workbuf span."""
-        if typ == spanAllocHeap:
-            raise RuntimeThrow("manual span allocation called with non-manually-managed type")
-        return self.allocSpan(npages, typ, 0)
-
     def reclaim(self, npage: int) -> None:
         """``mheap.reclaim``: sweep (and so free) at least npage pages before allocating."""
         if self.reclaimIndex >= 1 << 63:
@@ -656,10 +650,6 @@ class MHeap(ArenaHeap[MSpan]):
     def freeSpan(self, s: MSpan) -> None:
         """``mheap.freeSpan``: give a heap span's pages back (its objects are all free)."""
         self.freeSpanLocked(s, spanAllocHeap)
-
-    def freeManual(self, s: MSpan, typ: int) -> None:
-        s.needzero = 1
-        self.freeSpanLocked(s, typ)
 
     def freeSpanLocked(self, s: MSpan, typ: int) -> None:
         if s.state == mSpanManual:

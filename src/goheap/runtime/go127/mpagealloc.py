@@ -174,16 +174,6 @@ def chunkPageIndex(p: int) -> int:
     return (p % PALLOC_CHUNK_BYTES) // PAGE_SIZE
 
 
-def offAddrToLevelIndex(level: int, addr: int) -> int:
-    """The index into ``summary[level]`` of the entry containing ``addr``."""
-    return ((addr - ARENA_BASE_OFFSET) & UINTPTR_MASK) >> LEVEL_SHIFT[level]
-
-
-def levelIndexToOffAddr(level: int, idx: int) -> int:
-    """The first address covered by ``summary[level][idx]``."""
-    return ((idx << LEVEL_SHIFT[level]) + ARENA_BASE_OFFSET) & UINTPTR_MASK
-
-
 def addrsToSummaryRange(level: int, base: int, limit: int) -> tuple[int, int]:
     """Entries ``[lo, hi)`` of ``summary[level]`` covering addresses ``[base, limit)``."""
     shift = LEVEL_SHIFT[level]

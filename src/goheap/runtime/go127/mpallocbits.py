@@ -154,10 +154,6 @@ FREE_CHUNK_SUM: Final = packPallocSum(PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES, PA
 # --------------------------------------------------------------------------
 
 
-def _mask(i: int, n: int) -> int:
-    return ((1 << n) - 1) << i
-
-
 def _run_starts(f: int, n: int) -> int:
     """Bits s of ``f`` such that bits s..s+n-1 are all set (n >= 1)."""
     p = n - 1
@@ -276,10 +272,6 @@ class PageBits:
         """Set every bit."""
         self.v = _ALL
 
-    def setBlock64(self, i: int, v: int) -> None:
-        """OR ``v`` into the word holding bit ``i``."""
-        self.v |= v << (i & ~63)
-
     def clear(self, i: int) -> None:
         """Clear bit ``i``."""
         self.v &= ~(1 << i)
@@ -287,10 +279,6 @@ class PageBits:
     def clearRange(self, i: int, n: int) -> None:
         """Clear bits ``[i, i+n)``."""
         self.v &= ~(((1 << n) - 1) << i)
-
-    def clearAll(self) -> None:
-        """Clear every bit."""
-        self.v = 0
 
     def clearBlock64(self, i: int, v: int) -> None:
         """Clear the bits of ``v`` in the word holding bit ``i``."""
@@ -340,18 +328,6 @@ class PallocBits(PageBits):
         if not c:
             return NOT_FOUND, new_search
         return _lowest_bit(c), new_search
-
-    def find1(self, searchIdx: int) -> int:
-        """First free page from the word holding ``searchIdx`` (or :data:`NOT_FOUND`)."""
-        return self.find(1, searchIdx)[0]
-
-    def findSmallN(self, npages: int, searchIdx: int) -> tuple[int, int]:
-        """``find`` for 2..64 pages (same result as :meth:`find`)."""
-        return self.find(npages, searchIdx)
-
-    def findLargeN(self, npages: int, searchIdx: int) -> tuple[int, int]:
-        """``find`` for more than 64 pages (same result as :meth:`find`)."""
-        return self.find(npages, searchIdx)
 
     def allocRange(self, i: int, n: int) -> None:
         """Mark pages ``[i, i+n)`` allocated."""

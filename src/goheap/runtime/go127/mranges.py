@@ -118,22 +118,6 @@ class AddrRange:
             a.limit = b.base
         return a
 
-    def takeFromFront(self, length: int, align: int) -> int | None:
-        """Take ``length`` bytes from the front after aligning the base up; None if too small."""
-        base = _align_up(self.base, align) + length
-        if base > self.limit:
-            return None
-        self.base = base
-        return base - length
-
-    def takeFromBack(self, length: int, align: int) -> int | None:
-        """Take ``length`` bytes from the back, limit aligned down; None if too small."""
-        limit = _align_down(self.limit - length, align)
-        if self.base > limit:
-            return None
-        self.limit = limit
-        return limit
-
     def removeGreaterEqual(self, addr: int) -> AddrRange:
         """The part of this range below ``addr``."""
         if off_le(addr, self.base):
@@ -236,21 +220,6 @@ class AddrRanges:
             ranges.insert(i, AddrRange(r.base, r.limit))
         self.totalBytes += size
 
-    def removeLast(self, nBytes: int) -> AddrRange:
-        """Remove and return the top ``nBytes`` of the highest range (or all of it if smaller)."""
-        if not self.ranges:
-            return AddrRange()
-        r = self.ranges[-1]
-        size = r.size()
-        if size > nBytes:
-            new_end = (r.limit - nBytes) & UINTPTR_MASK
-            self.ranges[-1] = AddrRange(r.base, new_end)
-            self.totalBytes -= nBytes
-            return AddrRange(new_end, r.limit)
-        self.ranges.pop()
-        self.totalBytes -= size
-        return r
-
     def removeGreaterEqual(self, addr: int) -> None:
         """Drop every address >= ``addr``, splitting the range that contains it."""
         pivot = self.findSucc(addr)
@@ -270,11 +239,3 @@ class AddrRanges:
                 self.ranges[pivot - 1] = r
         del self.ranges[pivot:]
         self.totalBytes -= removed
-
-    def cloneInto(self, b: AddrRanges) -> None:
-        """Deep-copy this set into ``b``."""
-        if len(self.ranges) > b.cap:
-            b.cap = self.cap
-            b.persistent_bytes += b.cap * ADDR_RANGE_BYTES
-        b.ranges = [AddrRange(r.base, r.limit) for r in self.ranges]
-        b.totalBytes = self.totalBytes

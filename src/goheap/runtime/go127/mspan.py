@@ -53,16 +53,6 @@ def makeSpanClass(sizeclass: int, noscan: bool) -> int:
     return (sizeclass << 1) | int(noscan)
 
 
-def spanClassSizeclass(spc: int) -> int:
-    """``spanClass.sizeclass()``."""
-    return spc >> 1
-
-
-def spanClassNoscan(spc: int) -> bool:
-    """``spanClass.noscan()``."""
-    return spc & 1 != 0
-
-
 def spanClassName(spc: int) -> str:
     """How Go prints a span class in error messages: ``<class>-<scan|noscan>``."""
     return f"{spc >> 1}-{'noscan' if spc & 1 else 'scan'}"

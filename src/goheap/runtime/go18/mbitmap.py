@@ -115,10 +115,6 @@ class HeapBitmap:
         """Index in ``bm`` of the byte describing the word at addr."""
         return self.bitmap_size - ((addr - self.arena_start) >> 5) - 1
 
-    def bitmap_addr(self, addr: int) -> int:
-        """Go's heapBitsForAddr(addr).bitp, as an address."""
-        return self.arena_start - ((addr - self.arena_start) >> 5) - 1
-
     def entry(self, addr: int) -> int:
         """The word's entry: bit 0 = pointer, bit 1 = scan/checkmark."""
         shift = ((addr - self.arena_start) >> 3) & 3

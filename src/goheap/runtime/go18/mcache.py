@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from goheap.runtime.go18.mheap import MHeap
 
 
-def new_emptymspan() -> MSpan:
-    """emptymspan: the dummy span every alloc[] slot starts with (no free slots)."""
-    return MSpan()
-
-
 class MCache:
     __slots__ = (
         "alloc",

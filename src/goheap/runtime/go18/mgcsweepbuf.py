@@ -56,8 +56,5 @@ class GCSweepBuf:
                 return s
         return None
 
-    def numBlocks(self) -> int:
-        return (len(self.spans) + self.block_entries - 1) // self.block_entries
-
     def __len__(self) -> int:
         return len(self.spans)

@@ -288,15 +288,6 @@ class MHeap(ArenaHeap[MSpan]):
             self.revise()
         return s
 
-    def allocStack(self, npage: int) -> MSpan | None:
-        """allocStack: a span for goroutine stacks (state MSpanStack)."""
-        s = self.allocSpanLocked(npage)
-        if s is not None:
-            s.state = MSpanStack
-            s.allocCount = 0
-            self.stats.stacks_inuse += s.npages << _PageShift
-        return s
-
     def allocSpanLocked(self, npage: int) -> MSpan | None:
         """Take npage pages from the free lists (growing the heap if needed)."""
         s: MSpan | None = None
@@ -437,11 +428,6 @@ class MHeap(ArenaHeap[MSpan]):
             self.stats.heap_objects -= 1
         if self.gcBlackenEnabled:
             self.revise()
-        self.freeSpanLocked(s, True, True, 0)
-
-    def freeStack(self, s: MSpan) -> None:
-        s.needzero = 1
-        self.stats.stacks_inuse -= s.npages << _PageShift
         self.freeSpanLocked(s, True, True, 0)
 
     def freeSpanLocked(self, s: MSpan, acctinuse: bool, acctidle: bool, unusedsince: int) -> None:

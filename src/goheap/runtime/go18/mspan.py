@@ -38,9 +38,6 @@ class MSpanList:
         self.last: MSpan | None = None
         self.name = name
 
-    def isEmpty(self) -> bool:
-        return self.first is None
-
     def insert(self, span: MSpan) -> None:
         """Insert at the front (free lists are LIFO)."""
         if span.next is not None or span.prev is not None or span.list is not None:
@@ -147,9 +144,6 @@ class MSpan(mspan.MSpan):
 
     def inUse(self) -> bool:
         return self.state == MSpanInUse
-
-    def inList(self) -> bool:
-        return self.list is not None
 
     def objIndex(self, p: int) -> int:
         """The object index of address p, with the span's division magic."""

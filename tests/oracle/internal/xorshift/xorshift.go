@@ -1,5 +1,5 @@
 // Package xorshift is the random-number generator the goheap workloads share
-// with their Python models (goheap.workloads.churn.XorShift64): Marsaglia's
+// with their Python models (goheap.xorshift.XorShift64): Marsaglia's
 // xorshift64 with shifts 13, 7, 17 on an unsigned 64-bit state.
 //
 // Everything is integer arithmetic on uint64, so Go and Python draw exactly

@@ -1,4 +1,4 @@
-"""Looking inside a heap: where its bytes are, by size class, by span, by liveness.
+"""A census of a heap: where its bytes are, by size class, by span, by liveness.
 
 These read the runtime structures (``mheap.allspans``, span bits, the heap
 bitmap) without changing them, and return JSON-able data for the run
