@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from goheap.errors import GoheapError
-from goheap.options import parse_memlimit
+from goheap.options import parse_byte_rate
 from goheap.parallel import check_jobs, map_processes
 from goheap.pprof.analyze import pointerful_slot
 from goheap.report.common import has_goal
@@ -108,10 +108,7 @@ def parse_alloc_rate(text: str) -> float | None:
     if t.lower() in ("max", "off"):
         return None
     t = t.removesuffix("/s")
-    try:
-        rate = parse_memlimit(t)
-    except GoheapError:
-        rate = None
+    rate = parse_byte_rate(t)
     if not rate:
         raise GoheapError(
             f"--alloc-rate {text!r}: expected bytes per second such as 200MiB or 50MB/s, or 'max'"
