@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
+from goheap.interrupts import Interrupted, signals_call
 from goheap.options import parse_memlimit, split_list
 from goheap.outputs import STDOUT, check_outputs, write_file
 from goheap.pprof.command import analyze
@@ -34,7 +35,26 @@ EXIT_USAGE = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Stopped(Exception):
+    """An interrupt carried past click (which would print a blank line for it) to ``main``."""
+
+    def __init__(self, interrupt: Interrupted) -> None:
+        super().__init__(interrupt)
+        self.interrupt = interrupt
+
+
+class Group(click.Group):
+    """The ``goheap`` group: an interrupt in a command reaches ``main`` as ``Stopped``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise Stopped(e if isinstance(e, Interrupted) else Interrupted()) from None
+
+
 @click.group(
+    cls=Group,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="""\b
 Examples:
@@ -581,16 +601,27 @@ def sizeclasses(profile: str, as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and exit 2."""
+    """Entry point: run the CLI, turning user errors into one line and exit 2.
+
+    SIGINT and SIGTERM end the command alike (``goheap.interrupts``): what
+    is being written is finished or removed, worker processes are ended,
+    and one line says so; the exit status is 130 or 143.
+    """
     try:
-        cli.main(args=argv, prog_name="goheap", standalone_mode=False)
+        with signals_call():
+            cli.main(args=argv, prog_name="goheap", standalone_mode=False)
     except GoheapError as e:
         click.echo(f"goheap: error: {e}", err=True)
         return EXIT_USAGE
     except click.ClickException as e:
         click.echo(f"goheap: error: {e.format_message()}", err=True)
         return EXIT_USAGE
-    except click.exceptions.Abort:
+    except Stopped as e:
+        stop = e.interrupt
+        note = f"; {stop.note}" if stop.note else ""
+        click.echo(f"goheap: interrupted ({stop.name}){note}", err=True)
+        return stop.exit_status
+    except click.exceptions.Abort:  # an interrupt while the arguments were parsed
         click.echo("goheap: interrupted", err=True)
         return 130
     except click.exceptions.Exit as e:
