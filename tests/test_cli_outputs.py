@@ -107,6 +107,7 @@ def test_record_to_stdout_still_writes_json_and_report(capsys, tmp_path: Path) -
 
 def test_a_full_device_is_one_error(capsys) -> None:
     one_error(capsys, [*RUN, "--json", "/dev/full"], "cannot write /dev/full: No space left")
+    one_error(capsys, [*RECORD, "-o", "/dev/full"], "cannot write /dev/full: No space left")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only directory")
@@ -124,11 +125,11 @@ def _small_files() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
 
 
-@pytest.mark.parametrize("opt", ["--json", "--report", "--pprof"])
+@pytest.mark.parametrize("opt", ["--json", "--report", "--pprof", "-o"])
 def test_a_failed_write_leaves_no_file_to_block_a_rerun(tmp_path: Path, opt: str) -> None:
     """As on a full disk: one error, no partial or empty file, and the rerun needs no -f."""
     path = tmp_path / "out"
-    cmd = RUN
+    cmd = RECORD if opt == "-o" else RUN
     p = subprocess.run(
         [sys.executable, "-m", "goheap.cli", *cmd, opt, str(path)],
         capture_output=True, text=True, timeout=60, preexec_fn=_small_files,
@@ -137,6 +138,8 @@ def test_a_failed_write_leaves_no_file_to_block_a_rerun(tmp_path: Path, opt: str
     assert "Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
     assert "cannot write" in p.stderr and "File too large" in p.stderr
     assert list(tmp_path.iterdir()) == []
+    if opt == "-o":
+        return  # a trace's failure is covered in test_trace_interrupts
     p = subprocess.run(
         [sys.executable, "-m", "goheap.cli", *cmd, opt, str(path)],
         capture_output=True, text=True, timeout=60,

@@ -437,6 +437,12 @@ def replay(
                     f"goheap: note: {trace_path} has no 'end' record; it may be truncated",
                     err=True,
                 )
+            elif failure is None and reader.truncated:
+                click.echo(
+                    f"goheap: note: {trace_path}: the recording was cut short (interrupted); "
+                    f"replayed its {count:,} events",
+                    err=True,
+                )
         result = session.results(name, params, {"trace": trace_path, "events": count})
         if pprof_out:  # also after a bad record: the profile of the events applied
             session.write_pprof(pprof_out)

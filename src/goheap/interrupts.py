@@ -38,6 +38,11 @@ class Interrupted(KeyboardInterrupt):
         return signal.Signals(self.signum).name
 
 
+def signal_number(e: KeyboardInterrupt) -> int:
+    """The signal behind an interrupt (a bare KeyboardInterrupt is SIGINT's)."""
+    return e.signum if isinstance(e, Interrupted) else int(signal.SIGINT)
+
+
 def raise_interrupted(signum: int, frame: FrameType | None) -> None:
     """The handler that makes SIGINT and SIGTERM alike: raise Interrupted."""
     raise Interrupted(signum)
