@@ -119,6 +119,25 @@ def test_an_unwritable_directory_is_refused_before_the_run(capsys, tmp_path: Pat
         tmp_path.chmod(0o700)
 
 
+def test_a_read_only_directory_is_refused_before_any_work(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    """As a non-root user sees it (root may write anywhere, so os.access says no here)."""
+    import goheap.runner
+
+    real_access = os.access
+
+    def access(path: str, mode: int) -> bool:
+        return False if Path(path) == tmp_path else real_access(path, mode)
+
+    def no_run(*args: object, **kw: object) -> None:
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(goheap.runner, "run_workload", no_run)
+    one_error(capsys, [*RUN, "--json", str(tmp_path / "r.json")], "is not writable")
+
+
 def _small_files() -> None:
     """In the child: files may not grow past 200 bytes, and a write past it fails (EFBIG)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

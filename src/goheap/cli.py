@@ -344,7 +344,9 @@ Examples:
 )
 @click.argument("workload")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
-@click.option("-o", "--output", "output", required=True, metavar="PATH", help="Trace file.")
+@click.option(
+    "-o", "--output", "output", required=True, metavar="PATH|-", help="Trace file (-: stdout)."
+)
 @click.option(
     "--format",
     "fmt",
