@@ -61,10 +61,10 @@ def test_replay_never_writes_over_its_trace(capsys, tmp_path: Path) -> None:
     assert main([*RECORD, "-o", str(trace)]) == 0
     capsys.readouterr()
     before = trace.read_bytes()
-    for opt in ("--json", "--report", "--pprof"):
-        one_error(
+    for opt, force in (("--json", ["-f"]), ("--report", ["-f"]), ("--pprof", [])):
+        one_error(  # with -f or without: that is not what is wrong
             capsys,
-            ["replay", str(trace), opt, str(trace), "-f"],
+            ["replay", str(trace), opt, str(trace), *force],
             f"{opt} {trace}: the same file as the input TRACE {trace}",
         )
     assert trace.read_bytes() == before

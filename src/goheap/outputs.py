@@ -92,10 +92,15 @@ def check_outputs(
         both = " and ".join(f"{opt} -" for opt in to_stdout)
         raise GoheapError(f"{both}: only one output can go to standard output")
     files = {opt: p for opt, p in given.items() if p != STDOUT}
+    _check_distinct(files, inputs or {})
     for opt, p in files.items():
         _check_writable(opt, p, force)
+
+
+def _check_distinct(files: Mapping[str, str], inputs: Mapping[str, str | None]) -> None:
+    """No output is another output or an input (-f or not: that would destroy it)."""
     seen: dict[tuple[int, int] | str, str] = {}  # each file, and what names it
-    for opt, p in (inputs or {}).items():
+    for opt, p in inputs.items():
         if p is not None and p != STDOUT:
             seen.setdefault(_identity(p), f"the input {opt} {p}")
     for opt, p in files.items():
