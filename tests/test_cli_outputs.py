@@ -165,3 +165,17 @@ def test_a_failed_write_leaves_no_file_to_block_a_rerun(tmp_path: Path, opt: str
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert path.stat().st_size > 200
+
+
+def test_a_reader_that_stops_reading_stdout_is_no_error() -> None:
+    """`goheap record ... -o - | head`: the pipe closes early; no error line, no traceback."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "goheap.cli", "record", "churn", "--format", "ndjson", "-o", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert p.stdout is not None and p.stderr is not None
+    assert json.loads(p.stdout.readline())["goheap_trace"] == 2
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait(timeout=60) in (0, 1)
+    assert err == b""

@@ -114,7 +114,14 @@ def _check_distinct(files: Mapping[str, str], inputs: Mapping[str, str | None]) 
         seen[key] = f"{opt} {p}"
 
 
-def _error(path: str, e: OSError) -> GoheapError:
+def _error(path: str, e: OSError) -> Exception:
+    """A failed write as one GoheapError naming the path.
+
+    A broken pipe on standard output stays what it is: the reader stopped
+    reading (``| head``), which is not an error to report.
+    """
+    if path == STDOUT and isinstance(e, BrokenPipeError):
+        return e
     where = "standard output" if path == STDOUT else path
     return GoheapError(f"cannot write {where}: {e.strerror or e}")
 
@@ -158,7 +165,7 @@ class OutputFile:
             self.discard()
             raise _error(self.path, e) from None
 
-    def error(self, e: OSError) -> GoheapError:
+    def error(self, e: OSError) -> Exception:
         """The one-line error for a failed write to this output."""
         return _error(self.path, e)
 

@@ -195,7 +195,7 @@ class TraceWriter:
         if self._file is not None:
             self._file.discard()
 
-    def _failed(self, e: OSError) -> GoheapError:
+    def _failed(self, e: OSError) -> Exception:
         """A write failed (a full disk): no partial trace is left; the error to raise."""
         self.abort()
         return self._file.error(e) if self._file is not None else GoheapError(f"cannot write: {e}")
