@@ -105,6 +105,16 @@ def test_record_to_stdout_still_writes_json_and_report(capsys, tmp_path: Path) -
     assert html.read_text().startswith("<!DOCTYPE html>")
 
 
+def test_tables_to_a_full_stdout_are_one_error() -> None:
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(
+            [sys.executable, "-m", "goheap.cli", *RUN],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert p.returncode == 2
+    assert p.stderr == "goheap: error: cannot write standard output: No space left on device\n"
+
+
 def test_a_full_device_is_one_error(capsys) -> None:
     one_error(capsys, [*RUN, "--json", "/dev/full"], "cannot write /dev/full: No space left")
     one_error(capsys, [*RECORD, "-o", "/dev/full"], "cannot write /dev/full: No space left")

@@ -10,8 +10,10 @@ each is written whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -636,7 +638,24 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except BrokenPipeError:
         return 0
+    except OSError as e:  # the tables to a full standard output, say
+        click.echo(f"goheap: error: {io_failure(e)}", err=True)
+        return EXIT_USAGE
     return 0
+
+
+def io_failure(e: OSError) -> str:
+    """What an OSError that escaped a command failed to do.
+
+    Files are written through goheap.outputs (its own errors); one without
+    a file name is a stream: standard output, which is then pointed at
+    /dev/null so that Python's flush at exit adds no second message.
+    """
+    if e.filename:
+        return f"{e.filename}: {e.strerror or e}"
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return f"cannot write standard output: {e.strerror or e}"
 
 
 if __name__ == "__main__":
