@@ -65,17 +65,28 @@ def stop(p: subprocess.Popen[str], signum: int) -> tuple[float, str]:
     return time.monotonic() - t0, err
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_compare_ends_its_workers_promptly(signum: int, status: int) -> None:
+PROFILE = Path(__file__).parent / "data" / "pprof" / "rate512k.pb.gz"
+POOLS = {
+    "compare": ["compare", "churn", *LONG, "--gogc", "50,100", "-j", "2"],
+    "what-if": ["analyze", str(PROFILE), "--gogc", "50,100", "--budget", "60000000", "-j", "2"],
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "signum"),
+    [("compare", signal.SIGTERM), ("compare", signal.SIGINT), ("what-if", signal.SIGTERM)],
+)
+def test_the_worker_processes_end_with_the_command(command: str, signum: int) -> None:
     """The signal goes to the parent alone, as `kill` sends it; the workers go with it."""
-    cmd = [*GOHEAP, "compare", "churn", *LONG, "--gogc", "50,100", "-j", "2"]
+    cmd = [*GOHEAP, *POOLS[command], "--json", os.devnull]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(children(p.pid)) == 2, "two workers")
     workers = children(p.pid)
     time.sleep(0.3)  # both are running their run
     seconds, err = stop(p, signum)
-    assert p.returncode == status, err
-    assert err.splitlines() == [f"goheap: interrupted ({signal.Signals(signum).name})"]
+    assert p.returncode == 128 + signum, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"goheap: interrupted ({signal.Signals(signum).name})"
     assert seconds < 5
     wait_for(lambda: all(gone(w) for w in workers), "the workers to end", timeout=5)
 
