@@ -28,13 +28,20 @@ COMMANDS_AND_HELPERS = frozenset(
         "timeline",
         "heapcensus",
         "outputs",
+        "interrupts",
         "options",
         "parallel",
         "xorshift",
     )
 )
 # Helpers at the bottom: they may import goheap.errors and nothing else of goheap.
-BOTTOM_HELPERS = ("goheap.outputs", "goheap.options", "goheap.parallel", "goheap.xorshift")
+BOTTOM_HELPERS = (
+    "goheap.outputs",
+    "goheap.options",
+    "goheap.parallel",
+    "goheap.xorshift",
+    "goheap.interrupts",
+)
 
 
 def _modules() -> dict[str, Path]:

@@ -201,8 +201,13 @@ def test_writer_rejects_what_it_cannot_encode(change: dict[str, object], message
 
 
 def test_write_to_unwritable_path(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="cannot write it"):
+    with pytest.raises(GoheapError, match=r"cannot write .*x\.pb\.gz: No such file"):
         write_heap_profile(example_profile(), tmp_path / "no" / "such" / "dir" / "x.pb.gz")
+
+
+def test_write_to_a_full_device_is_one_error() -> None:
+    with pytest.raises(GoheapError, match="cannot write /dev/full: No space left"):
+        write_heap_profile(example_profile(), "/dev/full")
 
 
 frame_st = st.one_of(

@@ -2,14 +2,18 @@
 
 Every user mistake ends in one line on stderr, ``goheap: error: ...``, and
 exit status 2; nothing a user types produces a Python traceback. Outputs
-(``--json PATH``, ``--report PATH``, ``-o PATH``) are checked before any
-work starts, and an existing file is only overwritten with ``-f``.
+(``--json PATH``, ``--report PATH``, ``--pprof PATH``, ``-o PATH``) are
+checked together, and against the inputs, before any work starts (see
+``goheap.outputs``); an existing file is only overwritten with ``-f``, and
+each is written whole or not at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from goheap.errors import GoheapError
+from goheap.interrupts import Interrupted, signals_call
 from goheap.options import parse_memlimit, split_list
-from goheap.outputs import check_outputs, write_text
+from goheap.outputs import STDOUT, check_outputs, write_file
 from goheap.pprof.command import analyze
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.validate.command import validate
@@ -32,7 +37,26 @@ EXIT_USAGE = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Stopped(Exception):
+    """An interrupt carried past click (which would print a blank line for it) to ``main``."""
+
+    def __init__(self, interrupt: Interrupted) -> None:
+        super().__init__(interrupt)
+        self.interrupt = interrupt
+
+
+class Group(click.Group):
+    """The ``goheap`` group: an interrupt in a command reaches ``main`` as ``Stopped``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise Stopped(e if isinstance(e, Interrupted) else Interrupted()) from None
+
+
 @click.group(
+    cls=Group,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="""\b
 Examples:
@@ -73,6 +97,10 @@ def _print_version(ctx: click.Context, value: bool) -> None:
 # --- shared options and output ----------------------------------------------------
 
 
+#: Outputs that refuse ``-`` (standard output), and why.
+FILE_ONLY = {"--pprof": "a heap profile is binary"}
+
+
 @dataclass(frozen=True)
 class Outputs:
     """Where results go: --json, --report, and -f."""
@@ -80,6 +108,17 @@ class Outputs:
     json: str | None
     report: str | None
     force: bool
+
+    def check(
+        self, others: dict[str, str | None] | None = None, inputs: dict[str, str] | None = None
+    ) -> None:
+        """Check these outputs, the command's ``others`` and its ``inputs``, before any work."""
+        outputs = {"--json": self.json, "--report": self.report, **(others or {})}
+        check_outputs(self.force, outputs, inputs, file_only=FILE_ONLY)
+
+    def to_stdout(self) -> bool:
+        """Whether --json or --report takes standard output (then no tables are printed)."""
+        return STDOUT in (self.json, self.report)
 
 
 def heap_options(f: F) -> F:
@@ -127,13 +166,11 @@ def heap_options(f: F) -> F:
 
 
 def output_options(f: F) -> F:
-    """--json --report -f, passed as one ``out`` Outputs, checked before any work."""
+    """--json --report -f, passed as one ``out`` Outputs (the command calls ``out.check``)."""
 
     @functools.wraps(f)
     def bundled(**kw: Any) -> Any:
-        out = Outputs(kw.pop("json_out"), kw.pop("report_out"), kw.pop("force"))
-        check_outputs(out.force, out.json, out.report)
-        kw["out"] = out
+        kw["out"] = Outputs(kw.pop("json_out"), kw.pop("report_out"), kw.pop("force"))
         return f(**kw)
 
     decorators = [
@@ -141,7 +178,7 @@ def output_options(f: F) -> F:
         click.option(
             "--report",
             "report_out",
-            metavar="PATH.html",
+            metavar="PATH.html|-",
             help="Write a self-contained HTML report.",
         ),
         click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
@@ -177,16 +214,13 @@ def pprof_options(f: F) -> F:
 
 
 def pprof_settings(
-    heap: RunOptions, pprof_out: str | None, memprofilerate: int | None, force: bool
+    heap: RunOptions, pprof_out: str | None, memprofilerate: int | None
 ) -> RunOptions:
-    """The run's MemProfileRate, and the --pprof path checked before any work."""
+    """The run's MemProfileRate (the --pprof path is checked with the other outputs)."""
     import dataclasses
 
     from goheap.runner import profile_rate
 
-    if pprof_out == "-":
-        raise GoheapError("--pprof -: a heap profile is binary; give a file path")
-    check_outputs(force, pprof_out)
     rate = profile_rate(heap.profile, memprofilerate, pprof_out)
     return dataclasses.replace(heap, memprofilerate=rate)
 
@@ -211,15 +245,15 @@ def run_options(
     return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
 
 
-def emit(result: dict[str, Any], out: Outputs) -> None:
-    """Write the JSON and the report, and print the tables (unless JSON goes to stdout)."""
+def emit(result: dict[str, Any], out: Outputs, *, tables: bool = True) -> None:
+    """Write the JSON and the report, and print the tables (unless stdout is taken)."""
     if out.json:
-        write_text(out.json, json.dumps(result, indent=1) + "\n")
+        write_file(out.json, json.dumps(result, indent=1) + "\n")
     if out.report:
         from goheap.report.html import write_report
 
         write_report(result, out.report)
-    if out.json != "-":
+    if tables and not out.to_stdout():
         from rich.console import Console
 
         from goheap.report import text
@@ -265,7 +299,8 @@ def run(
     if list_workloads:
         print_workloads()
         return
-    opts = pprof_settings(heap, pprof_out, memprofilerate, out.force)
+    out.check({"--pprof": pprof_out})
+    opts = pprof_settings(heap, pprof_out, memprofilerate)
     with RunProgress(f"run {workload or 'binarytrees'}") as bar:
         result = run_workload(
             workload,
@@ -311,7 +346,9 @@ Examples:
 )
 @click.argument("workload")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
-@click.option("-o", "--output", "output", required=True, metavar="PATH", help="Trace file.")
+@click.option(
+    "-o", "--output", "output", required=True, metavar="PATH|-", help="Trace file (-: stdout)."
+)
 @click.option(
     "--format",
     "fmt",
@@ -333,7 +370,7 @@ def record(
     """Run a built-in WORKLOAD and write everything it does to a trace file."""
     from goheap.trace import record_workload
 
-    check_outputs(out.force, output)
+    out.check({"-o": output})
     opts = heap
     if fmt == "auto":
         base = output[:-3] if output.endswith(".gz") else output
@@ -350,9 +387,7 @@ def record(
         memlimit=opts.memlimit,
         gctrace=opts.gctrace,
     )
-    if output == "-":
-        return
-    emit(result, out)
+    emit(result, out, tables=output != STDOUT)
 
 
 @cli.command(
@@ -380,10 +415,11 @@ def replay(
     from goheap.runner import Session
     from goheap.trace import Replayer, TraceError, open_trace
 
+    out.check({"--pprof": pprof_out}, {"TRACE": trace_path})
     reader = open_trace(trace_path)
     header = reader.header
     heap = settings_from_header(heap, header)
-    heap = pprof_settings(heap, pprof_out, memprofilerate, out.force)
+    heap = pprof_settings(heap, pprof_out, memprofilerate)
     session = Session(heap)
     name = str(header.get("workload") or Path(trace_path).name)
     params = header.get("params") or {}
@@ -405,13 +441,19 @@ def replay(
                     f"goheap: note: {trace_path} has no 'end' record; it may be truncated",
                     err=True,
                 )
+            elif failure is None and reader.truncated:
+                click.echo(
+                    f"goheap: note: {trace_path}: the recording was cut short (interrupted); "
+                    f"replayed its {count:,} events",
+                    err=True,
+                )
         result = session.results(name, params, {"trace": trace_path, "events": count})
         if pprof_out:  # also after a bad record: the profile of the events applied
             session.write_pprof(pprof_out)
         if failure is not None:
             result["error"] = str(failure)
             if out.json:  # the results so far are still written
-                write_text(out.json, json.dumps(result, indent=1) + "\n")
+                write_file(out.json, json.dumps(result, indent=1) + "\n")
             raise failure
         emit(result, out)
     finally:
@@ -518,6 +560,7 @@ def compare(
     from goheap.heap import parse_gogc
     from goheap.workloads import get_workload, parse_params
 
+    out.check()
     w = get_workload(workload)
     parse_params(w, params)  # fail now, not in a worker
     specs = [
@@ -528,12 +571,12 @@ def compare(
     ]
     results = run_all(specs, executor=executor, jobs=jobs)
     if out.json:
-        write_text(out.json, json.dumps({"runs": results}, indent=1) + "\n")
+        write_file(out.json, json.dumps({"runs": results}, indent=1) + "\n")
     if out.report:
         from goheap.report.html import write_compare_report
 
         write_compare_report(results, out.report)
-    if out.json != "-":
+    if not out.to_stdout():
         from rich.console import Console
 
         from goheap.report import text
@@ -568,23 +611,51 @@ def sizeclasses(profile: str, as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning user errors into one line and exit 2."""
+    """Entry point: run the CLI, turning user errors into one line and exit 2.
+
+    SIGINT and SIGTERM end the command alike (``goheap.interrupts``): what
+    is being written is finished or removed, worker processes are ended,
+    and one line says so; the exit status is 130 or 143.
+    """
     try:
-        cli.main(args=argv, prog_name="goheap", standalone_mode=False)
+        with signals_call():
+            cli.main(args=argv, prog_name="goheap", standalone_mode=False)
     except GoheapError as e:
         click.echo(f"goheap: error: {e}", err=True)
         return EXIT_USAGE
     except click.ClickException as e:
         click.echo(f"goheap: error: {e.format_message()}", err=True)
         return EXIT_USAGE
-    except click.exceptions.Abort:
+    except Stopped as e:
+        stop = e.interrupt
+        note = f"; {stop.note}" if stop.note else ""
+        click.echo(f"goheap: interrupted ({stop.name}){note}", err=True)
+        return stop.exit_status
+    except click.exceptions.Abort:  # an interrupt while the arguments were parsed
         click.echo("goheap: interrupted", err=True)
         return 130
     except click.exceptions.Exit as e:
         return e.exit_code
     except BrokenPipeError:
         return 0
+    except OSError as e:  # the tables to a full standard output, say
+        click.echo(f"goheap: error: {io_failure(e)}", err=True)
+        return EXIT_USAGE
     return 0
+
+
+def io_failure(e: OSError) -> str:
+    """What an OSError that escaped a command failed to do.
+
+    Files are written through goheap.outputs (its own errors); one without
+    a file name is a stream: standard output, which is then pointed at
+    /dev/null so that Python's flush at exit adds no second message.
+    """
+    if e.filename:
+        return f"{e.filename}: {e.strerror or e}"
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return f"cannot write standard output: {e.strerror or e}"
 
 
 if __name__ == "__main__":

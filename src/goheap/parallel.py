@@ -6,7 +6,9 @@ Shared by ``goheap compare`` (one run per setting) and the pprof what-if
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -28,10 +30,41 @@ def check_jobs(jobs: int) -> None:
         raise GoheapError(f"-j {jobs}: must be 0 (one per CPU) or more")
 
 
+def _worker_start() -> None:
+    """In each worker: SIGINT is the parent's to act on (it ends the workers); SIGTERM ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler a fork copied from the parent
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool now: what has not started is cancelled, what runs is terminated, unawaited."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        with contextlib.suppress(OSError, ValueError):
+            p.terminate()
+    for p in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            p.join(1.0)
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+
+
 def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
-    """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one."""
+    """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one.
+
+    An interrupt (SIGINT, SIGTERM) or a failure in the parent or in any item
+    ends every worker at once, without waiting for the items that run.
+    """
     n = workers(jobs, len(items))
     if n == 1:
         return [fn(x) for x in items]
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(fn, items))
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_start)
+    try:
+        results = list(pool.map(fn, items))
+    except BaseException:
+        _end_workers(pool)
+        raise
+    pool.shutdown()
+    return results

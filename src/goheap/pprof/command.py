@@ -15,7 +15,7 @@ import click
 
 from goheap.errors import GoheapError
 from goheap.options import parse_memlimit, split_list
-from goheap.outputs import check_outputs, write_text
+from goheap.outputs import STDOUT, check_outputs, write_file
 from goheap.parallel import check_jobs
 from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 
@@ -136,7 +136,7 @@ def analyze(
     """
     from goheap.profiles import get_profile
 
-    check_outputs(force, json_out, report_out)
+    check_outputs(force, {"--json": json_out, "--report": report_out}, {"PROFILE": profile_path})
     get_profile(profile_name)
     if top < 0:
         raise GoheapError(f"--top {top}: must be 0 or more")
@@ -168,12 +168,12 @@ def analyze(
         w = run_whatif(analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs)
         result["whatif"] = w.to_dict()
     if json_out:
-        write_text(json_out, json.dumps(result, indent=1) + "\n")
+        write_file(json_out, json.dumps(result, indent=1) + "\n")
     if report_out:
         from goheap.report.analyze import write_analysis_report
 
         write_analysis_report(result, report_out, top=top)
-    if json_out != "-":
+    if STDOUT not in (json_out, report_out):
         from goheap.report.analyze import print_analysis
 
         print_analysis(result, top=top)

@@ -28,6 +28,7 @@ import gzip
 import os
 import re
 
+from goheap.outputs import write_bytes
 from goheap.pprof import profile_pb2
 from goheap.pprof.model import HEAP_SAMPLE_TYPES, Frame, HeapProfile
 from goheap.pprof.reader import ProfileError
@@ -132,10 +133,9 @@ def _build(profile: HeapProfile) -> profile_pb2.Profile:
 
 
 def write_heap_profile(profile: HeapProfile, path: str | os.PathLike[str]) -> None:
-    """Write the profile gzipped, as Go does (gzip.BestSpeed, no file name, mtime 0)."""
+    """Write the profile gzipped, as Go does (gzip.BestSpeed, no file name, mtime 0).
+
+    A failure to write is one GoheapError and leaves no partial file.
+    """
     data = gzip.compress(heap_profile_proto(profile), compresslevel=1, mtime=0)
-    try:
-        with open(path, "wb") as f:
-            f.write(data)
-    except OSError as e:
-        raise ProfileError(f"{os.fspath(path)}: cannot write it ({e.strerror or e})") from None
+    write_bytes(path, data)  # whole or not at all

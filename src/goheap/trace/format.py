@@ -228,8 +228,11 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         19,
         "end",
-        (_f("events", INT, "how many events came before this one (the header excluded)"),),
-        "The trace is complete (optional; nothing may follow it).",
+        (
+            _f("events", INT, "how many events came before this one (the header excluded)"),
+            _opt("truncated", BOOL, "true: the recording was interrupted after those events"),
+        ),
+        "The trace ends here (optional; nothing may follow it).",
     ),
     EventSpec(
         20,

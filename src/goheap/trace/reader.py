@@ -75,6 +75,7 @@ class TraceReader:
         self.encoding = ""
         self.compressed = False
         self.ended = False  # an 'end' record was read
+        self.truncated = False  # ... and it says the recording was cut short
         self.count = 0  # records yielded so far
         self._line = 0
         self._offset = 0
@@ -326,7 +327,12 @@ class TraceReader:
             raise self.error(
                 f"'end' event counts {describe(n)} events but {self.count} came before it"
             )
+        truncated = rec[2] if len(rec) > 2 else None
+        if truncated is not None and type(truncated) is not bool:
+            spec = BY_NAME["end"]
+            raise self.error(field_error(spec, spec.fields[1], truncated))
         self.ended = True
+        self.truncated = bool(truncated)
 
     # --- public iteration ---
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
 from goheap.heap import Heap
+from goheap.interrupts import Interrupted, signal_number, signals_call
 from goheap.runtime.common.gotype import Type
 from goheap.trace.format import (
     OP_ADV,
@@ -102,6 +103,19 @@ class TraceRecorder(HeapObserver):
         self.detach()
         if complete:
             self.writer.end()
+        self.writer.close()
+
+    def cut(self) -> None:
+        """The program was interrupted: end the trace as it is, marked truncated, and close it.
+
+        The heap may have stopped in the middle of an operation, so nothing
+        more is read from it (no ``_sync``): the trace holds every whole
+        record written so far, and replays as the program up to there.
+        """
+        heap = self.heap
+        if heap is not None and heap.observer is self:
+            heap.observer = None
+        self.writer.end(truncated=True)
         self.writer.close()
 
     # --- ids ---
@@ -333,6 +347,34 @@ def _declares_deaths(workload: Any, liveness: str) -> bool:
     return liveness == "lifetime"
 
 
+def _run_recorded(
+    workload: Any, heap: Heap, params: dict[str, Any], recorder: TraceRecorder
+) -> Any:
+    """Run the workload into the recorder's trace; an interrupt keeps the trace, cut short.
+
+    SIGINT or SIGTERM ends the trace after its last whole record, marked
+    truncated, and raises ``Interrupted`` saying so; any other failure (a
+    full disk, an error in the workload) leaves no trace file.
+    """
+    writer = recorder.writer
+    with signals_call(writer.on_signal):
+        try:
+            result = workload.run(heap, params)
+            recorder.close()
+        except KeyboardInterrupt as e:
+            if writer.closed:
+                raise  # after the trace was whole
+            events = writer.count
+            recorder.cut()
+            where = "the trace" if writer.path in (None, "-") else writer.path
+            note = f"{where} holds the first {events:,} events, marked truncated"
+            raise Interrupted(signal_number(e), note) from None
+        except BaseException:
+            writer.abort()
+            raise
+    return result
+
+
 def record_workload(
     name: str,
     param_items: list[str],
@@ -375,12 +417,7 @@ def record_workload(
         writer = TraceWriter(out_path, fmt=fmt, header=header)
         recorder = TraceRecorder(writer)
         recorder.attach(heap)
-        complete = False
-        try:
-            result = workload.run(heap, params)
-            complete = True
-        finally:
-            recorder.close(complete=complete)
+        result = _run_recorded(workload, heap, params, recorder)
         out = session.results(workload.name, params, result if isinstance(result, dict) else {})
         out["trace"] = {
             "path": str(out_path) if isinstance(out_path, (str, Path)) else None,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
-import sys
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import msgpack
 
 from goheap.errors import GoheapError
-from goheap.trace.format import BY_NAME, BY_OP, FORMAT_VERSION, MAGIC, TraceError
+from goheap.interrupts import Interrupted
+from goheap.outputs import OutputFile
+from goheap.trace.format import BY_NAME, BY_OP, FORMAT_VERSION, MAGIC, OP_END, TraceError
 
 try:  # orjson is several times faster than json; both give the same text.
     import orjson
@@ -63,6 +66,14 @@ class TraceWriter:
     ``record(op, *fields)`` writes one record in the table's field order
     (None for an absent optional field); ``event(name, **fields)`` does the
     same by names. Call ``close()`` (or use ``with``) to flush.
+
+    A path is written whole or not at all (``goheap.outputs.OutputFile``):
+    under a temporary name until ``close()`` puts it in place; ``abort()``,
+    a failed write (one GoheapError) or an exception inside ``with`` leaves
+    no file. ``on_signal`` is a SIGINT/SIGTERM handler that never cuts a
+    record in two: a signal during a write is raised (as ``Interrupted``)
+    when the record is whole, and one from ``end()`` on when ``close()``
+    has put the file in place.
     """
 
     def __init__(
@@ -77,18 +88,18 @@ class TraceWriter:
             raise GoheapError(f"trace format must be 'ndjson' or 'binary', got {fmt!r}")
         self.fmt = fmt
         self.count = 0
-        self._own = False
+        self._file: OutputFile | None = None
+        self._busy = False  # inside a write: a signal waits for the record to be whole
+        self._pending: int | None = None  # the signal that waits
+        self._closing = False  # from end() on, a signal waits for close() to finish
+        self._interrupted = False  # one Interrupted was raised: later signals are ignored
+        self.closed = False  # close() put the whole trace in place
+        self.path: str | None = None  # the path written, if any ("-": stdout)
         raw: IO[bytes]
         if isinstance(out, (str, Path)):
-            name = str(out)
-            if name == "-":
-                raw = sys.stdout.buffer
-            else:
-                try:
-                    raw = open(name, "wb", buffering=1 << 16)  # noqa: SIM115
-                except OSError as e:
-                    raise GoheapError(f"cannot write {name}: {e.strerror}") from None
-                self._own = True
+            name = self.path = str(out)
+            self._file = OutputFile(name)
+            raw = self._file.stream
             if compress is None:
                 compress = name.endswith(".gz")
         else:
@@ -103,11 +114,16 @@ class TraceWriter:
         self._names = [tuple(f.name for f in spec.fields) for spec in BY_OP]
         self._evnames = [spec.name for spec in BY_OP]
         self.header = header if header is not None else make_header()
-        if fmt == "binary":
-            self._write(MAGIC)
-            self._write(self._pack(self.header))
-        else:
-            self._write(_dumps(self.header) + b"\n")
+        try:
+            if fmt == "binary":
+                self._write(MAGIC + self._pack(self.header))
+            else:
+                self._write(_dumps(self.header) + b"\n")
+        except OSError as e:
+            raise self._failed(e) from None
+        except BaseException:  # a header that does not encode: no file is left
+            self.abort()
+            raise
 
     def record(self, op: int, *fields: Any) -> None:
         """Write one record: the opcode then its fields (trailing None left out)."""
@@ -125,8 +141,15 @@ class TraceWriter:
                 data = _dumps(ev) + b"\n"
         except (TypeError, ValueError, OverflowError, IndexError) as e:
             raise TraceError(f"cannot encode record {[op, *fields]!r}: {e}") from None
-        self._write(data)
+        self._busy = True
+        try:
+            self._write(data)
+        except OSError as e:
+            raise self._failed(e) from None
         self.count += 1
+        self._busy = False
+        if self._pending is not None:
+            self._raise_pending()
 
     def event(self, ev: str, /, **fields: Any) -> None:
         """Write one event by name: ``w.event("alloc", id=1, size=48)``."""
@@ -139,27 +162,72 @@ class TraceWriter:
             raise TraceError(f"'{ev}' event has no field {sorted(extra)[0]!r}")
         self.record(spec.op, *(fields.get(f.name) for f in spec.fields))
 
-    def end(self) -> None:
-        """Write the optional 'end' record (the count of events before it)."""
-        self.record(BY_NAME["end"].op, self.count)
+    def end(self, *, truncated: bool = False) -> None:
+        """Write the 'end' record: the count of events before it; ``truncated``: cut short."""
+        self._closing = True
+        self.record(OP_END, self.count, True if truncated else None)
 
     def flush(self) -> None:
         self._out.flush()
 
     def close(self) -> None:
-        """Flush and close (the underlying file only if this writer opened it)."""
+        """Flush and close; a file written by path is put in place now, whole."""
+        self._closing = True
+        try:
+            if self._out is not self._raw:
+                self._out.close()  # writes the gzip trailer
+            if self._file is not None:
+                self._file.commit()
+            else:
+                self._raw.flush()
+        except OSError as e:
+            raise self._failed(e) from None
+        self.closed = True
+        if self._pending is not None and not self._interrupted:
+            self._raise(self._pending)  # the trace is whole; now the signal acts
+
+    def abort(self) -> None:
+        """Close, leaving no file (what went to stdout or a device stays written)."""
+        self._closing = True
         if self._out is not self._raw:
-            self._out.close()  # writes the gzip trailer
-        if self._own:
-            self._raw.close()
-        else:
-            self._raw.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self._out.close()
+        if self._file is not None:
+            self._file.discard()
+
+    def _failed(self, e: OSError) -> Exception:
+        """A write failed (a full disk): no partial trace is left; the error to raise."""
+        self.abort()
+        return self._file.error(e) if self._file is not None else GoheapError(f"cannot write: {e}")
+
+    # --- signals ---
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """A SIGINT/SIGTERM handler: raise Interrupted, but never inside a record or a close."""
+        if self._interrupted:
+            return  # the first is being handled: the trace is being cut
+        if self._busy or self._closing:
+            self._pending = signum
+            return
+        self._raise(signum)
+
+    def _raise_pending(self) -> None:
+        if self._pending is not None and not self._closing:
+            self._raise(self._pending)
+
+    def _raise(self, signum: int) -> None:
+        self._pending = None
+        self._interrupted = True
+        raise Interrupted(signum)
 
     def __enter__(self) -> TraceWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def encode_records(

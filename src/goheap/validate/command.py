@@ -15,7 +15,7 @@ import click
 
 from goheap.errors import GoheapError
 from goheap.options import parse_memlimit
-from goheap.outputs import check_outputs, write_text
+from goheap.outputs import check_outputs, write_file
 from goheap.profiles import get_profile
 
 DEFAULT_RUNS = 5
@@ -92,7 +92,7 @@ def validate(
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go
 
-    check_outputs(force, json_out)
+    check_outputs(force, {"--json": json_out}, {"--go": go_path})
     n_runs = runs if runs is not None else (QUICK_RUNS if quick else DEFAULT_RUNS)
     if not 1 <= n_runs <= 1000:
         raise GoheapError(f"--runs {n_runs}: must be between 1 and 1000")
@@ -124,7 +124,7 @@ def validate(
     )
     report = run_validation(opts, log=lambda s: click.echo(f"validate: {s}", err=True))
     if json_out:
-        write_text(json_out, json.dumps(report, indent=1) + "\n")
+        write_file(json_out, json.dumps(report, indent=1) + "\n")
     if json_out != "-":
         from goheap.validate.render import print_table
 

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from goheap.outputs import write_file
 from goheap.validate.render import refresh_doc
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = json.loads(report_path.read_text())
         text = doc_path.read_text()
-        doc_path.write_text(refresh_doc(text, report))
+        write_file(doc_path, refresh_doc(text, report))  # whole or not at all
     except (OSError, ValueError, KeyError) as e:
         print(f"goheap.validate.docs: error: {e}", file=sys.stderr)
         return 2

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from goheap.errors import GoheapError
+from goheap.outputs import write_file
 from goheap.validate.cases import Case
 from goheap.validate.toolchain import Programs, Toolchain, clean_env
 
@@ -113,12 +112,9 @@ def _store(path: Path, key: str, case: Case, runs: list[dict[str, Any]]) -> None
     """Write the runs atomically; the cache is an optimisation, so failing to write is not fatal."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".runs-", dir=path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"key": key, "case": case.to_dict(), "runs": runs}, f)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+        write_file(path, json.dumps({"key": key, "case": case.to_dict(), "runs": runs}))
+    except (OSError, GoheapError):
+        pass  # (a failed write leaves no temporary file behind)
 
 
 def collect_real(
