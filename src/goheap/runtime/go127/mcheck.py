@@ -59,10 +59,9 @@ from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
-from goheap.runtime.go127.mstats import totalMapped
+from goheap.runtime.go127.mstats import readmemstats_m, totalMapped
 
 if TYPE_CHECKING:
-    from goheap.heap import Heap
     from goheap.runtime.go127.mfinal import Finalizers
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
@@ -75,12 +74,8 @@ def _fail(msg: str) -> NoReturn:
     raise HeapCheckError(msg)
 
 
-def check_heap(heap: Heap) -> None:
-    # The heap's parts are typed Any on the facade; typed here, once.
-    h: MHeap = heap.mheap
-    allp: list[P] = heap.allp
-    gc: GC = heap.gc_
-    fin: Finalizers = heap.finalizers
+def check_heap(h: MHeap, allp: list[P], gc: GC, fin: Finalizers) -> None:
+    """Every invariant of a go1.27 heap, its Ps, collector and finalizers."""
     ctl = h.controller
     st = h.stats
     hs = st.heapStats
@@ -313,13 +308,13 @@ def check_heap(heap: Heap) -> None:
     for _, p in fin.finq:
         if h.spanOfHeap(p) is None:
             _fail(f"finalizer queue holds {p:#x}, not an allocated object")
-    _check_cleanups(heap)
+    _check_cleanups(h, fin)
     mspans = len(inuse) + sum(len(pp.mspancache) for pp in allp)
     if h.spanalloc.inuse != mspans * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {mspans} mspans in use or cached")
     if h.cachealloc.inuse != len(allp) * h.profile.sizeof_mcache:
         _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(allp)} mcaches")
-    ms = heap.memstats()
+    ms = readmemstats_m(h, h.profile.memstats_by_size_len, flushed=False)
     check_memstats(ms)
     if ms.HeapAlloc != allocated_bytes or st.heap_alloc_now != allocated_bytes:
         _fail(
@@ -330,10 +325,8 @@ def check_heap(heap: Heap) -> None:
         _fail("a running peak is below the current value")
 
 
-def _check_cleanups(heap: Heap) -> None:
+def _check_cleanups(h: MHeap, fin: Finalizers) -> None:
     """Cleanup specials on live objects' spans, their fixalloc, their arguments."""
-    h: MHeap = heap.mheap
-    fin: Finalizers = heap.finalizers
     cl = fin.cleanups
     for cid, rec in cl.registered.items():
         c = rec.payload

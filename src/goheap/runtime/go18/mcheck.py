@@ -38,9 +38,9 @@ from goheap.runtime.go18.mspan import (
     MSpanList,
     MSpanStack,
 )
+from goheap.runtime.go18.mstats import updatememstats
 
 if TYPE_CHECKING:
-    from goheap.heap import Heap
     from goheap.runtime.go18.mcache import MCache
     from goheap.runtime.go18.mheap import MHeap
 
@@ -71,9 +71,21 @@ def _check_list(lst: MSpanList, seen: dict[int, MSpanList]) -> list[MSpan]:
     return out
 
 
-def check_heap(heap: Heap) -> None:
-    h: MHeap = heap.mheap  # typed Any on the facade
-    mcaches: list[MCache] = heap.mcaches
+def _find_object(h: MHeap, addr: int) -> tuple[int, MSpan] | None:
+    """findObject: the base and span of the allocated object holding addr, or None."""
+    if addr < h.arena_start or addr >= h.arena_used:
+        return None
+    s = h.spans[(addr - h.arena_start) >> _PageShift]
+    if s is None or addr >= s.limit or addr < s.startAddr or s.state != MSpanInUse:
+        return None
+    idx = s.objIndex(addr) if s.sizeclass != 0 else 0
+    if idx < s.freeindex or (s.allocBits >> idx) & 1:
+        return s.startAddr + idx * s.elemsize, s
+    return None
+
+
+def check_heap(h: MHeap, mcaches: list[MCache]) -> None:
+    """Every invariant of Go 1.8's heap (h) and its Ps' mcaches; HeapCheckError if broken."""
     st = h.stats
     sc = h.sizeclasses
     page = 1 << _PageShift
@@ -153,12 +165,8 @@ def check_heap(heap: Heap) -> None:
             if s.state != MSpanInUse or s.sizeclass != cls or not s.incache:
                 _fail(f"P {pi} alloc[{cls}] holds {s!r} (incache={s.incache})")
         if mc.tiny != 0:
-            ref = heap.find_object(mc.tiny)
-            if (
-                ref is None
-                or ref.base != mc.tiny
-                or ref.span.sizeclass != h.profile.tiny_size_class
-            ):
+            ref = _find_object(h, mc.tiny)
+            if ref is None or ref[0] != mc.tiny or ref[1].sizeclass != h.profile.tiny_size_class:
                 _fail(f"P {pi}: tiny block {mc.tiny:#x} is not a live 16-byte object")
             if not 0 < mc.tinyoffset <= h.profile.tiny_size:
                 _fail(f"P {pi}: tinyoffset {mc.tinyoffset} out of range")
@@ -244,7 +252,7 @@ def check_heap(heap: Heap) -> None:
         _fail("the heap bitmap does not cover arena_used")
     if len(spans) * page < h.arena_used - h.arena_start:
         _fail("the spans table does not cover arena_used")
-    ms = heap.memstats()
+    ms = updatememstats(h, h.profile.memstats_by_size_len)
     check_memstats(ms)
     allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == MSpanInUse)
     if st.heap_alloc_now != allocated_bytes:

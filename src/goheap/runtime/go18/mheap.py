@@ -24,7 +24,7 @@ sweeper frees them. Go 1.8's design, as modelled here:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.arena import OS, ArenaMemory, round_up
@@ -34,39 +34,68 @@ from goheap.runtime.common.gcbits import GCBitsArenas
 from goheap.runtime.common.malloc import ZEROBASE
 from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.proc import P
 from goheap.runtime.common.specials import (
     KindSpecialFinalizer,
     KindSpecialProfile,
     newSpecialRecord,
 )
 from goheap.runtime.go18.mbitmap import HeapBitmap
+from goheap.runtime.go18.mcache import MCache
 from goheap.runtime.go18.mcentral import MCentral
+from goheap.runtime.go18.mgcpacer import GCControllerState
 from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
 from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
 from goheap.runtime.go18.mspan import MSpan, MSpanFree, MSpanInUse, MSpanList, MSpanStack
 from goheap.runtime.go18.mstats import MStats
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from goheap.profiles.go18 import Go18Profile
-    from goheap.runtime.common.proc import P
     from goheap.runtime.common.specials import SpecialRecord
-    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.profile import Go18Profile
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
 
 
-class MHeap(ArenaHeap[MSpan]):
+class Hooks(Protocol):
+    """What the page heap calls in the rest of the runtime (Go: other files' functions).
+
+    The runtime that builds the heap passes itself; these are only called once
+    the whole runtime exists.
+    """
+
+    def sweepCost(self, s: MSpan) -> None:
+        """Charge the virtual clock for sweeping s (the collector's cost model)."""
+        ...
+
+    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
+        """mfinal.go: queue the finalizer of the dead object p."""
+        ...
+
+    def mprof_free(self, bucket: object, size: int) -> None:
+        """mprof.go mProf_Free: count the free of a sampled object."""
+        ...
+
+
+class MHeap(ArenaHeap[MSpan, P[MCache]]):
     """The page heap, with Go 1.8's fields (see the module docstring)."""
 
-    def __init__(self, profile: Go18Profile, stats: MStats, os_: OS, clock: Clock) -> None:
+    def __init__(
+        self,
+        profile: Go18Profile,
+        stats: MStats,
+        os_: OS,
+        clock: Clock,
+        controller: GCControllerState,
+        hooks: Hooks,
+    ) -> None:
         self.profile = profile
         self.sizeclasses = profile.sizeclasses
         self.stats = stats
         self.os = os_
         self.clock = clock
+        self.controller = controller  # gcController: revise() when marking sees heap_live move
+        self.hooks = hooks
         nclasses = self.sizeclasses.num_classes
         nlists = profile.max_mheap_list
 
@@ -88,7 +117,7 @@ class MHeap(ArenaHeap[MSpan]):
             profile.page_size,
         )
         # The P whose mcache and palloc the current operation uses.
-        self.curp: P[MCache] | None = None
+        self.curp = None
         self.allp: list[P[MCache]] = []
 
         self.sweepSpans = [
@@ -174,15 +203,9 @@ class MHeap(ArenaHeap[MSpan]):
         self.gcbits = GCBitsArenas(
             os_, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
         )
-        # The collector sets these: gcBlackenEnabled and the pacer's revise(),
-        # called when heap_live or heap_scan change during marking.
+        # gcBlackenEnabled, as the collector sets it: while marking, a change
+        # of heap_live or heap_scan calls the pacer's revise().
         self.gcBlackenEnabled = 0
-        self.revise: Callable[[], None] = _noop
-        # Charges the virtual clock for sweeping a span (the collector's cost model).
-        self.sweep_cost_hook: Callable[[MSpan], None] = _noop_span
-        # Where freed specials go (set by the Heap): the finalizer queue and the profile.
-        self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizers
-        self.mprof_free: Callable[[object, int], None] = _no_profile
 
     # --- helpers for the current P ---
 
@@ -193,9 +216,18 @@ class MHeap(ArenaHeap[MSpan]):
         return self.curp.mcache if self.curp is not None else None
 
     def _new_mcache(self) -> MCache:
-        from goheap.runtime.go18.mcache import MCache
-
         return MCache(self)
+
+    def allocmcache(self, next_sample: int) -> MCache:
+        """allocmcache: a new mcache (no P yet: the global persistentalloc chunk)."""
+        c = self.cachealloc.alloc(self.palloc.global_alloc)
+        c.next_sample = next_sample
+        return c
+
+    def procresize(self, allp: list[P[MCache]]) -> None:
+        """procresize: the Ps are allp, and the running M takes the first (acquirep)."""
+        self.allp = allp
+        self.curp = allp[0]
 
     def _recordspan(self, s: MSpan) -> None:
         """recordspan: first handout of an mspan struct appends it to allspans."""
@@ -285,7 +317,7 @@ class MHeap(ArenaHeap[MSpan]):
                 self.stats.heap_live += npage << _PageShift
                 self.busyList(s.npages).insertBack(s)
         if self.gcBlackenEnabled:
-            self.revise()
+            self.controller.revise()
         return s
 
     def allocStack(self, npage: int) -> MSpan | None:
@@ -436,7 +468,7 @@ class MHeap(ArenaHeap[MSpan]):
         if acct != 0:
             self.stats.heap_objects -= 1
         if self.gcBlackenEnabled:
-            self.revise()
+            self.controller.revise()
         self.freeSpanLocked(s, True, True, 0)
 
     def freeStack(self, s: MSpan) -> None:
@@ -563,10 +595,10 @@ class MHeap(ArenaHeap[MSpan]):
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """Dispose of a special of a dead object: queue its finalizer or free its sample."""
         if s.kind == KindSpecialFinalizer:
-            self.queuefinalizer(s, p)
+            self.hooks.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
         elif s.kind == KindSpecialProfile:
-            self.mprof_free(s.payload, size)
+            self.hooks.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
         else:
             raise RuntimeThrow("bad special kind")
@@ -617,19 +649,3 @@ class MHeap(ArenaHeap[MSpan]):
 
     def inuse_spans(self) -> list[MSpan]:
         return [s for s in self.allspans if s.state == MSpanInUse]
-
-
-def _noop() -> None:
-    return None
-
-
-def _noop_span(s: MSpan) -> None:
-    return None
-
-
-def _no_finalizers(s: SpecialRecord, p: int) -> None:
-    raise RuntimeThrow("queuefinalizer: no finalizer queue attached")
-
-
-def _no_profile(bucket: object, size: int) -> None:
-    return None
