@@ -171,6 +171,7 @@ class MHeap(ArenaHeap[MSpan, P]):
     def __init__(
         self, profile: Go127Profile, stats: MStats, controller: GCControllerState, hooks: Hooks
     ) -> None:
+        """``mheap.init`` and ``mallocinit``'s part: the heap, before any P exists."""
         self.profile = profile
         self.hooks = hooks
         self.sizeclasses = profile.sizeclasses
@@ -188,21 +189,9 @@ class MHeap(ArenaHeap[MSpan, P]):
         self.greenTea = profile.green_tea_gc
         self.inlineMarkBitsBytes = profile.sizeof_span_inline_mark_bits
 
-        # Sweeping (mgcsweep.go) and proportional-sweep state.
-        self.sweepgen = 0
-        self.sweep = SweepData()
-        self.pagesInUse = 0
-        self.pagesSwept = 0
-        self.pagesSweptBasis = 0
-        self.sweepHeapLiveBasis = 0
-        self.sweepPagesPerByte = 0.0
-        self.reclaimIndex = 0
-        self.reclaimCredit = 0
-        self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
-        self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
+        self._initSweep()
         self.gcBlackenEnabled = False
-        self.scavenge = ScavengeGoals()
-
+        self.scavenge = ScavengeGoals()  # the background scavenger's goals
         self.allspans: list[MSpan] = []
         self.allspans_cap = 0
         self.curp = None
@@ -217,8 +206,28 @@ class MHeap(ArenaHeap[MSpan, P]):
             chunk_link=profile.persistent_chunk_link,
         )
 
-        # mheap.init: the fixallocs (Go 1.27 rounds each chunk down to a
-        # multiple of the struct size) and the central lists.
+        self._initFixallocs(profile, stats)
+        self._initPages()
+        self._initArenas(profile, stats)
+
+    def _initSweep(self) -> None:
+        """The sweeper's and the reclaimer's state (mgcsweep.go, mheap.go)."""
+        self.sweepgen = 0
+        self.sweep = SweepData()
+        self.pagesInUse = 0
+        self.pagesSwept = 0
+        self.pagesSweptBasis = 0
+        self.sweepHeapLiveBasis = 0
+        self.sweepPagesPerByte = 0.0
+        self.reclaimIndex = 0
+        self.reclaimCredit = 0
+        self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
+        self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
+
+    def _initFixallocs(self, profile: Go127Profile, stats: MStats) -> None:
+        """mheap.init: the fixallocs (each chunk rounded down to a multiple of the
+        struct size), the span-set block pool and the central lists."""
+
         def chunk(size: int) -> int:
             return profile.fixalloc_chunk // size * size
 
@@ -290,15 +299,20 @@ class MHeap(ArenaHeap[MSpan, P]):
         self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
         self.zerobase = ZEROBASE
 
-        # pageAlloc.init: the inUse ranges' backing array (persistentalloc'd).
-        self.pages = PageAlloc(phys_page_size=profile.phys_page_size, onScavenged=self._scavenged)
+    def _initPages(self) -> None:
+        """pageAlloc.init: the page allocator and its persistentalloc'd metadata."""
+        # The inUse ranges' backing array is persistentalloc'd.
+        self.pages = PageAlloc(
+            phys_page_size=self.profile.phys_page_size, onScavenged=self._scavenged
+        )
         self._pages_sys = 0
         self._pages_persistent = 0
         self._charge_pages_metadata(self.palloc.global_alloc)
 
-        # mallocinit: the arena hints (see allocArenaHints) and the memory
-        # the heap lives in: one MAP_NORESERVE mapping at the first hint
-        # (ArenaMemory's second, bitmap mapping is one unused page here).
+    def _initArenas(self, profile: Go127Profile, stats: MStats) -> None:
+        """mallocinit: the arena hints (see allocArenaHints) and the memory the heap lives in."""
+        # One MAP_NORESERVE mapping at the first hint (ArenaMemory's second,
+        # bitmap mapping is one unused page here).
         self.arenas = HeapArenas(phys_page_size=profile.phys_page_size)
         self._arena_sys = 0
         self._arena_persistent = 0

@@ -89,6 +89,7 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         controller: GCControllerState,
         hooks: Hooks,
     ) -> None:
+        """mallocinit's part: reserve the arena, then ``mheap.init``."""
         self.profile = profile
         self.sizeclasses = profile.sizeclasses
         self.stats = stats
@@ -96,19 +97,6 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         self.clock = clock
         self.controller = controller  # gcController: revise() when marking sees heap_live move
         self.hooks = hooks
-        nclasses = self.sizeclasses.num_classes
-        nlists = profile.max_mheap_list
-
-        self.free = [MSpanList(f"free[{i}]") for i in range(nlists)]
-        self.freelarge = MSpanList("freelarge")
-        self.busy = [MSpanList(f"busy[{i}]") for i in range(nlists)]
-        self.busylarge = MSpanList("busylarge")
-        self.sweepgen = 0
-        self.sweepdone = 0
-        self.allspans: list[MSpan] = []
-        self.allspans_cap = 0
-        self.spans = []
-
         self.palloc = PersistentAllocator(
             os_,
             stats.other_sys,
@@ -119,30 +107,14 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         # The P whose mcache and palloc the current operation uses.
         self.curp = None
         self.allp: list[P[MCache]] = []
+        # gcBlackenEnabled, as the collector sets it: while marking, a change
+        # of heap_live or heap_scan calls the pacer's revise().
+        self.gcBlackenEnabled = 0
+        self._reserveArena(profile)
+        self._init(profile, stats)
 
-        self.sweepSpans = [
-            GCSweepBuf(
-                self.palloc,
-                stats.gc_sys,
-                profile.sweep_block_entries,
-                profile.sweep_spine_init_cap,
-                profile.cache_line_size,
-            )
-            for _ in range(2)
-        ]
-
-        # Proportional sweep.
-        self.pagesInUse = 0
-        self.spanBytesAlloc = 0
-        self.pagesSwept = 0
-        self.sweepPagesPerByte = 0.0
-
-        # Malloc stats, flushed from the mcaches.
-        self.largefree = 0
-        self.nlargefree = 0
-        self.nsmallfree = [0] * nclasses
-
-        # mallocinit: reserve spans | bitmap | arena at the first hint.
+    def _reserveArena(self, profile: Go18Profile) -> None:
+        """mallocinit: reserve spans | bitmap | arena at the first hint."""
         arena_size = round_up(profile.max_mem, _PageSize)
         bitmap_size = arena_size // profile.heap_bitmap_scale
         spans_size = round_up(arena_size // _PageSize * 8, _PageSize)
@@ -157,13 +129,14 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         self.arena_reserved = False  # linux/amd64: sysReserve only probes
         self.mem = ArenaMemory(self.arena_start, arena_size + _PageSize, bitmap_size)
         self.heapbits = HeapBitmap(self.mem.bitmap, self.arena_start, bitmap_size)
-
-        self.central = [MCentral(i, self) for i in range(nclasses)]
-        self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
         # &zerobase: the address every 0-byte allocation returns. In Go it is a
         # runtime global in the data segment, outside the arena.
         self.zerobase = ZEROBASE
 
+    def _init(self, profile: Go18Profile, stats: MStats) -> None:
+        """mheap.init: the fixallocs, the free and busy lists, the central lists."""
+        nclasses = self.sizeclasses.num_classes
+        nlists = profile.max_mheap_list
         self.spanalloc: FixAlloc[MSpan] = FixAlloc(
             "spanalloc",
             profile.sizeof_mspan,
@@ -200,12 +173,43 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
             self.palloc,
             profile.fixalloc_chunk,
         )
+        self.free = [MSpanList(f"free[{i}]") for i in range(nlists)]
+        self.freelarge = MSpanList("freelarge")
+        self.busy = [MSpanList(f"busy[{i}]") for i in range(nlists)]
+        self.busylarge = MSpanList("busylarge")
+        self.central = [MCentral(i, self) for i in range(nclasses)]
+        self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
+        self.allspans: list[MSpan] = []
+        self.allspans_cap = 0
+        self.spans = []
         self.gcbits = GCBitsArenas(
-            os_, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
+            self.os, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
         )
-        # gcBlackenEnabled, as the collector sets it: while marking, a change
-        # of heap_live or heap_scan calls the pacer's revise().
-        self.gcBlackenEnabled = 0
+        self._initSweep(profile, stats, nclasses)
+
+    def _initSweep(self, profile: Go18Profile, stats: MStats, nclasses: int) -> None:
+        """The sweeper's state (mgcsweep.go): buffers, proportional sweep, free counts."""
+        self.sweepgen = 0
+        self.sweepdone = 0
+        self.sweepSpans = [
+            GCSweepBuf(
+                self.palloc,
+                stats.gc_sys,
+                profile.sweep_block_entries,
+                profile.sweep_spine_init_cap,
+                profile.cache_line_size,
+            )
+            for _ in range(2)
+        ]
+        # Proportional sweep.
+        self.pagesInUse = 0
+        self.spanBytesAlloc = 0
+        self.pagesSwept = 0
+        self.sweepPagesPerByte = 0.0
+        # Malloc stats, flushed from the mcaches.
+        self.largefree = 0
+        self.nlargefree = 0
+        self.nsmallfree = [0] * nclasses
 
     # --- helpers for the current P ---
 
