@@ -156,3 +156,16 @@ def test_no_import_cycle_among_heap_profiles_runtime() -> None:
     cycle = {(a, b): where[(a, b)] for a in left for b in edges[a] if b in left}
     assert cycle == {}
     assert edges == {"heap": {"profiles", "runtime"}, "profiles": {"runtime"}, "runtime": set()}
+
+
+def test_only_the_profiles_import_a_version_package() -> None:
+    """Shared code (heap, reports, commands) reaches a version only through its profile."""
+    versions = ("goheap.runtime.go18", "goheap.runtime.go127")
+    out = []
+    for name, path in _modules().items():
+        if _under(name, "goheap.runtime") or _under(name, "goheap.profiles"):
+            continue
+        for line, mod, _ in _imports(path):
+            if any(_under(mod, v) for v in versions):
+                out.append(f"{path.relative_to(SRC.parent)}:{line}: imports {mod}")
+    assert out == []
