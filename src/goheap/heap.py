@@ -131,7 +131,8 @@ class Heap:
         self._closed = False
         # The profile's strategy builds the version's runtime whole; this heap
         # is the program it runs (goheap.runtime.common.facade.Program).
-        opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit)
+        trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
+        opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
         # Its parts, typed by what every version's have in common.
@@ -148,10 +149,6 @@ class Heap:
         self._arena: ArenaHeap[MSpan, P[Any]] = rt.mheap
         self._mallocgc: Mallocgc = rt.malloc_
         self._collector: Collector = rt.gc_
-        if gctrace is True:
-            self.gc_.gctrace = _print_stderr
-        elif callable(gctrace):
-            self.gc_.gctrace = gctrace
         self.scheduler = Scheduler(self)
         self.main = Goroutine(self, 0, 0)
         self.goroutines.append(self.main)

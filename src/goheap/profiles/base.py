@@ -44,6 +44,7 @@ class RuntimeOptions:
     gcpercent: int  # GOGC as setGCPercent stores it: -1 means off
     liveness: str
     memlimit: int | None = None  # GOMEMLIMIT in bytes; None: no limit (math.MaxInt64)
+    gctrace: Callable[[str], None] | None = None  # GODEBUG=gctrace=1: told each cycle's line
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,7 @@ class Go127Runtime(Runtime):
             fin=self.finalizers,
             mprof=self.mprof,
             params=params,
+            gctrace=opts.gctrace,
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.gc_, self.mprof)
 

@@ -86,6 +86,7 @@ class Go18Runtime(Runtime):
             procs=opts.procs,
             liveness=opts.liveness,
             cost=cost,
+            gctrace=opts.gctrace,
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).

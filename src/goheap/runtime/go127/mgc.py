@@ -170,6 +170,7 @@ class GC(Collector):
         fin: Finalizers,
         mprof: MProf,
         params: GCParams,
+        gctrace: Callable[[str], None] | None = None,
     ) -> None:
         self.h = h
         self.stats = h.stats
@@ -218,7 +219,7 @@ class GC(Collector):
         self.nbgsweep = 0
         self.npausesweep = 0
         # Reports (the facade and goheap.timeline use these as with Go 1.8).
-        self.gctrace = None
+        self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
         self.on_sample = None
         self.next_sample_ns = 1 << 62

@@ -73,6 +73,7 @@ class GC(GCHooks):
         procs: int,
         liveness: str,
         cost: CostModel,
+        gctrace: Callable[[str], None] | None = None,
     ) -> None:
         self.h = h
         self.stats = h.stats
@@ -100,7 +101,7 @@ class GC(GCHooks):
         self.last_bgsweep = self.clock.now
         self.nbgsweep = 0
         self.npausesweep = 0
-        self.gctrace = None
+        self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
         # A timeline sampler (goheap.timeline): called with "tick" when the
         # clock passes next_sample_ns, and with "gc_start"/"gc_end".
