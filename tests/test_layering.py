@@ -1,8 +1,9 @@
 """The package rules of goheap.runtime (see its docstring), checked on the source.
 
 Every import counts: at module level, inside functions and under
-``TYPE_CHECKING`` (a type-only import is still a dependency a reader and
-mypy follow).
+``TYPE_CHECKING``. A type-only import runs nowhere, but it is still a
+dependency a reader and mypy follow: a runtime typed against the facade
+above it could not be read, or checked, without it.
 """
 
 from __future__ import annotations
@@ -91,4 +92,80 @@ def test_no_private_name_imported_across_runtime_modules() -> None:
             for n in names:
                 if n.startswith("_") and not n.startswith("__"):
                     out.append(f"{path.relative_to(SRC.parent)}:{line}: {n} from {mod}")
+    assert out == []
+
+
+#: What sits above the runtime: the facade, the profiles that build it, and
+#: everything that drives or reports on a heap.
+ABOVE_RUNTIME = (
+    "goheap.heap",
+    "goheap.mutator",
+    "goheap.profiles",
+    "goheap.cli",
+    "goheap.report",
+    "goheap.runner",
+    "goheap.inspect",
+    "goheap.timeline",
+    "goheap.pprof",
+    "goheap.validate",
+    "goheap.trace",
+    "goheap.workloads",
+    "goheap.compare",
+)
+
+
+def test_runtime_never_imports_the_layers_above() -> None:
+    assert _violations("goheap.runtime", ABOVE_RUNTIME) == []
+
+
+#: The three parts that must import one way only: heap -> profiles -> runtime.
+PARTS = {
+    "heap": ("goheap.heap", "goheap.mutator"),
+    "profiles": ("goheap.profiles",),
+    "runtime": ("goheap.runtime",),
+}
+
+
+def _part(mod: str) -> str | None:
+    for part, pkgs in PARTS.items():
+        if any(_under(mod, p) for p in pkgs):
+            return part
+    return None
+
+
+def test_no_import_cycle_among_heap_profiles_runtime() -> None:
+    edges: dict[str, set[str]] = {p: set() for p in PARTS}
+    where: dict[tuple[str, str], str] = {}
+    for name, path in _modules().items():
+        src = _part(name)
+        if src is None:
+            continue
+        for line, mod, _ in _imports(path):
+            dst = _part(mod)
+            if dst is not None and dst != src:
+                edges[src].add(dst)
+                where.setdefault((src, dst), f"{path.relative_to(SRC.parent)}:{line}")
+    # Kahn: repeatedly drop the parts nothing left imports.
+    left = dict(edges)
+    while True:
+        free = [p for p in left if not any(p in deps for q, deps in left.items() if q != p)]
+        if not free:
+            break
+        for p in free:
+            del left[p]
+    cycle = {(a, b): where[(a, b)] for a in left for b in edges[a] if b in left}
+    assert cycle == {}
+    assert edges == {"heap": {"profiles", "runtime"}, "profiles": {"runtime"}, "runtime": set()}
+
+
+def test_only_the_profiles_import_a_version_package() -> None:
+    """Shared code (heap, reports, commands) reaches a version only through its profile."""
+    versions = ("goheap.runtime.go18", "goheap.runtime.go127")
+    out = []
+    for name, path in _modules().items():
+        if _under(name, "goheap.runtime") or _under(name, "goheap.profiles"):
+            continue
+        for line, mod, _ in _imports(path):
+            if any(_under(mod, v) for v in versions):
+                out.append(f"{path.relative_to(SRC.parent)}:{line}: imports {mod}")
     assert out == []

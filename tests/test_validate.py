@@ -491,7 +491,7 @@ def test_user_mistakes_are_one_line_and_status_2(
         (["--json", str(out)], "exists; pass -f to overwrite it"),
         (["nosuchworkload"], "unknown workload 'nosuchworkload'"),
         (["--gogc", "lots"], "GOGC must be an integer or 'off'"),
-        (["--memlimit", "much"], "expected a size such as 512MiB"),
+        (["--memlimit", "much"], "malformed GOMEMLIMIT"),
         (["--profile", "go1.9"], "unknown profile 'go1.9'"),
     ]
     for args, message in cases:

@@ -9,7 +9,8 @@ Compiling is optional: goheap is plain, fully typed Python and runs as it is.
 Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
 with the same numbers. What is compiled: ``heap``, ``mutator``, ``xorshift`` and
 every module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
-simulated allocation runs through -- except package ``__init__`` files.
+simulated allocation runs through -- except package ``__init__`` files and
+the versions' constants (``profile.py``).
 
 The build type-checks those modules with mypy, turns them into C with mypyc
 and compiles that, all in a temporary directory; only when everything
@@ -46,6 +47,9 @@ PACKAGE_DIR = _native.PACKAGE_DIR
 #: Which modules are compiled: these, and everything below these directories.
 COMPILED_FILES = ("heap.py", "mutator.py", "xorshift.py")
 COMPILED_DIRS = ("runtime", "workloads")
+#: Modules below those directories that stay Python: a version's constants
+#: (``runtime/*/profile.py``), frozen dataclasses read once at start-up.
+UNCOMPILED_NAMES = ("__init__.py", "profile.py")
 
 # Runs in a subprocess, in the directory holding the goheap package: mypyc's
 # and setuptools' global state stay out of the caller's process.
@@ -96,7 +100,7 @@ def compiled_sources(pkg_dir: str = PACKAGE_DIR) -> list[str]:
         for dirpath, dirnames, filenames in os.walk(os.path.join(pkg_dir, top)):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
-                if name.endswith(".py") and name != "__init__.py":
+                if name.endswith(".py") and name not in UNCOMPILED_NAMES:
                     out.append(os.path.relpath(os.path.join(dirpath, name), pkg_dir))
     return out
 

@@ -8,17 +8,20 @@
     >>> h.read_memstats().HeapAlloc
     32
 
-``Heap`` has its profile's strategy (``profile.build_runtime``) wire one
-runtime of that Go version together the way ``mallocinit``/``schedinit`` do
-(the arena reservation, ``mheap.init``, one mcache per P), and exposes the
+``Heap`` has its profile's strategy (``goheap.profiles.build_runtime``)
+build one runtime of that Go version whole, the way ``mallocinit``/
+``schedinit`` do (the arena reservation, ``mheap.init``, one mcache per P),
+holds it as ``h.runtime``, and exposes the
 Go operations a program performs: ``new`` (newobject), ``make`` (newarray /
 makeslice), ``malloc`` (mallocgc itself), word and pointer stores and loads,
 ``read_memstats`` (runtime.ReadMemStats), ``read_metrics`` (runtime/metrics,
 go1.27), ``gc``/``free_os_memory``/``set_gc_percent``/``set_memory_limit``
 (runtime and runtime/debug; GOGC and GOMEMLIMIT are ``gogc=`` and
 ``memlimit=``) and ``check`` (every invariant of the heap). The runtime structures
-stay reachable for inspection: ``h.mheap``, ``h.mheap.central[c]``,
-``h.mcaches[p]``, ``h.mheap.spans``...
+stay reachable for inspection: ``h.mheap``, ``h.mcaches[p]``,
+``h.mheap.spans``... typed by what every version has; ``h.runtime`` is the
+version's own runtime (``goheap.profiles.go18.Go18Runtime``, ...), whose
+parts have the version's types (``h.runtime.mheap.free[n]`` on go1.8).
 
 What the model leaves out of a real Go process: the runtime's own
 allocations before ``main`` (goroutine stacks, the scheduler, init-time
@@ -37,16 +40,18 @@ from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
 from goheap.errors import GoheapError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
-from goheap.profiles import DEFAULT_PROFILE, get_profile
+from goheap.profiles import DEFAULT_PROFILE, build_runtime, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
+from goheap.runtime.common.arena import OS
 from goheap.runtime.common.clock import Clock, CostModel
 from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.common.mfinal import FinalizerFunc
+from goheap.runtime.common.mfinal import FinalizerFunc, Finalizers
 from goheap.runtime.common.mgc import GCCycle
-from goheap.runtime.common.mprof import DEFAULT_STACK
+from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
-from goheap.runtime.common.mstats import MemStats
+from goheap.runtime.common.mstats import MemStats, RunningStats
+from goheap.runtime.common.proc import P
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -131,29 +136,26 @@ class Heap:
         self.globals: dict[str, int] = {}
         self.goroutines: list[Goroutine] = []
         self._closed = False
-        # The profile's strategy builds the version's runtime and attaches its
-        # parts here: stats, os, mheap, mprof, finalizers, gc_, malloc_, allp.
-        self.stats: Any
-        self.os: Any
-        self.mheap: Any
-        self.mprof: Any
-        self.finalizers: Any
-        self.gc_: Any
-        self.malloc_: Any
-        self.allp: list[Any] = []
-        self.runtime: Runtime = prof.build_runtime(
-            self, RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit)
-        )
-        self._max_small = self.runtime.max_small_request
-        # The same parts, typed by what every version's have in common: the hot
-        # paths below use these (direct calls and field reads once compiled).
-        self._arena: ArenaHeap[Any] = self.mheap
-        self._mallocgc: Mallocgc = self.malloc_
-        self._collector: Collector = self.gc_
-        if gctrace is True:
-            self.gc_.gctrace = _print_stderr
-        elif callable(gctrace):
-            self.gc_.gctrace = gctrace
+        # The profile's strategy builds the version's runtime whole; this heap
+        # is the program it runs (goheap.runtime.common.facade.Program).
+        trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
+        opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
+        rt = build_runtime(prof, opts, self.clock, self.cost, self)
+        self.runtime: Runtime = rt
+        # Its parts, typed by what every version's have in common.
+        self.stats: RunningStats = rt.stats
+        self.os: OS = rt.os
+        self.mheap: ArenaHeap[MSpan, P[Any]] = rt.mheap
+        self.mprof: MProf = rt.mprof
+        self.finalizers: Finalizers = rt.finalizers
+        self.gc_: Collector = rt.gc_
+        self.malloc_: Mallocgc = rt.malloc_
+        self.allp: list[P[Any]] = list(rt.allp)  # the same Ps (a list: indexed on hot paths)
+        self._max_small = rt.max_small_request
+        # The hot paths below use these (direct calls and field reads once compiled).
+        self._arena: ArenaHeap[MSpan, P[Any]] = rt.mheap
+        self._mallocgc: Mallocgc = rt.malloc_
+        self._collector: Collector = rt.gc_
         self.scheduler = Scheduler(self)
         self.main = Goroutine(self, 0, 0)
         self.goroutines.append(self.main)
@@ -175,7 +177,7 @@ class Heap:
         gid = len(self.goroutines)
         pid = gid % len(self.allp) if p is None else self._proc(p)
         self._on(pid)
-        self.mheap.curp = self.allp[self.g.p]
+        self._arena.curp = self.allp[self.g.p]
         g = Goroutine(self, gid, pid)
         self.goroutines.append(g)
         self.scheduler.go(body, g)
@@ -198,7 +200,7 @@ class Heap:
         self.g.gcAssistBytes = c.gcAssistBytes
         self.g = g
         c.gcAssistBytes = g.gcAssistBytes
-        self.mheap.curp = self.allp[g.p]
+        self._arena.curp = self.allp[g.p]
 
     def _is_root(self, addr: int) -> bool:
         """Can a root hold addr: nil, &zerobase or (inside) an allocated heap object?"""
@@ -227,7 +229,8 @@ class Heap:
         if self.observer is not None:
             self.observer.drop_global(name)
 
-    def _roots(self) -> list[int]:
+    def roots(self) -> list[int]:
+        """The pointers the program holds outside the heap: globals, then stack slots."""
         roots = [v for v in self.globals.values() if v]
         for g in self.goroutines:
             roots.extend(v for v in g.stack if v)
@@ -360,8 +363,7 @@ class Heap:
 
     @property
     def cycles(self) -> list[GCCycle]:
-        cycles: list[GCCycle] = self.gc_.cycles
-        return cycles
+        return self.runtime.cycles()
 
     # --- Ps ---
 
@@ -382,7 +384,7 @@ class Heap:
 
     def _on(self, p: int) -> None:
         """Run on P p (the mcache and persistentalloc chunk allocations use)."""
-        self.mheap.curp = self.allp[p]
+        self._arena.curp = self.allp[p]
 
     # --- allocation ---
 
@@ -424,7 +426,8 @@ class Heap:
             if p != self.g.p:
                 self._on(p)
         observer = self.observer
-        pid = self.mheap.curp.id if observer is not None else 0
+        cur = self._arena.curp
+        pid = cur.id if observer is not None and cur is not None else 0
         x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
         noscan = typ is None or typ.ptrdata == 0
         req = self.requested if noscan else self.requested_scan
@@ -442,7 +445,7 @@ class Heap:
             observer.alloc(x, size, typ, pid, stack)
         self._collector.mutator_ran(ns)
         if p is not None:
-            self.mheap.curp = self.allp[self.g.p]
+            self._arena.curp = self.allp[self.g.p]
         return x
 
     def _track_tiny(self, x: int) -> None:
@@ -568,7 +571,7 @@ class Heap:
     # --- inspection ---
 
     def inuse_spans(self) -> list[MSpan]:
-        return self.runtime.inuse_spans()
+        return list(self.runtime.inuse_spans())
 
     def check(self) -> None:
         """Verify every heap invariant; raise HeapCheckError naming the first broken one."""

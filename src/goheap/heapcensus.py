@@ -50,7 +50,7 @@ def live_objects(heap: Heap) -> dict[int, set[int]] | None:
                 live[id(s)] = idxs
         return live
     pointers = heap.runtime.object_pointers
-    todo: list[int] = list(heap._roots())
+    todo: list[int] = list(heap.roots())
     for s in spans:  # what markrootSpans keeps: objects with finalizers
         sp = s.specials
         while sp is not None:

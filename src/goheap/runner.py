@@ -77,9 +77,8 @@ class Session:
             gogc=parse_gogc(opts.gogc),
             liveness=opts.liveness,
             memlimit=opts.memlimit,
+            gctrace=opts.gctrace or False,
         )
-        if opts.gctrace is not None:
-            self.heap.gc_.gctrace = opts.gctrace
         self.timeline = Timeline(self.heap)
         if progress is not None:
             tick = self.timeline.sample

@@ -1,31 +1,38 @@
-"""The Profile record and the runtime strategy it supplies.
+"""The Runtime a profile builds, and what the ``Heap`` facade asks of it.
 
 A profile is two things:
 
 - **data**: the constants and struct sizes of one Go version on
-  linux/amd64 (``Profile`` holds those every modelled version has; a
-  version's subclass adds its own), and the size-class table;
-- **a strategy**: ``build_runtime(heap, opts)`` assembles that version's
-  runtime (page heap, central lists, mcaches, mallocgc, statistics, the
-  collector, the heap checker) and returns a ``Runtime`` through which the
-  ``Heap`` facade reaches whatever differs between versions.
+  linux/amd64 (``Profile`` in :mod:`goheap.runtime.common.profile` holds
+  those every modelled version has; a version's package extends it), and
+  the size-class table;
+- **a strategy**: ``build_runtime(profile, opts, clock, cost, program)``
+  (:mod:`goheap.profiles`) assembles that version's runtime the way Go's
+  ``mallocinit``/``gcinit``/``procresize`` do (page heap, central lists,
+  mcaches, mallocgc, statistics, the collector) and returns a ``Runtime``:
+  the typed parts the facade's hot paths use, and the operations through
+  which it reaches whatever differs between versions.
 
 Code elsewhere asks the profile; it never tests a version string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from goheap.sizeclasses import SizeClasses, for_profile
+from goheap.runtime.common.profile import Profile
 
 if TYPE_CHECKING:
-    from goheap.heap import Heap
+    from goheap.runtime.common.arena import OS
+    from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
+    from goheap.runtime.common.mfinal import Finalizers
+    from goheap.runtime.common.mgc import GCCycle
+    from goheap.runtime.common.mprof import MProf
     from goheap.runtime.common.mspan import MSpan
-    from goheap.runtime.common.mstats import MemStats
+    from goheap.runtime.common.mstats import MemStats, RunningStats
+    from goheap.runtime.common.proc import P
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class RuntimeOptions:
     gcpercent: int  # GOGC as setGCPercent stores it: -1 means off
     liveness: str
     memlimit: int | None = None  # GOMEMLIMIT in bytes; None: no limit (math.MaxInt64)
+    gctrace: Callable[[str], None] | None = None  # GODEBUG=gctrace=1: told each cycle's line
 
 
 @dataclass(frozen=True)
@@ -56,16 +64,32 @@ class HeapSnapshot:
 
 
 class Runtime:
-    """The operations of one built runtime that the ``Heap`` facade delegates.
+    """One Go runtime, built whole by its profile: its parts and its operations.
 
-    ``build_runtime`` also attaches the runtime's components to the heap
-    (``heap.mheap``, ``heap.malloc_``, ``heap.gc_``, ``heap.stats``,
-    ``heap.allp``, ...), which the hot paths use directly. Subclasses
-    implement every method; the defaults say what is not modelled.
+    The parts are typed by what every version's have in common (a version's
+    runtime declares them with its own classes: ``go18``'s ``mheap`` is a
+    ``goheap.runtime.go18.mheap.MHeap``, with ``free[]`` and ``busy[]``).
+    The constructor builds them all and links them; nothing is attached
+    afterwards. Subclasses implement every method; the defaults say what is
+    not modelled.
     """
+
+    profile: Profile
+    stats: RunningStats  # memstats: the version's MStats
+    os: OS  # the OS interface every mapping is charged through
+    mheap: ArenaHeap[MSpan, P[Any]]  # mheap_
+    malloc_: Mallocgc  # mallocgc
+    gc_: Collector  # the collector (gcController, work, the cycle)
+    mprof: MProf  # the heap profile (mbuckets) and its sampler
+    finalizers: Finalizers  # finq and the finalizer goroutine
+    allp: Sequence[P[Any]]  # the Ps, each with its mcache
 
     #: Largest request that still takes the small-object path (cost model only).
     max_small_request: int = 0
+
+    def cycles(self) -> list[GCCycle]:
+        """Every completed or running collection, in order (the collector's own list)."""
+        raise NotImplementedError
 
     def read_memstats(self) -> MemStats:
         """runtime.ReadMemStats (flushes every mcache, as Go does)."""
@@ -77,7 +101,7 @@ class Runtime:
 
     def peaks(self) -> dict[str, int]:
         """The running maxima of HeapAlloc, HeapInuse and HeapSys since the start."""
-        st = self.heap.stats  # type: ignore[attr-defined]
+        st = self.stats
         return {
             "HeapAlloc": st.peak_heap_alloc,
             "HeapInuse": st.peak_heap_inuse,
@@ -90,7 +114,7 @@ class Runtime:
 
     def objects_per_span(self, sizeclass: int, noscan: bool) -> int:
         """Objects in one span of a small size class (scan or noscan)."""
-        return self.heap.profile.sizeclasses.nelems(sizeclass)  # type: ignore[attr-defined]
+        return self.profile.sizeclasses.nelems(sizeclass)
 
     def object_pointers(self, base: int, size: int) -> list[int]:
         """The non-nil pointer values the collector would find scanning the object at base."""
@@ -108,7 +132,7 @@ class Runtime:
         """Every heap invariant; raises HeapCheckError naming the first broken one."""
         raise NotImplementedError
 
-    def inuse_spans(self) -> list[MSpan]:
+    def inuse_spans(self) -> Sequence[MSpan]:
         """The spans holding heap objects now."""
         raise NotImplementedError
 
@@ -136,14 +160,14 @@ class Runtime:
         """runtime.AddCleanup(obj, fn, arg) (Go 1.24+): the cleanup's id."""
         from goheap.errors import GoheapError
 
-        name = getattr(getattr(self, "profile", None), "name", "?")
+        name = self.profile.name
         raise GoheapError(f"runtime.AddCleanup is not modelled for profile {name} (Go 1.24+)")
 
     def stop_cleanup(self, cid: int) -> None:
         """Cleanup.Stop of the cleanup with id cid (Go 1.24+)."""
         from goheap.errors import GoheapError
 
-        name = getattr(getattr(self, "profile", None), "name", "?")
+        name = self.profile.name
         raise GoheapError(f"Cleanup.Stop is not modelled for profile {name} (Go 1.24+)")
 
     def advance(self, ns: int) -> None:
@@ -155,58 +179,4 @@ class Runtime:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class Profile:
-    """Constants and struct sizes every modelled Go version has (linux/amd64).
-
-    Names follow the Go runtime (``_PageShift``, ``_FixAllocChunk``, ...),
-    spelled in Python style where the Go name has a leading underscore.
-    """
-
-    # Whether this version has GOMEMLIMIT (Go 1.19+); without it a limit is recorded only.
-    has_memory_limit: ClassVar[bool] = False
-
-    name: str
-    # malloc.go
-    page_shift: int
-    max_small_size: int
-    tiny_size: int
-    tiny_size_class: int
-    arena_hint: int  # first address mallocinit asks to reserve
-    phys_page_size: int
-    # mfixalloc.go / malloc.go persistentalloc
-    fixalloc_chunk: int
-    persistent_chunk: int
-    persistent_max_block: int
-    cache_line_size: int
-    # unsafe.Sizeof of runtime structs (linux/amd64)
-    sizeof_mspan: int
-    sizeof_mcache: int
-    sizeof_specialfinalizer: int
-    sizeof_specialprofile: int
-    # mheap.go gcBits arenas
-    gc_bits_chunk_bytes: int
-    gc_bits_header_bytes: int
-    # mgcsweepbuf.go (Go 1.8) / mspanset.go (modern): entries per block, first spine
-    sweep_block_entries: int
-    sweep_spine_init_cap: int
-    # mprof.go
-    mem_profile_rate: int
-    buck_hash_size: int
-    sizeof_bucket_header: int
-    sizeof_memrecord: int
-    max_stack: int
-    # MemStats.BySize length (61 rows in every version so far)
-    memstats_by_size_len: int
-
-    @cached_property
-    def sizeclasses(self) -> SizeClasses:
-        return for_profile(self.name)
-
-    @property
-    def page_size(self) -> int:
-        return 1 << self.page_shift
-
-    def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
-        """Assemble this version's runtime on ``heap`` (the strategy; see the module doc)."""
-        raise NotImplementedError(f"profile {self.name} has no runtime")
+__all__ = ["HeapSnapshot", "Profile", "Runtime", "RuntimeOptions"]

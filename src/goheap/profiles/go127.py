@@ -25,8 +25,9 @@ docs/go1.27-notes.md. Struct sizes are unsafe.Sizeof on amd64:
   56; specialprofile: special + bucket: 32; memRecord: active + future[3]
   memRecordCycle of two counters: 64; bucket header as in Go 1.8: 48.
 
-The runtime strategy (``build_runtime``) assembles the go1.27 modules of
-:mod:`goheap.runtime.go127`: the page heap (page allocator, heap arenas at
+``Go127Runtime`` builds the go1.27 runtime of :mod:`goheap.runtime.go127`
+whole, in the order of ``mallocinit``, ``gcinit`` and ``procresize``, each
+part given what it needs in its constructor: the page heap (page allocator, heap arenas at
 ``0xc000000000``, per-P page caches), span classes, mcentral span sets,
 mcaches, mallocgc with malloc headers and Green Tea's inline mark bits,
 the collector (Green Tea marking, sweeping, the modern pacer, GOMEMLIMIT,
@@ -83,82 +84,65 @@ GOMEMLIMIT=32MiB 5 -> 6 (live 6).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, cast
 
 from goheap.errors import GoheapError
-from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
-
-if TYPE_CHECKING:
-    from goheap.heap import Heap
-    from goheap.runtime.common.mspan import MSpan
-    from goheap.runtime.common.mstats import MemStats
-
-
-@dataclass(frozen=True)
-class Go127Profile(Profile):
-    """Go 1.27's profile: the common constants plus the modern allocator's."""
-
-    has_memory_limit: ClassVar[bool] = True
-
-    page_cache_pages: int  # pageCachePages: pages in a P's page cache
-    mspancache_cap: int  # len(p.mspancache.buf)
-    green_tea_gc: bool  # GOEXPERIMENT=greenteagc (the default)
-    sizeof_span_inline_mark_bits: int  # unsafe.Sizeof(spanInlineMarkBits{})
-    tag_align: int  # tagAlign: lfstack'd structs (spanSetBlock) are aligned to this
-    span_set_block_bytes: int  # unsafe.Sizeof(spanSetBlock{})
-    persistent_chunk_link: int  # bytes of each persistentalloc chunk's list link
-    sizeof_arena_hint: int
-    default_mem_profile_rate: int  # MemProfileRate of a program without heap profiles
-    # The collector (see the module doc).
-    globals_scan: int
-    stack_scan_base: int
-    stack_scan_per_goroutine: int
-    stack_size: int  # _FixedStack: a new goroutine's stack
-    runtime_goroutines: int  # goroutines the runtime keeps (main excluded)
-    dense_span_scan: bool
-    runtime_allocs: bool
-    gc_worker_chan_bytes: int  # make(chan struct{}, 1) in gcBgMarkStartWorkers
-    gc_worker_allocs: tuple[tuple[int, bool], ...]  # per P: closure, g, worker node
-    gcw_ptrbuf_bytes: int  # p.gcw.ptrBuf (Green Tea)
-    finalizer_frame_bytes: int  # runFinalizers' frame: 16 + nret
-    scavenge_ns_per_page: int  # background scavenging cost per physical page
-    # The pre-main non-heap preset (see the module doc).
-    premain_nonheap: bool  # switch
-    premain_stack_inuse: int  # StackInuse = StackSys at main (init's goroutine stacks)
-    premain_buckhash_buckets: int  # BuckHashSys at main beyond the hash table
-
-    def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
-        return Go127Runtime(self, heap, opts)
+from goheap.profiles.base import HeapSnapshot, Runtime, RuntimeOptions
+from goheap.runtime.common.clock import Clock, CostModel
+from goheap.runtime.common.facade import Program
+from goheap.runtime.common.gotype import POINTER, Type
+from goheap.runtime.common.mgc import GCCycle
+from goheap.runtime.common.mstats import MemStats
+from goheap.runtime.common.specials import SpecialRecord
+from goheap.runtime.go127.malloc import Malloc
+from goheap.runtime.go127.mcache import MCache
+from goheap.runtime.go127.mcheck import check_heap
+from goheap.runtime.go127.mem import OS
+from goheap.runtime.go127.metrics import readMetrics
+from goheap.runtime.go127.mfinal import Finalizers
+from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams
+from goheap.runtime.go127.mgcmark import objectPointers
+from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
+from goheap.runtime.go127.mheap import MHeap
+from goheap.runtime.go127.mpagealloc import chunkBase
+from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
+from goheap.runtime.go127.mprof import Bucket, MProf
+from goheap.runtime.go127.mspan import MSpan, makeSpanClass
+from goheap.runtime.go127.mstats import MStats, readmemstats_m
+from goheap.runtime.go127.proc import P
+from goheap.runtime.go127.profile import Go127Profile
 
 
 class Go127Runtime(Runtime):
-    """The go1.27 runtime on one heap: ``mallocinit``, ``gcinit``, ``procresize``."""
+    """The go1.27 runtime of one heap: ``mallocinit``, ``gcinit``, ``procresize``."""
 
-    def __init__(self, prof: Go127Profile, heap: Heap, opts: RuntimeOptions) -> None:
-        from goheap.runtime.go127.malloc import Malloc
-        from goheap.runtime.go127.mfinal import Finalizers
-        from goheap.runtime.go127.mgc import GC, GCParams
-        from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
-        from goheap.runtime.go127.mheap import MHeap
-        from goheap.runtime.go127.mprof import MProf
-        from goheap.runtime.go127.mstats import MStats
-        from goheap.runtime.go127.proc import P
-
+    def __init__(
+        self,
+        prof: Go127Profile,
+        opts: RuntimeOptions,
+        clock: Clock,
+        cost: CostModel,
+        program: Program,
+    ) -> None:
         rate = prof.default_mem_profile_rate if opts.memprofilerate is None else opts.memprofilerate
-        self.heap = heap
-        self.profile = prof
+        self.profile: Go127Profile = prof
+        self.program = program
         spec = prof.sizeclasses.spec
         self.max_small_request = spec.max_small_size - spec.malloc_header_size
         limit = MAX_INT64 if opts.memlimit is None else min(opts.memlimit, MAX_INT64)
-        controller = GCControllerState(opts.gcpercent, limit)
-        stats = MStats(prof.sizeclasses.num_classes)
-        h = MHeap(prof, stats, controller)
-        heap.stats = stats
-        heap.os = h.os
-        heap.mheap = h
-        mprof = MProf(h, rate)
-        fin = Finalizers(h, prof.finalizer_frame_bytes)
+        # mallocinit
+        self.controller = GCControllerState(opts.gcpercent, limit)
+        self.stats: MStats = MStats(prof.sizeclasses.num_classes)
+        self.mheap: MHeap = MHeap(prof, self.stats, self.controller, self)
+        self.os: OS = self.mheap.os
+        self.mprof: MProf = MProf(self.mheap, rate)
+        self.finalizers: Finalizers = Finalizers(
+            self.mheap,
+            prof.finalizer_frame_bytes,
+            self._alloc_frame if prof.runtime_allocs else None,
+            program.release_runtime_object,
+        )
+        # gcinit
         params = GCParams(
             globals_scan=prof.globals_scan,
             stack_scan_base=prof.stack_scan_base,
@@ -172,52 +156,88 @@ class Go127Runtime(Runtime):
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
             scavenge_ns_per_page=prof.scavenge_ns_per_page,
         )
-        gc = GC(
-            h,
-            controller,
-            heap.clock,
+        self.gc_: GC = GC(
+            self.mheap,
+            self.controller,
+            clock,
             opts.procs,
-            cost=heap.cost,
+            cost=cost,
             liveness=opts.liveness,
-            roots=heap._roots,
-            goroutines=lambda: heap.goroutines,
-            fin=fin,
-            mprof=mprof,
+            program=program,
+            mallocgc=self._mallocgc,
+            fin=self.finalizers,
+            mprof=self.mprof,
             params=params,
+            gctrace=opts.gctrace,
         )
-        malloc = Malloc(h, gc, mprof)
-        gc.malloc = malloc
-        heap.gc_ = gc
-        heap.mprof = mprof
-        heap.finalizers = fin
-        heap.malloc_ = malloc
-        if prof.runtime_allocs:
-            fin.alloc_frame = self._alloc_frame
+        self.malloc_: Malloc = Malloc(self.mheap, self.gc_, self.mprof)
 
         # mallocinit: mcache0, then the arena hints; procresize: Ps, P0 takes
         # mcache0 and the others allocmcache (no P yet: the global palloc).
-        mcache0 = h.cachealloc.alloc(h.palloc.global_alloc)
+        h = self.mheap
+        mcache0 = h.allocmcache(self.mprof.nextSample())
         h.allocArenaHints()
-        heap.allp = [P(i) for i in range(opts.procs)]
-        for p in heap.allp:
-            c = mcache0 if p.id == 0 else h.cachealloc.alloc(h.palloc.global_alloc)
-            c.nextSample = mprof.nextSample()  # allocmcache; memProfRate stays 0
-            p.mcache = c
-        h.allp = heap.allp
-        h.curp = heap.allp[0]
+        self.allp: list[P] = [
+            P(i, mcache0 if i == 0 else h.allocmcache(self.mprof.nextSample()))
+            for i in range(opts.procs)
+        ]
+        h.procresize(self.allp)
         self.premain_applied = False
         if prof.premain_nonheap:
             self.with_premain_nonheap()
+
+    # --- what the page heap calls (mheap.Hooks) ---
+
+    def sweepCost(self, s: MSpan) -> None:
+        self.gc_.sweepCost(s)
+
+    def onSweepDrained(self) -> None:
+        self.gc_.scavenger.ready()
+
+    def onSweepTermination(self) -> None:
+        self.gc_.scavenger.wake(self.gc_.clock.now)
+
+    def limiting(self) -> bool:
+        return self.gc_.limiter.limiting()
+
+    def onEagerScavenge(self, released: int) -> None:
+        self.gc_.onEagerScavenge(released)
+
+    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
+        self.finalizers.queuefinalizer(rec, p)
+
+    def queuecleanup(self, rec: SpecialRecord) -> None:
+        self.finalizers.cleanups.enqueue(rec)
+
+    def mprof_free(self, bucket: object, size: int) -> None:
+        assert isinstance(bucket, Bucket)
+        self.mprof.mProf_Free(bucket, size)
+
+    # --- what the collector and the finalizer goroutine allocate ---
+
+    def _mallocgc(
+        self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
+    ) -> int:
+        return self.malloc_.mallocgc(size, typ, needzero, c, stack)
+
+    # --- the facade's operations ---
+
+    def cycles(self) -> list[GCCycle]:
+        return cast("list[GCCycle]", self.gc_.cycles)
+
+    @property
+    def mcaches(self) -> list[MCache]:
+        return [p.mcache for p in self.allp if p.mcache is not None]
 
     def without_runtime_allocs(self) -> None:
         """Leave out the runtime's own heap objects (call before the first cycle)."""
         from dataclasses import replace
 
-        gc = self.heap.gc_
-        if gc.bgMarkWorkerCount or self.heap.finalizers.frame:
+        gc = self.gc_
+        if gc.bgMarkWorkerCount or self.finalizers.frame:
             raise GoheapError("the runtime's objects exist already (a cycle has run)")
         gc.params = replace(gc.params, runtime_allocs=False)
-        self.heap.finalizers.alloc_frame = None
+        self.finalizers.withoutFrame()
 
     def with_premain_nonheap(self) -> None:
         """Add the pre-``main`` non-heap memory preset (see the module doc).
@@ -229,51 +249,40 @@ class Go127Runtime(Runtime):
         if self.premain_applied:
             raise GoheapError("the pre-main non-heap preset is applied already")
         prof = self.profile
-        mprof = self.heap.mprof
+        mprof = self.mprof
         table = 0 if mprof.buckhash_allocated else prof.buck_hash_size * 8
-        self.heap.mheap.premainNonHeap(
-            prof.premain_stack_inuse, table, prof.premain_buckhash_buckets
-        )
+        self.mheap.premainNonHeap(prof.premain_stack_inuse, table, prof.premain_buckhash_buckets)
         mprof.buckhash_allocated = True  # stkbucket must not map it again
         self.premain_applied = True
 
     def _alloc_frame(self, size: int) -> int:
         """runFinalizers' ``mallocgc(framesz, nil, true)`` on the running P."""
-        from goheap.runtime.go127.mgc import FRAME_STACK
-
-        h = self.heap.mheap
-        assert h.curp is not None
-        return int(self.heap.malloc_.mallocgc(size, None, True, h.curp.mcache, FRAME_STACK))
+        h = self.mheap
+        assert h.curp is not None and h.curp.mcache is not None
+        return int(self.malloc_.mallocgc(size, None, True, h.curp.mcache, FRAME_STACK))
 
     def snapshot(self) -> HeapSnapshot:
-        h = self.heap.mheap
+        h = self.mheap
         ctl = h.controller
         return HeapSnapshot(
-            self.heap.stats.heap_alloc_now,
+            self.stats.heap_alloc_now,
             ctl.heapInUse,
             ctl.heapInUse + ctl.heapFree + ctl.heapReleased,
             ctl.heapReleased,
             ctl.heapGoal(),
-            self.heap.stats.numgc,
+            self.stats.numgc,
         )
 
     def objects_per_span(self, sizeclass: int, noscan: bool) -> int:
         """Green Tea's count: inline mark bits and heap bits take room (notes §3)."""
-        from goheap.runtime.go127.mspan import makeSpanClass
-
-        return int(self.heap.mheap.nelemsFor(makeSpanClass(sizeclass, noscan)))
+        return int(self.mheap.nelemsFor(makeSpanClass(sizeclass, noscan)))
 
     def object_pointers(self, base: int, size: int) -> list[int]:
-        from goheap.runtime.go127.mgcmark import objectPointers
-
-        return objectPointers(self.heap.mheap, base, size)
+        return objectPointers(self.mheap, base, size)
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""
-        from goheap.runtime.go127.mpagealloc import chunkBase
-        from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
-
-        h = self.heap.mheap
+        h = self.mheap
         shift = self.profile.page_shift
         free: dict[int, bool] = {}  # page index from arena_start -> released
         for ci, chunk in h.pages.chunks.items():
@@ -282,7 +291,7 @@ class Go127Runtime(Runtime):
             for i in range(PALLOC_CHUNK_PAGES):
                 if not (allocated >> i) & 1:
                     free[first + i] = bool((scavenged >> i) & 1)
-        for p in self.heap.allp:
+        for p in self.allp:
             c = p.pcache
             first = (c.base - h.arena_start) >> shift
             for i in range(64):
@@ -299,45 +308,37 @@ class Go127Runtime(Runtime):
         return runs
 
     def read_memstats(self) -> MemStats:
-        from goheap.runtime.go127.mstats import readmemstats_m
-
-        for c in self.heap.mcaches:  # flushallmcaches, in P order
+        for c in self.mcaches:  # flushallmcaches, in P order
             c.releaseAll()
-        return readmemstats_m(self.heap.mheap, self.profile.memstats_by_size_len)
+        return readmemstats_m(self.mheap, self.profile.memstats_by_size_len)
 
     def memstats(self) -> MemStats:
-        from goheap.runtime.go127.mstats import readmemstats_m
-
-        return readmemstats_m(self.heap.mheap, self.profile.memstats_by_size_len, flushed=False)
+        return readmemstats_m(self.mheap, self.profile.memstats_by_size_len, flushed=False)
 
     def read_metrics(self) -> dict[str, Any]:
-        from goheap.runtime.go127.metrics import readMetrics
-
-        return readMetrics(self.heap.mheap, self.heap.gc_)
+        return readMetrics(self.mheap, self.gc_)
 
     def check(self) -> None:
-        from goheap.runtime.go127.mcheck import check_heap
-
-        check_heap(self.heap)
+        check_heap(self.mheap, self.allp, self.gc_, self.finalizers)
 
     def inuse_spans(self) -> list[MSpan]:
-        return self.heap.mheap.inuse_spans()
+        return self.mheap.inuse_spans()
 
     def gc(self) -> None:
-        self.heap.gc_.runtime_GC()
+        self.gc_.runtime_GC()
 
     def free_os_memory(self) -> int:
-        return int(self.heap.gc_.freeOSMemory())
+        return int(self.gc_.freeOSMemory())
 
     def set_gc_percent(self, value: int) -> int:
         """debug.SetGCPercent: the new goal takes effect at once; no collection is forced."""
-        return int(self.heap.gc_.setGCPercent(value))
+        return int(self.gc_.setGCPercent(value))
 
     def set_memory_limit(self, limit: int) -> int:
-        return int(self.heap.gc_.setMemoryLimit(limit))
+        return int(self.gc_.setMemoryLimit(limit))
 
     def set_finalizer(self, obj: int, fn: Callable[[int], object] | None) -> None:
-        self.heap.finalizers.SetFinalizer(obj, fn)
+        self.finalizers.SetFinalizer(obj, fn)
 
     def add_cleanup(self, obj: int, fn: Callable[[int], None], arg: int) -> int:
         """AddCleanup: the argument is copied into a new heap box first, as Go does.
@@ -347,28 +348,25 @@ class Go127Runtime(Runtime):
         allocator). The box is the collector's root for the argument until
         the cleanup has run or is stopped.
         """
-        from goheap.runtime.common.gotype import POINTER
-
-        heap = self.heap
-        cleanups = heap.finalizers.cleanups
+        program = self.program
+        cleanups = self.finalizers.cleanups
         cleanups.check_args(obj, fn, arg)
-        cleanups.on_release = heap.release_runtime_object
         if arg:
-            box = heap.malloc(8, POINTER, stack=("runtime.AddCleanup",))
-            heap.write_pointer(box, 0, arg)
+            box = program.malloc(8, POINTER, stack=("runtime.AddCleanup",))
+            program.write_pointer(box, 0, arg)
         else:
             # 16 bytes is at the tiny allocator's limit, so it takes a class-2 slot.
-            box = heap.malloc(16, None, stack=("runtime.AddCleanup",))
+            box = program.malloc(16, None, stack=("runtime.AddCleanup",))
         return cleanups.AddCleanup(obj, fn, arg, box)
 
     def stop_cleanup(self, cid: int) -> None:
-        self.heap.finalizers.cleanups.Stop(cid)
+        self.finalizers.cleanups.Stop(cid)
 
     def advance(self, ns: int) -> None:
-        self.heap.gc_.idle(ns)
+        self.gc_.idle(ns)
 
     def close(self) -> None:
-        self.heap.mheap.mem.close()
+        self.mheap.mem.close()
 
 
 GO127 = Go127Profile(

@@ -18,93 +18,106 @@ Struct sizes are unsafe.Sizeof on amd64, counted field by field:
 - bucket header: next, allnext, typ, hash, size, nstk: 48 bytes; memRecord:
   12 counters: 96 bytes.
 
-The runtime strategy (``build_runtime``) wires Go 1.8's modules together the
-way ``mallocinit``/``schedinit`` do: the contiguous arena reservation,
-``mheap.init``, the profiler, the finalizer queue, the collector, mallocgc,
-and one P with one mcache per ``procs``.
+``Go18Runtime`` builds Go 1.8's runtime whole, in the order ``schedinit``
+does: ``mallocinit`` (the contiguous arena reservation, ``mheap.init``),
+the profiler and the finalizer queue, ``gcinit`` (the pacer, the
+collector), mallocgc, and ``procresize``: one P with one mcache per
+``procs``. Each part gets what it needs in its constructor; the page heap
+reaches the collector, the finalizer queue and the profiler through the
+runtime itself (``Hooks``), as Go's mheap calls those files' functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.profiles.base import HeapSnapshot, Profile, Runtime, RuntimeOptions
-
-if TYPE_CHECKING:
-    from goheap.heap import Heap
-    from goheap.runtime.common.mstats import MemStats
-    from goheap.runtime.go18.mspan import MSpan
-
-
-@dataclass(frozen=True)
-class Go18Profile(Profile):
-    """Go 1.8's profile: the common constants plus its page heap's own."""
-
-    heap_alloc_chunk: int  # _HeapAllocChunk: smallest mheap.grow
-    grow_round_bytes: int  # grow rounds the page count up to this many bytes
-    max_mheap_list: int  # _MaxMHeapList: free[]/busy[] lists indexed by page count
-    mheap_map_total_bits: int  # _MHeapMap_TotalBits -> _MaxMem
-    heap_bitmap_scale: int  # bytes of heap per bitmap byte
-    bitmap_chunk: int  # mapBits maps the bitmap in steps of this
-
-    @property
-    def max_mem(self) -> int:
-        return (1 << self.mheap_map_total_bits) - 1
-
-    def build_runtime(self, heap: Heap, opts: RuntimeOptions) -> Runtime:
-        return Go18Runtime(self, heap, opts)
+from goheap.profiles.base import HeapSnapshot, Runtime, RuntimeOptions
+from goheap.runtime.common.arena import OS
+from goheap.runtime.common.clock import Clock, CostModel
+from goheap.runtime.common.facade import Program
+from goheap.runtime.common.mgc import GCCycle
+from goheap.runtime.common.mstats import MemStats
+from goheap.runtime.common.proc import P
+from goheap.runtime.common.specials import SpecialRecord
+from goheap.runtime.go18.malloc import Malloc
+from goheap.runtime.go18.mcache import MCache
+from goheap.runtime.go18.mcheck import check_heap
+from goheap.runtime.go18.mfinal import Finalizers
+from goheap.runtime.go18.mgc import GC
+from goheap.runtime.go18.mgcmark import Marker
+from goheap.runtime.go18.mgcpacer import GCControllerState
+from goheap.runtime.go18.mheap import MHeap
+from goheap.runtime.go18.mprof import Bucket, MProf
+from goheap.runtime.go18.mspan import MSpan, MSpanFree, MSpanInUse
+from goheap.runtime.go18.mstats import MStats, updatememstats
+from goheap.runtime.go18.profile import Go18Profile
 
 
 class Go18Runtime(Runtime):
-    """Go 1.8's runtime on one heap: what ``Heap.__init__`` built before profiles had strategies."""
+    """Go 1.8's runtime of one heap (see the module doc)."""
 
-    def __init__(self, prof: Go18Profile, heap: Heap, opts: RuntimeOptions) -> None:
-        from goheap.runtime.common.arena import OS
-        from goheap.runtime.common.proc import P
-        from goheap.runtime.go18.malloc import Malloc
-        from goheap.runtime.go18.mfinal import Finalizers
-        from goheap.runtime.go18.mgc import GC
-        from goheap.runtime.go18.mheap import MHeap
-        from goheap.runtime.go18.mprof import MProf
-        from goheap.runtime.go18.mstats import MStats
-
-        self.heap = heap
-        self.profile = prof
+    def __init__(
+        self,
+        prof: Go18Profile,
+        opts: RuntimeOptions,
+        clock: Clock,
+        cost: CostModel,
+        program: Program,
+    ) -> None:
+        self.profile: Go18Profile = prof
         self.max_small_request = prof.max_small_size
-        heap.stats = MStats(prof.sizeclasses.num_classes)
-        heap.os = OS(prof.phys_page_size)
-        heap.mheap = MHeap(prof, heap.stats, heap.os, heap.clock)
+        self.clock = clock
+        # mallocinit
+        self.stats: MStats = MStats(prof.sizeclasses.num_classes)
+        self.os = OS(prof.phys_page_size)
+        self.controller = GCControllerState(self.stats, opts.gcpercent, opts.procs)
+        self.mheap: MHeap = MHeap(prof, self.stats, self.os, clock, self.controller, self)
         rate = prof.mem_profile_rate if opts.memprofilerate is None else opts.memprofilerate
-        heap.mprof = MProf(heap.mheap, rate)
-        heap.finalizers = Finalizers(heap.mheap)
-        heap.mheap.queuefinalizer = heap.finalizers.queuefinalizer
-        heap.mheap.mprof_free = heap.mprof.mProf_Free  # type: ignore[assignment]
-        heap.gc_ = GC(
-            heap.mheap,
-            heap.mprof,
-            heap.finalizers,
-            heap._roots,
-            gogc=opts.gcpercent,
+        self.mprof: MProf = MProf(self.mheap, rate)
+        self.finalizers: Finalizers = Finalizers(self.mheap)
+        # gcinit
+        self.gc_: GC = GC(
+            self.mheap,
+            self.mprof,
+            self.finalizers,
+            program.roots,
             procs=opts.procs,
             liveness=opts.liveness,
-            cost=heap.cost,
+            cost=cost,
+            gctrace=opts.gctrace,
         )
-        heap.malloc_ = Malloc(heap.mheap, heap.mprof, heap.gc_)
-
+        self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).
-        heap.allp = [P(i) for i in range(opts.procs)]
-        heap.mheap.allp = heap.allp
-        for p in heap.allp:
-            c = heap.mheap.cachealloc.alloc(heap.mheap.palloc.global_alloc)
-            c.next_sample = heap.mprof.nextSample()
-            p.mcache = c
-        heap.mheap.curp = heap.allp[0]
+        self.allp: list[P[MCache]] = [
+            P(i, self.mheap.allocmcache(self.mprof.nextSample())) for i in range(opts.procs)
+        ]
+        self.mheap.procresize(self.allp)
+
+    # --- what the page heap calls (mheap.Hooks) ---
+
+    def sweepCost(self, s: MSpan) -> None:
+        self.gc_.sweepCost(s)
+
+    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
+        self.finalizers.queuefinalizer(rec, p)
+
+    def mprof_free(self, bucket: object, size: int) -> None:
+        assert isinstance(bucket, Bucket)
+        self.mprof.mProf_Free(bucket, size)
+
+    # --- the facade's operations ---
+
+    def cycles(self) -> list[GCCycle]:
+        return self.gc_.cycles
+
+    @property
+    def mcaches(self) -> list[MCache]:
+        return [p.mcache for p in self.allp if p.mcache is not None]
 
     def snapshot(self) -> HeapSnapshot:
-        st = self.heap.stats
+        st = self.stats
         return HeapSnapshot(
             st.heap_alloc_now,
             st.heap_inuse,
@@ -115,17 +128,13 @@ class Go18Runtime(Runtime):
         )
 
     def object_pointers(self, base: int, size: int) -> list[int]:
-        from goheap.runtime.go18.mgcmark import Marker
-
-        m = Marker(self.heap.mheap)
+        m = Marker(self.mheap)
         if not m._has_pointers(base):
             return []
         return m.scan_words(base, size)[0]
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
-        from goheap.runtime.go18.mspan import MSpanFree
-
-        h = self.heap.mheap
+        h = self.mheap
         runs = [
             ((s.startAddr - h.arena_start) >> h.profile.page_shift, s.npages, s.npreleased > 0)
             for s in h.allspans
@@ -134,51 +143,43 @@ class Go18Runtime(Runtime):
         return sorted(runs)
 
     def read_memstats(self) -> MemStats:
-        from goheap.runtime.go18.mstats import updatememstats
-
-        for c in self.heap.mcaches:
+        for c in self.mcaches:
             c.releaseAll()
-        return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
+        return updatememstats(self.mheap, self.profile.memstats_by_size_len)
 
     def memstats(self) -> MemStats:
-        from goheap.runtime.go18.mstats import updatememstats
-
-        return updatememstats(self.heap.mheap, self.profile.memstats_by_size_len)
+        return updatememstats(self.mheap, self.profile.memstats_by_size_len)
 
     def read_metrics(self) -> dict[str, Any]:
         raise GoheapError("runtime/metrics does not exist in Go 1.8 (profile go1.8)")
 
     def check(self) -> None:
-        from goheap.runtime.go18.mcheck import check_heap
-
-        check_heap(self.heap)
+        check_heap(self.mheap, self.mcaches)
 
     def inuse_spans(self) -> list[MSpan]:
-        from goheap.runtime.go18.mspan import MSpanInUse
-
-        return [s for s in self.heap.mheap.allspans if s.state == MSpanInUse]
+        return [s for s in self.mheap.allspans if s.state == MSpanInUse]
 
     def gc(self) -> None:
-        self.heap.gc_.runtime_GC()
+        self.gc_.runtime_GC()
 
     def free_os_memory(self) -> int:
-        self.heap.gc_.runtime_GC()
-        return self.heap.mheap.scavenge((1 << 63) - 1, -1)
+        self.gc_.runtime_GC()
+        return self.mheap.scavenge((1 << 63) - 1, -1)
 
     def set_gc_percent(self, value: int) -> int:
-        old = self.heap.gc_.controller.setGCPercent(value)
-        self.heap.gc_.runtime_GC()
+        old = self.gc_.controller.setGCPercent(value)
+        self.gc_.runtime_GC()
         return old
 
     def set_finalizer(self, obj: int, fn: Callable[[int], object] | None) -> None:
-        self.heap.finalizers.SetFinalizer(obj, fn)
+        self.finalizers.SetFinalizer(obj, fn)
 
     def advance(self, ns: int) -> None:
-        self.heap.gc_.idle(ns)
+        self.gc_.idle(ns)
 
     def close(self) -> None:
-        self.heap.mheap.heapbits.release()
-        self.heap.mheap.mem.close()
+        self.mheap.heapbits.release()
+        self.mheap.mem.close()
 
 
 GO18 = Go18Profile(

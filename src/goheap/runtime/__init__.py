@@ -18,6 +18,11 @@ Layout
     ``goheap.errors``), never from the other version; ``common`` imports
     neither. Code outside ``runtime`` never asks which version it runs: it
     calls a method both versions implement (``MSpan.inUse()``, ...).
+    Nothing in ``runtime`` imports the layers above it (the ``Heap``
+    facade, ``goheap.profiles``, the commands and reports): a profile builds
+    a version's runtime whole, passing each part what it needs; where Go's
+    files call each other's functions the model passes the runtime itself
+    (``mheap.Hooks``) or the program (``facade.Program``) at construction.
 
 Naming
 ------
@@ -27,7 +32,8 @@ Naming
   Go 1.8's pacer (``go18/mgcpacer.py``; in Go 1.8 it lived in ``mgc.go``),
   Go 1.27's heap arenas (``go127/marena.py``: ``heapArena`` and the arena
   hints of ``malloc.go`` and ``mheap.go``), the checkers (``mcheck.py``,
-  no Go file), and ``common``'s modules for a piece Go spreads over files
+  no Go file), each version's constants (``profile.py``: the record a
+  profile carries), and ``common``'s modules for a piece Go spreads over files
   (``arena``, ``gcbits``, ``gotype``, ``specials``) or the model's own
   machinery (``clock``, ``facade``, ``heapview``).
 - **Identifiers** are Go's: types keep Go's name with a capital

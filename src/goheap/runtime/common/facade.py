@@ -14,25 +14,34 @@ dynamic attribute lookups:
 - ``Collector``: the collector's per-allocation hook (``mutator_ran``: the
   virtual clock and everything that runs beside the mutator) and the running
   goroutine's assist credit.
+
+The other way round, ``Program`` is what a runtime asks of the program it
+runs (its roots and goroutines, and the heap operations the runtime's own
+objects need); the facade implements it and hands itself to the runtime
+when the runtime is built. ``G`` is what the collector reads of a goroutine.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from goheap.runtime.common.arena import ArenaMemory
     from goheap.runtime.common.gotype import Type
     from goheap.runtime.common.mspan import MSpan
 
-S = TypeVar("S", bound="MSpan")
+# Covariant: a version's heap (ArenaHeap[go18 MSpan, ...]) is an ArenaHeap[MSpan, ...].
+S = TypeVar("S", bound="MSpan", covariant=True)
+PT = TypeVar("PT", covariant=True)  # the version's P
 
 
-class ArenaHeap(Generic[S]):
+class ArenaHeap(Generic[S, PT]):
     """The fields of every version's mheap that map an address to its span.
 
     ``spans[(addr - arena_start) >> 13]`` is the span holding the page of addr,
-    for ``arena_start <= addr < arena_used``.
+    for ``arena_start <= addr < arena_used``. ``curp`` is the P the running
+    goroutine is on (Go's ``getg().m.p``): the facade's scheduler sets it.
     """
 
     arena_start: int
@@ -40,6 +49,7 @@ class ArenaHeap(Generic[S]):
     spans: list[S | None]
     mem: ArenaMemory
     zerobase: int  # &runtime.zerobase: what every 0-byte allocation returns
+    curp: PT | None
 
 
 class Mallocgc:
@@ -53,10 +63,46 @@ class Mallocgc:
 
 
 class Collector:
-    """What the mutator's every step tells the collector."""
+    """What the mutator's every step tells the collector, and what reports read of it."""
 
     gcAssistBytes: int  # the running goroutine's assist credit (its g.gcAssistBytes)
+    start_ns: int  # runtimeInitTime: gctrace's @ times count from here
+    gctrace: Callable[[str], None] | None  # GODEBUG=gctrace=1: told each cycle's line
+    on_sample: Callable[[str], None] | None  # a timeline sampler ("tick", "gc_start", ...)
+    next_sample_ns: int  # when on_sample is next told "tick"
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock, run background work."""
         raise NotImplementedError
+
+
+class G(Protocol):
+    """What the collector reads and resets of a goroutine (runtime2.go ``g``)."""
+
+    stack: list[int]  # the pointer slots of its stack (roots)
+    gcAssistBytes: int
+
+
+class Program(Protocol):
+    """What a runtime asks of the program it runs: the ``Heap`` facade is one."""
+
+    @property
+    def goroutines(self) -> Sequence[G]:
+        """Every goroutine, main first."""
+        ...
+
+    def roots(self) -> list[int]:
+        """The pointers the program holds outside the heap: globals and stack slots."""
+        ...
+
+    def malloc(self, size: object, typ: object = None, *, stack: object = None) -> int:
+        """Allocate as the program does (the runtime's own boxes go through here)."""
+        ...
+
+    def write_pointer(self, obj: object, offset: object, target: object) -> None:
+        """Store a pointer as the program does."""
+        ...
+
+    def release_runtime_object(self, obj: int) -> None:
+        """The runtime is done with one of its own objects (lifetime mode frees it)."""
+        ...

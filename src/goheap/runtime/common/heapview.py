@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from goheap.profiles.base import Profile
     from goheap.runtime.common.arena import OS
     from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
     from goheap.runtime.common.mspan import MSpan
     from goheap.runtime.common.mstats import SysStat
+    from goheap.runtime.common.profile import Profile
     from goheap.runtime.common.specials import SpecialRecord
 
 S = TypeVar("S", bound="MSpan")

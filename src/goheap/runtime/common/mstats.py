@@ -9,7 +9,7 @@ so both versions fill the same record, each as its own ``mstats.go`` does.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class SysStat:
@@ -79,3 +79,13 @@ class MemStats:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class RunningStats(Protocol):
+    """The running counters every version's ``memstats`` (``MStats``) keeps."""
+
+    heap_alloc_now: int  # bytes of allocated slots now (HeapAlloc without a walk)
+    peak_heap_alloc: int
+    peak_heap_inuse: int
+    peak_heap_sys: int
+    numgc: int

@@ -17,10 +17,10 @@ C = TypeVar("C")  # the version's mcache
 class P(Generic[C]):
     __slots__ = ("id", "mcache", "palloc")
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, mcache: C | None = None) -> None:
         self.id = pid
         self.palloc = PersistentAlloc()
-        self.mcache: C | None = None
+        self.mcache: C | None = mcache
 
     def __repr__(self) -> str:
         return f"<p {self.id}>"

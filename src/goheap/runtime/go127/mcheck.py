@@ -59,10 +59,9 @@ from goheap.runtime.go127.mgcmark import inlineMarks, inlineScans
 from goheap.runtime.go127.mpagealloc import chunkIndex
 from goheap.runtime.go127.mpallocbits import PALLOC_CHUNK_PAGES
 from goheap.runtime.go127.mspan import MSpan, mSpanInUse, spanClassName
-from goheap.runtime.go127.mstats import totalMapped
+from goheap.runtime.go127.mstats import readmemstats_m, totalMapped
 
 if TYPE_CHECKING:
-    from goheap.heap import Heap
     from goheap.runtime.go127.mfinal import Finalizers
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
@@ -75,20 +74,26 @@ def _fail(msg: str) -> NoReturn:
     raise HeapCheckError(msg)
 
 
-def check_heap(heap: Heap) -> None:
-    # The heap's parts are typed Any on the facade; typed here, once.
-    h: MHeap = heap.mheap
-    allp: list[P] = heap.allp
-    gc: GC = heap.gc_
-    fin: Finalizers = heap.finalizers
-    ctl = h.controller
-    st = h.stats
-    hs = st.heapStats
-    sc = h.sizeclasses
-    hb = h.heapBits
-    pages = h.pages
+def check_heap(h: MHeap, allp: list[P], gc: GC, fin: Finalizers) -> None:
+    """Every invariant of a go1.27 heap, its Ps, collector and finalizers.
 
-    # 1. page allocator
+    The families of the module docstring, in the order the checks run; each
+    returns what a later one checks against.
+    """
+    inuse = [s for s in h.allspans if s.state == mSpanInUse]
+    _check_page_allocator(h)
+    pc = _check_spans_and_pages(h, allp, inuse)
+    swept_in, unswept_in = _check_span_sets(h)
+    cached = _check_mcaches(h, allp, swept_in, unswept_in)
+    _check_sweep_states(h, inuse, cached, swept_in, unswept_in)
+    _check_mark_bits(h, gc, inuse)
+    allocated_bytes = _check_objects(h, gc, inuse, cached)
+    _check_counters(h, allp, gc, fin, inuse, pc, allocated_bytes)
+
+
+def _check_page_allocator(h: MHeap) -> None:
+    """1. page allocator: the summaries, and its ranges inside the arenas."""
+    pages = h.pages
     try:
         pages.checkSummaries()
     except RuntimeThrow as e:
@@ -97,8 +102,20 @@ def check_heap(heap: Heap) -> None:
         if r.base < h.arena_start or r.limit > h.arena_used:
             _fail(f"page allocator range [{r.base:#x}, {r.limit:#x}) outside the arenas")
 
-    # 2. spans and pages
-    inuse = [s for s in h.allspans if s.state == mSpanInUse]
+
+class _PageCounts:
+    """Free and scavenged pages, from the page bitmaps and the Ps' page caches."""
+
+    def __init__(self, free_unscav: int, scav_pages: int, cache_free: int, cache_scav: int) -> None:
+        self.free_unscav = free_unscav
+        self.scav_pages = scav_pages
+        self.cache_free = cache_free
+        self.cache_scav = cache_scav
+
+
+def _check_spans_and_pages(h: MHeap, allp: list[P], inuse: list[MSpan]) -> _PageCounts:
+    """2. spans and pages: the spans table, the page caches and the page bitmaps agree."""
+    pages = h.pages
     owned: dict[int, MSpan] = {}  # page index -> span
     for s in inuse:
         p0 = (s.startAddr - h.arena_start) >> _PageShift
@@ -144,7 +161,11 @@ def check_heap(heap: Heap) -> None:
     if expected:
         _fail(f"spans or page caches hold pages of ungrown chunks {sorted(expected)}")
 
-    # 3. sweep states, span sets and mcaches
+    return _PageCounts(free_unscav, scav_pages, cache_free, cache_scav)
+
+
+def _check_span_sets(h: MHeap) -> tuple[dict[int, str], dict[int, str]]:
+    """3. span sets: each live entry in one set of its class, swept as the set says."""
     sg = h.sweepgen
     sweepDone = h.isSweepDone()
     swept_in: dict[int, str] = {}
@@ -172,6 +193,14 @@ def check_heap(heap: Heap) -> None:
                     _fail(f"{ss.name} holds {s!r} with sweepgen {s.sweepgen}, want {sg}")
         if sweepDone and (len(cen.partialUnswept(sg)) or len(cen.fullUnswept(sg))):
             _fail(f"central[{spanClassName(cen.spanclass)}] has unswept spans with no sweep")
+    return swept_in, unswept_in
+
+
+def _check_mcaches(
+    h: MHeap, allp: list[P], swept_in: dict[int, str], unswept_in: dict[int, str]
+) -> dict[int, int]:
+    """6. mcaches: flushed this cycle, each cached span held once, the tiny block."""
+    sg = h.sweepgen
     cached: dict[int, int] = {}
     for pi, pp in enumerate(allp):
         c = pp.mcache
@@ -199,6 +228,19 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"P {pi}: tiny block {c.tiny:#x} is a free slot")
             if not 0 < c.tinyoffset <= 16:
                 _fail(f"P {pi}: tinyoffset {c.tinyoffset} out of range")
+    return cached
+
+
+def _check_sweep_states(
+    h: MHeap,
+    inuse: list[MSpan],
+    cached: dict[int, int],
+    swept_in: dict[int, str],
+    unswept_in: dict[int, str],
+) -> None:
+    """3. sweep states: each in-use span not cached is in the set its state calls for."""
+    sg = h.sweepgen
+    sweepDone = h.isSweepDone()
     for s in inuse:
         if id(s) in cached:
             continue
@@ -214,7 +256,11 @@ def check_heap(heap: Heap) -> None:
         if name != want_set.name:
             _fail(f"{s!r} is in {name}, want {want_set.name}")
 
-    # mark bits
+
+def _check_mark_bits(h: MHeap, gc: GC, inuse: list[MSpan]) -> None:
+    """5. mark bits: on allocated objects only, inline bits unowned, none once swept."""
+    sg = h.sweepgen
+    hb = h.heapBits
     marking = gc.gcphase != 0
     for s in inuse:
         inline = hb.gcUsesSpanInlineMarkBits(s.elemsize)
@@ -236,7 +282,12 @@ def check_heap(heap: Heap) -> None:
         if not marking and marks and (s.sweepgen == sg or s.sweepgen == sg + 3):
             _fail(f"{s!r}: swept span with mark bits {marks:#x}")
 
-    # 4. objects
+
+def _check_objects(h: MHeap, gc: GC, inuse: list[MSpan], cached: dict[int, int]) -> int:
+    """4. objects of each in-use span; the bytes of the allocated slots, summed."""
+    sc = h.sizeclasses
+    hb = h.heapBits
+    marking = gc.gcphase != 0
     allocated_bytes = 0
     for s in inuse:
         nbytes = s.npages << _PageShift
@@ -281,14 +332,31 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"{s!r}: the 8-byte scan class's heap bits are not all set")
         allocated_bytes += s.allocCount * s.elemsize
 
-    # 7. counters
+    return allocated_bytes
+
+
+def _check_counters(
+    h: MHeap,
+    allp: list[P],
+    gc: GC,
+    fin: Finalizers,
+    inuse: list[MSpan],
+    pc: _PageCounts,
+    allocated_bytes: int,
+) -> None:
+    """7. counters: the pacer's and heapStats' against the walks, the fixallocs, MemStats."""
+    ctl = h.controller
+    st = h.stats
+    hs = st.heapStats
+    sc = h.sizeclasses
+    pages = h.pages
     inuse_bytes = sum(s.npages for s in inuse) << _PageShift
     if ctl.heapInUse != inuse_bytes or hs.inHeap != inuse_bytes:
         _fail(f"heapInUse {ctl.heapInUse} / inHeap {hs.inHeap} != in-use span bytes {inuse_bytes}")
     if h.pagesInUse != inuse_bytes >> _PageShift:
         _fail(f"pagesInUse {h.pagesInUse} != pages of in-use spans")
-    free_bytes = (free_unscav + cache_free - cache_scav) << _PageShift
-    released_bytes = (scav_pages + cache_scav) << _PageShift
+    free_bytes = (pc.free_unscav + pc.cache_free - pc.cache_scav) << _PageShift
+    released_bytes = (pc.scav_pages + pc.cache_scav) << _PageShift
     if ctl.heapFree != free_bytes:
         _fail(f"heapFree {ctl.heapFree} != free unscavenged pages ({free_bytes} bytes)")
     if ctl.heapReleased != released_bytes or hs.released != released_bytes:
@@ -313,13 +381,13 @@ def check_heap(heap: Heap) -> None:
     for _, p in fin.finq:
         if h.spanOfHeap(p) is None:
             _fail(f"finalizer queue holds {p:#x}, not an allocated object")
-    _check_cleanups(heap)
+    _check_cleanups(h, fin)
     mspans = len(inuse) + sum(len(pp.mspancache) for pp in allp)
     if h.spanalloc.inuse != mspans * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {mspans} mspans in use or cached")
     if h.cachealloc.inuse != len(allp) * h.profile.sizeof_mcache:
         _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(allp)} mcaches")
-    ms = heap.memstats()
+    ms = readmemstats_m(h, h.profile.memstats_by_size_len, flushed=False)
     check_memstats(ms)
     if ms.HeapAlloc != allocated_bytes or st.heap_alloc_now != allocated_bytes:
         _fail(
@@ -330,10 +398,8 @@ def check_heap(heap: Heap) -> None:
         _fail("a running peak is below the current value")
 
 
-def _check_cleanups(heap: Heap) -> None:
+def _check_cleanups(h: MHeap, fin: Finalizers) -> None:
     """Cleanup specials on live objects' spans, their fixalloc, their arguments."""
-    h: MHeap = heap.mheap
-    fin: Finalizers = heap.finalizers
     cl = fin.cleanups
     for cid, rec in cl.registered.items():
         c = rec.payload

@@ -81,7 +81,7 @@ class CleanupFn:
 class Cleanups:
     """The cleanup specials, the cleanup queue and its goroutines of one go1.27 heap."""
 
-    def __init__(self, h: MHeap) -> None:
+    def __init__(self, h: MHeap, on_release: Callable[[int], None] | None) -> None:
         self.h = h
         self.cleanupID = 0  # mheap_.cleanupID
         self.registered: dict[int, SpecialRecord] = {}  # id -> special on a span
@@ -90,7 +90,7 @@ class Cleanups:
         self.ran = 0
         self.running = False
         # Told of a box once its cleanup ran or was stopped (it is garbage then).
-        self.on_release: Callable[[int], None] | None = None
+        self.on_release = on_release
 
     # --- AddCleanup / Stop ---
 

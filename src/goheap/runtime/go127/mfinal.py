@@ -53,15 +53,25 @@ if TYPE_CHECKING:
 class Finalizers(mfinal.Finalizers):
     """The finalizer queue of a go1.27 heap, with today's SetFinalizer and frame."""
 
-    def __init__(self, h: MHeap, frame_bytes: int) -> None:
+    def __init__(
+        self,
+        h: MHeap,
+        frame_bytes: int,
+        alloc_frame: Callable[[int], int] | None,
+        release_box: Callable[[int], None] | None,
+    ) -> None:
+        """alloc_frame: ``mallocgc(size, nil, true)`` on the running P (None: no frame);
+        release_box: told of a cleanup's argument box once it is garbage."""
         super().__init__(h)
         self.h127 = h
         self.frame_bytes = frame_bytes
         self.frame = 0  # the finalizer goroutine's frame buffer (a heap object), once made
-        # mallocgc(size, nil, true) on the running P; None: the frame is not modelled.
-        self.alloc_frame: Callable[[int], int] | None = None
-        self.cleanups = Cleanups(h)  # runtime.AddCleanup's specials and queue
-        h.queuecleanup = self.cleanups.enqueue
+        self.alloc_frame = alloc_frame
+        self.cleanups = Cleanups(h, release_box)  # runtime.AddCleanup's specials and queue
+
+    def withoutFrame(self) -> None:
+        """Stop modelling the frame (before it is made: the runtime's own objects off)."""
+        self.alloc_frame = None
 
     def SetFinalizer(self, obj: int, fn: FinalizerFunc | None) -> None:
         h = self.h127

@@ -57,14 +57,14 @@ mutator without taking its time (its own CPU use is 1 % by design).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common import mgc
 from goheap.runtime.common.clock import CostModel
-from goheap.runtime.common.facade import Collector
+from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
@@ -79,15 +79,16 @@ from goheap.runtime.go127.mgcscavenge import BgScavenger, gcPaceScavenger
 from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
 
 if TYPE_CHECKING:
-    from goheap.mutator import Goroutine
     from goheap.runtime.common.clock import Clock
-    from goheap.runtime.go127.malloc import Malloc
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.mfinal import Finalizers
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mprof import MProf
     from goheap.runtime.go127.mspan import MSpan
     from goheap.runtime.go127.proc import P
+
+#: mallocgc(size, typ, needzero, c, stack), for the runtime's own objects.
+MallocgcFunc = Callable[[int, "Type | None", bool, "MCache", tuple[str, ...]], int]
 
 _GCoff: Final = 0
 _GCmark: Final = 1
@@ -164,11 +165,12 @@ class GC(Collector):
         *,
         cost: CostModel,
         liveness: str,
-        roots: Callable[[], Iterable[int]],
-        goroutines: Callable[[], Iterable[Goroutine]],
+        program: Program,
+        mallocgc: MallocgcFunc | None,
         fin: Finalizers,
         mprof: MProf,
         params: GCParams,
+        gctrace: Callable[[str], None] | None = None,
     ) -> None:
         self.h = h
         self.stats = h.stats
@@ -177,12 +179,11 @@ class GC(Collector):
         self.procs = procs
         self.cost = cost
         self.liveness = liveness
-        self.roots = roots
-        self.goroutines = goroutines
+        self.program = program  # its roots and goroutines
         self.fin = fin
         self.mprof = mprof
         self.params = params
-        self.malloc: Malloc | None = None
+        self.mallocgc = mallocgc  # for the runtime's own objects (None: not modelled)
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
         self.scavenger = BgScavenger(h, params.scavenge_ns_per_page, procs)
         self.gcphase = _GCoff
@@ -218,31 +219,25 @@ class GC(Collector):
         self.nbgsweep = 0
         self.npausesweep = 0
         # Reports (the facade and goheap.timeline use these as with Go 1.8).
-        self.gctrace: Callable[[str], None] | None = None
+        self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
-        self.on_sample: Callable[[str], None] | None = None
+        self.on_sample = None
         self.next_sample_ns = 1 << 62
         self.next_event_ns = clock.now + forcePreemptNS
 
-        h.sweepCost = self._charge_sweep
-        h.onSweepDrained = self.scavenger.ready
-        h.onSweepTermination = lambda: self.scavenger.wake(self.clock.now)
-        h.limiting = self.limiter.limiting
-        h.onEagerScavenge = self._eager_scavenge
-        h.queuefinalizer = fin.queuefinalizer
-        h.mprof_free = mprof.mProf_Free  # type: ignore[assignment]
         controller.addGlobals(params.globals_scan)
 
     # --- time -------------------------------------------------------------------
 
-    def _charge_sweep(self, s: MSpan) -> None:
+    def sweepCost(self, s: MSpan) -> None:
+        """Charge the virtual clock for sweeping s (to the background if a P is idle)."""
         ns = int(self.cost.sweep_ns_per_span + self.cost.sweep_ns_per_object * s.nelems)
         if self._bg:
             self._bg_spent += ns
         else:
             self.clock.now += ns
 
-    def _eager_scavenge(self, released: int) -> None:
+    def onEagerScavenge(self, released: int) -> None:
         """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
         if released:
             ns = (released // self.h.profile.phys_page_size) * self.params.scavenge_ns_per_page
@@ -554,7 +549,7 @@ class GC(Collector):
                 p.gcwPtrBuf = True
         self.gcBgMarkStartWorkers()
         # gcResetMarkState
-        for g in self.goroutines():
+        for g in self.program.goroutines:
             g.gcAssistBytes = 0
         self.gcAssistBytes = 0
         h.pageMarks.clear()
@@ -579,7 +574,9 @@ class GC(Collector):
         finishsweep_m(h)
         self.cycles_started += 1
         ctl.maxStackScan = self.params.stack_size * (
-            len(list(self.goroutines())) + self.params.runtime_goroutines + self.bgMarkWorkerCount
+            len(list(self.program.goroutines))
+            + self.params.runtime_goroutines
+            + self.bgMarkWorkerCount
         )
         ctl.startCycle(now, self.procs, kind)
         self.nDedicated = ctl.dedicatedMarkWorkersNeeded
@@ -601,29 +598,27 @@ class GC(Collector):
         """The first cycle starts a mark worker per P: the runtime's own allocations."""
         if self.bgMarkWorkerCount >= self.procs:
             return
-        if not self.params.runtime_allocs or self.malloc is None:
+        m = self.mallocgc
+        if not self.params.runtime_allocs or m is None:
             self.bgMarkWorkerCount = self.procs
             return
         h = self.h
         assert h.curp is not None
         c = _mcache(h.curp)
-        m = self.malloc
-        self.runtimeObjects.append(
-            m.mallocgc(self.params.worker_chan_bytes, None, True, c, RUNTIME_STACK)
-        )
+        self.runtimeObjects.append(m(self.params.worker_chan_bytes, None, True, c, RUNTIME_STACK))
         while self.bgMarkWorkerCount < self.procs:
             for size, scan in self.params.worker_allocs:
                 typ = (FUNCVAL_TYPE if size == FUNCVAL_TYPE.size else G_TYPE) if scan else None
                 if typ is not None and typ.size != size:
                     typ = Type(f"runtime.obj{size}", size, pointers=[0])
-                self.runtimeObjects.append(m.mallocgc(size, typ, True, c, RUNTIME_STACK))
+                self.runtimeObjects.append(m(size, typ, True, c, RUNTIME_STACK))
             self.bgMarkWorkerCount += 1
 
     def _stackScanBytes(self) -> int:
         """Stack bytes scanned: the runtime's goroutines and main's frames, plus the slots."""
         p = self.params
         total = p.stack_scan_base
-        for i, g in enumerate(self.goroutines()):
+        for i, g in enumerate(self.program.goroutines):
             total += 8 * len(g.stack)
             if i:
                 total += p.stack_scan_per_goroutine
@@ -640,7 +635,7 @@ class GC(Collector):
         tiny = [_mcache(p).tiny for p in h.allp if _mcache(p).tiny]
         if graph:
             m.markRoots(tiny)  # gcMarkTinyAllocs
-            m.markRoots(self.roots())  # globals, goroutine stacks
+            m.markRoots(self.program.roots())  # globals, goroutine stacks
             m.markRoots(extra)
             m.markrootSpans(spans)
             m.drain()

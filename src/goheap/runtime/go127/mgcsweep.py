@@ -173,7 +173,7 @@ def sweepone(h: MHeap) -> int:
             break
     active.end()
     if noMoreWork:
-        h.onSweepDrained()
+        h.hooks.onSweepDrained()
     return npages
 
 
@@ -240,7 +240,7 @@ def sweepSpan(h: MHeap, s: MSpan, preserve: bool) -> bool:
     s.deadBits &= marks  # lifetime mode: freed slots start alive
     s.refillAllocCache(0)
     s.sweepgen = sweepgen
-    h.sweepCost(s)
+    h.hooks.sweepCost(s)
 
     ctl = h.controller
     st = h.stats
@@ -342,5 +342,5 @@ def finishsweep_m(h: MHeap) -> None:
     for c in h.central:
         c.partialUnswept(sg).reset()
         c.fullUnswept(sg).reset()
-    h.onSweepTermination()
+    h.hooks.onSweepTermination()
     h.gcbits.nextMarkBitArenaEpoch()

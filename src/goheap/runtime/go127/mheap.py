@@ -65,9 +65,10 @@ What the model simplifies
   ``pageMarks`` bits are a set of page indices (``pageMarks``), set where
   Go sets them (``greyobject``, ``spanSetScans``, ``gcmarknewobject``) and
   cleared by ``gcResetMarkState``.
-* One thread: no locks. The collector plugs in through a few hooks
+* One thread: no locks. What the heap calls in the rest of the runtime
   (``sweepCost``, ``onSweepDrained``, ``onSweepTermination``,
-  ``limiting``, ``queuefinalizer``, ``mprof_free``, ``onEagerScavenge``);
+  ``limiting``, ``queuefinalizer``, ``queuecleanup``, ``mprof_free``,
+  ``onEagerScavenge``) it calls on ``hooks``, the runtime that built it;
   without a collector they do nothing.
 * Memory that is not heap (page-allocator metadata, arena metadata,
   gcBits arenas, spine and block arrays, mspans, mcaches) is accounted,
@@ -76,7 +77,7 @@ What the model simplifies
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.arena import ArenaMemory
@@ -93,6 +94,7 @@ from goheap.runtime.common.specials import (
 )
 from goheap.runtime.go127.marena import HEAP_ARENA_BYTES, HeapArenas
 from goheap.runtime.go127.mbitmap import HeapBits
+from goheap.runtime.go127.mcache import MCache
 from goheap.runtime.go127.mcentral import MCentral
 from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, KindSpecialCleanup
 from goheap.runtime.go127.mem import OS
@@ -103,13 +105,10 @@ from goheap.runtime.go127.mpagealloc import PageAlloc
 from goheap.runtime.go127.mspan import MSpan, makeSpanClass, mSpanDead, mSpanInUse, mSpanManual
 from goheap.runtime.go127.mspanset import SpanSetBlockAlloc
 from goheap.runtime.go127.mstats import MStats
+from goheap.runtime.go127.proc import P
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from goheap.profiles.go127 import Go127Profile
-    from goheap.runtime.go127.mcache import MCache
-    from goheap.runtime.go127.proc import P
+    from goheap.runtime.go127.profile import Go127Profile
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
@@ -126,11 +125,55 @@ spanAllocWorkBuf: Final = 2
 HEAP_RESERVATION: Final = 1 << 39
 
 
-class MHeap(ArenaHeap[MSpan]):
+class Hooks(Protocol):
+    """What the page heap calls in the rest of the runtime (Go: other files' functions).
+
+    The runtime that builds the heap passes itself; these are only called once
+    the whole runtime exists.
+    """
+
+    def sweepCost(self, s: MSpan) -> None:
+        """Charge the virtual clock for sweeping s (the collector's cost model)."""
+        ...
+
+    def onSweepDrained(self) -> None:
+        """The last span of the cycle is swept (``scavenger.ready``)."""
+        ...
+
+    def onSweepTermination(self) -> None:
+        """Sweep termination (``finishsweep_m``: ``scavenger.wake``)."""
+        ...
+
+    def limiting(self) -> bool:
+        """``gcCPULimiter.limiting()``."""
+        ...
+
+    def onEagerScavenge(self, released: int) -> None:
+        """Bytes the allocating goroutine released to stay under the memory limit."""
+        ...
+
+    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
+        """mfinal.go: queue the finalizer of the dead object p."""
+        ...
+
+    def queuecleanup(self, rec: SpecialRecord) -> None:
+        """mcleanup.go: queue the cleanup of a dead object."""
+        ...
+
+    def mprof_free(self, bucket: object, size: int) -> None:
+        """mprof.go mProf_Free: count the free of a sampled object."""
+        ...
+
+
+class MHeap(ArenaHeap[MSpan, P]):
     """The Go 1.27 page heap of one runtime (see the module doc)."""
 
-    def __init__(self, profile: Go127Profile, stats: MStats, controller: GCControllerState) -> None:
+    def __init__(
+        self, profile: Go127Profile, stats: MStats, controller: GCControllerState, hooks: Hooks
+    ) -> None:
+        """``mheap.init`` and ``mallocinit``'s part: the heap, before any P exists."""
         self.profile = profile
+        self.hooks = hooks
         self.sizeclasses = profile.sizeclasses
         self.stats = stats
         self.controller = controller
@@ -146,33 +189,12 @@ class MHeap(ArenaHeap[MSpan]):
         self.greenTea = profile.green_tea_gc
         self.inlineMarkBitsBytes = profile.sizeof_span_inline_mark_bits
 
-        # Sweeping (mgcsweep.go) and proportional-sweep state.
-        self.sweepgen = 0
-        self.sweep = SweepData()
-        self.pagesInUse = 0
-        self.pagesSwept = 0
-        self.pagesSweptBasis = 0
-        self.sweepHeapLiveBasis = 0
-        self.sweepPagesPerByte = 0.0
-        self.reclaimIndex = 0
-        self.reclaimCredit = 0
-        self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
-        self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
+        self._initSweep()
         self.gcBlackenEnabled = False
-        self.scavenge = ScavengeGoals()
-        # Collector hooks (see the module doc); no-ops until a collector sets them.
-        self.sweepCost: Callable[[MSpan], None] = _noop_span
-        self.onSweepDrained: Callable[[], None] = _noop
-        self.onSweepTermination: Callable[[], None] = _noop
-        self.limiting: Callable[[], bool] = _false
-        self.onEagerScavenge: Callable[[int], None] = _noop_int
-        self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizer
-        self.queuecleanup: Callable[[SpecialRecord], None] = _no_cleanup
-        self.mprof_free: Callable[[object, int], None] = _no_profile
-
+        self.scavenge = ScavengeGoals()  # the background scavenger's goals
         self.allspans: list[MSpan] = []
         self.allspans_cap = 0
-        self.curp: P | None = None
+        self.curp = None
         self.allp: list[P] = []
 
         self.palloc = PersistentAllocator(
@@ -184,8 +206,28 @@ class MHeap(ArenaHeap[MSpan]):
             chunk_link=profile.persistent_chunk_link,
         )
 
-        # mheap.init: the fixallocs (Go 1.27 rounds each chunk down to a
-        # multiple of the struct size) and the central lists.
+        self._initFixallocs(profile, stats)
+        self._initPages()
+        self._initArenas(profile, stats)
+
+    def _initSweep(self) -> None:
+        """The sweeper's and the reclaimer's state (mgcsweep.go, mheap.go)."""
+        self.sweepgen = 0
+        self.sweep = SweepData()
+        self.pagesInUse = 0
+        self.pagesSwept = 0
+        self.pagesSweptBasis = 0
+        self.sweepHeapLiveBasis = 0
+        self.sweepPagesPerByte = 0.0
+        self.reclaimIndex = 0
+        self.reclaimCredit = 0
+        self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
+        self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
+
+    def _initFixallocs(self, profile: Go127Profile, stats: MStats) -> None:
+        """mheap.init: the fixallocs (each chunk rounded down to a multiple of the
+        struct size), the span-set block pool and the central lists."""
+
         def chunk(size: int) -> int:
             return profile.fixalloc_chunk // size * size
 
@@ -257,16 +299,20 @@ class MHeap(ArenaHeap[MSpan]):
         self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
         self.zerobase = ZEROBASE
 
-        # pageAlloc.init: the inUse ranges' backing array (persistentalloc'd).
-        self.pages = PageAlloc(phys_page_size=profile.phys_page_size)
-        self.pages.onScavenged = self._scavenged
+    def _initPages(self) -> None:
+        """pageAlloc.init: the page allocator and its persistentalloc'd metadata."""
+        # The inUse ranges' backing array is persistentalloc'd.
+        self.pages = PageAlloc(
+            phys_page_size=self.profile.phys_page_size, onScavenged=self._scavenged
+        )
         self._pages_sys = 0
         self._pages_persistent = 0
         self._charge_pages_metadata(self.palloc.global_alloc)
 
-        # mallocinit: the arena hints (see allocArenaHints) and the memory
-        # the heap lives in: one MAP_NORESERVE mapping at the first hint
-        # (ArenaMemory's second, bitmap mapping is one unused page here).
+    def _initArenas(self, profile: Go127Profile, stats: MStats) -> None:
+        """mallocinit: the arena hints (see allocArenaHints) and the memory the heap lives in."""
+        # One MAP_NORESERVE mapping at the first hint (ArenaMemory's second,
+        # bitmap mapping is one unused page here).
         self.arenas = HeapArenas(phys_page_size=profile.phys_page_size)
         self._arena_sys = 0
         self._arena_persistent = 0
@@ -284,6 +330,20 @@ class MHeap(ArenaHeap[MSpan]):
         self.gcbits = GCBitsArenas(
             self.os, stats.gcMiscSys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
         )
+
+    def allocmcache(self, nextSample: int) -> MCache:
+        """allocmcache: a new mcache (no P yet: the global persistentalloc chunk).
+
+        Its ``memProfRate`` stays 0, so the first sampled allocation is the first one.
+        """
+        c = self.cachealloc.alloc(self.palloc.global_alloc)
+        c.nextSample = nextSample
+        return c
+
+    def procresize(self, allp: list[P]) -> None:
+        """procresize: the Ps are allp, and the running M takes the first (acquirep)."""
+        self.allp = allp
+        self.curp = allp[0]
 
     def allocArenaHints(self) -> None:
         """``mallocinit``: one fixalloc'd ``arenaHint`` per hint address (after mcache0)."""
@@ -329,8 +389,6 @@ class MHeap(ArenaHeap[MSpan]):
         self.palloc.alloc(size, align, self.stats.gcMiscSys, self._persistent())
 
     def _new_mcache(self) -> MCache:
-        from goheap.runtime.go127.mcache import MCache
-
         return MCache(self)
 
     def _recordspan(self, s: MSpan) -> None:
@@ -406,13 +464,13 @@ class MHeap(ArenaHeap[MSpan]):
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """``freeSpecial`` of a dead object's record: queue its finalizer, count its free."""
         if s.kind == KindSpecialFinalizer:
-            self.queuefinalizer(s, p)
+            self.hooks.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
         elif s.kind == KindSpecialProfile:
-            self.mprof_free(s.payload, size)
+            self.hooks.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
         elif s.kind == KindSpecialCleanup:
-            self.queuecleanup(s)  # not resurrected: only the cleanupFn is queued
+            self.hooks.queuecleanup(s)  # not resurrected: only the cleanupFn is queued
             self.specialCleanupAlloc.free(s)
         else:
             raise RuntimeThrow("bad special kind")
@@ -527,7 +585,7 @@ class MHeap(ArenaHeap[MSpan]):
         ctl = self.controller
         bytesToScavenge = 0
         forceScavenge = False
-        if not self.limiting() and scav + ctl.mappedReady > ctl.memoryLimit:
+        if not self.hooks.limiting() and scav + ctl.mappedReady > ctl.memoryLimit:
             bytesToScavenge = scav + ctl.mappedReady - ctl.memoryLimit
             forceScavenge = True
         goal = self.scavenge.gcPercentGoal
@@ -537,9 +595,9 @@ class MHeap(ArenaHeap[MSpan]):
                 todo = min(growth, retained + growth - goal)
                 bytesToScavenge = max(bytesToScavenge, todo)
         if pp is not None and bytesToScavenge > 0:
-            released = self.pages.scavenge(bytesToScavenge, self.limiting, forceScavenge)
+            released = self.pages.scavenge(bytesToScavenge, self.hooks.limiting, forceScavenge)
             self.pages.releasedEager += released
-            self.onEagerScavenge(released)
+            self.hooks.onEagerScavenge(released)
 
         self.initSpan(s, typ, spanclass, base, npages, scav)
 
@@ -700,31 +758,3 @@ class MHeap(ArenaHeap[MSpan]):
     def arena_count(self) -> int:
         """Heap arenas reserved so far (64 MiB each)."""
         return (self.arena_used - self.arena_start) // HEAP_ARENA_BYTES
-
-
-def _noop() -> None:
-    return None
-
-
-def _noop_int(n: int) -> None:
-    return None
-
-
-def _noop_span(s: MSpan) -> None:
-    return None
-
-
-def _false() -> bool:
-    return False
-
-
-def _no_finalizer(rec: SpecialRecord, p: int) -> None:
-    raise RuntimeThrow("queuefinalizer without a finalizer queue")
-
-
-def _no_cleanup(rec: SpecialRecord) -> None:
-    raise RuntimeThrow("queuecleanup without a cleanup queue")
-
-
-def _no_profile(bucket: object, size: int) -> None:
-    return None

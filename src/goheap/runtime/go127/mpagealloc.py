@@ -436,8 +436,9 @@ class PageAlloc:
         *,
         phys_page_size: int = PHYS_PAGE_SIZE,
         phys_huge_page_size: int = PHYS_HUGE_PAGE_SIZE,
+        onScavenged: Callable[[int, int], None] | None = None,
     ) -> None:
-        """``pageAlloc.init``."""
+        """``pageAlloc.init``; ``onScavenged(addr, nbytes)`` is told of every released run."""
         if LEVEL_LOG_PAGES[0] > LOG_MAX_PACKED_VALUE:
             raise RuntimeThrow("root level max pages doesn't fit in summary")
         self.phys_page_size = phys_page_size
@@ -461,7 +462,7 @@ class PageAlloc:
         #: ``summaryMappedReady``: summary + scavenge-index bytes mapped Ready.
         self.summaryMappedReady = 0
         #: Called as ``onScavenged(addr, nbytes)`` when ``scavengeOne`` releases a run.
-        self.onScavenged: Callable[[int, int], None] | None = None
+        self.onScavenged = onScavenged
 
     # ---------------------------------------------------------------- chunks
 

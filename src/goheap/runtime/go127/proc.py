@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 class P(proc.P[MCache]):
     __slots__ = ("gcFractionalMarkTime", "gcwPtrBuf", "mspancache", "pcache")
 
-    def __init__(self, pid: int) -> None:
-        super().__init__(pid)
+    def __init__(self, pid: int, mcache: MCache | None = None) -> None:
+        super().__init__(pid, mcache)
         self.pcache = PageCache()
         self.mspancache: list[MSpan] = []  # buf[:len]
         self.gcFractionalMarkTime = 0

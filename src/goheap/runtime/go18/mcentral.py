@@ -58,7 +58,7 @@ class MCentral:
             reimburseSweepCredit(h, usedBytes)
         h.stats.heap_live += spanBytes - usedBytes
         if h.gcBlackenEnabled:
-            h.revise()
+            h.controller.revise()
         s.incache = True
         freeByteBase = s.freeindex & ~63
         s.refillAllocCache(freeByteBase >> 3)

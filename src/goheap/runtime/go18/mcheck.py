@@ -38,9 +38,9 @@ from goheap.runtime.go18.mspan import (
     MSpanList,
     MSpanStack,
 )
+from goheap.runtime.go18.mstats import updatememstats
 
 if TYPE_CHECKING:
-    from goheap.heap import Heap
     from goheap.runtime.go18.mcache import MCache
     from goheap.runtime.go18.mheap import MHeap
 
@@ -71,22 +71,46 @@ def _check_list(lst: MSpanList, seen: dict[int, MSpanList]) -> list[MSpan]:
     return out
 
 
-def check_heap(heap: Heap) -> None:
-    h: MHeap = heap.mheap  # typed Any on the facade
-    mcaches: list[MCache] = heap.mcaches
-    st = h.stats
-    sc = h.sizeclasses
-    page = 1 << _PageShift
+def _find_object(h: MHeap, addr: int) -> tuple[int, MSpan] | None:
+    """findObject: the base and span of the allocated object holding addr, or None."""
+    if addr < h.arena_start or addr >= h.arena_used:
+        return None
+    s = h.spans[(addr - h.arena_start) >> _PageShift]
+    if s is None or addr >= s.limit or addr < s.startAddr or s.state != MSpanInUse:
+        return None
+    idx = s.objIndex(addr) if s.sizeclass != 0 else 0
+    if idx < s.freeindex or (s.allocBits >> idx) & 1:
+        return s.startAddr + idx * s.elemsize, s
+    return None
 
-    # 1. lists
+
+def check_heap(h: MHeap, mcaches: list[MCache]) -> None:
+    """Every invariant of Go 1.8's heap (h) and its Ps' mcaches; HeapCheckError if broken.
+
+    The families in the order of the module docstring (the mcaches' spans
+    are gathered before the objects, which check against them).
+    """
+    seen = _check_lists(h)
+    live = _check_span_states(h, seen)
+    _check_spans_table(h, live)
+    cached = _check_mcaches(h, mcaches)
+    totals = _check_objects(h, live, cached)
+    _check_counters(h, mcaches, live, totals)
+
+
+def _check_lists(h: MHeap) -> dict[int, MSpanList]:
+    """1. lists: every list well linked; which list each span is on."""
     seen: dict[int, MSpanList] = {}
     all_lists = [*h.free, h.freelarge, *h.busy, h.busylarge]
     for c in h.central:
         all_lists += [c.nonempty, c.empty]
     for lst in all_lists:
         _check_list(lst, seen)
+    return seen
 
-    # 2. each live span on the right list
+
+def _check_span_states(h: MHeap, seen: dict[int, MSpanList]) -> list[MSpan]:
+    """2. spans: each live span on the list its state calls for; the live spans."""
     live = [s for s in h.allspans if s.state != MSpanDead]
     for s in h.allspans:
         where = seen.get(id(s))
@@ -114,8 +138,12 @@ def check_heap(heap: Heap) -> None:
                 _fail(f"stack span {s.startAddr:#x} is on {where.name}")
         else:
             _fail(f"span {s.startAddr:#x} has unknown state {name}")
+    return live
 
-    # 3. spans table, tiling, coalescing
+
+def _check_spans_table(h: MHeap, live: list[MSpan]) -> None:
+    """3. the spans table: page ownership, tiling of the arena, complete coalescing."""
+    page = 1 << _PageShift
     spans = h.spans
     ordered = sorted(live, key=lambda s: s.startAddr)
     addr = h.arena_start
@@ -141,7 +169,9 @@ def check_heap(heap: Heap) -> None:
     if addr != h.arena_used:
         _fail(f"spans end at {addr:#x} but arena_used is {h.arena_used:#x}")
 
-    # 5 (first half). which spans the mcaches hold
+
+def _check_mcaches(h: MHeap, mcaches: list[MCache]) -> dict[int, int]:
+    """5. mcaches: the spans each holds (span id -> P), and its tiny block."""
     cached: dict[int, int] = {}
     for pi, mc in enumerate(mcaches):
         for cls, s in enumerate(mc.alloc):
@@ -153,40 +183,48 @@ def check_heap(heap: Heap) -> None:
             if s.state != MSpanInUse or s.sizeclass != cls or not s.incache:
                 _fail(f"P {pi} alloc[{cls}] holds {s!r} (incache={s.incache})")
         if mc.tiny != 0:
-            ref = heap.find_object(mc.tiny)
-            if (
-                ref is None
-                or ref.base != mc.tiny
-                or ref.span.sizeclass != h.profile.tiny_size_class
-            ):
+            ref = _find_object(h, mc.tiny)
+            if ref is None or ref[0] != mc.tiny or ref[1].sizeclass != h.profile.tiny_size_class:
                 _fail(f"P {pi}: tiny block {mc.tiny:#x} is not a live 16-byte object")
             if not 0 < mc.tinyoffset <= h.profile.tiny_size:
                 _fail(f"P {pi}: tinyoffset {mc.tinyoffset} out of range")
+    return cached
 
-    # 4. objects in each in-use span
-    inuse_bytes = 0
-    idle_bytes = 0
-    released = 0
-    pages_inuse = 0
-    large = 0
+
+class _Totals:
+    """What the object walk adds up, for the counters to be checked against."""
+
+    def __init__(self) -> None:
+        self.inuse_bytes = 0
+        self.idle_bytes = 0
+        self.released = 0
+        self.pages_inuse = 0
+        self.large = 0
+
+
+def _check_objects(h: MHeap, live: list[MSpan], cached: dict[int, int]) -> _Totals:
+    """4. objects of each in-use span (and 6. its specials); the totals of the walk."""
+    page = 1 << _PageShift
+    sc = h.sizeclasses
+    t = _Totals()
     for s in live:
         nbytes = s.npages * page
         if s.state == MSpanFree:
-            idle_bytes += nbytes
-            released += s.npreleased * page
+            t.idle_bytes += nbytes
+            t.released += s.npreleased * page
             if not 0 <= s.npreleased <= s.npages:
                 _fail(f"free span {s.startAddr:#x}: npreleased {s.npreleased} of {s.npages}")
             continue
-        inuse_bytes += nbytes
+        t.inuse_bytes += nbytes
         if s.state != MSpanInUse:
             continue
-        pages_inuse += s.npages
+        t.pages_inuse += s.npages
         if s.incache and id(s) not in cached:
             _fail(f"{s!r} says incache but no mcache holds it")
         if s.sweepgen not in (h.sweepgen, h.sweepgen - 2, h.sweepgen - 1):
             _fail(f"{s!r}: sweepgen {s.sweepgen} vs heap {h.sweepgen}")
         if s.sizeclass == 0:
-            large += 1
+            t.large += 1
             if s.nelems != 1 or s.elemsize != nbytes or s.allocCount != 1:
                 _fail(f"large {s!r}: nelems {s.nelems} elemsize {s.elemsize}")
             if not s.startAddr < s.limit <= s.startAddr + nbytes:
@@ -209,42 +247,51 @@ def check_heap(heap: Heap) -> None:
             want_cache = (~(s.allocBits >> base) & MASK64) >> (s.freeindex - base)
             if s.allocCache != want_cache:
                 _fail(f"{s!r}: allocCache {s.allocCache:#x} != {want_cache:#x}")
-        # 6. specials
-        prev_key = (-1, -1)
-        t = s.specials
-        while t is not None:
-            key = (t.offset, t.kind)
-            if key <= prev_key:
-                _fail(f"{s!r}: specials not sorted at offset {t.offset}")
-            prev_key = key
-            if t.offset % s.elemsize and s.sizeclass != h.profile.tiny_size_class:
-                _fail(f"{s!r}: special at offset {t.offset} is not at an object start")
-            t = t.next
+        _check_specials(h, s)
+    return t
 
-    # 7. counters
-    if st.heap_inuse != inuse_bytes:
-        _fail(f"heap_inuse {st.heap_inuse} != bytes of in-use spans {inuse_bytes}")
-    if st.heap_idle != idle_bytes:
-        _fail(f"heap_idle {st.heap_idle} != bytes of free spans {idle_bytes}")
-    if st.heap_released != released:
-        _fail(f"heap_released {st.heap_released} != released pages {released}")
+
+def _check_specials(h: MHeap, s: MSpan) -> None:
+    """6. specials: sorted by (offset, kind), each at an object's start."""
+    prev_key = (-1, -1)
+    t = s.specials
+    while t is not None:
+        key = (t.offset, t.kind)
+        if key <= prev_key:
+            _fail(f"{s!r}: specials not sorted at offset {t.offset}")
+        prev_key = key
+        if t.offset % s.elemsize and s.sizeclass != h.profile.tiny_size_class:
+            _fail(f"{s!r}: special at offset {t.offset} is not at an object start")
+        t = t.next
+
+
+def _check_counters(h: MHeap, mcaches: list[MCache], live: list[MSpan], t: _Totals) -> None:
+    """7. counters: the heap's against the walk's totals, the fixallocs, MemStats."""
+    page = 1 << _PageShift
+    st = h.stats
+    if st.heap_inuse != t.inuse_bytes:
+        _fail(f"heap_inuse {st.heap_inuse} != bytes of in-use spans {t.inuse_bytes}")
+    if st.heap_idle != t.idle_bytes:
+        _fail(f"heap_idle {st.heap_idle} != bytes of free spans {t.idle_bytes}")
+    if st.heap_released != t.released:
+        _fail(f"heap_released {st.heap_released} != released pages {t.released}")
     if st.heap_sys.value != st.heap_inuse + st.heap_idle:
         _fail(f"heap_sys {st.heap_sys.value} != heap_inuse + heap_idle")
     if st.heap_sys.value != h.arena_used - h.arena_start:
         _fail(f"heap_sys {st.heap_sys.value} != arena_used - arena_start")
-    if h.pagesInUse != pages_inuse:
-        _fail(f"pagesInUse {h.pagesInUse} != pages of in-use spans {pages_inuse}")
-    if st.heap_objects != large:
-        _fail(f"heap_objects (large) {st.heap_objects} != large spans {large}")
+    if h.pagesInUse != t.pages_inuse:
+        _fail(f"pagesInUse {h.pagesInUse} != pages of in-use spans {t.pages_inuse}")
+    if st.heap_objects != t.large:
+        _fail(f"heap_objects (large) {st.heap_objects} != large spans {t.large}")
     if h.spanalloc.inuse != len(live) * h.profile.sizeof_mspan:
         _fail(f"spanalloc.inuse {h.spanalloc.inuse} != {len(live)} live mspans")
     if h.cachealloc.inuse != len(mcaches) * h.profile.sizeof_mcache:
         _fail(f"cachealloc.inuse {h.cachealloc.inuse} != {len(mcaches)} mcaches")
     if h.bitmap_mapped * h.profile.heap_bitmap_scale < h.arena_used - h.arena_start:
         _fail("the heap bitmap does not cover arena_used")
-    if len(spans) * page < h.arena_used - h.arena_start:
+    if len(h.spans) * page < h.arena_used - h.arena_start:
         _fail("the spans table does not cover arena_used")
-    ms = heap.memstats()
+    ms = updatememstats(h, h.profile.memstats_by_size_len)
     check_memstats(ms)
     allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == MSpanInUse)
     if st.heap_alloc_now != allocated_bytes:

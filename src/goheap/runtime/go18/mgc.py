@@ -41,7 +41,6 @@ from goheap.runtime.common.mgc import (
 )
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
-from goheap.runtime.go18.mgcpacer import GCControllerState
 from goheap.runtime.go18.mgcsweep import sweepone
 
 if TYPE_CHECKING:
@@ -71,10 +70,10 @@ class GC(GCHooks):
         finalizers: Finalizers,
         roots: Callable[[], Iterable[int]],
         *,
-        gogc: int,
         procs: int,
         liveness: str,
         cost: CostModel,
+        gctrace: Callable[[str], None] | None = None,
     ) -> None:
         self.h = h
         self.stats = h.stats
@@ -85,7 +84,7 @@ class GC(GCHooks):
         self.procs = procs
         self.liveness = liveness
         self.cost = cost
-        self.controller = GCControllerState(h.stats, gogc, procs)
+        self.controller = h.controller
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.cycles: list[GCCycle] = []
@@ -102,21 +101,19 @@ class GC(GCHooks):
         self.last_bgsweep = self.clock.now
         self.nbgsweep = 0
         self.npausesweep = 0
-        self.gctrace: Callable[[str], None] | None = None
+        self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
         # A timeline sampler (goheap.timeline): called with "tick" when the
         # clock passes next_sample_ns, and with "gc_start"/"gc_end".
-        self.on_sample: Callable[[str], None] | None = None
+        self.on_sample = None
         self.next_sample_ns = 1 << 62
         self.in_gc = False
         self.inflight = 0
-        h.gcBlackenEnabled = 0
-        h.revise = self.controller.revise
-        h.sweep_cost_hook = self._charge_sweep
 
     # --- time ---
 
-    def _charge_sweep(self, s: MSpan) -> None:
+    def sweepCost(self, s: MSpan) -> None:
+        """Charge the virtual clock for sweeping s."""
         self.clock.now += int(
             self.cost.sweep_ns_per_span + self.cost.sweep_ns_per_object * s.nelems
         )

@@ -131,5 +131,5 @@ def sweep_span(h: MHeap, s: MSpan, preserve: bool) -> bool:
         res = True
     if not res:
         h.sweepSpans[(sweepgen // 2) % 2].push(s, h._persistent())
-    h.sweep_cost_hook(s)
+    h.hooks.sweepCost(s)
     return res

@@ -24,7 +24,7 @@ sweeper frees them. Go 1.8's design, as modelled here:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.arena import OS, ArenaMemory, round_up
@@ -34,52 +34,69 @@ from goheap.runtime.common.gcbits import GCBitsArenas
 from goheap.runtime.common.malloc import ZEROBASE
 from goheap.runtime.common.mfixalloc import FixAlloc, PersistentAlloc, PersistentAllocator
 from goheap.runtime.common.mheap import growAllspans
+from goheap.runtime.common.proc import P
 from goheap.runtime.common.specials import (
     KindSpecialFinalizer,
     KindSpecialProfile,
     newSpecialRecord,
 )
 from goheap.runtime.go18.mbitmap import HeapBitmap
+from goheap.runtime.go18.mcache import MCache
 from goheap.runtime.go18.mcentral import MCentral
+from goheap.runtime.go18.mgcpacer import GCControllerState
 from goheap.runtime.go18.mgcsweep import sweep_span, sweepone
 from goheap.runtime.go18.mgcsweepbuf import GCSweepBuf
 from goheap.runtime.go18.mspan import MSpan, MSpanFree, MSpanInUse, MSpanList, MSpanStack
 from goheap.runtime.go18.mstats import MStats
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from goheap.profiles.go18 import Go18Profile
-    from goheap.runtime.common.proc import P
     from goheap.runtime.common.specials import SpecialRecord
-    from goheap.runtime.go18.mcache import MCache
+    from goheap.runtime.go18.profile import Go18Profile
 
 _PageShift: Final = 13
 _PageSize: Final = 1 << _PageShift
 
 
-class MHeap(ArenaHeap[MSpan]):
+class Hooks(Protocol):
+    """What the page heap calls in the rest of the runtime (Go: other files' functions).
+
+    The runtime that builds the heap passes itself; these are only called once
+    the whole runtime exists.
+    """
+
+    def sweepCost(self, s: MSpan) -> None:
+        """Charge the virtual clock for sweeping s (the collector's cost model)."""
+        ...
+
+    def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
+        """mfinal.go: queue the finalizer of the dead object p."""
+        ...
+
+    def mprof_free(self, bucket: object, size: int) -> None:
+        """mprof.go mProf_Free: count the free of a sampled object."""
+        ...
+
+
+class MHeap(ArenaHeap[MSpan, P[MCache]]):
     """The page heap, with Go 1.8's fields (see the module docstring)."""
 
-    def __init__(self, profile: Go18Profile, stats: MStats, os_: OS, clock: Clock) -> None:
+    def __init__(
+        self,
+        profile: Go18Profile,
+        stats: MStats,
+        os_: OS,
+        clock: Clock,
+        controller: GCControllerState,
+        hooks: Hooks,
+    ) -> None:
+        """mallocinit's part: reserve the arena, then ``mheap.init``."""
         self.profile = profile
         self.sizeclasses = profile.sizeclasses
         self.stats = stats
         self.os = os_
         self.clock = clock
-        nclasses = self.sizeclasses.num_classes
-        nlists = profile.max_mheap_list
-
-        self.free = [MSpanList(f"free[{i}]") for i in range(nlists)]
-        self.freelarge = MSpanList("freelarge")
-        self.busy = [MSpanList(f"busy[{i}]") for i in range(nlists)]
-        self.busylarge = MSpanList("busylarge")
-        self.sweepgen = 0
-        self.sweepdone = 0
-        self.allspans: list[MSpan] = []
-        self.allspans_cap = 0
-        self.spans = []
-
+        self.controller = controller  # gcController: revise() when marking sees heap_live move
+        self.hooks = hooks
         self.palloc = PersistentAllocator(
             os_,
             stats.other_sys,
@@ -88,32 +105,16 @@ class MHeap(ArenaHeap[MSpan]):
             profile.page_size,
         )
         # The P whose mcache and palloc the current operation uses.
-        self.curp: P[MCache] | None = None
+        self.curp = None
         self.allp: list[P[MCache]] = []
+        # gcBlackenEnabled, as the collector sets it: while marking, a change
+        # of heap_live or heap_scan calls the pacer's revise().
+        self.gcBlackenEnabled = 0
+        self._reserveArena(profile)
+        self._init(profile, stats)
 
-        self.sweepSpans = [
-            GCSweepBuf(
-                self.palloc,
-                stats.gc_sys,
-                profile.sweep_block_entries,
-                profile.sweep_spine_init_cap,
-                profile.cache_line_size,
-            )
-            for _ in range(2)
-        ]
-
-        # Proportional sweep.
-        self.pagesInUse = 0
-        self.spanBytesAlloc = 0
-        self.pagesSwept = 0
-        self.sweepPagesPerByte = 0.0
-
-        # Malloc stats, flushed from the mcaches.
-        self.largefree = 0
-        self.nlargefree = 0
-        self.nsmallfree = [0] * nclasses
-
-        # mallocinit: reserve spans | bitmap | arena at the first hint.
+    def _reserveArena(self, profile: Go18Profile) -> None:
+        """mallocinit: reserve spans | bitmap | arena at the first hint."""
         arena_size = round_up(profile.max_mem, _PageSize)
         bitmap_size = arena_size // profile.heap_bitmap_scale
         spans_size = round_up(arena_size // _PageSize * 8, _PageSize)
@@ -128,13 +129,14 @@ class MHeap(ArenaHeap[MSpan]):
         self.arena_reserved = False  # linux/amd64: sysReserve only probes
         self.mem = ArenaMemory(self.arena_start, arena_size + _PageSize, bitmap_size)
         self.heapbits = HeapBitmap(self.mem.bitmap, self.arena_start, bitmap_size)
-
-        self.central = [MCentral(i, self) for i in range(nclasses)]
-        self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
         # &zerobase: the address every 0-byte allocation returns. In Go it is a
         # runtime global in the data segment, outside the arena.
         self.zerobase = ZEROBASE
 
+    def _init(self, profile: Go18Profile, stats: MStats) -> None:
+        """mheap.init: the fixallocs, the free and busy lists, the central lists."""
+        nclasses = self.sizeclasses.num_classes
+        nlists = profile.max_mheap_list
         self.spanalloc: FixAlloc[MSpan] = FixAlloc(
             "spanalloc",
             profile.sizeof_mspan,
@@ -171,18 +173,43 @@ class MHeap(ArenaHeap[MSpan]):
             self.palloc,
             profile.fixalloc_chunk,
         )
+        self.free = [MSpanList(f"free[{i}]") for i in range(nlists)]
+        self.freelarge = MSpanList("freelarge")
+        self.busy = [MSpanList(f"busy[{i}]") for i in range(nlists)]
+        self.busylarge = MSpanList("busylarge")
+        self.central = [MCentral(i, self) for i in range(nclasses)]
+        self.emptymspan = MSpan()  # what every mcache.alloc[] slot starts as
+        self.allspans: list[MSpan] = []
+        self.allspans_cap = 0
+        self.spans = []
         self.gcbits = GCBitsArenas(
-            os_, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
+            self.os, stats.gc_sys, profile.gc_bits_chunk_bytes, profile.gc_bits_header_bytes
         )
-        # The collector sets these: gcBlackenEnabled and the pacer's revise(),
-        # called when heap_live or heap_scan change during marking.
-        self.gcBlackenEnabled = 0
-        self.revise: Callable[[], None] = _noop
-        # Charges the virtual clock for sweeping a span (the collector's cost model).
-        self.sweep_cost_hook: Callable[[MSpan], None] = _noop_span
-        # Where freed specials go (set by the Heap): the finalizer queue and the profile.
-        self.queuefinalizer: Callable[[SpecialRecord, int], None] = _no_finalizers
-        self.mprof_free: Callable[[object, int], None] = _no_profile
+        self._initSweep(profile, stats, nclasses)
+
+    def _initSweep(self, profile: Go18Profile, stats: MStats, nclasses: int) -> None:
+        """The sweeper's state (mgcsweep.go): buffers, proportional sweep, free counts."""
+        self.sweepgen = 0
+        self.sweepdone = 0
+        self.sweepSpans = [
+            GCSweepBuf(
+                self.palloc,
+                stats.gc_sys,
+                profile.sweep_block_entries,
+                profile.sweep_spine_init_cap,
+                profile.cache_line_size,
+            )
+            for _ in range(2)
+        ]
+        # Proportional sweep.
+        self.pagesInUse = 0
+        self.spanBytesAlloc = 0
+        self.pagesSwept = 0
+        self.sweepPagesPerByte = 0.0
+        # Malloc stats, flushed from the mcaches.
+        self.largefree = 0
+        self.nlargefree = 0
+        self.nsmallfree = [0] * nclasses
 
     # --- helpers for the current P ---
 
@@ -193,9 +220,18 @@ class MHeap(ArenaHeap[MSpan]):
         return self.curp.mcache if self.curp is not None else None
 
     def _new_mcache(self) -> MCache:
-        from goheap.runtime.go18.mcache import MCache
-
         return MCache(self)
+
+    def allocmcache(self, next_sample: int) -> MCache:
+        """allocmcache: a new mcache (no P yet: the global persistentalloc chunk)."""
+        c = self.cachealloc.alloc(self.palloc.global_alloc)
+        c.next_sample = next_sample
+        return c
+
+    def procresize(self, allp: list[P[MCache]]) -> None:
+        """procresize: the Ps are allp, and the running M takes the first (acquirep)."""
+        self.allp = allp
+        self.curp = allp[0]
 
     def _recordspan(self, s: MSpan) -> None:
         """recordspan: first handout of an mspan struct appends it to allspans."""
@@ -285,7 +321,7 @@ class MHeap(ArenaHeap[MSpan]):
                 self.stats.heap_live += npage << _PageShift
                 self.busyList(s.npages).insertBack(s)
         if self.gcBlackenEnabled:
-            self.revise()
+            self.controller.revise()
         return s
 
     def allocSpanLocked(self, npage: int) -> MSpan | None:
@@ -427,7 +463,7 @@ class MHeap(ArenaHeap[MSpan]):
         if acct != 0:
             self.stats.heap_objects -= 1
         if self.gcBlackenEnabled:
-            self.revise()
+            self.controller.revise()
         self.freeSpanLocked(s, True, True, 0)
 
     def freeSpanLocked(self, s: MSpan, acctinuse: bool, acctidle: bool, unusedsince: int) -> None:
@@ -549,10 +585,10 @@ class MHeap(ArenaHeap[MSpan]):
     def freespecial(self, s: SpecialRecord, p: int, size: int) -> None:
         """Dispose of a special of a dead object: queue its finalizer or free its sample."""
         if s.kind == KindSpecialFinalizer:
-            self.queuefinalizer(s, p)
+            self.hooks.queuefinalizer(s, p)
             self.specialfinalizeralloc.free(s)
         elif s.kind == KindSpecialProfile:
-            self.mprof_free(s.payload, size)
+            self.hooks.mprof_free(s.payload, size)
             self.specialprofilealloc.free(s)
         else:
             raise RuntimeThrow("bad special kind")
@@ -603,19 +639,3 @@ class MHeap(ArenaHeap[MSpan]):
 
     def inuse_spans(self) -> list[MSpan]:
         return [s for s in self.allspans if s.state == MSpanInUse]
-
-
-def _noop() -> None:
-    return None
-
-
-def _noop_span(s: MSpan) -> None:
-    return None
-
-
-def _no_finalizers(s: SpecialRecord, p: int) -> None:
-    raise RuntimeThrow("queuefinalizer: no finalizer queue attached")
-
-
-def _no_profile(bucket: object, size: int) -> None:
-    return None
