@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from goheap.outputs import write_file
 from goheap.report.common import class_name, human_bytes, pct, utilisation
+from goheap.report.html import esc, html_page, html_section, missing_note, num_cell
 from goheap.report.text import compact_table
 
 DEFAULT_TOP = 20
@@ -218,7 +219,6 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
 
 
 def _cards(result: dict[str, Any]) -> str:
-    from goheap.report.html import esc
 
     t = {"tail_waste_bytes": 0} | (result.get("totals") or {})
     mhi = int(result.get("min_heap_inuse", 0))
@@ -246,33 +246,32 @@ def _cards(result: dict[str, Any]) -> str:
 
 def _classes_html(result: dict[str, Any]) -> str:
     from goheap.report import plots
-    from goheap.report.html import _missing, _num, esc
 
     rows = [r for r in result.get("classes") or [] if r.get("objects")]
     if not rows:
-        return _missing("in-use objects")
+        return missing_note("in-use objects")
     svg = plots.classes_svg({"classes": rows}) or ""
     trs = []
     for r in rows:
         u = utilisation(r)
         trs.append(
-            f"<tr><td>{_num(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
-            f"<td>{_num(r.get('npages') or '–')}</td>"
-            f"<td>{_num(r.get('objects_per_span') if r.get('class') else 1)}</td>"
-            f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
-            f"<td>{_num(r.get('spans', 0))}</td><td>{_num(r.get('span_bytes', 0))}</td>"
-            f"<td>{_num(r.get('free_slot_bytes', 0))}</td>"
-            f"<td>{_num(r.get('tail_waste_bytes', 0))}</td>"
+            f"<tr><td>{num_cell(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
+            f"<td>{num_cell(r.get('npages') or '–')}</td>"
+            f"<td>{num_cell(r.get('objects_per_span') if r.get('class') else 1)}</td>"
+            f"<td>{num_cell(r.get('objects', 0))}</td><td>{num_cell(r.get('inuse_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('spans', 0))}</td><td>{num_cell(r.get('span_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('free_slot_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('tail_waste_bytes', 0))}</td>"
             f"<td>{'–' if u is None else f'{100 * u:.1f}%'}</td>"
-            f"<td>{_num(r.get('sites', 0))}</td></tr>"
+            f"<td>{num_cell(r.get('sites', 0))}</td></tr>"
         )
     t = result.get("totals") or {}
     trs.append(
         '<tr><td class="l" colspan="4"><b>all</b></td>'
-        f"<td>{_num(t.get('objects', 0))}</td><td>{_num(t.get('inuse_bytes', 0))}</td>"
-        f"<td>{_num(t.get('spans', 0))}</td><td>{_num(t.get('span_bytes', 0))}</td>"
-        f"<td>{_num(t.get('free_slot_bytes', 0))}</td>"
-        f"<td>{_num(t.get('tail_waste_bytes', 0))}</td>"
+        f"<td>{num_cell(t.get('objects', 0))}</td><td>{num_cell(t.get('inuse_bytes', 0))}</td>"
+        f"<td>{num_cell(t.get('spans', 0))}</td><td>{num_cell(t.get('span_bytes', 0))}</td>"
+        f"<td>{num_cell(t.get('free_slot_bytes', 0))}</td>"
+        f"<td>{num_cell(t.get('tail_waste_bytes', 0))}</td>"
         f"<td>{esc(pct(t.get('inuse_bytes', 0), t.get('span_bytes', 0)))}</td><td></td></tr>"
     )
     table = (
@@ -287,16 +286,15 @@ def _classes_html(result: dict[str, Any]) -> str:
         '<p class="note">Each bar is the spans a class needs when its in-use objects are '
         "packed perfectly: the objects' slots, the free slots of the last span, and the tail "
         "no slot covers. Their sum over classes, with large objects' pages, is the minimum "
-        f"HeapInuse: {_num(result.get('min_heap_inuse', 0))} bytes.</p>{table}"
+        f"HeapInuse: {num_cell(result.get('min_heap_inuse', 0))} bytes.</p>{table}"
     )
 
 
 def _alloc_html(result: dict[str, Any]) -> str:
-    from goheap.report.html import _missing, _num, esc
 
     rows = [r for r in result.get("classes") or [] if r.get("alloc_objects")]
     if not rows:
-        return _missing("allocations (alloc_*)")
+        return missing_note("allocations (alloc_*)")
     total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
     secs = int(result.get("duration_nanos") or 0) / 1e9
     trs = []
@@ -304,11 +302,12 @@ def _alloc_html(result: dict[str, Any]) -> str:
         share = int(r.get("alloc_bytes", 0)) / total if total else 0
         rate = f"<td>{esc(human_bytes(r.get('alloc_bytes', 0) / secs))}</td>" if secs else ""
         trs.append(
-            f"<tr><td>{_num(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
-            f"<td>{_num(r.get('alloc_objects', 0))}</td><td>{_num(r.get('alloc_bytes', 0))}</td>"
+            f"<tr><td>{num_cell(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
+            f"<td>{num_cell(r.get('alloc_objects', 0))}</td>"
+            f"<td>{num_cell(r.get('alloc_bytes', 0))}</td>"
             f'<td class="l"><span class="minibar" style="width:{120 * share:.1f}px"></span> '
             f"{esc(pct(r.get('alloc_bytes', 0), total))}</td>"
-            f"<td>{_num(r.get('freed_objects', 0))}</td>{rate}</tr>"
+            f"<td>{num_cell(r.get('freed_objects', 0))}</td>{rate}</tr>"
         )
     rate_th = "<th>bytes/s</th>" if secs else ""
     return (
@@ -322,10 +321,9 @@ def _alloc_html(result: dict[str, Any]) -> str:
 
 
 def _sites_html(result: dict[str, Any], top: int) -> str:
-    from goheap.report.html import _missing, _num, esc
 
     if not result.get("sites"):
-        return _missing("allocation sites")
+        return missing_note("allocation sites")
     parts = []
     for key, what in (("inuse_bytes", "in-use bytes"), ("alloc_bytes", "allocated bytes")):
         rows = top_sites(result, key, top)
@@ -335,8 +333,9 @@ def _sites_html(result: dict[str, Any], top: int) -> str:
             f'<tr><td class="l wrap"><code>{esc(r.get("function", ""))}</code><br>'
             f'<span class="note">{esc(r.get("file", ""))}'
             f"{':' + str(r.get('line')) if r.get('file') else ''}</span></td>"
-            f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
-            f"<td>{_num(r.get('alloc_objects', 0))}</td><td>{_num(r.get('alloc_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('objects', 0))}</td><td>{num_cell(r.get('inuse_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('alloc_objects', 0))}</td>"
+            f"<td>{num_cell(r.get('alloc_bytes', 0))}</td>"
             f'<td class="l wrap">{esc(_class_list(r))}</td>'
             f'<td class="l wrap">{esc(_sizes_text(r, 8))}</td></tr>'
             for r in rows
@@ -401,7 +400,6 @@ def whatif_svg(runs: list[dict[str, Any]]) -> str | None:
 
 def _whatif_html(result: dict[str, Any]) -> str:
     from goheap.report import plots
-    from goheap.report.html import _num, esc
 
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
@@ -411,13 +409,14 @@ def _whatif_html(result: dict[str, Any]) -> str:
     for r in runs:
         p = r.get("predicted") or {}
         ms = r.get("memstats") or {}
-        sim = f"<td>{_num((r.get('peak') or {}).get('HeapInuse', 0))}</td>" if scaled else ""
+        sim = f"<td>{num_cell((r.get('peak') or {}).get('HeapInuse', 0))}</td>" if scaled else ""
         trs.append(
             f'<tr><td class="l">{esc(r.get("label", ""))}</td>'
-            f"<td>{_num(p.get('peak_HeapInuse', 0))}</td><td>{_num(p.get('peak_HeapSys', 0))}</td>"
-            f"<td>{_num(p.get('NextGC') if p.get('NextGC') is not None else 'none')}</td>"
-            f"<td>{_num(ms.get('NumGC', 0))}</td>"
-            f"<td>{_num(r.get('stream_gcs', 0))}</td>"
+            f"<td>{num_cell(p.get('peak_HeapInuse', 0))}</td>"
+            f"<td>{num_cell(p.get('peak_HeapSys', 0))}</td>"
+            f"<td>{num_cell(p.get('NextGC') if p.get('NextGC') is not None else 'none')}</td>"
+            f"<td>{num_cell(ms.get('NumGC', 0))}</td>"
+            f"<td>{num_cell(r.get('stream_gcs', 0))}</td>"
             f"<td>{esc(_gib_rate(p.get('gcs_per_gib')))}</td>"
             f"{sim}<td>{esc(r.get('wall_s', ''))}</td></tr>"
         )
@@ -440,7 +439,6 @@ def _whatif_html(result: dict[str, Any]) -> str:
 
 def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
     """The HTML page of an analysis (and its what-if), as text."""
-    from goheap.report.html import _page, _section, esc
 
     sections = [
         ("classes", "Live heap by size class", _classes_html(result)),
@@ -467,8 +465,8 @@ def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
         f'<header id="header"><h1>goheap heap-profile analysis: {esc(Path(src).name)}</h1>'
         f'<div class="settings">{chips}</div>{_cards(result)}<nav>{links}</nav></header>'
     )
-    body = header + "".join(_section(sid, title, html) for sid, title, html in sections)
-    return _page(f"goheap analyze: {Path(src).name}", body)
+    body = header + "".join(html_section(sid, title, html) for sid, title, html in sections)
+    return html_page(f"goheap analyze: {Path(src).name}", body)
 
 
 def write_analysis_report(result: dict[str, Any], path: str | Path, top: int = 50) -> None:

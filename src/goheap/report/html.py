@@ -117,7 +117,7 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _page(title: str, body: str) -> str:
+def html_page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -127,15 +127,15 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _section(sid: str, title: str, body: str) -> str:
+def html_section(sid: str, title: str, body: str) -> str:
     return f'<section id="{sid}">\n<h2>{esc(title)}</h2>\n{body}\n</section>\n'
 
 
-def _missing(what: str) -> str:
+def missing_note(what: str) -> str:
     return f'<p class="note">This result has no {esc(what)}.</p>'
 
 
-def _num(v: Any) -> str:
+def num_cell(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else esc(v)
 
 
@@ -171,7 +171,7 @@ def _header(result: dict[str, Any], sections: list[tuple[str, str]]) -> str:
     if sim:
         bits = []
         if "allocs" in sim:
-            bits.append(f"{_num(sim['allocs'])} allocations")
+            bits.append(f"{num_cell(sim['allocs'])} allocations")
         if "virtual_ns" in sim:
             bits.append(f"{esc(human_ns(sim['virtual_ns']))} of virtual time")
         if "wall_s" in sim:
@@ -191,7 +191,7 @@ def _header(result: dict[str, Any], sections: list[tuple[str, str]]) -> str:
 def _timeline_section(result: dict[str, Any]) -> str:
     svg = plots.timeline_svg(result)
     if svg is None:
-        return _missing("timeline")
+        return missing_note("timeline")
     n = len(result.get("timeline") or [])
     ngc = len(plots.gc_intervals(result))
     return (
@@ -204,7 +204,7 @@ def _timeline_section(result: dict[str, Any]) -> str:
 def _breakdown_section(result: dict[str, Any]) -> str:
     bd = result.get("breakdown")
     if not bd:
-        return _missing("breakdown")
+        return missing_note("breakdown")
     rows = breakdown_rows(bd)
     heap = max(int(bd.get("HeapSys", 0) or 0), 1)
     leaves = [
@@ -261,7 +261,7 @@ def _breakdown_section(result: dict[str, Any]) -> str:
 def _classes_section(result: dict[str, Any]) -> str:
     rows = result.get("classes")
     if not rows:
-        return _missing("size-class table")
+        return missing_note("size-class table")
     svg = plots.classes_svg(result) or ""
     rows = sorted(rows, key=lambda r: (r.get("class", 0) == 0, r.get("class", 0)))
     has_live = all("live_bytes" in r for r in rows)
@@ -281,12 +281,12 @@ def _classes_section(result: dict[str, Any]) -> str:
         u = utilisation(r)
         live = f"<td>{int(r.get('live_bytes', 0)):,}</td>" if has_live else ""
         trs.append(
-            f"<tr><td>{_num(r.get('class', ''))}</td><td>{esc(class_name(r))}</td>"
-            f"<td>{_num(r.get('npages') or '–')}</td><td>{_num(r.get('spans', 0))}</td>"
-            f"<td>{_num(r.get('objects', 0))}</td><td>{_num(r.get('inuse_bytes', 0))}</td>"
-            f"{live}<td>{_num(r.get('span_bytes', 0))}</td>"
-            f"<td>{_num(r.get('free_slot_bytes', 0))}</td>"
-            f"<td>{_num(r.get('tail_waste_bytes', 0))}</td>"
+            f"<tr><td>{num_cell(r.get('class', ''))}</td><td>{esc(class_name(r))}</td>"
+            f"<td>{num_cell(r.get('npages') or '–')}</td><td>{num_cell(r.get('spans', 0))}</td>"
+            f"<td>{num_cell(r.get('objects', 0))}</td><td>{num_cell(r.get('inuse_bytes', 0))}</td>"
+            f"{live}<td>{num_cell(r.get('span_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('free_slot_bytes', 0))}</td>"
+            f"<td>{num_cell(r.get('tail_waste_bytes', 0))}</td>"
             f"<td>{'–' if u is None else f'{100 * u:.1f}%'}</td></tr>"
         )
     live_th = "<th>live_bytes</th>" if has_live else ""
@@ -329,7 +329,7 @@ def _class_sizes(result: dict[str, Any]) -> dict[int, int]:
 def _heapmap_section(result: dict[str, Any]) -> str:
     spans = result.get("spans")
     if not spans:
-        return _missing("span map")
+        return missing_note("span map")
     hm = hmap.build_heapmap(spans)
     if hm is None:
         return '<p class="note">The arena is empty: no pages to draw.</p>'
@@ -391,7 +391,7 @@ def _heapmap_section(result: dict[str, Any]) -> str:
 def _gctrace_section(result: dict[str, Any]) -> str:
     cycles = result.get("gc")
     if cycles is None:
-        return _missing("GC cycles")
+        return missing_note("GC cycles")
     if not cycles:
         return '<p class="note">No collection ran.</p>'
     trs = []
@@ -403,7 +403,7 @@ def _gctrace_section(result: dict[str, Any]) -> str:
             human_bytes(int(c.get(k, 0) or 0)) for k in ("heap_start", "heap_mark_end", "marked")
         )
         trs.append(
-            f"<tr><td>{_num(c.get('number', ''))}</td>"
+            f"<tr><td>{num_cell(c.get('number', ''))}</td>"
             f"<td>{esc('' if start is None else f'{start / 1e6:,.3f}')}</td>"
             f"<td>{esc(dur)}</td><td>{esc(human_ns(c.get('pause_ns', 0) or 0))}</td>"
             f"<td>{esc(heaps)}</td><td>{esc(human_bytes(int(c.get('heap_goal', 0) or 0)))}</td>"
@@ -444,7 +444,7 @@ def _memstats_value(name: str, v: Any, ms: dict[str, Any]) -> tuple[str, str]:
 def _memstats_section(result: dict[str, Any]) -> str:
     ms = result.get("memstats")
     if not ms:
-        return _missing("MemStats")
+        return missing_note("MemStats")
     trs = []
     for name, v in ms.items():
         if name == "BySize":
@@ -462,9 +462,9 @@ def _memstats_section(result: dict[str, Any]) -> str:
     by = [e for e in ms.get("BySize") or [] if e.get("Mallocs")]
     if by:
         brs = "".join(
-            f"<tr><td>{_num(e.get('Size'))}</td><td>{_num(e.get('Mallocs'))}</td>"
-            f"<td>{_num(e.get('Frees'))}</td>"
-            f"<td>{_num(int(e.get('Mallocs', 0)) - int(e.get('Frees', 0)))}</td></tr>"
+            f"<tr><td>{num_cell(e.get('Size'))}</td><td>{num_cell(e.get('Mallocs'))}</td>"
+            f"<td>{num_cell(e.get('Frees'))}</td>"
+            f"<td>{num_cell(int(e.get('Mallocs', 0)) - int(e.get('Frees', 0)))}</td></tr>"
             for e in by
         )
         side = (
@@ -496,9 +496,9 @@ def render_report(result: dict[str, Any]) -> str:
     nav = [(sid, title.split(" (")[0]) for sid, title, _ in _SECTIONS]
     body = [_header(result, nav)]
     for sid, title, build in _SECTIONS:
-        body.append(_section(sid, title, build(result)))
+        body.append(html_section(sid, title, build(result)))
     title = f"goheap: {result.get('workload', '?')} {params_text(result.get('params'))}"
-    return _page(title.strip(), "".join(body))
+    return html_page(title.strip(), "".join(body))
 
 
 def write_report(result: dict[str, Any], path: str | Path) -> None:
@@ -547,7 +547,7 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
         f'<div class="figure">{svg}</div><p class="note">Solid: HeapInuse; dashed: NextGC, '
         "the heap goal. One colour per run.</p>"
         if svg
-        else _missing("timeline")
+        else missing_note("timeline")
     )
     workloads = sorted({str(r.get("workload", "?")) for r in results})
     runs = "; ".join(labels)
@@ -557,10 +557,10 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
         f'<p class="note">runs: {esc(runs)}</p>'
         '<nav><a href="#figures">key figures</a><a href="#overlay">heap over time</a></nav>'
         "</header>"
-        + _section("figures", "Key figures", table)
-        + _section("overlay", "HeapInuse and NextGC over virtual time", plot)
+        + html_section("figures", "Key figures", table)
+        + html_section("overlay", "HeapInuse and NextGC over virtual time", plot)
     )
-    return _page(f"goheap comparison: {', '.join(workloads)}", body)
+    return html_page(f"goheap comparison: {', '.join(workloads)}", body)
 
 
 def write_compare_report(results: list[dict[str, Any]], path: str | Path) -> None:
