@@ -273,8 +273,9 @@ def verdict(real: list[float], model: float) -> str:
 
 
 def render(doc: dict[str, Any]) -> str:
+    cols = " | ".join(f"{m} real | model | verdict" for m in METRICS)
     rows = [
-        "| case | runtime | " + " | ".join(f"{m} real | model | " for m in METRICS) + "load |",
+        f"| case | runtime | {cols} | load |",
         "|---|---|" + "--:|--:|---|" * len(METRICS) + "--:|",
     ]
     for name, per in doc["cases"].items():
