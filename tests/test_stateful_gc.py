@@ -58,7 +58,10 @@ class GCMachine(RuleBasedStateMachine):
         h = self.heap
         top = h.main.get(len(h.main.stack) - 1)
         target = h.new(NODE) if target_garbage else 0
-        h.write_pointer(top, 8, target)
+        # A pointer field both types have: Node's second, Big's last (offset 8
+        # of a Big is a scalar, which write_pointer refuses as Go's types would).
+        typ = NODE if h.find_object(top).size == NODE.size else BIG
+        h.write_pointer(top, typ.offsets[-1], target)
 
     @rule()
     def runtime_gc(self) -> None:

@@ -136,12 +136,15 @@ class Heap:
         self.globals: dict[str, int] = {}
         self.goroutines: list[Goroutine] = []
         self._closed = False
+        self._word_base = 0  # the object base _word_index found last (no tuple per store)
         # The profile's strategy builds the version's runtime whole; this heap
         # is the program it runs (goheap.runtime.common.facade.Program).
         trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
         opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
+        # write_pointer's type check, bound once (it runs on every pointer store).
+        self._is_pointer_slot: Callable[[int, int], bool] = rt.is_pointer_slot
         # Its parts, typed by what every version's have in common.
         self.stats: RunningStats = rt.stats
         self.os: OS = rt.os
@@ -513,6 +516,7 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
+        self._word_base = base
         return (addr - self._arena.arena_start) >> 3
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
@@ -539,7 +543,16 @@ class Heap:
         t = target if type(target) is int else int_arg(target, "write_pointer: the target")
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
-        self._arena.mem.words[self._word_index(o, off, "write_pointer")] = t
+        w = self._word_index(o, off, "write_pointer")
+        addr = o + off
+        base = self._word_base
+        if not self._is_pointer_slot(base, addr):
+            # Go's types make this store impossible; here the collector would miss it.
+            raise GoheapError(
+                f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
+                "field of its type (a pointer-free object, or a scalar field)"
+            )
+        self._arena.mem.words[w] = t
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

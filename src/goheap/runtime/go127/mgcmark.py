@@ -132,11 +132,12 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
 
 
 class _TypeLayout:
-    __slots__ = ("offs", "size", "words_per_elem")
+    __slots__ = ("offs", "offset_set", "size", "words_per_elem")
 
     def __init__(self, typ: Type) -> None:
         self.size = typ.size
         self.offs = typ.pointer_offsets()
+        self.offset_set = frozenset(self.offs)
         self.words_per_elem = typ.size >> 3
 
 
@@ -221,6 +222,29 @@ def scanObjectRange(
     if typ is None:
         return [], 0
     return _tiled(h, typ, e0, b, b + n, values)
+
+
+def isPointerSlot(h: MHeap, s: MSpan, base: int, addr: int) -> bool:
+    """Whether scanObject, scanning the object at base, reads the word at addr as a pointer.
+
+    The same sources as ``scanObjectRange``: nothing in a noscan span; the
+    span's heap bits for small scan objects; the malloc header's type, or
+    the span's ``largeType``, tiled over the object from its first element.
+    """
+    if s.spanclass & 1:
+        return False
+    hb = h.heapBits
+    if hb.heapBitsInSpan(s.elemsize):
+        return (hb.heapBitsSmallForAddr(s, base) >> ((addr - base) >> 3)) & 1 == 1
+    if s.sizeclass != 0:
+        typ = hb.headerType(base)
+        e0 = base + h.mallocHeaderSize
+    else:
+        typ = s.largeType
+        e0 = s.startAddr
+    if typ is None or typ.size == 0 or addr < e0:
+        return False
+    return (addr - e0) % typ.size in _layout(typ).offset_set
 
 
 def objectPointers(h: MHeap, base: int, size: int) -> list[int]:

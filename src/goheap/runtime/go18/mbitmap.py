@@ -97,6 +97,10 @@ def _pack(entries: np.ndarray, shift: int) -> _Pattern:
     return _Pattern(asc, int(own[0]), int(own[-1]))
 
 
+#: Words of the heap bitmap isPointerWord checks at a time past its first 64.
+_SCAN_CHUNK_WORDS = 1 << 20
+
+
 class HeapBitmap:
     """Reads and writes the heap bitmap of one heap."""
 
@@ -120,6 +124,35 @@ class HeapBitmap:
         shift = ((addr - self.arena_start) >> 3) & 3
         b = self.bm[self.byte_index(addr)] >> shift
         return (b & 1) | ((b >> 3) & 2)
+
+    def isPointerWord(self, x: int, addr: int) -> bool:
+        """Whether scanobject, scanning the object at x, reads the word at addr as a pointer.
+
+        It reads words from x on and stops at the first one, other than word
+        1 (whose scan bit is the checkmark), with its scan bit clear; so the
+        word must have its pointer bit set and no dead word may come before
+        it (words past an object's dead marker keep stale bits).
+        """
+        bm = self.bm
+        a = addr - self.arena_start
+        if not (bm[self.bitmap_size - (a >> 5) - 1] >> ((a >> 3) & 3)) & bitPointer:
+            return False
+        k = (addr - x) >> 3
+        if k == 0:
+            return True
+        w0 = (x - self.arena_start) >> 3
+        if not (bm[self.bitmap_size - (w0 >> 2) - 1] >> (w0 & 3)) & bitScan:
+            return False  # a pointer-free object: word 0 is dead
+        if k <= 64:
+            return all(self.entry(x + (i << 3)) & 2 for i in range(2, k))
+        for c0 in range(0, k, _SCAN_CHUNK_WORDS):  # bounded temporaries for huge objects
+            ws = np.arange(w0 + c0, w0 + min(k, c0 + _SCAN_CHUNK_WORDS), dtype=np.int64)
+            scan = (self.np_bm[self.bitmap_size - (ws >> 2) - 1] >> (4 + (ws & 3))) & 1
+            if c0 == 0:
+                scan[1] = 1
+            if not scan.all():
+                return False
+        return True
 
     def initSpan(self, base: int, total: int, elemsize: int) -> None:
         """Clear the span's bitmap; 8-byte classes get pointer+scan everywhere."""
