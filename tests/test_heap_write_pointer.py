@@ -82,3 +82,22 @@ def test_a_trace_ptr_event_into_a_scalar_word_is_one_error() -> None:
         with pytest.raises(TraceError, match=r"t\.ndjson line 6: .*offset 8 .* not a pointer"):
             replay_into(h, open_trace_bytes(data, "t.ndjson"))
         h.check()
+
+
+def test_a_closed_heap_refuses_every_use() -> None:
+    """After close() the memory is gone: one GoheapError, not a ValueError from a memoryview."""
+    h = Heap(profile="go1.27")
+    a = h.new(NODE)
+    h.close()
+    h.close()  # closing twice is fine
+    for name, use in [
+        ("malloc", lambda: h.malloc(64)),
+        ("write_word", lambda: h.write_word(a, 0, 1)),
+        ("read_word", lambda: h.read_pointer(a, 0)),  # read_pointer is read_word
+        ("gc", h.gc),
+        ("advance", lambda: h.advance(10)),
+        ("read_memstats", h.read_memstats),
+        ("check", h.check),
+    ]:
+        with pytest.raises(GoheapError, match=f"{name}: the heap is closed"):
+            use()

@@ -177,6 +177,8 @@ class Heap:
 
     def go(self, body: GoroutineBody, *, p: object = None) -> Goroutine:
         """Start a goroutine running body(heap, g) (a generator); run with run()."""
+        if self._closed:
+            self._closed_error("go")
         gid = len(self.goroutines)
         pid = gid % len(self.allp) if p is None else self._proc(p)
         self._on(pid)
@@ -188,6 +190,8 @@ class Heap:
 
     def run(self) -> None:
         """Run the started goroutines to completion, round-robin."""
+        if self._closed:
+            self._closed_error("run")
         self.scheduler.run()
 
     def switch_to(self, g: object) -> None:
@@ -211,6 +215,8 @@ class Heap:
 
     def set_global(self, name: object, addr: object) -> None:
         """A global pointer variable (a root) named name now holds addr (0: nil)."""
+        if self._closed:
+            self._closed_error("set_global")
         if not isinstance(name, str):
             raise GoheapError(f"set_global: a global's name is a string, got {name!r}")
         a = int_arg(addr, f"set_global({name!r}): the address")
@@ -247,6 +253,8 @@ class Heap:
         to the observer, so that a trace recorded in graph mode can be
         replayed in lifetime mode.
         """
+        if self._closed:
+            self._closed_error("dead")
         a = obj if type(obj) is int else int_arg(obj, "dead: the address")
         if self.observer is not None:
             self.observer.dead(a)
@@ -270,18 +278,24 @@ class Heap:
 
     def gc(self) -> None:
         """runtime.GC(): a full, stop-the-world collection and sweep."""
+        if self._closed:
+            self._closed_error("gc")
         if self.observer is not None:
             self.observer.gc()
         self.runtime.gc()
 
     def free_os_memory(self) -> int:
         """debug.FreeOSMemory(): runtime.GC(), then release every free span."""
+        if self._closed:
+            self._closed_error("free_os_memory")
         if self.observer is not None:
             self.observer.free_os_memory()
         return self.runtime.free_os_memory()
 
     def set_gc_percent(self, gogc: object) -> int:
         """debug.SetGCPercent: returns the old value (Go 1.8 then runs runtime.GC())."""
+        if self._closed:
+            self._closed_error("set_gc_percent")
         value = parse_gogc(gogc)
         if self.observer is not None:
             self.observer.set_gc_percent(value)
@@ -289,6 +303,8 @@ class Heap:
 
     def set_memory_limit(self, limit: object) -> int:
         """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""
+        if self._closed:
+            self._closed_error("set_memory_limit")
         if not isinstance(limit, int):
             raise GoheapError(f"set_memory_limit: limit must be an integer, got {limit!r}")
         try:
@@ -300,6 +316,8 @@ class Heap:
 
     def set_finalizer(self, obj: object, fn: FinalizerFunc | None) -> None:
         """runtime.SetFinalizer(obj, fn); fn(addr) runs after obj becomes unreachable."""
+        if self._closed:
+            self._closed_error("set_finalizer")
         a = int_arg(obj, "SetFinalizer: the object")
         if fn is not None and not callable(fn):
             raise GoheapError(f"SetFinalizer: the finalizer must be a function or None, got {fn!r}")
@@ -315,6 +333,8 @@ class Heap:
         The box AddCleanup allocates for ``arg`` is the runtime's own object:
         the observer hears of the cleanup, not of the box.
         """
+        if self._closed:
+            self._closed_error("add_cleanup")
         o = int_arg(obj, "AddCleanup: the object")
         a = int_arg(arg, "AddCleanup: the argument")
         if not callable(fn):
@@ -328,6 +348,8 @@ class Heap:
 
     def stop_cleanup(self, cid: object) -> None:
         """Cleanup.Stop: the cleanup with id cid will not run (if it has not been queued)."""
+        if self._closed:
+            self._closed_error("stop_cleanup")
         c = int_arg(cid, "Cleanup.Stop: the cleanup id")
         observer = self.observer
         self._unobserved(lambda: self.runtime.stop_cleanup(c))
@@ -352,6 +374,8 @@ class Heap:
 
     def advance(self, ns: object) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
+        if self._closed:
+            self._closed_error("advance")
         ns = int_arg(ns, "advance: the time")
         if ns < 0:
             raise GoheapError(f"advance: negative time {ns}")
@@ -404,6 +428,8 @@ class Heap:
 
         ``typ`` None means no pointers. For arrays pass ``size = n * typ.size``.
         """
+        if self._closed:
+            self._closed_error("malloc")
         if type(size) is not int:
             size = int_arg(size, "malloc: size")
         if size < 0:
@@ -483,6 +509,8 @@ class Heap:
 
     def find_object(self, addr: object) -> ObjectRef | None:
         """findObject: the allocated object containing addr, or None."""
+        if self._closed:
+            self._closed_error("find_object")
         a = addr if type(addr) is int else int_arg(addr, "find_object: the address")
         s = self._object_span(a)
         if s is None:
@@ -505,6 +533,8 @@ class Heap:
         return None
 
     def _word_index(self, obj: int, offset: int, what: str) -> int:
+        if self._closed:
+            self._closed_error(what)
         s = self._object_span(obj)
         if s is None:
             raise GoheapError(f"{what}: {obj:#x} is not an allocated heap object")
@@ -563,12 +593,16 @@ class Heap:
 
     def read_memstats(self) -> MemStats:
         """runtime.ReadMemStats: flush every mcache (as Go does), then compute."""
+        if self._closed:
+            self._closed_error("read_memstats")
         if self.observer is not None:
             self.observer.read_memstats()
         return self.runtime.read_memstats()
 
     def memstats(self) -> MemStats:
         """The same numbers as read_memstats, without flushing the mcaches."""
+        if self._closed:
+            self._closed_error("memstats")
         return self.runtime.memstats()
 
     def read_metrics(self) -> dict[str, Any]:
@@ -579,19 +613,28 @@ class Heap:
         until their span is uncached. Scalars are ints; histograms are
         ``{"buckets": [...], "counts": [...]}``.
         """
+        if self._closed:
+            self._closed_error("read_metrics")
         return self.runtime.read_metrics()
 
     # --- inspection ---
 
     def inuse_spans(self) -> list[MSpan]:
+        if self._closed:
+            self._closed_error("inuse_spans")
         return list(self.runtime.inuse_spans())
 
     def check(self) -> None:
         """Verify every heap invariant; raise HeapCheckError naming the first broken one."""
+        if self._closed:
+            self._closed_error("check")
         self.runtime.check()
 
+    def _closed_error(self, op: str) -> NoReturn:
+        raise GoheapError(f"{op}: the heap is closed (Heap.close released its memory)")
+
     def close(self) -> None:
-        """Release the heap's address-space reservation."""
+        """Release the heap's address-space reservation; every later use is an error."""
         if not self._closed:
             self._closed = True
             self.runtime.close()
