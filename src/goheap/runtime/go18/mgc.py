@@ -109,8 +109,14 @@ class GC(GCHooks):
         self.next_sample_ns = 1 << 62
         self.in_gc = False
         self.inflight = 0
+        self.alloc_req: tuple[int, bool, bool] | None = None
+        self.mapped_seen = 0
 
     # --- time ---
+
+    def heapInuseMapped(self) -> tuple[int, int]:
+        st = self.stats
+        return st.heap_inuse, st.heap_sys.value - st.heap_released
 
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
@@ -395,9 +401,9 @@ class GC(GCHooks):
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
         self.work_remaining = float(res.scanWork)
-        self.ns_per_work = self.cost.scan_ns_per_byte + (
-            res.objects * self.cost.mark_ns_per_object / max(res.scanWork, 1)
-        )
+        # Marking costs more once the heap is out of cache (CostModel.mark_costs).
+        scan_ns, obj_ns = self.cost.mark_costs(self.stats.heap_inuse, go18=True)
+        self.ns_per_work = scan_ns + res.objects * obj_ns / max(res.scanWork, 1)
 
     def gcMarkDone(self) -> None:
         """All mark work is paid: leave concurrent mark, run mark termination."""
