@@ -99,6 +99,7 @@ class GC(GCHooks):
         self.last_scavenge = self.clock.now
         self._last_gc_mono = 0  # clock time of the last GC's end (sysmon's lastgc)
         self.last_bgsweep = self.clock.now
+        self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
         self.nbgsweep = 0
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
@@ -128,25 +129,27 @@ class GC(GCHooks):
         """The mutator used ns of CPU: advance the clock and run background work."""
         if ns <= 0:
             return
-        if self.gcphase == _GCmark:
+        if self.procs == 1:
+            # One P: the mark worker and bgsweep only get it at a scheduling
+            # point, when sysmon preempts the mutator (_schedule).
+            self.clock.now += int(ns)
+            if self.clock.now - self.slice_start >= forcePreemptNS:
+                self._schedule()
+            if self.gcphase != _GCmark:
+                self._background_sweep()
+        elif self.gcphase == _GCmark:
+            # The workers run on the other Ps beside the mutator.
             c = self.controller
             dedicated = c.dedicatedMarkWorkersNeeded
             frac = c.fractionalUtilizationGoal
-            if self.procs == 1:
-                # The fractional worker takes its share of the only P.
-                wall = ns / (1.0 - frac)
-                worker_ns = wall - ns
-                c.fractionalMarkTime += int(worker_ns)
-                idle_ns = 0.0
-            else:
-                wall = ns
-                busy = dedicated + (1 if frac > 0 else 0)
-                idle = max(0, self.procs - 1 - busy)
-                c.dedicatedMarkTime += int(wall * dedicated)
-                c.fractionalMarkTime += int(wall * frac)
-                worker_ns = wall * (dedicated + frac)
-                idle_ns = wall * idle
-                c.idleMarkTime += int(idle_ns)
+            wall = ns
+            busy = dedicated + (1 if frac > 0 else 0)
+            idle = max(0, self.procs - 1 - busy)
+            c.dedicatedMarkTime += int(wall * dedicated)
+            c.fractionalMarkTime += int(wall * frac)
+            worker_ns = wall * (dedicated + frac)
+            idle_ns = wall * idle
+            c.idleMarkTime += int(idle_ns)
             self.clock.now += int(wall)
             work = (worker_ns + idle_ns) / self.ns_per_work
             c.bgScanCredit += int(worker_ns / self.ns_per_work)
@@ -157,6 +160,36 @@ class GC(GCHooks):
             self.clock.now += int(ns)
             self._background_sweep()
         self._sysmon()
+
+    def _schedule(self) -> None:
+        """sysmon preempted the mutator on the only P: schedule() picks what runs next.
+
+        Go 1.8 (mgc.go findRunnableGCWorker, gcBgMarkWorker): on one P there
+        is no dedicated worker (int(1*0.25) = 0) but one fractional worker,
+        which runs only here -- there is no other scheduling point in an
+        allocation loop -- and only while fractionalMarkTime / (now -
+        markStartTime) <= 0.25. It then drains (gcDrainUntilPreempt) until
+        the work runs out or sysmon preempts it forcePreemptNS later. So a
+        mark on one P is mostly paid by assists, not by a continuous share.
+        """
+        now = self.clock.now
+        self.slice_start = now
+        if self.gcphase != _GCmark or not self.gcBlackenEnabled or self.in_gc:
+            return
+        c = self.controller
+        elapsed = now - c.markStartTime
+        if elapsed > 0 and c.fractionalMarkTime / elapsed > c.fractionalUtilizationGoal:
+            return
+        t = min(max(self.work_remaining, 0.0) * self.ns_per_work, float(forcePreemptNS))
+        if t > 0:
+            self.clock.now += int(t)
+            c.fractionalMarkTime += int(t)
+            units = t / self.ns_per_work
+            c.bgScanCredit += int(units)
+            self._pay_work(units)
+        self.slice_start = self.clock.now
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
 
     def idle(self, ns: int) -> None:
         """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
