@@ -96,6 +96,11 @@ class CostModel:
     mark_ns_per_object: float = 10.0
     mark_ns_per_object_cold_go18: float = 50.0
     mark_ns_per_object_cold_go127: float = 32.0
+    # Go 1.8's root marking per background cycle (data/BSS, finalizer and
+    # span specials, stacks: markroot/scanblock, which earn no scan-work
+    # credit): every mark of live Go 1.8's large-window run (8 live
+    # objects, no heap scan work) is a single 28-29 us assist (gctrace).
+    roots_ns_go18: float = 25_000.0
     sweep_ns_per_span: float = 150.0  # estimate (not yet shown to matter)
     sweep_ns_per_object: float = 1.0  # estimate
     stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
