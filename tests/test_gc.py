@@ -242,10 +242,13 @@ def test_mostly_live_heap_finishes_marking_by_the_goal() -> None:
     from goheap.runner import run_workload
 
     r = run_workload("retain", ["size=48", "count=150000"])
-    assert r["memstats"]["NumGC"] == 1
-    (cycle,) = r["gc"]
-    assert cycle["heap_start"] == 4 << 20  # heapminimum
-    assert cycle["heap_mark_end"] <= cycle["heap_goal"]
+    # Live Go 1.8 (a go18 twin of retain, GOMAXPROCS=1, 5 runs): two cycles,
+    # "4->4->4 MB, 5 MB goal" and "6->7->7 MB, 9 MB goal" (5->8->8 once).
+    assert r["memstats"]["NumGC"] == 2
+    first, _ = r["gc"]
+    assert first["heap_start"] == 4 << 20  # heapminimum
+    for cycle in r["gc"]:
+        assert cycle["heap_mark_end"] <= cycle["heap_goal"]
 
 
 def test_gogc_and_time_are_held_in_gos_integers() -> None:

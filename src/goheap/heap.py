@@ -457,22 +457,21 @@ class Heap:
         observer = self.observer
         cur = self._arena.curp
         pid = cur.id if observer is not None and cur is not None else 0
-        x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
         noscan = typ is None or typ.ptrdata == 0
+        tiny = size < 16 and noscan
+        collector = self._collector
+        # mallocgc charges the allocation's time itself (chargeAlloc), where
+        # Go spends it: before the trigger test.
+        collector.alloc_req = (size, tiny, size > self._max_small)
+        x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
         req = self.requested if noscan else self.requested_scan
         req[size] = req.get(size, 0) + 1
-        cost = self.cost
-        if size < 16 and noscan:
-            ns = cost.tiny_ns
-            if self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
-                self._track_tiny(x)
-        elif size <= self._max_small:
-            ns = cost.alloc_ns + size * cost.zero_ns_per_byte
-        else:
-            ns = cost.large_alloc_ns + size * cost.zero_ns_per_byte
+        if tiny and self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
+            self._track_tiny(x)
         if observer is not None:
             observer.alloc(x, size, typ, pid, stack)
-        self._collector.mutator_ran(ns)
+        collector.chargeAlloc()  # the paths that return early (size 0) charge here
+        collector.inflight = 0  # the caller has the object now
         if p is not None:
             self._arena.curp = self.allp[self.g.p]
         return x

@@ -3,10 +3,12 @@
 Everything Go ties to wall-clock time (``nanotime()``: a span's
 ``unusedsince``, the scavenger's 5-minute limit, the 2-minute forced GC,
 pause lengths) reads this clock instead, so a run is the same every time.
-The cost model (``CostModel``: virtual nanoseconds per unit of work, the
-same for every version) advances it; a driver or a trace may advance it
-explicitly. Its figures are documented estimates for a modern x86 core, not
-measurements of Go; they shape times (pauses, gctrace clock/cpu,
+The cost model (``CostModel``: virtual nanoseconds per unit of work, one
+set of figures for both versions except where the runtimes measurably
+differ) advances it; a driver or a trace may advance it explicitly. Its
+figures were measured on live Go 1.8 and Go 1.27 (docs/model.md, "The
+clock", says which probe gave which figure, on which machine); they shape
+times (when a cycle starts and ends, pauses, gctrace clock/cpu,
 GCCPUFraction) but no byte count.
 """
 
@@ -37,17 +39,97 @@ class Clock:
         self.now += ns
 
 
+#: Go's physical page: first-touch costs are per 4 KiB page.
+_PAGE: Final = 4096
+
+
 @dataclass
 class CostModel:
-    """Virtual nanoseconds per unit of work (estimates; see the module docstring)."""
+    """Virtual nanoseconds per unit of work, measured (docs/model.md, "The clock").
 
-    alloc_ns: float = 20.0  # one mallocgc call (small)
-    tiny_ns: float = 8.0  # a tiny allocation that fits the current block
-    large_alloc_ns: float = 400.0  # a large allocation's page-heap work
-    zero_ns_per_byte: float = 0.05  # memclr (~20 GB/s)
-    write_ns: float = 1.0  # a pointer store by the mutator
-    scan_ns_per_byte: float = 0.5  # one unit of GC scan work (a byte scanned)
-    mark_ns_per_object: float = 10.0  # greyobject + queue
-    sweep_ns_per_span: float = 150.0
-    sweep_ns_per_object: float = 1.0
+    Measured on a 2-vCPU AMD EPYC VM (32 MiB L3, firecracker) against live
+    Go 1.8 and Go 1.27.3 by /work/notes/timing's probes (calib/calib.go: a
+    ring of k objects of one size, CPU time by getrusage minus gctrace's GC
+    CPU; calib/calibmark.go: forced GCs over k live objects;
+    benchmarks/calibrate_probes.py ``--only touch``: first touch).
+
+    Costs that depend on the heap's size interpolate between an in-cache
+    (``_hot``) and an out-of-cache (``_cold``) figure by
+    ``cold = max(0, 1 - llc_bytes / HeapInuse)`` (``coldness``).
+    """
+
+    # The machine's last-level cache: where the per-byte and per-object
+    # costs turn from their in-cache to their out-of-cache figures (32 MiB
+    # L3 of the measuring machine; the probes' knee lies between their 4 MiB
+    # and 256 MiB live heaps).
+    llc_bytes: int = 32 << 20
+    # A tiny allocation (noscan, < 16 B); calib.go at 16 B: 4-40 ns, the
+    # estimate kept.
+    tiny_ns: float = 8.0
+    # A small allocation (<= 32 KiB): base + per requested byte. calib.go,
+    # sizes 64 B..32 KiB: 25-40 ns base; 0.12 ns/B with a 4 MiB live heap,
+    # 0.28 ns/B with 256 MiB (both runtimes, medians of the grid).
+    small_base_ns: float = 25.0
+    small_ns_per_byte_hot: float = 0.12
+    small_ns_per_byte_cold: float = 0.28
+    # A large allocation: base + per byte. calib.go, 40 KiB..1 MiB: ~1 us
+    # base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
+    large_base_ns: float = 1000.0
+    large_ns_per_byte_hot: float = 0.04
+    large_ns_per_byte_cold: float = 0.09
+    # First touch of a physical page the heap has just made ready (kernel
+    # time of the page fault): calibrate_probes.py --only touch, GOGC=off
+    # stream of 64 KiB objects into a fresh heap minus the same after a
+    # warm-up, sys CPU / pages: 1.7 us per 4 KiB page (both runtimes).
+    page_fault_ns: float = 1700.0
+    write_ns: float = 1.0  # a pointer store by the mutator (estimate)
+    # One unit of GC scan work (a byte scanned): not separable from the
+    # per-object figure in the probes; the estimate kept, hot and cold.
+    scan_ns_per_byte: float = 0.5
+    scan_ns_per_byte_cold: float = 0.5
+    # Greying and queueing one object: calibmark.go, 10-16 ns with <= 13 MB
+    # of heap (both runtimes); out of cache the runtimes differ: Go 1.8
+    # 50 ns, Go 1.27 (span-batched marking) 32 ns -- mark CPU per cycle in
+    # gctrace / objects marked with ~210 MB live (churn 100k), within
+    # calibmark.go's 33-81 / 31-54 ns at 68-390 MB (loaded machine: upper
+    # bounds).
+    mark_ns_per_object: float = 10.0
+    mark_ns_per_object_cold_go18: float = 50.0
+    mark_ns_per_object_cold_go127: float = 32.0
+    # Go 1.8's root marking per background cycle (data/BSS, finalizer and
+    # span specials, stacks: markroot/scanblock, which earn no scan-work
+    # credit): every mark of live Go 1.8's large-window run (8 live
+    # objects, no heap scan work) is a single 28-29 us assist (gctrace).
+    roots_ns_go18: float = 25_000.0
+    sweep_ns_per_span: float = 150.0  # estimate (not yet shown to matter)
+    sweep_ns_per_object: float = 1.0  # estimate
     stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
+
+    def coldness(self, heap_inuse: int) -> float:
+        """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""
+        if heap_inuse <= self.llc_bytes:
+            return 0.0
+        return 1.0 - self.llc_bytes / heap_inuse
+
+    def alloc_ns(self, size: int, tiny: bool, large: bool, heap_inuse: int) -> float:
+        """The mutator's time for one mallocgc of size requested bytes."""
+        if tiny:
+            return self.tiny_ns
+        cold = self.coldness(heap_inuse)
+        if large:
+            hot, cld = self.large_ns_per_byte_hot, self.large_ns_per_byte_cold
+            return self.large_base_ns + size * (hot + (cld - hot) * cold)
+        hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
+        return self.small_base_ns + size * (hot + (cld - hot) * cold)
+
+    def first_touch_ns(self, grown_bytes: int) -> float:
+        """Page faults on memory the heap just made ready (grown_bytes of it)."""
+        return grown_bytes / _PAGE * self.page_fault_ns
+
+    def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
+        """(ns per scan byte, ns per object marked) for a cycle at this heap size."""
+        cold = self.coldness(heap_inuse)
+        obj_cold = self.mark_ns_per_object_cold_go18 if go18 else self.mark_ns_per_object_cold_go127
+        obj = self.mark_ns_per_object + (obj_cold - self.mark_ns_per_object) * cold
+        scan = self.scan_ns_per_byte + (self.scan_ns_per_byte_cold - self.scan_ns_per_byte) * cold
+        return scan, obj

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from goheap.runtime.common.arena import ArenaMemory
+    from goheap.runtime.common.clock import CostModel
     from goheap.runtime.common.gotype import Type
     from goheap.runtime.common.mspan import MSpan
 
@@ -71,9 +72,42 @@ class Collector:
     on_sample: Callable[[str], None] | None  # a timeline sampler ("tick", "gc_start", ...)
     next_sample_ns: int  # when on_sample is next told "tick"
 
+    cost: CostModel
+    # The mallocgc in progress that the facade has not charged yet: (requested
+    # size, tiny, large). ``chargeAlloc`` charges it where Go spends the time.
+    alloc_req: tuple[int, bool, bool] | None
+    mapped_seen: int  # the heap's ready memory when the last allocation was charged
+    inflight: int  # the object mallocgc is returning, live in its caller's frame
+
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock, run background work."""
         raise NotImplementedError
+
+    def heapInuseMapped(self) -> tuple[int, int]:
+        """(HeapInuse, heap memory mapped and ready): what the allocation costs depend on."""
+        raise NotImplementedError
+
+    def chargeAlloc(self) -> None:
+        """Charge the allocation in progress (``alloc_req``) to the mutator, once.
+
+        mallocgc calls this after its assist and before its trigger test: Go
+        clears the object before testing the trigger, so the time of the
+        allocation that starts a cycle precedes it, and while marking the
+        assist comes first. The cost is the path's (tiny, small, large: base
+        + per byte, by how far the heap is out of cache) plus the first touch
+        of every page the heap has made ready since the last allocation.
+        """
+        req = self.alloc_req
+        if req is None:
+            return
+        self.alloc_req = None
+        inuse, mapped = self.heapInuseMapped()
+        cost = self.cost
+        ns = cost.alloc_ns(req[0], req[1], req[2], inuse)
+        if mapped > self.mapped_seen:
+            ns += cost.first_touch_ns(mapped - self.mapped_seen)
+        self.mapped_seen = mapped
+        self.mutator_ran(ns)
 
 
 class G(Protocol):

@@ -117,6 +117,8 @@ class Malloc(Mallocgc):
                     x, elemsize, span, checkGCTrigger = self.mallocgcTiny(size, c)
                     if elemsize == 0:
                         gc.inflight = x
+                        gc.chargeAlloc()
+                        gc.inflight = x
                         return x
                 else:
                     x, elemsize, span, checkGCTrigger = self.mallocgcSmallNoscan(size, c, needzero)
@@ -132,6 +134,10 @@ class Malloc(Mallocgc):
             if st.heap_alloc_now > st.peak_heap_alloc:
                 st.peak_heap_alloc = st.heap_alloc_now
             self._publish(c, span, x, elemsize, stack)
+            # The allocation's time (clearing it included) precedes the trigger
+            # test; while marking, the assist above came first.
+            gc.inflight = x
+            gc.chargeAlloc()
             if checkGCTrigger and gc.heapTriggerTest():
                 gc.gcStart(inflight=x)
         else:
@@ -260,6 +266,11 @@ class Malloc(Mallocgc):
         if st.heap_alloc_now > st.peak_heap_alloc:
             st.peak_heap_alloc = st.heap_alloc_now
         self._publish(c, span, x, size, stack)
+        # The allocation's time is charged before the trigger test (the
+        # measured large-allocation cost is mostly the page heap and the
+        # first touch, which precede it).
+        self.gc.inflight = x
+        self.gc.chargeAlloc()
         # The trigger test comes before zeroing and publishing the type: a
         # cycle started here sees the object with no largeType yet.
         if self.gc.heapTriggerTest():

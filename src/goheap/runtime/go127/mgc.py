@@ -204,6 +204,8 @@ class GC(Collector):
         self.bgMarkWorkerCount = 0
         self.runtimeObjects: list[int] = []
         self.inflight = 0  # the object the last mallocgc returned (until the caller has it)
+        self.alloc_req: tuple[int, bool, bool] | None = None
+        self.mapped_seen = 0
         self.pinned: list[int] = []  # in-flight objects of callers below us
         self._starting = False
         self._in_mark_done = False
@@ -244,6 +246,12 @@ class GC(Collector):
             self.clock.now += ns
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
+
+    def heapInuseMapped(self) -> tuple[int, int]:
+        # mappedReady also grows when scavenged pages are re-used (sysUsed):
+        # they fault again.
+        ctl = self.controller
+        return ctl.heapInUse, ctl.mappedReady
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
@@ -654,9 +662,9 @@ class GC(Collector):
         total = res.scanWork
         self.work_total = float(total)
         self.work_remaining = float(total)
-        self.ns_per_work = self.cost.scan_ns_per_byte + (
-            res.objects * self.cost.mark_ns_per_object / max(total, 1)
-        )
+        # Marking costs more once the heap is out of cache (CostModel.mark_costs).
+        scan_ns, obj_ns = self.cost.mark_costs(self.controller.heapInUse, go18=False)
+        self.ns_per_work = scan_ns + res.objects * obj_ns / max(total, 1)
         cyc = self.cur
         assert cyc is not None
         cyc.scanWork = total

@@ -48,6 +48,7 @@ class GCHooks(Collector):
 
     gcphase: int = _GCoff
     gcBlackenEnabled: int = 0
+    inflight: int = 0  # the object mallocgc is about to return
 
     def assistAlloc(self, size: int) -> None:
         """Charge size bytes to the running goroutine's assist debt."""
@@ -120,6 +121,7 @@ class Malloc(Mallocgc):
                     x = c.tiny + off
                     c.tinyoffset = off + size
                     c.local_tinyallocs += 1
+                    gc.chargeAlloc()
                     return x
                 span = c.alloc[self.tinySizeClass]
                 x = nextFreeFast(span)
@@ -182,6 +184,11 @@ class Malloc(Mallocgc):
         if st.heap_alloc_now > st.peak_heap_alloc:
             st.peak_heap_alloc = st.heap_alloc_now
 
+        # The allocation's time (clearing it included) precedes the trigger
+        # test; while marking, the assist above came first.
+        gc.inflight = x
+        gc.chargeAlloc()
+        gc.inflight = 0
         if shouldhelpgc and gc.gcShouldStart(False):
             gc.gcStartBackground(x)
         return x

@@ -90,6 +90,7 @@ class GC(GCHooks):
         self.cycles: list[GCCycle] = []
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
+        self.roots_ns = 0.0  # root marking time still to spend this cycle (no scan work)
         self.ns_per_work = cost.scan_ns_per_byte  # virtual ns per unit, this cycle
         self.alloc_scanWork = 0  # scan work of objects allocated black this cycle
         self.bytesMarked = 0
@@ -99,6 +100,7 @@ class GC(GCHooks):
         self.last_scavenge = self.clock.now
         self._last_gc_mono = 0  # clock time of the last GC's end (sysmon's lastgc)
         self.last_bgsweep = self.clock.now
+        self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
         self.nbgsweep = 0
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
@@ -109,8 +111,14 @@ class GC(GCHooks):
         self.next_sample_ns = 1 << 62
         self.in_gc = False
         self.inflight = 0
+        self.alloc_req: tuple[int, bool, bool] | None = None
+        self.mapped_seen = 0
 
     # --- time ---
+
+    def heapInuseMapped(self) -> tuple[int, int]:
+        st = self.stats
+        return st.heap_inuse, st.heap_sys.value - st.heap_released
 
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
@@ -122,52 +130,111 @@ class GC(GCHooks):
         """The mutator used ns of CPU: advance the clock and run background work."""
         if ns <= 0:
             return
-        if self.gcphase == _GCmark:
+        if self.procs == 1:
+            # One P: the mark worker and bgsweep only get it at a scheduling
+            # point, when sysmon preempts the mutator (_schedule).
+            self.clock.now += int(ns)
+            if self.clock.now - self.slice_start >= forcePreemptNS:
+                self._schedule()
+            if self.gcphase != _GCmark:
+                self._background_sweep()
+        elif self.gcphase == _GCmark:
+            # The workers run on the other Ps beside the mutator.
             c = self.controller
             dedicated = c.dedicatedMarkWorkersNeeded
             frac = c.fractionalUtilizationGoal
-            if self.procs == 1:
-                # The fractional worker takes its share of the only P.
-                wall = ns / (1.0 - frac)
-                worker_ns = wall - ns
-                c.fractionalMarkTime += int(worker_ns)
-                idle_ns = 0.0
-            else:
-                wall = ns
-                busy = dedicated + (1 if frac > 0 else 0)
-                idle = max(0, self.procs - 1 - busy)
-                c.dedicatedMarkTime += int(wall * dedicated)
-                c.fractionalMarkTime += int(wall * frac)
-                worker_ns = wall * (dedicated + frac)
-                idle_ns = wall * idle
-                c.idleMarkTime += int(idle_ns)
+            wall = ns
+            busy = dedicated + (1 if frac > 0 else 0)
+            idle = max(0, self.procs - 1 - busy)
+            c.dedicatedMarkTime += int(wall * dedicated)
+            c.fractionalMarkTime += int(wall * frac)
+            worker_ns = wall * (dedicated + frac)
+            idle_ns = wall * idle
+            c.idleMarkTime += int(idle_ns)
             self.clock.now += int(wall)
-            work = (worker_ns + idle_ns) / self.ns_per_work
-            c.bgScanCredit += int(worker_ns / self.ns_per_work)
+            roots = min(self.roots_ns, worker_ns + idle_ns)  # the workers mark the roots first
+            self.roots_ns -= roots
+            work = (worker_ns + idle_ns - roots) / self.ns_per_work
+            c.bgScanCredit += int(max(worker_ns - roots, 0.0) / self.ns_per_work)
             self._pay_work(work)
-            if self.work_remaining <= 0 and not self.in_gc:
+            if self.work_remaining <= 0 and self.roots_ns <= 0 and not self.in_gc:
                 self.gcMarkDone()
         else:
             self.clock.now += int(ns)
             self._background_sweep()
         self._sysmon()
 
+    def _schedule(self) -> None:
+        """sysmon preempted the mutator on the only P: schedule() picks what runs next.
+
+        Go 1.8 (mgc.go findRunnableGCWorker, gcBgMarkWorker): on one P there
+        is no dedicated worker (int(1*0.25) = 0) but one fractional worker,
+        which runs only here -- there is no other scheduling point in an
+        allocation loop -- and only while fractionalMarkTime / (now -
+        markStartTime) <= 0.25. It then drains (gcDrainUntilPreempt) until
+        the work runs out or sysmon preempts it forcePreemptNS later. So a
+        mark on one P is mostly paid by assists, not by a continuous share.
+        """
+        now = self.clock.now
+        self.slice_start = now
+        if self.gcphase != _GCmark or not self.gcBlackenEnabled or self.in_gc:
+            return
+        c = self.controller
+        elapsed = now - c.markStartTime
+        if elapsed > 0 and c.fractionalMarkTime / elapsed > c.fractionalUtilizationGoal:
+            return
+        self._payRoots(assist=False)
+        t = min(max(self.work_remaining, 0.0) * self.ns_per_work, float(forcePreemptNS))
+        if t > 0:
+            self.clock.now += int(t)
+            c.fractionalMarkTime += int(t)
+            units = t / self.ns_per_work
+            c.bgScanCredit += int(units)
+            self._pay_work(units)
+        self.slice_start = self.clock.now
+        if self.work_remaining <= 0:
+            self.gcMarkDone()
+
+    def _payRoots(self, *, assist: bool) -> None:
+        """Mark the roots: time spent by the first assist or worker, no scan work earned.
+
+        Go 1.8's root jobs (mgcmark.go markroot: data/BSS via markrootBlock,
+        finalizer and span specials, goroutine stacks) use scanblock, which
+        does not count gcw.scanWork, so they neither pay the cycle's scan
+        work nor earn assist credit; gcDrainN takes them when it has no
+        grey objects. endCycle still sees their time (as assist time it
+        raises u_a/u_g and lowers the next trigger).
+        """
+        ns = self.roots_ns
+        if ns <= 0:
+            return
+        self.roots_ns = 0.0
+        self.clock.now += int(ns)
+        if assist:
+            self.controller.assistTime += int(ns)
+        else:
+            self.controller.fractionalMarkTime += int(ns)
+
     def idle(self, ns: int) -> None:
         """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
         while ns > 0:
             if self.gcphase == _GCmark and not self.in_gc:
-                need = int(max(self.work_remaining, 0.0) * self.ns_per_work / self.procs)
+                left = max(self.work_remaining, 0.0) * self.ns_per_work + self.roots_ns
+                need = int(left / self.procs)
                 step = min(ns, need)
                 if step == 0:
                     # Less than a nanosecond of work left: it is done now.
+                    self.roots_ns = 0.0
                     self._pay_work(self.work_remaining)
                     self.gcMarkDone()
                     continue
                 self.clock.now += step
                 self.controller.idleMarkTime += step * self.procs
-                self._pay_work(step * self.procs / self.ns_per_work)
+                roots = min(self.roots_ns, float(step * self.procs))
+                self.roots_ns -= roots
+                self._pay_work((step * self.procs - roots) / self.ns_per_work)
                 ns -= step
-                if self.work_remaining <= 0:
+                if self.work_remaining <= 0 and self.roots_ns <= 0:
                     self.gcMarkDone()
                 continue
             # Idle Ps sweep whatever is left, then time simply passes.
@@ -269,6 +336,7 @@ class GC(GCHooks):
             scanWork -= stolen
             if scanWork == 0:
                 return
+        self._payRoots(assist=True)
         workDone = min(float(scanWork), max(self.work_remaining, 0.0))
         if workDone > 0:
             ns = workDone * self.ns_per_work
@@ -344,7 +412,7 @@ class GC(GCHooks):
             cyc.tMark = self.clock.now
             cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
             cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
-            if self.work_remaining <= 0:
+            if self.work_remaining <= 0 and self.roots_ns <= 0:
                 self.gcMarkDone()
         else:
             cyc.tMark = cyc.tMarkTerm = self.clock.now
@@ -395,9 +463,12 @@ class GC(GCHooks):
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
         self.work_remaining = float(res.scanWork)
-        self.ns_per_work = self.cost.scan_ns_per_byte + (
-            res.objects * self.cost.mark_ns_per_object / max(res.scanWork, 1)
-        )
+        # Root marking: time without scan work, in background cycles (an STW
+        # cycle's roots are inside its measured pause).
+        self.roots_ns = 0.0 if stw else self.cost.roots_ns_go18
+        # Marking costs more once the heap is out of cache (CostModel.mark_costs).
+        scan_ns, obj_ns = self.cost.mark_costs(self.stats.heap_inuse, go18=True)
+        self.ns_per_work = scan_ns + res.objects * obj_ns / max(res.scanWork, 1)
 
     def gcMarkDone(self) -> None:
         """All mark work is paid: leave concurrent mark, run mark termination."""
@@ -417,6 +488,7 @@ class GC(GCHooks):
         self.gcBlackenEnabled = 0
         h.gcBlackenEnabled = 0
         self.gcphase = _GCmarktermination
+        self.roots_ns = 0.0
         cyc.heap1 = st.heap_live
         cyc.tMarkTerm = self.clock.now if not stw_mark else cyc.tMarkTerm
         start_term = self.clock.now
@@ -503,7 +575,8 @@ class GC(GCHooks):
             raise RuntimeThrow("runtime.GC called during a collection")
         if self.gcphase == _GCmark:
             # Go 1.8 waits for the cycle in progress to finish first.
-            self.clock.now += int(max(self.work_remaining, 0.0) * self.ns_per_work)
+            self.clock.now += int(max(self.work_remaining, 0.0) * self.ns_per_work + self.roots_ns)
+            self.roots_ns = 0.0
             self._pay_work(self.work_remaining)
             self.gcMarkDone()
         self.gcStart(gcForceBlockMode)
