@@ -34,7 +34,7 @@ held is dead from the moment the slot is overwritten. Mallocs is exactly
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from goheap.heap import Heap
@@ -79,10 +79,22 @@ def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
     return {"requested_bytes": requested, "live_objects": min(slots, n)}
 
 
+def draw_sizes(rng: XorShift64, draw: Callable[[XorShift64], int], steps: int) -> Iterator[int]:
+    """``steps`` sizes drawn by ``draw``, one at a time as the program asks.
+
+    A generator function, not a generator expression: compiled by mypyc, a
+    generator expression passed on was drawn whole before the first
+    allocation (50 M sizes before anything happened, and no event at which
+    an interrupt could act).
+    """
+    for _ in range(steps):
+        yield draw(rng)
+
+
 def churn_sizes(steps: int, seed: int = DEFAULT_SEED) -> Iterator[int]:
     """The sizes churn allocates, in order."""
     rng = XorShift64(seed)  # checks the seed before anything is allocated
-    return (next_size(rng) for _ in range(steps))
+    return draw_sizes(rng, next_size, steps)
 
 
 def run_churn(heap: Heap, params: dict[str, int]) -> dict[str, int]:

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from goheap.heap import Heap
 from goheap.workloads.base import Param, Workload
-from goheap.workloads.churn import run_ring, seed_param
+from goheap.workloads.churn import draw_sizes, run_ring, seed_param
 from goheap.xorshift import DEFAULT_SEED, XorShift64
 
 
@@ -44,7 +44,7 @@ def next_size(rng: XorShift64) -> int:
 def large_sizes(steps: int, seed: int = DEFAULT_SEED) -> Iterator[int]:
     """The sizes large allocates, in order."""
     rng = XorShift64(seed)
-    return (next_size(rng) for _ in range(steps))
+    return draw_sizes(rng, next_size, steps)
 
 
 def run_large(heap: Heap, params: dict[str, int]) -> dict[str, int]:
