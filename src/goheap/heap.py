@@ -136,7 +136,6 @@ class Heap:
         self.globals: dict[str, int] = {}
         self.goroutines: list[Goroutine] = []
         self._closed = False
-        self._word_base = 0  # the object base _word_index found last (no tuple per store)
         # The profile's strategy builds the version's runtime whole; this heap
         # is the program it runs (goheap.runtime.common.facade.Program).
         trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
@@ -531,7 +530,8 @@ class Heap:
             return s
         return None
 
-    def _word_index(self, obj: int, offset: int, what: str) -> int:
+    def _object_base(self, obj: int, offset: int, what: str) -> int:
+        """The base of the allocated object holding the aligned word at obj+offset."""
         if self._closed:
             self._closed_error(what)
         s = self._object_span(obj)
@@ -545,8 +545,7 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
-        self._word_base = base
-        return (addr - self._arena.arena_start) >> 3
+        return base
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
@@ -555,14 +554,16 @@ class Heap:
         v = value if type(value) is int else int_arg(value, "write_word: the value")
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
-        self._arena.mem.words[self._word_index(o, off, "write_word")] = v
+        self._object_base(o, off, "write_word")
+        self._arena.mem.words[(o + off - self._arena.arena_start) >> 3] = v
         if self.observer is not None:
             self.observer.write_word(o, off, v)
 
     def read_word(self, obj: object, offset: object) -> int:
         o = obj if type(obj) is int else int_arg(obj, "read_word: the object")
         off = offset if type(offset) is int else int_arg(offset, "read_word: the offset")
-        v: int = self._arena.mem.words[self._word_index(o, off, "read_word")]
+        self._object_base(o, off, "read_word")
+        v: int = self._arena.mem.words[(o + off - self._arena.arena_start) >> 3]
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
@@ -572,16 +573,15 @@ class Heap:
         t = target if type(target) is int else int_arg(target, "write_pointer: the target")
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
-        w = self._word_index(o, off, "write_pointer")
+        base = self._object_base(o, off, "write_pointer")
         addr = o + off
-        base = self._word_base
         if not self._is_pointer_slot(base, addr):
             # Go's types make this store impossible; here the collector would miss it.
             raise GoheapError(
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
                 "field of its type (a pointer-free object, or a scalar field)"
             )
-        self._arena.mem.words[w] = t
+        self._arena.mem.words[(addr - self._arena.arena_start) >> 3] = t
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 
