@@ -412,7 +412,7 @@ def fake_profile(monkeypatch: pytest.MonkeyPatch) -> HeapProfile:
         smp("main.h", 81_920, 2, line=40),
         HeapSample((), 5, 80, 5, 80, 16),
     )
-    monkeypatch.setattr(command, "load_profile", lambda path: p)
+    monkeypatch.setattr(command, "load_profile", lambda path, timeout=None: p)
     return p
 
 

@@ -590,6 +590,62 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
         assert (np.abs(region - want).max(axis=1) < 0.08).sum() > 20, colour
 
 
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
+    reason=f"{CHROMIUM} not found (Debian: apt-get install chromium; .ci/run installs it)",
+)
+def test_analysis_report_flame_graph_renders_in_chromium(tmp_path: Path) -> None:
+    """goheap analyze --report: the class chart and the flame graph of Go's own profile
+    (tests/data/pprof/rate1.pb.gz) are drawn, on the page, in colour; hover titles are
+    in the DOM and each labelled box's text fits its box."""
+    import matplotlib.image as mpimg
+
+    from goheap.pprof import read_heap_profile
+    from goheap.pprof.analyze import analyze
+    from goheap.pprof.flame import flame_tree
+    from goheap.report.analyze import render_analysis_html
+
+    profile = read_heap_profile(Path(__file__).parent / "data" / "pprof" / "rate1.pb.gz")
+    doc = render_analysis_html(analyze(profile).to_dict(), flame=flame_tree(profile))
+    page = tmp_path / "analysis.html"
+    page.write_text(doc)
+    probe = tmp_path / "probe.html"
+    measure = """<script>
+window.addEventListener('load', () => {
+  const texts = [];
+  for (const g of document.querySelectorAll('svg.flame g')) {
+    const t = g.querySelector('text');
+    if (t) texts.push([t.getComputedTextLength(), +g.querySelector('rect').getAttribute('width')]);
+  }
+  document.body.setAttribute('data-texts', JSON.stringify(texts));
+});
+</script>"""
+    probe.write_text(doc.replace("</body>", _PROBE + measure + "</body>"))
+    dom = _chromium(tmp_path, "--dump-dom", probe.as_uri())
+    m = re.search(r"data-boxes=\"([^\"]*)\"", dom.stdout)
+    assert m, dom.stderr[-2000:]
+    boxes = json.loads(m.group(1).replace("&quot;", '"'))
+    assert set(boxes) == {"classes", "flame"}
+    texts = json.loads(re.search(r"data-texts=\"([^\"]*)\"", dom.stdout).group(1))  # type: ignore[union-attr]
+    assert len(texts) >= 3 and all(length + 3 <= width for length, width in texts), texts
+    assert "<title>main.allocMany" in dom.stdout
+
+    png = tmp_path / "analysis.png"
+    shot = _chromium(tmp_path, f"--screenshot={png}", page.as_uri())
+    assert png.exists(), shot.stderr[-2000:]
+    img = mpimg.imread(str(png))[..., :3]
+    for name, (x, y, w, h) in boxes.items():
+        assert w > 300 and h > 30, (name, w, h)
+        assert x + w <= img.shape[1] and y + h <= img.shape[0], f"{name} is off the screenshot"
+        region = img[int(y) : int(y + h), int(x) : int(x + w)]
+        share = _coloured(region).mean()
+        assert share > 0.05, f"{name}: only {share:.2%} coloured pixels"
+    # The flame's top row (the root, all in use) spans the whole graph.
+    x, y, w, h = boxes["flame"]
+    top_row = img[int(y) + 8, int(x) + 2 : int(x + w) - 2]
+    assert _coloured(top_row[None, ...]).mean() > 0.95
+
+
 def test_no_goal_is_not_drawn() -> None:
     """GOGC=off: NextGC is ~2**64 ("no goal"); the plots leave it out of the axis."""
     from goheap.report import plots
