@@ -33,7 +33,7 @@ own allocations.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
 
@@ -388,7 +388,7 @@ class Heap:
         self.runtime.advance(ns)
 
     @property
-    def cycles(self) -> list[GCCycle]:
+    def cycles(self) -> Sequence[GCCycle]:
         return self.runtime.cycles()
 
     # --- Ps ---
