@@ -107,6 +107,7 @@ class Snapshot:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.places: dict[str, Place] = {}
+        self.blind = False  # some runtime object listed no attributes: proves nothing
 
 
 def _attr_names(o: object) -> list[str]:
@@ -178,6 +179,8 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
         else:
             names = _attr_names(o)
             if not names:
+                if type(o).__module__.startswith("goheap"):
+                    snap.blind = True  # a runtime object whose state cannot be seen
                 values[path] = ("opaque", type(o).__name__)
                 continue
             values[path + "@"] = type(o).__qualname__
@@ -215,6 +218,8 @@ def find_period(
     the jump before they reach their bound).
     """
     why = ("too few snapshots", "")
+    if any(s.blind for s in snaps):
+        return ("a runtime object hides its fields", "")
     for p in PERIODS:
         if len(snaps) < 2 * p + 1:
             break

@@ -9,7 +9,7 @@ The gcMode constants have the same values in Go 1.8 and Go 1.27.
 from __future__ import annotations
 
 import bisect
-import copy
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -149,13 +149,16 @@ class CycleRun:
         """Cycle i of the run, built on demand."""
         period = len(self.templates)
         reps = i // period + 1
-        c = copy.copy(self.templates[i % period])
+        t = self.templates[i % period]
         shift = reps * self.span_ns
-        c.n += reps * period
-        c.tSweepTerm += shift
-        c.tMark += shift
-        c.tMarkTerm += shift
-        c.tEnd += shift
+        c = dataclasses.replace(
+            t,
+            n=t.n + reps * period,
+            tSweepTerm=t.tSweepTerm + shift,
+            tMark=t.tMark + shift,
+            tMarkTerm=t.tMarkTerm + shift,
+            tEnd=t.tEnd + shift,
+        )
         c.gctrace = self.fmt(c, self.cpu_fraction(i))
         return c
 
@@ -222,8 +225,6 @@ class CycleLog:
         if isinstance(other, list):
             return len(other) == self._len and list(self) == other
         return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"CycleLog({self._len} cycles, {len(self._parts)} parts)"
