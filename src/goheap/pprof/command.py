@@ -108,6 +108,7 @@ Examples:
 @click.option("--json", "json_out", metavar="PATH|-", help="Write the analysis as JSON.")
 @click.option("--report", "report_out", metavar="PATH.html", help="Write an HTML report.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("-v", "--verbose", is_flag=True, help="Print the notes on what limits the figures.")
 def analyze(
     profile_path: str,
     profile_name: str,
@@ -121,6 +122,7 @@ def analyze(
     json_out: str | None,
     report_out: str | None,
     force: bool,
+    verbose: bool,
 ) -> None:
     """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
 
@@ -176,4 +178,4 @@ def analyze(
     if STDOUT not in (json_out, report_out):
         from goheap.report.analyze import print_analysis
 
-        print_analysis(result, top=top)
+        print_analysis(result, top=top, verbose=verbose)
