@@ -29,4 +29,4 @@ def test_heap_callback_reports_virtual_time(monkeypatch, heap) -> None:
     with RunProgress("run", enabled=True) as bar:
         bar.heap_callback()(heap)
         assert bar.progress is not None
-        assert "ms virtual, 0 GCs" in bar.progress.tasks[0].fields["text"]
+        assert "ms virtual, NumGC=0" in bar.progress.tasks[0].fields["text"]

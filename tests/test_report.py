@@ -440,7 +440,7 @@ def test_text_tables(result: dict[str, Any]) -> None:
     text.breakdown_table(result, console)
     text.classes_table(result, console)
     out = buf.getvalue()
-    assert "[go1.8]" in out  # not eaten as rich markup
+    assert "[go1.8 GOGC=100 GOMEMLIMIT=off procs=1]" in out  # not eaten as rich markup
     for word in ("HeapInuse", "live_bytes", "rounding_bytes_est", "released_bytes"):
         assert word in out
     assert "free slots" in out and "tail waste" in out and "large" in out

@@ -167,7 +167,14 @@ def analyze(
             f"goheap: what-if: {len(settings)} setting(s), {budget:,} allocations each",
             err=True,
         )
-        w = run_whatif(analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs)
+        from goheap.progress import RunProgress
+
+        with RunProgress("what-if", ticking=True) as bar:
+            done = bar.count_callback(len(settings), "settings")
+            w = run_whatif(
+                analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs,
+                done=done,
+            )  # fmt: skip
         result["whatif"] = w.to_dict()
     if json_out:
         write_file(json_out, json.dumps(result, indent=1) + "\n")

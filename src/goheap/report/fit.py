@@ -84,25 +84,22 @@ def _table(cols: Sequence[Col], rows: Sequence[Row], styles: Sequence[str | None
 
 
 def _pairs(cols: Sequence[Col], row: Row) -> list[str]:
-    """A stacked row's cells: 'header value'; a header-less column joins the cell before."""
+    """A stacked row's cells: 'header value'; a header-less column's as '(value)'."""
     out: list[str] = []
     for c, cell in zip(cols, row, strict=True):
         if not cell.strip():
             continue
         name = " ".join(c.header.split())
-        if not name and out:
-            out[-1] += f" ({cell.strip()})"
-        else:
-            out.append(f"{name} {cell.strip()}" if name else cell.strip())
+        out.append(f"{name} {cell.strip()}" if name else f"({cell.strip()})")
     return out
 
 
-def wrap_items(items: list[str], width: int, indent: str) -> list[str]:
-    """items joined by two spaces, broken between items to fit width (an item is never broken)."""
+def wrap_items(items: list[str], width: int, indent: str, sep: str = "  ") -> list[str]:
+    """items joined by sep, broken between items to fit width (an item is never broken)."""
     lines: list[str] = []
     line = ""
     for item in items:
-        candidate = f"{line}  {item}" if line else item
+        candidate = f"{line}{sep}{item}" if line else item
         if line and cell_len(indent + candidate) > width:
             lines.append(indent + line)
             line = item
@@ -122,8 +119,10 @@ def _print_stacked(
     for row, style in zip(rows, styles, strict=True):
         head = row[0].rstrip()
         depth = len(head) - len(head.lstrip())
-        head = f"{cols[0].header} {head.strip()}" if named else head
-        console.print(Text(head, style=style or "bold"), overflow="fold")
+        head = f"{cols[0].header} {head.strip()}" if named else head.strip()
+        for line in wrap_items(head.split(), console.width, " " * depth, sep=" "):
+            # a word wider than the console (a long function name) stays whole
+            console.print(Text(line, style=style or "bold"), overflow="ignore", crop=False)
         for line in wrap_items(_pairs(cols[1:], row[1:]), console.width, " " * depth + INDENT):
             console.print(Text(line), overflow="fold", crop=False)
 
