@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +18,7 @@ from goheap.report import text
 from goheap.report.analyze import print_analysis
 from goheap.report.common import breakdown_rows, human_bytes
 from goheap.report.fit import Col, min_width, print_fitted, print_split
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_report import make_result  # noqa: E402
+from tests.test_report import make_result
 
 WIDTHS = (60, 80, 200)
 
@@ -206,10 +202,9 @@ def test_analyze(width: int) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_validate(width: int) -> None:
-    from test_validate import _report, figs
-
     from goheap.validate.compare import compare_case
     from goheap.validate.render import print_table
+    from tests.test_validate import _report, figs
 
     real = [figs(), figs(HeapSys=4_128_768, **{"peak.HeapInuse": 1_040_384})]
     rows = compare_case("retain", real, figs(NumGC=12, HeapSys=8_388_608))
