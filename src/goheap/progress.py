@@ -29,7 +29,7 @@ SHOW_AFTER_S = 1.0  # the bar, on a terminal
 LOG_AFTER_S = 3.0  # the first line, when piped
 LOG_EVERY_S = 5.0  # a line this often when the total is unknown
 BAR_EVERY_S = 0.1  # the bar redraws at most this often from heap_callback
-LOG_STEP = 0.1  # else a line each time another tenth is done
+LOG_STEPS = 10  # else a line each time another tenth is done
 ENV = "GOHEAP_PROGRESS"
 
 Mode = Literal["bar", "log", "off"]
@@ -80,7 +80,7 @@ class RunProgress:
         self.task = 0
         self.logged = 0  # lines written in log mode
         self._next_log_s = LOG_AFTER_S
-        self._next_step = LOG_STEP
+        self._next_step = 1  # the next tenth (of LOG_STEPS) to announce
         self._last = ""
         self._drawn = -BAR_EVERY_S
         self._last_log_s = 0.0
@@ -159,15 +159,15 @@ class RunProgress:
         now = self.elapsed()
         if now < LOG_AFTER_S:
             if total:
-                while done / total >= self._next_step:  # steps passed before the first line
-                    self._next_step += LOG_STEP
+                while done * LOG_STEPS >= self._next_step * total:  # passed before the first line
+                    self._next_step += 1
             return
         if total:
-            stepped = done / total >= self._next_step
+            stepped = done * LOG_STEPS >= self._next_step * total
             if self.logged and not stepped and now - self._last_log_s < LOG_EVERY_S:
                 return
-            while done / total >= self._next_step:
-                self._next_step += LOG_STEP
+            while done * LOG_STEPS >= self._next_step * total:
+                self._next_step += 1
             share = f"{100 * done / total:.0f}%"
             self._line(f"{share}, {text}" if text else share)
         elif now >= self._next_log_s:
@@ -213,10 +213,12 @@ class RunProgress:
         return report
 
 
-def heartbeat(label: str, *, mode: Mode | None = None) -> RunProgress:
+def heartbeat(
+    label: str, *, mode: Mode | None = None, stream: IO[str] | None = None
+) -> RunProgress:
     """For one long step whose progress cannot be measured (a compile): elapsed time only.
 
     A bar with a clock on a terminal; when piped, a line every ``LOG_EVERY_S``
     seconds after ``LOG_AFTER_S``, from a timer thread.
     """
-    return RunProgress(label, mode=mode, ticking=True)
+    return RunProgress(label, mode=mode, stream=stream, ticking=True)
