@@ -215,3 +215,17 @@ def test_validate(width: int) -> None:
         assert r["label"] in plain
         assert r["real"] in plain and r["sim"] in plain, r
         assert r["verdict"] in plain, r
+
+
+@pytest.mark.parametrize("width", (60, 80))
+def test_run_list(monkeypatch, capsys, width: int) -> None:
+    from goheap.cli import main
+    from goheap.workloads import WORKLOADS
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(["run", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    for w in WORKLOADS.values():
+        for p in w.params:
+            assert f"{p.name}={p.default}" in out.split()

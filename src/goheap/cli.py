@@ -334,17 +334,19 @@ def run(
 
 def print_workloads() -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from goheap.report.fit import Col, print_fitted
     from goheap.workloads import WORKLOADS
 
-    t = Table(title="workloads", title_justify="left")
-    t.add_column("name")
-    t.add_column("parameters (default)")
-    t.add_column("what it does")
-    for w in WORKLOADS.values():
-        t.add_row(w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary)
-    Console().print(t)
+    cols = [
+        Col("name", "left"),
+        *(Col(h, "left", wrap=True) for h in ("parameters", "what it does")),
+    ]
+    rows = [
+        [w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary]
+        for w in WORKLOADS.values()
+    ]
+    print_fitted(Console(), "workloads (parameters at their defaults)", cols, rows)
 
 
 # --- record / replay ------------------------------------------------------------------

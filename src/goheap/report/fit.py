@@ -25,6 +25,7 @@ from typing import Literal
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -123,8 +124,10 @@ def _print_stacked(
         for line in wrap_items(head.split(), console.width, " " * depth, sep=" "):
             # a word wider than the console (a long function name) stays whole
             console.print(Text(line, style=style or "bold"), overflow="ignore", crop=False)
-        for line in wrap_items(_pairs(cols[1:], row[1:]), console.width, " " * depth + INDENT):
-            console.print(Text(line), overflow="fold", crop=False)
+        indent = depth + len(INDENT)
+        for line in wrap_items(_pairs(cols[1:], row[1:]), console.width - indent, ""):
+            # an item wider than the line (a long text) wraps under its own indent
+            console.print(Padding(Text(line), (0, 0, 0, indent), expand=False), overflow="fold")
 
 
 def print_fitted(
