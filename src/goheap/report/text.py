@@ -1,17 +1,16 @@
 """Human output: compact tables with Go's field names (rich).
 
 Every function prints to the Console it is given (a new stdout Console when
-None), so the caller chooses stdout or stderr.
+None), so the caller chooses stdout or stderr. Tables are laid out by
+``goheap.report.fit`` to the console's width: no figure is ever cut.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from goheap.report.common import (
     KEY_FIGURES,
@@ -80,18 +79,6 @@ def memstats_table(result: dict[str, Any], console: Console | None = None) -> No
         cols = [Col("Size"), Col("Mallocs"), Col("Frees")]
         rows = [[str(e["Size"]), f"{e['Mallocs']:,}", f"{e['Frees']:,}"] for e in by]
         print_fitted(console, "BySize (classes with allocations)", cols, rows)
-
-
-def compact_table(title: str) -> Table:
-    """A table that fits 80 columns: no vertical rules, one space of padding."""
-    return Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0),
-        pad_edge=False,
-        show_edge=False,
-    )
 
 
 def breakdown_table(result: dict[str, Any], console: Console | None = None) -> None:
