@@ -3,7 +3,7 @@
 Each run is independent (a fresh heap), so runs go to an executor: a local
 process pool by default, in-process ``serial``, or a Dask or Ray cluster
 when those libraries are installed (optional; never required). An executor
-is a function ``(specs, jobs) -> results in spec order``; ``EXECUTORS``
+is a function ``(specs, jobs, done) -> results in spec order``; ``EXECUTORS``
 maps names to them, so another backend is one entry more.
 """
 
@@ -46,15 +46,18 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
     )
 
 
-def run_serial(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return [run_spec(s) for s in specs]
+Done = Callable[[int], None] | None  # told how many runs have finished
 
 
-def run_processes(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return map_processes(run_spec, specs, jobs)
+def run_serial(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_processes(run_spec, specs, 1, done)
 
 
-def run_dask(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
+def run_processes(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_processes(run_spec, specs, jobs, done)
+
+
+def run_dask(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
     try:
         from dask.distributed import Client
     except ImportError:
@@ -68,7 +71,7 @@ def run_dask(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
         client.close()
 
 
-def run_ray(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
+def run_ray(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
@@ -79,7 +82,7 @@ def run_ray(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
     return list(ray.get([remote.remote(s) for s in specs]))
 
 
-EXECUTORS: dict[str, Callable[[list[RunSpec], int], list[dict[str, Any]]]] = {
+EXECUTORS: dict[str, Callable[[list[RunSpec], int, Done], list[dict[str, Any]]]] = {
     "process": run_processes,
     "serial": run_serial,
     "dask": run_dask,
@@ -87,8 +90,14 @@ EXECUTORS: dict[str, Callable[[list[RunSpec], int], list[dict[str, Any]]]] = {
 }
 
 
-def run_all(specs: list[RunSpec], *, executor: str = "process", jobs: int = 0) -> list[dict]:
-    """Run every spec; results come back in the order of specs."""
+def run_all(
+    specs: list[RunSpec], *, executor: str = "process", jobs: int = 0, done: Done = None
+) -> list[dict]:
+    """Run every spec; results come back in the order of specs.
+
+    ``done(n)`` is told each time another run has finished (the local
+    executors; Dask and Ray report nothing until the end).
+    """
     try:
         run = EXECUTORS[executor]
     except KeyError:
@@ -96,4 +105,4 @@ def run_all(specs: list[RunSpec], *, executor: str = "process", jobs: int = 0) -
             f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})"
         ) from None
     check_jobs(jobs)
-    return run(specs, jobs)
+    return run(specs, jobs, done)

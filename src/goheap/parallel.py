@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
 from goheap.errors import GoheapError
@@ -51,18 +51,34 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
                 p.join(1.0)
 
 
-def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+def map_processes(
+    fn: Callable[[_T], _R],
+    items: list[_T],
+    jobs: int,
+    done: Callable[[int], None] | None = None,
+) -> list[_R]:
     """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one.
 
-    An interrupt (SIGINT, SIGTERM) or a failure in the parent or in any item
-    ends every worker at once, without waiting for the items that run.
+    ``done(n)`` is called (in this process) each time another item has
+    finished, n of them in all. An interrupt (SIGINT, SIGTERM) or a failure
+    in the parent or in any item ends every worker at once, without waiting
+    for the items that run.
     """
     n = workers(jobs, len(items))
     if n == 1:
-        return [fn(x) for x in items]
+        out = []
+        for x in items:
+            out.append(fn(x))
+            if done is not None:
+                done(len(out))
+        return out
     pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_start)
     try:
-        results = list(pool.map(fn, items))
+        futures = [pool.submit(fn, x) for x in items]
+        for finished, _ in enumerate(as_completed(futures), 1):
+            if done is not None:
+                done(finished)
+        results = [f.result() for f in futures]
     except BaseException:
         _end_workers(pool)
         raise

@@ -142,6 +142,7 @@ Examples:
     help="For a URL: give up after this long [default: as go tool pprof, 65, or 5 + "
     "1.5 x the URL's seconds=N].",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Print the notes on what limits the figures.")
 def analyze(
     profile_path: str,
     profile_name: str,
@@ -157,6 +158,7 @@ def analyze(
     force: bool,
     base_path: str | None,
     timeout: float | None,
+    verbose: bool,
 ) -> None:
     """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
 
@@ -211,7 +213,14 @@ def analyze(
             f"goheap: what-if: {len(settings)} setting(s), {budget:,} allocations each",
             err=True,
         )
-        w = run_whatif(analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs)
+        from goheap.progress import RunProgress
+
+        with RunProgress("what-if", ticking=True) as bar:
+            done = bar.count_callback(len(settings), "settings")
+            w = run_whatif(
+                analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs,
+                done=done,
+            )  # fmt: skip
         result["whatif"] = w.to_dict()
     if json_out:
         write_file(json_out, json.dumps(result, indent=1) + "\n")
@@ -224,4 +233,4 @@ def analyze(
     if STDOUT not in (json_out, report_out):
         from goheap.report.analyze import print_analysis
 
-        print_analysis(result, top=top)
+        print_analysis(result, top=top, verbose=verbose)

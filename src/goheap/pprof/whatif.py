@@ -49,6 +49,7 @@ NextGC and NumGC at the end, and GCs per GiB allocated in the stream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -368,11 +369,13 @@ def run_whatif(
     lifetime: int = LIFETIME,
     alloc_rate: float | str | None = "profile",
     jobs: int = 1,
+    done: Callable[[int], None] | None = None,
 ) -> WhatIf:
     """Build the workload and run it under every setting (``jobs`` processes; 0: one per CPU).
 
     ``alloc_rate``: bytes per second of mutator CPU, None for back to back,
     or ``"profile"``: the profile's own rate, else the default (see the module doc).
+    ``done(n)`` is told each time another setting has finished.
     """
     if not settings:
         raise GoheapError("what-if: no GOGC/GOMEMLIMIT setting given")
@@ -384,7 +387,7 @@ def run_whatif(
         alloc_rate, rate_source = profile_alloc_rate(analysis)
     work = build_workload(analysis, budget, lifetime, alloc_rate=alloc_rate)
     check_duration(work, rate_source)
-    runs = map_processes(_run_one, [(work, s, procs) for s in settings], jobs)
+    runs = map_processes(_run_one, [(work, s, procs) for s in settings], jobs, done)
     return WhatIf(work, runs, _notes(work, settings, runs, rate_source))
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from goheap.outputs import write_file
 from goheap.report.common import class_name, human_bytes, pct, utilisation
-from goheap.report.html import esc, html_page, html_section, missing_note, num_cell
-from goheap.report.text import compact_table
+from goheap.report.fit import Col, print_fitted
+from goheap.report.html import chips, esc, html_page, html_section, missing_note, num_cell
 
 DEFAULT_TOP = 20
 
@@ -33,7 +33,7 @@ def _title(result: dict[str, Any], what: str) -> str:
     if is_diff(result):
         src = f"{src} - {result['base'].get('source', 'base')}"
         what = f"change in {what}"
-    return escape(f"{what}: {src}  [{result.get('profile', '?')}]")
+    return f"{what}: {src}  [{result.get('profile', '?')}]"
 
 
 def _count(v: Any, diff: bool) -> str:
@@ -83,16 +83,20 @@ def top_sites(result: dict[str, Any], key: str, n: int) -> list[dict[str, Any]]:
 
 
 def print_analysis(
-    result: dict[str, Any], console: Console | None = None, top: int = DEFAULT_TOP
+    result: dict[str, Any],
+    console: Console | None = None,
+    top: int = DEFAULT_TOP,
+    *,
+    verbose: bool = False,
 ) -> None:
-    """Summary, live heap and allocation by class, top sites, the what-if, the notes."""
+    """Summary, live heap and allocation by class, top sites, the what-if; notes with verbose.
+
+    Without ``verbose`` the notes (what the profile records and what that
+    limits, paragraphs each) are one line saying how to see them.
+    """
     console = console or Console()
     t = result.get("totals") or {}
     diff = is_diff(result)
-    s = compact_table(_title(result, "heap profile"))
-    s.add_column("")
-    s.add_column("value", justify="right", no_wrap=True)
-    s.add_column("", justify="right", style="dim", no_wrap=True)
     mhi = int(result.get("min_heap_inuse", 0))
     rows: list[tuple[str, int, bool]] = [  # (label, value, in bytes)
         ("samples", int(result.get("samples", 0)), False),
@@ -114,21 +118,42 @@ def print_analysis(
         ("  free slots (last spans)", t.get("free_slot_bytes", 0), True),
         ("  large objects' pages", t.get("large_bytes", 0), True),
     ]
-    for label, value, in_bytes in rows:
-        style = "bold" if label == "minimum HeapInuse" else None
-        sign = diff and label not in ("samples", "MemProfileRate", "  sampling error (1 s.e.)")
-        shown = _bytes(value, sign) if in_bytes else ""
-        s.add_row(label, _count(value, sign), shown, style=style)
-    console.print(s)
+    cols = [Col("", "left"), Col("value"), Col("", spare=True, style="dim")]
+    unsigned = ("samples", "MemProfileRate", "  sampling error (1 s.e.)")
+    cells = [
+        [k, _count(v, diff and k not in unsigned), _bytes(v, diff and k not in unsigned)]
+        if in_bytes
+        else [k, _count(v, diff and k not in unsigned), ""]
+        for k, v, in_bytes in rows
+    ]
+    styles = ["bold" if k == "minimum HeapInuse" else None for k, _, _ in rows]
+    print_fitted(console, _title(result, "heap profile"), cols, cells, styles)
     _classes_text(result, console)
     _alloc_text(result, console)
     _sites_text(result, console, "inuse_bytes", top)
     _sites_text(result, console, "alloc_bytes", top)
     if result.get("whatif"):
         whatif_table(result, console)
+    print_notes(result, console, verbose=verbose)
+
+
+def print_notes(result: dict[str, Any], console: Console, *, verbose: bool = False) -> None:
+    """Every note with verbose; else one line saying how many there are and where they are."""
     notes = list(result.get("notes") or []) + list((result.get("whatif") or {}).get("notes") or [])
-    for n in notes:
-        console.print(f"[dim]note:[/dim] {escape(n)}", highlight=False)
+    if not notes:
+        return
+    if verbose:
+        for n in notes:
+            console.print(Text.assemble(("note: ", "dim"), n), overflow="fold")
+        return
+    console.print(
+        Text(
+            f"{len(notes)} notes on what the profile records and what that limits: "
+            "--verbose prints them; the --report page has them too.",
+            style="dim",
+        ),
+        overflow="fold",
+    )
 
 
 def _classes_text(result: dict[str, Any], console: Console) -> None:
@@ -137,26 +162,28 @@ def _classes_text(result: dict[str, Any], console: Console) -> None:
     if not rows:
         console.print("[dim]nothing in use[/dim]")
         return
-    t = compact_table(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
     # obj/span: objects per span; span B: the packed spans' bytes (in-use + free + tail)
-    for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "free",
-                "tail", "util"):  # fmt: skip
-        t.add_column(col, justify="right", no_wrap=True)
+    names = ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "free", "tail",
+             "util")  # fmt: skip
+    cells = []
     for r in rows:
         u = None if diff else utilisation(r)
-        t.add_row(
-            str(r.get("class", "")),
-            class_name(r).removesuffix(" B"),
-            f"{r.get('objects_per_span', 0):,}" if r.get("class") else "1",
-            _count(r.get("objects", 0), diff),
-            _bytes(r.get("inuse_bytes", 0), diff),
-            _count(r.get("spans", 0), diff),
-            _bytes(r.get("span_bytes", 0), diff),
-            _bytes(r.get("free_slot_bytes", 0), diff),
-            _bytes(r.get("tail_waste_bytes", 0), diff),
-            "–" if u is None else f"{100 * u:.1f}%",
+        cells.append(
+            [
+                str(r.get("class", "")),
+                class_name(r).removesuffix(" B"),
+                f"{r.get('objects_per_span', 0):,}" if r.get("class") else "1",
+                _count(r.get("objects", 0), diff),
+                _bytes(r.get("inuse_bytes", 0), diff),
+                _count(r.get("spans", 0), diff),
+                _bytes(r.get("span_bytes", 0), diff),
+                _bytes(r.get("free_slot_bytes", 0), diff),
+                _bytes(r.get("tail_waste_bytes", 0), diff),
+                "–" if u is None else f"{100 * u:.1f}%",
+            ]
         )
-    console.print(t)
+    title = _title(result, "live heap by size class, perfectly packed (class 0: large)")
+    print_fitted(console, title, [Col(n) for n in names], cells)
 
 
 def _alloc_text(result: dict[str, Any], console: Console) -> None:
@@ -165,14 +192,12 @@ def _alloc_text(result: dict[str, Any], console: Console) -> None:
         return
     total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
     secs = int(result.get("duration_nanos") or 0) / 1e9
-    t = compact_table(_title(result, "allocation by size class (alloc_*)"))
-    cols = ["class", "size", "allocs", "bytes", "share", "freed objs"]
+    names = ["class", "size", "allocs", "bytes", "share", "freed objs"]
     if secs > 0:
-        cols.append("bytes/s")
-    for col in cols:
-        t.add_column(col, justify="right", no_wrap=True)
+        names.append("bytes/s")
+    cells = []
     for r in rows:
-        cells = [
+        row = [
             str(r.get("class", "")),
             class_name(r).removesuffix(" B"),
             f"{r.get('alloc_objects', 0):,}",
@@ -181,9 +206,10 @@ def _alloc_text(result: dict[str, Any], console: Console) -> None:
             f"{r.get('freed_objects', 0):,}",
         ]
         if secs > 0:
-            cells.append(human_bytes(r.get("alloc_bytes", 0) / secs))
-        t.add_row(*cells)
-    console.print(t)
+            row.append(human_bytes(r.get("alloc_bytes", 0) / secs))
+        cells.append(row)
+    title = _title(result, "allocation by size class (alloc_*)")
+    print_fitted(console, title, [Col(n) for n in names], cells)
 
 
 def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) -> None:
@@ -191,22 +217,23 @@ def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) ->
     if not rows or top <= 0:
         return
     what = "in-use bytes" if key == "inuse_bytes" else "allocated bytes"
-    n = len(result.get("sites") or [])
     diff = is_diff(result)
-    t = compact_table(_title(result, f"top {len(rows)} of {n} sites by {what}"))
-    t.add_column("site", overflow="fold")
-    for col in ("objects", "in-use", "allocs", "allocated", "sizes"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for r in rows:
-        t.add_row(
-            escape(site_short(r)),
+    n = len(result.get("sites") or [])
+    cols = [Col("site", "left", wrap=True)]
+    cols += [Col(c) for c in ("objects", "in-use", "allocs", "allocated")]
+    cols.append(Col("sizes", wrap=True))
+    cells = [
+        [
+            site_short(r),
             _count(r.get("objects", 0), diff),
             _bytes(r.get("inuse_bytes", 0), diff),
             _count(r.get("alloc_objects", 0), diff),
             _bytes(r.get("alloc_bytes", 0), diff),
             _sizes_text(r),
-        )
-    console.print(t)
+        ]
+        for r in rows
+    ]
+    print_fitted(console, _title(result, f"top {len(rows)} of {n} sites by {what}"), cols, cells)
 
 
 def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
@@ -218,17 +245,16 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
         return
     work = w.get("workload") or {}
     scaled = float(work.get("live_scale", 1.0)) < 1
-    t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
-    cols = ["setting", "peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
+    names = ["peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
     if scaled:
-        cols.append("simulated HeapInuse")
-    for i, col in enumerate(cols):
-        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+        names.append("simulated HeapInuse")
+    cols = [Col("setting", "left", wrap=True), *(Col(n.replace(" ", "\n")) for n in names)]
+    cells = []
     for r in runs:
         p = r.get("predicted") or {}
         ms = r.get("memstats") or {}
-        cells = [
-            escape(str(r.get("label", ""))),
+        row = [
+            str(r.get("label", "")),
             human_bytes(p.get("peak_HeapInuse", 0)),
             human_bytes(p.get("peak_HeapSys", 0)),
             "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
@@ -236,9 +262,11 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
             _gib_rate(p.get("gcs_per_gib")),
         ]
         if scaled:
-            cells.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
-        t.add_row(*cells)
-    console.print(t)
+            row.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
+        cells.append(row)
+    procs = runs[0].get("procs")
+    what = "what-if (synthetic workload from the profile)" + (f", procs={procs}" if procs else "")
+    print_fitted(console, _title(result, what), cols, cells)
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -473,7 +501,8 @@ def _whatif_html(result: dict[str, Any]) -> str:
         f"<tbody>{''.join(trs)}</tbody></table>"
     )
     bars = whatif_svg(runs) or ""
-    overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs]) or ""
+    title = f"what-if: {result.get('profile', '?')} procs={runs[0].get('procs', 1)}" if runs else ""
+    overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs], title) or ""
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
     return (
         f'{table}<div class="figure">{bars}</div>'
@@ -520,19 +549,20 @@ def render_analysis_html(
     )
     src = str(result.get("source") or "profile")
     links = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in sections)
-    chips = "".join(
-        f'<span class="chip"><b>{esc(k)}</b>{esc(v)}</span>'
-        for k, v in (
-            ("profile", src),
-            *((("minus base", result["base"].get("source", "")),) if is_diff(result) else ()),
-            ("Go version applied", result.get("profile", "?")),
-            ("MemProfileRate", f"{result.get('period', 0):,}"),
-        )
-    )
     what = "difference" if is_diff(result) else "analysis"
+    pairs = [
+        ("profile", src),
+        *((("minus base", str(result["base"].get("source", ""))),) if is_diff(result) else ()),
+        ("Go version applied", str(result.get("profile", "?"))),
+        ("MemProfileRate", f"{result.get('period', 0):,}"),
+    ]
+    runs = (result.get("whatif") or {}).get("runs") or []
+    if runs:
+        pairs.append(("what-if", "; ".join(str(r.get("label", "")) for r in runs)))
+        pairs.append(("what-if procs", str(runs[0].get("procs", 1))))
     header = (
         f'<header id="header"><h1>goheap heap-profile {what}: {esc(Path(src).name)}</h1>'
-        f'<div class="settings">{chips}</div>{_cards(result)}<nav>{links}</nav></header>'
+        f"{chips(pairs)}{_cards(result)}<nav>{links}</nav></header>"
     )
     body = header + "".join(html_section(sid, title, html) for sid, title, html in sections)
     return html_page(f"goheap analyze: {Path(src).name}", body)
