@@ -142,8 +142,6 @@ class Heap:
         opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
-        # write_pointer's type check, bound once (it runs on every pointer store).
-        self._is_pointer_slot: Callable[[int, int], bool] = rt.is_pointer_slot
         # Its parts, typed by what every version's have in common.
         self.stats: RunningStats = rt.stats
         self.os: OS = rt.os
@@ -575,7 +573,7 @@ class Heap:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
         base = self._object_base(o, off, "write_pointer")
         addr = o + off
-        if not self._is_pointer_slot(base, addr):
+        if not self._mallocgc.isPointerSlot(base, addr):
             # Go's types make this store impossible; here the collector would miss it.
             raise GoheapError(
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "

@@ -101,7 +101,7 @@ from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.metrics import readMetrics
 from goheap.runtime.go127.mfinal import Finalizers
 from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams
-from goheap.runtime.go127.mgcmark import isPointerSlot, objectPointers
+from goheap.runtime.go127.mgcmark import objectPointers
 from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
 from goheap.runtime.go127.mheap import MHeap
 from goheap.runtime.go127.mpagealloc import chunkBase
@@ -281,8 +281,7 @@ class Go127Runtime(Runtime):
         return objectPointers(self.mheap, base, size)
 
     def is_pointer_slot(self, base: int, addr: int) -> bool:
-        s = self.mheap.spanOfHeap(base)
-        return s is not None and isPointerSlot(self.mheap, s, base, addr)
+        return self.malloc_.isPointerSlot(base, addr)
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""

@@ -56,7 +56,7 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Mallocgc
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.malloc import nextFreeFast
-from goheap.runtime.go127.mgcmark import gcmarknewobject
+from goheap.runtime.go127.mgcmark import gcmarknewobject, isPointerSlot
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mcache import MCache
@@ -99,6 +99,10 @@ class Malloc(Mallocgc):
         p = self.h.curp
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
+
+    def isPointerSlot(self, base: int, addr: int) -> bool:
+        s = self.h.spanOfHeap(base)
+        return s is not None and isPointerSlot(self.h, s, base, addr)
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]

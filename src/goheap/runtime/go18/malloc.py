@@ -92,6 +92,9 @@ class Malloc(Mallocgc):
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
+    def isPointerSlot(self, base: int, addr: int) -> bool:
+        return self.heapbits.isPointerWord(base, addr)
+
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
     ) -> int:
