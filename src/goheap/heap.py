@@ -52,6 +52,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
+from goheap.runtime.common.wordmem import load64, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -553,7 +554,7 @@ class Heap:
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self._object_base(o, off, "write_word")
-        self._arena.mem.words[(o + off - self._arena.arena_start) >> 3] = v
+        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, v)
         if self.observer is not None:
             self.observer.write_word(o, off, v)
 
@@ -561,7 +562,7 @@ class Heap:
         o = obj if type(obj) is int else int_arg(obj, "read_word: the object")
         off = offset if type(offset) is int else int_arg(offset, "read_word: the offset")
         self._object_base(o, off, "read_word")
-        v: int = self._arena.mem.words[(o + off - self._arena.arena_start) >> 3]
+        v: int = load64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3)
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
@@ -579,7 +580,7 @@ class Heap:
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
                 "field of its type (a pointer-free object, or a scalar field)"
             )
-        self._arena.mem.words[(addr - self._arena.arena_start) >> 3] = t
+        store64(self._arena.mem.words, (addr - self._arena.arena_start) >> 3, t)
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

@@ -56,6 +56,7 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Mallocgc
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.malloc import nextFreeFast
+from goheap.runtime.common.wordmem import store64
 from goheap.runtime.go127.mgcmark import gcmarknewobject, isPointerSlot
 
 if TYPE_CHECKING:
@@ -195,8 +196,8 @@ class Malloc(Mallocgc):
         x, span, _, check = self._slot(c, self.tinySpanClass)
         w = (x - self.arena_start) >> 3
         words = self.words
-        words[w] = 0
-        words[w + 1] = 0
+        store64(words, w, 0)
+        store64(words, w + 1, 0)
         if size < c.tinyoffset or c.tiny == 0:
             c.tiny = x
             c.tinyoffset = size

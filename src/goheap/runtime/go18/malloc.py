@@ -28,6 +28,7 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.malloc import nextFreeFast
+from goheap.runtime.common.wordmem import store64
 from goheap.runtime.go18.mcentral import initSpan
 from goheap.runtime.go18.mgcsweep import deductSweepCredit
 from goheap.runtime.go18.mspan import MSpan
@@ -132,8 +133,8 @@ class Malloc(Mallocgc):
                     x, span, shouldhelpgc = c.nextFree(self.tinySizeClass)
                 words = self.mem.words
                 w = (x - self.mem.arena_start) >> 3
-                words[w] = 0
-                words[w + 1] = 0
+                store64(words, w, 0)
+                store64(words, w + 1, 0)
                 if size < c.tinyoffset or c.tiny == 0:
                     c.tiny = x
                     c.tinyoffset = size
