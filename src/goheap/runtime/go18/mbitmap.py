@@ -98,10 +98,6 @@ def _pack(entries: np.ndarray, shift: int) -> _Pattern:
     return _Pattern(asc, int(own[0]), int(own[-1]))
 
 
-#: Words of the heap bitmap isPointerWord checks at a time past its first 64.
-_SCAN_CHUNK_WORDS = 1 << 20
-
-
 class HeapBitmap:
     """Reads and writes the heap bitmap of one heap."""
 
@@ -146,13 +142,28 @@ class HeapBitmap:
             return False  # a pointer-free object: word 0 is dead
         if k <= 64:
             return all(self.entry(x + (i << 3)) & 2 for i in range(2, k))
-        for c0 in range(0, k, _SCAN_CHUNK_WORDS):  # bounded temporaries for huge objects
-            ws = np.arange(w0 + c0, w0 + min(k, c0 + _SCAN_CHUNK_WORDS), dtype=np.int64)
-            scan = (self.np_bm[self.bitmap_size - (ws >> 2) - 1] >> (4 + (ws & 3))) & 1
-            if c0 == 0:
-                scan[1] = 1
-            if not scan.all():
+        return self._scan_bits_set(w0 + 2, w0 + k)
+
+    def _scan_bits_set(self, wa: int, wb: int) -> bool:
+        """Whether every arena word in [wa, wb) has its scan bit set (wa < wb).
+
+        The words that share a bitmap byte with the ends one by one, the whole
+        bytes between at once (a scan nibble of 0xF): a pointer store into a
+        large array costs a pass over a quarter of its bitmap bytes.
+        """
+        bm = self.bm
+        top = self.bitmap_size - 1
+        while wa < wb and wa & 3:
+            if not (load8(bm, top - (wa >> 2)) >> (wa & 3)) & bitScan:
                 return False
+            wa += 1
+        while wb > wa and wb & 3:
+            wb -= 1
+            if not (load8(bm, top - (wb >> 2)) >> (wb & 3)) & bitScan:
+                return False
+        if wa < wb:  # whole bytes: words wa..wb-1 lie in bytes top-((wb-1)>>2) .. top-(wa>>2)
+            lo = top - ((wb - 1) >> 2)
+            return not bool((self.np_bm[lo : top - (wa >> 2) + 1] < bitScanAll).any())
         return True
 
     def initSpan(self, base: int, total: int, elemsize: int) -> None:
