@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.common.wordmem import load8, load64, store64
+from goheap.runtime.common.wordmem import load8, load64, store8, store64
 
 if TYPE_CHECKING:
     from goheap.runtime.common.arena import ArenaMemory
@@ -198,7 +198,7 @@ class HeapBits:
             # 64-bit integers (which the compiled build handles as Python objects).
             b = dstBase - self.arena_start + (o >> 3)
             mem = self.mem.bytes
-            mem[b] = (mem[b] & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k)
+            store8(mem, b, (load8(mem, b) & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k))
             return scanSize
         i = o >> 6
         j = o & 63

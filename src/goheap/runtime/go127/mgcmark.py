@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.specials import KindSpecialFinalizer
-from goheap.runtime.common.wordmem import load64, store64
+from goheap.runtime.common.wordmem import load8, load64, store8, store64
 from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
@@ -122,8 +122,9 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
         b = (imbWord(h, s) << 3) + (idx >> 3)
         bit = 1 << (idx & 7)
         mem = h.mem.bytes
-        mem[b] |= bit  # scans: no need to scan the new object
-        mem[b + ((h.inlineMarkBitsBytes >> 4) << 3)] |= bit  # marks
+        store8(mem, b, load8(mem, b) | bit)  # scans: no need to scan the new object
+        m = b + ((h.inlineMarkBitsBytes >> 4) << 3)
+        store8(mem, m, load8(mem, m) | bit)  # marks
     else:
         s.gcmarkBits |= 1 << idx
     h.pageMarks.add((s.startAddr - h.arena_start) >> _PageShift)
