@@ -164,9 +164,14 @@ class Heap:
         self._tiny_live: dict[int, int] = {}
         # How many allocations asked for each size, pointer-free and pointerful
         # apart (a pointerful one may carry a malloc header): what the rounding
-        # estimate of goheap.heapcensus.breakdown is computed from.
-        self.requested: dict[int, int] = {}
-        self.requested_scan: dict[int, int] = {}
+        # estimate of goheap.heapcensus.breakdown is computed from (the
+        # properties requested and requested_scan). A run of equal requests is
+        # counted first in _run_count and added to them when it ends.
+        self._requested: dict[int, int] = {}
+        self._requested_scan: dict[int, int] = {}
+        self._run_size = -1
+        self._run_noscan = False
+        self._run_count = 0
         self._tiny_sub: set[int] = set()
         # Told of every operation (goheap.events); the trace recorder is one.
         self.observer: HeapObserver | None = None
@@ -462,8 +467,13 @@ class Heap:
         # Go spends it: before the trigger test.
         collector.alloc_req = (size, tiny, size > self._max_small)
         x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
-        req = self.requested if noscan else self.requested_scan
-        req[size] = req.get(size, 0) + 1
+        if size == self._run_size and noscan == self._run_noscan:
+            self._run_count += 1
+        else:
+            self._count_run()
+            self._run_size = size
+            self._run_noscan = noscan
+            self._run_count = 1
         if tiny and self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
             self._track_tiny(x)
         if observer is not None:
@@ -473,6 +483,25 @@ class Heap:
         if p is not None:
             self._arena.curp = self.allp[self.g.p]
         return x
+
+    def _count_run(self) -> None:
+        """Add the run of equal requests counted so far to requested or requested_scan."""
+        if self._run_count:
+            req = self._requested if self._run_noscan else self._requested_scan
+            req[self._run_size] = req.get(self._run_size, 0) + self._run_count
+            self._run_count = 0
+
+    @property
+    def requested(self) -> dict[int, int]:
+        """How many pointer-free allocations asked for each size."""
+        self._count_run()
+        return self._requested
+
+    @property
+    def requested_scan(self) -> dict[int, int]:
+        """How many allocations with pointers asked for each size."""
+        self._count_run()
+        return self._requested_scan
 
     def _track_tiny(self, x: int) -> None:
         """Lifetime mode: count live sub-objects of each tiny block."""
