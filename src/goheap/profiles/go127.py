@@ -280,9 +280,6 @@ class Go127Runtime(Runtime):
     def object_pointers(self, base: int, size: int) -> list[int]:
         return objectPointers(self.mheap, base, size)
 
-    def is_pointer_slot(self, base: int, addr: int) -> bool:
-        return self.malloc_.isPointerSlot(base, addr)
-
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""
         h = self.mheap
