@@ -263,19 +263,22 @@ class Heap:
             self.observer.dead(a)
         if self.liveness != "lifetime":
             return
-        ref = self.find_object(a)
-        if ref is None:
+        # find_object's answer without its ObjectRef (a dataclass: an
+        # interpreted __init__ per call even when compiled).
+        s = self._object_span(a)
+        if s is None:
             raise GoheapError(f"dead: {a:#x} is not an allocated heap object")
-        s = ref.span
+        index = s.objIndex(a) if s.sizeclass != 0 else 0
         if s.sizeclass == self.profile.tiny_size_class and a in self._tiny_sub:
             # A tiny sub-object: the block dies with its last sub-object.
+            base = s.startAddr + index * s.elemsize
             self._tiny_sub.discard(a)
-            n = self._tiny_live.get(ref.base, 1) - 1
+            n = self._tiny_live.get(base, 1) - 1
             if n > 0:
-                self._tiny_live[ref.base] = n
+                self._tiny_live[base] = n
                 return
-            self._tiny_live.pop(ref.base, None)
-        s.deadBits |= 1 << ref.index
+            self._tiny_live.pop(base, None)
+        s.deadBits |= 1 << index
 
     # --- the collector ---
 
