@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goheap.profiles import DEFAULT_PROFILE
 from goheap.validate.allowance import items_for
 from goheap.validate.cases import make_cases
 from goheap.validate.compare import WIDEN, compare_case, summary
@@ -27,8 +28,6 @@ from goheap.validate.toolchain import (
     read_size_classes,
 )
 
-REPORT_SCHEMA = 1
-
 
 @dataclass(frozen=True)
 class Options:
@@ -38,7 +37,7 @@ class Options:
     workloads: Sequence[str] = ()
     quick: bool = False
     runs: int = 5
-    profile: str = "go1.27"
+    profile: str = DEFAULT_PROFILE
     gogc: int = 100  # -1: off
     memlimit: int | None = None
     cache_dir: Path | None = None  # binaries, Go's caches and runs (None: default_cache_dir())
@@ -104,7 +103,6 @@ def run_validation(opts: Options, log: Callable[[str], None] = lambda s: None) -
             }
         )
     return {
-        "schema": REPORT_SCHEMA,
         "go": {
             "version": tc.version,
             "path": str(tc.go),
