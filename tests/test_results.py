@@ -30,7 +30,7 @@ def test_peak_heap_alloc_is_the_true_maximum(make_heap) -> None:
 
 
 def test_run_result_schema_and_consistency() -> None:
-    r = run_workload("binarytrees", ["depth=10"], gogc=10)
+    r = run_workload("binarytrees", ["depth=10"], profile="go1.8", gogc=10)
     assert {
         "profile", "workload", "params", "procs", "gogc", "memlimit", "liveness", "result",
         "memstats", "peak", "gc", "classes", "breakdown", "spans", "timeline", "sim",

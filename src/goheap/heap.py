@@ -35,11 +35,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from goheap.errors import GoheapError, HeapCheckError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
+from goheap.options import parse_gogc, parse_memlimit
 from goheap.profiles import DEFAULT_PROFILE, build_runtime, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
 from goheap.runtime.common.arena import OS
@@ -63,22 +64,6 @@ _T = TypeVar("_T")
 
 #: Go's nanotime is an int64 count of nanoseconds: the virtual clock stops there.
 _NANOTIME_MAX = (1 << 63) - 1
-
-
-def parse_gogc(gogc: object) -> int:
-    """GOGC as Go reads it: an integer percentage, or "off" (None) for -1."""
-    if gogc is None or (isinstance(gogc, str) and gogc.strip().lower() == "off"):
-        return -1
-    try:
-        if not isinstance(gogc, (str, SupportsInt, SupportsIndex)):
-            raise TypeError
-        v = int(gogc)
-    except (TypeError, ValueError):
-        raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
-    if not -(1 << 31) <= v < 1 << 31:
-        # Go keeps gcPercent in an int32 (readGOGC's atoi32, setGCPercent(int32)).
-        raise GoheapError(f"GOGC {v} is outside Go's int32 gcPercent (-2^31 to 2^31-1)")
-    return -1 if v < 0 else v  # setGCPercent: any negative value means off
 
 
 def _print_stderr(line: str) -> None:
@@ -124,8 +109,7 @@ class Heap:
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
         if not isinstance(liveness, str) or liveness not in ("graph", "lifetime"):
             raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
-        if memlimit is not None and (not isinstance(memlimit, int) or memlimit < 0):
-            raise GoheapError(f"memlimit must be a non-negative number of bytes, got {memlimit!r}")
+        limit = parse_memlimit(memlimit, "memlimit")  # GOMEMLIMIT's syntax, as the CLI's
         if cost is not None and not isinstance(cost, CostModel):
             raise GoheapError(f"cost must be a CostModel, got {cost!r}")
         if not isinstance(gctrace, bool) and not callable(gctrace):
@@ -140,7 +124,8 @@ class Heap:
         # The profile's strategy builds the version's runtime whole; this heap
         # is the program it runs (goheap.runtime.common.facade.Program).
         trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
-        opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
+        gcpercent = parse_gogc(gogc, "gogc")
+        opts = RuntimeOptions(procs, memprofilerate, gcpercent, liveness, limit, trace)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
         # Its parts, typed by what every version's have in common.
@@ -302,7 +287,7 @@ class Heap:
         """debug.SetGCPercent: returns the old value (Go 1.8 then runs runtime.GC())."""
         if self._closed:
             self._closed_error("set_gc_percent")
-        value = parse_gogc(gogc)
+        value = parse_gogc(gogc, "set_gc_percent")
         if self.observer is not None:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
