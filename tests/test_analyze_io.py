@@ -356,7 +356,7 @@ def test_cli_base_table_and_report(tmp_path: Path) -> None:
     assert d["samples"] == 0 and d["min_heap_inuse"] == 0 and d["sites"] == []
     r = CliRunner().invoke(
         cli,
-        ["analyze", str(DATA / "rate1.pb.gz"), "--base", str(DATA / "rate512k.pb.gz")],
+        ["analyze", str(DATA / "rate1.pb.gz"), "--base", str(DATA / "rate512k.pb.gz"), "-v"],
         terminal_width=120,
     )
     assert r.exit_code == 0, r.output
