@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
+import sys
 import types
 from collections.abc import Callable
 from typing import Any, Final
@@ -149,8 +150,8 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
         if id(o) in seen:
             continue
         seen.add(id(o))
-        if isinstance(o, _CALLABLES):
-            continue
+        if isinstance(o, _CALLABLES) or type(o).__name__.startswith("__mypyc_"):
+            continue  # a function (mypyc makes a compiled lambda an object of its own class)
         if isinstance(o, np.ndarray):
             nbytes = o.nbytes
             digest = hashlib.blake2b(o.tobytes()).hexdigest() if nbytes <= HASH_LIMIT else ""
@@ -322,6 +323,12 @@ def _first_collision(
     return None
 
 
+def compiled_class(o: object) -> bool:
+    """Whether o's class was compiled by mypyc (its module is an extension module)."""
+    module = sys.modules.get(type(o).__module__)
+    return str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
+
+
 class IdleFastForward:
     """The collector's ``idle_point`` hook: fast-forwards a settled idle heap.
 
@@ -369,7 +376,10 @@ class IdleFastForward:
         self.watch: Place | None = None  # where the value that broke the last test sits
         self.watched: list[Any] = []  # its last values, one per cycle
         self.watch_even = False  # even steps settle it (else only a constant does)
-        self.enabled = True
+        # Only on the pure-Python build for now: compiled, a jump leaves a
+        # state stepping would not (a span set's indices), so idle time is
+        # stepped there, as before this module existed.
+        self.enabled = not compiled_class(gc)
         self.jumps = 0  # fast-forwards made (for tests and benchmarks)
         self.last_reason = ""  # why the last test found no period
 
