@@ -1,7 +1,10 @@
-"""A function over a list of independent items, in a pool of processes.
+"""A function over a list of independent items, in a pool of processes or on a cluster.
 
 Shared by ``goheap compare`` (one run per setting) and the pprof what-if
 (one simulation per setting); below both, so neither imports the other.
+An executor is a function ``(fn, items, jobs) -> results in item order``:
+a local process pool, this process, or a Dask or Ray cluster when those
+libraries are installed (optional; never required).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from goheap.errors import GoheapError
 
@@ -68,3 +71,56 @@ def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R
         raise
     pool.shutdown()
     return results
+
+
+def map_serial(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+    """fn over items in this process."""
+    return [fn(x) for x in items]
+
+
+def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+    """fn over items on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``'s, else a local one."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise GoheapError("--executor dask needs dask: pip install 'dask[distributed]'") from None
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    client = Client(address) if address else Client(n_workers=workers(jobs, len(items)))
+    try:
+        futures = client.map(fn, items, pure=False)
+        return list(client.gather(futures))
+    finally:
+        client.close()
+
+
+def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+    """fn over items on Ray: the running instance, ``RAY_ADDRESS``'s, or a local one."""
+    try:
+        import ray
+    except ImportError:
+        raise GoheapError("--executor ray needs ray: pip install ray") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"))
+    remote = ray.remote(fn)
+    return list(ray.get([remote.remote(x) for x in items]))
+
+
+#: Where a sweep's items run: ``--executor`` of ``compare`` and the what-if.
+EXECUTORS: dict[str, Callable[[Callable[[Any], Any], list[Any], int], list[Any]]] = {
+    "process": map_processes,
+    "serial": map_serial,
+    "dask": map_dask,
+    "ray": map_ray,
+}
+
+
+def check_executor(executor: str) -> None:
+    if executor not in EXECUTORS:
+        raise GoheapError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
+
+
+def map_items(fn: Callable[[_T], _R], items: list[_T], jobs: int, executor: str) -> list[_R]:
+    """fn over items, in order, on ``executor`` (with up to ``jobs`` processes where it counts)."""
+    check_executor(executor)
+    check_jobs(jobs)
+    return EXECUTORS[executor](fn, items, jobs)

@@ -183,32 +183,48 @@ def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) ->
     console.print(t)
 
 
+def _pm(value: Any, err: Any, fmt: Any) -> str:
+    """``value ±err`` in fmt (a function of one number); the value alone without err."""
+    if value is None:
+        return "–"
+    return fmt(value) if err is None else f"{fmt(value)} ±{fmt(err)}"
+
+
+def whatif_cells(r: dict[str, Any]) -> list[str]:
+    """A setting's figures as text, in the order of ``WHATIF_COLUMNS``."""
+    p = r.get("predicted") or {}
+    ms = r.get("memstats") or {}
+    return [
+        _pm(p.get("peak_HeapInuse", 0), p.get("peak_HeapInuse_err"), human_bytes),
+        human_bytes(p.get("peak_HeapSys", 0)),
+        "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
+        f"{ms.get('NumGC', 0):,}",
+        f"{r.get('cycles', 0):,}",
+        _pm(p.get("gcs_per_gib"), p.get("gcs_per_gib_err"), lambda v: f"{v:,.2f}"),
+    ]
+
+
+WHATIF_COLUMNS = ("peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "cycles", "GCs/GiB")
+
+
 def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
-    """One row per setting: predicted peak HeapInuse and HeapSys, NextGC, NumGC, GCs/GiB."""
+    """What limits the answer, then one row per setting: the predicted figures and their cycles."""
     console = console or Console()
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
     if not runs:
         return
-    work = w.get("workload") or {}
-    scaled = float(work.get("live_scale", 1.0)) < 1
+    for line in w.get("limits") or []:
+        console.print(f"[bold yellow]limit:[/bold yellow] {escape(line)}", highlight=False)
+    scaled = any(float(r.get("live_scale", 1.0)) < 1 for r in runs)
     t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
-    cols = ["setting", "peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
+    cols = ["setting", *WHATIF_COLUMNS]
     if scaled:
         cols.append("simulated HeapInuse")
     for i, col in enumerate(cols):
         t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for r in runs:
-        p = r.get("predicted") or {}
-        ms = r.get("memstats") or {}
-        cells = [
-            escape(str(r.get("label", ""))),
-            human_bytes(p.get("peak_HeapInuse", 0)),
-            human_bytes(p.get("peak_HeapSys", 0)),
-            "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
-            f"{ms.get('NumGC', 0):,}",
-            _gib_rate(p.get("gcs_per_gib")),
-        ]
+        cells = [escape(str(r.get("label", ""))), *whatif_cells(r)]
         if scaled:
             cells.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
         t.add_row(*cells)
@@ -403,35 +419,29 @@ def _whatif_html(result: dict[str, Any]) -> str:
 
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
-    work = w.get("workload") or {}
-    scaled = float(work.get("live_scale", 1.0)) < 1
+    scaled = any(float(r.get("live_scale", 1.0)) < 1 for r in runs)
     trs = []
     for r in runs:
-        p = r.get("predicted") or {}
-        ms = r.get("memstats") or {}
         sim = f"<td>{num_cell((r.get('peak') or {}).get('HeapInuse', 0))}</td>" if scaled else ""
+        cells = "".join(f"<td>{esc(c)}</td>" for c in whatif_cells(r))
         trs.append(
-            f'<tr><td class="l">{esc(r.get("label", ""))}</td>'
-            f"<td>{num_cell(p.get('peak_HeapInuse', 0))}</td>"
-            f"<td>{num_cell(p.get('peak_HeapSys', 0))}</td>"
-            f"<td>{num_cell(p.get('NextGC') if p.get('NextGC') is not None else 'none')}</td>"
-            f"<td>{num_cell(ms.get('NumGC', 0))}</td>"
+            f'<tr><td class="l">{esc(r.get("label", ""))}</td>{cells}'
             f"<td>{num_cell(r.get('stream_gcs', 0))}</td>"
-            f"<td>{esc(_gib_rate(p.get('gcs_per_gib')))}</td>"
             f"{sim}<td>{esc(r.get('wall_s', ''))}</td></tr>"
         )
     sim_th = "<th>simulated peak HeapInuse</th>" if scaled else ""
+    heads = "".join(f"<th>{esc(c)}</th>" for c in WHATIF_COLUMNS)
     table = (
-        '<table><thead><tr><th class="l">setting</th><th>peak HeapInuse</th>'
-        "<th>peak HeapSys</th><th>NextGC</th><th>NumGC</th><th>GCs in stream</th>"
-        f"<th>GCs per GiB</th>{sim_th}<th>wall s</th></tr></thead>"
+        f'<table><thead><tr><th class="l">setting</th>{heads}<th>GCs in stream</th>'
+        f"{sim_th}<th>wall s</th></tr></thead>"
         f"<tbody>{''.join(trs)}</tbody></table>"
     )
+    limits = "".join(f'<p class="note"><b>limit:</b> {esc(n)}</p>' for n in w.get("limits") or [])
     bars = whatif_svg(runs) or ""
     overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs]) or ""
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
     return (
-        f'{table}<div class="figure">{bars}</div>'
+        f'{limits}{table}<div class="figure">{bars}</div>'
         f'<h3>HeapInuse (solid) and NextGC (dashed) over virtual time</h3><div class="figure">'
         f"{overlay}</div>{notes}"
     )
