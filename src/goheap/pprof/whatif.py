@@ -86,8 +86,8 @@ WARMUP_CYCLES = 2
 #: scaled down) ...
 LIVE_CAP = DEFAULT_BUDGET // 2
 #: ... and scales a setting's live set further when its cycles would take more
-#: allocations than this (a cost bound: about 20-40 s of pure Python) ...
-SETTING_ALLOCS = 1_000_000
+#: allocations than this (a cost bound: about 10-20 s of pure Python) ...
+SETTING_ALLOCS = 600_000
 #: ... but never below this many live bytes, where the 4 MiB minimum heap goal
 #: (which does not scale) would start to decide the cycles.
 MIN_SCALED_LIVE = 32 << 20
