@@ -29,22 +29,35 @@ delta profile, ``?seconds=N``) gives its own rate; otherwise
 back to back (only mallocgc's own cost: the most allocation-intense
 program with this mix).
 
-**Budget**: ``budget`` allocations per setting (default 300,000: a second
-or two each). The live set takes at most half of it; a larger live set is
-scaled down by ``live_scale`` < 1 (every size's count, largest
-remainder), and so is GOMEMLIMIT, so the run is the whole heap in
-miniature; heap figures are then divided by ``live_scale`` and GCs per GiB
-multiplied by it ("predicted", linear extrapolation; the 4 MiB minimum
-heap goal and the runtime's non-heap memory, which GOMEMLIMIT counts, do
-not scale, so a small scaled heap is less faithful). The
-stream gets the rest; ``stream_scale`` is its bytes over the bytes of the
-counts its mix follows.
+**Sizing** (the default, ``budget`` None): each setting runs until its
+figures rest on ``cycles`` steady GC cycles (:func:`plan_setting`): the
+goal arithmetic (:func:`cycle_bytes`) gives the bytes per cycle, the stream
+is planned for ``WARMUP_CYCLES + cycles + 1`` of them, grows by whole
+blocks when cycles come late, and stops at the end of the cycle that closes
+the last steady window (:class:`CycleMeter`, GC start to GC start). The
+figures come from those windows with a half-split spread
+(:func:`steady_figures`). At most ``LIVE_CAP`` live objects are simulated,
+and a setting whose cycles would take more than ``SETTING_ALLOCS``
+allocations runs on a scaled live set (``live_scale`` < 1, never below
+``MIN_SCALED_LIVE`` bytes); GOMEMLIMIT is scaled with it, heap figures are
+divided by the scale and GCs per GiB multiplied by it ("predicted", linear
+extrapolation; the 4 MiB minimum heap goal and the runtime's non-heap
+memory, which GOMEMLIMIT counts, do not scale, so a small scaled heap is
+less faithful).
+
+**Budget** (``--budget``): ``budget`` allocations per setting instead; the
+live set takes at most half of it (scaled as above), the stream the rest;
+``stream_scale`` is its bytes over the bytes of the counts its mix follows.
+What limits each answer (too few cycles, scaling, the profile's sampling
+error) is :attr:`WhatIf.limits`, shown before the figures.
 
 :func:`run_whatif` runs the workload once per (GOGC, GOMEMLIMIT) setting
-on a fresh model heap with a ``goheap.timeline.Timeline``, serially or in a
-process pool, and reports per setting: peak HeapInuse and HeapSys,
-NextGC and NumGC at the end, and GCs per GiB allocated in the stream
-(the live set's own build-up cycles left out). Same input, same output.
+on a fresh model heap with a ``goheap.timeline.Timeline``, on an executor
+of ``goheap.parallel`` (a process pool by default), and reports per
+setting: peak HeapInuse and HeapSys, NextGC and NumGC at the end, and GCs
+per GiB allocated in the stream's steady cycles (the live set's own
+build-up cycles left out), each with the cycles it rests on. Same input,
+same output.
 """
 
 from __future__ import annotations
@@ -744,25 +757,37 @@ def run_whatif(
     )
 
 
+def _manager_start() -> None:
+    """In the queue's manager process: an interrupt is the parent's to act on."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _map_with_progress(items: list[RunItem], jobs: int, progress: Progress) -> list[dict]:
     """The items in a process pool, their progress sent back through a manager's queue."""
-    import multiprocessing
+    import contextlib
     import threading
+    from multiprocessing.managers import SyncManager
 
-    with multiprocessing.Manager() as manager:
-        queue = manager.Queue()
+    manager = SyncManager()
+    manager.start(_manager_start)
+    queue = manager.Queue()
 
-        def drain() -> None:
+    def drain() -> None:
+        with contextlib.suppress(Exception):  # the manager gone: nothing more to show
             while (msg := queue.get()) is not None:
                 progress(*msg)
 
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        try:
-            return map_items(_run_one, [(*it[:5], queue) for it in items], jobs, "process")
-        finally:
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        return map_items(_run_one, [(*it[:5], queue) for it in items], jobs, "process")
+    finally:
+        with contextlib.suppress(Exception):
             queue.put(None)
-            reader.join(5.0)
+        reader.join(5.0)
+        manager.shutdown()
 
 
 def check_duration(work: SyntheticWorkload, plans: list[Plan], rate_source: str) -> None:
