@@ -151,6 +151,16 @@ def test_no_goal_runs_no_cycles_and_says_so(analysis: Analysis) -> None:
     assert w.limits[0].startswith("GOGC=off: no collection runs")
 
 
+def test_a_limit_near_the_live_set_is_a_limit(analysis: Analysis) -> None:
+    w = run_whatif(analysis, [Setting(100, 9 * MIB), Setting(100, 16 * MIB)], cycles=2)
+    assert w.limits == [
+        "GOGC=100 GOMEMLIMIT=9.0 MiB: the limit is within 25% of the profile's live set "
+        "(8.0 MiB), so the answer hangs on that figure, and a profile's in-use bytes are its "
+        "last cycle's marked heap: the live objects and what the program allocated while "
+        "that cycle marked."
+    ]
+
+
 def test_sampling_error_is_a_limit() -> None:
     w = run_whatif(analyze(service(period=512 * 1024), "go1.27"), [Setting(100)], cycles=2)
     assert any(re.search(r"known to about ±\d+% \(1 s\.e\.\)", line) for line in w.limits)
@@ -204,7 +214,7 @@ def test_cli_limits_come_before_the_figures(cli_profile: None) -> None:
     limit, table = out.index("limit: GOGC=off: no collection"), out.index("what-if (synthetic")
     assert limit < table < out.index("note:")
     row = next(ln for ln in out.splitlines() if ln.startswith("GOGC=100 "))
-    assert re.search(r"MiB ±[\d.]+ (KiB|MiB|B) .* 2 +[\d.]+ ±[\d.]+$", row), row
+    assert re.search(r"MiB ±[\d.]+% .* 2 +[\d.]+ ±[\d.]+$", row), row
 
 
 def _bare(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -112,6 +112,8 @@ MIN_SCALED_LIVE = 32 << 20
 PLAN_MARGIN = 1.3
 GROW_BLOCKS = 8
 HEAP_MINIMUM = 4 << 20  # Go's heapminimum at GOGC=100
+#: A GOMEMLIMIT under this many times the profile's live set earns a limit line.
+NEAR_LIMIT = 1.25
 FEW_CYCLES = 4  # under a --budget, fewer steady cycles than this earn a limit line
 GIB = 1 << 30
 STACK_LIVE = ("main.live", "main.main", "runtime.main", "runtime.goexit")
@@ -856,6 +858,19 @@ def _limits(
             f"{_labels(scaled)} to about {SETTING_ALLOCS:,} allocations each (figures are "
             "scaled back); the 4 MiB minimum goal and the runtime's non-heap memory do not "
             "scale, so a scaled limit bites harder than the real one."
+        )
+    live = work.live_bytes / work.live_scale
+    near = [
+        r
+        for r in runs
+        if r["memlimit"] is not None and _has_limit(work) and r["memlimit"] < NEAR_LIMIT * live
+    ]
+    if near:
+        out.append(
+            f"{_labels(near)}: the limit is within {NEAR_LIMIT - 1:.0%} of the profile's live "
+            f"set ({human_bytes(live)}), so the answer hangs on that figure, and a profile's "
+            "in-use bytes are its last cycle's marked heap: the live objects and what the "
+            "program allocated while that cycle marked."
         )
     se = int(analysis.totals.get("inuse_bytes_se", 0) or 0)
     inuse = int(analysis.totals.get("inuse_bytes", 0) or 0)

@@ -190,12 +190,19 @@ def _pm(value: Any, err: Any, fmt: Any) -> str:
     return fmt(value) if err is None else f"{fmt(value)} ±{fmt(err)}"
 
 
+def _share(part: float, whole: float) -> str:
+    """part as a percentage of whole, short: '0.4%', '12%'."""
+    x = 100 * part / whole if whole else 0.0
+    return f"{x:.1f}%" if x < 10 else f"{x:.0f}%"
+
+
 def whatif_cells(r: dict[str, Any]) -> list[str]:
     """A setting's figures as text, in the order of ``WHATIF_COLUMNS``."""
     p = r.get("predicted") or {}
     ms = r.get("memstats") or {}
+    peak, err = p.get("peak_HeapInuse", 0), p.get("peak_HeapInuse_err")
     return [
-        _pm(p.get("peak_HeapInuse", 0), p.get("peak_HeapInuse_err"), human_bytes),
+        human_bytes(peak) if err is None else f"{human_bytes(peak)} ±{_share(err, peak)}",
         human_bytes(p.get("peak_HeapSys", 0)),
         "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
         f"{ms.get('NumGC', 0):,}",
@@ -216,18 +223,11 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
         return
     for line in w.get("limits") or []:
         console.print(f"[bold yellow]limit:[/bold yellow] {escape(line)}", highlight=False)
-    scaled = any(float(r.get("live_scale", 1.0)) < 1 for r in runs)
     t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
-    cols = ["setting", *WHATIF_COLUMNS]
-    if scaled:
-        cols.append("simulated HeapInuse")
-    for i, col in enumerate(cols):
+    for i, col in enumerate(["setting", *WHATIF_COLUMNS]):
         t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for r in runs:
-        cells = [escape(str(r.get("label", ""))), *whatif_cells(r)]
-        if scaled:
-            cells.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
-        t.add_row(*cells)
+        t.add_row(escape(str(r.get("label", ""))), *whatif_cells(r))
     console.print(t)
 
 
