@@ -141,7 +141,7 @@ def test_costly_settings_scale_their_live_set(analysis: Analysis, monkeypatch) -
     r = w.runs[0]
     assert r["live_scale"] == costly.scale and r["cycles"] == 2
     assert r["predicted"]["peak_HeapInuse"] == round(r["peak"]["HeapInuse"] / r["live_scale"])
-    assert any(line.startswith("Live set scaled by 0.25") for line in w.limits)
+    assert any(line.startswith("Live set scaled (GOGC=400 x0.25) ") for line in w.limits)
 
 
 def test_no_goal_runs_no_cycles_and_says_so(analysis: Analysis) -> None:

@@ -851,13 +851,13 @@ def _limits(
         )
     scaled = [r for r in runs if r["live_scale"] < 1]
     if scaled:
-        fs = sorted({round(r["live_scale"], 3) for r in scaled})
+        each = ", ".join(f"{r['label']} x{r['live_scale']:.3g}" for r in scaled)
         what = "and GOMEMLIMIT " if any(r["memlimit"] is not None for r in scaled) else ""
         out.append(
-            f"Live set {what}scaled by {', '.join(f'{x:.3g}' for x in fs)} to keep "
-            f"{_labels(scaled)} to about {SETTING_ALLOCS:,} allocations each (figures are "
-            "scaled back); the 4 MiB minimum goal and the runtime's non-heap memory do not "
-            "scale, so a scaled limit bites harder than the real one."
+            f"Live set {what}scaled ({each}) to keep each setting to about "
+            f"{SETTING_ALLOCS:,} allocations (figures are scaled back); the 4 MiB minimum "
+            "goal and the runtime's non-heap memory do not scale, so a scaled limit bites "
+            "harder than the real one."
         )
     live = work.live_bytes / work.live_scale
     near = [
