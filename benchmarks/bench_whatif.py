@@ -167,8 +167,9 @@ def without_floating_garbage(work: SyntheticWorkload, gogc: int = 100) -> Synthe
     floating = statistics.mean(goals) / (1 + gogc / 100) - work.live_bytes
     if floating <= 0:
         return work
-    stream_bytes = work.stream_bytes
-    cut = {k: floating * n / stream_bytes for k, n in work.stream}
+    mix = work.stream or work.mix  # a sized workload has no fixed stream: its mix
+    mix_bytes = sum(k * n for k, n in mix)
+    cut = {k: floating * n / mix_bytes for k, n in mix}
     live = [(k, max(0, n - round(cut.get(k, 0.0)))) for k, n in work.live]
     return dataclasses.replace(work, live=tuple((k, n) for k, n in live if n))
 
