@@ -29,6 +29,7 @@ _.sim_value  # validate Row: written to the JSON report by dataclasses.asdict
 _.purges  # trace Recorder/Replayer: how often the id map was purged, read by tests
 
 # --- inspection: state a user (and the tests) read; src/ only writes it -----------------
+_.jumps  # profiles.fastforward: fast-forwards made, read by tests and bench_idle.py
 _.spanSets  # go1.27 mcentral: all four span sets, for inspection
 _.freePages, _.scavengedPages  # go1.27 pageAlloc and pageCache: page counts, for inspection
 _.tryChunkOf  # go1.27 pageAlloc: a chunk's bitmaps, or None if never mapped

@@ -41,3 +41,14 @@ def make_heap() -> Iterator[Callable[..., Heap]]:
     finally:
         for h in made:
             h.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No progress display unless a test asks for one (``GOHEAP_PROGRESS``, or ``mode=``).
+
+    Whether a line is printed depends on wall time, which a loaded machine
+    stretches; tests that check stderr exactly would then flake. Subprocesses
+    inherit the setting through the environment.
+    """
+    monkeypatch.setenv("GOHEAP_PROGRESS", "off")

@@ -65,7 +65,48 @@ def test_memlimit_is_recorded_with_a_note_for_go18(capsys) -> None:
     out, err = capsys.readouterr()
     assert rc == 0
     assert json.loads(out)["memlimit"] == 64 << 20
-    assert "no memory limit" in err
+    assert err == (
+        "goheap: note: GOMEMLIMIT=64MiB is recorded but has no effect: go1.8 has no memory "
+        "limit (Go added GOMEMLIMIT in 1.19)\n"
+    )
+
+
+def test_memlimit_is_said_to_be_applied_under_go127(capsys) -> None:
+    args = ["run", "retain", "--param", "count=10", "--profile", "go1.27", "--memlimit", "64MiB"]
+    assert main([*args, "--json", "-"]) == 0
+    err = capsys.readouterr().err
+    assert err == "goheap: GOMEMLIMIT=64MiB applied (the runtime's soft memory limit)\n"
+    assert main(["compare", "retain", "--param", "count=10", "--memlimit", "1GiB,off",
+                 "--profile", "go1.8,go1.27", "-j", "1", "--json", "-"]) == 0  # fmt: skip
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "GOMEMLIMIT=1GiB is recorded but has no effect: go1.8" in err[0]
+    assert err[1] == "goheap: GOMEMLIMIT=1GiB applied (the runtime's soft memory limit)"
+
+
+def test_every_file_written_is_named_once(capsys, tmp_path: Path) -> None:
+    """goheap: wrote PATH on stderr for each output file; nothing for standard output."""
+    trace, js, html, pb = (tmp_path / n for n in ("t.trace", "r.json", "r.html", "h.pb.gz"))
+    small = ["retain", "--param", "count=10"]
+    assert main(["record", *small, "-o", str(trace), "--json", str(js), "--report", str(html)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err) == sorted(f"goheap: wrote {p}" for p in (trace, js, html))
+    assert main(["replay", str(trace), "--pprof", str(pb), "--json", "-", "-f"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"goheap: wrote {pb}\n" and json.loads(out)["memstats"]["Mallocs"] > 0
+    assert main(["run", *small, "--json", "-"]) == 0
+    assert capsys.readouterr().err == ""  # standard output is not a file written
+    assert main(["analyze", str(pb), "--json", str(js), "--report", str(html), "-f"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err) == sorted(f"goheap: wrote {p}" for p in (js, html))
+    assert main(["compare", *small, "--gogc", "50,100", "-j", "1", "--json", str(js), "-f"]) == 0
+    assert capsys.readouterr().err == f"goheap: wrote {js}\n"
+
+
+def test_analyze_verbose_takes_no_value(capsys, tmp_path: Path) -> None:
+    rc = main(["analyze", str(tmp_path / "none.pb.gz"), "--verbose=yes"])
+    _, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith("goheap: error:") and "--verbose" in err
 
 
 def test_run_list_names_every_workload(capsys) -> None:

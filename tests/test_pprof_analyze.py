@@ -420,7 +420,7 @@ def fake_profile(monkeypatch: pytest.MonkeyPatch) -> HeapProfile:
         smp("main.h", 81_920, 2, line=40),
         HeapSample((), 5, 80, 5, 80, 16),
     )
-    monkeypatch.setattr(command, "load_profile", lambda path: p)
+    monkeypatch.setattr(command, "load_profile", lambda path, timeout=None: p)
     return p
 
 
@@ -430,8 +430,12 @@ def test_cli_table(fake_profile: HeapProfile) -> None:
     out = r.output
     assert "minimum HeapInuse" in out and "270,336" in out
     assert "main.f main.go:28" in out and "<no stack>" in out
-    assert "note: MemProfileRate = 1" in out
+    assert "note: MemProfileRate = 1" not in out  # the notes are behind --verbose
+    assert "8 notes on what the profile records" in out and "--verbose" in out
     assert "what-if" not in out
+    r = CliRunner().invoke(cli, ["analyze", "heap.pb.gz", "-v"], terminal_width=100)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("note: ") == 8 and "note: MemProfileRate = 1" in r.output
 
 
 def test_cli_json(fake_profile: HeapProfile) -> None:

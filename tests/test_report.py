@@ -440,7 +440,7 @@ def test_text_tables(result: dict[str, Any]) -> None:
     text.breakdown_table(result, console)
     text.classes_table(result, console)
     out = buf.getvalue()
-    assert "[go1.8]" in out  # not eaten as rich markup
+    assert "[go1.8 GOGC=100 GOMEMLIMIT=off procs=1]" in out  # not eaten as rich markup
     for word in ("HeapInuse", "live_bytes", "rounding_bytes_est", "released_bytes"):
         assert word in out
     assert "free slots" in out and "tail waste" in out and "large" in out
@@ -558,7 +558,9 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     import matplotlib.image as mpimg
 
     page = tmp_path / "report.html"
-    doc = html.render_report(make_result(n_spans=400, n_gc=6))
+    r = make_result(n_spans=400, n_gc=6)
+    r["memlimit"] = 7 << 20  # HeapSys is 6 MiB: the GOMEMLIMIT line is drawn to scale
+    doc = html.render_report(r)
     page.write_text(doc)
     # Where are the plots? A copy of the page with a script that measures them.
     probe = tmp_path / "probe.html"
@@ -582,12 +584,69 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
         region = img[int(y) : int(y + h), int(x) : int(x + w)]
         share = _coloured(region).mean()
         assert share > 0.01, f"{name}: only {share:.2%} coloured pixels"
-    # The timeline shows its series in their colours (NextGC red, HeapSys purple).
+    # The timeline shows its series in their colours (NextGC red, HeapSys purple), and
+    # the GOMEMLIMIT line (green).
     x, y, w, h = boxes["timeline"]
     region = img[int(y) : int(y + h), int(x) : int(x + w)].reshape(-1, 3)
-    for colour in ("#e31a1c", "#6a3d9a"):
+    for colour in ("#e31a1c", "#6a3d9a", "#1b9e77"):
         want = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
         assert (np.abs(region - want).max(axis=1) < 0.08).sum() > 20, colour
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
+    reason=f"{CHROMIUM} not found (Debian: apt-get install chromium; .ci/run installs it)",
+)
+def test_analysis_report_flame_graph_renders_in_chromium(tmp_path: Path) -> None:
+    """goheap analyze --report: the class chart and the flame graph of Go's own profile
+    (tests/data/pprof/rate1.pb.gz) are drawn, on the page, in colour; hover titles are
+    in the DOM and each labelled box's text fits its box."""
+    import matplotlib.image as mpimg
+
+    from goheap.pprof import read_heap_profile
+    from goheap.pprof.analyze import analyze
+    from goheap.pprof.flame import flame_tree
+    from goheap.report.analyze import render_analysis_html
+
+    profile = read_heap_profile(Path(__file__).parent / "data" / "pprof" / "rate1.pb.gz")
+    doc = render_analysis_html(analyze(profile).to_dict(), flame=flame_tree(profile))
+    page = tmp_path / "analysis.html"
+    page.write_text(doc)
+    probe = tmp_path / "probe.html"
+    measure = """<script>
+window.addEventListener('load', () => {
+  const texts = [];
+  for (const g of document.querySelectorAll('svg.flame g')) {
+    const t = g.querySelector('text');
+    if (t) texts.push([t.getComputedTextLength(), +g.querySelector('rect').getAttribute('width')]);
+  }
+  document.body.setAttribute('data-texts', JSON.stringify(texts));
+});
+</script>"""
+    probe.write_text(doc.replace("</body>", _PROBE + measure + "</body>"))
+    dom = _chromium(tmp_path, "--dump-dom", probe.as_uri())
+    m = re.search(r"data-boxes=\"([^\"]*)\"", dom.stdout)
+    assert m, dom.stderr[-2000:]
+    boxes = json.loads(m.group(1).replace("&quot;", '"'))
+    assert set(boxes) == {"classes", "flame"}
+    texts = json.loads(re.search(r"data-texts=\"([^\"]*)\"", dom.stdout).group(1))  # type: ignore[union-attr]
+    assert len(texts) >= 3 and all(length + 3 <= width for length, width in texts), texts
+    assert "<title>main.allocMany" in dom.stdout
+
+    png = tmp_path / "analysis.png"
+    shot = _chromium(tmp_path, f"--screenshot={png}", page.as_uri())
+    assert png.exists(), shot.stderr[-2000:]
+    img = mpimg.imread(str(png))[..., :3]
+    for name, (x, y, w, h) in boxes.items():
+        assert w > 300 and h > 30, (name, w, h)
+        assert x + w <= img.shape[1] and y + h <= img.shape[0], f"{name} is off the screenshot"
+        region = img[int(y) : int(y + h), int(x) : int(x + w)]
+        share = _coloured(region).mean()
+        assert share > 0.05, f"{name}: only {share:.2%} coloured pixels"
+    # The flame's top row (the root, all in use) spans the whole graph.
+    x, y, w, h = boxes["flame"]
+    top_row = img[int(y) + 8, int(x) + 2 : int(x + w) - 2]
+    assert _coloured(top_row[None, ...]).mean() > 0.95
 
 
 def test_no_goal_is_not_drawn() -> None:
@@ -606,6 +665,27 @@ def test_no_goal_is_not_drawn() -> None:
     assert svg is not None and "bytes (MiB)" in svg
     both = plots.compare_svg([{"timeline": tl}, {"timeline": tl}], ["off", "off2"])
     assert both is not None and "bytes (MiB)" in both
+
+
+def test_charts_draw_gomemlimit_and_name_the_settings() -> None:
+    from goheap.report import plots
+
+    r = make_result()
+    svg = plots.timeline_svg(r) or ""
+    assert "GOMEMLIMIT=off" in svg and "stroke: #1b9e77" not in svg  # no limit, no line
+    r["memlimit"] = 7 << 20  # the heap reaches 6 MiB
+    svg = plots.timeline_svg(r) or ""
+    assert "GOMEMLIMIT=7MiB" in svg and "stroke: #1b9e77" in svg
+    assert "go1.8 GOGC=100 GOMEMLIMIT=7MiB procs=1" in svg  # the chart's title
+    r["memlimit"] = 1 << 30  # far above the heap: named, not drawn (the heap stays readable)
+    svg = plots.timeline_svg(r) or ""
+    assert "GOMEMLIMIT=1GiB ↑ (above the chart)" in svg and "stroke: #1b9e77" not in svg
+    runs = [make_result(gogc=g) | {"memlimit": m} for g, m in ((50, 7 << 20), (100, None))]
+    both = plots.compare_svg(runs, ["GOGC=50", "GOGC=100"], "binarytrees depth=14") or ""
+    assert "GOMEMLIMIT" in both and "binarytrees depth=14" in both  # the legend, the title
+    what_if = [runs[0] | {"memlimit": 64 << 20, "memlimit_simulated": 7 << 20}]
+    svg = plots.compare_svg(what_if, ["x"]) or ""
+    assert "GOMEMLIMIT" in svg and "above the chart" not in svg  # the simulated limit, drawn
 
 
 def test_a_failed_write_is_one_error(tmp_path: Path) -> None:

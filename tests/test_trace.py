@@ -838,3 +838,24 @@ def test_long_lifetime_trace_bounded(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert max(peaks) <= 1001
     assert peak < 64 << 20
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (b"\xc1", r"byte \d+: record 1 is not valid msgpack \(byte 0xc1 or another byte"),
+        (b"\x91" * 2000, r"record 1 is not valid msgpack \(arrays or maps nested deeper"),
+        (b"\x81\x01\x02", r"record 1 is not valid msgpack \(int is not allowed for map key"),
+    ],
+)
+def test_msgpack_errors_say_what_and_where(tail: bytes, message: str) -> None:
+    """msgpack raises some errors with no message: the reader says what, which and where."""
+    data = encode_records([]) + tail
+    with pytest.raises(TraceError, match=message) as err, open_trace_bytes(data) as r:
+        list(r)
+    assert err.value.offset == len(encode_records([]))
+
+
+def test_a_bad_binary_header_is_named() -> None:
+    with pytest.raises(TraceError, match=r"byte 8: the header is not valid msgpack \(byte 0xc1"):
+        open_trace_bytes(MAGIC + b"\xc1")

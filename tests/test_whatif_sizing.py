@@ -190,7 +190,7 @@ def test_gctrace_keeps_every_cycle_line(analysis: Analysis) -> None:
 
 @pytest.fixture
 def cli_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(command, "load_profile", lambda path: service())
+    monkeypatch.setattr(command, "load_profile", lambda path, timeout=None: service())
 
 
 def test_cli_gctrace_goes_to_stderr_only(cli_profile: None) -> None:
@@ -212,7 +212,7 @@ def test_cli_limits_come_before_the_figures(cli_profile: None) -> None:
     out = r.stdout
     assert "sized for 2 steady GC cycles" in r.stderr
     limit, table = out.index("limit: GOGC=off: no collection"), out.index("what-if (synthetic")
-    assert limit < table < out.index("note:")
+    assert limit < table < out.index("notes on what the profile records")
     row = next(ln for ln in out.splitlines() if ln.startswith("GOGC=100 "))
     assert re.search(r"MiB ±[\d.]+% .* 2 +[\d.]+ ±[\d.]+$", row), row
 

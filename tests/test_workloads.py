@@ -142,6 +142,10 @@ def test_params_read_as_gos_flag_int() -> None:
     assert parse_params(get_workload("churn"), ["k=1_000"])["k"] == 1000
 
 
+def test_a_billion_steps_is_the_longest_run() -> None:
+    assert parse_params(get_workload("churn"), ["steps=1_000_000_000"])["steps"] == 10**9
+
+
 @pytest.mark.parametrize(
     ("name", "items", "message"),
     [
@@ -152,6 +156,10 @@ def test_params_read_as_gos_flag_int() -> None:
         ("finalizers", ["count=-1"], "count=-1"),
         ("fragmentation", ["sizes=3"], "no parameter 'sizes'"),
         ("churn", ["steps=10", "k=5", "steps=20"], "--param steps is given twice"),
+        ("churn", ["steps=1000000000000"], "would take days to weeks .* at most 1,000,000,000"),
+        ("large", ["steps=1000000001"], "at most 1,000,000,000 are accepted"),
+        ("service", ["requests=10000000000"], "10,000,000,000 requests served would take"),
+        ("fragmentation", ["count=4000000000"], "4,000,000,000 objects allocated"),
     ],
 )
 def test_bad_params_are_one_line_errors(name: str, items: list[str], message: str) -> None:

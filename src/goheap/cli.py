@@ -25,7 +25,7 @@ import click
 from goheap.errors import GoheapError
 from goheap.interrupts import Interrupted, signals_call
 from goheap.options import parse_memlimit, split_list
-from goheap.outputs import STDOUT, check_outputs, write_file
+from goheap.outputs import STDOUT, announcing, check_outputs, write_file
 from goheap.pprof.command import analyze
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.validate.command import validate
@@ -238,11 +238,25 @@ def run_options(
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
     limit = parse_memlimit(memlimit)
-    if limit is not None and not get_profile(profile).has_memory_limit:
-        click.echo(
-            f"goheap: note: {profile} has no memory limit; --memlimit is recorded only", err=True
-        )
+    memlimit_note(profile, limit)
     return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
+
+
+def memlimit_note(profile: str, limit: int | None) -> None:
+    """Say on stderr what a GOMEMLIMIT does under this profile: applied, or recorded only."""
+    from goheap.report.common import memlimit_setting
+
+    if limit is None:
+        return
+    setting = f"GOMEMLIMIT={memlimit_setting(limit)}"
+    if get_profile(profile).has_memory_limit:
+        click.echo(f"goheap: {setting} applied (the runtime's soft memory limit)", err=True)
+    else:
+        click.echo(
+            f"goheap: note: {setting} is recorded but has no effect: {profile} has no memory "
+            "limit (Go added GOMEMLIMIT in 1.19)",
+            err=True,
+        )
 
 
 def emit(result: dict[str, Any], out: Outputs, *, tables: bool = True) -> None:
@@ -320,17 +334,19 @@ def run(
 
 def print_workloads() -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from goheap.report.fit import Col, print_fitted
     from goheap.workloads import WORKLOADS
 
-    t = Table(title="workloads", title_justify="left")
-    t.add_column("name")
-    t.add_column("parameters (default)")
-    t.add_column("what it does")
-    for w in WORKLOADS.values():
-        t.add_row(w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary)
-    Console().print(t)
+    cols = [
+        Col("name", "left"),
+        *(Col(h, "left", wrap=True) for h in ("parameters", "what it does")),
+    ]
+    rows = [
+        [w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary]
+        for w in WORKLOADS.values()
+    ]
+    print_fitted(Console(), "workloads (parameters at their defaults)", cols, rows)
 
 
 # --- record / replay ------------------------------------------------------------------
@@ -368,6 +384,7 @@ def record(
     out: Outputs,
 ) -> None:
     """Run a built-in WORKLOAD and write everything it does to a trace file."""
+    from goheap.progress import RunProgress
     from goheap.trace import record_workload
 
     out.check({"-o": output})
@@ -375,18 +392,20 @@ def record(
     if fmt == "auto":
         base = output[:-3] if output.endswith(".gz") else output
         fmt = "ndjson" if base.endswith((".ndjson", ".jsonl", ".json")) else "binary"
-    result = record_workload(
-        workload,
-        list(params),
-        output,
-        fmt=fmt,
-        profile=opts.profile,
-        procs=opts.procs,
-        gogc=opts.gogc,
-        liveness=opts.liveness,
-        memlimit=opts.memlimit,
-        gctrace=opts.gctrace,
-    )
+    with RunProgress(f"record {workload}") as bar:
+        result = record_workload(
+            workload,
+            list(params),
+            output,
+            fmt=fmt,
+            profile=opts.profile,
+            procs=opts.procs,
+            gogc=opts.gogc,
+            liveness=opts.liveness,
+            memlimit=opts.memlimit,
+            gctrace=opts.gctrace,
+            progress=bar.heap_callback(),
+        )
     emit(result, out, tables=output != STDOUT)
 
 
@@ -448,13 +467,16 @@ def replay(
                     err=True,
                 )
         result = session.results(name, params, {"trace": trace_path, "events": count})
-        if pprof_out:  # also after a bad record: the profile of the events applied
-            session.write_pprof(pprof_out)
-        if failure is not None:
-            result["error"] = str(failure)
-            if out.json:  # the results so far are still written
+        written: list[str] = []  # after a bad record: named in the one error line
+        with announcing(written.append) if failure else contextlib.nullcontext():
+            if pprof_out:  # also after a bad record: the profile of the events applied
+                session.write_pprof(pprof_out)
+            if failure is not None and out.json:  # the results so far are still written
+                result["error"] = str(failure)
                 write_file(out.json, json.dumps(result, indent=1) + "\n")
-            raise failure
+        if failure is not None:
+            kept = f" (the events before it: wrote {', '.join(written)})" if written else ""
+            raise GoheapError(f"{failure}{kept}") from None
         emit(result, out)
     finally:
         session.close()
@@ -558,6 +580,7 @@ def compare(
     """Run WORKLOAD under several settings and set the results side by side."""
     from goheap.compare import RunSpec, run_all
     from goheap.heap import parse_gogc
+    from goheap.progress import RunProgress
     from goheap.workloads import get_workload, parse_params
 
     out.check()
@@ -569,7 +592,13 @@ def compare(
         for g in split_list(gogcs, "--gogc")
         for m in split_list(memlimits, "--memlimit")
     ]
-    results = run_all(specs, executor=executor, jobs=jobs)
+    for prof in split_list(profiles, "--profile"):
+        for m in sorted({spec.memlimit or 0 for spec in specs if spec.profile == prof} - {0}):
+            memlimit_note(prof, m)
+    with RunProgress(f"compare {workload}", ticking=True) as bar:
+        results = run_all(
+            specs, executor=executor, jobs=jobs, done=bar.count_callback(len(specs), "runs")
+        )
     if out.json:
         write_file(out.json, json.dumps({"runs": results}, indent=1) + "\n")
     if out.report:
@@ -618,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     and one line says so; the exit status is 130 or 143.
     """
     try:
-        with signals_call():
+        with signals_call(), announcing(lambda path: click.echo(f"goheap: wrote {path}", err=True)):
             cli.main(args=argv, prog_name="goheap", standalone_mode=False)
     except GoheapError as e:
         click.echo(f"goheap: error: {e}", err=True)

@@ -3,7 +3,8 @@
 Each run is independent (a fresh heap), so runs go to an executor: a local
 process pool by default, in-process ``serial``, or a Dask or Ray cluster
 when those libraries are installed (optional; never required): the
-executors of ``goheap.parallel``, which the what-if shares. ``EXECUTORS``
+executors of ``goheap.parallel``, which the what-if shares. An executor is
+a function ``(specs, jobs, done) -> results in spec order``; ``EXECUTORS``
 maps names to them, so another backend is one entry more.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.parallel import check_jobs, map_dask, map_processes, map_ray, map_serial
+from goheap.parallel import Done, check_jobs, map_dask, map_processes, map_ray, map_serial
 
 
 @dataclass(frozen=True)
@@ -45,23 +46,23 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
     )
 
 
-def run_serial(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return map_serial(run_spec, specs, jobs)
+def run_serial(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_serial(run_spec, specs, jobs, done)
 
 
-def run_processes(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return map_processes(run_spec, specs, jobs)
+def run_processes(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_processes(run_spec, specs, jobs, done)
 
 
-def run_dask(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return map_dask(run_spec, specs, jobs)
+def run_dask(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_dask(run_spec, specs, jobs, done)
 
 
-def run_ray(specs: list[RunSpec], jobs: int) -> list[dict[str, Any]]:
-    return map_ray(run_spec, specs, jobs)
+def run_ray(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
+    return map_ray(run_spec, specs, jobs, done)
 
 
-EXECUTORS: dict[str, Callable[[list[RunSpec], int], list[dict[str, Any]]]] = {
+EXECUTORS: dict[str, Callable[[list[RunSpec], int, Done], list[dict[str, Any]]]] = {
     "process": run_processes,
     "serial": run_serial,
     "dask": run_dask,
@@ -69,8 +70,14 @@ EXECUTORS: dict[str, Callable[[list[RunSpec], int], list[dict[str, Any]]]] = {
 }
 
 
-def run_all(specs: list[RunSpec], *, executor: str = "process", jobs: int = 0) -> list[dict]:
-    """Run every spec; results come back in the order of specs."""
+def run_all(
+    specs: list[RunSpec], *, executor: str = "process", jobs: int = 0, done: Done = None
+) -> list[dict]:
+    """Run every spec; results come back in the order of specs.
+
+    ``done(n)`` is told each time another run has finished (the local
+    executors; Dask and Ray report nothing until the end).
+    """
     try:
         run = EXECUTORS[executor]
     except KeyError:
@@ -78,4 +85,4 @@ def run_all(specs: list[RunSpec], *, executor: str = "process", jobs: int = 0) -
             f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})"
         ) from None
     check_jobs(jobs)
-    return run(specs, jobs)
+    return run(specs, jobs, done)

@@ -33,11 +33,11 @@ own allocations.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
 
-from goheap.errors import GoheapError
+from goheap.errors import GoheapError, HeapCheckError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
 from goheap.profiles import DEFAULT_PROFILE, build_runtime, get_profile
@@ -388,7 +388,7 @@ class Heap:
         self.runtime.advance(ns)
 
     @property
-    def cycles(self) -> list[GCCycle]:
+    def cycles(self) -> Sequence[GCCycle]:
         return self.runtime.cycles()
 
     # --- Ps ---
@@ -628,6 +628,36 @@ class Heap:
         if self._closed:
             self._closed_error("check")
         self.runtime.check()
+        if self.liveness == "graph":
+            self._check_reachable_pointers()
+
+    def _check_reachable_pointers(self) -> None:
+        """Every pointer the program can reach leads into an allocated object (or is nil).
+
+        From the roots through every pointer word the collector would scan: a
+        pointer to freed memory there means the collector freed a live object,
+        a silently wrong heap. (In lifetime mode the program itself declares
+        deaths, and may keep stale pointers it never uses: not checked.)
+        """
+        zerobase = self._arena.zerobase
+        pointers = self.runtime.object_pointers
+        seen: set[int] = set()
+        todo = [(v, "a root") for v in self.roots()]
+        while todo:
+            v, holder = todo.pop()
+            if v == zerobase:
+                continue
+            ref = self.find_object(v)
+            if ref is None:
+                raise HeapCheckError(
+                    f"{holder} holds {v:#x}, which points into no allocated object "
+                    "(the collector freed what the program can still reach)"
+                )
+            if ref.base in seen:
+                continue
+            seen.add(ref.base)
+            here = f"the object at {ref.base:#x} (reachable from the roots)"
+            todo.extend((p, here) for p in pointers(ref.base, ref.size))
 
     def _closed_error(self, op: str) -> NoReturn:
         raise GoheapError(f"{op}: the heap is closed (Heap.close released its memory)")

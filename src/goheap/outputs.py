@@ -11,6 +11,10 @@ writers; it imports nothing of goheap but its errors. Two rules:
   not a directory, an existing file is replaced only with ``-f``, and no
   output is another output or one of the command's inputs (the same file
   by inode, or by resolved path before it exists).
+* **Announced.** Inside ``announcing(tell)`` (the CLI's ``main``), every
+  file put in place is told to ``tell`` (``goheap: wrote PATH`` on
+  stderr); standard output and devices are not, nor a file put in place
+  while an error or interrupt is being handled (its one line names it).
 * **Written whole.** ``OutputFile`` writes to a temporary name beside the
   file and renames it into place (``os.replace``) only when it is
   complete, so a failure or an interrupt leaves the old file or nothing,
@@ -26,13 +30,26 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import IO
 
 from goheap.errors import GoheapError
 
 STDOUT = "-"
+
+#: Told the path of each file put in place (innermost last); empty: nobody is told.
+_TELL: list[Callable[[str], None]] = []
+
+
+@contextlib.contextmanager
+def announcing(tell: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, ``tell(path)`` after each output file is complete and in place."""
+    _TELL.append(tell)
+    try:
+        yield
+    finally:
+        _TELL.remove(tell)
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -171,6 +188,7 @@ class OutputFile:
 
     def commit(self) -> None:
         """Flush, and put the whole file in place (a failure discards it: GoheapError)."""
+        placed = self._tmp is not None
         try:
             self.stream.flush()
             if self._tmp is not None:
@@ -183,6 +201,8 @@ class OutputFile:
         except OSError as e:
             self.discard()
             raise _error(self.path, e) from None
+        if placed and _TELL and sys.exc_info()[1] is None:  # else the error's line names it
+            _TELL[-1](self.path)
 
     def discard(self) -> None:
         """Close without putting anything in place; the temporary file goes."""

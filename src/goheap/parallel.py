@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 from goheap.errors import GoheapError
@@ -54,18 +54,34 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
                 p.join(1.0)
 
 
-def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+def map_processes(
+    fn: Callable[[_T], _R],
+    items: list[_T],
+    jobs: int,
+    done: Callable[[int], None] | None = None,
+) -> list[_R]:
     """fn over items, in order, in up to ``jobs`` processes (0: one per CPU); one: in this one.
 
-    An interrupt (SIGINT, SIGTERM) or a failure in the parent or in any item
-    ends every worker at once, without waiting for the items that run.
+    ``done(n)`` is called (in this process) each time another item has
+    finished, n of them in all. An interrupt (SIGINT, SIGTERM) or a failure
+    in the parent or in any item ends every worker at once, without waiting
+    for the items that run.
     """
     n = workers(jobs, len(items))
     if n == 1:
-        return [fn(x) for x in items]
+        out = []
+        for x in items:
+            out.append(fn(x))
+            if done is not None:
+                done(len(out))
+        return out
     pool = ProcessPoolExecutor(max_workers=n, initializer=_worker_start)
     try:
-        results = list(pool.map(fn, items))
+        futures = [pool.submit(fn, x) for x in items]
+        for finished, _ in enumerate(as_completed(futures), 1):
+            if done is not None:
+                done(finished)
+        results = [f.result() for f in futures]
     except BaseException:
         _end_workers(pool)
         raise
@@ -73,13 +89,19 @@ def map_processes(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R
     return results
 
 
-def map_serial(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+Done = Callable[[int], None] | None  # told how many items have finished
+
+
+def map_serial(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
     """fn over items in this process."""
-    return [fn(x) for x in items]
+    return map_processes(fn, items, 1, done)
 
 
-def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
-    """fn over items on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``'s, else a local one."""
+def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
+    """fn over items on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``'s, else a local one.
+
+    ``done`` is not told: a cluster reports nothing until the end.
+    """
     try:
         from dask.distributed import Client
     except ImportError:
@@ -93,7 +115,7 @@ def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
         client.close()
 
 
-def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
     """fn over items on Ray: the running instance, ``RAY_ADDRESS``'s, or a local one."""
     try:
         import ray
@@ -106,7 +128,7 @@ def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
 
 
 #: Where a sweep's items run: ``--executor`` of ``compare`` and the what-if.
-EXECUTORS: dict[str, Callable[[Callable[[Any], Any], list[Any], int], list[Any]]] = {
+EXECUTORS: dict[str, Callable[[Callable[[Any], Any], list[Any], int, Done], list[Any]]] = {
     "process": map_processes,
     "serial": map_serial,
     "dask": map_dask,
@@ -119,8 +141,13 @@ def check_executor(executor: str) -> None:
         raise GoheapError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
 
 
-def map_items(fn: Callable[[_T], _R], items: list[_T], jobs: int, executor: str) -> list[_R]:
-    """fn over items, in order, on ``executor`` (with up to ``jobs`` processes where it counts)."""
+def map_items(
+    fn: Callable[[_T], _R], items: list[_T], jobs: int, executor: str, done: Done = None
+) -> list[_R]:
+    """fn over items, in order, on ``executor`` (with up to ``jobs`` processes where it counts).
+
+    ``done(n)`` is told each time another item has finished (the local executors).
+    """
     check_executor(executor)
     check_jobs(jobs)
-    return EXECUTORS[executor](fn, items, jobs)
+    return EXECUTORS[executor](fn, items, jobs, done)

@@ -233,13 +233,15 @@ class Analysis:
     min_heap_inuse: int
     notes: list[str]
     duration_nanos: int = 0
+    #: For a difference (goheap.pprof.diff): the base profile's source and figures.
+    base: dict[str, Any] | None = None
 
     def class_row(self, sizeclass: int) -> ClassRow | None:
         """The row of one class (0: large), None if the profile has nothing there."""
         return next((r for r in self.classes if r.sizeclass == sizeclass), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": "analyze",
             "profile": self.profile,
             "source": self.source,
@@ -253,6 +255,9 @@ class Analysis:
             "sites": [r.to_dict() for r in self.sites],
             "notes": list(self.notes),
         }
+        if self.base is not None:
+            out["base"] = dict(self.base)
+        return out
 
 
 @dataclass

@@ -25,14 +25,30 @@ if TYPE_CHECKING:
     from goheap.pprof.whatif import Setting, WhatIf
 
 
-def load_profile(path: str) -> HeapProfile:
-    """Read a heap profile (profile.proto, gzipped or not, or the legacy text form).
+def load_profile(source: str, timeout: float | None = None) -> HeapProfile:
+    """Read a heap profile (profile.proto, gzipped or not, or the legacy text form)
+    from a file, ``-`` (standard input) or an http(s) URL (``/debug/pprof/heap``).
 
     Faults are ``goheap.pprof.reader.ProfileError`` (a GoheapError): one line.
     """
-    from goheap.pprof.reader import read_heap_profile
+    from goheap.pprof.fetch import is_url, read_profile_source
 
-    return read_heap_profile(path)
+    if is_url(source) and click.get_text_stream("stderr").isatty():
+        click.echo(f"goheap: fetching {source}", err=True)  # it may take a while
+    return read_profile_source(source, timeout)
+
+
+def check_sources(profile: str, base: str | None, timeout: float | None, whatif: bool) -> None:
+    """--base and --timeout against the rest, before anything is read."""
+    if base is not None and whatif:
+        raise GoheapError(
+            "--base: a what-if (--gogc/--memlimit) simulates one heap, not the difference "
+            "of two profiles; drop --base or the what-if options"
+        )
+    if base == "-" and profile == "-":
+        raise GoheapError("--base -: PROFILE is standard input already; only one can be")
+    if timeout is not None and not 0 < timeout <= 86_400:
+        raise GoheapError(f"--timeout {timeout:g}: must be more than 0 and at most 86400 s")
 
 
 def parse_settings(gogcs: str | None, memlimits: str | None) -> list[Setting]:
@@ -58,6 +74,9 @@ Examples:
   goheap analyze heap.pb.gz --gogc 50,100 --alloc-rate 500MiB/s --cycles 10
   goheap analyze heap.pb.gz --gogc 50,400 --gctrace --executor dask
   goheap analyze heap.txt --profile go1.8            a legacy text profile, Go 1.8's classes
+  goheap analyze http://localhost:6060/debug/pprof/heap    a running service's heap
+  curl -s localhost:6060/debug/pprof/heap | goheap analyze -
+  goheap analyze new.pb.gz --base old.pb.gz          what changed (as go tool pprof -base)
 """
 )
 @click.argument("profile_path", metavar="PROFILE")
@@ -126,6 +145,22 @@ Examples:
 @click.option("--json", "json_out", metavar="PATH|-", help="Write the analysis as JSON.")
 @click.option("--report", "report_out", metavar="PATH.html", help="Write an HTML report.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
+@click.option(
+    "--base",
+    "base_path",
+    default=None,
+    metavar="OLD",
+    help="Show PROFILE minus OLD (a file, - or a URL), as go tool pprof -base does.",
+)
+@click.option(
+    "--timeout",
+    default=None,
+    type=float,
+    metavar="SECONDS",
+    help="For a URL: give up after this long [default: as go tool pprof, 65, or 5 + "
+    "1.5 x the URL's seconds=N].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Print the notes on what limits the figures.")
 def analyze(
     profile_path: str,
     profile_name: str,
@@ -142,12 +177,16 @@ def analyze(
     json_out: str | None,
     report_out: str | None,
     force: bool,
+    base_path: str | None,
+    timeout: float | None,
+    verbose: bool,
 ) -> None:
     """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
 
     Reads a heap profile (go tool pprof's profile.proto, as
     /debug/pprof/heap or pprof.WriteHeapProfile write it, or the legacy text
-    form) and puts it through a Go version's size classes: in-use objects
+    form) from a file, - (standard input) or a running program's
+    http://HOST/debug/pprof/heap, and puts it through a Go version's size classes: in-use objects
     and bytes per class, the spans they need packed perfectly and the tail
     each span wastes, the minimum HeapInuse that implies, allocation per
     class, and the top allocation sites. With --gogc/--memlimit it builds a
@@ -158,11 +197,16 @@ def analyze(
     """
     from goheap.profiles import get_profile
 
-    check_outputs(force, {"--json": json_out, "--report": report_out}, {"PROFILE": profile_path})
+    check_outputs(
+        force,
+        {"--json": json_out, "--report": report_out},
+        {"PROFILE": profile_path, "--base": base_path},
+    )
     get_profile(profile_name)
     if top < 0:
         raise GoheapError(f"--top {top}: must be 0 or more")
     settings = parse_settings(gogcs, memlimits)
+    check_sources(profile_path, base_path, timeout, bool(settings))
     rate: float | str | None = "profile"
     if alloc_rate is not None:
         from goheap.pprof.whatif import parse_alloc_rate
@@ -175,11 +219,15 @@ def analyze(
         if not 1 <= procs <= 256:
             raise GoheapError(f"--procs {procs}: must be between 1 and 256")
         check_jobs(jobs)
-    profile = load_profile(profile_path)
+    profile = load_profile(profile_path, timeout)
+    if base_path is not None:
+        from goheap.pprof.diff import analyze_diff
 
-    from goheap.pprof.analyze import analyze as run_analysis
+        analysis = analyze_diff(profile, load_profile(base_path, timeout), profile_name)
+    else:
+        from goheap.pprof.analyze import analyze as run_analysis
 
-    analysis = run_analysis(profile, profile_name)
+        analysis = run_analysis(profile, profile_name)
     result = analysis.to_dict()
     if settings:
         size = f"{budget:,} allocations" if budget else f"sized for {cycles} steady GC cycles"
@@ -189,13 +237,15 @@ def analyze(
     if json_out:
         write_file(json_out, json.dumps(result, indent=1) + "\n")
     if report_out:
+        from goheap.pprof.flame import flame_tree
         from goheap.report.analyze import write_analysis_report
 
-        write_analysis_report(result, report_out, top=top)
+        flame = None if base_path is not None else flame_tree(profile)
+        write_analysis_report(result, report_out, top=top, flame=flame)
     if STDOUT not in (json_out, report_out):
         from goheap.report.analyze import print_analysis
 
-        print_analysis(result, top=top)
+        print_analysis(result, top=top, verbose=verbose)
 
 
 def _whatif(
@@ -216,7 +266,7 @@ def _whatif(
     labels = [s.label for s in settings]
     wanted = 0 if budget else WARMUP_CYCLES + cycles + 1  # cycle starts per setting
     state = dict.fromkeys(range(len(settings)), (0, wanted))
-    with RunProgress("what-if") as bar:
+    with RunProgress("what-if", ticking=True) as bar:
 
         def progress(index: int, done: int, wanted: int) -> None:
             state[index] = (done, wanted)

@@ -105,6 +105,10 @@ class HeapSample:
     that called ``new``/``make``; runtime frames above it are already
     dropped by Go). ``size`` is the ``bytes`` label, or ``None`` when the
     profile has none (then ``alloc_space / alloc_objects`` is the best guess).
+    ``pcs`` are the stack's location addresses in profile.proto (one per
+    Location, so an inlined call shares its caller's), or () when not
+    known; they tell two call sites on one line apart (:mod:`goheap.pprof.diff`
+    matches samples as pprof does, by location), and are not compared.
     """
 
     stack: tuple[Frame, ...]
@@ -113,6 +117,7 @@ class HeapSample:
     inuse_objects: int
     inuse_space: int
     size: int | None = None
+    pcs: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def site(self) -> Frame | None:

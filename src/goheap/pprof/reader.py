@@ -91,7 +91,7 @@ def read_heap_profile(path: str | os.PathLike[str]) -> HeapProfile:
 
 def parse_heap_profile(data: bytes, source: str) -> HeapProfile:
     """Decode a heap profile from bytes; ``source`` names it in errors and in the result."""
-    source = _one_line(str(source))
+    source = one_line(str(source))
     raw = bytes(data)
     if not raw:
         raise ProfileError(f"{source}: empty file, not a heap profile")
@@ -119,7 +119,7 @@ def parse_heap_profile(data: bytes, source: str) -> HeapProfile:
 # --- bytes -------------------------------------------------------------------
 
 
-def _one_line(s: str, limit: int = 200) -> str:
+def one_line(s: str, limit: int = 200) -> str:
     """s on one line (control characters escaped), cut to limit characters."""
     if not s.isprintable():
         s = s.encode("unicode_escape").decode("ascii")
@@ -131,7 +131,7 @@ def _text_start(raw: bytes) -> str | None:
     head = raw[:64]
     if len(head) < 4 or any((b < 0x20 and b not in (9, 10, 13)) or b > 0x7E for b in head):
         return None
-    return _one_line(head.decode("ascii").strip().split("\n", 1)[0], 60)
+    return one_line(head.decode("ascii").strip().split("\n", 1)[0], 60)
 
 
 def _gunzip(raw: bytes, source: str) -> bytes:
@@ -159,7 +159,7 @@ def _gunzip(raw: bytes, source: str) -> bytes:
                 out.append(chunk)
             rest = d.unused_data
     except zlib.error as e:
-        raise ProfileError(f"{source}: corrupt gzip data ({_one_line(str(e))})") from None
+        raise ProfileError(f"{source}: corrupt gzip data ({one_line(str(e))})") from None
     return b"".join(out)
 
 
@@ -183,7 +183,7 @@ class _ProtoReader:
         self.strings: list[str] = []
 
     def fail(self, what: str) -> NoReturn:
-        raise ProfileError(f"{self.source}: {_one_line(what, 300)}")
+        raise ProfileError(f"{self.source}: {one_line(what, 300)}")
 
     def string(self, index: int, what: str) -> str:
         """string_table[index], or a ProfileError naming the field that held it."""
@@ -338,6 +338,7 @@ class _ProtoReader:
         s = self.string
         bytes_keys = {i for i, x in enumerate(self.strings) if x == "bytes"}
         ia, ib, ic, id_ = cols
+        addresses = {loc.id: loc.address for loc in p.location}
         names = ("alloc_objects", "alloc_space", "inuse_objects", "inuse_space")
         get = locs.__getitem__
         out: list[HeapSample] = []
@@ -350,7 +351,11 @@ class _ProtoReader:
             vals = (v[ia], v[ib], v[ic], v[id_])
             if min(vals) < 0:
                 name = names[min(range(4), key=vals.__getitem__)]
-                self.fail(f"sample {k}: {name} {min(vals)} is negative")
+                self.fail(
+                    f"sample {k}: {name} {min(vals)} is negative: a difference of two "
+                    "profiles (?seconds=N, pprof -base); analyze the two snapshots with "
+                    "--base OLD instead"
+                )
             lids = smp.location_id
             try:
                 if len(lids) == 1:
@@ -368,7 +373,8 @@ class _ProtoReader:
                 s(lab.key, f"sample {k} label key")
                 s(lab.str, f"sample {k} label str")
                 s(lab.num_unit, f"sample {k} label num_unit")
-            append(HeapSample(stack, vals[0], vals[1], vals[2], vals[3], size))
+            pcs = tuple(map(addresses.__getitem__, lids))
+            append(HeapSample(stack, vals[0], vals[1], vals[2], vals[3], size, pcs))
         return out
 
 
@@ -398,7 +404,7 @@ class _LegacyParser:
         self.frames: dict[tuple[str, str, int], Frame] = {}
 
     def fail(self, what: str) -> NoReturn:
-        raise ProfileError(f"{self.source}:{self.lineno}: {_one_line(what, 300)}")
+        raise ProfileError(f"{self.source}:{self.lineno}: {one_line(what, 300)}")
 
     def parse(self) -> HeapProfile:
         lines = self.lines

@@ -728,6 +728,7 @@ def run_whatif(
     executor: str = "process",
     progress: Progress | None = None,
     gctrace: bool = False,
+    done: Callable[[int], None] | None = None,
 ) -> WhatIf:
     """Build the workload and run it under every setting (``jobs`` processes; 0: one per CPU).
 
@@ -736,7 +737,8 @@ def run_whatif(
     of mutator CPU, None for back to back, or ``"profile"``: the profile's
     own rate, else the default (see the module doc). ``executor``: where
     the settings run (``goheap.parallel.EXECUTORS``); ``progress`` is told
-    of each setting's cycles (``process`` and ``serial`` only).
+    of each setting's cycles, ``done(n)`` each time another setting has
+    finished (both ``process`` and ``serial`` only).
     """
     if not settings:
         raise GoheapError("what-if: no GOGC/GOMEMLIMIT setting given")
@@ -752,11 +754,11 @@ def run_whatif(
     check_duration(work, plans, rate_source)
     items: list[RunItem] = [(work, s, procs, gctrace, i, None) for i, s in enumerate(settings)]
     if progress is None or executor not in ("process", "serial"):
-        runs = map_items(_run_one, items, jobs, executor)
+        runs = map_items(_run_one, items, jobs, executor, done)
     elif executor == "serial" or workers(jobs, len(items)) == 1:
-        runs = map_items(_run_one, [(*it[:5], progress) for it in items], jobs, "serial")
+        runs = map_items(_run_one, [(*it[:5], progress) for it in items], jobs, "serial", done)
     else:
-        runs = _map_with_progress(items, jobs, progress)
+        runs = _map_with_progress(items, jobs, progress, done)
     return WhatIf(
         work,
         runs,
@@ -772,7 +774,9 @@ def _manager_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _map_with_progress(items: list[RunItem], jobs: int, progress: Progress) -> list[dict]:
+def _map_with_progress(
+    items: list[RunItem], jobs: int, progress: Progress, done: Callable[[int], None] | None
+) -> list[dict]:
     """The items in a process pool, their progress sent back through a manager's queue."""
     import contextlib
     import threading
@@ -790,7 +794,7 @@ def _map_with_progress(items: list[RunItem], jobs: int, progress: Progress) -> l
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        return map_items(_run_one, [(*it[:5], queue) for it in items], jobs, "process")
+        return map_items(_run_one, [(*it[:5], queue) for it in items], jobs, "process", done)
     finally:
         with contextlib.suppress(Exception):
             queue.put(None)

@@ -87,7 +87,7 @@ class Runtime:
     #: Largest request that still takes the small-object path (cost model only).
     max_small_request: int = 0
 
-    def cycles(self) -> list[GCCycle]:
+    def cycles(self) -> Sequence[GCCycle]:
         """Every completed or running collection, in order (the collector's own list)."""
         raise NotImplementedError
 

@@ -83,11 +83,12 @@ GOMEMLIMIT=32MiB 5 -> 6 (live 6).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.profiles.base import HeapSnapshot, Runtime, RuntimeOptions
+from goheap.profiles.fastforward import IdleFastForward
 from goheap.runtime.common.clock import Clock, CostModel
 from goheap.runtime.common.facade import Program
 from goheap.runtime.common.gotype import POINTER, Type
@@ -100,7 +101,7 @@ from goheap.runtime.go127.mcheck import check_heap
 from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.metrics import readMetrics
 from goheap.runtime.go127.mfinal import Finalizers
-from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams
+from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams, forcegcperiod, format_gctrace
 from goheap.runtime.go127.mgcmark import isPointerSlot, objectPointers
 from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
 from goheap.runtime.go127.mheap import MHeap
@@ -185,6 +186,20 @@ class Go127Runtime(Runtime):
         self.premain_applied = False
         if prof.premain_nonheap:
             self.with_premain_nonheap()
+        # Idle time in closed form (profiles.fastforward).
+        gc = self.gc_
+        self.fastforward = IdleFastForward(
+            self,
+            gc,
+            self.stats,
+            cpu_attr="gcCpuTime",
+            forcegcperiod=forcegcperiod,
+            fmt=lambda c, frac: format_gctrace(c, gc.start_ns, frac),
+            excluded=[],
+            # The GC CPU limiter's bucket fills with every pause until it is full.
+            bounded=[(gc.limiter, "fill", lambda: int(gc.limiter.capacity))],
+        )
+        gc.idle_point = self.fastforward
 
     # --- what the page heap calls (mheap.Hooks) ---
 
@@ -222,8 +237,8 @@ class Go127Runtime(Runtime):
 
     # --- the facade's operations ---
 
-    def cycles(self) -> list[GCCycle]:
-        return cast("list[GCCycle]", self.gc_.cycles)
+    def cycles(self) -> Sequence[GCCycle]:
+        return self.gc_.cycles
 
     @property
     def mcaches(self) -> list[MCache]:
@@ -367,6 +382,7 @@ class Go127Runtime(Runtime):
         self.finalizers.cleanups.Stop(cid)
 
     def advance(self, ns: int) -> None:
+        self.fastforward.reset()
         self.gc_.idle(ns)
 
     def close(self) -> None:

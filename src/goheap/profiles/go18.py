@@ -29,15 +29,16 @@ runtime itself (``Hooks``), as Go's mheap calls those files' functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.profiles.base import HeapSnapshot, Runtime, RuntimeOptions
+from goheap.profiles.fastforward import IdleFastForward, play_timer
 from goheap.runtime.common.arena import OS
 from goheap.runtime.common.clock import Clock, CostModel
 from goheap.runtime.common.facade import Program
-from goheap.runtime.common.mgc import GCCycle
+from goheap.runtime.common.mgc import GCCycle, format_gctrace
 from goheap.runtime.common.mstats import MemStats
 from goheap.runtime.common.proc import P
 from goheap.runtime.common.specials import SpecialRecord
@@ -45,7 +46,7 @@ from goheap.runtime.go18.malloc import Malloc
 from goheap.runtime.go18.mcache import MCache
 from goheap.runtime.go18.mcheck import check_heap
 from goheap.runtime.go18.mfinal import Finalizers
-from goheap.runtime.go18.mgc import GC
+from goheap.runtime.go18.mgc import GC, forcegcperiod, scavengelimit
 from goheap.runtime.go18.mgcmark import Marker
 from goheap.runtime.go18.mgcpacer import GCControllerState
 from goheap.runtime.go18.mheap import MHeap
@@ -94,6 +95,37 @@ class Go18Runtime(Runtime):
             P(i, self.mheap.allocmcache(self.mprof.nextSample())) for i in range(opts.procs)
         ]
         self.mheap.procresize(self.allp)
+        # Idle time in closed form (profiles.fastforward).
+        gc = self.gc_
+        self.fastforward = IdleFastForward(
+            self,
+            gc,
+            self.stats,
+            cpu_attr="totaltime",
+            forcegcperiod=forcegcperiod,
+            fmt=lambda c, frac: format_gctrace(c, gc.start_ns, frac),
+            excluded=[(gc, "last_scavenge")],
+            settled=self._scavenger_idle,
+            timer=self._play_scavenger,
+        )
+        gc.idle_point = self.fastforward
+
+    def _scavenger_idle(self) -> bool:
+        """Every free span is released already: sysmon's scavenge would change nothing."""
+        h = self.mheap
+        for lst in [*h.free, h.freelarge]:
+            s = lst.first
+            while s is not None:
+                if s.npreleased != s.npages:
+                    return False
+                s = s.next
+        return True
+
+    def _play_scavenger(self, x0: int, x_end: int, grid: list[tuple[int, int]]) -> None:
+        """sysmon's scavenger timer (every scavengelimit/2) through skipped idle time."""
+        gc = self.gc_
+        every = scavengelimit // 2 + 1  # sysmon: now - last_scavenge > scavengelimit/2
+        gc.last_scavenge = play_timer(gc.last_scavenge, every, x0, x_end, grid[-1][1], grid)
 
     # --- what the page heap calls (mheap.Hooks) ---
 
@@ -109,7 +141,7 @@ class Go18Runtime(Runtime):
 
     # --- the facade's operations ---
 
-    def cycles(self) -> list[GCCycle]:
+    def cycles(self) -> Sequence[GCCycle]:
         return self.gc_.cycles
 
     @property
@@ -178,6 +210,7 @@ class Go18Runtime(Runtime):
         self.finalizers.SetFinalizer(obj, fn)
 
     def advance(self, ns: int) -> None:
+        self.fastforward.reset()
         self.gc_.idle(ns)
 
     def close(self) -> None:

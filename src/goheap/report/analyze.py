@@ -13,19 +13,37 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from goheap.outputs import write_file
 from goheap.report.common import class_name, human_bytes, pct, utilisation
-from goheap.report.html import esc, html_page, html_section, missing_note, num_cell
-from goheap.report.text import compact_table
+from goheap.report.fit import Col, print_fitted
+from goheap.report.html import chips, esc, html_page, html_section, missing_note, num_cell
 
 DEFAULT_TOP = 20
 
 
+def is_diff(result: dict[str, Any]) -> bool:
+    """Whether result is a difference of two profiles (``analyze --base``)."""
+    return bool(result.get("base"))
+
+
 def _title(result: dict[str, Any], what: str) -> str:
-    src = result.get("source") or "profile"
-    return escape(f"{what}: {src}  [{result.get('profile', '?')}]")
+    src = str(result.get("source") or "profile")
+    if is_diff(result):
+        src = f"{src} - {result['base'].get('source', 'base')}"
+        what = f"change in {what}"
+    return f"{what}: {src}  [{result.get('profile', '?')}]"
+
+
+def _count(v: Any, diff: bool) -> str:
+    """A count; with a sign for a difference."""
+    return f"{int(v):+,}" if diff and v else f"{int(v):,}"
+
+
+def _bytes(v: Any, diff: bool) -> str:
+    """human_bytes; with a sign for a difference."""
+    return ("+" if diff and v > 0 else "") + human_bytes(v)
 
 
 def _sizes_text(row: dict[str, Any], limit: int = 4) -> str:
@@ -47,14 +65,13 @@ def _class_list(row: dict[str, Any]) -> str:
     return ", ".join("large" if c == 0 else str(c) for c in classes)
 
 
-def _gib_rate(v: Any) -> str:
-    return "–" if v is None else f"{v:,.1f}"
-
-
 def top_sites(result: dict[str, Any], key: str, n: int) -> list[dict[str, Any]]:
-    """The n sites with most ``key`` (``inuse_bytes`` or ``alloc_bytes``), zeros left out."""
+    """The n sites with most ``key`` (``inuse_bytes`` or ``alloc_bytes``), zeros left out.
+
+    In a difference, the largest change first whatever its sign (as pprof -top).
+    """
     rows = [r for r in result.get("sites") or [] if r.get(key)]
-    rows.sort(key=lambda r: (-int(r.get(key, 0)), str(r.get("site"))))
+    rows.sort(key=lambda r: (-abs(int(r.get(key, 0))), str(r.get("site"))))
     return rows[:n]
 
 
@@ -62,15 +79,20 @@ def top_sites(result: dict[str, Any], key: str, n: int) -> list[dict[str, Any]]:
 
 
 def print_analysis(
-    result: dict[str, Any], console: Console | None = None, top: int = DEFAULT_TOP
+    result: dict[str, Any],
+    console: Console | None = None,
+    top: int = DEFAULT_TOP,
+    *,
+    verbose: bool = False,
 ) -> None:
-    """Summary, live heap and allocation by class, top sites, the what-if, the notes."""
+    """Summary, live heap and allocation by class, top sites, the what-if; notes with verbose.
+
+    Without ``verbose`` the notes (what the profile records and what that
+    limits, paragraphs each) are one line saying how to see them.
+    """
     console = console or Console()
     t = result.get("totals") or {}
-    s = compact_table(_title(result, "heap profile"))
-    s.add_column("")
-    s.add_column("value", justify="right", no_wrap=True)
-    s.add_column("", justify="right", style="dim", no_wrap=True)
+    diff = is_diff(result)
     mhi = int(result.get("min_heap_inuse", 0))
     rows: list[tuple[str, int, bool]] = [  # (label, value, in bytes)
         ("samples", int(result.get("samples", 0)), False),
@@ -92,46 +114,72 @@ def print_analysis(
         ("  free slots (last spans)", t.get("free_slot_bytes", 0), True),
         ("  large objects' pages", t.get("large_bytes", 0), True),
     ]
-    for label, value, in_bytes in rows:
-        style = "bold" if label == "minimum HeapInuse" else None
-        s.add_row(label, f"{value:,}", human_bytes(value) if in_bytes else "", style=style)
-    console.print(s)
+    cols = [Col("", "left"), Col("value"), Col("", spare=True, style="dim")]
+    unsigned = ("samples", "MemProfileRate", "  sampling error (1 s.e.)")
+    cells = [
+        [k, _count(v, diff and k not in unsigned), _bytes(v, diff and k not in unsigned)]
+        if in_bytes
+        else [k, _count(v, diff and k not in unsigned), ""]
+        for k, v, in_bytes in rows
+    ]
+    styles = ["bold" if k == "minimum HeapInuse" else None for k, _, _ in rows]
+    print_fitted(console, _title(result, "heap profile"), cols, cells, styles)
     _classes_text(result, console)
     _alloc_text(result, console)
     _sites_text(result, console, "inuse_bytes", top)
     _sites_text(result, console, "alloc_bytes", top)
     if result.get("whatif"):
         whatif_table(result, console)
+    print_notes(result, console, verbose=verbose)
+
+
+def print_notes(result: dict[str, Any], console: Console, *, verbose: bool = False) -> None:
+    """Every note with verbose; else one line saying how many there are and where they are."""
     notes = list(result.get("notes") or []) + list((result.get("whatif") or {}).get("notes") or [])
-    for n in notes:
-        console.print(f"[dim]note:[/dim] {escape(n)}", highlight=False)
+    if not notes:
+        return
+    if verbose:
+        for n in notes:
+            console.print(Text.assemble(("note: ", "dim"), n), overflow="fold")
+        return
+    console.print(
+        Text(
+            f"{len(notes)} notes on what the profile records and what that limits: "
+            "--verbose prints them; the --report page has them too.",
+            style="dim",
+        ),
+        overflow="fold",
+    )
 
 
 def _classes_text(result: dict[str, Any], console: Console) -> None:
-    rows = [r for r in result.get("classes") or [] if r.get("objects")]
+    diff = is_diff(result)
+    rows = [r for r in result.get("classes") or [] if r.get("objects") or r.get("spans")]
     if not rows:
         console.print("[dim]nothing in use[/dim]")
         return
-    t = compact_table(_title(result, "live heap by size class, perfectly packed (class 0: large)"))
     # obj/span: objects per span; span B: the packed spans' bytes (in-use + free + tail)
-    for col in ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "free",
-                "tail", "util"):  # fmt: skip
-        t.add_column(col, justify="right", no_wrap=True)
+    names = ("class", "size", "obj/span", "objects", "in-use", "spans", "span B", "free", "tail",
+             "util")  # fmt: skip
+    cells = []
     for r in rows:
-        u = utilisation(r)
-        t.add_row(
-            str(r.get("class", "")),
-            class_name(r).removesuffix(" B"),
-            f"{r.get('objects_per_span', 0):,}" if r.get("class") else "1",
-            f"{r.get('objects', 0):,}",
-            human_bytes(r.get("inuse_bytes", 0)),
-            f"{r.get('spans', 0):,}",
-            human_bytes(r.get("span_bytes", 0)),
-            human_bytes(r.get("free_slot_bytes", 0)),
-            human_bytes(r.get("tail_waste_bytes", 0)),
-            "–" if u is None else f"{100 * u:.1f}%",
+        u = None if diff else utilisation(r)
+        cells.append(
+            [
+                str(r.get("class", "")),
+                class_name(r).removesuffix(" B"),
+                f"{r.get('objects_per_span', 0):,}" if r.get("class") else "1",
+                _count(r.get("objects", 0), diff),
+                _bytes(r.get("inuse_bytes", 0), diff),
+                _count(r.get("spans", 0), diff),
+                _bytes(r.get("span_bytes", 0), diff),
+                _bytes(r.get("free_slot_bytes", 0), diff),
+                _bytes(r.get("tail_waste_bytes", 0), diff),
+                "–" if u is None else f"{100 * u:.1f}%",
+            ]
         )
-    console.print(t)
+    title = _title(result, "live heap by size class, perfectly packed (class 0: large)")
+    print_fitted(console, title, [Col(n) for n in names], cells)
 
 
 def _alloc_text(result: dict[str, Any], console: Console) -> None:
@@ -140,14 +188,12 @@ def _alloc_text(result: dict[str, Any], console: Console) -> None:
         return
     total = sum(int(r.get("alloc_bytes", 0)) for r in rows)
     secs = int(result.get("duration_nanos") or 0) / 1e9
-    t = compact_table(_title(result, "allocation by size class (alloc_*)"))
-    cols = ["class", "size", "allocs", "bytes", "share", "freed objs"]
+    names = ["class", "size", "allocs", "bytes", "share", "freed objs"]
     if secs > 0:
-        cols.append("bytes/s")
-    for col in cols:
-        t.add_column(col, justify="right", no_wrap=True)
+        names.append("bytes/s")
+    cells = []
     for r in rows:
-        cells = [
+        row = [
             str(r.get("class", "")),
             class_name(r).removesuffix(" B"),
             f"{r.get('alloc_objects', 0):,}",
@@ -156,9 +202,10 @@ def _alloc_text(result: dict[str, Any], console: Console) -> None:
             f"{r.get('freed_objects', 0):,}",
         ]
         if secs > 0:
-            cells.append(human_bytes(r.get("alloc_bytes", 0) / secs))
-        t.add_row(*cells)
-    console.print(t)
+            row.append(human_bytes(r.get("alloc_bytes", 0) / secs))
+        cells.append(row)
+    title = _title(result, "allocation by size class (alloc_*)")
+    print_fitted(console, title, [Col(n) for n in names], cells)
 
 
 def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) -> None:
@@ -166,21 +213,23 @@ def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) ->
     if not rows or top <= 0:
         return
     what = "in-use bytes" if key == "inuse_bytes" else "allocated bytes"
+    diff = is_diff(result)
     n = len(result.get("sites") or [])
-    t = compact_table(_title(result, f"top {len(rows)} of {n} sites by {what}"))
-    t.add_column("site", overflow="fold")
-    for col in ("objects", "in-use", "allocs", "allocated", "sizes"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for r in rows:
-        t.add_row(
-            escape(site_short(r)),
-            f"{r.get('objects', 0):,}",
-            human_bytes(r.get("inuse_bytes", 0)),
-            f"{r.get('alloc_objects', 0):,}",
-            human_bytes(r.get("alloc_bytes", 0)),
+    cols = [Col("site", "left", wrap=True)]
+    cols += [Col(c) for c in ("objects", "in-use", "allocs", "allocated")]
+    cols.append(Col("sizes", wrap=True))
+    cells = [
+        [
+            site_short(r),
+            _count(r.get("objects", 0), diff),
+            _bytes(r.get("inuse_bytes", 0), diff),
+            _count(r.get("alloc_objects", 0), diff),
+            _bytes(r.get("alloc_bytes", 0), diff),
             _sizes_text(r),
-        )
-    console.print(t)
+        ]
+        for r in rows
+    ]
+    print_fitted(console, _title(result, f"top {len(rows)} of {n} sites by {what}"), cols, cells)
 
 
 def _pm(value: Any, err: Any, fmt: Any) -> str:
@@ -222,33 +271,40 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
     if not runs:
         return
     for line in w.get("limits") or []:
-        console.print(f"[bold yellow]limit:[/bold yellow] {escape(line)}", highlight=False)
-    t = compact_table(_title(result, "what-if (synthetic workload from the profile)"))
-    for i, col in enumerate(["setting", *WHATIF_COLUMNS]):
-        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
-    for r in runs:
-        t.add_row(escape(str(r.get("label", ""))), *whatif_cells(r))
-    console.print(t)
+        console.print(Text.assemble(("limit: ", "bold yellow"), line), overflow="fold")
+    cols = [Col("setting", "left", wrap=True), *(Col(n.replace(" ", "\n")) for n in WHATIF_COLUMNS)]
+    cells = [[str(r.get("label", "")), *whatif_cells(r)] for r in runs]
+    procs = runs[0].get("procs")
+    what = "what-if (synthetic workload from the profile)" + (f", procs={procs}" if procs else "")
+    print_fitted(console, _title(result, what), cols, cells)
 
 
 # --- HTML -----------------------------------------------------------------------------------
 
 
-def _cards(result: dict[str, Any]) -> str:
+def _cell(v: Any, diff: bool) -> str:
+    """num_cell; a nonzero count with its sign in a difference."""
+    if diff and isinstance(v, int) and not isinstance(v, bool) and v:
+        return f"{v:+,}"
+    return num_cell(v)
 
+
+def _cards(result: dict[str, Any]) -> str:
     t = {"tail_waste_bytes": 0} | (result.get("totals") or {})
     mhi = int(result.get("min_heap_inuse", 0))
+    d = is_diff(result)
+    change = "change in " if d else ""
+
+    def fig(key: str, v: int) -> tuple[str, str, str]:
+        return (f"{change}{key}", _bytes(v, d), _count(v, d))
+
     figs = [
-        ("in-use objects", f"{t.get('objects', 0):,}", ""),
-        ("in-use bytes", human_bytes(t.get("inuse_bytes", 0)), f"{t.get('inuse_bytes', 0):,}"),
-        ("minimum HeapInuse", human_bytes(mhi), f"{mhi:,}"),
-        (
-            "span tail waste",
-            human_bytes(t.get("tail_waste_bytes", 0)),
-            f"{t['tail_waste_bytes']:,}",
-        ),
-        ("allocated objects", f"{t.get('alloc_objects', 0):,}", ""),
-        ("allocated bytes", human_bytes(t.get("alloc_bytes", 0)), f"{t.get('alloc_bytes', 0):,}"),
+        (f"{change}in-use objects", _count(t.get("objects", 0), d), ""),
+        fig("in-use bytes", t.get("inuse_bytes", 0)),
+        fig("minimum HeapInuse", mhi),
+        fig("span tail waste", t["tail_waste_bytes"]),
+        (f"{change}allocated objects", _count(t.get("alloc_objects", 0), d), ""),
+        fig("allocated bytes", t.get("alloc_bytes", 0)),
         ("MemProfileRate", f"{result.get('period', 0):,}", ""),
         ("samples", f"{result.get('samples', 0):,}", ""),
     ]
@@ -263,32 +319,35 @@ def _cards(result: dict[str, Any]) -> str:
 def _classes_html(result: dict[str, Any]) -> str:
     from goheap.report import plots
 
-    rows = [r for r in result.get("classes") or [] if r.get("objects")]
+    d = is_diff(result)
+    rows = [r for r in result.get("classes") or [] if r.get("objects") or r.get("spans")]
     if not rows:
         return missing_note("in-use objects")
-    svg = plots.classes_svg({"classes": rows}) or ""
+    svg = "" if d else plots.classes_svg({"classes": rows}) or ""
     trs = []
     for r in rows:
-        u = utilisation(r)
+        u = None if d else utilisation(r)
+        cells = "".join(
+            f"<td>{_cell(r.get(k, 0), d)}</td>"
+            for k in ("objects", "inuse_bytes", "spans", "span_bytes", "free_slot_bytes",
+                      "tail_waste_bytes")
+        )  # fmt: skip
         trs.append(
             f"<tr><td>{num_cell(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
             f"<td>{num_cell(r.get('npages') or '–')}</td>"
             f"<td>{num_cell(r.get('objects_per_span') if r.get('class') else 1)}</td>"
-            f"<td>{num_cell(r.get('objects', 0))}</td><td>{num_cell(r.get('inuse_bytes', 0))}</td>"
-            f"<td>{num_cell(r.get('spans', 0))}</td><td>{num_cell(r.get('span_bytes', 0))}</td>"
-            f"<td>{num_cell(r.get('free_slot_bytes', 0))}</td>"
-            f"<td>{num_cell(r.get('tail_waste_bytes', 0))}</td>"
-            f"<td>{'–' if u is None else f'{100 * u:.1f}%'}</td>"
+            f"{cells}<td>{'–' if u is None else f'{100 * u:.1f}%'}</td>"
             f"<td>{num_cell(r.get('sites', 0))}</td></tr>"
         )
     t = result.get("totals") or {}
+    cells = "".join(
+        f"<td>{_cell(t.get(k, 0), d)}</td>"
+        for k in ("objects", "inuse_bytes", "spans", "span_bytes", "free_slot_bytes",
+                  "tail_waste_bytes")
+    )  # fmt: skip
+    util = "–" if d else pct(t.get("inuse_bytes", 0), t.get("span_bytes", 0))
     trs.append(
-        '<tr><td class="l" colspan="4"><b>all</b></td>'
-        f"<td>{num_cell(t.get('objects', 0))}</td><td>{num_cell(t.get('inuse_bytes', 0))}</td>"
-        f"<td>{num_cell(t.get('spans', 0))}</td><td>{num_cell(t.get('span_bytes', 0))}</td>"
-        f"<td>{num_cell(t.get('free_slot_bytes', 0))}</td>"
-        f"<td>{num_cell(t.get('tail_waste_bytes', 0))}</td>"
-        f"<td>{esc(pct(t.get('inuse_bytes', 0), t.get('span_bytes', 0)))}</td><td></td></tr>"
+        f'<tr><td class="l" colspan="4"><b>all</b></td>{cells}<td>{esc(util)}</td><td></td></tr>'
     )
     table = (
         '<div class="scroll"><table><thead><tr><th>class</th><th>size</th><th>npages</th>'
@@ -297,6 +356,13 @@ def _classes_html(result: dict[str, Any]) -> str:
         f"<th>utilisation</th><th>sites</th></tr></thead><tbody>{''.join(trs)}</tbody>"
         "</table></div>"
     )
+    if d:
+        return (
+            '<p class="note">The change per class from the base profile to this one: objects '
+            "and bytes in use, and the perfectly packed spans each needs. The minimum "
+            f"HeapInuse changed by {_cell(result.get('min_heap_inuse', 0), d)} bytes.</p>"
+            f"{table}"
+        )
     return (
         f'<div class="figure">{svg}</div>'
         '<p class="note">Each bar is the spans a class needs when its in-use objects are '
@@ -321,7 +387,7 @@ def _alloc_html(result: dict[str, Any]) -> str:
             f"<tr><td>{num_cell(r.get('class'))}</td><td>{esc(class_name(r))}</td>"
             f"<td>{num_cell(r.get('alloc_objects', 0))}</td>"
             f"<td>{num_cell(r.get('alloc_bytes', 0))}</td>"
-            f'<td class="l"><span class="minibar" style="width:{120 * share:.1f}px"></span> '
+            f'<td class="l"><span class="minibar" style="width:{120 * abs(share):.1f}px"></span> '
             f"{esc(pct(r.get('alloc_bytes', 0), total))}</td>"
             f"<td>{num_cell(r.get('freed_objects', 0))}</td>{rate}</tr>"
         )
@@ -340,6 +406,7 @@ def _sites_html(result: dict[str, Any], top: int) -> str:
 
     if not result.get("sites"):
         return missing_note("allocation sites")
+    d = is_diff(result)
     parts = []
     for key, what in (("inuse_bytes", "in-use bytes"), ("alloc_bytes", "allocated bytes")):
         rows = top_sites(result, key, top)
@@ -349,15 +416,15 @@ def _sites_html(result: dict[str, Any], top: int) -> str:
             f'<tr><td class="l wrap"><code>{esc(r.get("function", ""))}</code><br>'
             f'<span class="note">{esc(r.get("file", ""))}'
             f"{':' + str(r.get('line')) if r.get('file') else ''}</span></td>"
-            f"<td>{num_cell(r.get('objects', 0))}</td><td>{num_cell(r.get('inuse_bytes', 0))}</td>"
-            f"<td>{num_cell(r.get('alloc_objects', 0))}</td>"
-            f"<td>{num_cell(r.get('alloc_bytes', 0))}</td>"
+            f"<td>{_cell(r.get('objects', 0), d)}</td><td>{_cell(r.get('inuse_bytes', 0), d)}</td>"
+            f"<td>{_cell(r.get('alloc_objects', 0), d)}</td>"
+            f"<td>{_cell(r.get('alloc_bytes', 0), d)}</td>"
             f'<td class="l wrap">{esc(_class_list(r))}</td>'
             f'<td class="l wrap">{esc(_sizes_text(r, 8))}</td></tr>'
             for r in rows
         )
         parts.append(
-            f"<h3>Top {len(rows)} by {esc(what)}</h3>"
+            f"<h3>Top {len(rows)} by {'change in ' if d else ''}{esc(what)}</h3>"
             '<div class="scroll"><table><thead><tr><th class="l">site</th><th>objects</th>'
             "<th>inuse_bytes</th><th>alloc_objects</th><th>alloc_bytes</th>"
             f'<th class="l">classes</th><th class="l">slot sizes</th></tr></thead>'
@@ -438,7 +505,8 @@ def _whatif_html(result: dict[str, Any]) -> str:
     )
     limits = "".join(f'<p class="note"><b>limit:</b> {esc(n)}</p>' for n in w.get("limits") or [])
     bars = whatif_svg(runs) or ""
-    overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs]) or ""
+    title = f"what-if: {result.get('profile', '?')} procs={runs[0].get('procs', 1)}" if runs else ""
+    overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs], title) or ""
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
     return (
         f'{limits}{table}<div class="figure">{bars}</div>'
@@ -447,14 +515,36 @@ def _whatif_html(result: dict[str, Any]) -> str:
     )
 
 
-def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
-    """The HTML page of an analysis (and its what-if), as text."""
+def _flame_html(flame: dict[str, Any]) -> str:
+    from goheap.report.flame import flame_svg
 
+    svg = flame_svg(flame)
+    if svg is None:
+        return missing_note("bytes in use")
+    return (
+        '<p class="note">Every stack of the profile from the root (top) to the function that '
+        "allocated (bottom), merged by function: each box is as wide as the bytes in use "
+        "below it, its callees underneath, the largest first. Hover over a box for its "
+        "bytes and objects. Boxes under half a pixel are not drawn.</p>"
+        f'<div class="scroll figure">{svg}</div>'
+    )
+
+
+def render_analysis_html(
+    result: dict[str, Any], top: int = 50, flame: dict[str, Any] | None = None
+) -> str:
+    """The HTML page of an analysis (and its what-if), as text.
+
+    ``flame`` is the profile's call tree (:func:`goheap.pprof.flame.flame_tree`)
+    for the flame graph of in-use bytes; without it there is no flame graph.
+    """
     sections = [
         ("classes", "Live heap by size class", _classes_html(result)),
         ("alloc", "Allocation by size class", _alloc_html(result)),
         ("sites", "Allocation sites", _sites_html(result, top)),
     ]
+    if flame is not None:
+        sections.append(("flame", "In-use bytes by call stack", _flame_html(flame)))
     if result.get("whatif"):
         sections.append(("whatif", "What-if: GOGC and GOMEMLIMIT", _whatif_html(result)))
     notes = "".join(f"<li>{esc(n)}</li>" for n in result.get("notes") or [])
@@ -463,22 +553,27 @@ def render_analysis_html(result: dict[str, Any], top: int = 50) -> str:
     )
     src = str(result.get("source") or "profile")
     links = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in sections)
-    chips = "".join(
-        f'<span class="chip"><b>{esc(k)}</b>{esc(v)}</span>'
-        for k, v in (
-            ("profile", src),
-            ("Go version applied", result.get("profile", "?")),
-            ("MemProfileRate", f"{result.get('period', 0):,}"),
-        )
-    )
+    what = "difference" if is_diff(result) else "analysis"
+    pairs = [
+        ("profile", src),
+        *((("minus base", str(result["base"].get("source", ""))),) if is_diff(result) else ()),
+        ("Go version applied", str(result.get("profile", "?"))),
+        ("MemProfileRate", f"{result.get('period', 0):,}"),
+    ]
+    runs = (result.get("whatif") or {}).get("runs") or []
+    if runs:
+        pairs.append(("what-if", "; ".join(str(r.get("label", "")) for r in runs)))
+        pairs.append(("what-if procs", str(runs[0].get("procs", 1))))
     header = (
-        f'<header id="header"><h1>goheap heap-profile analysis: {esc(Path(src).name)}</h1>'
-        f'<div class="settings">{chips}</div>{_cards(result)}<nav>{links}</nav></header>'
+        f'<header id="header"><h1>goheap heap-profile {what}: {esc(Path(src).name)}</h1>'
+        f"{chips(pairs)}{_cards(result)}<nav>{links}</nav></header>"
     )
     body = header + "".join(html_section(sid, title, html) for sid, title, html in sections)
     return html_page(f"goheap analyze: {Path(src).name}", body)
 
 
-def write_analysis_report(result: dict[str, Any], path: str | Path, top: int = 50) -> None:
+def write_analysis_report(
+    result: dict[str, Any], path: str | Path, top: int = 50, flame: dict[str, Any] | None = None
+) -> None:
     """Write the self-contained HTML page of an analysis to path."""
-    write_file(path, render_analysis_html(result, top))
+    write_file(path, render_analysis_html(result, top, flame))

@@ -123,6 +123,35 @@ def memlimit_text(limit: Any) -> str:
     return str(limit)
 
 
+def memlimit_setting(limit: Any) -> str:
+    """GOMEMLIMIT as a user would set it: 'off', '80MiB', or exact bytes when no unit divides it."""
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return memlimit_text(limit)
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if limit and limit % (1 << shift) == 0:
+            return f"{limit >> shift}{unit}"
+    return f"{limit}B"
+
+
+def settings_text(result: dict[str, Any]) -> str:
+    """The settings a run had, as a title shows them: 'go1.27 GOGC=100 GOMEMLIMIT=off procs=1'."""
+    parts = [
+        str(result.get("profile", "?")),
+        f"GOGC={gogc_text(result.get('gogc', '?'))}",
+        f"GOMEMLIMIT={memlimit_setting(result.get('memlimit'))}",
+        f"procs={result.get('procs', '?')}",
+    ]
+    if result.get("liveness", "graph") != "graph":
+        parts.append(f"liveness={result['liveness']}")
+    return " ".join(parts)
+
+
+def run_title(result: dict[str, Any], what: str = "") -> str:
+    """'what: workload params  [go1.27 GOGC=100 GOMEMLIMIT=off procs=1]'."""
+    run = f"{result.get('workload', '?')} {params_text(result.get('params'))}".strip()
+    return f"{what + ': ' if what else ''}{run}  [{settings_text(result)}]"
+
+
 def params_text(params: dict[str, Any] | None) -> str:
     """{'depth': 14} -> 'depth=14'."""
     return " ".join(f"{k}={v}" for k, v in (params or {}).items())
@@ -135,12 +164,29 @@ def settings(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("params", params_text(result.get("params"))),
         ("profile", str(result.get("profile", "?"))),
         ("GOGC", gogc_text(result.get("gogc", "?"))),
+    ]
+    if "memlimit" in result:
+        out.append(("GOMEMLIMIT", memlimit_setting(result["memlimit"])))
+    out += [
         ("procs", str(result.get("procs", "?"))),
         ("liveness", str(result.get("liveness", "?"))),
     ]
-    if "memlimit" in result:
-        out.append(("GOMEMLIMIT", memlimit_text(result["memlimit"])))
     return out
+
+
+def shared_settings(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The settings every run has alike, as (name, value) pairs."""
+    per_run = [dict(settings(r)) for r in results]
+    if not per_run:
+        return []
+    return [(n, v) for n, v in settings(results[0]) if all(d.get(n) == v for d in per_run)]
+
+
+def shared_text(results: list[dict[str, Any]]) -> str:
+    """The shared settings as one line: 'churn steps=20000 profile=go1.27 procs=1 ...'."""
+    return " ".join(
+        v if n in ("workload", "params") else f"{n}={v}" for n, v in shared_settings(results) if v
+    )
 
 
 def run_labels(results: list[dict[str, Any]]) -> list[str]:

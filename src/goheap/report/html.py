@@ -33,6 +33,8 @@ from goheap.report.common import (
     pct,
     run_labels,
     settings,
+    shared_settings,
+    shared_text,
     utilisation,
 )
 
@@ -142,11 +144,14 @@ def num_cell(v: Any) -> str:
 # --- header -----------------------------------------------------------------------------
 
 
+def chips(pairs: list[tuple[str, str]]) -> str:
+    """The settings as a row of chips: name, value."""
+    out = [f'<span class="chip"><b>{esc(k)}</b>{esc(v or "–")}</span>' for k, v in pairs]
+    return f'<div class="settings">{"".join(out)}</div>'
+
+
 def _chips(result: dict[str, Any]) -> str:
-    chips = [
-        f'<span class="chip"><b>{esc(k)}</b>{esc(v or "–")}</span>' for k, v in settings(result)
-    ]
-    return f'<div class="settings">{"".join(chips)}</div>'
+    return chips(settings(result))
 
 
 def _cards(result: dict[str, Any]) -> str:
@@ -542,7 +547,8 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
         '<p class="note">×: relative to the first run. Peaks are the true maxima over the run; '
         "the other figures are MemStats at its end.</p>"
     )
-    svg = plots.compare_svg(results, labels) if results else None
+    shared = shared_text(results)
+    svg = plots.compare_svg(results, labels, shared) if results else None
     plot = (
         f'<div class="figure">{svg}</div><p class="note">Solid: HeapInuse; dashed: NextGC, '
         "the heap goal. One colour per run.</p>"
@@ -554,6 +560,7 @@ def render_compare_report(results: list[dict[str, Any]]) -> str:
     body = (
         '<header id="header">'
         f"<h1>goheap comparison: {esc(', '.join(workloads))} ({len(results)} runs)</h1>"
+        f"{chips(shared_settings(results))}"
         f'<p class="note">runs: {esc(runs)}</p>'
         '<nav><a href="#figures">key figures</a><a href="#overlay">heap over time</a></nav>'
         "</header>"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from goheap.report.common import NO_GOAL, class_name
+from goheap.report.common import NO_GOAL, class_name, memlimit_setting, settings_text
 
 # Series colours (colour-blind-friendly, distinct from the GC shading).
 SERIES: dict[str, str] = {
@@ -25,6 +25,10 @@ SERIES: dict[str, str] = {
     "NextGC": "#e31a1c",
 }
 GC_SHADE = "#ff7f00"
+MEMLIMIT = "#1b9e77"  # the GOMEMLIMIT line
+MEMLIMIT_STYLE = (0, (8, 2, 1, 2))  # dash-dot: a setting, not a measured series
+#: A limit above this many times the chart's highest figure is named, not drawn to scale.
+MEMLIMIT_SCALE_MAX = 1.6
 PART_COLOURS: dict[str, str] = {
     "live": "#1f78b4",
     "garbage": "#a6cee3",
@@ -197,12 +201,52 @@ def timeline_svg(result: dict[str, Any]) -> str | None:
             drawstyle="steps-post",
             label="NextGC (goal)",
         )
+        top = _memlimit_line(ax, memory_limit(result), ymax, bdiv, MEMLIMIT, "GOMEMLIMIT")
         ax.set_xlim(0, tmax / tdiv)
-        ax.set_ylim(0, ymax / bdiv * 1.08 if ymax else 1)
+        ax.set_ylim(0, top / bdiv * 1.08 if top else 1)
         ax.set_xlabel(f"virtual time since program start ({tunit})")
         ax.set_ylabel(f"bytes ({bunit})")
+        if "profile" in result:
+            ax.set_title(_plain(settings_text(result)), loc="left", fontsize=10)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
         return _svg(fig, "timeline")
+
+
+def memory_limit(result: dict[str, Any]) -> int | None:
+    """The GOMEMLIMIT a run's timeline ran under, in its own bytes (None: no limit).
+
+    A what-if run simulated a scaled live set under a scaled limit
+    (``memlimit_simulated``); its timeline is drawn against that one.
+    """
+    limit = result.get("memlimit_simulated", result.get("memlimit"))
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+
+def _memlimit_line(
+    ax: Any, limit: int | None, ymax: float, bdiv: float, colour: str, label: str
+) -> float:
+    """Draw GOMEMLIMIT as a horizontal line; the chart's new top (a far limit is only named)."""
+    if limit is None:
+        return ymax
+    if ymax and limit > MEMLIMIT_SCALE_MAX * ymax:  # drawn to scale, it would flatten the heap
+        ax.annotate(
+            _plain(f"{label}={memlimit_setting(limit)} ↑ (above the chart)"),
+            (1.0, 1.0),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color=colour,
+        )
+        return ymax
+    ax.axhline(
+        limit / bdiv,
+        color=colour,
+        linewidth=1.6,
+        linestyle=MEMLIMIT_STYLE,
+        label=_plain(f"{label}={memlimit_setting(limit)}"),
+    )
+    return max(ymax, float(limit))
 
 
 def classes_svg(result: dict[str, Any]) -> str | None:
@@ -262,8 +306,11 @@ def classes_svg(result: dict[str, Any]) -> str | None:
         return _svg(fig, "classes")
 
 
-def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
-    """HeapInuse (solid) and NextGC (dashed) over virtual time, one colour per run."""
+def compare_svg(results: list[dict[str, Any]], labels: list[str], title: str = "") -> str | None:
+    """HeapInuse (solid) and NextGC (dashed) over virtual time, one colour per run.
+
+    A run with a GOMEMLIMIT has it as a dash-dot line in its colour.
+    """
     series = [(r.get("timeline") or [], lab) for r, lab in zip(results, labels, strict=True)]
     if not any(tl for tl, _ in series):
         return None
@@ -273,6 +320,9 @@ def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
         cols = [_columns(tl, ("t_ns", "HeapInuse", "NextGC")) for tl, _ in series]
         tmax = max([float(c["t_ns"].max(initial=0)) for c in cols] + [1.0])
         ymax = max([max(_top(c["HeapInuse"]), _top(c["NextGC"])) for c in cols])
+        limits = [memory_limit(r) for r in results]
+        shown = [x for x in limits if x is not None and x <= MEMLIMIT_SCALE_MAX * (ymax or x)]
+        ymax = max([ymax, *shown])
         tdiv, tunit = time_scale(tmax)
         bdiv, bunit = byte_scale(ymax)
         fig = _figure(11, 4.8)
@@ -292,11 +342,38 @@ def compare_svg(results: list[dict[str, Any]], labels: list[str]) -> str | None:
                 drawstyle="steps-post",
                 alpha=0.8,
             )
+            if limits[i] is not None and limits[i] in shown:
+                ax.axhline(limits[i] / bdiv, color=colour, linewidth=1.2, linestyle=MEMLIMIT_STYLE)
             handles.append(Line2D([], [], color=colour, linewidth=2, label=_plain(lab)))
         handles.append(Line2D([], [], color="#444444", linewidth=1.4, label="HeapInuse"))
         handles.append(
             Line2D([], [], color="#444444", linewidth=1.0, linestyle=(0, (4, 2)), label="NextGC")
         )
+        if shown:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color="#444444",
+                    linewidth=1.2,
+                    linestyle=MEMLIMIT_STYLE,
+                    label="GOMEMLIMIT",
+                )
+            )
+        far = sorted({x for x in limits if x is not None and x not in shown})
+        if far:
+            names = ", ".join(memlimit_setting(x) for x in far)
+            ax.annotate(
+                _plain(f"GOMEMLIMIT={names} ↑ (above the chart)"),
+                (1.0, 1.0),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="#444444",
+            )
+        if title:
+            ax.set_title(_plain(title), loc="left", fontsize=10)
         ax.set_xlim(0, tmax / tdiv)
         ax.set_ylim(0, ymax / bdiv * 1.08 if ymax else 1)
         ax.set_xlabel(f"virtual time since program start ({tunit})")

@@ -1,17 +1,16 @@
 """Human output: compact tables with Go's field names (rich).
 
 Every function prints to the Console it is given (a new stdout Console when
-None), so the caller chooses stdout or stderr.
+None), so the caller chooses stdout or stderr. Tables are laid out by
+``goheap.report.fit`` to the console's width: no figure is ever cut.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from goheap.report.common import (
     KEY_FIGURES,
@@ -21,11 +20,12 @@ from goheap.report.common import (
     figure_value,
     format_figure,
     human_bytes,
-    params_text,
     run_labels,
-    settings,
+    run_title,
+    shared_text,
     utilisation,
 )
+from goheap.report.fit import Col, min_width, print_fitted, print_split
 
 __all__ = [
     "breakdown_table",
@@ -59,46 +59,26 @@ _MAIN_FIELDS = (
 
 
 def _title(result: dict[str, Any], what: str) -> str:
-    params = params_text(result.get("params"))
-    return escape(f"{what}: {result.get('workload', '?')} {params}  [{result.get('profile', '?')}]")
+    return run_title(result, what)
 
 
 def memstats_table(result: dict[str, Any], console: Console | None = None) -> None:
     """The main MemStats fields, then BySize for the classes that saw allocations."""
     console = console or Console()
     ms = result["memstats"]
-    params = params_text(result.get("params"))
-    title = escape(f"{result['workload']} {params}  [{result['profile']}]")
-    t = Table(title=title, title_justify="left")
-    t.add_column("MemStats field")
-    t.add_column("value", justify="right")
-    t.add_column("", justify="right", style="dim")
+    rows = []
     for name in _MAIN_FIELDS:
         v = ms[name]
         counts = name in ("HeapObjects", "Mallocs", "Frees", "NumGC")
-        t.add_row(name, f"{v:,}", "" if counts else human_bytes(v))
-    console.print(t)
+        rows.append([name, f"{v:,}", "" if counts else human_bytes(v)])
+    cols = [Col("MemStats field", "left"), Col("value"), Col("", spare=True, style="dim")]
+    print_fitted(console, run_title(result), cols, rows)
 
     by = [e for e in ms["BySize"] if e["Mallocs"]]
     if by:
-        b = Table(title="BySize (classes with allocations)", title_justify="left")
-        for col in ("Size", "Mallocs", "Frees"):
-            b.add_column(col, justify="right")
-        for e in by:
-            b.add_row(str(e["Size"]), f"{e['Mallocs']:,}", f"{e['Frees']:,}")
-        console.print(b)
-
-
-def compact_table(title: str) -> Table:
-    """A table that fits 80 columns: no vertical rules, one space of padding."""
-    return Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 0),
-        pad_edge=False,
-        show_edge=False,
-    )
+        cols = [Col("Size"), Col("Mallocs"), Col("Frees")]
+        rows = [[str(e["Size"]), f"{e['Mallocs']:,}", f"{e['Frees']:,}"] for e in by]
+        print_fitted(console, "BySize (classes with allocations)", cols, rows)
 
 
 def breakdown_table(result: dict[str, Any], console: Console | None = None) -> None:
@@ -108,18 +88,17 @@ def breakdown_table(result: dict[str, Any], console: Console | None = None) -> N
     if not bd:
         console.print("[dim]no breakdown in this result[/dim]")
         return
-    t = compact_table(_title(result, "heap breakdown"))
-    t.add_column("field", no_wrap=True)
-    t.add_column("bytes", justify="right", no_wrap=True)
-    t.add_column("", justify="right", style="dim", no_wrap=True)
-    t.add_column("objects", justify="right", no_wrap=True)
-    t.add_column("% heap", justify="right", no_wrap=True)
-    t.add_column("% parent", justify="right", no_wrap=True)
-    wide = console.width >= 100  # room for the words too
-    if wide:
-        t.add_column("", style="dim", no_wrap=True, overflow="ellipsis")
-    for r in breakdown_rows(bd):
-        cells = [
+    cols = [
+        Col("field", "left"),
+        Col("bytes"),
+        Col("", spare=True, style="dim"),
+        Col("objects"),
+        Col("% heap"),
+        Col("% parent"),
+    ]
+    tree = breakdown_rows(bd)
+    rows = [
+        [
             "  " * r.depth + r.key,
             f"{r.bytes:,}",
             human_bytes(r.bytes),
@@ -127,8 +106,15 @@ def breakdown_table(result: dict[str, Any], console: Console | None = None) -> N
             r.pct_heap,
             r.pct_parent if r.depth else "",
         ]
-        t.add_row(*cells, *([r.label] if wide else []), style="bold" if r.depth <= 1 else None)
-    console.print(t)
+        for r in tree
+    ]
+    with_words = [*cols, Col("", "left", wrap=True, spare=True, style="dim")]
+    if min_width(with_words, [[*row, r.label] for row, r in zip(rows, tree, strict=True)]) <= (
+        console.width
+    ):  # room for the words too
+        cols, rows = with_words, [[*row, r.label] for row, r in zip(rows, tree, strict=True)]
+    styles = ["bold" if r.depth <= 1 else None for r in tree]
+    print_fitted(console, _title(result, "heap breakdown"), cols, rows, styles)
     for problem in breakdown_problems(bd):
         console.print(f"[red]does not add up:[/red] {escape(problem)}", highlight=False)
 
@@ -141,58 +127,50 @@ def classes_table(result: dict[str, Any], console: Console | None = None) -> Non
         console.print("[dim]no size-class table in this result[/dim]")
         return
     rows = sorted(rows, key=lambda r: (r.get("class", 0) == 0, r.get("class", 0)))
-    t = compact_table(_title(result, "in-use spans by size class (class 0: large objects)"))
     # classes fields: class size npages spans objects inuse_bytes span_bytes
     # free_slot_bytes tail_waste_bytes, and utilisation inuse/span
-    for col in (
-        "class",
-        "size",
-        "npages",
-        "spans",
-        "objects",
-        "inuse",
-        "span",
-        "free slots",
-        "tail waste",
-        "util",
-    ):
-        t.add_column(col, justify="right", no_wrap=True)
+    names = ("class", "size", "npages", "spans", "objects", "inuse", "span", "free slots",
+             "tail waste", "util")  # fmt: skip
+    cells = []
     for r in rows:
         u = utilisation(r)
-        t.add_row(
-            str(r.get("class", "")),
-            class_name(r).removesuffix(" B"),
-            str(r.get("npages") or "–"),
-            f"{r.get('spans', 0):,}",
-            f"{r.get('objects', 0):,}",
-            human_bytes(r.get("inuse_bytes", 0)),
-            human_bytes(r.get("span_bytes", 0)),
-            human_bytes(r.get("free_slot_bytes", 0)),
-            human_bytes(r.get("tail_waste_bytes", 0)),
-            "–" if u is None else f"{100 * u:.1f}%",
+        cells.append(
+            [
+                str(r.get("class", "")),
+                class_name(r).removesuffix(" B"),
+                str(r.get("npages") or "–"),
+                f"{r.get('spans', 0):,}",
+                f"{r.get('objects', 0):,}",
+                human_bytes(r.get("inuse_bytes", 0)),
+                human_bytes(r.get("span_bytes", 0)),
+                human_bytes(r.get("free_slot_bytes", 0)),
+                human_bytes(r.get("tail_waste_bytes", 0)),
+                "–" if u is None else f"{100 * u:.1f}%",
+            ]
         )
-    console.print(t)
+    title = _title(result, "in-use spans by size class (class 0: large objects)")
+    print_fitted(console, title, [Col(n) for n in names], cells)
 
 
 def compare_table(results: list[dict[str, Any]], console: Console | None = None) -> None:
-    """Key figures of several runs side by side, one column per run."""
+    """Key figures of several runs side by side, one column per run (split when narrow).
+
+    The settings every run shares are one line above the table; each run's
+    column is headed by the settings that tell it from the others.
+    """
     console = console or Console()
     if not results:
         console.print("[dim]no runs to compare[/dim]")
         return
     labels = run_labels(results)
-    t = Table(title=f"comparison of {len(results)} runs", title_justify="left")
-    t.add_column("")
-    for lab in labels:
-        t.add_column(escape(lab), justify="right")
-    names = [name for name, _ in settings(results[0])]
-    for name in names:
-        values = (escape(dict(settings(r)).get(name, "–")) for r in results)
-        t.add_row(name, *values, style="dim")
+    shared = shared_text(results)
+    title = f"comparison of {len(results)} runs" + (f": {shared}" if shared else "")
+    heads = [Col(lab.replace(" ", "\n")) for lab in labels]
+    rows = []
     for fig in KEY_FIGURES:
         cells = []
         for r in results:
             exact, human = format_figure(figure_value(r, fig), fig.unit)
             cells.append(human or exact)
-        t.add_row(fig.name, *cells)
-    console.print(t)
+        rows.append([fig.name, *cells])
+    print_split(console, title, Col("", "left"), heads, rows)

@@ -60,6 +60,18 @@ _NDJSON_SPECS: dict[str, tuple[int, tuple[str, ...], tuple[int, ...]]] = {
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
+def msgpack_reason(e: Exception) -> str:
+    """msgpack's reason for a decode error; some of its errors carry no message."""
+    text = str(e)
+    if text:
+        return text
+    if isinstance(e, msgpack.FormatError):
+        return "byte 0xc1 or another byte that starts no msgpack type"
+    if isinstance(e, msgpack.StackError):
+        return "arrays or maps nested deeper than msgpack's limit"
+    return type(e).__name__
+
+
 class TraceReader:
     """One trace file, opened: ``header``, ``encoding``, and its records or events.
 
@@ -223,10 +235,17 @@ class TraceReader:
                 continue
             except Exception as e:
                 self._offset = self._end
-                raise self.error(f"not a valid msgpack record ({e})") from None
+                raise self.error(self._bad_record(e)) from None
             self._offset = self._end
             self._end = self._base + up.tell()
             return obj
+
+    def _bad_record(self, e: Exception) -> str:
+        """What is wrong with the record msgpack could not decode, and which record it is."""
+        which = (
+            "the header" if getattr(self, "header", None) is None else f"record {self.count + 1}"
+        )
+        return f"{which} is not valid msgpack ({msgpack_reason(e)})"
 
     def _binary_records(self) -> Iterator[Record]:
         up = self._up
@@ -247,7 +266,7 @@ class TraceReader:
                 continue
             except Exception as e:
                 self._offset = end
-                raise self.error(f"not a valid msgpack record ({e})") from None
+                raise self.error(self._bad_record(e)) from None
             self._offset = end  # where this record starts
             end = base + tell()
             if type(rec) is not list or not rec:

@@ -15,6 +15,7 @@ cleared) between events.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -387,6 +388,7 @@ def record_workload(
     liveness: str = "graph",
     memlimit: int | None = None,
     gctrace: Any = None,
+    progress: Callable[[Heap], None] | None = None,
 ) -> dict[str, Any]:
     """Run a built-in workload with a recorder attached; returns the run's results.
 
@@ -401,7 +403,7 @@ def record_workload(
     workload = get_workload(name)
     params = parse_params(workload, param_items)
     opts = RunOptions(profile or DEFAULT_PROFILE, procs, gogc, liveness, memlimit, gctrace)
-    session = Session(opts)
+    session = Session(opts, progress)
     try:
         heap = session.heap
         header = make_header(

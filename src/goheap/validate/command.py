@@ -122,7 +122,13 @@ def validate(
         use_cache=not fresh,
         oracle=oracle,
     )
-    report = run_validation(opts, log=lambda s: click.echo(f"validate: {s}", err=True))
+    from goheap.progress import heartbeat
+
+    report = run_validation(
+        opts,
+        log=lambda s: click.echo(f"validate: {s}", err=True),
+        step=lambda label: heartbeat(f"validate: {label}"),
+    )
     if json_out:
         write_file(json_out, json.dumps(report, indent=1) + "\n")
     if json_out != "-":

@@ -8,7 +8,9 @@ the Markdown of docs/fidelity.md.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,37 +52,53 @@ def _gogc_text(gogc: int) -> str:
     return "off" if gogc < 0 else str(gogc)
 
 
-def run_validation(opts: Options, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Build, run, simulate and compare; the whole report as one dict."""
+def _no_step(label: str) -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+def run_validation(
+    opts: Options,
+    log: Callable[[str], None] = lambda s: None,
+    step: Callable[[str], AbstractContextManager[Any]] = _no_step,
+) -> dict[str, Any]:
+    """Build, run, simulate and compare; the whole report as one dict.
+
+    ``log`` is told each step as it starts; each long step runs inside
+    ``step(label)`` (the command shows progress there).
+    """
     tc = probe_toolchain(opts.go)
     oracle = find_oracle_dir(opts.oracle)
     classes = read_size_classes(tc.goroot)
     cases = make_cases(opts.workloads, quick=opts.quick, classes=classes)
     cache_dir = opts.cache_dir or default_cache_dir()
     log(f"building the oracle programs with {tc.version} ({tc.go})")
-    programs = build_programs(tc, oracle, cache_dir)
+    with step("building the oracle programs"):
+        programs = build_programs(tc, oracle, cache_dir)
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
     settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
     out_cases = []
     all_rows = []
-    for case in cases:
+    for n, case in enumerate(cases, 1):
         flags = " ".join(case.go_flags)
-        log(f"{case.workload}: {opts.runs} run(s) of {case.workload} {flags}")
-        real = collect_real(
-            tc,
-            programs,
-            case,
-            opts.runs,
-            settings,
-            cache_dir,
-            reuse=opts.use_cache,
-        )
+        where = f"[{n}/{len(cases)}] {case.workload}"
+        log(f"{where}: {opts.runs} run(s) of {case.workload} {flags}")
+        with step(f"{where}: running Go"):
+            real = collect_real(
+                tc,
+                programs,
+                case,
+                opts.runs,
+                settings,
+                cache_dir,
+                reuse=opts.use_cache,
+            )
         if real.cached:
             log(f"  {real.cached} from the cache")
         figures = [from_oracle(d) for d in real.docs]
-        log(f"{case.workload}: simulating with profile {opts.profile}")
-        sim = collect_sim(case, opts.profile, opts.gogc, opts.memlimit)
+        log(f"{where}: simulating with profile {opts.profile}")
+        with step(f"{where}: simulating"):
+            sim = collect_sim(case, opts.profile, opts.gogc, opts.memlimit)
         if sim.unavailable:
             log(f"  simulation unavailable: {sim.unavailable}")
         items = items_for(case.workload, real.docs, sim.figures, span_bytes)

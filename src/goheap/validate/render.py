@@ -6,11 +6,14 @@ import os
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from goheap.report.fit import Col, min_width, print_title, wrap_items
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
 
 _STYLE = {OK: "green", MISS: "red", UNAVAILABLE: "yellow"}
@@ -39,6 +42,12 @@ def header(report: dict[str, Any]) -> str:
     )
 
 
+SHORT_NOTE = (
+    "exact: equal in every run, up to the named allowance; spread: within the runs' "
+    "min–max widened by {widen:.0%}. What each metric measures: docs/fidelity.md."
+)
+
+
 def _console() -> Console:
     """stdout; 132 columns when it is not a terminal (CI logs) and COLUMNS is not set."""
     console = Console()
@@ -47,21 +56,86 @@ def _console() -> Console:
     return console
 
 
+def _cells(report: dict[str, Any]) -> list[tuple[str, list[list[str]], list[str]]]:
+    """Per case: its heading, its rows (metric, real, simulated, verdict) and their statuses."""
+    out = []
+    for case in report["cases"]:
+        heading = " ".join([case["workload"], params_text(case["params"])]).strip()
+        rows, statuses = [], []
+        for i, row in enumerate(case["rows"]):
+            sim = row["sim"] if i == 0 or row["status"] != UNAVAILABLE else UNAVAILABLE
+            rows.append([row["label"], row["real"], sim, row["verdict"]])
+            statuses.append(row["status"])
+        out.append((heading, rows, statuses))
+    return out
+
+
+def _fits(report: dict[str, Any], width: int) -> bool:
+    """Whether the one-table layout shows every cell whole at this width."""
+    cols = [
+        Col("workload", "left"),
+        Col("metric", "left"),
+        Col("real"),
+        Col("simulated", wrap=True),
+        Col("verdict", "left", wrap=True),
+    ]
+    rows = [
+        [name, *cells]
+        for case in report["cases"]
+        for name in [case["workload"], *params_text(case["params"]).split()]
+        for cells in [["", "", "", ""]]
+    ] + [["", *r] for _, rows, _ in _cells(report) for r in rows]
+    return min_width(cols, rows) + 12 <= width  # and room for the verdicts to wrap
+
+
 def print_table(report: dict[str, Any], console: Console | None = None) -> None:
-    """One table: workload, metric, real (min–max), simulated, verdict."""
+    """One table: workload, metric, real (min–max), simulated, verdict; stacked when narrow."""
     console = console or _console()
+    if not _fits(report, console.width):
+        _print_stacked(report, console)
+    else:
+        _print_wide(report, console)
+    s = report["summary"]
+    console.print(f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable")
+
+
+def _print_stacked(report: dict[str, Any], console: Console) -> None:
+    """Each case a heading; each metric one line (or more): real, simulated, the verdict."""
+    print_title(console, header(report))
+    console.print(Text(SHORT_NOTE.format(widen=report["widen"]), style="dim"), overflow="fold")
+    for heading, rows, statuses in _cells(report):
+        console.print(Text(heading, style="bold"), overflow="fold")
+        for (label, real, sim, verdict), status in zip(rows, statuses, strict=True):
+            style = _STYLE.get(status, "")
+            lines = wrap_items([label, f"real {real}", f"simulated {sim}"], console.width - 2, "")
+            last = f"{lines[-1]}  {verdict}"
+            if cell_len(last) <= console.width - 2:  # the verdict fits on the figures' line
+                lines[-1] = last
+                verdict = ""
+            for n, line in enumerate(lines):
+                text = Text(line)
+                if n == len(lines) - 1 and not verdict:
+                    text.stylize(style, len(line) - len(last.split("  ")[-1]))
+                console.print(Padding(text, (0, 0, 0, 2), expand=False), overflow="fold")
+            if verdict:
+                console.print(
+                    Padding(Text(verdict, style=style), (0, 0, 0, 4), expand=False), overflow="fold"
+                )
+
+
+def _print_wide(report: dict[str, Any], console: Console) -> None:
     t = Table(
         title=escape(header(report)),
         title_justify="left",
-        caption=escape(NOTE.format(widen=report["widen"])),
+        caption=escape(SHORT_NOTE.format(widen=report["widen"])),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
     t.add_column("workload", no_wrap=True)
     t.add_column("metric", no_wrap=True)
     t.add_column("real", justify="right", no_wrap=True)
-    t.add_column("simulated", justify="right", max_width=32)
-    t.add_column("verdict", ratio=1)
+    t.add_column("simulated", justify="right", max_width=32, overflow="fold")
+    t.add_column("verdict", ratio=1, overflow="fold")
     for case in report["cases"]:
         # The workload's name on its first row, one parameter per row below it.
         names = [case["workload"], *(f" {p}" for p in params_text(case["params"]).split())]
@@ -77,8 +151,6 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
                 end_section=i == len(case["rows"]) - 1,
             )
     console.print(t)
-    s = report["summary"]
-    console.print(f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable")
 
 
 def _md(text: str) -> str:

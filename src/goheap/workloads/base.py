@@ -12,6 +12,11 @@ from typing import Any
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 
+#: The most allocations (or requests, objects) one run may be asked for: at
+#: about a microsecond each compiled and several in pure Python, a billion
+#: is hours of simulation already; 10**12 would be weeks without a word.
+MAX_RUN_LENGTH = 10**9
+
 
 @dataclass(frozen=True)
 class Param:
@@ -20,6 +25,14 @@ class Param:
     help: str
     minimum: int = 0
     maximum: int = 1 << 40
+    #: True: the parameter is how long the run is (allocations, requests,
+    #: objects); it is capped at MAX_RUN_LENGTH with the reason said.
+    length: bool = False
+
+    @property
+    def most(self) -> int:
+        """The largest value accepted."""
+        return min(self.maximum, MAX_RUN_LENGTH) if self.length else self.maximum
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,13 @@ def parse_params(workload: Workload, items: Iterable[str]) -> dict[str, int]:
             value = int(raw, 0)
         except ValueError:
             raise GoheapError(f"--param {key}={raw!r}: expected an integer") from None
-        if not p.minimum <= value <= p.maximum:
-            raise GoheapError(f"--param {key}={value}: must be between {p.minimum} and {p.maximum}")
+        if p.length and value > p.most:
+            raise GoheapError(
+                f"--param {key}={value}: a run of {value:,} {p.help} would take days to weeks "
+                f"to simulate (about a microsecond each, compiled); at most {p.most:,} "
+                "are accepted"
+            )
+        if not p.minimum <= value <= p.most:
+            raise GoheapError(f"--param {key}={value}: must be between {p.minimum} and {p.most}")
         out[key] = value
     return out

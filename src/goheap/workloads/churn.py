@@ -107,7 +107,7 @@ CHURN = Workload(
     module=__name__,
     params=(
         Param("k", 1000, "ring slots (objects kept alive at once)", minimum=1, maximum=1 << 28),
-        Param("steps", 100000, "allocations", minimum=0, maximum=1 << 40),
+        Param("steps", 100000, "allocations", minimum=0, maximum=1 << 40, length=True),
         seed_param(),
     ),
     run=run_churn,

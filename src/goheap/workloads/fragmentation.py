@@ -92,7 +92,7 @@ FRAGMENTATION = Workload(
     module=__name__,
     params=(
         Param("size", 64, "bytes per object (16..32768)", minimum=1, maximum=1 << 36),
-        Param("count", 100000, "objects allocated", minimum=1, maximum=1 << 32),
+        Param("count", 100000, "objects allocated", minimum=1, maximum=1 << 32, length=True),
     ),
     run=run_fragmentation,
     declares_deaths=True,

@@ -57,7 +57,7 @@ LARGE = Workload(
     module=__name__,
     params=(
         Param("window", 16, "slots (large objects kept alive at once)", minimum=1, maximum=1 << 28),
-        Param("steps", 10000, "allocations", minimum=0, maximum=1 << 40),
+        Param("steps", 10000, "allocations", minimum=0, maximum=1 << 40, length=True),
         seed_param(),
     ),
     run=run_large,

@@ -52,7 +52,7 @@ RETAIN = Workload(
     module=__name__,
     params=(
         Param("size", 64, "bytes per object", minimum=1, maximum=1 << 36),
-        Param("count", 10000, "number of objects", minimum=0, maximum=1 << 32),
+        Param("count", 10000, "number of objects", minimum=0, maximum=1 << 32, length=True),
         Param("pointers", 0, "1: objects are all pointer words; 0: pointer-free bytes", 0, 1),
     ),
     run=run_retain,

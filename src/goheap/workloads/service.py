@@ -226,7 +226,7 @@ SERVICE = Workload(
     summary="requests against an LRU cache of CAPACITY entries over KEYS skewed keys",
     module=__name__,
     params=(
-        Param("requests", 20000, "requests served", minimum=0, maximum=1 << 40),
+        Param("requests", 20000, "requests served", minimum=0, maximum=1 << 40, length=True),
         Param("capacity", 1000, "cache entries kept (LRU)", minimum=1, maximum=1 << 26),
         Param("keys", 100000, "distinct keys (log-uniform popularity)", minimum=1, maximum=1 << 62),
         seed_param(),

@@ -8,8 +8,11 @@ The gcMode constants have the same values in Go 1.8 and Go 1.27.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 gcBackgroundMode: Final = 0
 
@@ -98,3 +101,130 @@ def format_gctrace(c: GCCycle, start_ns: int, cpu_fraction: float, extra: str = 
     if c.forced:
         line += " (forced)"
     return line
+
+
+#: Formats one cycle's gctrace line from the cycle and GCCPUFraction at its end.
+TraceFormat = Callable[[GCCycle, float], str]
+
+
+class CycleRun:
+    """``count`` cycles repeating the ``period`` cycles before them (an idle fast-forward).
+
+    Cycle i of the run (0-based) is ``templates[i % period]`` moved on by
+    ``i // period + 1`` repetitions: its number by ``period`` per repetition,
+    its four instants by ``span_ns``. Its gctrace line is formatted afresh,
+    with the collector's CPU time at its end (``cpu[i % period]`` plus
+    ``cpu_step`` per repetition) over the time since ``start_ns``, as the
+    collector computes GCCPUFraction at every cycle's end.
+    """
+
+    def __init__(
+        self,
+        templates: list[GCCycle],
+        count: int,
+        span_ns: int,
+        cpu: list[int],
+        cpu_step: int,
+        start_ns: int,
+        fmt: TraceFormat,
+    ) -> None:
+        self.templates = templates
+        self.count = count
+        self.span_ns = span_ns
+        self.cpu = cpu
+        self.cpu_step = cpu_step
+        self.start_ns = start_ns
+        self.fmt = fmt
+
+    def cpu_fraction(self, i: int) -> float:
+        """GCCPUFraction at the end of cycle i of the run (as mark termination computes it)."""
+        period = len(self.templates)
+        reps = i // period + 1
+        t = self.templates[i % period]
+        elapsed = (t.tEnd + reps * self.span_ns - self.start_ns) * t.maxprocs
+        total = self.cpu[i % period] + reps * self.cpu_step
+        return total / elapsed if elapsed > 0 else 0.0
+
+    def cycle(self, i: int) -> GCCycle:
+        """Cycle i of the run, built on demand."""
+        period = len(self.templates)
+        reps = i // period + 1
+        t = self.templates[i % period]
+        shift = reps * self.span_ns
+        c = dataclasses.replace(
+            t,
+            n=t.n + reps * period,
+            tSweepTerm=t.tSweepTerm + shift,
+            tMark=t.tMark + shift,
+            tMarkTerm=t.tMarkTerm + shift,
+            tEnd=t.tEnd + shift,
+        )
+        c.gctrace = self.fmt(c, self.cpu_fraction(i))
+        return c
+
+
+class CycleLog:
+    """Every collection of a heap in order: a list, with fast-forwarded runs held whole.
+
+    It reads as a list of ``GCCycle`` (len, index, slice, iterate, ==); a
+    run of identical idle cycles (``add_run``) costs its size, not its
+    count, and each of its cycles is built when read.
+    """
+
+    def __init__(self) -> None:
+        # Each part: a concrete cycle, or a run of repeated ones.
+        self._parts: list[GCCycle | CycleRun] = []
+        self._starts: list[int] = []  # index of each part's first cycle
+        self._len = 0
+
+    def append(self, c: GCCycle) -> None:
+        self._parts.append(c)
+        self._starts.append(self._len)
+        self._len += 1
+
+    def add_run(self, run: CycleRun) -> None:
+        if run.count <= 0:
+            return
+        self._parts.append(run)
+        self._starts.append(self._len)
+        self._len += run.count
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _at(self, i: int) -> GCCycle:
+        j = bisect.bisect_right(self._starts, i) - 1
+        part = self._parts[j]
+        if isinstance(part, CycleRun):
+            return part.cycle(i - self._starts[j])
+        return part
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._at(k) for k in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("cycle index out of range")
+        return self._at(i)
+
+    def __iter__(self) -> Iterator[GCCycle]:
+        for part in self._parts:
+            if isinstance(part, CycleRun):
+                for k in range(part.count):
+                    yield part.cycle(k)
+            else:
+                yield part
+
+    def __bool__(self) -> bool:
+        return self._len > 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CycleLog):
+            return list(self) == list(other)
+        if isinstance(other, list):
+            return len(other) == self._len and list(self) == other
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"CycleLog({self._len} cycles, {len(self._parts)} parts)"

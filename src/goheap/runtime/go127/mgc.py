@@ -192,7 +192,7 @@ class GC(Collector):
         self.gcAssistBytes = 0  # the running goroutine's assist credit
         # work
         self.cycles_started = 0  # work.cycles
-        self.cycles: list[GCCycle] = []
+        self.cycles = mgc.CycleLog()
         self.cur: GCCycle | None = None
         self.userForced = False
         self.bytesMarked = 0
@@ -223,6 +223,10 @@ class GC(Collector):
         # Reports (the facade and goheap.timeline use these as with Go 1.8).
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
+        # Told the idle period's end at each quiet point of an idle period;
+        # may fast-forward the heap through identical cycles (profiles.fastforward)
+        # and returns the period's end then.
+        self.idle_point: Callable[[int], int] | None = None
         self.on_sample = None
         self.next_sample_ns = 1 << 62
         self.next_event_ns = clock.now + forcePreemptNS
@@ -397,6 +401,9 @@ class GC(Collector):
             self.runFinalizers()
             if now >= end:
                 break
+            if self.idle_point is not None:
+                end = self.idle_point(end)  # may fast-forward through identical cycles
+                now = self.clock.now
             deadline = min(end, self._next_idle_wake(now), self.next_sample_ns)
             step = max(1, deadline - now)
             self.clock.now = now + step

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common.clock import CostModel
 from goheap.runtime.common.mgc import (
+    CycleLog,
     GCCycle,
     format_gctrace,
     gcBackgroundMode,
@@ -87,7 +88,7 @@ class GC(GCHooks):
         self.controller = h.controller
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
-        self.cycles: list[GCCycle] = []
+        self.cycles = CycleLog()
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
         self.roots_ns = 0.0  # root marking time still to spend this cycle (no scan work)
@@ -105,6 +106,10 @@ class GC(GCHooks):
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
         self.on_cycle: Callable[[GCCycle], None] | None = None
+        # Told the idle period's end at each quiet point of an idle period;
+        # may fast-forward the heap through identical cycles (profiles.fastforward)
+        # and returns the period's end then.
+        self.idle_point: Callable[[int], int] | None = None
         # A timeline sampler (goheap.timeline): called with "tick" when the
         # clock passes next_sample_ns, and with "gc_start"/"gc_end".
         self.on_sample = None
@@ -241,6 +246,10 @@ class GC(GCHooks):
             while not self.h.sweepdone and sweepone(self.h) != -1:
                 self.nbgsweep += 1
             self.last_bgsweep = self.clock.now
+            if self.idle_point is not None:
+                # The work sweeping and the GCs do is not idle time: the idle
+                # period's end moves with it, so the hook is told where it is.
+                ns = self.idle_point(self.clock.now + ns) - self.clock.now
             # Let sysmon act at its deadlines inside the idle period.
             now = self.clock.now
             end = now + ns
