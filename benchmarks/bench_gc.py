@@ -61,7 +61,7 @@ def bench(depth: int, mark: Timer, sweep: Timer) -> dict[str, Any]:
     mark.seconds = sweep.seconds = 0.0
     mark.calls = sweep.calls = 0
     t = time.perf_counter()
-    r = run_workload("binarytrees", [f"depth={depth}"], gogc=100)
+    r = run_workload("binarytrees", [f"depth={depth}"], profile="go1.8", gogc=100)
     wall = time.perf_counter() - t
     allocs = r["memstats"]["Mallocs"]
     return {

@@ -34,7 +34,7 @@ def rounded(size: int) -> int:
 
 
 def run_json(capsys, *args: str) -> dict:
-    rc = main(["run", "retain", *args, "--json", "-"])
+    rc = main(["run", "retain", "--profile", "go1.8", *args, "--json", "-"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert err == ""
@@ -218,7 +218,51 @@ BAD = {
     "gogc text": ["run", "retain", "--gogc", "lots"],
     "sizeclasses bad profile": ["sizeclasses", "--profile", "nope"],
     "sizeclasses unknown option": ["sizeclasses", "--bogus"],
+    "sizeclasses json without a path": ["sizeclasses", "--json"],
+    "sizeclasses json to a directory": ["sizeclasses", "--json", "/"],
+    "compare unknown profile": ["compare", "retain", "--profile", "go1.8,go9"],
+    "analyze unknown profile": ["analyze", "heap.pb.gz", "--profile", "go1.9"],
+    "gogc OFF": ["run", "retain", "--gogc", "OFF"],
+    "gogc percent": ["run", "retain", "--gogc", "50%"],
+    "memlimit MB": ["run", "retain", "--memlimit", "64MB"],
 }
+
+
+@pytest.mark.parametrize(
+    "command", ["run", "record", "replay", "sizeclasses", "analyze", "validate"]
+)
+def test_profile_lists_its_choices_and_one_default(capsys, command: str) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--profile [go1.8|go1.27]" in out and "[default: go1.27]" in out
+    args = {"run": ["retain"], "record": ["retain", "-o", "x"], "replay": ["t"], "analyze": ["p"]}
+    rc = main([command, *args.get(command, []), "--profile", "go1.9"])
+    out, err = capsys.readouterr()
+    assert_one_line_error(rc, out, err)
+    assert "'go1.9' is not one of 'go1.8', 'go1.27'" in err
+
+
+def test_compare_profile_list_names_the_choices(capsys) -> None:
+    assert main(["compare", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Of: go1.8, go1.27." in out and "[default: go1.27]" in out
+    rc = main(["compare", "retain", "--profile", "go1.27,go9"])
+    out, err = capsys.readouterr()
+    assert_one_line_error(rc, out, err)
+    assert "--profile 'go9': unknown profile (choose from go1.8, go1.27)" in err
+
+
+def test_sizeclasses_json_to_a_file_needs_f_to_overwrite(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "sc.json"
+    assert main(["sizeclasses", "--json", str(path)]) == 0
+    assert "bytes/obj" in capsys.readouterr().out  # the table still goes to the terminal
+    assert json.loads(path.read_text())["class_to_size"][:4] == [0, 8, 16, 24]
+    rc = main(["sizeclasses", "--json", str(path)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(rc, out, err)
+    assert "exists; pass -f to overwrite it" in err
+    assert main(["sizeclasses", "--profile", "go1.8", "--json", str(path), "-f"]) == 0
+    assert json.loads(path.read_text())["class_to_size"][:4] == [0, 8, 16, 32]
 
 
 @pytest.mark.parametrize("argv", list(BAD.values()), ids=list(BAD))
@@ -249,8 +293,8 @@ def test_bad_input_as_a_process(argv: list[str]) -> None:
 
 def test_json_stdout_as_a_process() -> None:
     p = subprocess.run(
-        [sys.executable, "-m", "goheap.cli", "run", "retain", "--param", "size=16",
-         "--param", "count=1000", "--json", "-"],
+        [sys.executable, "-m", "goheap.cli", "run", "retain", "--profile", "go1.8",
+         "--param", "size=16", "--param", "count=1000", "--json", "-"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
@@ -265,7 +309,7 @@ def test_json_stdout_as_a_process() -> None:
 
 
 def test_sizeclasses_table(capsys) -> None:
-    assert main(["sizeclasses"]) == 0
+    assert main(["sizeclasses", "--profile", "go1.8"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     rows = {}
@@ -286,7 +330,7 @@ def test_sizeclasses_table(capsys) -> None:
 
 
 def test_sizeclasses_json(capsys) -> None:
-    assert main(["sizeclasses", "--json"]) == 0
+    assert main(["sizeclasses", "--profile", "go1.8", "--json", "-"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     d = json.loads(out)
@@ -299,7 +343,7 @@ def test_sizeclasses_json(capsys) -> None:
 
 
 def test_sizeclasses_modern_profile_has_24_byte_class(capsys) -> None:
-    assert main(["sizeclasses", "--profile", "go1.27", "--json"]) == 0
+    assert main(["sizeclasses", "--json", "-"]) == 0  # go1.27: the default
     d = json.loads(capsys.readouterr().out)
     assert len(d["class_to_size"]) == 68
     assert d["class_to_size"][:5] == [0, 8, 16, 24, 32]

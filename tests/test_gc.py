@@ -241,7 +241,7 @@ def test_mostly_live_heap_finishes_marking_by_the_goal() -> None:
     """Assists are paced on scan work, so a cycle ends near its goal (regression)."""
     from goheap.runner import run_workload
 
-    r = run_workload("retain", ["size=48", "count=150000"])
+    r = run_workload("retain", ["size=48", "count=150000"], profile="go1.8")
     # Live Go 1.8 (a go18 twin of retain, GOMAXPROCS=1, 5 runs): two cycles,
     # "4->4->4 MB, 5 MB goal" and "6->7->7 MB, 9 MB goal" (5->8->8 once).
     assert r["memstats"]["NumGC"] == 2

@@ -30,6 +30,8 @@ COMMANDS_AND_HELPERS = frozenset(
         "outputs",
         "interrupts",
         "options",
+        "cliopts",
+        "document",
         "parallel",
         "xorshift",
     )
@@ -38,6 +40,7 @@ COMMANDS_AND_HELPERS = frozenset(
 BOTTOM_HELPERS = (
     "goheap.outputs",
     "goheap.options",
+    "goheap.document",
     "goheap.parallel",
     "goheap.xorshift",
     "goheap.interrupts",

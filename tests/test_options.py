@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from goheap.errors import GoheapError
-from goheap.options import parse_byte_count, parse_memlimit, split_list
+from goheap.options import parse_byte_count, parse_gogc, parse_memlimit, split_list
 
 #: runtime/string_test.go TestParseByteCount (go1.27.3), every case: (input, value or None).
 GO_PARSE_BYTE_COUNT = [
@@ -164,3 +164,70 @@ def test_split_list_strips_and_drops_empty_items() -> None:
 def test_split_list_of_nothing_is_an_error_naming_the_option() -> None:
     with pytest.raises(GoheapError, match="--gogc: expected a comma-separated list"):
         split_list(" , ", "--gogc")
+
+
+# --- GOGC: runtime/mgcpacer.go readGOGC (go1.27) and Go 1.8's mgc.go readgogc --------------
+#
+#     p := gogetenv("GOGC")
+#     if p == "off" { return -1 }
+#     if n, err := strconv.ParseInt(p, 10, 32); err == nil { return int32(n) }
+#     return 100
+#
+# then setGCPercent: "if in < 0 { in = -1 }". Anything else Go silently reads as 100;
+# goheap refuses it (a typo on a command line is an error).
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("off", -1),
+        ("100", 100),
+        ("0", 0),
+        ("050", 50),  # ParseInt base 10: leading zeros are digits
+        ("+50", 50),  # ParseInt takes a sign (Go 1.8's atoi did not: there, 100)
+        ("-1", -1),
+        ("-50", -1),  # any negative GOGC is off
+        ("2147483647", (1 << 31) - 1),  # int32's largest
+        ("-2147483648", -1),
+        (None, -1),
+        (200, 200),
+        (-7, -1),
+    ],
+)
+def test_parse_gogc_as_go_reads_gogc(text: str | int | None, want: int) -> None:
+    assert parse_gogc(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["OFF", "Off", " 100", "100 ", "50%", "1e3", "0x10", "1_000", "", "+", "-", "١٠٠", "100.0"],
+)
+def test_parse_gogc_refuses_what_go_would_read_as_100(text: str) -> None:
+    with pytest.raises(GoheapError, match=r"^--gogc .*: malformed GOGC: .*GOGC=100$"):
+        parse_gogc(text)
+
+
+def test_parse_gogc_says_off_is_lowercase() -> None:
+    with pytest.raises(GoheapError, match="reads only lowercase 'off'"):
+        parse_gogc("OFF")
+
+
+@pytest.mark.parametrize("value", ["2147483648", "-2147483649", 1 << 31, 100.0, True, [100]])
+def test_parse_gogc_outside_int32_or_not_an_integer(value: object) -> None:
+    with pytest.raises(GoheapError, match=r"--gogc .*(int32 gcPercent|integer or 'off')"):
+        parse_gogc(value)
+
+
+def test_heap_reads_gogc_and_gomemlimit_with_the_same_parsers() -> None:
+    from goheap import Heap
+
+    with Heap(profile="go1.27", gogc="off", memlimit="64MiB") as h:
+        m = h.read_metrics()
+        assert m["/gc/gogc:percent"] == (1 << 64) - 1
+        assert m["/gc/gomemlimit:bytes"] == 64 << 20
+    with pytest.raises(GoheapError, match=r"^memlimit '64MB': malformed GOMEMLIMIT"):
+        Heap(memlimit="64MB")
+    with pytest.raises(GoheapError, match=r"^gogc 'OFF': malformed GOGC"):
+        Heap(gogc="OFF")
+    with pytest.raises(GoheapError, match=r"^memlimit -1: must be 0 to 2\^63-1"):
+        Heap(memlimit=-1)

@@ -496,7 +496,7 @@ def test_cli_reads_a_legacy_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
     ("args", "message"),
     [
         (["analyze", "/nonexistent/heap.pb.gz"], "/nonexistent/heap.pb.gz"),
-        (["analyze", "x", "--profile", "go9"], "unknown profile"),
+        (["analyze", "x", "--profile", "go9"], "'go9' is not one of 'go1.8', 'go1.27'"),
         (["analyze", "x", "--gogc", "abc"], "GOGC"),
         (["analyze", "x", "--memlimit", "lots"], "--memlimit"),
         (["analyze", "x", "--gogc", "100", "--budget", "5"], "--budget"),

@@ -8,7 +8,7 @@ from goheap import Heap
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles import get_profile
 from goheap.runner import run_workload
-from goheap.runtime.common.gotype import POINTER
+from goheap.runtime.common.gotype import POINTER, Type
 from tests.go18data import CLASS_TO_SIZE, PAGE
 
 
@@ -30,7 +30,7 @@ def test_peak_heap_alloc_is_the_true_maximum(make_heap) -> None:
 
 
 def test_run_result_schema_and_consistency() -> None:
-    r = run_workload("binarytrees", ["depth=10"], gogc=10)
+    r = run_workload("binarytrees", ["depth=10"], profile="go1.8", gogc=10)
     assert {
         "profile", "workload", "params", "procs", "gogc", "memlimit", "liveness", "result",
         "memstats", "peak", "gc", "classes", "breakdown", "spans", "timeline", "sim",
@@ -114,3 +114,17 @@ def test_rounding_counts_the_malloc_header(profile: str, slot: int) -> None:
     assert sc.small_slot(1024, noscan=True) == (sc.size_to_class(1024), 1024)
     # Above maxSmallSize - mallocHeaderSize every request is large on go1.27.
     assert (sc.small_slot(32761) is None) == (profile == "go1.27")
+
+
+def test_requested_counts_every_request_by_size_and_kind() -> None:
+    """The request counts the rounding estimate uses: runs of equal sizes, then others."""
+    node = Type("main.Node", size=16, pointers=[0, 8])
+    with Heap() as h:
+        for size in (16, 16, 16, 48, 16, 0):
+            h.malloc(size)
+        h.new(node)
+        h.new(node)
+        assert h.requested == {16: 4, 48: 1, 0: 1}
+        assert h.requested_scan == {16: 2}
+        h.new(node)  # counted on the next read, whichever of the two it is
+        assert h.requested_scan == {16: 3} and h.requested == {16: 4, 48: 1, 0: 1}

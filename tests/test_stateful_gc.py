@@ -17,7 +17,7 @@ class GCMachine(RuleBasedStateMachine):
 
     @initialize(procs=st.integers(1, 3), gogc=st.sampled_from([25, 100, "off"]))
     def setup(self, procs: int, gogc: int | str) -> None:
-        self.heap = Heap(procs=procs, gogc=gogc)
+        self.heap = Heap(profile="go1.8", procs=procs, gogc=gogc)
         self.nroots = 0
 
     def teardown(self) -> None:

@@ -37,6 +37,7 @@ from goheap.validate.real import Settings, collect_real
 from goheap.validate.render import BEGIN, END, markdown, print_table, refresh_doc
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import GoSizeClasses, Programs, Toolchain
+from tests.jsonschema_check import schema_errors
 
 # --- synthetic inputs ---------------------------------------------------------------
 
@@ -490,9 +491,9 @@ def test_user_mistakes_are_one_line_and_status_2(
         (["--runs", "0"], "--runs 0: must be between 1 and 1000"),
         (["--json", str(out)], "exists; pass -f to overwrite it"),
         (["nosuchworkload"], "unknown workload 'nosuchworkload'"),
-        (["--gogc", "lots"], "GOGC must be an integer or 'off'"),
+        (["--gogc", "lots"], "--gogc 'lots': malformed GOGC"),
         (["--memlimit", "much"], "malformed GOMEMLIMIT"),
-        (["--profile", "go1.9"], "unknown profile 'go1.9'"),
+        (["--profile", "go1.9"], "'go1.9' is not one of 'go1.8', 'go1.27'"),
     ]
     for args, message in cases:
         assert goheap(["validate", *args]) == 2, args
@@ -518,6 +519,7 @@ def test_validate_quick_end_to_end(
     table = capsys.readouterr().out
     assert "retain" in table and "HeapInuse after GC" in table and "within spread" in table
     report = json.loads(out.read_text())
+    assert schema_errors(report) == [] and report["kind"] == "validate"
     assert report["go"]["version"].startswith("go") and report["runs"] == 3
     (case,) = report["cases"]
     assert case["real"]["runs"] == 3 and case["real"]["cached"] == 0
@@ -527,6 +529,7 @@ def test_validate_quick_end_to_end(
     assert by["Mallocs"]["real_values"] == [n + 1] * 3
     assert by["Mallocs"]["status"] == OK and by["gc.HeapObjects"]["verdict"] == "exact"
     assert by["NumGC"]["real"] == "0"
+    assert case["sim"]["result"]["keep"].startswith("0xc4")  # an address, in hex (go1.8's arena)
     # Again, with the default profile: the runs come from the cache; the simulated column
     # is either the go1.27 model's or the reason it is unavailable.
     assert goheap([*args, "--json", "-"]) == 0

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from goheap import _native
+from goheap.runtime.common import wordmem
 
 PACKAGE_DIR = _native.PACKAGE_DIR
 
@@ -48,8 +49,9 @@ PACKAGE_DIR = _native.PACKAGE_DIR
 COMPILED_FILES = ("heap.py", "mutator.py", "xorshift.py")
 COMPILED_DIRS = ("runtime", "workloads")
 #: Modules below those directories that stay Python: a version's constants
-#: (``runtime/*/profile.py``), frozen dataclasses read once at start-up.
-UNCOMPILED_NAMES = ("__init__.py", "profile.py")
+#: (``runtime/*/profile.py``), frozen dataclasses read once at start-up, and
+#: the native kernel's Python side (``wordmem.py``: compiled code calls its C).
+UNCOMPILED_NAMES = ("__init__.py", "profile.py", "wordmem.py")
 
 # Runs in a subprocess, in the directory holding the goheap package: mypyc's
 # and setuptools' global state stay out of the caller's process.
@@ -59,6 +61,27 @@ from setuptools import setup
 from mypyc.build import mypycify
 
 a = json.loads(sys.argv[1])
+kernel = False
+try:  # goheap's native kernel (runtime/common/wordmem.py): calls become inline C
+    from mypyc.ir.deps import HeaderDep
+    from mypyc.ir.ops import ERR_MAGIC
+    from mypyc.ir.rtypes import c_int_rprimitive, int_rprimitive, object_rprimitive
+    from mypyc.primitives.registry import ERR_NEG_INT, function_op
+
+    dep = HeaderDep(a["kernel_header"], internal=False)
+    for name, cname in a["kernel"].items():
+        store = name.startswith("store")
+        function_op(
+            name=f"{a['kernel_module']}.{name}",
+            arg_types=[object_rprimitive, int_rprimitive] + [int_rprimitive] * store,
+            return_type=c_int_rprimitive if store else int_rprimitive,
+            c_function_name=cname,
+            error_kind=ERR_NEG_INT if store else ERR_MAGIC,
+            dependencies=[dep],
+        )
+    kernel = True
+except (ImportError, TypeError) as e:  # another mypyc: plain calls, the same results
+    print(f"goheap.build: mypyc took no native kernel ({e})", file=sys.stderr)
 t0 = time.perf_counter()
 exts = mypycify(
     ["--config-file", a["config"], *a["paths"]],
@@ -75,8 +98,11 @@ setup(
     + (["--parallel", str(a["jobs"])] if a["jobs"] > 1 else []),
 )
 with open(a["times"], "w") as f:
-    json.dump({"mypyc": t1 - t0, "cc": time.perf_counter() - t1}, f)
+    json.dump({"mypyc": t1 - t0, "cc": time.perf_counter() - t1, "kernel": kernel}, f)
 """
+
+#: The native kernel's C (wordmem.h), hashed with the sources: an edit makes the build stale.
+KERNEL_HEADER = os.path.join("runtime", "common", wordmem.HEADER)
 
 _MYPY_CONFIG = """[mypy]
 follow_imports = silent
@@ -220,7 +246,8 @@ def build(
     say(f"compiling {len(sources)} modules with mypyc (a minute or two)...")
     # Hash before compiling: an edit made while the build runs makes it stale at once.
     records = {
-        rel: _file_record(os.path.join(pkg_dir, rel)) for rel in dependencies(sources, pkg_dir)
+        rel: _file_record(os.path.join(pkg_dir, rel))
+        for rel in [*dependencies(sources, pkg_dir), KERNEL_HEADER]
     }
     work = tempfile.mkdtemp(prefix="goheap-build-")
     try:
@@ -241,6 +268,7 @@ def build(
             "build_seconds": round(seconds, 1),
             "mypyc_seconds": round(times["mypyc"], 1),  # type-check and generate C
             "cc_seconds": round(times["cc"], 1),  # compile and link
+            "native_kernel": bool(times.get("kernel")),  # wordmem's calls compiled to C
             "modules": [module_name(rel) for rel in sources],
             "extensions": built,
             "sources": records,
@@ -278,6 +306,9 @@ def _compile(
         "multi_file": multi_file,
         "jobs": jobs,
         "times": os.path.join(work, "times.json"),
+        "kernel": wordmem.PRIMITIVES,
+        "kernel_module": wordmem.__name__,
+        "kernel_header": os.path.join(os.path.abspath(root), "goheap", KERNEL_HEADER),
     }
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -397,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(mypyc {m['mypyc_seconds']} s, C compiler {m['cc_seconds']} s; mypy {m['mypy']}, "
         f"-O{m['opt_level']}); `import goheap` now uses them"
     )
+    if not m["native_kernel"]:
+        print("note: this mypyc took no native kernel (wordmem.h): slower, the same numbers")
     return 0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -22,12 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from goheap.cliopts import json_option, parse_profiles, profile_option, profiles_option
+from goheap.document import document, dumps, run_body
 from goheap.errors import GoheapError
 from goheap.interrupts import Interrupted, signals_call
-from goheap.options import parse_memlimit, split_list
+from goheap.options import parse_gogc, parse_memlimit, split_list
 from goheap.outputs import STDOUT, announcing, check_outputs, write_file
 from goheap.pprof.command import analyze
-from goheap.profiles import DEFAULT_PROFILE, get_profile
+from goheap.profiles import get_profile
 from goheap.validate.command import validate
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ Examples:
   goheap run churn --param steps=200000 --gctrace --report churn.html
   goheap record churn -o churn.trace && goheap replay churn.trace --json -
   goheap compare binarytrees --param depth=12 --gogc 50,100,200 --report cmp.html
-  goheap sizeclasses --profile go1.27
+  goheap sizeclasses --profile go1.8
 """,
 )
 @click.option(
@@ -137,9 +138,7 @@ def heap_options(f: F) -> F:
         return f(**kw)
 
     decorators = [
-        click.option(
-            "--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version modelled."
-        ),
+        profile_option("Go version modelled."),
         click.option(
             "--procs", default=1, show_default=True, type=int, help="GOMAXPROCS (number of Ps)."
         ),
@@ -174,7 +173,7 @@ def output_options(f: F) -> F:
         return f(**kw)
 
     decorators = [
-        click.option("--json", "json_out", metavar="PATH|-", help="Write the results as JSON."),
+        json_option("Write the results as JSON (docs/json.md)."),
         click.option(
             "--report",
             "report_out",
@@ -232,7 +231,6 @@ def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
 def run_options(
     profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
 ) -> RunOptions:
-    from goheap.heap import parse_gogc
     from goheap.runner import RunOptions
 
     if not 1 <= procs <= 256:
@@ -259,10 +257,23 @@ def memlimit_note(profile: str, limit: int | None) -> None:
         )
 
 
-def emit(result: dict[str, Any], out: Outputs, *, tables: bool = True) -> None:
+def run_json(kind: str, result: dict[str, Any]) -> str:
+    """The --json text of a run, record or replay: a ``goheap.document`` of ``kind``."""
+    return dumps(document(kind, run_body(result, workload_addresses(kind, result))))
+
+
+def workload_addresses(kind: str, result: dict[str, Any]) -> tuple[str, ...]:
+    """The address fields of a built-in workload's result (a replay's result is the trace's)."""
+    from goheap.workloads import WORKLOADS
+
+    w = WORKLOADS.get(result.get("workload", "")) if kind != "replay" else None
+    return w.addresses if w is not None else ()
+
+
+def emit(result: dict[str, Any], out: Outputs, kind: str, *, tables: bool = True) -> None:
     """Write the JSON and the report, and print the tables (unless stdout is taken)."""
     if out.json:
-        write_file(out.json, json.dumps(result, indent=1) + "\n")
+        write_file(out.json, run_json(kind, result))
     if out.report:
         from goheap.report.html import write_report
 
@@ -329,7 +340,7 @@ def run(
             memprofilerate=opts.memprofilerate,
             pprof=pprof_out,
         )
-    emit(result, out)
+    emit(result, out, "run")
 
 
 def print_workloads() -> None:
@@ -406,7 +417,7 @@ def record(
             gctrace=opts.gctrace,
             progress=bar.heap_callback(),
         )
-    emit(result, out, tables=output != STDOUT)
+    emit(result, out, "record", tables=output != STDOUT)
 
 
 @cli.command(
@@ -473,11 +484,11 @@ def replay(
                 session.write_pprof(pprof_out)
             if failure is not None and out.json:  # the results so far are still written
                 result["error"] = str(failure)
-                write_file(out.json, json.dumps(result, indent=1) + "\n")
+                write_file(out.json, run_json("replay", result))
         if failure is not None:
             kept = f" (the events before it: wrote {', '.join(written)})" if written else ""
             raise GoheapError(f"{failure}{kept}") from None
-        emit(result, out)
+        emit(result, out, "replay")
     finally:
         session.close()
 
@@ -518,14 +529,7 @@ Examples:
 )
 @click.argument("workload")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Workload parameter.")
-@click.option(
-    "--profile",
-    "profiles",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    metavar="P[,P...]",
-    help="Go versions modelled.",
-)
+@profiles_option("Go versions modelled.")
 @click.option(
     "--gogc",
     "gogcs",
@@ -579,7 +583,6 @@ def compare(
 ) -> None:
     """Run WORKLOAD under several settings and set the results side by side."""
     from goheap.compare import RunSpec, run_all
-    from goheap.heap import parse_gogc
     from goheap.progress import RunProgress
     from goheap.workloads import get_workload, parse_params
 
@@ -588,11 +591,11 @@ def compare(
     parse_params(w, params)  # fail now, not in a worker
     specs = [
         RunSpec(workload, list(params), prof, parse_gogc(g), parse_memlimit(m), procs, liveness)
-        for prof in split_list(profiles, "--profile")
+        for prof in parse_profiles(profiles)
         for g in split_list(gogcs, "--gogc")
         for m in split_list(memlimits, "--memlimit")
     ]
-    for prof in split_list(profiles, "--profile"):
+    for prof in parse_profiles(profiles):
         for m in sorted({spec.memlimit or 0 for spec in specs if spec.profile == prof} - {0}):
             memlimit_note(prof, m)
     with RunProgress(f"compare {workload}", ticking=True) as bar:
@@ -600,7 +603,8 @@ def compare(
             specs, executor=executor, jobs=jobs, done=bar.count_callback(len(specs), "runs")
         )
     if out.json:
-        write_file(out.json, json.dumps({"runs": results}, indent=1) + "\n")
+        runs = [run_body(r, workload_addresses("compare", r)) for r in results]
+        write_file(out.json, dumps(document("compare", {"runs": runs})))
     if out.report:
         from goheap.report.html import write_compare_report
 
@@ -620,22 +624,21 @@ def compare(
     epilog="""\b
 Examples:
   goheap sizeclasses
-  goheap sizeclasses --profile go1.27 --json
+  goheap sizeclasses --profile go1.8 --json -
 """
 )
-@click.option("--profile", default=DEFAULT_PROFILE, show_default=True, help="Go version.")
-@click.option("--json", "as_json", is_flag=True, help="Print the tables as one JSON object.")
-def sizeclasses(profile: str, as_json: bool) -> None:
+@profile_option("Go version.")
+@json_option("Write the tables as one JSON object (docs/json.md).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing --json file.")
+def sizeclasses(profile: str, json_out: str | None, force: bool) -> None:
     """Print the size-class table, as the comment in Go's sizeclasses.go."""
     from goheap.sizeclasses import for_profile, format_go_table, to_json_dict
 
-    try:
-        table = for_profile(profile)
-    except ValueError as e:
-        raise GoheapError(str(e)) from None
-    if as_json:
-        sys.stdout.write(json.dumps(to_json_dict(table)) + "\n")
-    else:
+    check_outputs(force, {"--json": json_out})
+    table = for_profile(profile)
+    if json_out:
+        write_file(json_out, dumps(document("sizeclasses", to_json_dict(table))))
+    if json_out != STDOUT:
         sys.stdout.write(format_go_table(table))
 
 

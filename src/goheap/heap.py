@@ -35,11 +35,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, SupportsIndex, SupportsInt, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from goheap.errors import GoheapError, HeapCheckError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
+from goheap.options import parse_gogc, parse_memlimit
 from goheap.profiles import DEFAULT_PROFILE, build_runtime, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
 from goheap.runtime.common.arena import OS
@@ -52,6 +53,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
+from goheap.runtime.common.wordmem import load64, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -62,22 +64,6 @@ _T = TypeVar("_T")
 
 #: Go's nanotime is an int64 count of nanoseconds: the virtual clock stops there.
 _NANOTIME_MAX = (1 << 63) - 1
-
-
-def parse_gogc(gogc: object) -> int:
-    """GOGC as Go reads it: an integer percentage, or "off" (None) for -1."""
-    if gogc is None or (isinstance(gogc, str) and gogc.strip().lower() == "off"):
-        return -1
-    try:
-        if not isinstance(gogc, (str, SupportsInt, SupportsIndex)):
-            raise TypeError
-        v = int(gogc)
-    except (TypeError, ValueError):
-        raise GoheapError(f"GOGC must be an integer or 'off', got {gogc!r}") from None
-    if not -(1 << 31) <= v < 1 << 31:
-        # Go keeps gcPercent in an int32 (readGOGC's atoi32, setGCPercent(int32)).
-        raise GoheapError(f"GOGC {v} is outside Go's int32 gcPercent (-2^31 to 2^31-1)")
-    return -1 if v < 0 else v  # setGCPercent: any negative value means off
 
 
 def _print_stderr(line: str) -> None:
@@ -123,8 +109,7 @@ class Heap:
             raise GoheapError(f"memprofilerate must be >= 0, got {memprofilerate!r}")
         if not isinstance(liveness, str) or liveness not in ("graph", "lifetime"):
             raise GoheapError(f"liveness must be 'graph' or 'lifetime', got {liveness!r}")
-        if memlimit is not None and (not isinstance(memlimit, int) or memlimit < 0):
-            raise GoheapError(f"memlimit must be a non-negative number of bytes, got {memlimit!r}")
+        limit = parse_memlimit(memlimit, "memlimit")  # GOMEMLIMIT's syntax, as the CLI's
         if cost is not None and not isinstance(cost, CostModel):
             raise GoheapError(f"cost must be a CostModel, got {cost!r}")
         if not isinstance(gctrace, bool) and not callable(gctrace):
@@ -139,11 +124,10 @@ class Heap:
         # The profile's strategy builds the version's runtime whole; this heap
         # is the program it runs (goheap.runtime.common.facade.Program).
         trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
-        opts = RuntimeOptions(procs, memprofilerate, parse_gogc(gogc), liveness, memlimit, trace)
+        gcpercent = parse_gogc(gogc, "gogc")
+        opts = RuntimeOptions(procs, memprofilerate, gcpercent, liveness, limit, trace)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
-        # write_pointer's type check, bound once (it runs on every pointer store).
-        self._is_pointer_slot: Callable[[int, int], bool] = rt.is_pointer_slot
         # Its parts, typed by what every version's have in common.
         self.stats: RunningStats = rt.stats
         self.os: OS = rt.os
@@ -165,9 +149,14 @@ class Heap:
         self._tiny_live: dict[int, int] = {}
         # How many allocations asked for each size, pointer-free and pointerful
         # apart (a pointerful one may carry a malloc header): what the rounding
-        # estimate of goheap.heapcensus.breakdown is computed from.
-        self.requested: dict[int, int] = {}
-        self.requested_scan: dict[int, int] = {}
+        # estimate of goheap.heapcensus.breakdown is computed from (the
+        # properties requested and requested_scan). A run of equal requests is
+        # counted first in _run_count and added to them when it ends.
+        self._requested: dict[int, int] = {}
+        self._requested_scan: dict[int, int] = {}
+        self._run_size = -1
+        self._run_noscan = False
+        self._run_count = 0
         self._tiny_sub: set[int] = set()
         # Told of every operation (goheap.events); the trace recorder is one.
         self.observer: HeapObserver | None = None
@@ -259,19 +248,22 @@ class Heap:
             self.observer.dead(a)
         if self.liveness != "lifetime":
             return
-        ref = self.find_object(a)
-        if ref is None:
+        # find_object's answer without its ObjectRef (a dataclass: an
+        # interpreted __init__ per call even when compiled).
+        s = self._object_span(a)
+        if s is None:
             raise GoheapError(f"dead: {a:#x} is not an allocated heap object")
-        s = ref.span
+        index = s.objIndex(a) if s.sizeclass != 0 else 0
         if s.sizeclass == self.profile.tiny_size_class and a in self._tiny_sub:
             # A tiny sub-object: the block dies with its last sub-object.
+            base = s.startAddr + index * s.elemsize
             self._tiny_sub.discard(a)
-            n = self._tiny_live.get(ref.base, 1) - 1
+            n = self._tiny_live.get(base, 1) - 1
             if n > 0:
-                self._tiny_live[ref.base] = n
+                self._tiny_live[base] = n
                 return
-            self._tiny_live.pop(ref.base, None)
-        s.deadBits |= 1 << ref.index
+            self._tiny_live.pop(base, None)
+        s.deadBits |= 1 << index
 
     # --- the collector ---
 
@@ -295,7 +287,7 @@ class Heap:
         """debug.SetGCPercent: returns the old value (Go 1.8 then runs runtime.GC())."""
         if self._closed:
             self._closed_error("set_gc_percent")
-        value = parse_gogc(gogc)
+        value = parse_gogc(gogc, "set_gc_percent")
         if self.observer is not None:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
@@ -463,8 +455,13 @@ class Heap:
         # Go spends it: before the trigger test.
         collector.alloc_req = (size, tiny, size > self._max_small)
         x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
-        req = self.requested if noscan else self.requested_scan
-        req[size] = req.get(size, 0) + 1
+        if size == self._run_size and noscan == self._run_noscan:
+            self._run_count += 1
+        else:
+            self._count_run()
+            self._run_size = size
+            self._run_noscan = noscan
+            self._run_count = 1
         if tiny and self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
             self._track_tiny(x)
         if observer is not None:
@@ -474,6 +471,25 @@ class Heap:
         if p is not None:
             self._arena.curp = self.allp[self.g.p]
         return x
+
+    def _count_run(self) -> None:
+        """Add the run of equal requests counted so far to requested or requested_scan."""
+        if self._run_count:
+            req = self._requested if self._run_noscan else self._requested_scan
+            req[self._run_size] = req.get(self._run_size, 0) + self._run_count
+            self._run_count = 0
+
+    @property
+    def requested(self) -> dict[int, int]:
+        """How many pointer-free allocations asked for each size."""
+        self._count_run()
+        return self._requested
+
+    @property
+    def requested_scan(self) -> dict[int, int]:
+        """How many allocations with pointers asked for each size."""
+        self._count_run()
+        return self._requested_scan
 
     def _track_tiny(self, x: int) -> None:
         """Lifetime mode: count live sub-objects of each tiny block."""
@@ -555,7 +571,7 @@ class Heap:
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self._object_base(o, off, "write_word")
-        self._arena.mem.words[(o + off - self._arena.arena_start) >> 3] = v
+        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, v)
         if self.observer is not None:
             self.observer.write_word(o, off, v)
 
@@ -563,7 +579,7 @@ class Heap:
         o = obj if type(obj) is int else int_arg(obj, "read_word: the object")
         off = offset if type(offset) is int else int_arg(offset, "read_word: the offset")
         self._object_base(o, off, "read_word")
-        v: int = self._arena.mem.words[(o + off - self._arena.arena_start) >> 3]
+        v: int = load64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3)
         return v
 
     def write_pointer(self, obj: object, offset: object, target: object) -> None:
@@ -575,13 +591,13 @@ class Heap:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
         base = self._object_base(o, off, "write_pointer")
         addr = o + off
-        if not self._is_pointer_slot(base, addr):
+        if not self._mallocgc.isPointerSlot(base, addr):
             # Go's types make this store impossible; here the collector would miss it.
             raise GoheapError(
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
                 "field of its type (a pointer-free object, or a scalar field)"
             )
-        self._arena.mem.words[(addr - self._arena.arena_start) >> 3] = t
+        store64(self._arena.mem.words, (addr - self._arena.arena_start) >> 3, t)
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

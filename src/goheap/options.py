@@ -5,7 +5,9 @@ Below every command module; a bad value is one GoheapError naming the option.
 
 from __future__ import annotations
 
+import operator
 import re
+from typing import SupportsIndex
 
 from goheap.errors import GoheapError
 
@@ -33,7 +35,7 @@ def parse_byte_count(text: str) -> int | None:
     return n * mult
 
 
-def parse_memlimit(text: str | int | None, option: str = "--memlimit") -> int | None:
+def parse_memlimit(text: object, option: str = "--memlimit") -> int | None:
     """GOMEMLIMIT as Go's readGOMEMLIMIT reads it: ``off`` (None) or a byte count.
 
     Go stops on anything else with "malformed GOMEMLIMIT": ``64MB`` and
@@ -42,10 +44,12 @@ def parse_memlimit(text: str | int | None, option: str = "--memlimit") -> int | 
     """
     if text is None:
         return None
-    if isinstance(text, int):
+    if isinstance(text, int) and not isinstance(text, bool):
         if not 0 <= text <= INT64_MAX:
             raise GoheapError(f"{option} {text}: must be 0 to 2^63-1 bytes (Go's int64)")
         return text
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise GoheapError(f"{option} {text!r}: GOMEMLIMIT must be a byte count or 'off'")
     if text == "off":
         return None
     n = parse_byte_count(text)
@@ -55,6 +59,42 @@ def parse_memlimit(text: str | int | None, option: str = "--memlimit") -> int | 
             "B, KiB, MiB, GiB or TiB suffix, such as 512MiB, or 'off')"
         )
     return n
+
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+_GOGC_OFF = -1
+
+
+def parse_gogc(value: object, option: str = "--gogc") -> int:
+    """GOGC as Go's readGOGC reads it: ``off``, or a decimal int32 (a negative one is off: -1).
+
+    ``"off"`` is matched exactly and the number is ``strconv.ParseInt(s, 10,
+    32)``'s syntax: an optional sign and ASCII digits, nothing else. Where Go
+    silently falls back to GOGC=100 (``OFF``, ``1e3``, `` 50``, ``50%``, a
+    value past int32), goheap refuses it: a typo in a command line is an error,
+    not a silent default. None (``SetGCPercent``-style API use) is off; an int
+    is taken as is (negative: off), within int32 as Go keeps gcPercent.
+    """
+    if value is None:
+        return _GOGC_OFF
+    if isinstance(value, str):
+        if value == "off":
+            return _GOGC_OFF
+        if _SIGNED_DIGITS.fullmatch(value) is None:
+            hint = " (Go's GOGC reads only lowercase 'off')" if value.lower() == "off" else ""
+            raise GoheapError(
+                f"{option} {value!r}: malformed GOGC: an integer percentage or 'off'{hint}; "
+                "Go itself would ignore it and run with GOGC=100"
+            )
+        n = int(value)
+    elif isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        raise GoheapError(f"{option} {value!r}: GOGC must be an integer or 'off'")
+    else:
+        n = operator.index(value)  # an int, or one like numpy's (not a float: no rounding)
+    if not INT32_MIN <= n <= INT32_MAX:
+        # Go keeps gcPercent in an int32 (readGOGC's ParseInt(p, 10, 32), setGCPercent(int32)).
+        raise GoheapError(f"{option} {n}: outside Go's int32 gcPercent (-2^31 to 2^31-1)")
+    return _GOGC_OFF if n < 0 else n  # setGCPercent: any negative value means off
 
 
 def parse_byte_rate(text: str) -> int | None:

@@ -7,6 +7,8 @@ replay`` and ``goheap compare``:
   ``liveness``, ``memprofilerate`` (``runtime.MemProfileRate`` as the run
   had it), and ``result`` (what the workload itself reports);
 - ``memstats``: runtime.ReadMemStats at the end, with Go's field names;
+- ``metrics`` (profiles with runtime/metrics: go1.27): runtime/metrics.Read
+  at the end, by Go's metric names (``Heap.read_metrics``);
 - ``peak``: the true maxima over the run of HeapAlloc, HeapInuse and
   HeapSys (the runtime keeps running maxima; see MStats);
 - ``gc``: one object per cycle (number, virtual start and end, heap at
@@ -24,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.heap import Heap, parse_gogc
+from goheap.heap import Heap
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
+from goheap.options import parse_gogc
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.runtime.common.mgc import GCCycle
 from goheap.timeline import Timeline
@@ -96,6 +99,7 @@ class Session:
         heap = self.heap
         wall = time.perf_counter() - self.started
         ms = heap.read_memstats()
+        metrics = heap.read_metrics() if heap.profile.has_runtime_metrics else None
         live = live_objects(heap)
         self.timeline.sample("end")
         t0 = heap.gc_.start_ns
@@ -110,6 +114,7 @@ class Session:
             "memprofilerate": heap.mprof.MemProfileRate,
             "result": result if result is not None else {},
             "memstats": ms.to_dict(),
+            **({"metrics": metrics} if metrics is not None else {}),
             "peak": heap.runtime.peaks(),
             "gc": [cycle_dict(c, t0) for c in heap.cycles],
             "classes": class_table(heap, live),

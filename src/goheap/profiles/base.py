@@ -120,10 +120,6 @@ class Runtime:
         """The non-nil pointer values the collector would find scanning the object at base."""
         raise NotImplementedError
 
-    def is_pointer_slot(self, base: int, addr: int) -> bool:
-        """Whether the collector, scanning the allocated object at base, reads addr as a pointer."""
-        raise NotImplementedError
-
     def memstats(self) -> MemStats:
         """The same figures without flushing the mcaches."""
         raise NotImplementedError

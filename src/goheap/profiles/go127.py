@@ -102,7 +102,7 @@ from goheap.runtime.go127.mem import OS
 from goheap.runtime.go127.metrics import readMetrics
 from goheap.runtime.go127.mfinal import Finalizers
 from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams, forcegcperiod, format_gctrace
-from goheap.runtime.go127.mgcmark import isPointerSlot, objectPointers
+from goheap.runtime.go127.mgcmark import objectPointers
 from goheap.runtime.go127.mgcpacer import MAX_INT64, GCControllerState
 from goheap.runtime.go127.mheap import MHeap
 from goheap.runtime.go127.mpagealloc import chunkBase
@@ -294,10 +294,6 @@ class Go127Runtime(Runtime):
 
     def object_pointers(self, base: int, size: int) -> list[int]:
         return objectPointers(self.mheap, base, size)
-
-    def is_pointer_slot(self, base: int, addr: int) -> bool:
-        s = self.mheap.spanOfHeap(base)
-        return s is not None and isPointerSlot(self.mheap, s, base, addr)
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""

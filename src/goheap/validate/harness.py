@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goheap.profiles import DEFAULT_PROFILE
 from goheap.validate.allowance import items_for
 from goheap.validate.cases import make_cases
 from goheap.validate.compare import WIDEN, compare_case, summary
@@ -29,8 +30,6 @@ from goheap.validate.toolchain import (
     read_size_classes,
 )
 
-REPORT_SCHEMA = 1
-
 
 @dataclass(frozen=True)
 class Options:
@@ -40,7 +39,7 @@ class Options:
     workloads: Sequence[str] = ()
     quick: bool = False
     runs: int = 5
-    profile: str = "go1.27"
+    profile: str = DEFAULT_PROFILE
     gogc: int = 100  # -1: off
     memlimit: int | None = None
     cache_dir: Path | None = None  # binaries, Go's caches and runs (None: default_cache_dir())
@@ -122,7 +121,6 @@ def run_validation(
             }
         )
     return {
-        "schema": REPORT_SCHEMA,
         "go": {
             "version": tc.version,
             "path": str(tc.go),

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from goheap.document import hex_address
 from goheap.errors import GoheapError
 from goheap.validate.cases import Case
 from goheap.validate.figures import Figures, from_memstats
@@ -30,13 +31,17 @@ class SimResult:
     unavailable: str | None = None
     wall_s: float = 0.0
     result: Any = None
+    addresses: tuple[str, ...] = ()  # the fields of result that are addresses
 
     def to_dict(self) -> dict[str, Any]:
+        result = self.result
+        if isinstance(result, dict):
+            result = {k: hex_address(v) if k in self.addresses else v for k, v in result.items()}
         return {
             "figures": self.figures,
             "unavailable": self.unavailable,
             "wall_s": round(self.wall_s, 3),
-            "result": self.result,
+            "result": result,
         }
 
 
@@ -61,7 +66,8 @@ def collect_sim(
         heap.gc()  # the final forced GC, the workload's objects still referenced
         after = heap.read_memstats().to_dict()
         figures = from_memstats(base, res["memstats"], after, res["peak"]["HeapInuse"])
-        return SimResult(figures, None, time.perf_counter() - started, res["result"])
+        wall = time.perf_counter() - started
+        return SimResult(figures, None, wall, res["result"], workload.addresses)
     except GoheapError as e:
         return SimResult(None, str(e), time.perf_counter() - started)
     except Exception as e:  # a model still under construction must not hide the real figures

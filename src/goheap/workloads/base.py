@@ -45,6 +45,8 @@ class Workload:
     # True: the program calls heap.dead() on every object it drops, so its
     # trace (header "liveness_events") replays in lifetime mode too.
     declares_deaths: bool = False
+    # The fields of its result that are addresses (the JSON shows them in hex).
+    addresses: tuple[str, ...] = ()
 
     @property
     def go_program(self) -> str:

@@ -35,6 +35,7 @@ from typing import Final
 from goheap.heap import Heap
 from goheap.mutator import Goroutine
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.wordmem import load64
 from goheap.workloads.base import Param, Workload
 
 NODE: Final = Type("main.Node", size=16, pointers=[0, 8])
@@ -73,8 +74,8 @@ def item_check(h: Heap, node: int, *, drop: bool = False) -> int:
         n = todo.pop()
         count += 1
         w = (n - start) >> 3
-        left: int = words[w]
-        right: int = words[w + 1]
+        left: int = load64(words, w)
+        right: int = load64(words, w + 1)
         if left:
             todo.append(left)
             todo.append(right)

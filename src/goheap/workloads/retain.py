@@ -57,4 +57,5 @@ RETAIN = Workload(
     ),
     run=run_retain,
     declares_deaths=True,
+    addresses=("keep",),
 )

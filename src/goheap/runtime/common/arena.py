@@ -30,6 +30,7 @@ from typing import Final
 
 from goheap.errors import GoheapError
 from goheap.runtime.common.mstats import SysStat
+from goheap.runtime.common.wordmem import store64
 
 MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
 
@@ -112,9 +113,9 @@ class ArenaMemory:
             # One or two words (the smallest objects): stores, no slice and bytes object.
             words = self.words
             w = off >> 3
-            words[w] = 0
+            store64(words, w, 0)
             if n == 16:
-                words[w + 1] = 0
+                store64(words, w + 1, 0)
         elif n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
             self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
         else:

@@ -62,6 +62,14 @@ class Mallocgc:
         """Allocate size bytes of typ (None: no pointers) from the running P's mcache."""
         raise NotImplementedError
 
+    def isPointerSlot(self, base: int, addr: int) -> bool:
+        """Whether the collector, scanning the allocated object at base, reads addr as a pointer.
+
+        The type check of every pointer store: here, where the version's heap
+        bits are, so that the facade reaches it by a direct call when compiled.
+        """
+        raise NotImplementedError
+
 
 class Collector:
     """What the mutator's every step tells the collector, and what reports read of it."""

@@ -28,6 +28,8 @@ class Profile:
 
     # Whether this version has GOMEMLIMIT (Go 1.19+); without it a limit is recorded only.
     has_memory_limit: ClassVar[bool] = False
+    # Whether this version has runtime/metrics (Go 1.16+): Heap.read_metrics.
+    has_runtime_metrics: ClassVar[bool] = False
 
     name: str
     # malloc.go

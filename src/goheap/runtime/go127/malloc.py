@@ -56,7 +56,8 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Mallocgc
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.malloc import nextFreeFast
-from goheap.runtime.go127.mgcmark import gcmarknewobject
+from goheap.runtime.common.wordmem import store64
+from goheap.runtime.go127.mgcmark import gcmarknewobject, isPointerSlot
 
 if TYPE_CHECKING:
     from goheap.runtime.go127.mcache import MCache
@@ -99,6 +100,10 @@ class Malloc(Mallocgc):
         p = self.h.curp
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
+
+    def isPointerSlot(self, base: int, addr: int) -> bool:
+        s = self.h.spanOfHeap(base)
+        return s is not None and isPointerSlot(self.h, s, base, addr)
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
@@ -191,8 +196,8 @@ class Malloc(Mallocgc):
         x, span, _, check = self._slot(c, self.tinySpanClass)
         w = (x - self.arena_start) >> 3
         words = self.words
-        words[w] = 0
-        words[w + 1] = 0
+        store64(words, w, 0)
+        store64(words, w + 1, 0)
         if size < c.tinyoffset or c.tiny == 0:
             c.tiny = x
             c.tinyoffset = size

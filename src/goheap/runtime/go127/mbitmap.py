@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.wordmem import load8, load64, store8, store64
 
 if TYPE_CHECKING:
     from goheap.runtime.common.arena import ArenaMemory
@@ -155,7 +156,7 @@ class HeapBits:
     def inlineMarkBitsClass(self, s: MSpan) -> int:
         """The ``class`` byte of the span's inline mark bits."""
         imb = self.spanInlineMarkBitsFromBase(s.startAddr) - self.arena_start
-        return self.mem.bytes[imb + self.inlineMarkBitsBytes - 1]
+        return load8(self.mem.bytes, imb + self.inlineMarkBitsBytes - 1)
 
     # --- per-object type information ---
 
@@ -197,7 +198,7 @@ class HeapBits:
             # 64-bit integers (which the compiled build handles as Python objects).
             b = dstBase - self.arena_start + (o >> 3)
             mem = self.mem.bytes
-            mem[b] = (mem[b] & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k)
+            store8(mem, b, (load8(mem, b) & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k))
             return scanSize
         i = o >> 6
         j = o & 63
@@ -206,10 +207,14 @@ class HeapBits:
         if j + bits > ptrBits:
             bits0 = ptrBits - j
             bits1 = bits - bits0
-            words[w] = (words[w] & (_MASK64 >> bits0)) | ((src << j) & _MASK64)
-            words[w + 1] = (words[w + 1] & ~((1 << bits1) - 1) & _MASK64) | (src >> bits0)
+            store64(words, w, (load64(words, w) & (_MASK64 >> bits0)) | ((src << j) & _MASK64))
+            store64(
+                words,
+                w + 1,
+                (load64(words, w + 1) & ~((1 << bits1) - 1) & _MASK64) | (src >> bits0),
+            )
         else:
-            words[w] = (words[w] & ~(((1 << bits) - 1) << j) & _MASK64) | (src << j)
+            store64(words, w, (load64(words, w) & ~(((1 << bits) - 1) << j) & _MASK64) | (src << j))
         return scanSize
 
     def heapBitsSmallForAddr(self, s: MSpan, addr: int) -> int:
@@ -219,7 +224,7 @@ class HeapBits:
         bits = s.elemsize >> 3
         k = o & 7
         if k + bits <= 8:  # within one byte, as writeHeapBitsSmall writes it
-            return (self.mem.bytes[hbitsBase - self.arena_start + (o >> 3)] >> k) & (
+            return (load8(self.mem.bytes, hbitsBase - self.arena_start + (o >> 3)) >> k) & (
                 (1 << bits) - 1
             )
         i = o >> 6
@@ -229,8 +234,8 @@ class HeapBits:
         if j + bits > ptrBits:
             bits0 = ptrBits - j
             bits1 = bits - bits0
-            return (words[w] >> j) | ((words[w + 1] & ((1 << bits1) - 1)) << bits0)
-        return (words[w] >> j) & ((1 << bits) - 1)
+            return (load64(words, w) >> j) | ((load64(words, w + 1) & ((1 << bits1) - 1)) << bits0)
+        return (load64(words, w) >> j) & ((1 << bits) - 1)
 
     def heapSetTypeNoHeader(self, x: int, dataSize: int, typ: Type, s: MSpan) -> int:
         """``heapSetTypeNoHeader``: heap bits in the span."""
@@ -242,7 +247,7 @@ class HeapBits:
         self, x: int, dataSize: int, typ: Type, header: int, s: MSpan
     ) -> int:
         """``heapSetTypeSmallHeader``: ``*header = typ``; all of the slot is scannable."""
-        self.words[(header - self.arena_start) >> 3] = self.types.addr_of(typ)
+        store64(self.words, (header - self.arena_start) >> 3, self.types.addr_of(typ))
         return s.elemsize
 
     def heapSetTypeLarge(self, x: int, dataSize: int, typ: Type, s: MSpan) -> int:
@@ -252,4 +257,4 @@ class HeapBits:
 
     def headerType(self, slot: int) -> Type | None:
         """The type a malloc header at ``slot`` names (None if it names none)."""
-        return self.types.type_at(self.words[(slot - self.arena_start) >> 3])
+        return self.types.type_at(load64(self.words, (slot - self.arena_start) >> 3))

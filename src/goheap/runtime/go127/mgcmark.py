@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.specials import KindSpecialFinalizer
+from goheap.runtime.common.wordmem import load8, load64, store8, store64
 from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def inlineMarks(h: MHeap, s: MSpan) -> int:
     words = h.mem.words
     v = 0
     for i in range(h.inlineMarkBitsBytes >> 4):
-        v |= words[w + i] << (64 * i)
+        v |= load64(words, w + i) << (64 * i)
     return v & ((1 << ((h.inlineMarkBitsBytes >> 1) - 1) * 8) - 1)
 
 
@@ -108,7 +109,7 @@ def inlineScans(h: MHeap, s: MSpan) -> int:
     words = h.mem.words
     v = 0
     for i in range(h.inlineMarkBitsBytes >> 4):
-        v |= words[w + i] << (64 * i)
+        v |= load64(words, w + i) << (64 * i)
     return v & ((1 << ((h.inlineMarkBitsBytes >> 1) - 1) * 8) - 1)
 
 
@@ -121,8 +122,9 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
         b = (imbWord(h, s) << 3) + (idx >> 3)
         bit = 1 << (idx & 7)
         mem = h.mem.bytes
-        mem[b] |= bit  # scans: no need to scan the new object
-        mem[b + ((h.inlineMarkBitsBytes >> 4) << 3)] |= bit  # marks
+        store8(mem, b, load8(mem, b) | bit)  # scans: no need to scan the new object
+        m = b + ((h.inlineMarkBitsBytes >> 4) << 3)
+        store8(mem, m, load8(mem, m) | bit)  # marks
     else:
         s.gcmarkBits |= 1 << idx
     h.pageMarks.add((s.startAddr - h.arena_start) >> _PageShift)
@@ -208,7 +210,7 @@ def scanObjectRange(
             x = bits
             while x:
                 low = x & -x
-                v = words[w0 + low.bit_length() - 1]
+                v = load64(words, w0 + low.bit_length() - 1)
                 if v:
                     vals.append(v)
                 x ^= low
@@ -316,10 +318,10 @@ class Marker:
             words = self.words
             w = ((s.startAddr - A) >> 3) + self.imbOff + self.marksOff + (idx >> 6)
             bit = 1 << (idx & 63)
-            v = words[w]
+            v = load64(words, w)
             if v & bit:
                 return
-            words[w] = v | bit
+            store64(words, w, v | bit)
             res = self.result
             res.objects += 1
             if s.spanclass & 1:
@@ -380,7 +382,8 @@ class Marker:
         found: list[int] = []
         A = self.A
         for idx in idxs:
-            words[w + (idx >> 6)] |= 1 << (idx & 63)  # scans |= marks
+            wi = w + (idx >> 6)
+            store64(words, wi, load64(words, wi) | 1 << (idx & 63))  # scans |= marks
             b = base + idx * size
             bits = hb.heapBitsSmallForAddr(s, b)
             if bits:
@@ -389,7 +392,7 @@ class Marker:
                 x = bits
                 while x:
                     low = x & -x
-                    v = words[w0 + low.bit_length() - 1]
+                    v = load64(words, w0 + low.bit_length() - 1)
                     if v:
                         found.append(v)
                     x ^= low
@@ -471,14 +474,14 @@ class Marker:
             w = ((s.startAddr - A) >> 3) + self.imbOff + self.marksOff
             marked = 0
             for i in range((s.nelems + 63) >> 6):
-                marked |= words[w + i] << (64 * i)
+                marked |= load64(words, w + i) << (64 * i)
             new = slots & ~marked
             if not new:
                 return
             for i in range((s.nelems + 63) >> 6):
                 chunk = (new >> (64 * i)) & _MASK64
                 if chunk:
-                    words[w + i] |= chunk
+                    store64(words, w + i, load64(words, w + i) | chunk)
             cnt = new.bit_count()
             res.objects += cnt
             if s.spanclass & 1:
@@ -488,7 +491,7 @@ class Marker:
             for i in range((s.nelems + 63) >> 6):
                 chunk = (new >> (64 * i)) & _MASK64
                 if chunk:
-                    words[ws + i] |= chunk
+                    store64(words, ws + i, load64(words, ws + i) | chunk)
             work = self.spanWork.get(s)
             if work is None:
                 work = self.spanWork[s] = [0, 0]

@@ -18,6 +18,7 @@ class Go127Profile(Profile):
     """Go 1.27's profile: the common constants plus the modern allocator's."""
 
     has_memory_limit: ClassVar[bool] = True
+    has_runtime_metrics: ClassVar[bool] = True
 
     page_cache_pages: int  # pageCachePages: pages in a P's page cache
     mspancache_cap: int  # len(p.mspancache.buf)

@@ -28,6 +28,7 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.malloc import nextFreeFast
+from goheap.runtime.common.wordmem import store64
 from goheap.runtime.go18.mcentral import initSpan
 from goheap.runtime.go18.mgcsweep import deductSweepCredit
 from goheap.runtime.go18.mspan import MSpan
@@ -92,6 +93,9 @@ class Malloc(Mallocgc):
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
+    def isPointerSlot(self, base: int, addr: int) -> bool:
+        return self.heapbits.isPointerWord(base, addr)
+
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]
     ) -> int:
@@ -129,8 +133,8 @@ class Malloc(Mallocgc):
                     x, span, shouldhelpgc = c.nextFree(self.tinySizeClass)
                 words = self.mem.words
                 w = (x - self.mem.arena_start) >> 3
-                words[w] = 0
-                words[w + 1] = 0
+                store64(words, w, 0)
+                store64(words, w + 1, 0)
                 if size < c.tinyoffset or c.tiny == 0:
                     c.tiny = x
                     c.tinyoffset = size

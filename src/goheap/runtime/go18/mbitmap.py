@@ -32,6 +32,7 @@ from typing import Final
 import numpy as np
 
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.wordmem import load8, store8
 
 bitPointer: Final = 1
 bitScan: Final = 1 << 4
@@ -97,10 +98,6 @@ def _pack(entries: np.ndarray, shift: int) -> _Pattern:
     return _Pattern(asc, int(own[0]), int(own[-1]))
 
 
-#: Words of the heap bitmap isPointerWord checks at a time past its first 64.
-_SCAN_CHUNK_WORDS = 1 << 20
-
-
 class HeapBitmap:
     """Reads and writes the heap bitmap of one heap."""
 
@@ -122,7 +119,7 @@ class HeapBitmap:
     def entry(self, addr: int) -> int:
         """The word's entry: bit 0 = pointer, bit 1 = scan/checkmark."""
         shift = ((addr - self.arena_start) >> 3) & 3
-        b = self.bm[self.byte_index(addr)] >> shift
+        b = load8(self.bm, self.byte_index(addr)) >> shift
         return (b & 1) | ((b >> 3) & 2)
 
     def isPointerWord(self, x: int, addr: int) -> bool:
@@ -135,23 +132,38 @@ class HeapBitmap:
         """
         bm = self.bm
         a = addr - self.arena_start
-        if not (bm[self.bitmap_size - (a >> 5) - 1] >> ((a >> 3) & 3)) & bitPointer:
+        if not (load8(bm, self.bitmap_size - (a >> 5) - 1) >> ((a >> 3) & 3)) & bitPointer:
             return False
         k = (addr - x) >> 3
         if k == 0:
             return True
         w0 = (x - self.arena_start) >> 3
-        if not (bm[self.bitmap_size - (w0 >> 2) - 1] >> (w0 & 3)) & bitScan:
+        if not (load8(bm, self.bitmap_size - (w0 >> 2) - 1) >> (w0 & 3)) & bitScan:
             return False  # a pointer-free object: word 0 is dead
         if k <= 64:
             return all(self.entry(x + (i << 3)) & 2 for i in range(2, k))
-        for c0 in range(0, k, _SCAN_CHUNK_WORDS):  # bounded temporaries for huge objects
-            ws = np.arange(w0 + c0, w0 + min(k, c0 + _SCAN_CHUNK_WORDS), dtype=np.int64)
-            scan = (self.np_bm[self.bitmap_size - (ws >> 2) - 1] >> (4 + (ws & 3))) & 1
-            if c0 == 0:
-                scan[1] = 1
-            if not scan.all():
+        return self._scan_bits_set(w0 + 2, w0 + k)
+
+    def _scan_bits_set(self, wa: int, wb: int) -> bool:
+        """Whether every arena word in [wa, wb) has its scan bit set (wa < wb).
+
+        The words that share a bitmap byte with the ends one by one, the whole
+        bytes between at once (a scan nibble of 0xF): a pointer store into a
+        large array costs a pass over a quarter of its bitmap bytes.
+        """
+        bm = self.bm
+        top = self.bitmap_size - 1
+        while wa < wb and wa & 3:
+            if not (load8(bm, top - (wa >> 2)) >> (wa & 3)) & bitScan:
                 return False
+            wa += 1
+        while wb > wa and wb & 3:
+            wb -= 1
+            if not (load8(bm, top - (wb >> 2)) >> (wb & 3)) & bitScan:
+                return False
+        if wa < wb:  # whole bytes: words wa..wb-1 lie in bytes top-((wb-1)>>2) .. top-(wa>>2)
+            lo = top - ((wb - 1) >> 2)
+            return not bool((self.np_bm[lo : top - (wa >> 2) + 1] < bitScanAll).any())
         return True
 
     def initSpan(self, base: int, total: int, elemsize: int) -> None:
@@ -165,7 +177,7 @@ class HeapBitmap:
         """heapBitsSetTypeNoScan: mark the first word scalar and dead."""
         shift = ((x - self.arena_start) >> 3) & 3
         i = self.byte_index(x)
-        self.bm[i] &= ~((bitPointer | bitScan) << shift) & 0xFF
+        store8(self.bm, i, load8(self.bm, i) & ~((bitPointer | bitScan) << shift) & 0xFF)
 
     def setType(self, x: int, size: int, dataSize: int, typ: Type) -> None:
         """heapBitsSetType: record which words of the new object hold pointers."""
@@ -179,7 +191,7 @@ class HeapBitmap:
             ptrs = 3 if typ.size == 8 else typ.gcmask & 3
             i = self.byte_index(x)
             bm = self.bm
-            bm[i] = (bm[i] & ~(0x33 << shift) & 0xFF) | ((ptrs | bitScan) << shift)
+            store8(bm, i, (load8(bm, i) & ~(0x33 << shift) & 0xFF) | ((ptrs | bitScan) << shift))
             return
         if size > _CACHE_MAX_SIZE:
             # Not cached. A large object is page-aligned (shift 0): written in chunks.
@@ -200,18 +212,18 @@ class HeapBitmap:
         hi = self.byte_index(x)
         if pat.nbytes == 1:
             m = pat.single_mask
-            bm[hi] = (bm[hi] & ~m & 0xFF) | (pat.single_val & m)
+            store8(bm, hi, (load8(bm, hi) & ~m & 0xFF) | (pat.single_val & m))
             return
         lo = hi - pat.nbytes + 1
-        old_hi = bm[hi]
-        old_lo = bm[lo]
+        old_hi = load8(bm, hi)
+        old_lo = load8(bm, lo)
         bm[lo : hi + 1] = pat.data
         if pat.hi_mask != 0xFF:
             m = pat.hi_mask
-            bm[hi] = (old_hi & ~m & 0xFF) | (bm[hi] & m)
+            store8(bm, hi, (old_hi & ~m & 0xFF) | (load8(bm, hi) & m))
         if pat.lo_mask != 0xFF:
             m = pat.lo_mask
-            bm[lo] = (old_lo & ~m & 0xFF) | (bm[lo] & m)
+            store8(bm, lo, (old_lo & ~m & 0xFF) | (load8(bm, lo) & m))
 
     def _set_large(
         self, x: int, size: int, dataSize: int, typ: Type, chunk_bytes: int = _CHUNK_BYTES
@@ -261,7 +273,7 @@ class HeapBitmap:
         start = x - self.arena_start
         for i in range(size >> 3):
             w = (start >> 3) + i
-            b = bm[self.bitmap_size - (w >> 2) - 1] >> (w & 3)
+            b = load8(bm, self.bitmap_size - (w >> 2) - 1) >> (w & 3)
             if i != 1 and not (b & bitScan):
                 break
             if b & bitPointer:

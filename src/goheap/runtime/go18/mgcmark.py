@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.specials import KindSpecialFinalizer
+from goheap.runtime.common.wordmem import load8, load64
 from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
@@ -85,11 +86,11 @@ class Marker:
         nwords = n >> 3
         while i < nwords:
             w = start_word + i
-            bits = bm[top - (w >> 2)] >> (w & 3)
+            bits = load8(bm, top - (w >> 2)) >> (w & 3)
             if i != 1 and not bits & 0x10:
                 break
             if bits & 1:
-                v = words[w]
+                v = load64(words, w)
                 if v:
                     ptrs.append(v)
             i += 1
@@ -140,7 +141,7 @@ class Marker:
 
     def _has_pointers(self, base: int) -> bool:
         w = (base - self.arena_start) >> 3
-        return bool((self.bm[self.bitmap_size - 1 - (w >> 2)] >> (w & 3)) & 0x10)
+        return bool((load8(self.bm, self.bitmap_size - 1 - (w >> 2)) >> (w & 3)) & 0x10)
 
     def drain(self) -> None:
         """gcDrain: scan grey objects until the queue is empty."""

@@ -1,0 +1,127 @@
+/* goheap's native kernel: word and byte loads and stores of a memoryview, in place.
+ *
+ * What goheap.runtime.common.wordmem's four functions compile to (python -m
+ * goheap.build registers them with mypyc as primitives). Each is exactly the
+ * memoryview subscript it replaces:
+ *
+ *   GoheapMem_Load64(words, i)     words[i]        (format "Q")
+ *   GoheapMem_Store64(words, i, v) words[i] = v
+ *   GoheapMem_Load8(b, i)          b[i]            (format "B")
+ *   GoheapMem_Store8(b, i, v)      b[i] = v
+ *
+ * The fast path reads or writes the item directly: a live, writable,
+ * C-contiguous, one-dimensional memoryview of that format, an index in
+ * [0, len) and a value that fits (a non-negative short int; below 256 for a
+ * byte). Anything else takes the generic subscript (PyObject_GetItem /
+ * PyObject_SetItem), which gives Python's own result or error.
+ *
+ * Ints are mypyc's tagged ints (CPyTagged): a short int n is n << 1, a long
+ * one a tagged PyLong pointer. Loads return CPY_INT_TAG on error, stores -1.
+ */
+#ifndef GOHEAP_WORDMEM_H
+#define GOHEAP_WORDMEM_H
+
+#include <Python.h>
+#include <CPy.h>
+#include <stdint.h>
+
+/* The view's buffer if the fast path may use it (itemsize 8: "Q", 1: "B"), else NULL. */
+static inline Py_buffer *GoheapMem_View(PyObject *mv, Py_ssize_t itemsize) {
+    if (unlikely(!PyMemoryView_Check(mv)))
+        return NULL;
+    PyMemoryViewObject *m = (PyMemoryViewObject *)mv;
+    if (unlikely((m->flags & _Py_MEMORYVIEW_RELEASED) || !(m->flags & _Py_MEMORYVIEW_C)))
+        return NULL;
+    Py_buffer *view = &m->view;
+    if (unlikely(view->itemsize != itemsize || view->ndim != 1 || view->readonly))
+        return NULL;
+    const char *f = view->format;
+    if (unlikely(f == NULL || f[0] != (itemsize == 8 ? 'Q' : 'B') || f[1] != '\0'))
+        return NULL;
+    return view;
+}
+
+/* i as an index in [0, len) of view, or -1 (then the generic path decides). */
+static inline Py_ssize_t GoheapMem_Index(Py_buffer *view, CPyTagged i) {
+    if (unlikely(!CPyTagged_CheckShort(i)))
+        return -1;
+    Py_ssize_t idx = CPyTagged_ShortAsSsize_t(i);
+    if (unlikely(idx < 0 || idx >= view->shape[0]))
+        return -1;
+    return idx;
+}
+
+static CPyTagged GoheapMem_LoadSlow(PyObject *mv, CPyTagged i) {
+    PyObject *key = CPyTagged_AsObject(i);
+    if (key == NULL)
+        return CPY_INT_TAG;
+    PyObject *r = PyObject_GetItem(mv, key);
+    Py_DECREF(key);
+    if (r == NULL)
+        return CPY_INT_TAG;
+    if (unlikely(!PyLong_Check(r))) {
+        CPy_TypeError("int", r);
+        Py_DECREF(r);
+        return CPY_INT_TAG;
+    }
+    return CPyTagged_StealFromObject(r);
+}
+
+static int GoheapMem_StoreSlow(PyObject *mv, CPyTagged i, CPyTagged v) {
+    PyObject *key = CPyTagged_AsObject(i);
+    if (key == NULL)
+        return -1;
+    PyObject *val = CPyTagged_AsObject(v);
+    if (val == NULL) {
+        Py_DECREF(key);
+        return -1;
+    }
+    int r = PyObject_SetItem(mv, key, val);
+    Py_DECREF(key);
+    Py_DECREF(val);
+    return r < 0 ? -1 : 0;
+}
+
+static inline CPyTagged GoheapMem_Load64(PyObject *mv, CPyTagged i) {
+    Py_buffer *view = GoheapMem_View(mv, 8);
+    Py_ssize_t idx;
+    if (unlikely(view == NULL || (idx = GoheapMem_Index(view, i)) < 0))
+        return GoheapMem_LoadSlow(mv, i);
+    uint64_t v = ((const uint64_t *)view->buf)[idx];
+    if (likely(v < ((uint64_t)1 << (CPY_INT_BITS - 2))))
+        return (CPyTagged)v << 1;
+    PyObject *o = PyLong_FromUnsignedLongLong(v);
+    if (o == NULL)
+        return CPY_INT_TAG;
+    return CPyTagged_StealFromObject(o);
+}
+
+static inline int GoheapMem_Store64(PyObject *mv, CPyTagged i, CPyTagged v) {
+    Py_buffer *view = GoheapMem_View(mv, 8);
+    Py_ssize_t idx;
+    if (unlikely(view == NULL || (idx = GoheapMem_Index(view, i)) < 0 || !CPyTagged_CheckShort(v)
+                 || CPyTagged_ShortAsSsize_t(v) < 0))
+        return GoheapMem_StoreSlow(mv, i, v);
+    ((uint64_t *)view->buf)[idx] = (uint64_t)CPyTagged_ShortAsSsize_t(v);
+    return 0;
+}
+
+static inline CPyTagged GoheapMem_Load8(PyObject *mv, CPyTagged i) {
+    Py_buffer *view = GoheapMem_View(mv, 1);
+    Py_ssize_t idx;
+    if (unlikely(view == NULL || (idx = GoheapMem_Index(view, i)) < 0))
+        return GoheapMem_LoadSlow(mv, i);
+    return (CPyTagged)((const unsigned char *)view->buf)[idx] << 1;
+}
+
+static inline int GoheapMem_Store8(PyObject *mv, CPyTagged i, CPyTagged v) {
+    Py_buffer *view = GoheapMem_View(mv, 1);
+    Py_ssize_t idx;
+    if (unlikely(view == NULL || (idx = GoheapMem_Index(view, i)) < 0 || !CPyTagged_CheckShort(v)
+                 || (size_t)CPyTagged_ShortAsSsize_t(v) > 255))
+        return GoheapMem_StoreSlow(mv, i, v);
+    ((unsigned char *)view->buf)[idx] = (unsigned char)CPyTagged_ShortAsSsize_t(v);
+    return 0;
+}
+
+#endif /* GOHEAP_WORDMEM_H */

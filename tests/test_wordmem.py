@@ -1,0 +1,104 @@
+"""The native kernel (runtime/common/wordmem): exactly the memoryview subscripts it replaces.
+
+In the compiled build the heap's loads and stores run as inline C
+(``wordmem.h``); in the pure build they are ``operator.getitem``/``setitem``.
+Each test runs in whichever build the suite runs (``.ci/run`` runs both) and
+checks against the memoryview itself: the fast path (a short index in range,
+a value below 2^62) and the paths handed back to the subscript (values of
+2^62 and more, errors).
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import pytest
+
+from goheap import Heap
+from goheap.errors import GoheapError
+from goheap.runtime.common import wordmem
+from goheap.runtime.common.gotype import Type
+from goheap.runtime.go18.mbitmap import bitPointer, bitScan
+
+# Below the tagged-int limit, at it, above it, the top bit, the largest word.
+WORDS = [0, 1, 0xC420000000, (1 << 62) - 1, 1 << 62, 1 << 63, (1 << 64) - 1]
+
+
+def _views() -> tuple[mmap.mmap, memoryview, memoryview]:
+    m = mmap.mmap(-1, 4096)
+    b = memoryview(m)
+    return m, b, b.cast("Q")
+
+
+@pytest.mark.parametrize("v", WORDS)
+def test_load64_store64_are_the_subscript(v: int) -> None:
+    m, b, w = _views()
+    wordmem.store64(w, 3, v)
+    assert w[3] == v and wordmem.load64(w, 3) == v
+    assert int.from_bytes(b[24:32], "little") == v
+    w.release()
+    b.release()
+    m.close()
+
+
+def test_load8_store8_are_the_subscript() -> None:
+    m, b, w = _views()
+    for i, v in ((0, 0), (1, 0x5A), (4095, 0xFF)):
+        wordmem.store8(b, i, v)
+        assert b[i] == v and wordmem.load8(b, i) == v
+    assert wordmem.load8(b, -1) == b[-1] == 0xFF  # negative indexes as the subscript has them
+    w.release()
+    b.release()
+    m.close()
+
+
+def test_errors_are_the_subscripts() -> None:
+    m, b, w = _views()
+    for bad in (
+        lambda: wordmem.load64(w, 512),
+        lambda: wordmem.store64(w, 512, 0),
+        lambda: wordmem.store64(w, 0, -1),
+        lambda: wordmem.store64(w, 0, 1 << 64),
+        lambda: wordmem.store8(b, 0, 256),
+        lambda: wordmem.load8(b, 4096),
+    ):
+        with pytest.raises((IndexError, ValueError, OverflowError, TypeError)):
+            bad()
+    ro = memoryview(bytes(8)).cast("Q")
+    with pytest.raises(TypeError):
+        wordmem.store64(ro, 0, 1)
+    w.release()
+    with pytest.raises(ValueError):
+        wordmem.load64(w, 0)  # a released view: Python's error, not a stale read
+    b.release()
+    m.close()
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_heap_words_round_trip_every_width(profile: str) -> None:
+    """write_word/read_word (compiled: the C kernel) against the arena's own memoryview."""
+    pair = Type("main.Pair", size=16, pointers=[])
+    with Heap(profile=profile) as h:
+        x = h.malloc(16, pair)
+        mem = h.mheap.mem
+        for v in WORDS:
+            h.write_word(x, 8, v)
+            assert h.read_word(x, 8) == v
+            assert mem.words[(x + 8 - mem.arena_start) >> 3] == v
+        with pytest.raises(GoheapError):
+            h.write_word(x, 8, 1 << 64)
+
+
+def test_go18_bitmap_bytes_through_the_kernel() -> None:
+    """heapBitsSetTypeNoScan clears one word's pointer and scan bits, and only those."""
+    with Heap(profile="go1.8") as h:
+        x = h.malloc(48)  # noscan: setTypeNoScan ran on x
+        hb = h.mheap.heapbits
+        i = hb.byte_index(x)
+        shift = ((x - hb.arena_start) >> 3) & 3
+        hb.bm[i] = 0xFF
+        hb.setTypeNoScan(x)
+        assert hb.bm[i] == 0xFF & ~((bitPointer | bitScan) << shift)
+        assert hb.entry(x) == 0
+        y = h.new(Type("main.P", size=8, pointers=[0]))
+        assert h.find_object(y) is not None and hb.entry(y) == 3  # 8-byte class: pointer+scan
