@@ -73,7 +73,12 @@ def test_cycle_bytes_is_the_goal_arithmetic() -> None:
 
 def test_steady_figures_half_split() -> None:
     def w(b: int, peak: int) -> dict[str, int]:
-        return {"bytes": b, "peak_HeapInuse": peak, "peak_HeapSys": peak + 1}
+        return {
+            "bytes": b,
+            "peak_HeapAlloc": peak - 1,
+            "peak_HeapInuse": peak,
+            "peak_HeapSys": peak + 1,
+        }
 
     warm = [w(1, 10**9)] * WARMUP_CYCLES  # left out, however large
     fig = steady_figures([*warm, w(GIB, 10), w(GIB, 30), w(GIB // 2, 20), w(GIB // 2, 50)], None)
@@ -82,7 +87,7 @@ def test_steady_figures_half_split() -> None:
     assert fig["gcs_per_gib"] == pytest.approx(4 / 3)
     assert fig["gcs_per_gib_err"] == pytest.approx((2.0 - 1.0) / 2)  # halves: 1 and 2 per GiB
     assert (fig["peak_HeapInuse"], fig["peak_HeapInuse_err"]) == (50, (50 - 30) / 2)
-    assert fig["peak_HeapSys"] == 51
+    assert (fig["peak_HeapSys"], fig["peak_HeapAlloc"]) == (51, 49)
     assert steady_figures([*warm, w(GIB, 1)], None) is None  # one window: no figure
     assert steady_figures([*warm, *[w(GIB, 1)] * 9], 5)["cycles"] == 5  # type: ignore[index]
 

@@ -432,6 +432,14 @@ _MEMSTATS_KEPT = (
 )
 
 
+#: The running peaks a CycleMeter restarts per window: the runtime's field, the snapshot's.
+PEAKS = {
+    "HeapAlloc": ("peak_heap_alloc", "heap_alloc"),
+    "HeapInuse": ("peak_heap_inuse", "heap_inuse"),
+    "HeapSys": ("peak_heap_sys", "heap_sys"),
+}
+
+
 class CycleMeter:
     """The stream's cycles, window by window: bytes allocated and peaks between GC starts.
 
@@ -458,19 +466,18 @@ class CycleMeter:
         self.windows: list[dict[str, int]] = []
         self.stop = False
         self._ending = False
-        self._max_inuse = 0
-        self._max_sys = 0
+        self._max = dict.fromkeys(PEAKS, 0)
         heap.gc_.on_sample = self
 
-    def _restart_peaks(self) -> tuple[int, int]:
+    def _restart_peaks(self) -> dict[str, int]:
         """The running peaks so far, then restarted from the heap as it is now."""
         st = self.heap.stats
-        peaks = (st.peak_heap_inuse, st.peak_heap_sys)
-        self._max_inuse = max(self._max_inuse, peaks[0])
-        self._max_sys = max(self._max_sys, peaks[1])
         now = self.heap.runtime.snapshot()
-        st.peak_heap_inuse = now.heap_inuse
-        st.peak_heap_sys = now.heap_sys
+        peaks = {}
+        for name, (field_, current) in PEAKS.items():
+            peaks[name] = getattr(st, field_)
+            self._max[name] = max(self._max[name], peaks[name])
+            setattr(st, field_, getattr(now, current))
         return peaks
 
     def begin_stream(self) -> None:
@@ -482,15 +489,11 @@ class CycleMeter:
         if not self.on:
             return
         if event == "gc_start":
-            inuse, sys_ = self._restart_peaks()
+            peaks = self._restart_peaks()
             if self.starts:
-                self.windows.append(
-                    {
-                        "bytes": self.allocated - self.starts[-1],
-                        "peak_HeapInuse": inuse,
-                        "peak_HeapSys": sys_,
-                    }
-                )
+                window = {"bytes": self.allocated - self.starts[-1]}
+                window |= {f"peak_{name}": v for name, v in peaks.items()}
+                self.windows.append(window)
             self.starts.append(self.allocated)
             if self.stop_after and len(self.starts) >= self.stop_after:
                 self._ending = True
@@ -505,9 +508,9 @@ class CycleMeter:
         self.heap.gc_.on_sample = self.timeline.sample
         self._restart_peaks()
         st = self.heap.stats
-        st.peak_heap_inuse = max(st.peak_heap_inuse, self._max_inuse)
-        st.peak_heap_sys = max(st.peak_heap_sys, self._max_sys)
-        return {"HeapInuse": self._max_inuse, "HeapSys": self._max_sys}
+        for name, (field_, _) in PEAKS.items():
+            setattr(st, field_, max(getattr(st, field_), self._max[name]))
+        return dict(self._max)
 
 
 def steady_figures(windows: list[dict[str, int]], wanted: int | None) -> dict[str, Any] | None:
@@ -545,6 +548,7 @@ def steady_figures(windows: list[dict[str, int]], wanted: int | None) -> dict[st
         "peak_HeapInuse_err": abs(peak(first, "peak_HeapInuse") - peak(second, "peak_HeapInuse"))
         / 2,
         "peak_HeapSys": peak(steady, "peak_HeapSys"),
+        "peak_HeapAlloc": peak(steady, "peak_HeapAlloc"),
         "cycle_bytes": [w["bytes"] for w in steady],
     }
 
@@ -624,7 +628,7 @@ def run_setting(
         per_gib = stream_gcs * GIB / stream_bytes if stream_bytes else None
         steady = steady_figures(meter.windows, work.cycles if work.budget is None else None)
         if steady is not None:
-            peak = {"HeapInuse": steady["peak_HeapInuse"], "HeapSys": steady["peak_HeapSys"]}
+            peak = {k: steady[f"peak_{k}"] for k in PEAKS}
             per_gib = steady["gcs_per_gib"]
         else:
             peak = whole

@@ -9,6 +9,7 @@ the HeapInuse/NextGC overlay).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,12 @@ def _share(part: float, whole: float) -> str:
     return f"{x:.1f}%" if x < 10 else f"{x:.0f}%"
 
 
+def _rate_text(value: float | None) -> Callable[[float], str]:
+    """GCs per GiB: one decimal from 10 up, two below (0.94, not 0.9)."""
+    places = 1 if value is not None and value >= 10 else 2
+    return lambda v: f"{v:,.{places}f}"
+
+
 def whatif_cells(r: dict[str, Any]) -> list[str]:
     """A setting's figures as text, in the order of ``WHATIF_COLUMNS``."""
     p = r.get("predicted") or {}
@@ -256,7 +263,7 @@ def whatif_cells(r: dict[str, Any]) -> list[str]:
         "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
         f"{ms.get('NumGC', 0):,}",
         f"{r.get('cycles', 0):,}",
-        _pm(p.get("gcs_per_gib"), p.get("gcs_per_gib_err"), lambda v: f"{v:,.2f}"),
+        _pm(p.get("gcs_per_gib"), p.get("gcs_per_gib_err"), _rate_text(p.get("gcs_per_gib"))),
     ]
 
 
