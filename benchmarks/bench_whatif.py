@@ -32,8 +32,12 @@ median.
     python benchmarks/bench_whatif.py [--runs 5] [--profiles 3] [--quick] [--json out.json]
                                       [--variants default,mpr1] [--keep DIR]
 
-It takes about 20 minutes with ``--profiles 5`` (the what-if runs are most
-of it: 2,000,000 allocations per setting); ``--quick`` about 4.
+By default the what-if sizes itself, as ``goheap analyze`` does;
+``--budget N`` or ``--old-budget`` (2,000,000, ``--quick`` 400,000) fix
+the allocations per setting instead. It takes about 20 minutes with
+``--profiles 5`` and ``--old-budget`` (the what-if runs are most of it);
+``--quick`` about 4. The what-if's wall time per profile and the steady
+cycles each setting rests on are printed above the table.
 """
 
 from __future__ import annotations
@@ -70,7 +74,8 @@ from goheap.validate.toolchain import (
 )
 
 MIB = 1 << 20
-#: (program flags, GOMEMLIMIT of the limit case, what-if budget)
+#: (program flags, GOMEMLIMIT of the limit case, the what-if budget used before the
+#: what-if sized itself: ``--old-budget``; by default the what-if sizes each setting)
 FULL = ({"capacity": 16384, "requests": 400_000}, 64 * MIB, 2_000_000)
 QUICK = ({"capacity": 4096, "requests": 100_000}, 24 * MIB, 400_000)
 GOGCS = (50, 100, 200)
@@ -140,14 +145,13 @@ def inuse_bytes(profile: Path) -> int:
 
 
 def predict(
-    profile: Path, alloc_rate: float | str | None, settings: list[Setting], budget: int
+    profile: Path, alloc_rate: float | str | None, settings: list[Setting], budget: int | None
 ) -> list[dict[str, Any]]:
     """The what-if's run per setting (as ``goheap analyze --gogc/--memlimit`` computes it)."""
     analysis = analyze(read_heap_profile(profile), "go1.27")
     w = run_whatif(analysis, settings, budget=budget, alloc_rate=alloc_rate, jobs=1)
-    return [
-        {**r["predicted"], "stream_gcs": r["stream_gcs"], "wall_s": r["wall_s"]} for r in w.runs
-    ]
+    keep = ("stream_gcs", "wall_s", "cycles", "live_scale", "stream_objects")
+    return [{**r["predicted"], **{k: r.get(k) for k in keep}} for r in w.runs]
 
 
 def without_floating_garbage(work: SyntheticWorkload, gogc: int = 100) -> SyntheticWorkload:
@@ -163,14 +167,15 @@ def without_floating_garbage(work: SyntheticWorkload, gogc: int = 100) -> Synthe
     floating = statistics.mean(goals) / (1 + gogc / 100) - work.live_bytes
     if floating <= 0:
         return work
-    stream_bytes = work.stream_bytes
-    cut = {k: floating * n / stream_bytes for k, n in work.stream}
+    mix = work.stream or work.mix  # a sized workload has no fixed stream: its mix
+    mix_bytes = sum(k * n for k, n in mix)
+    cut = {k: floating * n / mix_bytes for k, n in mix}
     live = [(k, max(0, n - round(cut.get(k, 0.0)))) for k, n in work.live]
     return dataclasses.replace(work, live=tuple((k, n) for k, n in live if n))
 
 
 def predict_fixed(
-    profile: Path, alloc_rate: float, settings: list[Setting], budget: int
+    profile: Path, alloc_rate: float, settings: list[Setting], budget: int | None
 ) -> list[dict[str, Any]]:
     """``predict`` with :func:`without_floating_garbage` applied to the workload."""
     analysis = analyze(read_heap_profile(profile), "go1.27")
@@ -197,6 +202,12 @@ def fmt_range(values: list[float], figure: str) -> str:
     lo, _, hi = span(values)
     a, b = fmt(lo, figure), fmt(hi, figure)
     return a if a == b else f"{a}–{b}"
+
+
+def cycles_range(row: dict[str, Any], variants: list[str]) -> str:
+    """The steady cycles a setting's predictions rest on, min-max over the profiles."""
+    cycles = [p.get("cycles") or 0 for v in variants for p in row["predicted"][v]]
+    return f"{min(cycles)}" if min(cycles) == max(cycles) else f"{min(cycles)}–{max(cycles)}"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -229,14 +240,19 @@ def main() -> int:
     ap.add_argument(
         "--profiles", type=int, default=3, help="GOGC=100 profiles the what-if is asked from"
     )
-    ap.add_argument("--budget", type=int, help="what-if allocations per setting")
+    ap.add_argument(
+        "--budget", type=int, help="what-if allocations per setting (default: sized, as goheap)"
+    )
+    ap.add_argument(
+        "--old-budget", action="store_true", help="the fixed budget of before sizing (see FULL)"
+    )
     ap.add_argument("--quick", action="store_true", help="a 4x smaller live set and run")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="predictions to make")
     ap.add_argument("--json", help="also write everything as JSON here")
     ap.add_argument("--keep", metavar="DIR", help="keep the heap profiles in DIR")
     args = ap.parse_args()
     flags, limit, budget = QUICK if args.quick else FULL
-    budget = args.budget or budget
+    budget = args.budget or (budget if args.old_budget else None)
     variants = [v for v in args.variants.split(",") if v]
     if unknown := set(variants) - set(VARIANTS):
         ap.error(f"--variants: unknown {', '.join(sorted(unknown))}; known: {', '.join(VARIANTS)}")
@@ -307,7 +323,8 @@ def main() -> int:
     rates = [d["steady"]["alloc_rate"] / MIB for d in real["GOGC=100"]]
     print(
         f"{result['go_version']}, whatif {' '.join(f'-{k}={v}' for k, v in flags.items())}, "
-        f"GOMAXPROCS=1, {args.runs} runs per setting; what-if go1.27, budget {budget:,}, "
+        f"GOMAXPROCS=1, {args.runs} runs per setting; what-if go1.27, "
+        f"budget {f'{budget:,}' if budget else 'sized'}, "
         f"{nprof} GOGC=100 profile(s); {result['elapsed_s']} s"
     )
     print(f"real allocation rate at GOGC=100: {min(rates):.0f}–{max(rates):.0f} MiB/s mutator CPU")
@@ -325,6 +342,12 @@ def main() -> int:
             + (" (MemProfileRate=1)" if p["profile"].startswith("mpr1") else "")
             for p in sampled
         )
+    )
+    walls = [sum(p["wall_s"] for p in runs) for v in variants for runs in predicted[v]]
+    print(
+        f"what-if wall time per profile (all settings, one process): "
+        f"{min(walls):.1f}–{max(walls):.1f} s; steady cycles per setting: "
+        + ", ".join(f"{row['label']} {cycles_range(row, variants)}" for row in result["settings"])
     )
     print()
     print(table(result))

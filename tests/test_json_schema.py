@@ -80,6 +80,16 @@ def test_analyze_document_with_the_whatif(capsys) -> None:
     assert len(doc["whatif"]["runs"]) == 1
 
 
+def test_analyze_document_with_the_sized_whatif(capsys) -> None:
+    """The default what-if: each setting sized for its cycles, a GOGC=off without any."""
+    doc = json_of(capsys, "analyze", str(PPROF), "--gogc", "100,off", "--cycles", "2", "-j", "1")
+    assert_valid(doc, "analyze")
+    w = doc["whatif"]
+    assert w["workload"]["sized"] and w["workload"]["budget"] is None
+    assert [r["cycles"] for r in w["runs"]] == [2, 0]
+    assert w["limits"][0].startswith("GOGC=off: no collection runs")
+
+
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_sizeclasses_document(capsys, profile: str) -> None:
     doc = json_of(capsys, "sizeclasses", "--profile", profile)

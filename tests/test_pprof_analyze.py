@@ -328,7 +328,15 @@ def test_whatif_gogc_orders_heap_and_gc_count(name: str) -> None:
     for r in runs:
         assert r["memstats"]["Mallocs"] >= 20_000
         assert r["peak"]["HeapInuse"] >= a.min_heap_inuse
-        assert r["gcs_per_gib"] == pytest.approx(r["stream_gcs"] * 2**30 / w.workload.stream_bytes)
+        # Over the cycles after the warm-up ones, GC start to GC start; under two
+        # of those (GOGC=200 here), over the whole stream.
+        assert r["cycles"] == len(r["cycle_bytes"])
+        if r["cycles"]:
+            want = r["cycles"] * 2**30 / sum(r["cycle_bytes"])
+        else:
+            want = r["stream_gcs"] * 2**30 / w.workload.stream_bytes
+        assert r["gcs_per_gib"] == pytest.approx(want)
+    assert [r["cycles"] > 0 for r in runs] == [True, True, False]
     assert any("Synthetic workload" in n for n in w.notes)
     json.dumps(w.to_dict())
 
@@ -492,6 +500,9 @@ def test_cli_reads_a_legacy_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["analyze", "x", "--gogc", "abc"], "GOGC"),
         (["analyze", "x", "--memlimit", "lots"], "--memlimit"),
         (["analyze", "x", "--gogc", "100", "--budget", "5"], "--budget"),
+        (["analyze", "x", "--gogc", "100", "--cycles", "1"], "--cycles"),
+        (["analyze", "x", "--gogc", "100", "--executor", "slurm"], "--executor"),
+        (["analyze", "x", "--gogc", "100", "--gctrace=yes"], "--gctrace"),
         (["analyze", "x", "--gogc", "100", "--procs", "0"], "--procs"),
         (["analyze", "x", "--alloc-rate", "fast"], "--alloc-rate"),
         (["analyze", "x", "--top", "-1"], "--top"),

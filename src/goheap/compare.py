@@ -2,20 +2,20 @@
 
 Each run is independent (a fresh heap), so runs go to an executor: a local
 process pool by default, in-process ``serial``, or a Dask or Ray cluster
-when those libraries are installed (optional; never required). An executor
-is a function ``(specs, jobs, done) -> results in spec order``; ``EXECUTORS``
+when those libraries are installed (optional; never required): the
+executors of ``goheap.parallel``, which the what-if shares. An executor is
+a function ``(specs, jobs, done) -> results in spec order``; ``EXECUTORS``
 maps names to them, so another backend is one entry more.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.parallel import check_jobs, map_processes, workers
+from goheap.parallel import Done, check_jobs, map_dask, map_processes, map_ray, map_serial
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,8 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
     )
 
 
-Done = Callable[[int], None] | None  # told how many runs have finished
-
-
 def run_serial(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
-    return map_processes(run_spec, specs, 1, done)
+    return map_serial(run_spec, specs, jobs, done)
 
 
 def run_processes(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
@@ -58,28 +55,11 @@ def run_processes(specs: list[RunSpec], jobs: int, done: Done = None) -> list[di
 
 
 def run_dask(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise GoheapError("--executor dask needs dask: pip install 'dask[distributed]'") from None
-    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
-    client = Client(address) if address else Client(n_workers=workers(jobs, len(specs)))
-    try:
-        futures = client.map(run_spec, specs, pure=False)
-        return list(client.gather(futures))
-    finally:
-        client.close()
+    return map_dask(run_spec, specs, jobs, done)
 
 
 def run_ray(specs: list[RunSpec], jobs: int, done: Done = None) -> list[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError:
-        raise GoheapError("--executor ray needs ray: pip install ray") from None
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"))
-    remote = ray.remote(run_spec)
-    return list(ray.get([remote.remote(s) for s in specs]))
+    return map_ray(run_spec, specs, jobs, done)
 
 
 EXECUTORS: dict[str, Callable[[list[RunSpec], int, Done], list[dict[str, Any]]]] = {

@@ -1,7 +1,10 @@
-"""A function over a list of independent items, in a pool of processes.
+"""A function over a list of independent items, in a pool of processes or on a cluster.
 
 Shared by ``goheap compare`` (one run per setting) and the pprof what-if
 (one simulation per setting); below both, so neither imports the other.
+An executor is a function ``(fn, items, jobs) -> results in item order``:
+a local process pool, this process, or a Dask or Ray cluster when those
+libraries are installed (optional; never required).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from goheap.errors import GoheapError
 
@@ -84,3 +87,67 @@ def map_processes(
         raise
     pool.shutdown()
     return results
+
+
+Done = Callable[[int], None] | None  # told how many items have finished
+
+
+def map_serial(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
+    """fn over items in this process."""
+    return map_processes(fn, items, 1, done)
+
+
+def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
+    """fn over items on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``'s, else a local one.
+
+    ``done`` is not told: a cluster reports nothing until the end.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise GoheapError("--executor dask needs dask: pip install 'dask[distributed]'") from None
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    client = Client(address) if address else Client(n_workers=workers(jobs, len(items)))
+    try:
+        futures = client.map(fn, items, pure=False)
+        return list(client.gather(futures))
+    finally:
+        client.close()
+
+
+def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
+    """fn over items on Ray: the running instance, ``RAY_ADDRESS``'s, or a local one."""
+    try:
+        import ray
+    except ImportError:
+        raise GoheapError("--executor ray needs ray: pip install ray") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"))
+    remote = ray.remote(fn)
+    return list(ray.get([remote.remote(x) for x in items]))
+
+
+#: Where a sweep's items run: ``--executor`` of ``compare`` and the what-if.
+EXECUTORS: dict[str, Callable[[Callable[[Any], Any], list[Any], int, Done], list[Any]]] = {
+    "process": map_processes,
+    "serial": map_serial,
+    "dask": map_dask,
+    "ray": map_ray,
+}
+
+
+def check_executor(executor: str) -> None:
+    if executor not in EXECUTORS:
+        raise GoheapError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
+
+
+def map_items(
+    fn: Callable[[_T], _R], items: list[_T], jobs: int, executor: str, done: Done = None
+) -> list[_R]:
+    """fn over items, in order, on ``executor`` (with up to ``jobs`` processes where it counts).
+
+    ``done(n)`` is told each time another item has finished (the local executors).
+    """
+    check_executor(executor)
+    check_jobs(jobs)
+    return EXECUTORS[executor](fn, items, jobs, done)

@@ -17,12 +17,13 @@ from goheap.document import document, dumps
 from goheap.errors import GoheapError
 from goheap.options import parse_memlimit, split_list
 from goheap.outputs import STDOUT, check_outputs, write_file
-from goheap.parallel import check_jobs
-from goheap.pprof.whatif import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
+from goheap.parallel import EXECUTORS, check_jobs
+from goheap.pprof.whatif import DEFAULT_CYCLES, MAX_BUDGET, MIN_BUDGET, check_cycles
 
 if TYPE_CHECKING:
+    from goheap.pprof.analyze import Analysis
     from goheap.pprof.model import HeapProfile
-    from goheap.pprof.whatif import Setting
+    from goheap.pprof.whatif import Setting, WhatIf
 
 
 def load_profile(source: str, timeout: float | None = None) -> HeapProfile:
@@ -71,7 +72,8 @@ Examples:
   goheap analyze heap.pb.gz --report heap.html       the HTML page
   goheap analyze heap.pb.gz --gogc 50,100,200        what-if: peak heap and GC frequency
   goheap analyze heap.pb.gz --gogc 100 --memlimit 64MiB,off -j 2
-  goheap analyze heap.pb.gz --gogc 50,100 --alloc-rate 500MiB/s --budget 1000000
+  goheap analyze heap.pb.gz --gogc 50,100 --alloc-rate 500MiB/s --cycles 10
+  goheap analyze heap.pb.gz --gogc 50,400 --gctrace --executor dask
   goheap analyze heap.txt --profile go1.8            a legacy text profile, Go 1.8's classes
   goheap analyze http://localhost:6060/debug/pprof/heap    a running service's heap
   curl -s localhost:6060/debug/pprof/heap | goheap analyze -
@@ -98,12 +100,20 @@ Examples:
 )
 @click.option("--procs", default=1, show_default=True, type=int, help="What-if: GOMAXPROCS.")
 @click.option(
-    "--budget",
-    default=DEFAULT_BUDGET,
+    "--cycles",
+    default=DEFAULT_CYCLES,
     show_default=True,
     type=int,
     metavar="N",
-    help="What-if: allocations simulated per setting (the live set takes at most half).",
+    help="What-if: steady GC cycles each setting's figures rest on (its stream is sized so).",
+)
+@click.option(
+    "--budget",
+    default=None,
+    type=int,
+    metavar="N",
+    help="What-if: a fixed number of allocations per setting instead "
+    "(the live set takes at most half) [default: sized by --cycles].",
 )
 @click.option(
     "--alloc-rate",
@@ -120,6 +130,14 @@ Examples:
     type=int,
     help="What-if runs in parallel (default: one per CPU, at most the number of settings).",
 )
+@click.option(
+    "--executor",
+    default="process",
+    show_default=True,
+    type=click.Choice(list(EXECUTORS)),
+    help="Where the what-if's settings run (dask and ray when installed).",
+)
+@click.option("--gctrace", is_flag=True, help="What-if: Go's gctrace lines per setting, on stderr.")
 @click.option("--top", default=20, show_default=True, type=int, help="Allocation sites shown.")
 @json_option("Write the analysis as JSON (docs/json.md).")
 @click.option("--report", "report_out", metavar="PATH.html", help="Write an HTML report.")
@@ -146,9 +164,12 @@ def analyze(
     gogcs: str | None,
     memlimits: str | None,
     procs: int,
-    budget: int,
+    cycles: int,
+    budget: int | None,
     alloc_rate: str | None,
     jobs: int,
+    executor: str,
+    gctrace: bool,
     top: int,
     json_out: str | None,
     report_out: str | None,
@@ -167,8 +188,9 @@ def analyze(
     each span wastes, the minimum HeapInuse that implies, allocation per
     class, and the top allocation sites. With --gogc/--memlimit it builds a
     synthetic workload (the live set plus a stream with the profile's class
-    mix) and simulates it under each setting: predicted peak HeapInuse,
-    HeapSys, NextGC, and GCs per GiB allocated.
+    mix) and simulates it under each setting, each for --cycles steady GC
+    cycles: predicted peak HeapInuse, HeapSys, NextGC, and GCs per GiB
+    allocated, with the cycles each rests on and their spread.
     """
     from goheap.profiles import get_profile
 
@@ -188,7 +210,8 @@ def analyze(
 
         rate = parse_alloc_rate(alloc_rate)
     if settings:
-        if not MIN_BUDGET <= budget <= MAX_BUDGET:
+        check_cycles(cycles)
+        if budget is not None and not MIN_BUDGET <= budget <= MAX_BUDGET:
             raise GoheapError(f"--budget {budget}: must be between {MIN_BUDGET} and {MAX_BUDGET}")
         if not 1 <= procs <= 256:
             raise GoheapError(f"--procs {procs}: must be between 1 and 256")
@@ -204,20 +227,9 @@ def analyze(
         analysis = run_analysis(profile, profile_name)
     result = analysis.to_dict()
     if settings:
-        from goheap.pprof.whatif import run_whatif
-
-        click.echo(
-            f"goheap: what-if: {len(settings)} setting(s), {budget:,} allocations each",
-            err=True,
-        )
-        from goheap.progress import RunProgress
-
-        with RunProgress("what-if", ticking=True) as bar:
-            done = bar.count_callback(len(settings), "settings")
-            w = run_whatif(
-                analysis, settings, procs=procs, budget=budget, alloc_rate=rate, jobs=jobs,
-                done=done,
-            )  # fmt: skip
+        size = f"{budget:,} allocations" if budget else f"sized for {cycles} steady GC cycles"
+        click.echo(f"goheap: what-if: {len(settings)} setting(s), {size} each", err=True)
+        w = _whatif(analysis, settings, procs, cycles, budget, rate, jobs, executor, gctrace)
         result["whatif"] = w.to_dict()
     if json_out:
         write_file(json_out, dumps(document("analyze", result)))
@@ -231,3 +243,53 @@ def analyze(
         from goheap.report.analyze import print_analysis
 
         print_analysis(result, top=top, verbose=verbose)
+
+
+def _whatif(
+    analysis: Analysis,
+    settings: list[Setting],
+    procs: int,
+    cycles: int,
+    budget: int | None,
+    rate: float | str | None,
+    jobs: int,
+    executor: str,
+    gctrace: bool,
+) -> WhatIf:
+    """Run the what-if with a progress bar (cycles of every setting) and print its gctrace."""
+    from goheap.pprof.whatif import WARMUP_CYCLES, run_whatif
+    from goheap.progress import RunProgress
+
+    labels = [s.label for s in settings]
+    wanted = 0 if budget else WARMUP_CYCLES + cycles + 1  # cycle starts per setting
+    state = dict.fromkeys(range(len(settings)), (0, wanted))
+    with RunProgress("what-if", ticking=True) as bar:
+
+        def progress(index: int, done: int, wanted: int) -> None:
+            state[index] = (done, wanted)
+            total = sum(w for _, w in state.values())
+            bar.update(
+                sum(d for d, _ in state.values()),
+                total or None,
+                f"{labels[index]}: cycle {done}/{wanted}",
+            )
+
+        w = run_whatif(
+            analysis,
+            settings,
+            procs=procs,
+            budget=budget,
+            cycles=cycles,
+            alloc_rate=rate,
+            jobs=jobs,
+            executor=executor,
+            progress=progress if bar.enabled else None,
+            gctrace=gctrace,
+        )
+    for r in w.runs:
+        lines = r.pop("gctrace", None)
+        if lines is not None:
+            click.echo(f"goheap: gctrace {r['label']}:", err=True)
+            for line in lines:
+                click.echo(line, err=True)
+    return w

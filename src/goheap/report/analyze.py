@@ -9,6 +9,7 @@ the HeapInuse/NextGC overlay).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,6 @@ def _class_list(row: dict[str, Any]) -> str:
     """A site's size classes: '2, 32, large'."""
     classes = sorted(row.get("classes") or [], key=lambda c: (c == 0, c))
     return ", ".join("large" if c == 0 else str(c) for c in classes)
-
-
-def _gib_rate(v: Any) -> str:
-    return "–" if v is None else f"{v:,.1f}"
 
 
 def top_sites(result: dict[str, Any], key: str, n: int) -> list[dict[str, Any]]:
@@ -236,34 +233,54 @@ def _sites_text(result: dict[str, Any], console: Console, key: str, top: int) ->
     print_fitted(console, _title(result, f"top {len(rows)} of {n} sites by {what}"), cols, cells)
 
 
+def _pm(value: Any, err: Any, fmt: Any) -> str:
+    """``value ±err`` in fmt (a function of one number); the value alone without err."""
+    if value is None:
+        return "–"
+    return fmt(value) if err is None else f"{fmt(value)} ±{fmt(err)}"
+
+
+def _share(part: float, whole: float) -> str:
+    """part as a percentage of whole, short: '0.4%', '12%'."""
+    x = 100 * part / whole if whole else 0.0
+    return f"{x:.1f}%" if x < 10 else f"{x:.0f}%"
+
+
+def _rate_text(value: float | None) -> Callable[[float], str]:
+    """GCs per GiB: one decimal from 10 up, two below (0.94, not 0.9)."""
+    places = 1 if value is not None and value >= 10 else 2
+    return lambda v: f"{v:,.{places}f}"
+
+
+def whatif_cells(r: dict[str, Any]) -> list[str]:
+    """A setting's figures as text, in the order of ``WHATIF_COLUMNS``."""
+    p = r.get("predicted") or {}
+    ms = r.get("memstats") or {}
+    peak, err = p.get("peak_HeapInuse", 0), p.get("peak_HeapInuse_err")
+    return [
+        human_bytes(peak) if err is None else f"{human_bytes(peak)} ±{_share(err, peak)}",
+        human_bytes(p.get("peak_HeapSys", 0)),
+        "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
+        f"{ms.get('NumGC', 0):,}",
+        f"{r.get('cycles', 0):,}",
+        _pm(p.get("gcs_per_gib"), p.get("gcs_per_gib_err"), _rate_text(p.get("gcs_per_gib"))),
+    ]
+
+
+WHATIF_COLUMNS = ("peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "cycles", "GCs/GiB")
+
+
 def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
-    """One row per setting: predicted peak HeapInuse and HeapSys, NextGC, NumGC, GCs/GiB."""
+    """What limits the answer, then one row per setting: the predicted figures and their cycles."""
     console = console or Console()
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
     if not runs:
         return
-    work = w.get("workload") or {}
-    scaled = float(work.get("live_scale", 1.0)) < 1
-    names = ["peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "GCs/GiB"]
-    if scaled:
-        names.append("simulated HeapInuse")
-    cols = [Col("setting", "left", wrap=True), *(Col(n.replace(" ", "\n")) for n in names)]
-    cells = []
-    for r in runs:
-        p = r.get("predicted") or {}
-        ms = r.get("memstats") or {}
-        row = [
-            str(r.get("label", "")),
-            human_bytes(p.get("peak_HeapInuse", 0)),
-            human_bytes(p.get("peak_HeapSys", 0)),
-            "none" if p.get("NextGC") is None else human_bytes(p["NextGC"]),
-            f"{ms.get('NumGC', 0):,}",
-            _gib_rate(p.get("gcs_per_gib")),
-        ]
-        if scaled:
-            row.append(human_bytes((r.get("peak") or {}).get("HeapInuse", 0)))
-        cells.append(row)
+    for line in w.get("limits") or []:
+        console.print(Text.assemble(("limit: ", "bold yellow"), line), overflow="fold")
+    cols = [Col("setting", "left", wrap=True), *(Col(n.replace(" ", "\n")) for n in WHATIF_COLUMNS)]
+    cells = [[str(r.get("label", "")), *whatif_cells(r)] for r in runs]
     procs = runs[0].get("procs")
     what = "what-if (synthetic workload from the profile)" + (f", procs={procs}" if procs else "")
     print_fitted(console, _title(result, what), cols, cells)
@@ -476,36 +493,30 @@ def _whatif_html(result: dict[str, Any]) -> str:
 
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
-    work = w.get("workload") or {}
-    scaled = float(work.get("live_scale", 1.0)) < 1
+    scaled = any(float(r.get("live_scale", 1.0)) < 1 for r in runs)
     trs = []
     for r in runs:
-        p = r.get("predicted") or {}
-        ms = r.get("memstats") or {}
         sim = f"<td>{num_cell((r.get('peak') or {}).get('HeapInuse', 0))}</td>" if scaled else ""
+        cells = "".join(f"<td>{esc(c)}</td>" for c in whatif_cells(r))
         trs.append(
-            f'<tr><td class="l">{esc(r.get("label", ""))}</td>'
-            f"<td>{num_cell(p.get('peak_HeapInuse', 0))}</td>"
-            f"<td>{num_cell(p.get('peak_HeapSys', 0))}</td>"
-            f"<td>{num_cell(p.get('NextGC') if p.get('NextGC') is not None else 'none')}</td>"
-            f"<td>{num_cell(ms.get('NumGC', 0))}</td>"
+            f'<tr><td class="l">{esc(r.get("label", ""))}</td>{cells}'
             f"<td>{num_cell(r.get('stream_gcs', 0))}</td>"
-            f"<td>{esc(_gib_rate(p.get('gcs_per_gib')))}</td>"
             f"{sim}<td>{esc(r.get('wall_s', ''))}</td></tr>"
         )
     sim_th = "<th>simulated peak HeapInuse</th>" if scaled else ""
+    heads = "".join(f"<th>{esc(c)}</th>" for c in WHATIF_COLUMNS)
     table = (
-        '<table><thead><tr><th class="l">setting</th><th>peak HeapInuse</th>'
-        "<th>peak HeapSys</th><th>NextGC</th><th>NumGC</th><th>GCs in stream</th>"
-        f"<th>GCs per GiB</th>{sim_th}<th>wall s</th></tr></thead>"
+        f'<table><thead><tr><th class="l">setting</th>{heads}<th>GCs in stream</th>'
+        f"{sim_th}<th>wall s</th></tr></thead>"
         f"<tbody>{''.join(trs)}</tbody></table>"
     )
+    limits = "".join(f'<p class="note"><b>limit:</b> {esc(n)}</p>' for n in w.get("limits") or [])
     bars = whatif_svg(runs) or ""
     title = f"what-if: {result.get('profile', '?')} procs={runs[0].get('procs', 1)}" if runs else ""
     overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs], title) or ""
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in w.get("notes") or [])
     return (
-        f'{table}<div class="figure">{bars}</div>'
+        f'{limits}{table}<div class="figure">{bars}</div>'
         f'<h3>HeapInuse (solid) and NextGC (dashed) over virtual time</h3><div class="figure">'
         f"{overlay}</div>{notes}"
     )
