@@ -208,12 +208,6 @@ class SyntheticWorkload:
         n = sum(c for _, c in self.mix)
         return sum(s * c for s, c in self.mix) / n if n else 1.0
 
-    def orders(self) -> tuple[list[int], list[int]]:
-        """(live set, stream) sizes in allocation order; the same every time."""
-
-        rng = XorShift64(self.seed)
-        return _shuffled(self.live, rng), _shuffled(self.stream, rng)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile,
