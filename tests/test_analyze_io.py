@@ -21,7 +21,6 @@ import gzip
 import http.server
 import io
 import json
-import re
 import socket
 import subprocess
 import threading
@@ -42,6 +41,7 @@ from goheap.pprof.diff import analyze_diff, subtract
 from goheap.pprof.fetch import fetch_url, url_timeout
 from goheap.pprof.flame import flame_tree
 from goheap.report.flame import colour, flame_svg, label, package
+from tests.pprof_raw import raw_samples
 
 DATA = Path(__file__).parent / "data" / "pprof"
 PAGE = 8192
@@ -495,45 +495,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 def site(d: dict[str, Any], function: str) -> dict[str, Any] | None:
     return next((s for s in d["sites"] if s["function"] == function), None)
-
-
-_RAW_SAMPLE = re.compile(r"\s*(-?\d+)\s+(-?\d+)\s+(-?\d+)\s+(-?\d+):((?:\s+\d+)*)\s*")
-_RAW_LOC = re.compile(r"\s*(\d+): 0x([0-9a-f]+)(?: M=\d+)?(.*)")
-_RAW_LINE = re.compile(r"\s*(.*?) (\S*):(-?\d+):-?\d+ s=-?\d+")
-
-
-def raw_samples(raw: str) -> Counter[tuple[object, ...]]:
-    """`go tool pprof -raw`'s samples as (values, bytes label, frames), negative values too."""
-    lines = raw.splitlines()
-    samples: list[list[Any]] = []
-    locs: dict[int, list[Frame]] = {}
-    i = lines.index("Samples:") + 2
-    while not lines[i].startswith("Locations"):
-        m = _RAW_SAMPLE.fullmatch(lines[i])
-        if m:
-            samples.append([tuple(map(int, m.group(1, 2, 3, 4))), None, m.group(5).split()])
-        elif "bytes:[" in lines[i]:
-            samples[-1][1] = int(lines[i].split("bytes:[")[1].rstrip("]"))
-        i += 1
-    current: list[Frame] = []
-    for line in lines[i + 1 :]:
-        if line.startswith("Mappings"):
-            break
-        m = _RAW_LOC.fullmatch(line)
-        if m:
-            current = locs[int(m.group(1))] = []
-            rest = m.group(3).strip()
-            if not rest:
-                current.append(Frame(f"0x{m.group(2)}"))
-                continue
-            line = rest
-        ln = _RAW_LINE.fullmatch(line)
-        assert ln, line
-        current.append(Frame(ln.group(1), ln.group(2), int(ln.group(3))))
-    out: Counter[tuple[object, ...]] = Counter()
-    for vals, size, ids in samples:
-        out[(vals, size, tuple(f for lid in ids for f in locs[int(lid)]))] += 1
-    return out
 
 
 def ours(p: HeapProfile) -> Counter[tuple[object, ...]]:

@@ -46,6 +46,7 @@ from goheap.pprof import (
 )
 from goheap.pprof import profile_pb2 as pb
 from goheap.pprof import reader as reader_mod
+from tests.pprof_raw import raw_samples
 
 DATA = Path(__file__).parent / "data" / "pprof"
 GO_TYPES = [("alloc_objects", "count"), ("alloc_space", "bytes")]
@@ -778,47 +779,6 @@ def _pprof(cmd: PprofCmd, *args: str) -> str:
     return proc.stdout
 
 
-_RAW_SAMPLE = re.compile(r"\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+):((?:\s+\d+)*)\s*")
-_RAW_LOC = re.compile(r"\s*(\d+): 0x([0-9a-f]+)(?: M=\d+)?(.*)")
-_RAW_LINE = re.compile(r"\s*(.*?) (\S*):(-?\d+):-?\d+ s=-?\d+")
-
-
-def _raw_samples(raw: str) -> Counter[tuple[object, ...]]:
-    """`pprof -raw`'s samples as (values, bytes label, frames as Frames)."""
-    lines = raw.splitlines()
-    samples: list[list[object]] = []
-    locs: dict[int, list[Frame]] = {}
-    i = lines.index("Samples:") + 2
-    while not lines[i].startswith("Locations"):
-        m = _RAW_SAMPLE.fullmatch(lines[i])
-        if m:
-            samples.append([tuple(map(int, m.group(1, 2, 3, 4))), None, m.group(5).split()])
-        elif "bytes:[" in lines[i]:
-            samples[-1][1] = int(lines[i].split("bytes:[")[1].rstrip("]"))
-        i += 1
-    current: list[Frame] = []
-    for line in lines[i + 1 :]:
-        if line.startswith("Mappings"):
-            break
-        m = _RAW_LOC.fullmatch(line)
-        if m:
-            current = locs[int(m.group(1))] = []
-            rest = m.group(3).strip()
-            if not rest:
-                current.append(Frame(f"0x{m.group(2)}"))
-                continue
-            line = rest
-        ln = _RAW_LINE.fullmatch(line)
-        assert ln, line
-        current.append(Frame(ln.group(1), ln.group(2), int(ln.group(3))))
-    out: Counter[tuple[object, ...]] = Counter()
-    for values, size, ids in samples:
-        stack = tuple(f for lid in ids for f in locs[int(lid)])  # type: ignore[union-attr]
-        if any(values):  # type: ignore[call-overload]
-            out[(values, size, stack)] += 1
-    return out
-
-
 def _ours(p: HeapProfile) -> Counter[tuple[object, ...]]:
     out: Counter[tuple[object, ...]] = Counter()
     for s in p.samples:
@@ -837,7 +797,7 @@ def test_go_tool_pprof_reads_what_we_write(pprof_cmd: PprofCmd, tmp_path: Path) 
     raw = _pprof(pprof_cmd, "-raw", str(path))
     assert "PeriodType: space bytes" in raw and "Period: 524288" in raw
     assert "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes" in raw
-    assert _raw_samples(raw) == _ours(p)
+    assert raw_samples(raw, skip_zero=True) == _ours(p)
     totals = p.totals()
     for index, total in totals.items():
         top = _pprof(pprof_cmd, "-top", "-unit=B", f"-sample_index={index}", str(path))
@@ -850,5 +810,5 @@ def test_go_tool_pprof_sees_go_and_ours_alike(pprof_cmd: PprofCmd, tmp_path: Pat
     go_raw = _pprof(pprof_cmd, "-raw", str(DATA / "rate1.pb.gz"))
     write_heap_profile(read_heap_profile(DATA / "rate1.txt"), tmp_path / "ours.pb.gz")
     our_raw = _pprof(pprof_cmd, "-raw", str(tmp_path / "ours.pb.gz"))
-    assert _raw_samples(our_raw) == _raw_samples(go_raw)
-    assert len(_raw_samples(go_raw)) >= 8
+    assert raw_samples(our_raw, skip_zero=True) == raw_samples(go_raw, skip_zero=True)
+    assert len(raw_samples(go_raw, skip_zero=True)) >= 8
