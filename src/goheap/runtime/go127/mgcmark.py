@@ -187,6 +187,17 @@ def _tiled(h: MHeap, typ: Type, e0: int, lo: int, hi: int, values: bool) -> tupl
     return vals, (last - lo + 8 if last >= 0 else 0)
 
 
+def _tiledType(h: MHeap, s: MSpan, base: int) -> tuple[Type | None, int]:
+    """(type, first element's address) of an object whose span has no heap bits.
+
+    The malloc header's type for a small object (base: its slot), the
+    span's ``largeType`` for a large one (base may be any of its oblets).
+    """
+    if s.sizeclass != 0:
+        return h.heapBits.headerType(base), base + h.mallocHeaderSize
+    return s.largeType, s.startAddr
+
+
 def scanObjectRange(
     h: MHeap, s: MSpan, b: int, n: int, values: bool = True
 ) -> tuple[list[int], int]:
@@ -215,12 +226,7 @@ def scanObjectRange(
                     vals.append(v)
                 x ^= low
         return vals, bits.bit_length() << 3
-    if s.sizeclass != 0:
-        typ = hb.headerType(b)
-        e0 = b + h.mallocHeaderSize
-    else:
-        typ = s.largeType
-        e0 = s.startAddr
+    typ, e0 = _tiledType(h, s, b)
     if typ is None:
         return [], 0
     return _tiled(h, typ, e0, b, b + n, values)
@@ -238,12 +244,7 @@ def isPointerSlot(h: MHeap, s: MSpan, base: int, addr: int) -> bool:
     hb = h.heapBits
     if hb.heapBitsInSpan(s.elemsize):
         return (hb.heapBitsSmallForAddr(s, base) >> ((addr - base) >> 3)) & 1 == 1
-    if s.sizeclass != 0:
-        typ = hb.headerType(base)
-        e0 = base + h.mallocHeaderSize
-    else:
-        typ = s.largeType
-        e0 = s.startAddr
+    typ, e0 = _tiledType(h, s, base)
     if typ is None or typ.size == 0 or addr < e0:
         return False
     return (addr - e0) % typ.size in _layout(typ).offset_set
