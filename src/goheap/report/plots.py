@@ -222,6 +222,19 @@ def memory_limit(result: dict[str, Any]) -> int | None:
     return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
+def _name_above(ax: Any, setting: str, colour: str) -> None:
+    """Name a limit too far above the heap to draw, at the chart's top right."""
+    ax.annotate(
+        _plain(f"{setting} ↑ (above the chart)"),
+        (1.0, 1.0),
+        xycoords="axes fraction",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color=colour,
+    )
+
+
 def _memlimit_line(
     ax: Any, limit: int | None, ymax: float, bdiv: float, colour: str, label: str
 ) -> float:
@@ -229,15 +242,7 @@ def _memlimit_line(
     if limit is None:
         return ymax
     if ymax and limit > MEMLIMIT_SCALE_MAX * ymax:  # drawn to scale, it would flatten the heap
-        ax.annotate(
-            _plain(f"{label}={memlimit_setting(limit)} ↑ (above the chart)"),
-            (1.0, 1.0),
-            xycoords="axes fraction",
-            ha="right",
-            va="bottom",
-            fontsize=8,
-            color=colour,
-        )
+        _name_above(ax, f"{label}={memlimit_setting(limit)}", colour)
         return ymax
     ax.axhline(
         limit / bdiv,
@@ -363,15 +368,7 @@ def compare_svg(results: list[dict[str, Any]], labels: list[str], title: str = "
         far = sorted({x for x in limits if x is not None and x not in shown})
         if far:
             names = ", ".join(memlimit_setting(x) for x in far)
-            ax.annotate(
-                _plain(f"GOMEMLIMIT={names} ↑ (above the chart)"),
-                (1.0, 1.0),
-                xycoords="axes fraction",
-                ha="right",
-                va="bottom",
-                fontsize=8,
-                color="#444444",
-            )
+            _name_above(ax, f"GOMEMLIMIT={names}", "#444444")
         if title:
             ax.set_title(_plain(title), loc="left", fontsize=10)
         ax.set_xlim(0, tmax / tdiv)
