@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from goheap.calibrate.command import calibrate
 from goheap.cliopts import (
     costs_option,
     json_option,
@@ -86,10 +87,11 @@ def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
 
 
-# run, record, replay, compare and sizeclasses are defined below; these two live
+# run, record, replay, compare and sizeclasses are defined below; these three live
 # beside the code they drive and import only downward (goheap.outputs, goheap.options).
 cli.add_command(analyze)
 cli.add_command(validate)
+cli.add_command(calibrate)
 
 
 def _print_version(ctx: click.Context, value: bool) -> None:
