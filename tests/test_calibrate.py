@@ -49,6 +49,14 @@ def test_no_toolchain(
     one_error(capsys, ["calibrate", "-o", str(tmp_path / "c.json")], toolchain.NO_GO)
 
 
+def test_the_default_output_directory_is_made(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOHEAP_CACHE_DIR", str(tmp_path / "new" / "cache"))
+    one_error(capsys, ["calibrate", "--go", "/nonexistent/go"], "--go /nonexistent/go")
+    assert (tmp_path / "new" / "cache").is_dir()
+
+
 def test_existing_output_needs_force(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     out.write_text("{}")

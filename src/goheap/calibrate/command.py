@@ -88,6 +88,8 @@ def calibrate(
     )
 
     target = output or str(default_output())
+    if output is None:  # the cache's own file: its directory made, an older one replaced
+        _mkdir(Path(target).parent)
     check_outputs(force or output is None, {"-o": target}, {"--go": go_path, "--go18": go18_path})
     toolchains = {}
     if go18_path:
@@ -95,12 +97,7 @@ def calibrate(
     toolchains["go1.27"] = probe_toolchain(find_go(go_path))
     src = probe_dir(find_oracle_dir())
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        if output is None:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GoheapError(f"{e.filename}: cannot create it ({e.strerror})") from None
+    _mkdir(cache)
     cal = run_calibration(
         toolchains,
         src,
@@ -111,6 +108,13 @@ def calibrate(
     write_file(target, dumps(cal.doc))
     if target != STDOUT:
         print_table(cal.doc)
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GoheapError(f"{path}: cannot create it ({e.strerror})") from None
 
 
 def _go18_binary(path: str) -> Path:
