@@ -20,6 +20,7 @@ from goheap.calibrate.derive import RULES, derive, fit_line, solve_cold
 from goheap.costs import cost_fields, field_names, load_calibration
 from goheap.document import dumps
 from goheap.runtime.common.clock import CostModel
+from tests.jsonschema_check import schema_errors
 
 FIXTURE = Path(__file__).parent / "data" / "calibrate" / "quick-go18-go127.json"
 LLC = 32 << 20  # the fixture machine's L3, as sysfs reported it
@@ -166,3 +167,15 @@ def test_a_derived_calibration_round_trips_through_its_file(
     path = tmp_path / "cal.json"
     path.write_text(dumps(doc))
     assert load_calibration(path).model == model
+
+
+def test_the_full_recorded_run() -> None:
+    doc = json.loads((FIXTURE.parent / "full-go18-go127.json").read_text())
+    assert schema_errors(doc) == [] and doc["quick"] is False
+    got = measured(doc["probes"])
+    assert [v is None for v in got.values()].count(True) == 5  # as the quick run's
+    # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
+    assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
+    assert got["roots_ns_go18"] == 23000
+    # mark at 10,000 and 100,000 objects (<= 7 MiB): go1.8 13.0, 10.0; go1.27 13.0, 10.01
+    assert got["mark_ns_per_object"] == three(((13.0 + 10.0) / 2 + (13.0 + 10.01) / 2) / 2)
