@@ -66,10 +66,6 @@ class Calibration:
     rows: list[Row]
     doc: dict[str, Any]
 
-    @property
-    def loaded(self) -> bool:
-        return bool(self.doc["load"]["loaded"])
-
 
 def loaded(load_max: float, cpus: int) -> bool:
     """Whether others shared the machine: more runnable work than CPUs during the probes."""
