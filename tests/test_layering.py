@@ -111,6 +111,8 @@ ABOVE_RUNTIME = (
     "goheap.trace",
     "goheap.workloads",
     "goheap.compare",
+    "goheap.calibrate",
+    "goheap.costs",
 )
 
 

@@ -18,6 +18,8 @@ COMMANDS_AND_HELPERS = frozenset(
     "goheap." + name
     for name in (
         "cli",
+        "calibrate",
+        "costs",
         "runner",
         "pprof",
         "validate",

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from goheap.cliopts import json_option, parse_profiles, profile_option, profiles_option
+from goheap.calibrate.command import calibrate
+from goheap.cliopts import (
+    costs_option,
+    json_option,
+    parse_profiles,
+    profile_option,
+    profiles_option,
+)
 from goheap.document import document, dumps, run_body
 from goheap.errors import GoheapError
 from goheap.interrupts import Interrupted, signals_call
@@ -80,10 +87,11 @@ def cli() -> None:
     """goheap: the Go runtime's heap, modelled faithfully and deterministically."""
 
 
-# run, record, replay, compare and sizeclasses are defined below; these two live
+# run, record, replay, compare and sizeclasses are defined below; these three live
 # beside the code they drive and import only downward (goheap.outputs, goheap.options).
 cli.add_command(analyze)
 cli.add_command(validate)
+cli.add_command(calibrate)
 
 
 def _print_version(ctx: click.Context, value: bool) -> None:
@@ -123,7 +131,7 @@ class Outputs:
 
 
 def heap_options(f: F) -> F:
-    """--profile --procs --gogc --memlimit --liveness --gctrace, as one RunOptions ``heap``."""
+    """--profile --procs --gogc --memlimit --liveness --gctrace --costs, as one RunOptions."""
 
     @functools.wraps(f)
     def bundled(**kw: Any) -> Any:
@@ -134,6 +142,7 @@ def heap_options(f: F) -> F:
             kw.pop("memlimit"),
             kw.pop("liveness"),
             kw.pop("gctrace"),
+            kw.pop("costs"),
         )
         return f(**kw)
 
@@ -157,6 +166,7 @@ def heap_options(f: F) -> F:
             help="How the collector knows what is live: pointers from roots, or declared deaths.",
         ),
         click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does."),
+        costs_option,
     ]
     out: Any = bundled
     for d in reversed(decorators):
@@ -229,7 +239,13 @@ def gctrace_printer(enabled: bool) -> Callable[[str], None] | None:
 
 
 def run_options(
-    profile: str, procs: int, gogc: str, memlimit: str | None, liveness: str, gctrace: bool
+    profile: str,
+    procs: int,
+    gogc: str,
+    memlimit: str | None,
+    liveness: str,
+    gctrace: bool,
+    costs: object = None,
 ) -> RunOptions:
     from goheap.runner import RunOptions
 
@@ -237,7 +253,8 @@ def run_options(
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
     limit = parse_memlimit(memlimit)
     memlimit_note(profile, limit)
-    return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, gctrace_printer(gctrace))
+    printer = gctrace_printer(gctrace)
+    return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, printer, costs=costs)
 
 
 def memlimit_note(profile: str, limit: int | None) -> None:
@@ -339,6 +356,7 @@ def run(
             progress=bar.heap_callback(),
             memprofilerate=opts.memprofilerate,
             pprof=pprof_out,
+            costs=opts.costs,
         )
     emit(result, out, "run")
 
@@ -416,6 +434,7 @@ def record(
             memlimit=opts.memlimit,
             gctrace=opts.gctrace,
             progress=bar.heap_callback(),
+            costs=opts.costs,
         )
     emit(result, out, "record", tables=output != STDOUT)
 
@@ -568,6 +587,7 @@ Examples:
     type=click.Choice(["process", "serial", "dask", "ray"]),
     help="Where the runs go (dask and ray when installed).",
 )
+@costs_option
 @output_options
 def compare(
     workload: str,
@@ -579,6 +599,7 @@ def compare(
     liveness: str,
     jobs: int,
     executor: str,
+    costs: Any,
     out: Outputs,
 ) -> None:
     """Run WORKLOAD under several settings and set the results side by side."""
@@ -590,7 +611,9 @@ def compare(
     w = get_workload(workload)
     parse_params(w, params)  # fail now, not in a worker
     specs = [
-        RunSpec(workload, list(params), prof, parse_gogc(g), parse_memlimit(m), procs, liveness)
+        RunSpec(
+            workload, list(params), prof, parse_gogc(g), parse_memlimit(m), procs, liveness, costs
+        )
         for prof in parse_profiles(profiles)
         for g in split_list(gogcs, "--gogc")
         for m in split_list(memlimits, "--memlimit")

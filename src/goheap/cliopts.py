@@ -9,6 +9,7 @@ use them. A list-valued ``--profile`` (``compare``) is read by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -60,3 +61,38 @@ def parse_profiles(text: str) -> list[str]:
 def json_option(help: str) -> Callable[[Any], Any]:
     """``--json PATH|-`` (``-``: standard output), checked with the command's other outputs."""
     return click.option("--json", "json_out", metavar="PATH|-", help=help)
+
+
+#: The environment variable ``--costs`` falls back to.
+COSTS_ENV = "GOHEAP_COSTS"
+
+
+def costs_option(f: Any) -> Any:
+    """``--costs PATH`` (or $GOHEAP_COSTS): the clock's costs from a calibration file.
+
+    The file is read and checked when the options are parsed, so a bad one is
+    one error line before any work; the command gets a ``goheap.costs.Costs``
+    (None: the built-in costs).
+    """
+    return click.option(
+        "--costs",
+        "costs",
+        metavar="PATH",
+        callback=_read_costs,
+        help="Run the clock on the costs `goheap calibrate` measured (a calibration file; "
+        f"also ${COSTS_ENV}) [default: the built-in, documented costs].",
+    )(f)
+
+
+def _read_costs(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from goheap.costs import load_calibration
+
+    by = "--costs "
+    if value is None:  # read here, not by click, to name the variable in an error
+        value, by = os.environ.get(COSTS_ENV), f"{COSTS_ENV}="
+    if not value:
+        return None
+    try:
+        return load_calibration(value)
+    except GoheapError as e:
+        raise GoheapError(f"{by}{e}") from None

@@ -29,6 +29,7 @@ class RunSpec:
     memlimit: int | None
     procs: int = 1
     liveness: str = "graph"
+    costs: Any = None  # a goheap.costs.Costs (None: the built-in costs)
 
 
 def run_spec(spec: RunSpec) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def run_spec(spec: RunSpec) -> dict[str, Any]:
         gogc=spec.gogc,
         liveness=spec.liveness,
         memlimit=spec.memlimit,
+        costs=spec.costs,
     )
 
 

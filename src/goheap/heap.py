@@ -17,7 +17,9 @@ makeslice), ``malloc`` (mallocgc itself), word and pointer stores and loads,
 ``read_memstats`` (runtime.ReadMemStats), ``read_metrics`` (runtime/metrics,
 go1.27), ``gc``/``free_os_memory``/``set_gc_percent``/``set_memory_limit``
 (runtime and runtime/debug; GOGC and GOMEMLIMIT are ``gogc=`` and
-``memlimit=``) and ``check`` (every invariant of the heap). The runtime structures
+``memlimit=``) and ``check`` (every invariant of the heap). The virtual
+clock runs on the built-in costs unless ``costs=`` names a calibration file
+(``goheap calibrate``) or gives a ``CostModel``; ``h.costs`` says which. The runtime structures
 stay reachable for inspection: ``h.mheap``, ``h.mcaches[p]``,
 ``h.mheap.spans``... typed by what every version has; ``h.runtime`` is the
 version's own runtime (``goheap.profiles.go18.Go18Runtime``, ...), whose
@@ -37,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, TypeVar
 
+from goheap.costs import Costs, resolve_costs
 from goheap.errors import GoheapError, HeapCheckError
 from goheap.events import HeapObserver
 from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
@@ -98,6 +101,7 @@ class Heap:
         cost: object = None,
         gctrace: object = False,
         memlimit: object = None,
+        costs: object = None,
     ) -> None:
         # Arguments are typed object and checked here (see int_arg).
         if not isinstance(procs, int) or procs < 1 or procs > 256:
@@ -112,12 +116,17 @@ class Heap:
         limit = parse_memlimit(memlimit, "memlimit")  # GOMEMLIMIT's syntax, as the CLI's
         if cost is not None and not isinstance(cost, CostModel):
             raise GoheapError(f"cost must be a CostModel, got {cost!r}")
+        if cost is not None and costs is not None:
+            raise GoheapError("give costs= or cost= (its older name), not both")
+        used = resolve_costs(costs if costs is not None else cost)
         if not isinstance(gctrace, bool) and not callable(gctrace):
             raise GoheapError(f"gctrace must be a bool or a function of one line, got {gctrace!r}")
         self.profile = prof
         self.clock = Clock()
         self.liveness = liveness
-        self.cost = cost or CostModel()
+        self.cost: CostModel = used.model
+        #: The costs the clock runs on, by name (goheap.costs): built-in unless asked.
+        self.costs: Costs = used
         self.globals: dict[str, int] = {}
         self.goroutines: list[Goroutine] = []
         self._closed = False

@@ -6,6 +6,8 @@ replay`` and ``goheap compare``:
 - ``profile``, ``workload``, ``params``, ``procs``, ``gogc``, ``memlimit``,
   ``liveness``, ``memprofilerate`` (``runtime.MemProfileRate`` as the run
   had it), and ``result`` (what the workload itself reports);
+- ``costs``: the costs the virtual clock ran on (``goheap.costs``): their
+  name (``built-in``, ``calibrated 2026-12-05``), the calibration file, the figures;
 - ``memstats``: runtime.ReadMemStats at the end, with Go's field names;
 - ``metrics`` (profiles with runtime/metrics: go1.27): runtime/metrics.Read
   at the end, by Go's metric names (``Heap.read_metrics``);
@@ -64,6 +66,7 @@ class RunOptions:
     memlimit: int | None = None
     gctrace: Callable[[str], None] | None = None
     memprofilerate: int | None = None  # None: the profile's default MemProfileRate
+    costs: object = None  # None: the built-in costs; else a calibration file or CostModel
 
 
 class Session:
@@ -81,6 +84,7 @@ class Session:
             liveness=opts.liveness,
             memlimit=opts.memlimit,
             gctrace=opts.gctrace or False,
+            costs=opts.costs,
         )
         self.timeline = Timeline(self.heap)
         if progress is not None:
@@ -113,6 +117,7 @@ class Session:
             "liveness": heap.liveness,
             "memprofilerate": heap.mprof.MemProfileRate,
             "result": result if result is not None else {},
+            "costs": heap.costs.to_dict(),
             "memstats": ms.to_dict(),
             **({"metrics": metrics} if metrics is not None else {}),
             "peak": heap.runtime.peaks(),
@@ -152,8 +157,12 @@ def run_workload(
     progress: Callable[[Heap], None] | None = None,
     memprofilerate: int | None = None,
     pprof: str | None = None,
+    costs: object = None,
 ) -> dict[str, Any]:
     """Run workload `name` (the default if None) and return its results.
+
+    ``costs``: a calibration file (``goheap calibrate``) or a CostModel for the
+    clock; None runs on the built-in costs.
 
     With ``pprof``, the heap profile is written there at the end, after the
     results are read (as a Go program calling pprof.WriteHeapProfile last).
@@ -161,7 +170,7 @@ def run_workload(
     workload = get_workload(name or DEFAULT_WORKLOAD)
     params = parse_params(workload, param_items)
     rate = profile_rate(profile, memprofilerate, pprof)
-    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate)
+    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate, costs)
     session = Session(opts, progress)
     try:
         result = workload.run(session.heap, params)

@@ -8,11 +8,11 @@ checked, and every option parsed, before the profile is read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from goheap.cliopts import json_option, profile_option
+from goheap.cliopts import costs_option, json_option, profile_option
 from goheap.document import document, dumps
 from goheap.errors import GoheapError
 from goheap.options import parse_memlimit, split_list
@@ -158,6 +158,7 @@ Examples:
     "1.5 x the URL's seconds=N].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Print the notes on what limits the figures.")
+@costs_option
 def analyze(
     profile_path: str,
     profile_name: str,
@@ -177,6 +178,7 @@ def analyze(
     base_path: str | None,
     timeout: float | None,
     verbose: bool,
+    costs: Any,
 ) -> None:
     """Where a Go heap PROFILE's bytes go: by size class, by site, and under other GOGCs.
 
@@ -229,7 +231,7 @@ def analyze(
     if settings:
         size = f"{budget:,} allocations" if budget else f"sized for {cycles} steady GC cycles"
         click.echo(f"goheap: what-if: {len(settings)} setting(s), {size} each", err=True)
-        w = _whatif(analysis, settings, procs, cycles, budget, rate, jobs, executor, gctrace)
+        w = _whatif(analysis, settings, procs, cycles, budget, rate, jobs, executor, gctrace, costs)
         result["whatif"] = w.to_dict()
     if json_out:
         write_file(json_out, dumps(document("analyze", result)))
@@ -255,6 +257,7 @@ def _whatif(
     jobs: int,
     executor: str,
     gctrace: bool,
+    costs: Any = None,
 ) -> WhatIf:
     """Run the what-if with a progress bar (cycles of every setting) and print its gctrace."""
     from goheap.pprof.whatif import WARMUP_CYCLES, run_whatif
@@ -285,6 +288,7 @@ def _whatif(
             executor=executor,
             progress=progress if bar.enabled else None,
             gctrace=gctrace,
+            costs=costs,
         )
     for r in w.runs:
         lines = r.pop("gctrace", None)

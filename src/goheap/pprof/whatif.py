@@ -554,12 +554,14 @@ def run_setting(
     *,
     progress: Callable[[int, int], None] | None = None,
     gctrace: bool = False,
+    costs: Any = None,
 ) -> dict[str, Any]:
     """Run the workload under one setting on a fresh heap; the figures of one row.
 
     ``progress(cycles started, cycles wanted)`` is told at each cycle's end
     of the stream; ``gctrace`` keeps Go's gctrace line of every cycle in the
-    row's ``gctrace`` (a list, to print; not for the JSON).
+    row's ``gctrace`` (a list, to print; not for the JSON). ``costs``: the
+    clock's (``goheap.costs``; None: the built-in costs).
     """
     import time
 
@@ -577,6 +579,7 @@ def run_setting(
         liveness="lifetime",
         memlimit=plan.memlimit,
         gctrace=lines.append if gctrace else False,
+        costs=costs,
     )
     timeline = Timeline(heap)
     meter = CycleMeter(heap, timeline, plan.stop_after, progress)
@@ -672,13 +675,13 @@ def run_setting(
 
 
 #: One what-if run as an executor item: the workload, the setting, GOMAXPROCS,
-#: gctrace, the setting's index and where its progress goes (None; a function, in
+#: gctrace, the clock's costs, the setting's index and where its progress goes (None; a function, in
 #: this process; or a queue, from a worker process).
-RunItem = tuple[SyntheticWorkload, Setting, int, bool, int, Any]
+RunItem = tuple[SyntheticWorkload, Setting, int, bool, Any, int, Any]
 
 
 def _run_one(item: RunItem) -> dict[str, Any]:
-    work, setting, procs, gctrace, index, sink = item
+    work, setting, procs, gctrace, costs, index, sink = item
     report: Callable[[int, int], None] | None = None
     if sink is not None:
 
@@ -688,7 +691,7 @@ def _run_one(item: RunItem) -> dict[str, Any]:
             else:
                 sink.put((index, done, total))
 
-    return run_setting(work, setting, procs, progress=report, gctrace=gctrace)
+    return run_setting(work, setting, procs, progress=report, gctrace=gctrace, costs=costs)
 
 
 @dataclass
@@ -699,6 +702,7 @@ class WhatIf:
     runs: list[dict[str, Any]]
     notes: list[str]
     limits: list[str] = field(default_factory=list)
+    costs: dict[str, Any] | None = None  # goheap.costs.Costs.to_dict() of the runs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -706,6 +710,7 @@ class WhatIf:
             "runs": self.runs,
             "limits": list(self.limits),
             "notes": list(self.notes),
+            "costs": self.costs,
         }
 
 
@@ -727,6 +732,7 @@ def run_whatif(
     progress: Progress | None = None,
     gctrace: bool = False,
     done: Callable[[int], None] | None = None,
+    costs: Any = None,
 ) -> WhatIf:
     """Build the workload and run it under every setting (``jobs`` processes; 0: one per CPU).
 
@@ -736,7 +742,8 @@ def run_whatif(
     own rate, else the default (see the module doc). ``executor``: where
     the settings run (``goheap.parallel.EXECUTORS``); ``progress`` is told
     of each setting's cycles, ``done(n)`` each time another setting has
-    finished (both ``process`` and ``serial`` only).
+    finished (both ``process`` and ``serial`` only). ``costs``: the clock's
+    (a calibration file's ``goheap.costs.Costs``; None: the built-in costs).
     """
     if not settings:
         raise GoheapError("what-if: no GOGC/GOMEMLIMIT setting given")
@@ -750,18 +757,23 @@ def run_whatif(
     work = build_workload(analysis, budget, lifetime, alloc_rate=alloc_rate, cycles=cycles)
     plans = [plan_setting(work, s) for s in settings]
     check_duration(work, plans, rate_source)
-    items: list[RunItem] = [(work, s, procs, gctrace, i, None) for i, s in enumerate(settings)]
+    items: list[RunItem] = [
+        (work, s, procs, gctrace, costs, i, None) for i, s in enumerate(settings)
+    ]
     if progress is None or executor not in ("process", "serial"):
         runs = map_items(_run_one, items, jobs, executor, done)
     elif executor == "serial" or workers(jobs, len(items)) == 1:
-        runs = map_items(_run_one, [(*it[:5], progress) for it in items], jobs, "serial", done)
+        runs = map_items(_run_one, [(*it[:6], progress) for it in items], jobs, "serial", done)
     else:
         runs = _map_with_progress(items, jobs, progress, done)
+    from goheap.costs import resolve_costs
+
     return WhatIf(
         work,
         runs,
         _notes(work, settings, runs, rate_source),
         _limits(analysis, work, settings, runs),
+        resolve_costs(costs).to_dict(),
     )
 
 
@@ -792,7 +804,7 @@ def _map_with_progress(
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     try:
-        return map_items(_run_one, [(*it[:5], queue) for it in items], jobs, "process", done)
+        return map_items(_run_one, [(*it[:6], queue) for it in items], jobs, "process", done)
     finally:
         with contextlib.suppress(Exception):
             queue.put(None)

@@ -143,7 +143,17 @@ def settings_text(result: dict[str, Any]) -> str:
     ]
     if result.get("liveness", "graph") != "graph":
         parts.append(f"liveness={result['liveness']}")
+    costs = costs_name(result)
+    if costs is not None:
+        parts.append(f"costs={costs}")
     return " ".join(parts)
+
+
+def costs_name(result: dict[str, Any]) -> str | None:
+    """The costs a run's clock used when they are not the built-in ones: 'calibrated 2026-12-05'."""
+    costs = result.get("costs")
+    name = costs.get("name") if isinstance(costs, dict) else None
+    return None if name in (None, "built-in") else str(name)
 
 
 def run_title(result: dict[str, Any], what: str = "") -> str:
@@ -171,6 +181,9 @@ def settings(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("procs", str(result.get("procs", "?"))),
         ("liveness", str(result.get("liveness", "?"))),
     ]
+    costs = costs_name(result)
+    if costs is not None:
+        out.append(("costs", costs))
     return out
 
 

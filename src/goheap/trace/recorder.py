@@ -389,6 +389,7 @@ def record_workload(
     memlimit: int | None = None,
     gctrace: Any = None,
     progress: Callable[[Heap], None] | None = None,
+    costs: Any = None,
 ) -> dict[str, Any]:
     """Run a built-in workload with a recorder attached; returns the run's results.
 
@@ -402,7 +403,9 @@ def record_workload(
 
     workload = get_workload(name)
     params = parse_params(workload, param_items)
-    opts = RunOptions(profile or DEFAULT_PROFILE, procs, gogc, liveness, memlimit, gctrace)
+    opts = RunOptions(
+        profile or DEFAULT_PROFILE, procs, gogc, liveness, memlimit, gctrace, costs=costs
+    )
     session = Session(opts, progress)
     try:
         heap = session.heap

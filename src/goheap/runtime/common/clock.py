@@ -48,10 +48,11 @@ class CostModel:
     """Virtual nanoseconds per unit of work, measured (docs/model.md, "The clock").
 
     Measured on a 2-vCPU AMD EPYC VM (32 MiB L3, firecracker) against live
-    Go 1.8 and Go 1.27.3 by /work/notes/timing's probes (calib/calib.go: a
-    ring of k objects of one size, CPU time by getrusage minus gctrace's GC
-    CPU; calib/calibmark.go: forced GCs over k live objects;
-    benchmarks/calibrate_probes.py ``--only touch``: first touch).
+    Go 1.8 and Go 1.27.3 by the probes in tests/oracle/calibrate (``alloc``:
+    a ring of k objects of one size, CPU time by getrusage minus gctrace's
+    GC CPU, ``-touch``: first touch; ``mark``: forced GCs over k live
+    objects). These are the built-in defaults; ``goheap calibrate`` measures
+    them on the user's machine for runs that ask (``--costs``).
 
     Costs that depend on the heap's size interpolate between an in-cache
     (``_hot``) and an out-of-cache (``_cold``) figure by
@@ -63,35 +64,36 @@ class CostModel:
     # L3 of the measuring machine; the probes' knee lies between their 4 MiB
     # and 256 MiB live heaps).
     llc_bytes: int = 32 << 20
-    # A tiny allocation (noscan, < 16 B); calib.go at 16 B: 4-40 ns, the
-    # estimate kept.
+    # A tiny allocation (noscan, < 16 B); alloc -warmup=false at 16 B:
+    # 4-40 ns, the estimate kept.
     tiny_ns: float = 8.0
-    # A small allocation (<= 32 KiB): base + per requested byte. calib.go,
-    # sizes 64 B..32 KiB: 25-40 ns base; 0.12 ns/B with a 4 MiB live heap,
-    # 0.28 ns/B with 256 MiB (both runtimes, medians of the grid).
+    # A small allocation (<= 32 KiB): base + per requested byte. alloc
+    # -warmup=false, sizes 64 B..32 KiB: 25-40 ns base; 0.12 ns/B with a
+    # 4 MiB live heap, 0.28 ns/B with 256 MiB (both runtimes, medians of
+    # the grid).
     small_base_ns: float = 25.0
     small_ns_per_byte_hot: float = 0.12
     small_ns_per_byte_cold: float = 0.28
-    # A large allocation: base + per byte. calib.go, 40 KiB..1 MiB: ~1 us
+    # A large allocation: base + per byte. The same, 40 KiB..1 MiB: ~1 us
     # base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
     large_base_ns: float = 1000.0
     large_ns_per_byte_hot: float = 0.04
     large_ns_per_byte_cold: float = 0.09
     # First touch of a physical page the heap has just made ready (kernel
-    # time of the page fault): calibrate_probes.py --only touch, GOGC=off
-    # stream of 64 KiB objects into a fresh heap minus the same after a
-    # warm-up, sys CPU / pages: 1.7 us per 4 KiB page (both runtimes).
+    # time of the page fault): the alloc probe's -touch, GOGC=off stream of
+    # 64 KiB objects into a fresh heap, sys CPU / pages: 1.7 us per 4 KiB
+    # page (both runtimes).
     page_fault_ns: float = 1700.0
     write_ns: float = 1.0  # a pointer store by the mutator (estimate)
     # One unit of GC scan work (a byte scanned): not separable from the
     # per-object figure in the probes; the estimate kept, hot and cold.
     scan_ns_per_byte: float = 0.5
     scan_ns_per_byte_cold: float = 0.5
-    # Greying and queueing one object: calibmark.go, 10-16 ns with <= 13 MB
+    # Greying and queueing one object: mark -dead, 10-16 ns with <= 13 MB
     # of heap (both runtimes); out of cache the runtimes differ: Go 1.8
     # 50 ns, Go 1.27 (span-batched marking) 32 ns -- mark CPU per cycle in
     # gctrace / objects marked with ~210 MB live (churn 100k), within
-    # calibmark.go's 33-81 / 31-54 ns at 68-390 MB (loaded machine: upper
+    # mark -dead's 33-81 / 31-54 ns at 68-390 MB (loaded machine: upper
     # bounds).
     mark_ns_per_object: float = 10.0
     mark_ns_per_object_cold_go18: float = 50.0

@@ -1,0 +1,272 @@
+"""From what the probes printed to ``CostModel`` fields: the derivation of ``goheap calibrate``.
+
+Two steps. ``quantities`` reads the raw probe record (``goheap.calibrate.
+probes``) into named figures (``small.base``, ``mark.cold.go127``, ...), each
+with how it was obtained; ``RULES``, the one table from figure to
+``CostModel`` field, says which field each figure sets. A field no rule
+names, or whose figure the run could not measure (no Go 1.8 given, no cache
+size in sysfs), keeps its built-in default and says why.
+
+Costs that depend on the heap's size are interpolated by the clock as
+``hot + (cold - hot) * coldness`` with ``coldness = 1 - llc / HeapInuse``
+(``CostModel.coldness``). A probe run at a heap of HeapInuse ``H`` measures
+that mixture, so the out-of-cache figure is solved from it:
+``cold = hot + (measured - hot) / coldness(H)``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from goheap.costs import cost_fields, field_names
+from goheap.runtime.common.clock import CostModel
+
+#: Allocation probe sizes above this are large objects (Go's maxSmallSize, 32 KiB).
+MAX_SMALL = 32768
+#: The tiny allocator's probe size (pointer-free, under 16 bytes).
+TINY_SIZE = 8
+#: A mark-probe heap at most this share of the cache counts as in cache.
+HOT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured quantity, or None with the reason it was not measured."""
+
+    value: float | None
+    how: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """CostModel field <- figure: the one place the mapping lives."""
+
+    field: str
+    figure: str
+
+
+#: Which figure sets which CostModel field. Fields not listed keep their defaults.
+RULES: tuple[Rule, ...] = (
+    Rule("llc_bytes", "llc"),
+    Rule("tiny_ns", "tiny"),
+    Rule("small_base_ns", "small.base"),
+    Rule("small_ns_per_byte_hot", "small.hot"),
+    Rule("small_ns_per_byte_cold", "small.cold"),
+    Rule("large_base_ns", "large.base"),
+    Rule("large_ns_per_byte_hot", "large.hot"),
+    Rule("large_ns_per_byte_cold", "large.cold"),
+    Rule("page_fault_ns", "fault"),
+    Rule("mark_ns_per_object", "mark.hot"),
+    Rule("mark_ns_per_object_cold_go18", "mark.cold.go18"),
+    Rule("mark_ns_per_object_cold_go127", "mark.cold.go127"),
+    Rule("roots_ns_go18", "roots.go18"),
+    Rule("stw_ns", "stw"),
+)
+
+#: Why the fields no rule names keep their defaults.
+KEPT = {
+    "write_ns": "not measured: a pointer store is below what a probe can time apart",
+    "scan_ns_per_byte": "not measured: the probes cannot separate it from the per-object cost",
+    "scan_ns_per_byte_cold": "not measured: as scan_ns_per_byte",
+    "sweep_ns_per_span": "not measured: no sweep probe yet",
+    "sweep_ns_per_object": "not measured: no sweep probe yet",
+}
+
+
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """``y = base + slope * x`` by least relative squares; (base, slope).
+
+    Each point is weighted by ``1/y**2``: the probes' error is a share of what
+    they measure, and the sizes span three orders of magnitude, so plain least
+    squares would let the largest size decide the base.
+    """
+    w = [1.0 / max(y, 1e-9) ** 2 for _, y in points]
+    sw = sum(w)
+    mx = sum(wi * x for wi, (x, _) in zip(w, points, strict=True)) / sw
+    my = sum(wi * y for wi, (_, y) in zip(w, points, strict=True)) / sw
+    sxx = sum(wi * (x - mx) ** 2 for wi, (x, _) in zip(w, points, strict=True))
+    sxy = sum(wi * (x - mx) * (y - my) for wi, (x, y) in zip(w, points, strict=True))
+    slope = sxy / sxx if sxx else 0.0
+    return my - slope * mx, slope
+
+
+def coldness(llc: int, heap_inuse: float) -> float:
+    """CostModel.coldness at this heap size."""
+    return 0.0 if heap_inuse <= llc else 1.0 - llc / heap_inuse
+
+
+def solve_cold(hot: float, measured: float, cold: float) -> float | None:
+    """The out-of-cache figure that, interpolated at ``cold``, gives ``measured``."""
+    if cold <= 0.25:  # the heap barely left the cache: the solution would be noise
+        return None
+    return max(0.0, hot + (measured - hot) / cold)
+
+
+def _mean(xs: list[float]) -> float | None:
+    return statistics.mean(xs) if xs else None
+
+
+def _runtimes(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    runtimes: dict[str, dict[str, Any]] = raw.get("runtimes", {})
+    return runtimes
+
+
+def _alloc_fit(rt: dict[str, Any], live: str, large: bool) -> tuple[float, float, float] | None:
+    """(base, slope, median HeapInuse) over one runtime's hot or cold rows of one path."""
+    rows = [r for r in rt["alloc"] if r["size"] > TINY_SIZE]
+    lives = sorted({r["live"] for r in rows})
+    if not lives:
+        return None
+    want = lives[0] if live == "hot" else lives[-1]
+    rows = [r for r in rows if r["live"] == want and (r["size"] > MAX_SMALL) == large]
+    if len(rows) < 2:
+        return None
+    base, slope = fit_line([(r["size"], r["ns_per_alloc"]) for r in rows])
+    return base, slope, statistics.median(r["heap_inuse"] for r in rows)
+
+
+def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
+    """Per-allocation base and per-byte costs, small and large, hot and cold; tiny."""
+    out: dict[str, Figure] = {}
+    rts = _runtimes(raw)
+    names = ", ".join(rts)
+    for path, large in (("small", False), ("large", True)):
+        bases, hots, colds, heaps = [], [], [], []
+        for rt in rts.values():
+            hot = _alloc_fit(rt, "hot", large)
+            cold = _alloc_fit(rt, "cold", large)
+            if hot is None:
+                continue
+            bases.append(max(0.0, hot[0]))
+            hots.append(max(0.0, hot[1]))
+            if cold is not None:
+                solved = solve_cold(max(0.0, hot[1]), cold[1], coldness(llc, cold[2]))
+                if solved is not None:
+                    colds.append(solved)
+                    heaps.append(cold[2])
+        sizes = "> 32 KiB" if large else "16 B..32 KiB"
+        out[f"{path}.base"] = Figure(
+            _mean(bases), f"alloc probe, {sizes}, 4 MiB live: ns/alloc by size, intercept ({names})"
+        )
+        out[f"{path}.hot"] = Figure(_mean(hots), f"the same fit's slope ({names})")
+        heap = f"{statistics.median(heaps) / (1 << 20):.0f} MiB" if heaps else "?"
+        out[f"{path}.cold"] = Figure(
+            _mean(colds), f"the slope at HeapInuse {heap}, solved for out of cache ({names})"
+        )
+    tiny = [
+        r["ns_per_alloc"]
+        for rt in rts.values()
+        for r in rt["alloc"]
+        if r["size"] == TINY_SIZE and r["live"] == min(x["live"] for x in rt["alloc"])
+    ]
+    out["tiny"] = Figure(_mean(tiny), f"alloc probe, {TINY_SIZE} B pointer-free objects ({names})")
+    return out
+
+
+def mark_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
+    """Mark cost per object in cache (both runtimes) and out of it (each runtime)."""
+    out: dict[str, Figure] = {}
+    rts = _runtimes(raw)
+    hots: dict[str, float] = {}
+    for name, rt in rts.items():
+        small = [r["ns_per_object"] for r in rt["mark"] if r["heap_inuse"] <= llc * HOT_SHARE]
+        if small:
+            hots[name] = statistics.median(small)
+    out["mark.hot"] = Figure(
+        _mean(list(hots.values())),
+        f"mark probe: forced GCs, 64 B pointer-free objects, heap <= {HOT_SHARE:g} x LLC "
+        f"({', '.join(hots)})",
+    )
+    for name, key in (("go1.8", "mark.cold.go18"), ("go1.27", "mark.cold.go127")):
+        one = rts.get(name)
+        if one is None or name not in hots or not one["mark"]:
+            why = "needs --go18 PATH" if name == "go1.8" else "no go1.27 run"
+            out[key] = Figure(None, f"not measured: {why}")
+            continue
+        big = max(one["mark"], key=lambda r: r["heap_inuse"])
+        solved = solve_cold(hots[name], big["ns_per_object"], coldness(llc, big["heap_inuse"]))
+        heap = big["heap_inuse"] / (1 << 20)
+        how = f"mark probe, {big['k']:,} objects, HeapInuse {heap:.0f} MiB, solved for out of cache"
+        out[key] = Figure(solved, how if solved is not None else f"not measured: {how} (in cache)")
+    return out
+
+
+def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
+    """The cache size, first touch, Go 1.8's roots per cycle, and stopping the world."""
+    rts = _runtimes(raw)
+    llc = raw.get("llc_sysfs")
+    llc_how = (
+        "the largest CPU cache (sysfs, cpu0)" if llc else "not measured: no cache size in sysfs"
+    )
+    out = {
+        "llc": Figure(llc, llc_how),
+        "fault": Figure(
+            _mean([rt["touch"]["sys_ns_per_page"] for rt in rts.values()]),
+            "alloc probe -touch, GOGC=off: system CPU per 4 KiB page the heap grows by",
+        ),
+    }
+    go18 = rts.get("go1.8")
+    out["roots.go18"] = (
+        Figure(
+            go18["window"]["mark_ns_per_cycle"],
+            "Go 1.8, mark probe -window=8 (1 MiB objects): mark CPU per background cycle",
+        )
+        if go18
+        else Figure(None, "not measured: needs --go18 PATH")
+    )
+    out["stw"] = Figure(
+        _mean([rt["window"]["stw_ns"] for rt in rts.values()]),
+        "mark probe -window=8: gctrace's two stop-the-world clock parts, median",
+    )
+    return out
+
+
+def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
+    """Every figure the raw probe record gives (None where it could not be measured)."""
+    llc = int(raw.get("llc_sysfs") or CostModel().llc_bytes)
+    return {**machine_figures(raw), **alloc_figures(raw, llc), **mark_figures(raw, llc)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One CostModel field: its default, what was measured (None: kept) and how."""
+
+    field: str
+    default: float | int
+    measured: float | int | None
+    how: str
+
+
+#: Significant digits kept of a measured figure.
+DIGITS = 3
+
+
+def _round(value: float, integer: bool) -> float | int:
+    if integer:
+        return round(value)
+    return float(f"{value:.{DIGITS}g}")
+
+
+def derive(raw: dict[str, Any]) -> tuple[CostModel, list[Row]]:
+    """The CostModel the probes give (defaults where they cannot) and one row per field."""
+    figures = quantities(raw)
+    defaults = cost_fields(CostModel())
+    rule = {r.field: r for r in RULES}
+    values: dict[str, Any] = {}
+    rows = []
+    for name in field_names():
+        r = rule.get(name)
+        fig = figures.get(r.figure) if r else None
+        if fig is None or fig.value is None:
+            why = fig.how if fig else KEPT.get(name, "not measured")
+            rows.append(Row(name, defaults[name], None, why))
+            continue
+        v = _round(fig.value, isinstance(defaults[name], int))
+        if isinstance(v, int) and v <= 0:
+            rows.append(Row(name, defaults[name], None, f"not measured: {fig.how} gave {v}"))
+            continue
+        values[name] = v
+        rows.append(Row(name, defaults[name], v, fig.how))
+    return CostModel(**values), rows

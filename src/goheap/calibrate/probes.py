@@ -1,0 +1,300 @@
+"""The measuring half of ``goheap calibrate``: build the probes, run them, keep what they print.
+
+The probes are two Go programs in ``tests/oracle/calibrate`` (``alloc``: a
+ring of live objects of one size, or a stream into a growing heap;
+``mark``: forced GCs over many live objects, or a small window of large
+objects whose background cycles show the per-cycle costs), written in the
+language of Go 1.8 so that one source serves every toolchain. They are
+built offline like validate's twins (today's Go in module mode, Go 1.8 as
+single files with ``GO111MODULE=off``) and run with ``GOMAXPROCS=1`` and
+``GODEBUG=gctrace=1``. What they print, with the gctrace lines parsed,
+is the *raw* record ``goheap.calibrate.derive`` turns into costs; CPU time
+(getrusage), not wall time, wherever a probe can measure it, as the machine
+may be shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from goheap.errors import GoheapError
+from goheap.validate.toolchain import Toolchain, clean_env
+
+PROBES = ("alloc", "mark")
+RUN_TIMEOUT_S = 300
+BUILD_TIMEOUT_S = 600
+MIB = 1 << 20
+
+GCTRACE = re.compile(
+    r"gc \d+ @[\d.]+s \d+%: (?P<c1>[\d.]+)\+(?P<c2>[\d.]+)\+(?P<c3>[\d.]+) ms clock, "
+    r"(?P<p1>[\d.]+)\+(?P<assist>[\d.]+)/(?P<bg>[\d.]+)/(?P<idle>[\d.]+)\+(?P<p3>[\d.]+) ms cpu, "
+    r"(?P<h0>\d+)->\d+->\d+ MB.*?(?P<forced>\(forced\))?$"
+)
+
+
+def parse_gctrace(stderr: str) -> list[dict[str, Any]]:
+    """Go's gctrace lines (1.8's and today's form): clock and CPU parts in ms, forced or not."""
+    out = []
+    for line in stderr.splitlines():
+        m = GCTRACE.match(line.strip())
+        if m:
+            d: dict[str, Any] = {k: float(v) for k, v in m.groupdict().items() if k != "forced"}
+            d["forced"] = m.group("forced") is not None
+            out.append(d)
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure: the probes' grids (``--quick``: a smaller one, one run each)."""
+
+    small_sizes: tuple[int, ...]
+    large_sizes: tuple[int, ...]
+    hot_live: int  # bytes of live ring: well inside the last-level cache
+    cold_live: int  # bytes of live ring: well beyond it
+    mark_ks: tuple[int, ...]  # live objects for the mark probe
+    touch_bytes: int
+    window_steps: int
+    target_ns: int  # CPU time each timed allocation loop aims at
+    runs: int  # runs of each probe point (median)
+
+
+def plan_for(quick: bool, llc_bytes: int) -> Plan:
+    """The grid: the cold heap is 4 (quick) or 8 times the last-level cache."""
+    if quick:
+        return Plan(
+            (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, min(4 * llc_bytes, 256 * MIB),
+            (100_000, 2_000_000), 128 * MIB, 1000, 40_000_000, 1,
+        )  # fmt: skip
+    return Plan(
+        (8, 64, 256, 1024, 4096, 16384, 32768), (40960, 65536, 262144, 1 << 20),
+        4 * MIB, min(8 * llc_bytes, 512 * MIB), (10_000, 100_000, 3_000_000), 512 * MIB, 4000,
+        200_000_000, 3,
+    )  # fmt: skip
+
+
+def is_go18(tc: Toolchain) -> bool:
+    """Whether the toolchain predates modules (Go 1.8 and its like: GOPATH mode)."""
+    m = re.match(r"go1\.(\d+)", tc.version)
+    return m is not None and int(m.group(1)) < 11
+
+
+def go18_toolchain(go: Path) -> Toolchain:
+    """A Go 1.8 toolchain (``go env -json`` came later): ``go version`` and its GOROOT."""
+    env = clean_env()
+    env["GOROOT"] = str(go.parent.parent)
+    try:
+        proc = subprocess.run(
+            [str(go), "version"], env=env, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise GoheapError(f"--go18 {go}: cannot run it ({e})") from None
+    m = re.match(r"go version (go\S+) (\w+)/(\w+)", proc.stdout.strip())
+    if proc.returncode != 0 or m is None:
+        raise GoheapError(
+            f"--go18 {go}: not a Go toolchain ({proc.stdout.strip() or 'no version'})"
+        )
+    tc = Toolchain(go, m.group(1), go.parent.parent, m.group(2), m.group(3))
+    if re.fullmatch(r"go1\.8(\.\d+)?", tc.version) is None:
+        raise GoheapError(f"--go18 {go}: is {tc.version}, not Go 1.8")
+    return tc
+
+
+def probe_dir(oracle: Path) -> Path:
+    """tests/oracle/calibrate, or a one-line error when the checkout lacks it."""
+    path = oracle / "calibrate"
+    if not all((path / p / "main.go").is_file() for p in PROBES):
+        raise GoheapError(f"{path}: the calibration probes are not there (a source checkout?)")
+    return path
+
+
+def build_probes(tc: Toolchain, src: Path, cache_dir: Path) -> dict[str, Path]:
+    """Build the probes with this toolchain once per (version, sources); reuse afterwards."""
+    h = hashlib.sha256(f"{tc.version}\0{tc.goos}/{tc.goarch}".encode())
+    for p in PROBES:
+        h.update((src / p / "main.go").read_bytes())
+    bindir = cache_dir / "calibrate" / "bin" / f"{tc.version}-{h.hexdigest()[:16]}"
+    out = {p: bindir / p for p in PROBES}
+    if all(x.is_file() for x in out.values()):
+        return out
+    try:
+        bindir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=bindir.parent))
+    except OSError as e:
+        raise GoheapError(f"cannot write to the cache {bindir.parent}: {e.strerror}") from None
+    try:
+        env = tc.build_env(cache_dir)
+        if is_go18(tc):  # no modules: single files in GOPATH mode
+            env.update(GO111MODULE="off", GOFLAGS="")
+        for p in PROBES:
+            _go_build(tc, env, src / p, tmp / p)
+        if bindir.exists():
+            shutil.rmtree(bindir)
+        os.replace(tmp, bindir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _go_build(tc: Toolchain, env: dict[str, str], pkg: Path, exe: Path) -> None:
+    try:
+        proc = subprocess.run(
+            [str(tc.go), "build", "-o", str(exe), "main.go"],
+            cwd=pkg,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise GoheapError(f"go build of {pkg} took over {BUILD_TIMEOUT_S} s; gave up") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        detail = "; ".join(lines[:3]) or f"exit status {proc.returncode}"
+        raise GoheapError(f"go build in {pkg} failed with {tc.version}: {detail}")
+
+
+def run_probe(exe: Path, args: list[str], gogc: str) -> tuple[dict[str, Any], list[dict]]:
+    """One run: the JSON line it prints and its gctrace lines."""
+    env = clean_env()
+    env.update(GOMAXPROCS="1", GOGC=gogc, GODEBUG="gctrace=1")
+    try:
+        p = subprocess.run(
+            [str(exe), *args], env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise GoheapError(f"{exe.name} {' '.join(args)} ran over {RUN_TIMEOUT_S} s") from None
+    lines = p.stdout.strip().splitlines()
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+        raise GoheapError(f"probe {exe.name} {' '.join(args)} failed: {err}")
+    return json.loads(lines[-1]), parse_gctrace(p.stderr)
+
+
+#: Told of each probe point as it starts ("alloc go1.27 live=4 MiB size=64").
+Tell = Callable[[str], None]
+
+
+class Prober:
+    """Runs one toolchain's probes over a plan, recording the load average as it goes."""
+
+    def __init__(self, exes: dict[str, Path], plan: Plan, tell: Tell, loads: list[float]):
+        self.exes, self.plan, self.tell, self.loads = exes, plan, tell, loads
+
+    def _median_run(self, exe: str, args: list[str], gogc: str) -> list[tuple[dict, list[dict]]]:
+        runs = []
+        for _ in range(self.plan.runs):
+            runs.append(run_probe(self.exes[exe], args, gogc))
+            self.loads.append(os.getloadavg()[0])
+        return runs
+
+    def alloc(self) -> list[dict[str, Any]]:
+        """Mutator CPU per allocation over sizes x (hot, cold) live heaps."""
+        rows = []
+        pl = self.plan
+        for live in (pl.hot_live, pl.cold_live):
+            for size in (*pl.small_sizes, *pl.large_sizes):
+                self.tell(f"alloc live={live // MIB} MiB size={size} B")
+                k = max(2, live // size)
+                guess = 10 + 0.1 * size  # ns per allocation, roughly: sizes the loop
+                steps = int(min(20_000_000, max(1000, pl.target_ns / guess)))
+                samples = []
+                for d, trace in self._median_run(
+                    "alloc", [f"-size={size}", f"-k={k}", f"-steps={steps}"], "100"
+                ):
+                    samples.append(_mutator_ns(d, trace))
+                ns = statistics.median(s[0] for s in samples)
+                heap = statistics.median(s[1] for s in samples)
+                rows.append(
+                    {"live": live, "size": size, "steps": steps, "ns_per_alloc": round(ns, 2),
+                     "heap_inuse": int(heap)}
+                )  # fmt: skip
+        return rows
+
+    def touch(self) -> dict[str, Any]:
+        """System CPU per 4 KiB page of a heap growing into fresh memory (GOGC=off)."""
+        steps = self.plan.touch_bytes // 65536
+        self.tell(f"touch {self.plan.touch_bytes // MIB} MiB")
+        per_page = []
+        for d, _ in self._median_run("alloc", ["-size=65536", f"-steps={steps}", "-touch"], "off"):
+            pages = max(int(d["heap_sys_growth"]) // 4096, 1)
+            per_page.append(d["sys_ns"] / pages)
+        return {"bytes": self.plan.touch_bytes, "sys_ns_per_page": round(_median(per_page), 1)}
+
+    def mark(self) -> list[dict[str, Any]]:
+        """Mark clock per object of forced GCs over k live 64-byte pointer-free objects."""
+        rows = []
+        for k in self.plan.mark_ks:
+            self.tell(f"mark k={k:,}")
+            per_obj: list[float] = []
+            heaps: list[float] = []
+            for d, trace in self._median_run("mark", [f"-k={k}", "-reps=3"], "1000000"):
+                forced = [g for g in trace if g["forced"]][1:]
+                # Go 1.8 marks a forced GC with the world stopped (third clock
+                # part); today's Go concurrently (second part), by the idle worker.
+                ms = _median([g["c2"] + g["c3"] for g in forced])
+                per_obj.append(ms * 1e6 / k)
+                heaps.append(float(d["heap_inuse"]))
+            rows.append(
+                {"k": k, "ns_per_object": round(_median(per_obj), 2),
+                 "heap_inuse": int(_median(heaps))}
+            )  # fmt: skip
+        return rows
+
+    def window(self) -> dict[str, Any]:
+        """Background cycles over 8 live 1 MiB objects: per-cycle mark CPU and STW clock."""
+        self.tell("window (per-cycle costs)")
+        mark, stw = [], []
+        for _, trace in self._median_run(
+            "mark", ["-window=8", "-size=1048576", f"-steps={self.plan.window_steps}"], "100"
+        ):
+            bg = [g for g in trace if not g["forced"]]
+            mark += [(g["assist"] + g["bg"] + g["idle"]) * 1e6 for g in bg]
+            stw += [x * 1e6 for g in bg for x in (g["c1"], g["c3"])]
+        return {
+            "cycles": len(mark),
+            "mark_ns_per_cycle": round(_median(mark), 1),
+            "stw_ns": round(_median(stw), 1),
+        }
+
+
+def _median(xs: list[float]) -> float:
+    if not xs:
+        raise GoheapError("a probe printed no gctrace line to measure (GODEBUG ignored?)")
+    return float(statistics.median(xs))
+
+
+def _mutator_ns(d: dict[str, Any], trace: list[dict[str, Any]]) -> tuple[float, float]:
+    """(mutator CPU ns per allocation, HeapInuse): the loop's CPU less its GCs' CPU."""
+    cpu = d["user_ns"] + d["sys_ns"]
+    n = int(d["numgc"])
+    timed = [g for g in trace if not g["forced"]][-n:] if n else []
+    gc_ms = sum(g["p1"] + g["assist"] + g["bg"] + g["idle"] + g["p3"] for g in timed)
+    gc_ns = gc_ms * 1e6 * min(1.0, cpu / max(d["wall_ns"], 1))
+    return max(0.0, cpu - gc_ns) / d["steps"], float(d["heap_inuse"])
+
+
+def run_all(exes: dict[str, Path], plan: Plan, tell: Tell) -> dict[str, Any]:
+    """Every probe of one toolchain; the load average sampled after each run."""
+    loads: list[float] = [os.getloadavg()[0]]
+    p = Prober(exes, plan, tell, loads)
+    out: dict[str, Any] = {
+        "alloc": p.alloc(),
+        "touch": p.touch(),
+        "mark": p.mark(),
+        "window": p.window(),
+    }
+    out["load"] = {"max": max(loads), "mean": round(statistics.mean(loads), 2)}
+    return out

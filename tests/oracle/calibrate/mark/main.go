@@ -1,0 +1,71 @@
+// mark: the live runtime's marking cost and its fixed per-cycle costs, for
+// `goheap calibrate`.
+//
+// Objects mode (default): -k live objects (64-byte pointer-free ones referenced
+// from one []unsafe.Pointer, or with -list a linked list of 16-byte nodes), then
+// -reps forced GCs (run with GOGC huge): gctrace (stderr) gives each mark's
+// clock; with -dead, k dead objects are allocated before each GC as well (the
+// timing study's calibmark.go, which measured the built-in mark figures). Window mode (-window N): N slots of -size byte objects replaced -steps
+// times at the GOGC given: background cycles with almost no heap to scan, whose
+// gctrace shows the per-cycle costs (roots, stopping the world).
+//
+// Prints one JSON line: HeapInuse at the end. Written in the language of Go 1.8
+// so that one source serves Go 1.8 and today's Go; standard library only.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+type node struct{ next *node }
+
+var (
+	k      = flag.Int("k", 100000, "live objects")
+	list   = flag.Bool("list", false, "16-byte list nodes, not 64-byte pointer-free objects")
+	reps   = flag.Int("reps", 3, "forced GCs")
+	dead   = flag.Bool("dead", false, "allocate k dead objects before each forced GC")
+	window = flag.Int("window", 0, "window mode: this many live slots")
+	size   = flag.Int("size", 1<<20, "window mode: object size")
+	steps  = flag.Int("steps", 2000, "window mode: allocations")
+	ring   []unsafe.Pointer
+	head   *node
+	sink   unsafe.Pointer
+)
+
+func main() {
+	flag.Parse()
+	if *window > 0 {
+		ring = make([]unsafe.Pointer, *window)
+		runtime.GC()
+		for i := 0; i < *steps; i++ {
+			b := make([]byte, *size)
+			ring[i%*window] = unsafe.Pointer(&b[0])
+		}
+	} else {
+		if *list {
+			for i := 0; i < *k; i++ {
+				head = &node{head}
+			}
+		} else {
+			ring = make([]unsafe.Pointer, *k)
+			for i := range ring {
+				b := make([]byte, 64)
+				ring[i] = unsafe.Pointer(&b[0])
+			}
+		}
+		runtime.GC()
+		for r := 0; r < *reps; r++ {
+			for i := 0; *dead && i < *k; i++ {
+				b := make([]byte, 64)
+				sink = unsafe.Pointer(&b[0])
+			}
+			runtime.GC()
+		}
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	fmt.Printf("{\"heap_inuse\":%d}\n", m.HeapInuse)
+}

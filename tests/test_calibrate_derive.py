@@ -1,0 +1,181 @@
+"""goheap.calibrate.derive: probe output -> CostModel fields, on a recorded real run.
+
+The fixture (tests/data/calibrate/README.md) is one ``goheap calibrate --quick
+--go18`` run on the development machine against live Go 1.8 and Go 1.27.3. The
+expected figures are worked out here by hand from its rows (the numbers below
+are the probes' own output), not read back from the derivation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from goheap.calibrate.derive import RULES, derive, fit_line, solve_cold
+from goheap.costs import cost_fields, field_names, load_calibration
+from goheap.document import dumps
+from goheap.runtime.common.clock import CostModel
+from tests.jsonschema_check import schema_errors
+
+FIXTURE = Path(__file__).parent / "data" / "calibrate" / "quick-go18-go127.json"
+LLC = 32 << 20  # the fixture machine's L3, as sysfs reported it
+
+
+def three(x: float) -> float:
+    """Three significant digits, as the derivation keeps."""
+    return float(f"{x:.3g}")
+
+
+@pytest.fixture
+def raw() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())["probes"]
+
+
+def measured(raw: dict[str, Any]) -> dict[str, Any]:
+    _, rows = derive(raw)
+    return {r.field: r.measured for r in rows}
+
+
+def test_every_rule_names_a_costmodel_field() -> None:
+    assert {r.field for r in RULES} <= set(field_names())
+
+
+def test_fit_line_is_exact_on_a_line() -> None:
+    base, slope = fit_line(
+        [(64, 25 + 0.12 * 64), (1024, 25 + 0.12 * 1024), (32768, 25 + 0.12 * 32768)]
+    )
+    assert base == pytest.approx(25.0) and slope == pytest.approx(0.12)
+
+
+def test_fit_line_weighs_each_point_by_its_relative_error() -> None:
+    pts = [(64.0, 40.0), (1024.0, 150.0), (32768.0, 3000.0)]
+    # numpy's weights multiply the residuals: 1/y is least relative squares.
+    slope, base = np.polyfit([x for x, _ in pts], [y for _, y in pts], 1, w=[1 / y for _, y in pts])
+    got = fit_line(pts)
+    assert got == (pytest.approx(base), pytest.approx(slope))
+
+
+def test_solve_cold_inverts_the_clocks_interpolation() -> None:
+    # What the clock charges per byte at a 256 MiB heap, with hot 0.1 and cold 0.3:
+    # the solution gives back 0.3.
+    cost = CostModel(small_ns_per_byte_hot=0.1, small_ns_per_byte_cold=0.3)
+    heap = 256 << 20
+    per_byte = (
+        cost.alloc_ns(4096, False, False, heap) - cost.alloc_ns(1024, False, False, heap)
+    ) / 3072
+    assert solve_cold(0.1, per_byte, cost.coldness(heap)) == pytest.approx(0.3)
+    assert solve_cold(0.1, 0.2, 0.1) is None  # barely out of cache: not solved
+
+
+def test_recorded_run_machine_figures(raw: dict[str, Any]) -> None:
+    got = measured(raw)
+    assert got["llc_bytes"] == LLC
+    # touch: system CPU per page, go1.8 1811.7 ns, go1.27 1649.6 ns
+    assert got["page_fault_ns"] == three((1811.7 + 1649.6) / 2)
+    # window: Go 1.8's mark CPU per background cycle (gctrace median 0.027 ms)
+    assert got["roots_ns_go18"] == 27000
+    # window: STW clock parts' medians, go1.8 0 ms, go1.27 0.002 ms
+    assert got["stw_ns"] == three((0 + 2000) / 2)
+
+
+def test_recorded_run_allocation_figures(raw: dict[str, Any]) -> None:
+    got = measured(raw)
+    # 8-byte objects, 4 MiB live: go1.8 14.3 ns, go1.27 15.99 ns
+    assert got["tiny_ns"] == three((14.3 + 15.99) / 2)
+    # Large objects, 4 MiB live: the line through (64 KiB, 1 MiB) of each runtime.
+    d = 1048576 - 65536
+    s18, s127 = (45607.64 - 3064.72) / d, (87077.27 - 6378.43) / d
+    b18, b127 = 3064.72 - s18 * 65536, 6378.43 - s127 * 65536
+    assert got["large_base_ns"] == three((b18 + b127) / 2)
+    assert got["large_ns_per_byte_hot"] == three((s18 + s127) / 2)
+    # 128 MiB live: the slope there, at the rows' median HeapInuse, solved for cold.
+    c18 = 1 - LLC / ((251813888 + 264380416) / 2)
+    c127 = 1 - LLC / ((295657472 + 278085632) / 2)
+    cold18 = s18 + ((127497.93 - 16085.22) / d - s18) / c18
+    cold127 = s127 + ((187651.04 - 17141.32) / d - s127) / c127
+    assert got["large_ns_per_byte_cold"] == three((cold18 + cold127) / 2)
+
+
+def test_recorded_run_small_figures(raw: dict[str, Any]) -> None:
+    got = measured(raw)
+    hot = {"go1.8": [(64, 66.25), (1024, 134.65), (32768, 1599.11)],
+           "go1.27": [(64, 30.46), (1024, 224.27), (32768, 3498.53)]}  # fmt: skip
+    fits = {
+        k: np.polyfit(*zip(*v, strict=True), 1, w=[1 / y for _, y in v]) for k, v in hot.items()
+    }
+    assert got["small_base_ns"] == three(sum(max(0.0, f[1]) for f in fits.values()) / 2)
+    assert got["small_ns_per_byte_hot"] == three(sum(f[0] for f in fits.values()) / 2)
+
+
+def test_recorded_run_mark_figures(raw: dict[str, Any]) -> None:
+    got = measured(raw)
+    # 100,000 objects (7 MiB heap): go1.8 11.0 ns, go1.27 8.9 ns per object
+    assert got["mark_ns_per_object"] == three((11.0 + 8.9) / 2)
+    # 2,000,000 objects: 19.5 ns at HeapInuse 144146432 (go1.8), 20.5 at 146251776 (go1.27)
+    assert got["mark_ns_per_object_cold_go18"] == three(
+        11.0 + (19.5 - 11.0) / (1 - LLC / 144146432)
+    )
+    assert got["mark_ns_per_object_cold_go127"] == three(8.9 + (20.5 - 8.9) / (1 - LLC / 146251776))
+
+
+def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
+    model, rows = derive(raw)
+    kept = {r.field for r in rows if r.measured is None}
+    assert kept == {
+        "write_ns",
+        "scan_ns_per_byte",
+        "scan_ns_per_byte_cold",
+        "sweep_ns_per_span",
+        "sweep_ns_per_object",
+    }
+    for name in kept:
+        assert getattr(model, name) == getattr(CostModel(), name)
+    assert all(r.how for r in rows)
+
+
+def test_without_go18_its_own_figures_are_kept(raw: dict[str, Any]) -> None:
+    only = copy.deepcopy(raw)
+    del only["runtimes"]["go1.8"]
+    model, rows = derive(only)
+    by = {r.field: r for r in rows}
+    for name in ("roots_ns_go18", "mark_ns_per_object_cold_go18"):
+        assert by[name].measured is None and "--go18" in by[name].how
+        assert getattr(model, name) == getattr(CostModel(), name)
+    assert by["mark_ns_per_object"].measured == 8.9
+    assert by["page_fault_ns"].measured == three(1649.6)
+    assert by["stw_ns"].measured == 2000
+
+
+def test_without_a_cache_size_the_default_is_kept(raw: dict[str, Any]) -> None:
+    raw["llc_sysfs"] = None
+    model, rows = derive(raw)
+    (row,) = [r for r in rows if r.field == "llc_bytes"]
+    assert row.measured is None and "sysfs" in row.how and model.llc_bytes == LLC
+
+
+def test_a_derived_calibration_round_trips_through_its_file(
+    raw: dict[str, Any], tmp_path: Path
+) -> None:
+    model, _ = derive(raw)
+    doc = json.loads(FIXTURE.read_text())
+    doc["costs"] = cost_fields(model)
+    path = tmp_path / "cal.json"
+    path.write_text(dumps(doc))
+    assert load_calibration(path).model == model
+
+
+def test_the_full_recorded_run() -> None:
+    doc = json.loads((FIXTURE.parent / "full-go18-go127.json").read_text())
+    assert schema_errors(doc) == [] and doc["quick"] is False
+    got = measured(doc["probes"])
+    assert [v is None for v in got.values()].count(True) == 5  # as the quick run's
+    # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
+    assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
+    assert got["roots_ns_go18"] == 23000
+    # mark at 10,000 and 100,000 objects (<= 7 MiB): go1.8 13.0, 10.0; go1.27 13.0, 10.01
+    assert got["mark_ns_per_object"] == three(((13.0 + 10.0) / 2 + (13.0 + 10.01) / 2) / 2)
