@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from goheap import _native
 from goheap.cliopts import json_option, parse_profiles, profile_option, profiles_option
 from goheap.document import document, dumps, run_body
 from goheap.errors import GoheapError
@@ -649,6 +650,10 @@ def main(argv: list[str] | None = None) -> int:
     is being written is finished or removed, worker processes are ended,
     and one line says so; the exit status is 130 or 143.
     """
+    if sys.stderr.isatty():  # a person at a terminal: say once that a faster build exists
+        notice = _native.pure_build_notice()
+        if notice is not None:
+            click.echo(notice, err=True)
     try:
         with signals_call(), announcing(lambda path: click.echo(f"goheap: wrote {path}", err=True)):
             cli.main(args=argv, prog_name="goheap", standalone_mode=False)
