@@ -30,6 +30,7 @@ from goheap.options import parse_gogc, parse_memlimit, split_list
 from goheap.outputs import STDOUT, announcing, check_outputs, write_file
 from goheap.pprof.command import analyze
 from goheap.profiles import get_profile
+from goheap.report.console import stdout_console
 from goheap.validate.command import validate
 
 if TYPE_CHECKING:
@@ -280,11 +281,9 @@ def emit(result: dict[str, Any], out: Outputs, kind: str, *, tables: bool = True
 
         write_report(result, out.report)
     if tables and not out.to_stdout():
-        from rich.console import Console
-
         from goheap.report import text
 
-        console = Console()
+        console = stdout_console()
         text.memstats_table(result, console)
         if "breakdown" in result:
             text.breakdown_table(result, console)
@@ -345,7 +344,6 @@ def run(
 
 
 def print_workloads() -> None:
-    from rich.console import Console
 
     from goheap.report.fit import Col, print_fitted
     from goheap.workloads import WORKLOADS
@@ -358,7 +356,7 @@ def print_workloads() -> None:
         [w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary]
         for w in WORKLOADS.values()
     ]
-    print_fitted(Console(), "workloads (parameters at their defaults)", cols, rows)
+    print_fitted(stdout_console(), "workloads (parameters at their defaults)", cols, rows)
 
 
 # --- record / replay ------------------------------------------------------------------
@@ -611,11 +609,9 @@ def compare(
 
         write_compare_report(results, out.report)
     if not out.to_stdout():
-        from rich.console import Console
-
         from goheap.report import text
 
-        text.compare_table(results, Console())
+        text.compare_table(results, stdout_console())
 
 
 # --- sizeclasses ----------------------------------------------------------------------
