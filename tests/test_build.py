@@ -134,3 +134,63 @@ def test_the_compiled_modules_pass_mypy_strict(tmp_path: Path) -> None:
         ["--strict", "--follow-imports=silent", "--cache-dir", str(tmp_path), *paths]
     )
     assert status == 0, out + err
+
+
+def test_an_uncompiled_install_says_once_that_a_fast_build_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(_native, "_status", _native.BuildStatus(False, "not compiled (...)"))
+    first = _native.pure_build_notice(str(tmp_path / "pkg"))
+    assert first is not None and "python -m goheap.build" in first and "once" in first
+    assert _native.pure_build_notice(str(tmp_path / "pkg")) is None  # once per install
+    assert _native.pure_build_notice(str(tmp_path / "other")) is not None  # another install
+    # A choice (GOHEAP_PURE) or a stale build (which warns itself) gets no notice.
+    for reason in ("GOHEAP_PURE is set", "the compiled build is out of date: x"):
+        monkeypatch.setattr(_native, "_status", _native.BuildStatus(False, reason))
+        assert _native.pure_build_notice(str(tmp_path / "third")) is None
+
+
+def test_auto_build_without_tools_says_why_and_succeeds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's first command goes on to `goheap run` on a machine with no compiler."""
+
+    def no_compiler() -> str:
+        raise build.BuildError("no C compiler found (cc or gcc, or set CC)")
+
+    monkeypatch.setattr(
+        _native, "decide", lambda: _native.Decision(_native.BuildStatus(False, "x"), False)
+    )
+    monkeypatch.setattr(build, "_check_tools", no_compiler)
+    monkeypatch.setattr(build, "build", lambda **kw: pytest.fail("must not compile"))
+    assert build.main(["--auto"]) == 0
+    out = capsys.readouterr().out
+    assert "no C compiler found" in out and "pure-Python build" in out
+
+
+def test_auto_build_of_a_current_build_does_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        _native, "decide", lambda: _native.Decision(_native.BuildStatus(True, "compiled"), False)
+    )
+    monkeypatch.setattr(build, "build", lambda **kw: pytest.fail("must not compile"))
+    assert build.main(["--auto"]) == 0
+    assert "current" in capsys.readouterr().out
+
+
+def test_auto_build_that_fails_leaves_the_pure_build_and_succeeds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing(**kw: object) -> dict[str, object]:
+        raise build.BuildError("mypyc failed")
+
+    monkeypatch.setattr(
+        _native, "decide", lambda: _native.Decision(_native.BuildStatus(False, "x"), False)
+    )
+    monkeypatch.setattr(build, "_check_tools", lambda: "2.4")
+    monkeypatch.setattr(build, "build", failing)
+    assert build.main(["--auto"]) == 0
+    assert "pure-Python build" in capsys.readouterr().out
+    assert build.main([]) == 1  # asked for explicitly, a failed build is an error

@@ -73,3 +73,35 @@ def test_a_missing_library_is_one_error(
         monkeypatch.setitem(sys.modules, name, None)  # import fails, installed or not
     with pytest.raises(GoheapError, match=rf"--executor {executor} needs .*{re.escape(hint)}"):
         run_all(SPECS, executor=executor)
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_dask_reports_each_item_as_it_finishes(monkeypatch) -> None:
+    """compare's progress on a cluster: done(n) for every item, not only at the end."""
+    distributed = pytest.importorskip("dask.distributed")
+    from goheap.parallel import map_items
+
+    told: list[int] = []
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
+        out = map_items(_square, [1, 2, 3, 4], 1, "dask", told.append)
+    assert out == [1, 4, 9, 16] and told == [1, 2, 3, 4]
+
+
+def test_ray_reports_each_item_as_it_finishes(monkeypatch) -> None:
+    ray = pytest.importorskip("ray")
+    from goheap.parallel import map_items
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    told: list[int] = []
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        out = map_items(_square, [1, 2, 3], 1, "ray", told.append)
+    finally:
+        ray.shutdown()
+    assert out == [1, 4, 9] and told == [1, 2, 3]

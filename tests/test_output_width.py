@@ -229,3 +229,32 @@ def test_run_list(monkeypatch, capsys, width: int) -> None:
     for w in WORKLOADS.values():
         for p in w.params:
             assert f"{p.name}={p.default}" in out.split()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["sizeclasses"], ["run", "binarytrees", "--param", "depth=4"], ["run", "--list"]],
+)
+def test_no_line_ends_in_spaces_off_a_terminal(args: list[str]) -> None:
+    """rich pads the last column of every row; a file or a pipe gets the lines without it."""
+    from click.testing import CliRunner
+
+    from goheap.cli import cli
+
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert len(lines) > 5
+    assert [ln for ln in lines if ln != ln.rstrip(" ")] == []
+
+
+def test_the_stripper_keeps_what_has_no_newline_yet() -> None:
+    from goheap.report.console import RStripWriter
+
+    out = io.StringIO()
+    w = RStripWriter(out)
+    w.write("a  b   \nc ")
+    assert out.getvalue() == "a  b\n"
+    w.write(" d  \n  ")
+    w.flush()
+    assert out.getvalue() == "a  b\nc  d\n  "

@@ -207,6 +207,42 @@ def fall_back(error: BaseException) -> None:
     _warn(f"the compiled modules failed to import ({error})")
 
 
+#: What the one-time notice of a pure-Python install says (``pure_build_notice``).
+PURE_NOTICE = (
+    "goheap: running the pure-Python build, several times slower than the compiled one "
+    "(the same numbers). For the fast build: pip install -e '.[compile]' && "
+    "python -m goheap.build (needs a C compiler). This note is shown once."
+)
+
+
+def _notice_marker(pkg_dir: str) -> str:
+    """Where the notice is recorded as shown: the user's cache, one file per install."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(os.path.abspath(pkg_dir).encode()).hexdigest()[:16]
+    return os.path.join(cache, "goheap", f"pure-build-noticed-{key}")
+
+
+def pure_build_notice(pkg_dir: str = PACKAGE_DIR) -> str | None:
+    """The notice to show, once per install, when goheap runs pure Python uncompiled.
+
+    Only when nothing is compiled at all (an out-of-date build warns on its
+    own, and ``GOHEAP_PURE`` is a choice); None once it has been shown, or
+    when its marker cannot be written (then it would show every time).
+    """
+    if _status.compiled or not _status.reason.startswith("not compiled"):
+        return None
+    marker = _notice_marker(pkg_dir)
+    if os.path.exists(marker):
+        return None
+    try:
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker, "w") as f:
+            f.write(f"{os.path.abspath(pkg_dir)}\n")
+    except OSError:
+        return None
+    return PURE_NOTICE
+
+
 def selected_compiled() -> bool:
     return _status.compiled
 

@@ -4,6 +4,8 @@
     python -m goheap.build --clean      remove the compiled modules: pure Python again
     python -m goheap.build --status     say which build `import goheap` uses, and why
     python -m goheap.build --list       the modules that are compiled
+    python -m goheap.build --auto       compile if this install can and is not compiled
+                                        yet (the README's first command); never fails
 
 Compiling is optional: goheap is plain, fully typed Python and runs as it is.
 Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
@@ -380,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--clean", action="store_true", help="remove the compiled modules")
     what.add_argument("--status", action="store_true", help="which build import goheap uses")
     what.add_argument("--list", action="store_true", help="the modules that are compiled")
+    what.add_argument(
+        "--auto",
+        action="store_true",
+        help="compile only if needed and possible; otherwise say why and exit 0",
+    )
     ap.add_argument("--opt-level", default="3", choices="0123", help="C optimisation (-O)")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel C compiles")
     ap.add_argument("--multi-file", action="store_true", help="one C file per module")
@@ -406,6 +413,24 @@ def main(argv: list[str] | None = None) -> int:
             else "nothing to remove"
         )
         return 0
+    if a.auto:
+        if _native.decide().status.compiled:  # a current build on disk (GOHEAP_PURE aside)
+            print("goheap: the compiled build is current; nothing to do")
+            return 0
+        try:
+            _check_tools()
+        except BuildError as e:
+            print(f"goheap: {e}: goheap runs the pure-Python build (slower, the same numbers)")
+            return 0
+    code = _build_and_report(a)
+    if code and a.auto:
+        print("goheap: the build failed (above); goheap runs the pure-Python build")
+        return 0
+    return code
+
+
+def _build_and_report(a: argparse.Namespace) -> int:
+    """Compile as the command line asks; print the outcome; 0 if compiled."""
     try:
         m = build(
             opt_level=a.opt_level,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from goheap import _native
 from goheap.calibrate.command import calibrate
 from goheap.cliopts import (
     costs_option,
@@ -36,6 +37,7 @@ from goheap.options import parse_gogc, parse_memlimit, split_list
 from goheap.outputs import STDOUT, announcing, check_outputs, write_file
 from goheap.pprof.command import analyze
 from goheap.profiles import get_profile
+from goheap.report.console import stdout_console
 from goheap.validate.command import validate
 
 if TYPE_CHECKING:
@@ -296,11 +298,9 @@ def emit(result: dict[str, Any], out: Outputs, kind: str, *, tables: bool = True
 
         write_report(result, out.report)
     if tables and not out.to_stdout():
-        from rich.console import Console
-
         from goheap.report import text
 
-        console = Console()
+        console = stdout_console()
         text.memstats_table(result, console)
         if "breakdown" in result:
             text.breakdown_table(result, console)
@@ -362,7 +362,6 @@ def run(
 
 
 def print_workloads() -> None:
-    from rich.console import Console
 
     from goheap.report.fit import Col, print_fitted
     from goheap.workloads import WORKLOADS
@@ -375,7 +374,7 @@ def print_workloads() -> None:
         [w.name, " ".join(f"{p.name}={p.default}" for p in w.params), w.summary]
         for w in WORKLOADS.values()
     ]
-    print_fitted(Console(), "workloads (parameters at their defaults)", cols, rows)
+    print_fitted(stdout_console(), "workloads (parameters at their defaults)", cols, rows)
 
 
 # --- record / replay ------------------------------------------------------------------
@@ -633,11 +632,9 @@ def compare(
 
         write_compare_report(results, out.report)
     if not out.to_stdout():
-        from rich.console import Console
-
         from goheap.report import text
 
-        text.compare_table(results, Console())
+        text.compare_table(results, stdout_console())
 
 
 # --- sizeclasses ----------------------------------------------------------------------
@@ -672,6 +669,10 @@ def main(argv: list[str] | None = None) -> int:
     is being written is finished or removed, worker processes are ended,
     and one line says so; the exit status is 130 or 143.
     """
+    if sys.stderr.isatty():  # a person at a terminal: say once that a faster build exists
+        notice = _native.pure_build_notice()
+        if notice is not None:
+            click.echo(notice, err=True)
     try:
         with signals_call(), announcing(lambda path: click.echo(f"goheap: wrote {path}", err=True)):
             cli.main(args=argv, prog_name="goheap", standalone_mode=False)

@@ -77,8 +77,7 @@ def run_all(
 ) -> list[dict]:
     """Run every spec; results come back in the order of specs.
 
-    ``done(n)`` is told each time another run has finished (the local
-    executors; Dask and Ray report nothing until the end).
+    ``done(n)`` is told each time another run has finished, on every executor.
     """
     try:
         run = EXECUTORS[executor]

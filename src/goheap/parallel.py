@@ -100,23 +100,30 @@ def map_serial(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = 
 def map_dask(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
     """fn over items on a Dask cluster: ``DASK_SCHEDULER_ADDRESS``'s, else a local one.
 
-    ``done`` is not told: a cluster reports nothing until the end.
+    ``done(n)`` is told as each item's future completes (Dask's as_completed).
     """
     try:
         from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise GoheapError("--executor dask needs dask: pip install 'dask[distributed]'") from None
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     client = Client(address) if address else Client(n_workers=workers(jobs, len(items)))
     try:
         futures = client.map(fn, items, pure=False)
+        if done is not None:
+            for finished, _ in enumerate(dask_completed(futures), 1):
+                done(finished)
         return list(client.gather(futures))
     finally:
         client.close()
 
 
 def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = None) -> list[_R]:
-    """fn over items on Ray: the running instance, ``RAY_ADDRESS``'s, or a local one."""
+    """fn over items on Ray: the running instance, ``RAY_ADDRESS``'s, or a local one.
+
+    ``done(n)`` is told as items finish (``ray.wait`` for the next one).
+    """
     try:
         import ray
     except ImportError:
@@ -124,7 +131,13 @@ def map_ray(fn: Callable[[_T], _R], items: list[_T], jobs: int, done: Done = Non
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS"))
     remote = ray.remote(fn)
-    return list(ray.get([remote.remote(x) for x in items]))
+    refs = [remote.remote(x) for x in items]
+    if done is not None:
+        pending = list(refs)
+        while pending:
+            _, pending = ray.wait(pending, num_returns=1)
+            done(len(refs) - len(pending))
+    return list(ray.get(refs))
 
 
 #: Where a sweep's items run: ``--executor`` of ``compare`` and the what-if.
@@ -146,7 +159,7 @@ def map_items(
 ) -> list[_R]:
     """fn over items, in order, on ``executor`` (with up to ``jobs`` processes where it counts).
 
-    ``done(n)`` is told each time another item has finished (the local executors).
+    ``done(n)`` is told each time another item has finished, on every executor.
     """
     check_executor(executor)
     check_jobs(jobs)

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from goheap.outputs import write_file
 from goheap.report.common import class_name, human_bytes, pct, utilisation
+from goheap.report.console import stdout_console
 from goheap.report.fit import Col, print_fitted
 from goheap.report.html import chips, esc, html_page, html_section, missing_note, num_cell
 
@@ -91,7 +92,7 @@ def print_analysis(
     Without ``verbose`` the notes (what the profile records and what that
     limits, paragraphs each) are one line saying how to see them.
     """
-    console = console or Console()
+    console = console or stdout_console()
     t = result.get("totals") or {}
     diff = is_diff(result)
     mhi = int(result.get("min_heap_inuse", 0))
@@ -272,7 +273,7 @@ WHATIF_COLUMNS = ("peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "cycles",
 
 def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
     """What limits the answer, then one row per setting: the predicted figures and their cycles."""
-    console = console or Console()
+    console = console or stdout_console()
     w = result.get("whatif") or {}
     runs = w.get("runs") or []
     if not runs:

@@ -25,6 +25,7 @@ from goheap.report.common import (
     shared_text,
     utilisation,
 )
+from goheap.report.console import stdout_console
 from goheap.report.fit import Col, min_width, print_fitted, print_split
 
 __all__ = [
@@ -64,7 +65,7 @@ def _title(result: dict[str, Any], what: str) -> str:
 
 def memstats_table(result: dict[str, Any], console: Console | None = None) -> None:
     """The main MemStats fields, then BySize for the classes that saw allocations."""
-    console = console or Console()
+    console = console or stdout_console()
     ms = result["memstats"]
     rows = []
     for name in _MAIN_FIELDS:
@@ -83,7 +84,7 @@ def memstats_table(result: dict[str, Any], console: Console | None = None) -> No
 
 def breakdown_table(result: dict[str, Any], console: Console | None = None) -> None:
     """Where HeapSys is, as viewcore's tree: bytes, objects and percentages."""
-    console = console or Console()
+    console = console or stdout_console()
     bd = result.get("breakdown")
     if not bd:
         console.print("[dim]no breakdown in this result[/dim]")
@@ -121,7 +122,7 @@ def breakdown_table(result: dict[str, Any], console: Console | None = None) -> N
 
 def classes_table(result: dict[str, Any], console: Console | None = None) -> None:
     """Per size class (0 = large): spans, objects, in-use and span bytes, waste."""
-    console = console or Console()
+    console = console or stdout_console()
     rows = result.get("classes")
     if not rows:
         console.print("[dim]no size-class table in this result[/dim]")
@@ -158,7 +159,7 @@ def compare_table(results: list[dict[str, Any]], console: Console | None = None)
     The settings every run shares are one line above the table; each run's
     column is headed by the settings that tell it from the others.
     """
-    console = console or Console()
+    console = console or stdout_console()
     if not results:
         console.print("[dim]no runs to compare[/dim]")
         return
