@@ -14,6 +14,7 @@ import click
 from goheap.document import dumps
 from goheap.errors import GoheapError
 from goheap.outputs import STDOUT, check_outputs, write_file
+from goheap.report.console import stdout_console
 
 #: The file a calibration is written to unless -o says otherwise.
 DEFAULT_NAME = "calibration.json"
@@ -129,7 +130,6 @@ def _go18_binary(path: str) -> Path:
 
 def print_table(doc: dict) -> None:
     """Field, default, measured, how; then the load average and what it means."""
-    from rich.console import Console
 
     from goheap.report.fit import Col, print_fitted
 
@@ -140,7 +140,7 @@ def print_table(doc: dict) -> None:
             return f"{v:,.0f}"
         return f"{v:.3g}"
 
-    console = Console()
+    console = stdout_console()
     cols = [Col("field", "left"), Col("default"), Col("measured"), Col("how", "left", wrap=True)]
     rows = [[r["field"], fmt(r["default"]), fmt(r["measured"]), r["how"]] for r in doc["fields"]]
     tools = ", ".join(f"{k} ({v})" for k, v in doc["toolchains"].items())
