@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goheap import Heap, Type
-from goheap._native import selected_compiled
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles.fastforward import TRACE_EVERY_LINE, play_timer, snapshot
 from goheap.runner import cycle_dict
@@ -23,13 +22,6 @@ from goheap.runner import cycle_dict
 HOUR = 3600 * 10**9
 FORCEGCPERIOD = 2 * 60 * 10**9  # runtime/proc.go
 NODE = Type("Node", size=16, pointers=[0, 8])
-
-# The fast-forward runs on the pure-Python build only (the compiled build
-# steps idle time: IdleFastForward.enabled); there these tests would step
-# 38 million forced GCs or find no jump to compare.
-pure_only = pytest.mark.skipif(
-    selected_compiled(), reason="the fast-forward is off in the compiled build"
-)
 
 
 def _program(h: Heap, nobj: int, keep: int, size: int) -> None:
@@ -102,7 +94,6 @@ plans = st.fixed_dictionaries(
 )
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 @settings(
     max_examples=5,
@@ -117,7 +108,6 @@ def test_fastforward_equals_stepping(profile: str, plan: dict[str, Any]) -> None
     _assert_same(stepped, fast)
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_a_day_idle_is_fastforwarded(profile: str) -> None:
     plan = {"procs": 1, "nobj": 300, "keep": 20, "size": 64, "idle": 30 * HOUR, "more": 50}
@@ -128,7 +118,6 @@ def test_a_day_idle_is_fastforwarded(profile: str) -> None:
     _assert_same(stepped, fast)
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_centuries_keep_go_counters(profile: str) -> None:
     """146 years idle: every cycle counted, sysmon's 2-minute rule between each two."""
@@ -171,7 +160,6 @@ def _pause_sum(cycles: Any) -> int:
     return total
 
 
-@pure_only
 def test_gctrace_prints_each_cycle_of_a_short_run() -> None:
     plan = {"procs": 1, "nobj": 10, "keep": 2, "size": 64, "idle": 30 * HOUR, "more": 0}
     plan["tail"] = 0

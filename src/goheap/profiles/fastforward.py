@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-import sys
 import types
 from collections.abc import Callable
 from typing import Any, Final
@@ -139,6 +138,11 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
     snap = Snapshot()
     values, places = snap.values, snap.places
     seen: set[int] = set(skip)
+    # Every object entered, kept alive until the walk ends: compiled (mypyc)
+    # classes box a tuple-typed attribute into a new tuple on each read, and
+    # once such a temporary is freed its id may be reused by the next one,
+    # which ``seen`` would then skip -- with everything under it.
+    entered: list[object] = []
     stack: list[tuple[str, Any, Place | None]] = [("rt", root, None)]
     while stack:
         path, o, place = stack.pop()
@@ -150,6 +154,7 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
         if id(o) in seen:
             continue
         seen.add(id(o))
+        entered.append(o)
         if isinstance(o, _CALLABLES) or type(o).__name__.startswith("__mypyc_"):
             continue  # a function (mypyc makes a compiled lambda an object of its own class)
         if isinstance(o, np.ndarray):
@@ -323,12 +328,6 @@ def _first_collision(
     return None
 
 
-def compiled_class(o: object) -> bool:
-    """Whether o's class was compiled by mypyc (its module is an extension module)."""
-    module = sys.modules.get(type(o).__module__)
-    return str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
-
-
 class IdleFastForward:
     """The collector's ``idle_point`` hook: fast-forwards a settled idle heap.
 
@@ -376,10 +375,7 @@ class IdleFastForward:
         self.watch: Place | None = None  # where the value that broke the last test sits
         self.watched: list[Any] = []  # its last values, one per cycle
         self.watch_even = False  # even steps settle it (else only a constant does)
-        # Only on the pure-Python build for now: compiled, a jump leaves a
-        # state stepping would not (a span set's indices), so idle time is
-        # stepped there, as before this module existed.
-        self.enabled = not compiled_class(gc)
+        self.enabled = True  # off only in tests and benchmarks that compare with stepping
         self.jumps = 0  # fast-forwards made (for tests and benchmarks)
         self.last_reason = ""  # why the last test found no period
 
