@@ -310,11 +310,11 @@ class Setting:
 
     @property
     def label(self) -> str:
-        from goheap.report.common import gogc_text, memlimit_text
+        from goheap.report.common import gogc_text, memlimit_setting
 
         text = f"GOGC={gogc_text(self.gogc)}"
         if self.memlimit is not None:
-            text += f" GOMEMLIMIT={memlimit_text(self.memlimit)}"
+            text += f" GOMEMLIMIT={memlimit_setting(self.memlimit)}"
         return text
 
 
