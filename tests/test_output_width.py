@@ -154,7 +154,7 @@ def _analysis() -> dict[str, Any]:
     ]  # fmt: skip
     runs = [
         {
-            "label": f"GOGC={g} GOMEMLIMIT=80.0 MiB",
+            "label": f"GOGC={g} GOMEMLIMIT=80MiB",
             "procs": 1,
             "predicted": {
                 "peak_HeapInuse": 123_101_593 + g,
@@ -187,7 +187,7 @@ def test_analyze(width: int) -> None:
     for v in ("1,570,816", "905,701", "1,679,360", "26,440", "410", "61", "1,084.6"):
         assert v in w, v
     assert out.count("117.4 MiB") == 2  # the what-if's peaks, whole
-    assert "GOMEMLIMIT=80.0" in out
+    assert "GOMEMLIMIT=80MiB" in out
     # a site's name is never broken inside a word
     assert "github.com/example/service/internal/cache.(*Cache).fillFromUpstream" in w
     assert "cache.go:123" in w

@@ -469,7 +469,7 @@ def test_cli_report(fake_profile: HeapProfile, tmp_path: Path) -> None:
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 3
     assert "&lt;no stack&gt;" in page and "<no stack>" not in page
-    assert "What-if" in page and "GOGC=100 GOMEMLIMIT=32.0 MiB" in page
+    assert "What-if" in page and "GOGC=100 GOMEMLIMIT=32MiB" in page
     assert "minimum HeapInuse" in page
 
 

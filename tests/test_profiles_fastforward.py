@@ -8,28 +8,26 @@ program twice, once with the fast-forward off.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goheap import Heap, Type
-from goheap._native import selected_compiled
+from goheap.cli import cli
+from goheap.document import document, run_body
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.profiles.fastforward import TRACE_EVERY_LINE, play_timer, snapshot
-from goheap.runner import cycle_dict
+from goheap.runner import RunOptions, Session, cycle_dict
+from tests.jsonschema_check import schema_errors
 
 HOUR = 3600 * 10**9
 FORCEGCPERIOD = 2 * 60 * 10**9  # runtime/proc.go
 NODE = Type("Node", size=16, pointers=[0, 8])
-
-# The fast-forward runs on the pure-Python build only (the compiled build
-# steps idle time: IdleFastForward.enabled); there these tests would step
-# 38 million forced GCs or find no jump to compare.
-pure_only = pytest.mark.skipif(
-    selected_compiled(), reason="the fast-forward is off in the compiled build"
-)
 
 
 def _program(h: Heap, nobj: int, keep: int, size: int) -> None:
@@ -66,6 +64,7 @@ def _run(profile: str, fast: bool, plan: dict[str, Any]) -> tuple[dict[str, Any]
     lines: list[str] = []
     with Heap(profile=profile, procs=plan["procs"], gctrace=lines.append) as h:
         h.runtime.fastforward.enabled = fast
+        h.runtime.fastforward.min_periods = 64  # jump through short idle periods too
         _program(h, plan["nobj"], plan["keep"], plan["size"])
         h.advance(plan["idle"])
         after_idle = _result(h, lines)
@@ -102,7 +101,6 @@ plans = st.fixed_dictionaries(
 )
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 @settings(
     max_examples=5,
@@ -117,7 +115,6 @@ def test_fastforward_equals_stepping(profile: str, plan: dict[str, Any]) -> None
     _assert_same(stepped, fast)
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_a_day_idle_is_fastforwarded(profile: str) -> None:
     plan = {"procs": 1, "nobj": 300, "keep": 20, "size": 64, "idle": 30 * HOUR, "more": 50}
@@ -128,7 +125,6 @@ def test_a_day_idle_is_fastforwarded(profile: str) -> None:
     _assert_same(stepped, fast)
 
 
-@pure_only
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_centuries_keep_go_counters(profile: str) -> None:
     """146 years idle: every cycle counted, sysmon's 2-minute rule between each two."""
@@ -171,7 +167,6 @@ def _pause_sum(cycles: Any) -> int:
     return total
 
 
-@pure_only
 def test_gctrace_prints_each_cycle_of_a_short_run() -> None:
     plan = {"procs": 1, "nobj": 10, "keep": 2, "size": 64, "idle": 30 * HOUR, "more": 0}
     plan["tail"] = 0
@@ -230,3 +225,68 @@ def test_play_timer_matches_the_idle_loop(every: int, span: int, data: st.DataOb
     x_end = x0 + data.draw(st.integers(0, 40 * span))
     expected = _timer_by_events(last, every, x0, x_end, span, grid)
     assert play_timer(last, every, x0, x_end, span, grid) == expected
+
+
+def _timeline_run(profile: str, fast: bool, idle: int) -> dict[str, Any]:
+    """A CLI-style session (timeline attached): a little program, idle, a little more."""
+    session = Session(RunOptions(profile=profile))
+    h = session.heap
+    h.runtime.fastforward.enabled = fast
+    _program(h, 200, 20, 64)
+    h.advance(idle)
+    for _ in range(30):
+        h.malloc(64)
+    h.advance(HOUR)
+    return session.results("idle", {})
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_a_timeline_run_is_fastforwarded_and_lists_what_it_left_out(profile: str) -> None:
+    """The CLI's runs (a timeline on every cycle) jump too; JSON lists the jump as gctrace does."""
+    idle = 10 * 24 * HOUR  # 7,200 forced GCs
+    stepped = _timeline_run(profile, False, idle)
+    fast = _timeline_run(profile, True, idle)
+    assert fast["memstats"] == stepped["memstats"]
+    assert fast["peak"] == stepped["peak"] and fast["spans"] == stepped["spans"]
+    by_number = {c["number"]: c for c in stepped["gc"]}
+    assert len(by_number) == stepped["memstats"]["NumGC"] > 7000
+    assert "gc_fastforwarded" not in stepped
+    (skip,) = fast["gc_fastforwarded"]
+    listed = {c["number"] for c in fast["gc"]}
+    assert listed | set(range(skip["first"], skip["last"] + 1)) == set(by_number)
+    for c in fast["gc"]:
+        assert c == by_number[c["number"]]
+    # Each left-out cycle is the cycle it repeats, later by whole periods (docs/json.md).
+    like, p = skip["like"], len(skip["like"])
+    for n in (skip["first"], skip["first"] + 1, (skip["first"] + skip["last"]) // 2, skip["last"]):
+        real, model = by_number[n], by_number[like[(n - like[0]) % p]]
+        later = (n - like[0]) // p * skip["period_ns"]
+        assert real["start_ns"] == model["start_ns"] + later
+        assert real["end_ns"] == model["end_ns"] + later
+        for key in ("heap_start", "heap_mark_end", "marked", "heap_goal", "pause_ns"):
+            assert real[key] == model[key]
+    # The timeline kept its samples after the jump, and ends where the run ends.
+    assert fast["timeline"][-1]["NumGC"] == stepped["timeline"][-1]["NumGC"]
+    assert not schema_errors(document("run", run_body(fast)))
+
+
+def test_a_century_idle_in_a_replayed_trace_finishes(tmp_path: Path) -> None:
+    """replay with a timeline: one adv event of 126 years is its events, not its length."""
+    trace = tmp_path / "idle.ndjson"
+    header = {"goheap_trace": 2, "profile": "go1.27", "procs": 1, "gogc": 100}
+    events = [
+        header,
+        {"ev": "type", "tid": 0, "name": "T", "size": 64, "ptrs": [0]},
+        {"ev": "alloc", "id": 0, "size": 64, "type": 0},
+        {"ev": "gc"},
+        {"ev": "adv", "ns": 4 * 10**18},
+        {"ev": "end", "events": 4},
+    ]
+    trace.write_text("".join(json.dumps(e) + "\n" for e in events))
+    out = tmp_path / "out.json"
+    res = CliRunner().invoke(cli, ["replay", str(trace), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["memstats"]["NumGC"] > 33_000_000
+    assert len(doc["gc"]) < 200 and doc["gc_fastforwarded"]
+    assert not schema_errors(doc)

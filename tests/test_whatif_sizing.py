@@ -159,7 +159,7 @@ def test_no_goal_runs_no_cycles_and_says_so(analysis: Analysis) -> None:
 def test_a_limit_near_the_live_set_is_a_limit(analysis: Analysis) -> None:
     w = run_whatif(analysis, [Setting(100, 9 * MIB), Setting(100, 16 * MIB)], cycles=2)
     assert w.limits == [
-        "GOGC=100 GOMEMLIMIT=9.0 MiB: the limit is within 25% of the profile's live set "
+        "GOGC=100 GOMEMLIMIT=9MiB: the limit is within 25% of the profile's live set "
         "(8.0 MiB), so the answer hangs on that figure, and a profile's in-use bytes are its "
         "last cycle's marked heap: the live objects and what the program allocated while "
         "that cycle marked."

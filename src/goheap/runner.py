@@ -32,7 +32,8 @@ from goheap.heap import Heap
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
 from goheap.options import parse_gogc
 from goheap.profiles import DEFAULT_PROFILE, get_profile
-from goheap.runtime.common.mgc import GCCycle
+from goheap.profiles.fastforward import TRACE_EVERY_LINE
+from goheap.runtime.common.mgc import CycleLog, GCCycle
 from goheap.timeline import Timeline
 from goheap.workloads import DEFAULT_WORKLOAD, get_workload, parse_params
 
@@ -107,6 +108,7 @@ class Session:
         live = live_objects(heap)
         self.timeline.sample("end")
         t0 = heap.gc_.start_ns
+        shown, left_out = listed_cycles(heap)
         return {
             "profile": heap.profile.name,
             "workload": workload,
@@ -121,7 +123,8 @@ class Session:
             "memstats": ms.to_dict(),
             **({"metrics": metrics} if metrics is not None else {}),
             "peak": heap.runtime.peaks(),
-            "gc": [cycle_dict(c, t0) for c in heap.cycles],
+            "gc": [cycle_dict(c, t0) for c in shown],
+            **({"gc_fastforwarded": left_out} if left_out else {}),
             "classes": class_table(heap, live),
             "breakdown": breakdown(heap, live),
             "spans": span_map(heap),
@@ -182,6 +185,23 @@ def run_workload(
         return results
     finally:
         session.close()
+
+
+def listed_cycles(heap: Heap) -> tuple[list[GCCycle], list[dict[str, Any]]]:
+    """The cycles the JSON lists, and the long fast-forwarded stretches it leaves out.
+
+    An idle fast-forward of more than ``TRACE_EVERY_LINE`` cycles is listed
+    as gctrace prints it: its first and last cycle, and one
+    ``gc_fastforwarded`` entry for the cycles between (each like the cycle,
+    or the two alternating cycles, before the stretch; docs/json.md).
+    """
+    log = heap.cycles
+    if not isinstance(log, CycleLog):
+        return list(log), []
+    shown, runs = log.listing(TRACE_EVERY_LINE)
+    return shown, [
+        {"first": a, "last": b, "like": like, "period_ns": span} for a, b, like, span in runs
+    ]
 
 
 def cycle_dict(c: GCCycle, t0: int = 0) -> dict[str, Any]:

@@ -6,7 +6,8 @@ instant (checked by sysmon, which runs after every stretch of mutator
 time). When ``limit`` samples are held, the tick interval doubles and every
 other tick is dropped, so a run of any length keeps at most about
 ``limit`` ticks plus its GC samples (which are thinned the same way once
-they alone pass the limit).
+they alone pass the limit). An idle fast-forward
+(``goheap.profiles.fastforward``) is one ``gc_end`` sample at its end.
 
 The figures are the runtime's own running counters (``Runtime.snapshot``,
 no span walk), so a sample is cheap: HeapAlloc is what ReadMemStats would
@@ -39,6 +40,7 @@ class Timeline:
         self.t0 = gc.start_ns  # times are relative to the program's start
         gc.next_sample_ns = heap.clock.now + interval_ns
         gc.on_sample = self.sample
+        gc.sample_jumps = True  # an idle fast-forward is one gc_end sample
         self.sample("start")
 
     def sample(self, event: str = "tick") -> None:
@@ -85,3 +87,4 @@ class Timeline:
 
     def detach(self) -> None:
         self.heap.gc_.on_sample = None
+        self.heap.gc_.sample_jumps = False

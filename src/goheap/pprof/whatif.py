@@ -310,11 +310,11 @@ class Setting:
 
     @property
     def label(self) -> str:
-        from goheap.report.common import gogc_text, memlimit_text
+        from goheap.report.common import gogc_text, memlimit_setting
 
         text = f"GOGC={gogc_text(self.gogc)}"
         if self.memlimit is not None:
-            text += f" GOMEMLIMIT={memlimit_text(self.memlimit)}"
+            text += f" GOMEMLIMIT={memlimit_setting(self.memlimit)}"
         return text
 
 
@@ -462,6 +462,7 @@ class CycleMeter:
         self._ending = False
         self._max = dict.fromkeys(PEAKS, 0)
         heap.gc_.on_sample = self
+        heap.gc_.sample_jumps = False  # it counts every GC start: idle time is stepped
 
     def _restart_peaks(self) -> dict[str, int]:
         """The running peaks so far, then restarted from the heap as it is now."""

@@ -34,16 +34,18 @@ gctrace: Go prints a line per cycle. A fast-forward of up to
 ``TRACE_EVERY_LINE`` cycles prints each line as stepping would; a longer
 one prints its first line, one summary line and its last line.
 
-Not fast-forwarded (stepped as before): a heap with a timeline or progress
-sampler (``on_sample``, the CLI's runs) or an ``on_cycle`` listener, since
-those see every cycle.
+A timeline (``goheap.timeline``, the CLI's runs) takes a jump as one
+``gc_end`` sample at its end (the heap is the same in every skipped cycle);
+it says so with the collector's ``sample_jumps``. Not fast-forwarded
+(stepped as before): a heap with any other ``on_sample`` hook (the
+what-if's cycle meter) or an ``on_cycle`` listener, since those count every
+cycle.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mmap
-import sys
 import types
 from collections.abc import Callable
 from typing import Any, Final
@@ -80,8 +82,10 @@ PERIODS: Final = (1, 2)
 #: Snapshots kept: enough for three points of the longest period.
 HISTORY: Final = 2 * max(PERIODS) + 1
 #: Forced-GC periods an idle period must have left before snapshots are
-#: taken: a snapshot costs about as much as stepping a hundred cycles.
-MIN_PERIODS: Final = 64
+#: taken. The five snapshots a jump needs cost about as much as stepping
+#: 1,000 (pure build) to 5,000 (compiled) go1.27 cycles, so a shorter idle
+#: period (under about three days) is stepped: it costs well under a second.
+MIN_PERIODS: Final = 2048
 #: Cycles stepped without snapshots after the first failed test (doubling).
 FIRST_BACKOFF: Final = 4
 #: numpy arrays up to this size are hashed into a snapshot; larger ones are
@@ -139,6 +143,11 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
     snap = Snapshot()
     values, places = snap.values, snap.places
     seen: set[int] = set(skip)
+    # Every object entered, kept alive until the walk ends: compiled (mypyc)
+    # classes box a tuple-typed attribute into a new tuple on each read, and
+    # once such a temporary is freed its id may be reused by the next one,
+    # which ``seen`` would then skip -- with everything under it.
+    entered: list[object] = []
     stack: list[tuple[str, Any, Place | None]] = [("rt", root, None)]
     while stack:
         path, o, place = stack.pop()
@@ -150,6 +159,7 @@ def snapshot(root: object, skip: set[int], excluded: set[tuple[int, str]]) -> Sn
         if id(o) in seen:
             continue
         seen.add(id(o))
+        entered.append(o)
         if isinstance(o, _CALLABLES) or type(o).__name__.startswith("__mypyc_"):
             continue  # a function (mypyc makes a compiled lambda an object of its own class)
         if isinstance(o, np.ndarray):
@@ -323,12 +333,6 @@ def _first_collision(
     return None
 
 
-def compiled_class(o: object) -> bool:
-    """Whether o's class was compiled by mypyc (its module is an extension module)."""
-    module = sys.modules.get(type(o).__module__)
-    return str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
-
-
 class IdleFastForward:
     """The collector's ``idle_point`` hook: fast-forwards a settled idle heap.
 
@@ -360,7 +364,8 @@ class IdleFastForward:
         self.forcegcperiod = forcegcperiod
         self.fmt = fmt
         self.excluded = {(id(o), n) for o, n in excluded}
-        self.excluded |= {(id(gc), "cycles"), (id(gc), "idle_point")}
+        # next_sample_ns: the timeline's next tick, which its own thinning moves.
+        self.excluded |= {(id(gc), "cycles"), (id(gc), "idle_point"), (id(gc), "next_sample_ns")}
         self.excluded |= {(id(stats), n) for n in ("pause_ns", "pause_end", "gc_cpu_fraction")}
         self.settled = settled
         self.timer = timer
@@ -376,10 +381,8 @@ class IdleFastForward:
         self.watch: Place | None = None  # where the value that broke the last test sits
         self.watched: list[Any] = []  # its last values, one per cycle
         self.watch_even = False  # even steps settle it (else only a constant does)
-        # Only on the pure-Python build for now: compiled, a jump leaves a
-        # state stepping would not (a span set's indices), so idle time is
-        # stepped there, as before this module existed.
-        self.enabled = not compiled_class(gc)
+        self.enabled = True  # off only in tests and benchmarks that compare with stepping
+        self.min_periods = MIN_PERIODS  # tests lower it to compare short idle periods
         self.jumps = 0  # fast-forwards made (for tests and benchmarks)
         self.last_reason = ""  # why the last test found no period
 
@@ -401,9 +404,9 @@ class IdleFastForward:
         now = gc.clock.now
         if (
             not self.enabled
-            or gc.on_sample is not None
+            or (gc.on_sample is not None and not gc.sample_jumps)
             or gc.on_cycle is not None
-            or end - now < MIN_PERIODS * self.forcegcperiod
+            or end - now < self.min_periods * self.forcegcperiod
             or not gc.cycles
         ):
             self._forget()
@@ -523,6 +526,8 @@ class IdleFastForward:
         gc.cycles.add_run(run)
         self._trace(run)
         self.jumps += 1
+        if gc.on_sample is not None:
+            gc.on_sample("gc_end")  # the heap as every skipped cycle left it
 
     def _trace(self, run: CycleRun) -> None:
         """gctrace for the run: every line, or first, summary and last (see the module doc)."""

@@ -121,6 +121,24 @@ class ArenaMemory:
         else:
             self.bytes[off : off + n] = bytes(n)
 
+    def zero_bitmap(self, off: int, n: int) -> None:
+        """Clear n bytes of the heap bitmap from index off.
+
+        Whole pages inside the range are given back (they read as zero, as
+        the memclr would leave them) rather than written, so clearing the
+        bitmap of a huge span costs neither time nor memory in proportion to
+        its size; the partial pages at the ends are written.
+        """
+        page = mmap.PAGESIZE
+        lo = round_up(off, page)
+        hi = (off + n) & ~(page - 1)
+        if hi - lo < 1 << 16:
+            self.bitmap[off : off + n] = bytes(n)
+            return
+        self.bitmap[off:lo] = bytes(lo - off)
+        self._bitmap_map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        self.bitmap[hi : off + n] = bytes(off + n - hi)
+
     def release(self, addr: int, n: int) -> None:
         """sysUnused: give the pages back; they read as zero afterwards."""
         off = addr - self.arena_start

@@ -79,6 +79,9 @@ class Collector:
     gctrace: Callable[[str], None] | None  # GODEBUG=gctrace=1: told each cycle's line
     on_sample: Callable[[str], None] | None  # a timeline sampler ("tick", "gc_start", ...)
     next_sample_ns: int  # when on_sample is next told "tick"
+    # on_sample takes a fast-forward through idle cycles: told "gc_end" once
+    # at its end, in place of each skipped cycle (else idle time is stepped).
+    sample_jumps: bool
 
     cost: CostModel
     # The mallocgc in progress that the facade has not charged yet: (requested

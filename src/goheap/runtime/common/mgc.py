@@ -219,6 +219,29 @@ class CycleLog:
     def __bool__(self) -> bool:
         return self._len > 0
 
+    def listing(self, limit: int) -> tuple[list[GCCycle], list[tuple[int, int, list[int], int]]]:
+        """The cycles to list one by one, and the fast-forwarded stretches left out.
+
+        A run of more than ``limit`` cycles is listed by its first and last
+        cycle; the ones between are left out as (first number, last number,
+        the numbers of the cycles they repeat, the period's length in ns),
+        as gctrace prints them.
+        """
+        shown: list[GCCycle] = []
+        left_out: list[tuple[int, int, list[int], int]] = []
+        for part in self._parts:
+            if not isinstance(part, CycleRun):
+                shown.append(part)
+            elif part.count <= limit:
+                shown.extend(part.cycle(k) for k in range(part.count))
+            else:
+                first, last = part.cycle(0), part.cycle(part.count - 1)
+                shown.append(first)
+                like = [t.n for t in part.templates]
+                left_out.append((first.n + 1, last.n - 1, like, part.span_ns))
+                shown.append(last)
+        return shown, left_out
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CycleLog):
             return list(self) == list(other)

@@ -229,6 +229,7 @@ class GC(Collector):
         self.idle_point: Callable[[int], int] | None = None
         self.on_sample = None
         self.next_sample_ns = 1 << 62
+        self.sample_jumps = False  # on_sample accepts idle fast-forwards
         self.next_event_ns = clock.now + forcePreemptNS
 
         controller.addGlobals(params.globals_scan)

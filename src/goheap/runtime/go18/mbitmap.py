@@ -27,6 +27,7 @@ gives the same bitmap.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -101,8 +102,15 @@ def _pack(entries: np.ndarray, shift: int) -> _Pattern:
 class HeapBitmap:
     """Reads and writes the heap bitmap of one heap."""
 
-    def __init__(self, bitmap: memoryview, arena_start: int, bitmap_size: int) -> None:
+    def __init__(
+        self,
+        bitmap: memoryview,
+        arena_start: int,
+        bitmap_size: int,
+        zero: Callable[[int, int], None],
+    ) -> None:
         self.bm = bitmap
+        self._zero = zero  # clears (index, n) bytes of bm: ArenaMemory.zero_bitmap
         self.arena_start = arena_start
         self.bitmap_size = bitmap_size
         self._cache: dict[int, _Pattern] = {}  # see setType
@@ -171,7 +179,10 @@ class HeapBitmap:
         nbyte = total >> 5
         hi = self.byte_index(base)
         lo = hi - nbyte + 1
-        self.np_bm[lo : hi + 1] = 0xFF if elemsize == 8 else 0
+        if elemsize == 8:
+            self.np_bm[lo : hi + 1] = 0xFF
+        else:
+            self._zero(lo, nbyte)
 
     def setTypeNoScan(self, x: int) -> None:
         """heapBitsSetTypeNoScan: mark the first word scalar and dead."""

@@ -114,6 +114,7 @@ class GC(GCHooks):
         # clock passes next_sample_ns, and with "gc_start"/"gc_end".
         self.on_sample = None
         self.next_sample_ns = 1 << 62
+        self.sample_jumps = False  # on_sample accepts idle fast-forwards
         self.in_gc = False
         self.inflight = 0
         self.alloc_req: tuple[int, bool, bool] | None = None

