@@ -81,10 +81,18 @@ def no_toolchain(cache_dir: Path) -> str:
     )
 
 
+def _env(go: Path) -> dict[str, str]:
+    """clean_env(), with GOROOT set to go's own when go is GOROOT/bin/go (never another's)."""
+    env = clean_env()
+    root = go.parent.parent
+    if (root / "src" / "runtime").is_dir():
+        env["GOROOT"] = str(root)
+    return env
+
+
 def _version(go: Path) -> str | None:
     """'go1.8' from `go version`, or None if go is not a working toolchain."""
-    env = clean_env()
-    env["GOROOT"] = str(go.parent.parent)
+    env = _env(go)
     try:
         proc = subprocess.run(
             [str(go), "version"], env=env, capture_output=True, text=True, timeout=60
@@ -169,17 +177,18 @@ def probe_go18(go: Path) -> Toolchain:
     version = _version(go)
     if version is None:
         raise GoheapError(f"{go}: not a usable Go toolchain (`go version` failed)")
-    env = clean_env()
-    env["GOROOT"] = str(go.parent.parent)
-    proc = subprocess.run(
-        [str(go), "env", "GOROOT", "GOOS", "GOARCH"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = proc.stdout.split()
-    if proc.returncode != 0 or len(lines) != 3:
+    try:
+        proc = subprocess.run(
+            [str(go), "env", "GOROOT", "GOOS", "GOARCH"],
+            env=_env(go),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        proc = None
+    lines = proc.stdout.split() if proc is not None else []
+    if proc is None or proc.returncode != 0 or len(lines) != 3:
         raise GoheapError(f"{go}: `go env GOROOT GOOS GOARCH` failed")
     return Toolchain(go, version, Path(lines[0]), lines[1], lines[2])
 
