@@ -22,7 +22,7 @@ import pytest
 
 from goheap import cli
 from goheap.errors import GoheapError
-from goheap.validate import go18, render
+from goheap.validate import go18, render, toolchain
 from goheap.validate.cases import QUICK
 from goheap.validate.command import validate
 from goheap.validate.toolchain import PROGRAMS, Toolchain, default_cache_dir
@@ -210,3 +210,16 @@ def test_each_profile_has_its_own_generated_section() -> None:
     assert "real: go1.8 linux/amd64, 3 run(s) each" in new and new.endswith(f"{end}\n")
     with pytest.raises(ValueError, match=r"--profile go1\.8: begin"):
         render.refresh_doc(f"{render.BEGIN}\n{render.END}\n", report)
+
+
+def test_each_set_of_twins_is_hashed_apart(tmp_path: Path) -> None:
+    oracle = tmp_path / "oracle"
+    for rel in ("go.mod", "churn/main.go", "go18/churn/main.go", "probe/x/main.go"):
+        (oracle / rel).parent.mkdir(parents=True, exist_ok=True)
+        (oracle / rel).write_text(rel)
+    modern, old = toolchain.source_hash(oracle), go18.source_hash(oracle / "go18")
+    (oracle / "go18" / "churn" / "main.go").write_text("changed")
+    assert toolchain.source_hash(oracle) == modern  # go1.27's runs stay cached
+    assert go18.source_hash(oracle / "go18") != old
+    (oracle / "churn" / "main.go").write_text("changed")
+    assert toolchain.source_hash(oracle) != modern

@@ -153,11 +153,16 @@ def find_oracle_dir(explicit: str | None = None) -> Path:
     return path
 
 
+# Modules of their own, not part of `go build ./...`: the probes, and the Go 1.8
+# twins (built by goheap.validate.go18, hashed there).
+OTHER_MODULES = ("probe", "go18")
+
+
 def source_files(oracle: Path) -> list[Path]:
-    """The files the programs are built from: go.mod, go.sum and every .go outside probe/."""
+    """The files the programs are built from: go.mod, go.sum and every .go but OTHER_MODULES'."""
     files = [p for p in (oracle / "go.mod", oracle / "go.sum") if p.is_file()]
     for p in sorted(oracle.rglob("*.go")):
-        if "probe" not in p.relative_to(oracle).parts[:1]:
+        if p.relative_to(oracle).parts[0] not in OTHER_MODULES:
             files.append(p)
     return files
 
