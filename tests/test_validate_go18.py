@@ -223,3 +223,34 @@ def test_each_set_of_twins_is_hashed_apart(tmp_path: Path) -> None:
     assert go18.source_hash(oracle / "go18") != old
     (oracle / "churn" / "main.go").write_text("changed")
     assert toolchain.source_hash(oracle) != modern
+
+
+@pytest.mark.gotoolchain
+@pytest.mark.skipif(GO18 is None, reason=NO_GO18)
+def test_go18_quick_set_counts_are_go18s(goheap: Any, tmp_path: Path) -> None:
+    """Every twin allocates what its model does, on Go 1.8's size classes, draw for draw."""
+    assert GO18 is not None
+    out = tmp_path / "v.json"
+    args = ["validate", "--quick", "--runs", "1", "--profile", "go1.8", "--go", str(GO18)]
+    assert goheap([*args, "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [c["workload"] for c in report["cases"]] == list(PROGRAMS)
+    for case in report["cases"]:
+        name = case["workload"]
+        (real,) = case["real"]["figures"]
+        sim = case["sim"]["figures"]
+        frame = 1 if name == "finalizers" else 0  # Go 1.8's runFinalizers frame, 16 B
+        assert real["Mallocs"] == sim["Mallocs"] + frame, name
+        assert real["TotalAlloc"] == sim["TotalAlloc"] + 16 * frame, name
+        real_classes = {size: m for size, m, _ in real["BySize"] if m}
+        sim_classes = {size: m for size, m, _ in sim["BySize"] if m}
+        if frame:
+            sim_classes[16] = sim_classes.get(16, 0) + 1
+        assert real_classes == sim_classes, name
+        if name in ("churn", "large", "service"):  # the same xorshift64 draws
+            assert case["real"]["result"] == case["sim"]["result"], name
+    finalizers = next(c for c in report["cases"] if c["workload"] == "finalizers")
+    after = finalizers["real"]["result"]["after_gc"]
+    count = QUICK["finalizers"]["count"]
+    assert [a["finalizers_run"] for a in after] == [count] * 3
+    assert after[0]["HeapObjects"] - after[1]["HeapObjects"] == count  # freed by the 2nd GC
