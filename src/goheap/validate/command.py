@@ -28,7 +28,7 @@ QUICK_RUNS = 3
 Examples:
   goheap validate --quick                      all workloads, small, 3 runs each
   goheap validate churn retain --runs 10       two workloads at their defaults
-  goheap validate --quick --profile go1.8      develop against the go1.8 model
+  goheap validate --quick --profile go1.8      the go1.8 model against Go 1.8
   goheap validate --json validate.json -f      everything, for docs/fidelity.md
 """
 )
@@ -85,7 +85,8 @@ def validate(
 ) -> None:
     """Run each workload's Go twin and the model side by side, and judge the figures.
 
-    Builds the programs of tests/oracle once (offline, standard library only),
+    Builds the programs of tests/oracle once (offline, standard library only;
+    for --profile go1.8 those of tests/oracle/go18, with Go 1.8),
     runs each N times with GOMAXPROCS=1, simulates each once with the same
     parameters, and prints: workload, metric, real (min–max over the runs),
     simulated, verdict. Counts must match exactly (up to documented runtime
