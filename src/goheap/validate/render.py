@@ -13,12 +13,25 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from goheap.profiles import DEFAULT_PROFILE
 from goheap.report.fit import Col, min_width, print_title, wrap_items
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
 
 _STYLE = {OK: "green", MISS: "red", UNAVAILABLE: "yellow"}
 BEGIN = "<!-- goheap validate: begin (generated; see the instructions above) -->"
 END = "<!-- goheap validate: end -->"
+
+
+def markers(profile: str) -> tuple[str, str]:
+    """The generated section's markers: BEGIN/END for the default profile, named for others."""
+    if profile == DEFAULT_PROFILE:
+        return BEGIN, END
+    return (
+        f"<!-- goheap validate --profile {profile}: begin (generated; see the instructions "
+        "above) -->",
+        f"<!-- goheap validate --profile {profile}: end -->",
+    )
+
 
 NOTE = (
     "Counters (Mallocs, Frees, TotalAlloc, BySize) and NumGC are over the workload; "
@@ -159,7 +172,8 @@ def _md(text: str) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     """The 'measured agreement per workload' section, as Markdown."""
-    lines = [BEGIN, "", header(report) + ".", "", NOTE.format(widen=report["widen"]), ""]
+    begin, end = markers(report["profile"])
+    lines = [begin, "", header(report) + ".", "", NOTE.format(widen=report["widen"]), ""]
     lines += [
         "| workload | metric | real (min–max) | simulated | verdict |",
         "|---|---|--:|--:|---|",
@@ -182,13 +196,14 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("")
         lines += [f"[{n}] unavailable: {_md(reason)}" for reason, n in reasons.items()]
     s = report["summary"]
-    lines += ["", f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable.", "", END]
+    lines += ["", f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable.", "", end]
     return "\n".join(lines) + "\n"
 
 
 def refresh_doc(doc_text: str, report: dict[str, Any]) -> str:
-    """doc_text with the section between BEGIN and END replaced by the report's Markdown."""
-    start, stop = doc_text.find(BEGIN), doc_text.find(END)
+    """doc_text with the report's profile's generated section replaced by its Markdown."""
+    begin, end = markers(report["profile"])
+    start, stop = doc_text.find(begin), doc_text.find(end)
     if start < 0 or stop < start:
-        raise ValueError("no generated section (BEGIN/END markers) in the document")
-    return doc_text[:start] + markdown(report).rstrip("\n") + doc_text[stop + len(END) :]
+        raise ValueError(f"no generated section ({begin} ... {end}) in the document")
+    return doc_text[:start] + markdown(report).rstrip("\n") + doc_text[stop + len(end) :]

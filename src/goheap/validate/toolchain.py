@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,11 +153,16 @@ def find_oracle_dir(explicit: str | None = None) -> Path:
     return path
 
 
+# Modules of their own, not part of `go build ./...`: the probes, and the Go 1.8
+# twins (built by goheap.validate.go18, hashed there).
+OTHER_MODULES = ("probe", "go18")
+
+
 def source_files(oracle: Path) -> list[Path]:
-    """The files the programs are built from: go.mod, go.sum and every .go outside probe/."""
+    """The files the programs are built from: go.mod, go.sum and every .go but OTHER_MODULES'."""
     files = [p for p in (oracle / "go.mod", oracle / "go.sum") if p.is_file()]
     for p in sorted(oracle.rglob("*.go")):
-        if "probe" not in p.relative_to(oracle).parts[:1]:
+        if p.relative_to(oracle).parts[0] not in OTHER_MODULES:
             files.append(p)
     return files
 
@@ -182,46 +188,70 @@ class Programs:
         return self.bindir / name
 
 
-def build_programs(tc: Toolchain, oracle: Path, cache_dir: Path) -> Programs:
-    """go build ./... once per (Go version, sources); reuse the binaries afterwards."""
-    digest = source_hash(oracle)
+def program_dir(tc: Toolchain, cache_dir: Path, digest: str) -> Path:
+    """Where the programs built by tc from sources with this digest are cached."""
     key = hashlib.sha256(f"{tc.version}\0{tc.goos}/{tc.goarch}\0{digest}".encode()).hexdigest()
-    bindir = cache_dir / "validate" / "bin" / f"{tc.version}-{key[:16]}"
-    if all((bindir / p).is_file() for p in PROGRAMS):
-        return Programs(bindir, digest, built=False)
+    return cache_dir / "validate" / "bin" / f"{tc.version}-{key[:16]}"
+
+
+def run_build(cmd: list[str], cwd: Path, env: dict[str, str], what: str, version: str) -> None:
+    """One `go build`; a one-line GoheapError (the first lines of its errors) if it fails."""
     try:
-        bindir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=bindir.parent))
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        raise GoheapError(f"go build of {what} took over {BUILD_TIMEOUT_S} s; gave up") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        detail = "; ".join(lines[:3]) or f"exit status {proc.returncode}"
+        raise GoheapError(f"go build in {what} failed with {version}: {detail}")
+
+
+def build_beside(dest: Path, build: Callable[[Path], None]) -> None:
+    """build(tmp) in a fresh directory beside dest, then rename it to dest.
+
+    An interrupted or failed build leaves nothing that looks finished.
+    """
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=dest.parent))
     except OSError as e:
-        raise GoheapError(f"cannot write to the cache {bindir.parent}: {e.strerror}") from None
+        raise GoheapError(f"cannot write to the cache {dest.parent}: {e.strerror}") from None
     try:
-        try:
-            proc = subprocess.run(
-                [str(tc.go), "build", "-o", str(tmp) + os.sep, "./..."],
-                cwd=oracle,
-                env=tc.build_env(cache_dir),
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-            )
-        except subprocess.TimeoutExpired:
-            raise GoheapError(
-                f"go build of {oracle} took over {BUILD_TIMEOUT_S} s; gave up"
-            ) from None
-        if proc.returncode != 0:
-            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-            detail = "; ".join(lines[:3]) or f"exit status {proc.returncode}"
-            raise GoheapError(f"go build in {oracle} failed with {tc.version}: {detail}")
-        missing = [p for p in PROGRAMS if not (tmp / p).is_file()]
-        if missing:
-            raise GoheapError(f"go build in {oracle} made no {', '.join(missing)}")
-        if bindir.exists():
-            shutil.rmtree(bindir)
-        os.replace(tmp, bindir)
+        build(tmp)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_once(bindir: Path, digest: str, build: Callable[[Path], None]) -> Programs:
+    """The programs in bindir, else build(tmp) them into a directory renamed to bindir."""
+    if all((bindir / p).is_file() for p in PROGRAMS):
+        return Programs(bindir, digest, built=False)
+
+    def build_all(tmp: Path) -> None:
+        build(tmp)
+        missing = [p for p in PROGRAMS if not (tmp / p).is_file()]
+        if missing:
+            raise GoheapError(f"go build made no {', '.join(missing)}")
+
+    build_beside(bindir, build_all)
     return Programs(bindir, digest, built=True)
+
+
+def build_programs(tc: Toolchain, oracle: Path, cache_dir: Path) -> Programs:
+    """go build ./... once per (Go version, sources); reuse the binaries afterwards."""
+    digest = source_hash(oracle)
+
+    def build(tmp: Path) -> None:
+        cmd = [str(tc.go), "build", "-o", str(tmp) + os.sep, "./..."]
+        run_build(cmd, oracle, tc.build_env(cache_dir), str(oracle), tc.version)
+
+    return build_once(program_dir(tc, cache_dir, digest), digest, build)
 
 
 # --- the runtime's size classes ------------------------------------------------------

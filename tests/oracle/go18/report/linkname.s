@@ -1,0 +1,1 @@
+// Empty: its presence lets report.go declare gcBgMarkStartWorkers without a body.
