@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from goheap.errors import GoheapError
+from goheap.validate.go18 import is_go18, probe_go18
 from goheap.validate.toolchain import Toolchain, clean_env
 
 PROBES = ("alloc", "mark")
@@ -84,29 +85,19 @@ def plan_for(quick: bool, llc_bytes: int) -> Plan:
     )  # fmt: skip
 
 
-def is_go18(tc: Toolchain) -> bool:
+def gopath_mode(tc: Toolchain) -> bool:
     """Whether the toolchain predates modules (Go 1.8 and its like: GOPATH mode)."""
     m = re.match(r"go1\.(\d+)", tc.version)
     return m is not None and int(m.group(1)) < 11
 
 
 def go18_toolchain(go: Path) -> Toolchain:
-    """A Go 1.8 toolchain (``go env -json`` came later): ``go version`` and its GOROOT."""
-    env = clean_env()
-    env["GOROOT"] = str(go.parent.parent)
+    """A Go 1.8 toolchain for --go18 (validate's probe: Go 1.8 has no ``go env -json``)."""
     try:
-        proc = subprocess.run(
-            [str(go), "version"], env=env, capture_output=True, text=True, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise GoheapError(f"--go18 {go}: cannot run it ({e})") from None
-    m = re.match(r"go version (go\S+) (\w+)/(\w+)", proc.stdout.strip())
-    if proc.returncode != 0 or m is None:
-        raise GoheapError(
-            f"--go18 {go}: not a Go toolchain ({proc.stdout.strip() or 'no version'})"
-        )
-    tc = Toolchain(go, m.group(1), go.parent.parent, m.group(2), m.group(3))
-    if re.fullmatch(r"go1\.8(\.\d+)?", tc.version) is None:
+        tc = probe_go18(go)
+    except GoheapError as e:
+        raise GoheapError(f"--go18 {e}") from None
+    if not is_go18(tc.version):
         raise GoheapError(f"--go18 {go}: is {tc.version}, not Go 1.8")
     return tc
 
@@ -135,7 +126,7 @@ def build_probes(tc: Toolchain, src: Path, cache_dir: Path) -> dict[str, Path]:
         raise GoheapError(f"cannot write to the cache {bindir.parent}: {e.strerror}") from None
     try:
         env = tc.build_env(cache_dir)
-        if is_go18(tc):  # no modules: single files in GOPATH mode
+        if gopath_mode(tc):  # no modules: single files in GOPATH mode
             env.update(GO111MODULE="off", GOFLAGS="")
         for p in PROBES:
             _go_build(tc, env, src / p, tmp / p)
