@@ -43,8 +43,8 @@ class RStripWriter:
         return getattr(self.out, "encoding", None) or "utf-8"
 
 
-def stdout_console() -> Console:
+def stdout_console(width: int | None = None) -> Console:
     """A Console on standard output (as it is now: tests and the CLI replace it)."""
     if sys.stdout.isatty():
-        return Console()
-    return Console(file=RStripWriter(sys.stdout))  # type: ignore[arg-type]
+        return Console(width=width)
+    return Console(file=RStripWriter(sys.stdout), width=width)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from goheap.profiles import DEFAULT_PROFILE
+from goheap.report.console import stdout_console
 from goheap.report.fit import Col, min_width, print_title, wrap_items
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
 
@@ -63,9 +64,9 @@ SHORT_NOTE = (
 
 def _console() -> Console:
     """stdout; 132 columns when it is not a terminal (CI logs) and COLUMNS is not set."""
-    console = Console()
+    console = stdout_console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=132)
+        console = stdout_console(width=132)
     return console
 
 
