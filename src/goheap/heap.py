@@ -453,7 +453,9 @@ class Heap:
         collector = self._collector
         # mallocgc charges the allocation's time itself (chargeAlloc), where
         # Go spends it: before the trigger test.
-        collector.alloc_req = (size, tiny, size > self._max_small)
+        collector.alloc_size = size
+        collector.alloc_tiny = tiny
+        collector.alloc_large = size > self._max_small
         x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
         if size == self._run_size and noscan == self._run_noscan:
             self._run_count += 1
@@ -546,8 +548,8 @@ class Heap:
             return s
         return None
 
-    def _object_base(self, obj: int, offset: int, what: str) -> int:
-        """The base of the allocated object holding the aligned word at obj+offset."""
+    def _object_base(self, obj: int, offset: int, what: str) -> tuple[int, MSpan]:
+        """(base, span) of the allocated object holding the aligned word at obj+offset."""
         if self._closed:
             self._closed_error(what)
         s = self._object_span(obj)
@@ -561,7 +563,7 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
-        return base
+        return base, s
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
@@ -589,9 +591,9 @@ class Heap:
         t = target if type(target) is int else int_arg(target, "write_pointer: the target")
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
-        base = self._object_base(o, off, "write_pointer")
+        base, s = self._object_base(o, off, "write_pointer")
         addr = o + off
-        if not self._mallocgc.isPointerSlot(base, addr):
+        if not self._mallocgc.isPointerSlot(s, base, addr):
             # Go's types make this store impossible; here the collector would miss it.
             raise GoheapError(
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
