@@ -589,6 +589,10 @@ class Heap:
         o = obj if type(obj) is int else int_arg(obj, "write_pointer: the object")
         off = offset if type(offset) is int else int_arg(offset, "write_pointer: the offset")
         t = target if type(target) is int else int_arg(target, "write_pointer: the target")
+        self._write_pointer(o, off, t)
+
+    def _write_pointer(self, o: int, off: int, t: int) -> None:
+        """write_pointer of ints: compiled callers (the workloads) pass them unboxed."""
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
         base, s = self._object_base(o, off, "write_pointer")

@@ -52,8 +52,12 @@ class Goroutine:
 
     def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
-        heap = self.heap
         a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} push: address")
+        return self._push(a)
+
+    def _push(self, a: int) -> int:
+        """push of an int: compiled callers (the workloads) pass it unboxed."""
+        heap = self.heap
         if not heap._is_root(a):
             raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
         self.stack.append(a)
