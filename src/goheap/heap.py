@@ -421,16 +421,23 @@ class Heap:
         """
         if self._closed:
             self._closed_error("malloc")
-        if type(size) is not int:
-            size = int_arg(size, "malloc: size")
-        if size < 0:
-            raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
+        n = size if type(size) is int else int_arg(size, "malloc: size")
+        if n < 0:
+            raise GoheapError(f"malloc: size must be a non-negative integer, got {n!r}")
         if typ is not None and not isinstance(typ, Type):
             raise GoheapError(f"malloc: typ must be a goheap Type or None, got {typ!r}")
-        if stack is not None and not isinstance(stack, tuple):
-            _bad_stack(stack)
-        if needzero is not True:
-            needzero = bool(needzero)
+        return self._malloc(n, typ, needzero, p, stack)
+
+    def _malloc(
+        self, size: int, typ: Type | None, needzero: object, p: object, stack: object
+    ) -> int:
+        """malloc once size and typ are checked: typed locals, no unboxing at each use."""
+        stk: tuple[str, ...] | None = None
+        if stack is not None:
+            if not isinstance(stack, tuple):
+                _bad_stack(stack)
+            stk = stack
+        nz = needzero is True or bool(needzero)
         if size >= _MAX_REQUEST:
             # Go's largeAlloc finds no pages and throws; the model's arena is 512 GiB.
             raise GoheapError(
@@ -442,9 +449,9 @@ class Heap:
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
         if p is not None:
-            p = self._proc(p)
-            if p != self.g.p:
-                self._on(p)
+            pi = self._proc(p)
+            if pi != self.g.p:
+                self._on(pi)
         observer = self.observer
         cur = self._arena.curp
         pid = cur.id if observer is not None and cur is not None else 0
@@ -456,7 +463,7 @@ class Heap:
         collector.alloc_size = size
         collector.alloc_tiny = tiny
         collector.alloc_large = size > self._max_small
-        x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
+        x = self._mallocgc.mallocgcOnP(size, typ, nz, stk or DEFAULT_STACK)
         if size == self._run_size and noscan == self._run_noscan:
             self._run_count += 1
         else:
@@ -467,7 +474,7 @@ class Heap:
         if tiny and self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
             self._track_tiny(x)
         if observer is not None:
-            observer.alloc(x, size, typ, pid, stack)
+            observer.alloc(x, size, typ, pid, stk)
         collector.chargeAlloc()  # the paths that return early (size 0) charge here
         collector.inflight = 0  # the caller has the object now
         if p is not None:
@@ -510,7 +517,9 @@ class Heap:
         """newobject(typ): one zeroed object of type typ."""
         if not isinstance(typ, Type):
             raise GoheapError(f"new: typ must be a goheap Type, got {typ!r}")
-        return self.malloc(typ.size, typ, p=p, stack=stack)
+        if self._closed:
+            self._closed_error("malloc")
+        return self._malloc(typ.size, typ, True, p, stack)
 
     def make(self, typ: object, n: object, *, p: object = None, stack: object = None) -> int:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
@@ -543,6 +552,8 @@ class Heap:
         s: MSpan | None = h.spans[(addr - start) >> 13]
         if s is None or addr >= s.limit or addr < s.startAddr or not s.inUse():
             return None
+        if addr - s.startAddr < s.freeindex * s.elemsize:
+            return s  # below freeindex: allocated (objIndex(addr) < freeindex)
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
         if idx < s.freeindex or (s.allocBits >> idx) & 1:
             return s

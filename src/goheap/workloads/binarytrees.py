@@ -54,7 +54,7 @@ def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
     node = h.new(NODE, stack=STACK)
     h._write_pointer(node, 0, left)
     h._write_pointer(node, 8, right)
-    g.pop(2)
+    g._drop(2)  # g.pop(2), without unboxing the slot's value
     return node
 
 
