@@ -53,7 +53,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
-from goheap.runtime.common.wordmem import load64, store64
+from goheap.runtime.common.wordmem import bit, load64, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -555,7 +555,7 @@ class Heap:
         if addr - s.startAddr < s.freeindex * s.elemsize:
             return s  # below freeindex: allocated (objIndex(addr) < freeindex)
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
-        if idx < s.freeindex or (s.allocBits >> idx) & 1:
+        if idx < s.freeindex or bit(s.allocBits, idx):
             return s
         return None
 
