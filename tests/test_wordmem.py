@@ -102,3 +102,22 @@ def test_go18_bitmap_bytes_through_the_kernel() -> None:
         assert hb.entry(x) == 0
         y = h.new(Type("main.P", size=8, pointers=[0]))
         assert h.find_object(y) is not None and hb.entry(y) == 3  # 8-byte class: pointer+scan
+
+
+# Short ints and longs (one, two and many 30-bit digits), at and around the digit edges.
+BITMAPS = [0, 1, 0b1011, (1 << 62) - 1, 1 << 62, (1 << 64) - 1, (1 << 512) - 1, 0x5A << 300, 3**300]
+BITS = [0, 1, 29, 30, 31, 59, 60, 61, 62, 63, 64, 299, 300, 306, 511, 512, 10**6]
+
+
+@pytest.mark.parametrize("x", BITMAPS)
+def test_bit_is_the_shift(x: int) -> None:
+    """bit(x, i) (compiled: read from the int's digits) is (x >> i) & 1 at every edge."""
+    for i in BITS:
+        assert wordmem.bit(x, i) == (x >> i) & 1, (x, i)
+
+
+def test_bit_hands_the_rest_to_the_shift() -> None:
+    for x, i in ((-1, 0), (-6, 1), (-(1 << 100), 100), (1 << 70, 1 << 70)):
+        assert wordmem.bit(x, i) == (x >> i) & 1
+    with pytest.raises(ValueError):
+        wordmem.bit(5, -1)  # a negative shift count, as the expression has it

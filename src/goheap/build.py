@@ -73,9 +73,10 @@ try:  # goheap's native kernel (runtime/common/wordmem.py): calls become inline 
     dep = HeaderDep(a["kernel_header"], internal=False)
     for name, cname in a["kernel"].items():
         store = name.startswith("store")
+        first = int_rprimitive if name == "bit" else object_rprimitive  # bit(x, i): two ints
         function_op(
             name=f"{a['kernel_module']}.{name}",
-            arg_types=[object_rprimitive, int_rprimitive] + [int_rprimitive] * store,
+            arg_types=[first, int_rprimitive] + [int_rprimitive] * store,
             return_type=c_int_rprimitive if store else int_rprimitive,
             c_function_name=cname,
             error_kind=ERR_NEG_INT if store else ERR_MAGIC,

@@ -56,7 +56,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
-from goheap.runtime.common.wordmem import load64, store64
+from goheap.runtime.common.wordmem import bit, load64, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -430,16 +430,23 @@ class Heap:
         """
         if self._closed:
             self._closed_error("malloc")
-        if type(size) is not int:
-            size = int_arg(size, "malloc: size")
-        if size < 0:
-            raise GoheapError(f"malloc: size must be a non-negative integer, got {size!r}")
+        n = size if type(size) is int else int_arg(size, "malloc: size")
+        if n < 0:
+            raise GoheapError(f"malloc: size must be a non-negative integer, got {n!r}")
         if typ is not None and not isinstance(typ, Type):
             raise GoheapError(f"malloc: typ must be a goheap Type or None, got {typ!r}")
-        if stack is not None and not isinstance(stack, tuple):
-            _bad_stack(stack)
-        if needzero is not True:
-            needzero = bool(needzero)
+        return self._malloc(n, typ, needzero, p, stack)
+
+    def _malloc(
+        self, size: int, typ: Type | None, needzero: object, p: object, stack: object
+    ) -> int:
+        """malloc once size and typ are checked: typed locals, no unboxing at each use."""
+        stk: tuple[str, ...] | None = None
+        if stack is not None:
+            if not isinstance(stack, tuple):
+                _bad_stack(stack)
+            stk = stack
+        nz = needzero is True or bool(needzero)
         if size >= _MAX_REQUEST:
             # Go's largeAlloc finds no pages and throws; the model's arena is 512 GiB.
             raise GoheapError(
@@ -451,9 +458,9 @@ class Heap:
                 f"malloc: size {size} is not a multiple of type {typ.name}'s size {typ.size}"
             )
         if p is not None:
-            p = self._proc(p)
-            if p != self.g.p:
-                self._on(p)
+            pi = self._proc(p)
+            if pi != self.g.p:
+                self._on(pi)
         observer = self.observer
         cur = self._arena.curp
         pid = cur.id if observer is not None and cur is not None else 0
@@ -462,8 +469,10 @@ class Heap:
         collector = self._collector
         # mallocgc charges the allocation's time itself (chargeAlloc), where
         # Go spends it: before the trigger test.
-        collector.alloc_req = (size, tiny, size > self._max_small)
-        x = self._mallocgc.mallocgcOnP(size, typ, needzero, stack or DEFAULT_STACK)
+        collector.alloc_size = size
+        collector.alloc_tiny = tiny
+        collector.alloc_large = size > self._max_small
+        x = self._mallocgc.mallocgcOnP(size, typ, nz, stk or DEFAULT_STACK)
         if size == self._run_size and noscan == self._run_noscan:
             self._run_count += 1
         else:
@@ -474,7 +483,7 @@ class Heap:
         if tiny and self.liveness == "lifetime" and size:  # size 0 is &zerobase, no tiny block
             self._track_tiny(x)
         if observer is not None:
-            observer.alloc(x, size, typ, pid, stack)
+            observer.alloc(x, size, typ, pid, stk)
         collector.chargeAlloc()  # the paths that return early (size 0) charge here
         collector.inflight = 0  # the caller has the object now
         if p is not None:
@@ -517,7 +526,9 @@ class Heap:
         """newobject(typ): one zeroed object of type typ."""
         if not isinstance(typ, Type):
             raise GoheapError(f"new: typ must be a goheap Type, got {typ!r}")
-        return self.malloc(typ.size, typ, p=p, stack=stack)
+        if self._closed:
+            self._closed_error("malloc")
+        return self._malloc(typ.size, typ, True, p, stack)
 
     def make(self, typ: object, n: object, *, p: object = None, stack: object = None) -> int:
         """newarray(typ, n) / makeslice: the backing array of n elements."""
@@ -550,13 +561,15 @@ class Heap:
         s: MSpan | None = h.spans[(addr - start) >> 13]
         if s is None or addr >= s.limit or addr < s.startAddr or not s.inUse():
             return None
+        if addr - s.startAddr < s.freeindex * s.elemsize:
+            return s  # below freeindex: allocated (objIndex(addr) < freeindex)
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
-        if idx < s.freeindex or (s.allocBits >> idx) & 1:
+        if idx < s.freeindex or bit(s.allocBits, idx):
             return s
         return None
 
-    def _object_base(self, obj: int, offset: int, what: str) -> int:
-        """The base of the allocated object holding the aligned word at obj+offset."""
+    def _object_base(self, obj: int, offset: int, what: str) -> tuple[int, MSpan]:
+        """(base, span) of the allocated object holding the aligned word at obj+offset."""
         if self._closed:
             self._closed_error(what)
         s = self._object_span(obj)
@@ -570,7 +583,7 @@ class Heap:
                 f"{what}: offset {offset} is not an aligned word inside the {size}-byte "
                 f"object at {base:#x}"
             )
-        return base
+        return base, s
 
     def write_word(self, obj: object, offset: object, value: object) -> None:
         """Store a 64-bit scalar at obj+offset."""
@@ -596,11 +609,15 @@ class Heap:
         o = obj if type(obj) is int else int_arg(obj, "write_pointer: the object")
         off = offset if type(offset) is int else int_arg(offset, "write_pointer: the offset")
         t = target if type(target) is int else int_arg(target, "write_pointer: the target")
+        self._write_pointer(o, off, t)
+
+    def _write_pointer(self, o: int, off: int, t: int) -> None:
+        """write_pointer of ints: compiled callers (the workloads) pass them unboxed."""
         if t != 0 and self._object_span(t) is None and t != self._arena.zerobase:
             raise GoheapError(f"write_pointer: target {t:#x} is not an allocated heap object")
-        base = self._object_base(o, off, "write_pointer")
+        base, s = self._object_base(o, off, "write_pointer")
         addr = o + off
-        if not self._mallocgc.isPointerSlot(base, addr):
+        if not self._mallocgc.isPointerSlot(s, base, addr):
             # Go's types make this store impossible; here the collector would miss it.
             raise GoheapError(
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "

@@ -52,8 +52,12 @@ class Goroutine:
 
     def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
-        heap = self.heap
         a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} push: address")
+        return self._push(a)
+
+    def _push(self, a: int) -> int:
+        """push of an int: compiled callers (the workloads) pass it unboxed."""
+        heap = self.heap
         if not heap._is_root(a):
             raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
         self.stack.append(a)
@@ -65,8 +69,13 @@ class Goroutine:
         """Drop the top n slots; returns the value of the last slot dropped."""
         if not isinstance(n, int) or n < 1 or n > len(self.stack):
             raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {len(self.stack)} slots")
+        v = self.stack[-n]
+        self._drop(n)
+        return v
+
+    def _drop(self, n: int) -> None:
+        """pop of 1 <= n <= len(stack) slots, without their value: for compiled callers."""
         stack = self.stack
-        v = stack[-n]
         if n <= 4:  # a frame's few slots: pops, not a slice deletion
             for _ in range(n):
                 stack.pop()
@@ -74,7 +83,6 @@ class Goroutine:
             del stack[-n:]
         if self.heap.observer is not None:
             self.heap.observer.pop(self.id, n)
-        return v
 
     def set(self, slot: object, addr: object) -> None:
         if not isinstance(slot, int) or not 0 <= slot < len(self.stack):

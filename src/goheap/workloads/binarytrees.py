@@ -39,20 +39,22 @@ from goheap.runtime.common.wordmem import load64
 from goheap.workloads.base import Param, Workload
 
 NODE: Final = Type("main.Node", size=16, pointers=[0, 8])
-STACK: Final = ("main.bottomUpTree", "main.main", "runtime.main", "runtime.goexit")
+# tuple[str, ...]: one tuple object, passed as it is (a fixed-length Final tuple is
+# unboxed when compiled, and boxed into a new tuple for every call that takes it).
+STACK: Final[tuple[str, ...]] = ("main.bottomUpTree", "main.main", "runtime.main", "runtime.goexit")
 
 
 def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
     if depth <= 0:
         return h.new(NODE, stack=STACK)
     left = bottom_up_tree(h, g, depth - 1)
-    g.push(left)
+    g._push(left)  # push and write_pointer of ints: no boxing when compiled
     right = bottom_up_tree(h, g, depth - 1)
-    g.push(right)
+    g._push(right)
     node = h.new(NODE, stack=STACK)
-    h.write_pointer(node, 0, left)
-    h.write_pointer(node, 8, right)
-    g.pop(2)
+    h._write_pointer(node, 0, left)
+    h._write_pointer(node, 8, right)
+    g._drop(2)  # g.pop(2), without unboxing the slot's value
     return node
 
 

@@ -62,11 +62,12 @@ class Mallocgc:
         """Allocate size bytes of typ (None: no pointers) from the running P's mcache."""
         raise NotImplementedError
 
-    def isPointerSlot(self, base: int, addr: int) -> bool:
+    def isPointerSlot(self, s: MSpan, base: int, addr: int) -> bool:
         """Whether the collector, scanning the allocated object at base, reads addr as a pointer.
 
         The type check of every pointer store: here, where the version's heap
         bits are, so that the facade reaches it by a direct call when compiled.
+        ``s`` is base's span, which the facade has just looked up.
         """
         raise NotImplementedError
 
@@ -84,9 +85,12 @@ class Collector:
     sample_jumps: bool
 
     cost: CostModel
-    # The mallocgc in progress that the facade has not charged yet: (requested
-    # size, tiny, large). ``chargeAlloc`` charges it where Go spends the time.
-    alloc_req: tuple[int, bool, bool] | None
+    # The mallocgc in progress that the facade has not charged yet: its requested
+    # size (-1: none), and whether it is tiny or large. ``chargeAlloc`` charges it
+    # where Go spends the time. Three fields, not a tuple: no object per allocation.
+    alloc_size: int
+    alloc_tiny: bool
+    alloc_large: bool
     mapped_seen: int  # the heap's ready memory when the last allocation was charged
     inflight: int  # the object mallocgc is returning, live in its caller's frame
 
@@ -99,7 +103,7 @@ class Collector:
         raise NotImplementedError
 
     def chargeAlloc(self) -> None:
-        """Charge the allocation in progress (``alloc_req``) to the mutator, once.
+        """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
         mallocgc calls this after its assist and before its trigger test: Go
         clears the object before testing the trigger, so the time of the
@@ -108,13 +112,13 @@ class Collector:
         + per byte, by how far the heap is out of cache) plus the first touch
         of every page the heap has made ready since the last allocation.
         """
-        req = self.alloc_req
-        if req is None:
+        size = self.alloc_size
+        if size < 0:
             return
-        self.alloc_req = None
+        self.alloc_size = -1
         inuse, mapped = self.heapInuseMapped()
         cost = self.cost
-        ns = cost.alloc_ns(req[0], req[1], req[2], inuse)
+        ns = cost.alloc_ns(size, self.alloc_tiny, self.alloc_large, inuse)
         if mapped > self.mapped_seen:
             ns += cost.first_touch_ns(mapped - self.mapped_seen)
         self.mapped_seen = mapped

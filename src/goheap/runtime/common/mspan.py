@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
+from goheap.runtime.common.wordmem import bit
 
 if TYPE_CHECKING:
     from goheap.runtime.common.specials import SpecialRecord
@@ -153,7 +154,7 @@ class MSpan:
     def isFree(self, index: int) -> bool:
         if index < self.freeindex:
             return False
-        return (self.allocBits >> index) & 1 == 0
+        return bit(self.allocBits, index) == 0
 
     def objIndex(self, p: int) -> int:
         """The object index of address p (each version's division)."""

@@ -1,4 +1,5 @@
-/* goheap's native kernel: word and byte loads and stores of a memoryview, in place.
+/* goheap's native kernel: word and byte loads and stores of a memoryview, in place,
+ * and bit tests of an int bitmap.
  *
  * What goheap.runtime.common.wordmem's four functions compile to (python -m
  * goheap.build registers them with mypyc as primitives). Each is exactly the
@@ -122,6 +123,69 @@ static inline int GoheapMem_Store8(PyObject *mv, CPyTagged i, CPyTagged v) {
         return GoheapMem_StoreSlow(mv, i, v);
     ((unsigned char *)view->buf)[idx] = (unsigned char)CPyTagged_ShortAsSsize_t(v);
     return 0;
+}
+
+/* GoheapMem_Bit(x, i): (x >> i) & 1, for a non-negative int x (a span bitmap) and 0 <= i.
+ * A short x is shifted in C; a long one (CPython 3.11's layout: PyLong_SHIFT-bit digits,
+ * the sign in ob_size) is read digit by digit, without the new int the shift would make.
+ * Anything else (negative x or i, an i that is not short, another int layout) is the
+ * Python expression itself. */
+static CPyTagged GoheapMem_BitSlow(CPyTagged x, CPyTagged i) {
+    PyObject *xo = CPyTagged_AsObject(x);
+    if (xo == NULL)
+        return CPY_INT_TAG;
+    PyObject *io = CPyTagged_AsObject(i);
+    if (io == NULL) {
+        Py_DECREF(xo);
+        return CPY_INT_TAG;
+    }
+    PyObject *s = PyNumber_Rshift(xo, io);
+    Py_DECREF(xo);
+    Py_DECREF(io);
+    if (s == NULL)
+        return CPY_INT_TAG;
+    PyObject *one = PyLong_FromLong(1);
+    if (one == NULL) {
+        Py_DECREF(s);
+        return CPY_INT_TAG;
+    }
+    PyObject *r = PyNumber_And(s, one);
+    Py_DECREF(s);
+    Py_DECREF(one);
+    if (r == NULL)
+        return CPY_INT_TAG;
+    if (unlikely(!PyLong_Check(r))) {
+        CPy_TypeError("int", r);
+        Py_DECREF(r);
+        return CPY_INT_TAG;
+    }
+    return CPyTagged_StealFromObject(r);
+}
+
+static inline CPyTagged GoheapMem_Bit(CPyTagged x, CPyTagged i) {
+    if (likely(CPyTagged_CheckShort(i))) {
+        Py_ssize_t n = CPyTagged_ShortAsSsize_t(i);
+        if (likely(n >= 0)) {
+            if (CPyTagged_CheckShort(x)) {
+                Py_ssize_t v = CPyTagged_ShortAsSsize_t(x);
+                if (v >= 0)
+                    return n >= 63 ? 0 : (CPyTagged)((((size_t)v) >> n) & 1) << 1;
+            }
+#if PY_VERSION_HEX < 0x030C0000
+            else {
+                PyLongObject *o = (PyLongObject *)CPyTagged_LongAsObject(x);
+                Py_ssize_t size = Py_SIZE(o);
+                if (size > 0) {
+                    Py_ssize_t d = n / PyLong_SHIFT;
+                    if (d >= size)
+                        return 0;
+                    return (CPyTagged)((o->ob_digit[d] >> (n % PyLong_SHIFT)) & 1) << 1;
+                }
+            }
+#endif
+        }
+    }
+    return GoheapMem_BitSlow(x, i);
 }
 
 #endif /* GOHEAP_WORDMEM_H */

@@ -1,4 +1,5 @@
-"""Word and byte loads and stores of the arena and the heap bitmap: the native kernel.
+"""Word and byte loads and stores of the arena and the heap bitmap, and bit tests of the
+span bitmaps: the native kernel.
 
 The heap's memory is an ``mmap`` seen through memoryviews (``ArenaMemory``):
 ``words`` (format ``Q``, one item per 8-byte word) and ``bytes``/``bitmap``
@@ -9,12 +10,15 @@ functions instead of subscripts:
   ``words[i] = v``;
 - ``load8(b, i)`` is ``b[i]`` and ``store8(b, i, v)`` is ``b[i] = v``.
 
-That is all they are, and all they are in pure Python (there they are
-``operator.getitem`` and ``operator.setitem``: one C call, no Python
-frame). Their point is the compiled build: ``python -m goheap.build`` teaches
-mypyc to emit each call as an inline C function (``wordmem.h``) that reads
-or writes the word in place, where a subscript would box the index and the
-value into Python ints and go through the memoryview's generic item
+``bit(x, i)`` is ``(x >> i) & 1``, a test of an int bitmap.
+
+That is all they are, and all they are in pure Python (there the four
+are ``operator.getitem`` and ``operator.setitem``: one C call, no Python
+frame; ``bit`` is the expression in a function). Their point is the
+compiled build: ``python -m goheap.build`` teaches mypyc to emit each call
+as an inline C function (``wordmem.h``) that reads or writes the word in
+place, where a subscript would box the index and the value into Python
+ints and go through the memoryview's generic item
 protocol -- most of what a compiled allocation cost (issue 12). The C path
 is taken only for what it does exactly like the subscript: a live,
 writable, C-contiguous one-dimensional memoryview of the right format, an
@@ -55,6 +59,17 @@ def store8(b: memoryview, i: int, v: int) -> None:
     b[i] = v
 
 
+def bit(x: int, i: int) -> int:
+    """``(x >> i) & 1``: bit i of an int bitmap (a span's ``allocBits``, ``gcmarkBits``).
+
+    Compiled, a bitmap of more than 62 bits is a Python int, and the shift
+    makes a new one for every test; the C reads the bit from the int's
+    digits in place (non-negative x and i, CPython 3.11's int layout;
+    anything else takes the expression itself).
+    """
+    return (x >> i) & 1
+
+
 if not TYPE_CHECKING:
     # Interpreted, a builtin does the same in one C call (no Python frame).
     load64 = load8 = operator.getitem
@@ -66,5 +81,6 @@ PRIMITIVES = {
     "store64": "GoheapMem_Store64",
     "load8": "GoheapMem_Load8",
     "store8": "GoheapMem_Store8",
+    "bit": "GoheapMem_Bit",
 }
 HEADER = "wordmem.h"

@@ -50,7 +50,7 @@ What the model simplifies
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.common.facade import Mallocgc
@@ -60,6 +60,7 @@ from goheap.runtime.common.wordmem import store64
 from goheap.runtime.go127.mgcmark import gcmarknewobject, isPointerSlot
 
 if TYPE_CHECKING:
+    from goheap.runtime.common.mspan import MSpan as CommonMSpan
     from goheap.runtime.go127.mcache import MCache
     from goheap.runtime.go127.mgc import GC
     from goheap.runtime.go127.mheap import MHeap
@@ -101,9 +102,8 @@ class Malloc(Mallocgc):
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
-    def isPointerSlot(self, base: int, addr: int) -> bool:
-        s = self.h.spanOfHeap(base)
-        return s is not None and isPointerSlot(self.h, s, base, addr)
+    def isPointerSlot(self, s: CommonMSpan, base: int, addr: int) -> bool:
+        return isPointerSlot(self.h, cast("MSpan", s), base, addr)
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]

@@ -41,6 +41,8 @@ from goheap.errors import GoheapError, RuntimeThrow
 from goheap.runtime.go127.mspan import makeSpanClass
 
 if TYPE_CHECKING:
+    from mypy_extensions import i64  # a native int64 when compiled; int in annotations only
+
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
 
@@ -66,7 +68,9 @@ class MCache:
     def __init__(self, h: MHeap) -> None:
         """``allocmcache``: every slot starts as ``emptymspan``."""
         self.h = h
-        self.nextSample = 0
+        # Go's int64: with MemProfileRate = 0 it holds maxInt64, which a plain
+        # int field would keep as a Python object (one per allocation, compiled).
+        self.nextSample: i64 = 0
         self.memProfRate = 0
         self.scanAlloc = 0
         self.tiny = 0

@@ -204,7 +204,9 @@ class GC(Collector):
         self.bgMarkWorkerCount = 0
         self.runtimeObjects: list[int] = []
         self.inflight = 0  # the object the last mallocgc returned (until the caller has it)
-        self.alloc_req: tuple[int, bool, bool] | None = None
+        self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
+        self.alloc_tiny = False
+        self.alloc_large = False
         self.mapped_seen = 0
         self.pinned: list[int] = []  # in-flight objects of callers below us
         self._starting = False

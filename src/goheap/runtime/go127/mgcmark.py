@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.specials import KindSpecialFinalizer
+from goheap.runtime.common.wordmem import bit as bitOf  # shade has a local `bit`
 from goheap.runtime.common.wordmem import load8, load64, store8, store64
 from goheap.runtime.go127.mspan import mSpanInUse
 
@@ -312,7 +313,7 @@ class Marker:
         if s is None or s.state != mSpanInUse or p >= s.limit or p < s.startAddr:
             return
         idx = ((p - s.startAddr) * s.divMul) >> 32 if s.sizeclass else 0
-        if idx >= s.freeindex and not (s.allocBits >> idx) & 1:
+        if idx >= s.freeindex and not bitOf(s.allocBits, idx):
             return  # a free slot: nothing a program can reach
         size = s.elemsize
         if self.green and 16 <= size <= 512:

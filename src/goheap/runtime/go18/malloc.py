@@ -34,6 +34,7 @@ from goheap.runtime.go18.mgcsweep import deductSweepCredit
 from goheap.runtime.go18.mspan import MSpan
 
 if TYPE_CHECKING:
+    from goheap.runtime.common.mspan import MSpan as CommonMSpan
     from goheap.runtime.go18.mcache import MCache
     from goheap.runtime.go18.mheap import MHeap
     from goheap.runtime.go18.mprof import MProf
@@ -93,8 +94,8 @@ class Malloc(Mallocgc):
         assert p is not None and p.mcache is not None
         return self.mallocgc(size, typ, needzero, p.mcache, stack)
 
-    def isPointerSlot(self, base: int, addr: int) -> bool:
-        return self.heapbits.isPointerWord(base, addr)
+    def isPointerSlot(self, s: CommonMSpan, base: int, addr: int) -> bool:
+        return self.heapbits.isPointerWord(base, addr)  # the heap bitmap needs no span
 
     def mallocgc(
         self, size: int, typ: Type | None, needzero: bool, c: MCache, stack: tuple[str, ...]

@@ -117,7 +117,9 @@ class GC(GCHooks):
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
         self.in_gc = False
         self.inflight = 0
-        self.alloc_req: tuple[int, bool, bool] | None = None
+        self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
+        self.alloc_tiny = False
+        self.alloc_large = False
         self.mapped_seen = 0
 
     # --- time ---

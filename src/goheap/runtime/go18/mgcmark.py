@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from goheap.runtime.common.specials import KindSpecialFinalizer
-from goheap.runtime.common.wordmem import load8, load64
+from goheap.runtime.common.wordmem import bit, load8, load64
 from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class Marker:
         idx = s.objIndex(p) if s.sizeclass else 0
         if s.isFree(idx):
             return
-        if (s.gcmarkBits >> idx) & 1:
+        if bit(s.gcmarkBits, idx):
             return
         s.gcmarkBits |= 1 << idx
         base = s.startAddr + idx * s.elemsize
