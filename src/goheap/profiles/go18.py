@@ -112,14 +112,7 @@ class Go18Runtime(Runtime):
 
     def _scavenger_idle(self) -> bool:
         """Every free span is released already: sysmon's scavenge would change nothing."""
-        h = self.mheap
-        for lst in [*h.free, h.freelarge]:
-            s = lst.first
-            while s is not None:
-                if s.npreleased != s.npages:
-                    return False
-                s = s.next
-        return True
+        return self.mheap.all_free_released()
 
     def _play_scavenger(self, x0: int, x_end: int, grid: list[tuple[int, int]]) -> None:
         """sysmon's scavenger timer (every scavengelimit/2) through skipped idle time."""

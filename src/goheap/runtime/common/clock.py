@@ -21,6 +21,9 @@ from typing import Final
 # fixed, recognisable non-zero value so that "unusedsince == 0" keeps Go's
 # meaning of "never stamped".
 START_NS: Final = 1_000_000_000
+#: An instant after every instant the clock can reach (Go's nanotime is an
+#: int64, and Heap.advance refuses to go past it): "never" for deadlines.
+NEVER_NS: Final = 1 << 63
 
 
 class Clock:

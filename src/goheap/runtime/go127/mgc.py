@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common import mgc
-from goheap.runtime.common.clock import CostModel
+from goheap.runtime.common.clock import NEVER_NS, CostModel
 from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
@@ -230,9 +230,11 @@ class GC(Collector):
         # and returns the period's end then.
         self.idle_point: Callable[[int], int] | None = None
         self.on_sample = None
-        self.next_sample_ns = 1 << 62
+        self.next_sample_ns = NEVER_NS
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
         self.next_event_ns = clock.now + forcePreemptNS
+        # Idle time with nothing to do is jumped over (tests compare it with stepping).
+        self.skip_quiet_wakes = True
 
         controller.addGlobals(params.globals_scan)
 
@@ -407,6 +409,8 @@ class GC(Collector):
             if self.idle_point is not None:
                 end = self.idle_point(end)  # may fast-forward through identical cycles
                 now = self.clock.now
+            if self._skip_quiet_wakes(now, end):
+                continue
             deadline = min(end, self._next_idle_wake(now), self.next_sample_ns)
             step = max(1, deadline - now)
             self.clock.now = now + step
@@ -414,6 +418,34 @@ class GC(Collector):
             self.slice_start = self.clock.now
             self._sysmon()
         self.slice_start = self.clock.now
+
+    def _skip_quiet_wakes(self, now: int, end: int) -> bool:
+        """Jump over sysmon's idle wakes before ``end`` that can do nothing.
+
+        With no forced GC to come (none has run yet, or GOGC=off), sweeping
+        done and the scavenger asleep past them, each of sysmon's 60-second
+        idle wakes only closes an all-idle window of the GC CPU limiter,
+        which changes nothing but its ``lastUpdate``. All but the last such
+        wake before the period's end (or the timeline's next tick, or the
+        scavenger's wake-up) are done at once: the clock moves to the last
+        skipped wake, its idle time goes to the limiter and sysmon runs
+        there, leaving the state stepping would. Returns whether it jumped.
+        """
+        if not self.skip_quiet_wakes or self.gcphase != _GCoff:
+            return False
+        if self.last_gc_nanotime and self.controller.gcPercent >= 0:
+            return False  # forced GCs to come: the idle fast-forward's business
+        wake = forcegcperiod // 2
+        target = min(end, self.next_sample_ns, self.scavenger.next_event() - 1)
+        wakes = (target - now) // wake - 1  # all but the last one
+        if wakes < 1 or not self.h.isSweepDone():
+            return False
+        step = wakes * wake
+        self.clock.now = now + step
+        self.limiter.addIdleTime(step * self.procs)
+        self.slice_start = self.clock.now
+        self._sysmon()
+        return True
 
     def _next_idle_wake(self, now: int) -> int:
         """When sysmon next acts while every P is idle.

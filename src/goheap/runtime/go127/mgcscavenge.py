@@ -71,6 +71,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from goheap.runtime.common.clock import NEVER_NS
 from goheap.runtime.go127.mgcpacer import MAX_UINT64, float64ToInt64, float64ToUint64, u64
 
 if TYPE_CHECKING:
@@ -312,7 +313,7 @@ class ScavengerState:
         return released
 
 
-_NEVER: Final = 1 << 62
+_NEVER: Final = NEVER_NS
 
 
 class BgScavenger:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.common.clock import CostModel
+from goheap.runtime.common.clock import NEVER_NS, CostModel
 from goheap.runtime.common.mgc import (
     CycleLog,
     GCCycle,
@@ -101,6 +101,8 @@ class GC(GCHooks):
         self.last_scavenge = self.clock.now
         self._last_gc_mono = 0  # clock time of the last GC's end (sysmon's lastgc)
         self.last_bgsweep = self.clock.now
+        # Idle time with nothing to do is jumped over (tests compare it with stepping).
+        self.skip_quiet_wakes = True
         self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
         self.nbgsweep = 0
         self.npausesweep = 0
@@ -113,7 +115,7 @@ class GC(GCHooks):
         # A timeline sampler (goheap.timeline): called with "tick" when the
         # clock passes next_sample_ns, and with "gc_start"/"gc_end".
         self.on_sample = None
-        self.next_sample_ns = 1 << 62
+        self.next_sample_ns = NEVER_NS
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
         self.in_gc = False
         self.inflight = 0
@@ -248,6 +250,10 @@ class GC(GCHooks):
             # Idle Ps sweep whatever is left, then time simply passes.
             while not self.h.sweepdone and sweepone(self.h) != -1:
                 self.nbgsweep += 1
+            skipped = self._skip_quiet_wakes(ns)
+            if skipped:
+                ns -= skipped
+                continue
             self.last_bgsweep = self.clock.now
             if self.idle_point is not None:
                 # The work sweeping and the GCs do is not idle time: the idle
@@ -298,6 +304,34 @@ class GC(GCHooks):
                 self.nbgsweep += 1
             return
         self.last_bgsweep = now
+
+    def _skip_quiet_wakes(self, ns: int) -> int:
+        """Jump over sysmon's wakes in the next ns that can do nothing; the ns skipped.
+
+        With no forced GC to come (none has run yet, or GOGC=off) and every
+        free span released, sysmon's 2.5-minute scavenger wakes change
+        nothing but ``last_scavenge``; an idle heap never collects again. The
+        wakes up to the last one before the period's end (or the timeline's
+        next tick, which a wake would take) are skipped in one step, leaving
+        the state stepping them would: the clock and ``last_scavenge`` at the
+        last skipped wake. The rest is stepped.
+        """
+        if not self.skip_quiet_wakes or self.gcphase != _GCoff or self.in_gc:
+            return 0
+        if self.stats.last_gc != 0 and self.controller.gcpercent >= 0:
+            return 0  # forced GCs to come: the idle fast-forward's business
+        period = scavengelimit // 2 + 1  # a wake comes as soon as it is overdue
+        now = self.clock.now
+        target = min(now + ns, self.next_sample_ns - 1)
+        wakes = (target - self.last_scavenge) // period - 1  # all but the last one
+        if wakes < 1 or not self.h.all_free_released():
+            return 0
+        t = self.last_scavenge + wakes * period
+        if t <= now:
+            return 0
+        self.clock.now = t
+        self.last_scavenge = t
+        return t - now
 
     def _sysmon(self) -> None:
         """sysmon's periodic work: the 2-minute forced GC and the scavenger."""

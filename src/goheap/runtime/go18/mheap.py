@@ -622,6 +622,16 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
             s = s.next
         return sumreleased
 
+    def all_free_released(self) -> bool:
+        """Every free span is released already: a scavenge would change nothing."""
+        for lst in [*self.free, self.freelarge]:
+            s = lst.first
+            while s is not None:
+                if s.npreleased != s.npages:
+                    return False
+                s = s.next
+        return True
+
     def scavenge(self, now: int, limit: int) -> int:
         """Release free spans unused for longer than limit ns; bytes released."""
         total = 0
