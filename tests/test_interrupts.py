@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from goheap.cli import main
-from goheap.interrupts import Interrupted, signals_call
+from goheap.interrupts import Interrupted, deferred_signals, safe_point, signals_call
 from goheap.trace import TraceError, open_trace, open_trace_bytes
 from goheap.trace.writer import TraceWriter, encode_records
 
@@ -177,3 +177,37 @@ def test_truncated_is_an_optional_boolean_of_end() -> None:
     bad = open_trace_bytes(encode_records([[11], [19, 1, 1]]))
     with pytest.raises(TraceError, match="'end' event needs true or false 'truncated'"):
         list(bad.records())
+
+
+def test_a_simulation_takes_a_signal_at_its_next_safe_point() -> None:
+    """Inside deferred_signals nothing is raised where the signal lands (compiled code may be
+    running a C-API call there); the next safe point, or the block's end, raises it."""
+    reached = []
+    with pytest.raises(Interrupted) as caught, deferred_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler has run by now
+        reached.append("after the signal")
+        safe_point()
+        reached.append("after the safe point")
+    assert reached == ["after the signal"] and caught.value.signum == signal.SIGTERM
+    with pytest.raises(Interrupted) as caught, deferred_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert caught.value.signum == signal.SIGINT  # raised at the end of the block
+    with deferred_signals():
+        safe_point()  # nothing pending: nothing raised
+
+
+def test_a_timeline_sample_is_a_safe_point() -> None:
+    from goheap import Heap
+    from goheap.timeline import Timeline
+
+    with Heap() as h:
+        timeline = Timeline(h)
+        with pytest.raises(Interrupted), deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            for _ in range(100_000):
+                h.malloc(64)  # GCs start and end: samples
+            pytest.fail("the interrupt was not taken at a sample")
+        timeline.detach()

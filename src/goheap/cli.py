@@ -32,7 +32,7 @@ from goheap.cliopts import (
 )
 from goheap.document import document, dumps, run_body
 from goheap.errors import GoheapError
-from goheap.interrupts import Interrupted, signals_call
+from goheap.interrupts import Interrupted, deferred_signals, signals_call
 from goheap.options import parse_gogc, parse_memlimit, split_list
 from goheap.outputs import STDOUT, announcing, check_outputs, write_file
 from goheap.pprof.command import analyze
@@ -480,7 +480,8 @@ def replay(
 
             replayer = Replayer(session.heap)
             try:
-                count = replayer.replay(reader, progress=show)
+                with deferred_signals():  # raised at a timeline sample (goheap.interrupts)
+                    count = replayer.replay(reader, progress=show)
             except TraceError as e:
                 failure = e
                 count = replayer.count  # the events applied before the bad one

@@ -30,6 +30,7 @@ from typing import Any
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.heapcensus import breakdown, class_table, live_objects, span_map
+from goheap.interrupts import deferred_signals
 from goheap.options import parse_gogc
 from goheap.profiles import DEFAULT_PROFILE, get_profile
 from goheap.profiles.fastforward import TRACE_EVERY_LINE
@@ -176,7 +177,8 @@ def run_workload(
     opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate, costs)
     session = Session(opts, progress)
     try:
-        result = workload.run(session.heap, params)
+        with deferred_signals():  # raised at a timeline sample, never inside compiled code
+            result = workload.run(session.heap, params)
         if not isinstance(result, dict):
             result = {}
         results = session.results(workload.name, params, result)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from goheap.interrupts import safe_point
+
 if TYPE_CHECKING:
     from goheap.heap import Heap
 
@@ -45,6 +47,7 @@ class Timeline:
 
     def sample(self, event: str = "tick") -> None:
         """Record the heap now; ``event`` is start, tick, gc_start, gc_end or end."""
+        safe_point()  # an interrupt deferred while the simulation ran acts here
         h = self.heap
         s = h.runtime.snapshot()
         now = h.clock.now

@@ -203,13 +203,16 @@ class TraceWriter:
     # --- signals ---
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """A SIGINT/SIGTERM handler: raise Interrupted, but never inside a record or a close."""
+        """A SIGINT/SIGTERM handler: Interrupted is raised after the next whole record.
+
+        Never here: the handler may run inside a record or a close, or inside
+        the simulation's compiled code (a C-API call checking for signals),
+        where an exception would end the process (goheap.interrupts).
+        """
         if self._interrupted:
             return  # the first is being handled: the trace is being cut
-        if self._busy or self._closing:
+        if self._pending is None:
             self._pending = signum
-            return
-        self._raise(signum)
 
     def _raise_pending(self) -> None:
         if self._pending is not None and not self._closing:
