@@ -89,8 +89,7 @@ class TraceWriter:
         self.fmt = fmt
         self.count = 0
         self._file: OutputFile | None = None
-        self._busy = False  # inside a write: a signal waits for the record to be whole
-        self._pending: int | None = None  # the signal that waits
+        self._pending: int | None = None  # a signal, raised after the next whole record
         self._closing = False  # from end() on, a signal waits for close() to finish
         self._interrupted = False  # one Interrupted was raised: later signals are ignored
         self.closed = False  # close() put the whole trace in place
@@ -141,13 +140,11 @@ class TraceWriter:
                 data = _dumps(ev) + b"\n"
         except (TypeError, ValueError, OverflowError, IndexError) as e:
             raise TraceError(f"cannot encode record {[op, *fields]!r}: {e}") from None
-        self._busy = True
         try:
             self._write(data)
         except OSError as e:
             raise self._failed(e) from None
         self.count += 1
-        self._busy = False
         if self._pending is not None:
             self._raise_pending()
 
