@@ -24,6 +24,7 @@ backed: nothing in the model reads it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import mmap
 from typing import Final
@@ -145,9 +146,16 @@ class ArenaMemory:
         self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
 
     def close(self) -> None:
-        """Unmap both regions (the heap is unusable afterwards)."""
-        self.words.release()
-        self.bytes.release()
-        self.bitmap.release()
-        self._arena_map.close()
-        self._bitmap_map.close()
+        """Unmap both regions (the heap is unusable afterwards).
+
+        A region something still views (a numpy array in a frame a sampling
+        profiler keeps, as Dask's workers do) cannot be unmapped now: it is
+        left to be unmapped when the last view goes, which changes nothing
+        but when the address space is given back.
+        """
+        for view in (self.words, self.bytes, self.bitmap):
+            with contextlib.suppress(BufferError):
+                view.release()
+        for region in (self._arena_map, self._bitmap_map):
+            with contextlib.suppress(BufferError):
+                region.close()
