@@ -19,10 +19,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +28,10 @@ from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.validate.go18 import is_go18, probe_go18
-from goheap.validate.toolchain import Toolchain, clean_env
+from goheap.validate.toolchain import Toolchain, build_beside, clean_env, run_build
 
 PROBES = ("alloc", "mark")
 RUN_TIMEOUT_S = 300
-BUILD_TIMEOUT_S = 600
 MIB = 1 << 20
 
 GCTRACE = re.compile(
@@ -119,42 +116,17 @@ def build_probes(tc: Toolchain, src: Path, cache_dir: Path) -> dict[str, Path]:
     out = {p: bindir / p for p in PROBES}
     if all(x.is_file() for x in out.values()):
         return out
-    try:
-        bindir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=bindir.parent))
-    except OSError as e:
-        raise GoheapError(f"cannot write to the cache {bindir.parent}: {e.strerror}") from None
-    try:
+
+    def build(tmp: Path) -> None:
         env = tc.build_env(cache_dir)
         if gopath_mode(tc):  # no modules: single files in GOPATH mode
             env.update(GO111MODULE="off", GOFLAGS="")
         for p in PROBES:
-            _go_build(tc, env, src / p, tmp / p)
-        if bindir.exists():
-            shutil.rmtree(bindir)
-        os.replace(tmp, bindir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            cmd = [str(tc.go), "build", "-o", str(tmp / p), "main.go"]
+            run_build(cmd, src / p, env, str(src / p), tc.version)
+
+    build_beside(bindir, build)
     return out
-
-
-def _go_build(tc: Toolchain, env: dict[str, str], pkg: Path, exe: Path) -> None:
-    try:
-        proc = subprocess.run(
-            [str(tc.go), "build", "-o", str(exe), "main.go"],
-            cwd=pkg,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise GoheapError(f"go build of {pkg} took over {BUILD_TIMEOUT_S} s; gave up") from None
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        detail = "; ".join(lines[:3]) or f"exit status {proc.returncode}"
-        raise GoheapError(f"go build in {pkg} failed with {tc.version}: {detail}")
 
 
 def run_probe(exe: Path, args: list[str], gogc: str) -> tuple[dict[str, Any], list[dict]]:
