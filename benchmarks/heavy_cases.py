@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import runpy
 import statistics
 import subprocess
@@ -54,6 +53,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from goheap.calibrate.probes import parse_gctrace
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle"
@@ -102,31 +103,6 @@ CASES: tuple[Case, ...] = (
     Case("binarytrees16-gogc50", "binarytrees", {"depth": 16}, gogc=50),
     Case("binarytrees16-gogc400", "binarytrees", {"depth": 16}, gogc=400),
 )
-
-GCTRACE = re.compile(
-    r"gc (?P<n>\d+) @(?P<at>[\d.]+)s (?P<util>\d+)%: "
-    r"(?P<c1>[\d.]+)\+(?P<c2>[\d.]+)\+(?P<c3>[\d.]+) ms clock, "
-    r"(?P<p1>[\d.]+)\+(?P<assist>[\d.]+)/(?P<bg>[\d.]+)/(?P<idle>[\d.]+)\+(?P<p3>[\d.]+) ms cpu, "
-    r"(?P<h0>\d+)->(?P<h1>\d+)->(?P<h2>\d+) MB, (?P<goal>\d+) MB goal, "
-    r"(?:.*?)(?P<procs>\d+) P(?P<forced> \(forced\))?"
-)
-
-
-def parse_gctrace(text: str) -> list[dict[str, Any]]:
-    """The gctrace lines of a run, as dicts (MB columns as ints, times in ms)."""
-    out = []
-    for line in text.splitlines():
-        m = GCTRACE.match(line.strip())
-        if not m:
-            continue
-        d: dict[str, Any] = {k: v for k, v in m.groupdict().items() if k != "forced"}
-        for k in ("n", "util", "h0", "h1", "h2", "goal", "procs"):
-            d[k] = int(d[k])
-        for k in ("at", "c1", "c2", "c3", "p1", "assist", "bg", "idle", "p3"):
-            d[k] = float(d[k])
-        d["forced"] = m.group("forced") is not None
-        out.append(d)
-    return out
 
 
 def load_average() -> float:

@@ -35,21 +35,31 @@ RUN_TIMEOUT_S = 300
 MIB = 1 << 20
 
 GCTRACE = re.compile(
-    r"gc \d+ @[\d.]+s \d+%: (?P<c1>[\d.]+)\+(?P<c2>[\d.]+)\+(?P<c3>[\d.]+) ms clock, "
+    r"gc (?P<n>\d+) @(?P<at>[\d.]+)s (?P<util>\d+)%: "
+    r"(?P<c1>[\d.]+)\+(?P<c2>[\d.]+)\+(?P<c3>[\d.]+) ms clock, "
     r"(?P<p1>[\d.]+)\+(?P<assist>[\d.]+)/(?P<bg>[\d.]+)/(?P<idle>[\d.]+)\+(?P<p3>[\d.]+) ms cpu, "
-    r"(?P<h0>\d+)->\d+->\d+ MB.*?(?P<forced>\(forced\))?$"
+    r"(?P<h0>\d+)->(?P<h1>\d+)->(?P<h2>\d+) MB, (?P<goal>\d+) MB goal, "
+    r"(?:.*?)(?P<procs>\d+) P(?P<forced> \(forced\))?"
 )
 
 
-def parse_gctrace(stderr: str) -> list[dict[str, Any]]:
-    """Go's gctrace lines (1.8's and today's form): clock and CPU parts in ms, forced or not."""
+def parse_gctrace(text: str) -> list[dict[str, Any]]:
+    """Go's gctrace lines (1.8's and today's form) as dicts: MB columns as ints, times in ms.
+
+    Also what benchmarks/heavy_cases.py reads of both runtimes' runs.
+    """
     out = []
-    for line in stderr.splitlines():
+    for line in text.splitlines():
         m = GCTRACE.match(line.strip())
-        if m:
-            d: dict[str, Any] = {k: float(v) for k, v in m.groupdict().items() if k != "forced"}
-            d["forced"] = m.group("forced") is not None
-            out.append(d)
+        if not m:
+            continue
+        d: dict[str, Any] = {k: v for k, v in m.groupdict().items() if k != "forced"}
+        for k in ("n", "util", "h0", "h1", "h2", "goal", "procs"):
+            d[k] = int(d[k])
+        for k in ("at", "c1", "c2", "c3", "p1", "assist", "bg", "idle", "p3"):
+            d[k] = float(d[k])
+        d["forced"] = m.group("forced") is not None
+        out.append(d)
     return out
 
 
