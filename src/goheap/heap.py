@@ -564,9 +564,7 @@ class Heap:
         if addr - s.startAddr < s.freeindex * s.elemsize:
             return s  # below freeindex: allocated (objIndex(addr) < freeindex)
         idx = s.objIndex(addr) if s.sizeclass != 0 else 0
-        if idx < s.freeindex or bit(s.allocBits, idx):
-            return s
-        return None
+        return s if bit(s.allocBits, idx) else None
 
     def _object_base(self, obj: int, offset: int, what: str) -> tuple[int, MSpan]:
         """(base, span) of the allocated object holding the aligned word at obj+offset."""
