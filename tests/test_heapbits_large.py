@@ -106,6 +106,9 @@ def test_bulk_scan_walks_as_the_word_by_word_scan(
         for w in range(start, start + nwords):
             words[w] = (w * 0x9E3779B97F4A7C15 & nonzero) & ((1 << 64) - 1)
         m = Marker(h.mheap)
-        assert m._scan_words_bulk(start, nwords) == m._scan_words_each(start, nwords)
+        bulk = m._scan_words_bulk(start, nwords)
+        m.bulk_words = 1 << 62  # scan_words word by word, whatever the length
+        each = m.scan_words(bits.arena_start + (start << 3), nwords << 3)
+        assert bulk == each
     finally:
         h.close()

@@ -84,19 +84,22 @@ class Marker:
         self.bitmap_size = h.heapbits.bitmap_size
         self.grey: list[int] = []
         self.result = MarkResult()
+        # From this many words on, scan_words walks in bulk (tests raise it to
+        # compare the bulk walk with the word-by-word one).
+        self.bulk_words = _BULK_WORDS
 
     # --- primitives ---
 
     def scan_words(self, b: int, n: int) -> tuple[list[int], int]:
-        """scanobject's walk of [b, b+n): (pointer values found, bytes walked)."""
+        """scanobject's walk of [b, b+n): (pointer values found, bytes walked).
+
+        Word by word for short objects (the common case, with no further
+        call); from ``bulk_words`` words on, ``_scan_words_bulk``.
+        """
         start_word = (b - self.arena_start) >> 3
         nwords = n >> 3
-        if nwords >= _BULK_WORDS:
+        if nwords >= self.bulk_words:
             return self._scan_words_bulk(start_word, nwords)
-        return self._scan_words_each(start_word, nwords)
-
-    def _scan_words_each(self, start_word: int, nwords: int) -> tuple[list[int], int]:
-        """scan_words one word at a time (short objects; the reference for the bulk walk)."""
         bm = self.bm
         top = self.bitmap_size - 1
         words = self.words
