@@ -16,8 +16,8 @@ import pytest
 from goheap.errors import GoheapError
 
 
-def build_oracle(package: str, out_dir: Path) -> tuple[Path, dict[str, str], Path]:
-    """``go build ./package`` into out_dir: (the executable, the build environment, go)."""
+def go_toolchain() -> tuple[Path, Path, dict[str, str]]:
+    """(go, tests/oracle, the offline build environment); the test is skipped without them."""
     from goheap.validate import toolchain
 
     try:
@@ -25,10 +25,15 @@ def build_oracle(package: str, out_dir: Path) -> tuple[Path, dict[str, str], Pat
         oracle = toolchain.find_oracle_dir()
     except GoheapError as e:
         pytest.skip(str(e))
-    env = tc.build_env(toolchain.default_cache_dir())
+    return tc.go, oracle, tc.build_env(toolchain.default_cache_dir())
+
+
+def build_oracle(package: str, out_dir: Path) -> tuple[Path, dict[str, str], Path]:
+    """``go build ./package`` into out_dir: (the executable, the build environment, go)."""
+    go, oracle, env = go_toolchain()
     exe = out_dir / package
     build = subprocess.run(
-        [str(tc.go), "build", "-o", str(exe), f"./{package}"],
+        [str(go), "build", "-o", str(exe), f"./{package}"],
         cwd=oracle,
         env=env,
         capture_output=True,
@@ -36,4 +41,4 @@ def build_oracle(package: str, out_dir: Path) -> tuple[Path, dict[str, str], Pat
         timeout=600,
     )
     assert build.returncode == 0, build.stderr
-    return exe, env, tc.go
+    return exe, env, go

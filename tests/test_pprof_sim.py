@@ -41,6 +41,7 @@ from goheap.profiles import get_profile
 from goheap.runner import profile_rate, run_workload
 from goheap.runtime.common.gotype import POINTER
 from goheap.workloads import get_workload, parse_params
+from tests.go_oracle import go_toolchain
 
 PROFILES = ("go1.8", "go1.27")
 MAIN = ("main.main", "runtime.main", "runtime.goexit")
@@ -318,16 +319,9 @@ class Go:
 
 @pytest.fixture(scope="module")
 def go() -> Go:
-    from goheap.validate import toolchain
-
-    try:
-        tc = toolchain.probe_toolchain(toolchain.find_go())
-        oracle = toolchain.find_oracle_dir()
-    except GoheapError as e:
-        pytest.skip(str(e))
-    env = tc.build_env(toolchain.default_cache_dir())
+    go, oracle, env = go_toolchain()
     env["GOMAXPROCS"] = "1"
-    return Go(tc.go, env, oracle)
+    return Go(go, env, oracle)
 
 
 def go_tool_pprof(go: Go, *args: str) -> str:
