@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.validate.toolchain import GoSizeClasses
+from goheap.report.common import memlimit_setting
+from goheap.validate.toolchain import GoSizeClasses, clean_env
 from goheap.workloads import WORKLOADS, get_workload
 
 # Small enough for CI, large enough that most workloads run a few GC cycles.
@@ -32,15 +33,66 @@ QUICK: dict[str, dict[str, int]] = {
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What the runtime is told: GOGC (a number or 'off'), GOMEMLIMIT in bytes, GOMAXPROCS."""
+
+    gogc: str = "100"
+    memlimit: int | None = None
+    gomaxprocs: int = 1
+
+    def env(self) -> dict[str, str]:
+        env = clean_env()
+        env["GOMAXPROCS"] = str(self.gomaxprocs)
+        env["GOGC"] = self.gogc
+        env["GOMEMLIMIT"] = "off" if self.memlimit is None else str(self.memlimit)
+        return env
+
+    def gogc_value(self) -> int:
+        """GOGC as the model takes it: -1 for off."""
+        return -1 if self.gogc == "off" else int(self.gogc)
+
+    def text(self) -> str:
+        """``GOGC=100 GOMEMLIMIT=off GOMAXPROCS=1``, as a table heading shows it."""
+        limit = memlimit_setting(self.memlimit)
+        return f"GOGC={self.gogc} GOMEMLIMIT={limit} GOMAXPROCS={self.gomaxprocs}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gogc": self.gogc, "memlimit": self.memlimit, "gomaxprocs": self.gomaxprocs}
+
+
+@dataclass(frozen=True)
 class Case:
-    """One workload with its parameters, for the model and for its Go twin."""
+    """One workload with its parameters, for the model and for its Go twin.
+
+    A heavy case (``goheap validate --heavy``, goheap.validate.heavy) also has
+    a name, its own runtime settings and whether it was held out of every
+    calibration; the ordinary cases take the validation's settings.
+    """
 
     workload: str
     params: dict[str, int]  # the model's parameters (all of them)
     go_flags: tuple[str, ...] = field(default=())  # the Go program's command line
+    name: str = ""  # a heavy case's name ("" : the workload's)
+    settings: Settings | None = None  # its own GOGC/GOMEMLIMIT/GOMAXPROCS (None: the run's)
+    held_out: bool | None = None  # a heavy case: kept out of every calibration
+
+    @property
+    def label(self) -> str:
+        return self.name or self.workload
 
     def to_dict(self) -> dict[str, Any]:
-        return {"workload": self.workload, "params": self.params, "go_flags": list(self.go_flags)}
+        out: dict[str, Any] = {
+            "workload": self.workload,
+            "params": self.params,
+            "go_flags": list(self.go_flags),
+        }
+        if self.name:
+            out["name"] = self.name
+        if self.settings is not None:
+            out["settings"] = self.settings.to_dict()
+        if self.held_out is not None:
+            out["held_out"] = self.held_out
+        return out
 
 
 #: How often a twin reads the heap for its peak (its -sample flag; the report's

@@ -30,10 +30,18 @@ Examples:
   goheap validate churn retain --runs 10       two workloads at their defaults
   goheap validate --quick --profile go1.8      the go1.8 model against Go 1.8
   goheap validate --json validate.json -f      everything, for docs/fidelity.md
+  goheap validate --heavy                      heaps of 10-200 MB, each case its own
+                                               GOGC/GOMEMLIMIT/GOMAXPROCS (tens of minutes)
+  goheap validate --heavy churn100k-gogc400    one heavy case
 """
 )
 @click.argument("workloads", nargs=-1, metavar="[WORKLOAD]...")
 @click.option("--quick", is_flag=True, help="Small parameters and 3 runs (CI: a minute or two).")
+@click.option(
+    "--heavy",
+    is_flag=True,
+    help="The heavy cases instead of the workloads (arguments name cases; docs/fidelity.md).",
+)
 @click.option(
     "--runs",
     type=int,
@@ -72,6 +80,7 @@ Examples:
 def validate(
     workloads: tuple[str, ...],
     quick: bool,
+    heavy: bool,
     runs: int | None,
     go_path: str | None,
     profile: str,
@@ -92,10 +101,16 @@ def validate(
     simulated, verdict. Counts must match exactly (up to documented runtime
     allowances); NumGC, peak HeapInuse, HeapSys and NextGC must fall within the
     runs' spread widened by 5%. See docs/fidelity.md.
+
+    --heavy runs the heavy cases instead (live heaps of 10-200 MB; GOGC 50-400,
+    GOMEMLIMIT below and above the live heap, one and two Ps): each case sets
+    its own GOGC, GOMEMLIMIT and GOMAXPROCS, and the held-out cases are
+    counted apart from those the clock's costs were read from.
     """
     from goheap.validate.cases import select_workloads
     from goheap.validate.go18 import find_go18, is_go18
     from goheap.validate.harness import Options, run_validation
+    from goheap.validate.heavy import select_heavy
     from goheap.validate.toolchain import default_cache_dir, find_go
 
     check_outputs(force, {"--json": json_out}, {"--go": go_path})
@@ -109,7 +124,16 @@ def validate(
         click.echo(
             f"goheap: note: {profile} has no memory limit; the model ignores --memlimit", err=True
         )
-    names = select_workloads(workloads)
+    if heavy:
+        ctx = click.get_current_context()
+        for param, flag in (("quick", "--quick"), ("gogc", "--gogc"), ("memlimit", "--memlimit")):
+            if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE:
+                raise GoheapError(
+                    f"{flag}: not with --heavy (each heavy case sets its own size and settings)"
+                )
+        names = [c.name for c in select_heavy(workloads, prof.name)]
+    else:
+        names = select_workloads(workloads)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -130,6 +154,7 @@ def validate(
         cache_dir=cache,
         use_cache=not fresh,
         oracle=oracle,
+        heavy=heavy,
     )
     from goheap.progress import heartbeat
 

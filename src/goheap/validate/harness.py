@@ -9,6 +9,7 @@ the Markdown of docs/fidelity.md.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from goheap.validate.cases import make_cases
 from goheap.validate.compare import WIDEN, compare_case, summary
 from goheap.validate.figures import from_oracle
 from goheap.validate.go18 import is_go18, probe
-from goheap.validate.real import Settings, collect_real
+from goheap.validate.heavy import group_summary, heavy_cases
+from goheap.validate.real import LOAD_KEY, Settings, collect_real
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import (
     build_programs,
@@ -46,6 +48,7 @@ class Options:
     cache_dir: Path | None = None  # binaries, Go's caches and runs (None: default_cache_dir())
     use_cache: bool = True  # reuse cached runs
     oracle: str | None = None
+    heavy: bool = False  # the heavy cases (goheap.validate.heavy), each with its own settings
 
 
 def _gogc_text(gogc: int) -> str:
@@ -72,20 +75,25 @@ def run_validation(
     build = go18.build_programs if is_go18(tc.version) else build_programs
     oracle = find_oracle_dir(opts.oracle)
     classes = read_size_classes(tc.goroot)
-    cases = make_cases(opts.workloads, quick=opts.quick, classes=classes)
+    if opts.heavy:
+        cases = heavy_cases(opts.workloads, opts.profile)
+    else:
+        cases = make_cases(opts.workloads, quick=opts.quick, classes=classes)
     cache_dir = opts.cache_dir or default_cache_dir()
     log(f"building the oracle programs with {tc.version} ({tc.go})")
     with step("building the oracle programs"):
         programs = build(tc, oracle, cache_dir)
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
-    settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
+    run_settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
     out_cases = []
     all_rows = []
     for n, case in enumerate(cases, 1):
+        settings = case.settings or run_settings
         flags = " ".join(case.go_flags)
-        where = f"[{n}/{len(cases)}] {case.workload}"
-        log(f"{where}: {opts.runs} run(s) of {case.workload} {flags}")
+        where = f"[{n}/{len(cases)}] {case.label}"
+        told = f" ({settings.text()})" if case.settings else ""
+        log(f"{where}: {opts.runs} run(s) of {case.workload} {flags}{told}")
         with step(f"{where}: running Go"):
             real = collect_real(
                 tc,
@@ -101,7 +109,13 @@ def run_validation(
         figures = [from_oracle(d) for d in real.docs]
         log(f"{where}: simulating with profile {opts.profile}")
         with step(f"{where}: simulating"):
-            sim = collect_sim(case, opts.profile, opts.gogc, opts.memlimit)
+            sim = collect_sim(
+                case,
+                opts.profile,
+                settings.gogc_value(),
+                settings.memlimit,
+                procs=settings.gomaxprocs,
+            )
         if sim.unavailable:
             log(f"  simulation unavailable: {sim.unavailable}")
         items = items_for(case.workload, real.docs, sim.figures, span_bytes)
@@ -118,13 +132,15 @@ def run_validation(
                     "go_version": real.go_version,
                     "figures": figures,
                     "result": real.docs[0].get("result") if real.docs else None,
+                    "load": [d.get(LOAD_KEY) for d in real.docs],
                 },
                 "sim": sim.to_dict(),
                 "allowance": [i.to_dict() for i in items],
                 "rows": [r.to_dict() for r in rows],
             }
         )
-    return {
+    report: dict[str, Any] = {
+        "cpus": os.cpu_count(),
         "go": {
             "version": tc.version,
             "path": str(tc.go),
@@ -138,12 +154,16 @@ def run_validation(
             "source_hash": programs.source_hash,
         },
         "profile": opts.profile,
-        "gogc": _gogc_text(opts.gogc),
-        "memlimit": opts.memlimit,
-        "gomaxprocs": 1,
+        "gogc": None if opts.heavy else _gogc_text(opts.gogc),
+        "memlimit": None if opts.heavy else opts.memlimit,
+        "gomaxprocs": None if opts.heavy else 1,  # heavy: each case's own settings
         "runs": opts.runs,
         "quick": opts.quick,
         "widen": WIDEN,
         "cases": out_cases,
         "summary": summary(all_rows),
+        "heavy": opts.heavy,
     }
+    if opts.heavy:
+        report["groups"] = group_summary(out_cases)
+    return report

@@ -1,7 +1,7 @@
 """The real runtime's side: run an oracle program N times, with a cache.
 
-Each run is the program's own process with ``GOMAXPROCS=1`` and the
-GOGC/GOMEMLIMIT of the validation, and no GODEBUG (it changes what the
+Each run is the program's own process with the GOMAXPROCS, GOGC and
+GOMEMLIMIT of the validation (or of a heavy case), and no GODEBUG (it changes what the
 runtime allocates). The JSON documents are cached in
 ``<cache>/validate/runs/<key>.json``, the key being the Go version and
 target, the hash of the programs' sources, the program, its flags and the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,27 +22,25 @@ from typing import Any
 
 from goheap.errors import GoheapError
 from goheap.outputs import write_file
-from goheap.validate.cases import Case
-from goheap.validate.toolchain import Programs, Toolchain, clean_env
+from goheap.validate.cases import Case, Settings
+from goheap.validate.toolchain import Programs, Toolchain
+
+__all__ = ["LOAD_KEY", "RealRuns", "Settings", "cache_key", "collect_real", "run_program"]
 
 RUN_TIMEOUT_S = 600
 CACHE_SCHEMA = 1
+#: Added to each run's document: the machine's 1-minute load average as the run
+#: started. Timing figures (NumGC, peaks) of a run on a busy machine are not the
+#: runtime's alone, above all with two Ps: the report shows it.
+LOAD_KEY = "load_avg"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What the runtime is told: GOGC (a number or 'off') and GOMEMLIMIT in bytes."""
-
-    gogc: str = "100"
-    memlimit: int | None = None
-    gomaxprocs: int = 1
-
-    def env(self) -> dict[str, str]:
-        env = clean_env()
-        env["GOMAXPROCS"] = str(self.gomaxprocs)
-        env["GOGC"] = self.gogc
-        env["GOMEMLIMIT"] = "off" if self.memlimit is None else str(self.memlimit)
-        return env
+def load_average() -> float | None:
+    """The 1-minute load average, or None where the system has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 @dataclass
@@ -138,7 +137,10 @@ def collect_real(
     for i in range(cached, runs):
         if on_run is not None:
             on_run(i + 1, runs)
-        docs.append(run_program(programs.path(case.workload), list(case.go_flags), env))
+        load = load_average()
+        doc = run_program(programs.path(case.workload), list(case.go_flags), env)
+        doc[LOAD_KEY] = load
+        docs.append(doc)
     if path is not None and len(docs) > cached:
         previous = _load(path, key) if reuse else []
         _store(path, key, case, docs if len(docs) >= len(previous) else previous)

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from goheap.profiles import DEFAULT_PROFILE
+from goheap.report.common import memlimit_setting
 from goheap.report.console import stdout_console
 from goheap.report.fit import Col, min_width, print_title, wrap_items
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
@@ -23,14 +24,15 @@ BEGIN = "<!-- goheap validate: begin (generated; see the instructions above) -->
 END = "<!-- goheap validate: end -->"
 
 
-def markers(profile: str) -> tuple[str, str]:
-    """The generated section's markers: BEGIN/END for the default profile, named for others."""
-    if profile == DEFAULT_PROFILE:
+def markers(profile: str, heavy: bool = False) -> tuple[str, str]:
+    """The generated section's markers: BEGIN/END for the default profile's workloads, named
+    for the other profiles and for the heavy cases."""
+    if profile == DEFAULT_PROFILE and not heavy:
         return BEGIN, END
+    what = ("--heavy " if heavy else "") + f"--profile {profile}"
     return (
-        f"<!-- goheap validate --profile {profile}: begin (generated; see the instructions "
-        "above) -->",
-        f"<!-- goheap validate --profile {profile}: end -->",
+        f"<!-- goheap validate {what}: begin (generated; see the instructions above) -->",
+        f"<!-- goheap validate {what}: end -->",
     )
 
 
@@ -46,11 +48,32 @@ def params_text(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items() if k != "seed")
 
 
+def load_text(report: dict[str, Any]) -> str:
+    """', load 0.4–2.1 on 2 CPUs': the machine's load average as the real runs started
+    ('' when no run recorded it, as cached runs from before the field did not)."""
+    loads = [
+        x for case in report["cases"] for x in case.get("real", {}).get("load", ()) if x is not None
+    ]
+    if not loads:
+        return ""
+    lo, hi = min(loads), max(loads)
+    span = f"{lo:.1f}" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:.1f}–{hi:.1f}"
+    cpus = report.get("cpus")
+    return f", load {span}" + (f" on {cpus} CPUs" if cpus else "")
+
+
 def header(report: dict[str, Any]) -> str:
     go = report["go"]
     limit = report["memlimit"]
+    if report.get("heavy"):
+        return (
+            f"real: {go['version']} {go['target']}, {report['runs']} run(s) each"
+            f"{load_text(report)}; simulated: profile {report['profile']}; heavy cases, each "
+            "with its own GOGC, GOMEMLIMIT and GOMAXPROCS"
+        )
     return (
-        f"real: {go['version']} {go['target']}, {report['runs']} run(s) each, GOMAXPROCS=1, "
+        f"real: {go['version']} {go['target']}, {report['runs']} run(s) each{load_text(report)}, "
+        "GOMAXPROCS=1, "
         f"GOGC={report['gogc']}, GOMEMLIMIT={'off' if limit is None else limit}; "
         f"simulated: profile {report['profile']}" + (" (quick set)" if report["quick"] else "")
     )
@@ -70,11 +93,35 @@ def _console() -> Console:
     return console
 
 
+def case_words(case: dict[str, Any]) -> list[str]:
+    """How a case is named: the workload and its parameters; a heavy case's name, whether it
+    is held out, its workload, parameters and settings."""
+    words = [case["workload"], *params_text(case["params"]).split()]
+    if "name" not in case:
+        return words
+    group = "held out" if case.get("held_out") else "tuned on"
+    settings = case["settings"]
+    limit = memlimit_setting(settings["memlimit"])
+    procs = settings["gomaxprocs"]
+    told = [f"GOGC={settings['gogc']}", f"GOMEMLIMIT={limit}", f"GOMAXPROCS={procs}"]
+    return [case["name"], f"({group})", *words, *told]
+
+
+def groups_text(report: dict[str, Any]) -> str:
+    """Heavy cases: the spread figures of the held-out and tuned-on cases, counted apart."""
+    parts = []
+    for key, name in (("held_out", "held out"), ("tuned", "tuned on")):
+        g = report["groups"][key]
+        mean = "–" if g["mean_miss"] is None else f"{g['mean_miss']:.1%}"
+        parts.append(f"{name}: {g['ok']}/{g['cells']} spread figures inside, mean miss {mean}")
+    return "; ".join(parts)
+
+
 def _cells(report: dict[str, Any]) -> list[tuple[str, list[list[str]], list[str]]]:
     """Per case: its heading, its rows (metric, real, simulated, verdict) and their statuses."""
     out = []
     for case in report["cases"]:
-        heading = " ".join([case["workload"], params_text(case["params"])]).strip()
+        heading = " ".join(case_words(case)).strip()
         rows, statuses = [], []
         for i, row in enumerate(case["rows"]):
             sim = row["sim"] if i == 0 or row["status"] != UNAVAILABLE else UNAVAILABLE
@@ -96,7 +143,7 @@ def _fits(report: dict[str, Any], width: int) -> bool:
     rows = [
         [name, *cells]
         for case in report["cases"]
-        for name in [case["workload"], *params_text(case["params"]).split()]
+        for name in case_words(case)
         for cells in [["", "", "", ""]]
     ] + [["", *r] for _, rows, _ in _cells(report) for r in rows]
     return min_width(cols, rows) + 12 <= width  # and room for the verdicts to wrap
@@ -111,6 +158,8 @@ def print_table(report: dict[str, Any], console: Console | None = None) -> None:
         _print_wide(report, console)
     s = report["summary"]
     console.print(f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable")
+    if report.get("heavy"):
+        console.print(groups_text(report))
 
 
 def _print_stacked(report: dict[str, Any], console: Console) -> None:
@@ -151,8 +200,9 @@ def _print_wide(report: dict[str, Any], console: Console) -> None:
     t.add_column("simulated", justify="right", max_width=32, overflow="fold")
     t.add_column("verdict", ratio=1, overflow="fold")
     for case in report["cases"]:
-        # The workload's name on its first row, one parameter per row below it.
-        names = [case["workload"], *(f" {p}" for p in params_text(case["params"]).split())]
+        # The case's name on its first row, one word of its description per row below it.
+        first, *rest = case_words(case)
+        names = [first, *(f" {p}" for p in rest)]
         for i, row in enumerate(case["rows"]):
             sim = row["sim"] if i == 0 or row["status"] != UNAVAILABLE else UNAVAILABLE
             style = _STYLE.get(row["status"], "")
@@ -171,9 +221,20 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _md_case(case: dict[str, Any]) -> str:
+    """A case's name cell: ``churn `k=1000 steps=30000` ``, or a heavy case's name, group and
+    settings."""
+    plain = f"{case['workload']} `{params_text(case['params'])}`"
+    if "name" not in case:
+        return plain
+    name, group, *_ = case_words(case)
+    settings = " ".join(case_words(case)[-3:])
+    return f"**{name}** {group}: {plain} `{settings}`"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The 'measured agreement per workload' section, as Markdown."""
-    begin, end = markers(report["profile"])
+    begin, end = markers(report["profile"], bool(report.get("heavy")))
     lines = [begin, "", header(report) + ".", "", NOTE.format(widen=report["widen"]), ""]
     lines += [
         "| workload | metric | real (min–max) | simulated | verdict |",
@@ -187,7 +248,7 @@ def markdown(report: dict[str, Any]) -> str:
             if row["status"] == UNAVAILABLE:
                 n = reasons.setdefault(sim.removeprefix("unavailable: "), len(reasons) + 1)
                 sim = f"unavailable [{n}]" if first else UNAVAILABLE
-            name = f"{case['workload']} `{params_text(case['params'])}`" if first else ""
+            name = _md_case(case) if first else ""
             lines.append(
                 f"| {_md(name)} | {_md(row['label'])} | {_md(row['real'])} | {_md(sim)} "
                 f"| {_md(row['verdict'])} |"
@@ -197,13 +258,16 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("")
         lines += [f"[{n}] unavailable: {_md(reason)}" for reason, n in reasons.items()]
     s = report["summary"]
-    lines += ["", f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable.", "", end]
+    lines += ["", f"{s[OK]} ok, {s[MISS]} missed, {s[UNAVAILABLE]} unavailable."]
+    if report.get("heavy"):
+        lines += ["", groups_text(report) + "."]
+    lines += ["", end]
     return "\n".join(lines) + "\n"
 
 
 def refresh_doc(doc_text: str, report: dict[str, Any]) -> str:
     """doc_text with the report's profile's generated section replaced by its Markdown."""
-    begin, end = markers(report["profile"])
+    begin, end = markers(report["profile"], bool(report.get("heavy")))
     start, stop = doc_text.find(begin), doc_text.find(end)
     if start < 0 or stop < start:
         raise ValueError(f"no generated section ({begin} ... {end}) in the document")

@@ -3,7 +3,7 @@
 The oracle program warms up with one ``runtime.GC()``, takes its baseline,
 runs the workload, reads MemStats, forces a GC and reads them again; the
 simulation does the same on a fresh heap built by ``goheap.runner.Session``
-(so it gets exactly the heap ``goheap run`` would: profile, GOMAXPROCS=1,
+(so it gets exactly the heap ``goheap run`` would: profile, GOMAXPROCS,
 GOGC, GOMEMLIMIT), and its figures come from the same function as the real
 ones (goheap.validate.figures). A profile that cannot run yet (go1.27 while
 it is being built) or a model failure makes the result unavailable, with
@@ -46,15 +46,21 @@ class SimResult:
 
 
 def collect_sim(
-    case: Case, profile: str, gogc: int | str | None = 100, memlimit: int | None = None
+    case: Case,
+    profile: str,
+    gogc: int | str | None = 100,
+    memlimit: int | None = None,
+    *,
+    procs: int = 1,
 ) -> SimResult:
-    """Simulate the case once with `profile`; never raises for an unavailable model."""
+    """Simulate the case once with `profile` on `procs` Ps; never raises for an unavailable
+    model."""
     from goheap.runner import RunOptions, Session
 
     started = time.perf_counter()
     workload = get_workload(case.workload)
     try:
-        session = Session(RunOptions(profile=profile, procs=1, gogc=gogc, memlimit=memlimit))
+        session = Session(RunOptions(profile=profile, procs=procs, gogc=gogc, memlimit=memlimit))
     except GoheapError as e:
         return SimResult(None, str(e))
     heap = session.heap
