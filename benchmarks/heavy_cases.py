@@ -79,30 +79,36 @@ class Case:
     real_flags: tuple[str, ...] = ()
 
 
-def _churn(k: int, steps: int = 2_000_000) -> dict[str, int]:
-    return {"k": k, "steps": steps}
+def _from_validate() -> tuple[Case, ...]:
+    """The heavy cases of ``goheap validate --heavy`` (goheap.validate.heavy), one list."""
+    from goheap.profiles import get_profile
+    from goheap.validate.cases import SAMPLE_EVERY
+    from goheap.validate.heavy import HEAVY
+
+    out = []
+    for h in HEAVY:
+        s = h.settings
+        sample = SAMPLE_EVERY.get(h.workload)
+        out.append(
+            Case(
+                h.name,
+                h.workload,
+                dict(h.params),
+                gogc=s.gogc_value(),
+                procs=s.gomaxprocs,
+                memlimit=None if s.memlimit is None else str(s.memlimit),
+                runtimes=tuple(
+                    rt
+                    for rt in ("go1.8", "go1.27")
+                    if get_profile(rt).has_memory_limit or not h.needs_memory_limit
+                ),
+                real_flags=(f"-sample={sample}",) if sample else (),
+            )
+        )
+    return tuple(out)
 
 
-CASES: tuple[Case, ...] = (
-    Case("churn100k-gogc100", "churn", _churn(100_000)),
-    Case("churn100k-gogc200", "churn", _churn(100_000), gogc=200),
-    Case("churn100k-gogc50", "churn", _churn(100_000), gogc=50),
-    Case("churn100k-gogc400", "churn", _churn(100_000), gogc=400),
-    Case("churn100k-gogc100-p2", "churn", _churn(100_000), procs=2),
-    Case("churn10k", "churn", _churn(10_000)),
-    Case("churn10k-p2", "churn", _churn(10_000), procs=2),
-    Case("large8", "large", {"window": 8, "steps": 10_000}, real_flags=("-sample=1",)),
-    Case(
-        "large8-gogc200",
-        "large",
-        {"window": 8, "steps": 10_000},
-        gogc=200,
-        real_flags=("-sample=1",),
-    ),
-    Case("binarytrees16", "binarytrees", {"depth": 16}),
-    Case("binarytrees16-gogc50", "binarytrees", {"depth": 16}, gogc=50),
-    Case("binarytrees16-gogc400", "binarytrees", {"depth": 16}, gogc=400),
-)
+CASES: tuple[Case, ...] = _from_validate()
 
 
 def load_average() -> float:
@@ -148,7 +154,8 @@ def build_real(go: str | None, go18: str | None, bindir: Path) -> dict[str, Path
 
 
 def run_real(exe: Path, case: Case) -> dict[str, Any]:
-    env = dict(os.environ, GOMAXPROCS=str(case.procs), GOGC=str(case.gogc), GODEBUG="gctrace=1")
+    gogc = "off" if case.gogc < 0 else str(case.gogc)
+    env = dict(os.environ, GOMAXPROCS=str(case.procs), GOGC=gogc, GODEBUG="gctrace=1")
     if case.memlimit:
         env["GOMEMLIMIT"] = case.memlimit
     env.update(case.env)
@@ -301,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.list:
         for c in CASES:
-            print(f"{c.name:24} {c.workload} {c.params} GOGC={c.gogc} GOMAXPROCS={c.procs}")
+            gogc = "off" if c.gogc < 0 else c.gogc
+            limit = f" GOMEMLIMIT={c.memlimit}" if c.memlimit else ""
+            print(f"{c.name:28} {c.workload} {c.params} GOGC={gogc}{limit} GOMAXPROCS={c.procs}")
         return 0
     if a.render:
         print(render(json.loads(Path(a.render).read_text())))

@@ -29,10 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-#: Cases a cost figure was read from (churn 100k GOGC 100: the out-of-cache mark
-#: cost; large8: Go 1.8's root time) or that the timing study's prototypes were
-#: built on (churn 10k). Every other case is held out.
-TUNED = frozenset({"churn10k", "churn100k-gogc100", "large8"})
+from goheap.validate.heavy import TUNED  # the cases a cost or a prototype came from
+
 METRICS = ("NumGC", "peak", "NextGC", "HeapSys")
 
 Row = dict[str, Any]  # one side of one case and runtime: {"real": [...], "model": {...}}
