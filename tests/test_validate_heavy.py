@@ -11,6 +11,7 @@ from rich.console import Console
 
 from goheap import cli
 from goheap.errors import GoheapError
+from goheap.outputs import announcing
 from goheap.validate import toolchain
 from goheap.validate.cases import Settings
 from goheap.validate.command import validate
@@ -76,7 +77,10 @@ def test_real_runs_get_the_cases_settings_and_the_load(tmp_path: Path) -> None:
     progs = Programs(tmp_path / "bin", "cafe", built=True)
     (case,) = heavy_cases(["churn100k-off-limit400m"], "go1.27")
     case = type(case)("retain", {}, (), case.name, case.settings, case.held_out)
-    runs = collect_real(tc, progs, case, 1, case.settings or Settings(), tmp_path / "cache")
+    told: list[str] = []
+    with announcing(told.append):  # as in the CLI, which says "goheap: wrote PATH" for each
+        runs = collect_real(tc, progs, case, 1, case.settings or Settings(), tmp_path / "cache")
+    assert told == [] and list((tmp_path / "cache").rglob("*.json"))  # cached, not announced
     (doc,) = runs.docs
     assert doc["env"]["GOGC"] == "off" and doc["env"]["GOMEMLIMIT"] == str(400 * MIB)
     assert doc["env"]["GOMAXPROCS"] == "1"

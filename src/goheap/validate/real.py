@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from goheap.errors import GoheapError
-from goheap.outputs import write_file
+from goheap.outputs import announcing, write_file
 from goheap.validate.cases import Case, Settings
 from goheap.validate.toolchain import Programs, Toolchain
 
@@ -111,7 +111,8 @@ def _store(path: Path, key: str, case: Case, runs: list[dict[str, Any]]) -> None
     """Write the runs atomically; the cache is an optimisation, so failing to write is not fatal."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_file(path, json.dumps({"key": key, "case": case.to_dict(), "runs": runs}))
+        with announcing(lambda _path: None):  # a cache entry, not an output the user named
+            write_file(path, json.dumps({"key": key, "case": case.to_dict(), "runs": runs}))
     except (OSError, GoheapError):
         pass  # (a failed write leaves no temporary file behind)
 
