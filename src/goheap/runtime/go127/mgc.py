@@ -137,7 +137,6 @@ class GCParams:
     worker_chan_bytes: int
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
-    scavenge_ns_per_page: int  # background scavenging cost per physical page
 
 
 def _mcache(p: P) -> MCache:
@@ -185,7 +184,7 @@ class GC(Collector):
         self.params = params
         self.mallocgc = mallocgc  # for the runtime's own objects (None: not modelled)
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
-        self.scavenger = BgScavenger(h, params.scavenge_ns_per_page, procs)
+        self.scavenger = BgScavenger(h, cost.scavenge_ns_per_page, procs)
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.enablegc = True
@@ -251,7 +250,8 @@ class GC(Collector):
     def onEagerScavenge(self, released: int) -> None:
         """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
         if released:
-            ns = (released // self.h.profile.phys_page_size) * self.params.scavenge_ns_per_page
+            pages = released // self.h.profile.phys_page_size
+            ns = int(pages * self.cost.scavenge_ns_per_page)
             self.clock.now += ns
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
