@@ -98,6 +98,18 @@ class Collector:
         """The running goroutine used ns of CPU: advance the clock, run background work."""
         raise NotImplementedError
 
+    def malloc_ran(self, ns: float) -> None:
+        """mallocgc's own ns of CPU, charged inside it (``chargeAlloc``).
+
+        A version that models Go's ``mp.mallocing`` (no preemption inside
+        mallocgc) defers the scheduling point to ``afterMalloc``; by default
+        the time is the mutator's like any other.
+        """
+        self.mutator_ran(ns)
+
+    def afterMalloc(self, x: int) -> None:
+        """mallocgc has returned x: what waited for it (a deferred preemption) runs now."""
+
     def heapInuseMapped(self) -> tuple[int, int]:
         """(HeapInuse, heap memory mapped and ready): what the allocation costs depend on."""
         raise NotImplementedError
@@ -122,7 +134,7 @@ class Collector:
         if mapped > self.mapped_seen:
             ns += cost.first_touch_ns(mapped - self.mapped_seen)
         self.mapped_seen = mapped
-        self.mutator_ran(ns)
+        self.malloc_ran(ns)
 
 
 class G(Protocol):

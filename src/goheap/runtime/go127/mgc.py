@@ -281,7 +281,43 @@ class GC(Collector):
                 self.pinned.pop()
         self.inflight = 0
 
-    def _otherPs(self, ns: int) -> None:
+    def malloc_ran(self, ns: float) -> None:
+        """mallocgc's own time: the clock runs and the other Ps work, but nothing
+        preempts the goroutine and the world cannot stop until mallocgc returns.
+
+        Go sets ``mp.mallocing`` for the allocation itself: sysmon's preemption
+        request waits (newstack defers it while mallocing; an asynchronous one
+        finds no safe point), and so does the stop-the-world of mark
+        termination, which another P's worker may be ready for. Both happen
+        at ``afterMalloc``, after the trigger test: a cycle that ends inside
+        the allocation cannot reset heapLive between the allocation's
+        heapLive update and its trigger test.
+        """
+        if ns <= 0:
+            return
+        n = int(ns)
+        self.clock.now += n
+        if self.procs > 1:
+            self._otherPs(n, mallocing=True)
+
+    def afterMalloc(self, x: int) -> None:
+        """The goroutine's next call after mallocgc: mark termination and preemption that
+        waited for it (x, in the caller's frame only, is kept by a cycle started here)."""
+        done = self.gcphase == _GCmark and self.gcBlackenEnabled and self.work_remaining <= 0
+        now = self.clock.now
+        if not done and now < self.next_event_ns and now < self.next_sample_ns:
+            return
+        self.pinned.append(x)
+        try:
+            if done:
+                self.gcMarkDone()
+            if self.clock.now >= self.next_event_ns or self.clock.now >= self.next_sample_ns:
+                self._sysmon()
+        finally:
+            self.pinned.pop()
+        self.inflight = 0
+
+    def _otherPs(self, ns: int, mallocing: bool = False) -> None:
         """With more than one P the others run mark workers, or the background sweeper."""
         others = self.procs - 1
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
@@ -297,7 +333,7 @@ class GC(Collector):
                 units = used / self.ns_per_work
                 self._pay_work(units)
                 ctl.bgScanCredit += int(units)
-            if self.work_remaining <= 0:
+            if self.work_remaining <= 0 and not mallocing:
                 self.gcMarkDone()
         elif not self.h.isSweepDone():
             self._background_sweep(ns * others)
