@@ -114,15 +114,18 @@ class Collector:
         """(HeapInuse, heap memory mapped and ready): what the allocation costs depend on."""
         raise NotImplementedError
 
-    def chargeAlloc(self) -> None:
+    def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
         mallocgc calls this after its assist and before its trigger test: Go
-        clears the object before testing the trigger, so the time of the
+        clears a small object before testing the trigger, so the time of the
         allocation that starts a cycle precedes it, and while marking the
         assist comes first. The cost is the path's (tiny, small, large: base
         + per byte, by how far the heap is out of cache) plus the first touch
         of every page the heap has made ready since the last allocation.
+        It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
+        Go 1.27 clears a large object after its trigger test, in chunks that
+        are preemption points, and that path charges its time there.
         """
         size = self.alloc_size
         if size < 0:
@@ -134,7 +137,10 @@ class Collector:
         if mapped > self.mapped_seen:
             ns += cost.first_touch_ns(mapped - self.mapped_seen)
         self.mapped_seen = mapped
-        self.malloc_ran(ns)
+        if preemptible:
+            self.mutator_ran(ns)
+        else:
+            self.malloc_ran(ns)
 
 
 class G(Protocol):

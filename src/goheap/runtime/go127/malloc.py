@@ -273,15 +273,15 @@ class Malloc(Mallocgc):
         if st.heap_alloc_now > st.peak_heap_alloc:
             st.peak_heap_alloc = st.heap_alloc_now
         self._publish(c, span, x, size, stack)
-        # The allocation's time is charged before the trigger test (the
-        # measured large-allocation cost is mostly the page heap and the
-        # first touch, which precede it).
+        # mallocing ends here (releasem): the trigger test comes before zeroing
+        # and publishing the type, so a cycle started here sees the object with
+        # no largeType yet. The allocation's time (mostly clearing and the first
+        # touch of its pages) follows, preemptible (memclrNoHeapPointersChunked).
         self.gc.inflight = x
-        self.gc.chargeAlloc()
-        # The trigger test comes before zeroing and publishing the type: a
-        # cycle started here sees the object with no largeType yet.
         if self.gc.heapTriggerTest():
             self.gc.gcStart(inflight=x)
+        self.gc.inflight = x
+        self.gc.chargeAlloc(True)
         if needzero and span.needzero:
             self._zero(x, size)
         if not noscan:
