@@ -58,6 +58,7 @@ RULES: tuple[Rule, ...] = (
     Rule("large_ns_per_byte_hot", "large.hot"),
     Rule("large_ns_per_byte_cold", "large.cold"),
     Rule("page_fault_ns", "fault"),
+    Rule("scavenge_ns_per_page", "scavenge"),
     Rule("mark_ns_per_object", "mark.hot"),
     Rule("mark_ns_per_object_cold_go18", "mark.cold.go18"),
     Rule("mark_ns_per_object_cold_go127", "mark.cold.go127"),
@@ -207,6 +208,15 @@ def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
             "alloc probe -touch, GOGC=off: system CPU per 4 KiB page the heap grows by",
         ),
     }
+    released = [rt["scavenge"]["ns_per_page"] for rt in rts.values() if "scavenge" in rt]
+    out["scavenge"] = (
+        Figure(
+            _mean(released),
+            "scavenge probe: CPU of debug.FreeOSMemory less a GC alone, per physical page released",
+        )
+        if released
+        else Figure(None, "not measured: a record from before the scavenge probe")
+    )
     go18 = rts.get("go1.8")
     out["roots.go18"] = (
         Figure(

@@ -30,7 +30,7 @@ from goheap.errors import GoheapError
 from goheap.validate.go18 import is_go18, probe_go18
 from goheap.validate.toolchain import Toolchain, build_beside, clean_env, run_build
 
-PROBES = ("alloc", "mark")
+PROBES = ("alloc", "mark", "scavenge")
 RUN_TIMEOUT_S = 300
 MIB = 1 << 20
 
@@ -76,6 +76,7 @@ class Plan:
     window_steps: int
     target_ns: int  # CPU time each timed allocation loop aims at
     runs: int  # runs of each probe point (median)
+    scavenge_mib: int  # heap freed and released by the scavenge probe
 
 
 def plan_for(quick: bool, llc_bytes: int) -> Plan:
@@ -83,12 +84,12 @@ def plan_for(quick: bool, llc_bytes: int) -> Plan:
     if quick:
         return Plan(
             (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, min(4 * llc_bytes, 256 * MIB),
-            (100_000, 2_000_000), 128 * MIB, 1000, 40_000_000, 1,
+            (100_000, 2_000_000), 128 * MIB, 1000, 40_000_000, 1, 128,
         )  # fmt: skip
     return Plan(
         (8, 64, 256, 1024, 4096, 16384, 32768), (40960, 65536, 262144, 1 << 20),
         4 * MIB, min(8 * llc_bytes, 512 * MIB), (10_000, 100_000, 3_000_000), 512 * MIB, 4000,
-        200_000_000, 3,
+        200_000_000, 3, 256,
     )  # fmt: skip
 
 
@@ -206,6 +207,18 @@ class Prober:
             per_page.append(d["sys_ns"] / pages)
         return {"bytes": self.plan.touch_bytes, "sys_ns_per_page": round(_median(per_page), 1)}
 
+    def scavenge(self) -> dict[str, Any]:
+        """CPU per physical page returned to the OS: FreeOSMemory less a GC alone."""
+        mib = self.plan.scavenge_mib
+        self.tell(f"scavenge {mib} MiB")
+        per_page = []
+        for d, _ in self._median_run("scavenge", [f"-mib={mib}"], "off"):
+            pages = max(int(d["released"]) // int(d["page"]), 1)
+            release = d["free_user_ns"] + d["free_sys_ns"]
+            gc = d["gc_user_ns"] + d["gc_sys_ns"]
+            per_page.append(max(0, release - gc) / pages)
+        return {"mib": mib, "ns_per_page": round(_median(per_page), 1)}
+
     def mark(self) -> list[dict[str, Any]]:
         """Mark clock per object of forced GCs over k live 64-byte pointer-free objects."""
         rows = []
@@ -266,6 +279,7 @@ def run_all(exes: dict[str, Path], plan: Plan, tell: Tell) -> dict[str, Any]:
     out: dict[str, Any] = {
         "alloc": p.alloc(),
         "touch": p.touch(),
+        "scavenge": p.scavenge(),
         "mark": p.mark(),
         "window": p.window(),
     }

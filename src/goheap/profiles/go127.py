@@ -155,7 +155,6 @@ class Go127Runtime(Runtime):
             worker_chan_bytes=prof.gc_worker_chan_bytes,
             worker_allocs=prof.gc_worker_allocs,
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
-            scavenge_ns_per_page=prof.scavenge_ns_per_page,
         )
         self.gc_: GC = GC(
             self.mheap,
@@ -431,7 +430,6 @@ GO127 = Go127Profile(
     gc_worker_allocs=((16, True), (480, True), (512, False)),
     gcw_ptrbuf_bytes=8192,
     finalizer_frame_bytes=16,
-    scavenge_ns_per_page=10_000,
     premain_nonheap=True,
     premain_stack_inuse=262144,
     premain_buckhash_buckets=2634,

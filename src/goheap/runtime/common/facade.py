@@ -98,19 +98,34 @@ class Collector:
         """The running goroutine used ns of CPU: advance the clock, run background work."""
         raise NotImplementedError
 
+    def malloc_ran(self, ns: float) -> None:
+        """mallocgc's own ns of CPU, charged inside it (``chargeAlloc``).
+
+        A version that models Go's ``mp.mallocing`` (no preemption inside
+        mallocgc) defers the scheduling point to ``afterMalloc``; by default
+        the time is the mutator's like any other.
+        """
+        self.mutator_ran(ns)
+
+    def afterMalloc(self, x: int) -> None:
+        """mallocgc has returned x: what waited for it (a deferred preemption) runs now."""
+
     def heapInuseMapped(self) -> tuple[int, int]:
         """(HeapInuse, heap memory mapped and ready): what the allocation costs depend on."""
         raise NotImplementedError
 
-    def chargeAlloc(self) -> None:
+    def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
         mallocgc calls this after its assist and before its trigger test: Go
-        clears the object before testing the trigger, so the time of the
+        clears a small object before testing the trigger, so the time of the
         allocation that starts a cycle precedes it, and while marking the
         assist comes first. The cost is the path's (tiny, small, large: base
         + per byte, by how far the heap is out of cache) plus the first touch
         of every page the heap has made ready since the last allocation.
+        It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
+        Go 1.27 clears a large object after its trigger test, in chunks that
+        are preemption points, and that path charges its time there.
         """
         size = self.alloc_size
         if size < 0:
@@ -122,7 +137,10 @@ class Collector:
         if mapped > self.mapped_seen:
             ns += cost.first_touch_ns(mapped - self.mapped_seen)
         self.mapped_seen = mapped
-        self.mutator_ran(ns)
+        if preemptible:
+            self.mutator_ran(ns)
+        else:
+            self.malloc_ran(ns)
 
 
 class G(Protocol):

@@ -100,7 +100,9 @@ class Malloc(Mallocgc):
     ) -> int:
         p = self.h.curp
         assert p is not None and p.mcache is not None
-        return self.mallocgc(size, typ, needzero, p.mcache, stack)
+        x = self.mallocgc(size, typ, needzero, p.mcache, stack)
+        self.gc.afterMalloc(x)  # a preemption that waited for mallocgc (mp.mallocing)
+        return x
 
     def isPointerSlot(self, s: CommonMSpan, base: int, addr: int) -> bool:
         return isPointerSlot(self.h, cast("MSpan", s), base, addr)
@@ -271,15 +273,15 @@ class Malloc(Mallocgc):
         if st.heap_alloc_now > st.peak_heap_alloc:
             st.peak_heap_alloc = st.heap_alloc_now
         self._publish(c, span, x, size, stack)
-        # The allocation's time is charged before the trigger test (the
-        # measured large-allocation cost is mostly the page heap and the
-        # first touch, which precede it).
+        # mallocing ends here (releasem): the trigger test comes before zeroing
+        # and publishing the type, so a cycle started here sees the object with
+        # no largeType yet. The allocation's time (mostly clearing and the first
+        # touch of its pages) follows, preemptible (memclrNoHeapPointersChunked).
         self.gc.inflight = x
-        self.gc.chargeAlloc()
-        # The trigger test comes before zeroing and publishing the type: a
-        # cycle started here sees the object with no largeType yet.
         if self.gc.heapTriggerTest():
             self.gc.gcStart(inflight=x)
+        self.gc.inflight = x
+        self.gc.chargeAlloc(True)
         if needzero and span.needzero:
             self._zero(x, size)
         if not noscan:

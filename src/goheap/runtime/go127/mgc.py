@@ -137,7 +137,6 @@ class GCParams:
     worker_chan_bytes: int
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
-    scavenge_ns_per_page: int  # background scavenging cost per physical page
 
 
 def _mcache(p: P) -> MCache:
@@ -185,7 +184,7 @@ class GC(Collector):
         self.params = params
         self.mallocgc = mallocgc  # for the runtime's own objects (None: not modelled)
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
-        self.scavenger = BgScavenger(h, params.scavenge_ns_per_page, procs)
+        self.scavenger = BgScavenger(h, cost.scavenge_ns_per_page, procs)
         self.gcphase = _GCoff
         self.gcBlackenEnabled = 0
         self.enablegc = True
@@ -251,7 +250,8 @@ class GC(Collector):
     def onEagerScavenge(self, released: int) -> None:
         """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
         if released:
-            ns = (released // self.h.profile.phys_page_size) * self.params.scavenge_ns_per_page
+            pages = released // self.h.profile.phys_page_size
+            ns = int(pages * self.cost.scavenge_ns_per_page)
             self.clock.now += ns
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
@@ -281,7 +281,43 @@ class GC(Collector):
                 self.pinned.pop()
         self.inflight = 0
 
-    def _otherPs(self, ns: int) -> None:
+    def malloc_ran(self, ns: float) -> None:
+        """mallocgc's own time: the clock runs and the other Ps work, but nothing
+        preempts the goroutine and the world cannot stop until mallocgc returns.
+
+        Go sets ``mp.mallocing`` for the allocation itself: sysmon's preemption
+        request waits (newstack defers it while mallocing; an asynchronous one
+        finds no safe point), and so does the stop-the-world of mark
+        termination, which another P's worker may be ready for. Both happen
+        at ``afterMalloc``, after the trigger test: a cycle that ends inside
+        the allocation cannot reset heapLive between the allocation's
+        heapLive update and its trigger test.
+        """
+        if ns <= 0:
+            return
+        n = int(ns)
+        self.clock.now += n
+        if self.procs > 1:
+            self._otherPs(n, mallocing=True)
+
+    def afterMalloc(self, x: int) -> None:
+        """The goroutine's next call after mallocgc: mark termination and preemption that
+        waited for it (x, in the caller's frame only, is kept by a cycle started here)."""
+        done = self.gcphase == _GCmark and self.gcBlackenEnabled and self.work_remaining <= 0
+        now = self.clock.now
+        if not done and now < self.next_event_ns and now < self.next_sample_ns:
+            return
+        self.pinned.append(x)
+        try:
+            if done:
+                self.gcMarkDone()
+            if self.clock.now >= self.next_event_ns or self.clock.now >= self.next_sample_ns:
+                self._sysmon()
+        finally:
+            self.pinned.pop()
+        self.inflight = 0
+
+    def _otherPs(self, ns: int, mallocing: bool = False) -> None:
         """With more than one P the others run mark workers, or the background sweeper."""
         others = self.procs - 1
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
@@ -297,7 +333,7 @@ class GC(Collector):
                 units = used / self.ns_per_work
                 self._pay_work(units)
                 ctl.bgScanCredit += int(units)
-            if self.work_remaining <= 0:
+            if self.work_remaining <= 0 and not mallocing:
                 self.gcMarkDone()
         elif not self.h.isSweepDone():
             self._background_sweep(ns * others)

@@ -47,9 +47,9 @@ takes a ``scavenge(nbytes) -> (released, ns)`` callable for it.
 What the model simplifies
 -------------------------
 The scavenger runs beside the mutator: its work does not take the
-mutator's virtual time. Its working time is ``scavenge_ns_per_page`` per
-physical page released (the profile's figure; Go measures it, or assumes
-10 µs per page when it cannot). The timer is a deadline that sysmon
+mutator's virtual time. Its working time is ``CostModel.scavenge_ns_per_page``
+per physical page released (measured: Go measures its own time, and assumes
+10 µs per page only when it cannot). The timer is a deadline that sysmon
 (``GC._sysmon``) checks.
 
 * The ``scavenge`` global is the ``ScavengeGoals`` object; the globals
@@ -319,7 +319,7 @@ _NEVER: Final = NEVER_NS
 class BgScavenger:
     """The ``bgscavenge`` goroutine: parked, runnable, or asleep until a deadline."""
 
-    def __init__(self, h: MHeap, ns_per_page: int, procs: int) -> None:
+    def __init__(self, h: MHeap, ns_per_page: float, procs: int) -> None:
         self.h = h
         self.ns_per_page = ns_per_page
         self.state = ScavengerState(
@@ -339,7 +339,7 @@ class BgScavenger:
     def _scavenge(self, n: int) -> tuple[int, int]:
         h = self.h
         released = h.pages.scavenge(n, None, False)
-        ns = (released // h.profile.phys_page_size) * self.ns_per_page
+        ns = int((released // h.profile.phys_page_size) * self.ns_per_page)
         h.scavenge.backgroundTime += ns
         return released, ns
 

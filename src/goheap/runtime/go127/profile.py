@@ -41,7 +41,6 @@ class Go127Profile(Profile):
     gc_worker_allocs: tuple[tuple[int, bool], ...]  # per P: closure, g, worker node
     gcw_ptrbuf_bytes: int  # p.gcw.ptrBuf (Green Tea)
     finalizer_frame_bytes: int  # runFinalizers' frame: 16 + nret
-    scavenge_ns_per_page: int  # background scavenging cost per physical page
     # The pre-main non-heap preset (see the module doc).
     premain_nonheap: bool  # switch
     premain_stack_inuse: int  # StackInuse = StackSys at main (init's goroutine stacks)
