@@ -9,10 +9,11 @@
 
 Compiling is optional: goheap is plain, fully typed Python and runs as it is.
 Compiled, the same source runs several times faster (benchmarks/RESULTS.md),
-with the same numbers. What is compiled: ``heap``, ``mutator``, ``xorshift`` and
+with the same numbers. What is compiled: ``heap``, ``mutator``, ``xorshift``,
 every module of ``runtime/`` (both versions) and ``workloads/`` -- the code a
 simulated allocation runs through -- except package ``__init__`` files and
-the versions' constants (``profile.py``).
+the versions' constants (``profile.py``); and the trace replayer's per-event
+loop and reader (``trace/replay.py``, ``trace/reader.py``).
 
 The build type-checks those modules with mypy, turns them into C with mypyc
 and compiles that, all in a temporary directory; only when everything
@@ -48,7 +49,13 @@ from goheap.runtime.common import wordmem
 PACKAGE_DIR = _native.PACKAGE_DIR
 
 #: Which modules are compiled: these, and everything below these directories.
-COMPILED_FILES = ("heap.py", "mutator.py", "xorshift.py")
+COMPILED_FILES = (
+    "heap.py",
+    "mutator.py",
+    "xorshift.py",
+    os.path.join("trace", "replay.py"),  # the replay loop: a call into the heap per event
+    os.path.join("trace", "reader.py"),  # ... and the reader's per-record checks
+)
 COMPILED_DIRS = ("runtime", "workloads")
 #: Modules below those directories that stay Python: a version's constants
 #: (``runtime/*/profile.py``), frozen dataclasses read once at start-up, and
