@@ -119,12 +119,15 @@ def compile_at_once(self, sources, output_dir=None, macros=None, include_dirs=No
     return objects
 
 
-if a["jobs"] > 1:
-    try:  # setuptools compiles one extension's C files one after another
-        from setuptools._distutils.ccompiler import CCompiler
-        CCompiler.compile = compile_at_once
-    except ImportError:  # another setuptools: one at a time, the same build
-        pass
+if a["jobs"] > 1:  # setuptools compiles one extension's C files one after another
+    import importlib
+    # "distutils" (what build_ext uses) and "setuptools._distutils" can be two
+    # copies of the same module, each with its own CCompiler: patch both.
+    for name in ("distutils.ccompiler", "setuptools._distutils.ccompiler"):
+        try:
+            importlib.import_module(name).CCompiler.compile = compile_at_once
+        except ImportError:  # that one is not there: one file at a time, the same build
+            pass
 t0 = time.perf_counter()
 exts = mypycify(
     ["--config-file", a["config"], *a["paths"]],
