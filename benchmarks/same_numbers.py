@@ -20,6 +20,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from goheap.runner import run_workload
@@ -82,13 +83,14 @@ def run_all() -> dict[str, str]:
     return hashes
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(run: Callable[[], dict[str, str]] = run_all, doc: str | None = __doc__) -> int:
+    """--write FILE or --check FILE with the hashes run() gives (same_replay.py's too)."""
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     group = ap.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", metavar="FILE", help="save the hashes to FILE")
     group.add_argument("--check", metavar="FILE", help="compare with the hashes in FILE")
     args = ap.parse_args()
-    hashes = run_all()
+    hashes = run()
     if args.write:
         with open(args.write, "w", encoding="utf-8") as f:
             json.dump(hashes, f, indent=1, sort_keys=True)

@@ -194,3 +194,36 @@ def test_auto_build_that_fails_leaves_the_pure_build_and_succeeds(
     assert build.main(["--auto"]) == 0
     assert "pure-Python build" in capsys.readouterr().out
     assert build.main([]) == 1  # asked for explicitly, a failed build is an error
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_bad_jobs_is_one_error_line_and_exit_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        build.main(["-j", value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(
+        f"argument -j/--jobs: expected a positive number of jobs, got {value!r}"
+    )
+    assert "Traceback" not in err
+
+
+def test_the_build_runs_one_c_file_per_module_on_every_cpu_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[dict[str, object]] = []
+
+    def fake(**kw: object) -> dict[str, object]:
+        asked.append(kw)
+        raise build.BuildError("not this time")
+
+    monkeypatch.setattr(build, "build", fake)
+    assert build.main([]) == 1
+    assert build.main(["--no-multi-file", "-j", "1", "--opt-level", "2"]) == 1
+    assert [(kw["multi_file"], kw["jobs"], kw["opt_level"]) for kw in asked] == [
+        (True, None, "3"),  # build() takes None as one compiler per CPU
+        (False, 1, "2"),
+    ]
+    assert build.default_jobs() >= 1

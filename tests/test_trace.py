@@ -40,12 +40,15 @@ from goheap.trace.format import (
     BY_OP,
     INT,
     INTS,
+    MAX_LINE,
     OP_ALLOC,
     OP_DEAD,
     OP_GC,
     OP_PTR,
     OP_PUSH,
+    OP_STACK,
     OP_TYPE,
+    READ_CHUNK,
     SINT,
     STR,
     STRS,
@@ -502,6 +505,39 @@ def test_malformed_ndjson(events: list[Any], where: str, message: str) -> None:
         assert info.value.line == int(where.split()[1])
         h.check()  # the heap is consistent: the events before the bad one applied
         assert h.read_memstats().Mallocs == 1
+
+
+def test_ndjson_lines_across_read_chunks() -> None:
+    """Lines are read 64 KiB at a time: one longer than a chunk, and lines split between two."""
+    frames = [f"main.f{i}" for i in range(12_000)]  # one line of about 130 KiB
+    events: list[dict[str, Any] | str] = [{"ev": "stack", "sid": 0, "frames": frames}]
+    events += [{"ev": "alloc", "id": i, "size": 16 + i % 100, "stack": 0} for i in range(5_000)]
+    events += ["", "  "]  # blank lines are allowed anywhere
+    events += [{"ev": "dead", "id": i} for i in range(0, 5_000, 2)]
+    data = ndjson(*events)
+    assert len(data) > 3 * READ_CHUNK
+    reader = open_trace_bytes(data)
+    recs = list(reader.records())
+    assert len(recs) == 1 + 5_000 + 2_500
+    assert recs[0] == [OP_STACK, 0, frames]
+    assert recs[1] == [OP_ALLOC, 0, 16, None, None, None, 0]
+    assert recs[-1] == [OP_DEAD, 4_998]
+    assert reader.where() == f"<trace> line {1 + len(events)}"  # the header is line 1
+    # The last line needs no newline.
+    assert list(open_trace_bytes(data.rstrip(b"\n")).records())[-1] == [OP_DEAD, 4_998]
+
+
+@pytest.mark.parametrize("newline", [True, False])
+def test_ndjson_line_too_long_after_the_lines_before_it(newline: bool) -> None:
+    """A line of MAX_LINE bytes or more is an error at its number; the lines before it count."""
+    data = ndjson(A0, {"ev": "gc"}) + b" " * (MAX_LINE + 10) + b"\n" * newline + b'{"ev":"gc"}\n'
+    with Heap(profile="go1.8", liveness="lifetime") as h:
+        with pytest.raises(TraceError) as info:
+            replay_into(h, open_trace_bytes(data, "trace.ndjson"))
+        assert str(info.value) == f"trace.ndjson line 4: line longer than {MAX_LINE} bytes"
+        assert h.read_memstats().Mallocs == 1 and len(h.cycles) == 1  # both events applied
+    short = ndjson(A0) + b" " * (MAX_LINE - 1) + b"\n"  # one byte short of the limit: blank
+    assert len(list(open_trace_bytes(short).records())) == 1
 
 
 def binary(*records: list[Any]) -> tuple[bytes, list[int]]:

@@ -1,7 +1,7 @@
 """Which build of goheap's runtime is imported: the compiled one (mypyc) or pure Python.
 
 ``python -m goheap.build`` compiles goheap's hot modules (``heap``,
-``mutator``, ``runtime/``, ``workloads/``) with mypyc into extension modules
+``mutator``, ``runtime/``, ``workloads/``, the trace replayer) with mypyc into extension modules
 next to their sources, and writes ``_compiled.json``: which modules it
 compiled and a hash of every source the build read. Python's import system
 prefers an extension module to a ``.py`` file of the same name, so a stale

@@ -13,9 +13,9 @@ import io
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from goheap.trace.format import (
     BY_NAME,
@@ -108,7 +108,7 @@ class TraceReader:
     # --- opening ---
 
     def _open_stream(self, raw: IO[bytes]) -> None:
-        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
         try:
             lead = buffered.peek(2)[:2]
         except OSError as e:
@@ -120,8 +120,8 @@ class TraceReader:
         self._stream = stream
         try:
             lead = stream.peek(1)[:1]
-        except _GZIP_ERRORS as e:
-            raise self.error(f"corrupt gzip data ({e})") from None
+        except _GZIP_ERRORS as bad:  # (not e's name: mypyc gives a name one type)
+            raise self.error(f"corrupt gzip data ({bad})") from None
         if not lead:
             raise TraceError(f"{self.path}: empty file, expected a goheap trace header")
         if lead == b"{":
@@ -293,52 +293,92 @@ class TraceReader:
 
     # --- NDJSON ---
 
+    def _lines(self) -> Iterator[bytes]:
+        """The lines after the header, without their newlines, read 64 KiB at a time.
+
+        What ``readline(MAX_LINE)`` checked, line by line: a line of
+        ``MAX_LINE`` bytes or more (its newline aside) is an error, raised
+        once the lines before it have been read. The last line may lack its
+        newline.
+        """
+        read = self._read
+        held: list[bytes] = []  # the start of a line that continues in the next chunk
+        size = 0
+        while True:
+            chunk = read(READ_CHUNK)
+            if not chunk:
+                break
+            if b"\n" not in chunk:
+                held.append(chunk)
+                size += len(chunk)
+                if size >= MAX_LINE:
+                    self._too_long()
+                continue
+            if held:
+                held.append(chunk)
+                chunk = b"".join(held)
+                held = []
+            lines = chunk.split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                if len(line) >= MAX_LINE:
+                    self._too_long()
+                yield line
+            size = len(tail)
+            if tail:
+                held.append(tail)
+                if size >= MAX_LINE:
+                    self._too_long()
+        if held:
+            yield b"".join(held)
+
+    def _too_long(self) -> NoReturn:
+        """The line after the last one read is too long."""
+        self._line += 1
+        raise self.error(f"line longer than {MAX_LINE} bytes")
+
     def _ndjson_records(self) -> Iterator[Record]:
-        readline = self._readline
         loads = _loads
         specs = _NDJSON_SPECS
-        line_no = self._line
-        while True:
-            line = readline()
-            if not line:
-                return
-            line_no += 1
-            self._line = line_no
-            if len(line) >= MAX_LINE and not line.endswith(b"\n"):
-                raise self.error(f"line longer than {MAX_LINE} bytes")
-            try:
-                obj = loads(line)
-            except Exception as e:
-                if not line.strip():
-                    continue  # blank lines are allowed
-                raise self.error(f"not valid JSON ({e})") from None
-            if type(obj) is not dict:
-                raise self.error(f"expected a JSON object, got {describe(obj)}")
-            name = obj.get("ev")
-            spec = specs.get(name) if type(name) is str else None
-            if spec is None:
-                if "ev" not in obj:
-                    raise self.error("the event has no 'ev' (its kind)")
-                raise self.error(f"unknown event {describe(name)}")
-            op, names, required = spec
-            rec = [op, *map(obj.get, names)]
-            for i in required:
-                if rec[i] is None:
-                    s = BY_OP[op]
-                    raise self.error(field_error(s, s.fields[i - 1], None))
-            while rec[-1] is None:  # absent optional fields: the record the binary form gives
-                rec.pop()
-            if op == OP_END:
-                self._check_end(rec)
-                while True:
-                    rest = readline()
-                    if not rest:
-                        return
-                    self._line += 1
-                    if rest.strip():
-                        raise self.error("a line follows the 'end' event")
-            self.count += 1
-            yield rec
+        try:
+            lines = self._lines()
+            for line in lines:
+                self._line += 1
+                try:
+                    obj = loads(line)
+                except Exception as e:
+                    if not line.strip():
+                        continue  # blank lines are allowed
+                    raise self.error(f"not valid JSON ({e})") from None
+                if type(obj) is not dict:
+                    raise self.error(f"expected a JSON object, got {describe(obj)}")
+                name = obj.get("ev")
+                spec = specs.get(name) if type(name) is str else None
+                if spec is None:
+                    if "ev" not in obj:
+                        raise self.error("the event has no 'ev' (its kind)")
+                    raise self.error(f"unknown event {describe(name)}")
+                op, names, required = spec
+                rec: Record = [op]
+                for field in names:
+                    rec.append(obj.get(field))
+                for i in required:
+                    if rec[i] is None:
+                        s = BY_OP[op]
+                        raise self.error(field_error(s, s.fields[i - 1], None))
+                while rec[-1] is None:  # absent optional fields: the record the binary form gives
+                    rec.pop()
+                if op == OP_END:
+                    self._check_end(rec)
+                    for rest in lines:
+                        self._line += 1
+                        if rest.strip():
+                            raise self.error("a line follows the 'end' event")
+                    return
+                self.count += 1
+                yield rec
+        finally:
+            self.close()
 
     def _check_end(self, rec: Record) -> None:
         n = rec[1]
@@ -356,12 +396,11 @@ class TraceReader:
     # --- public iteration ---
 
     def records(self) -> Iterator[Record]:
-        """Shape-checked records ``[opcode, field...]`` (see the class doc)."""
-        gen = self._binary_records() if self.encoding == "binary" else self._ndjson_records()
-        try:
-            yield from gen
-        finally:
-            self.close()
+        """Shape-checked records ``[opcode, field...]`` (see the class doc).
+
+        The file is closed when they end (or the iterator is closed).
+        """
+        return self._binary_records() if self.encoding == "binary" else self._ndjson_records()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Events as dicts ``{"ev": name, field: value}``, every field checked."""

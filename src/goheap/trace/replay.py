@@ -121,64 +121,28 @@ class Replayer:
         """Apply shape-checked records (``TraceReader.records()``); returns the count."""
         handlers = self._handlers
         count = self.count
-        # The two events of a pointer-free lifetime trace, untyped 'alloc' and
-        # 'dead', are applied inline (the same steps as _alloc/_placed and
-        # _dead/_drop); anything unusual goes to the handlers, which check it.
-        heap = self.heap
-        malloc = heap.malloc
-        dead = heap.dead
-        id2addr = self.id2addr
-        addr2id = self.addr2id
-        tiny_interior = self.tiny_interior
-        tiny_size = self._tiny_size
         try:
             for rec in records:
                 try:
-                    op = rec[0]
-                    if op == 2 and len(rec) == 3:
-                        oid = rec[1]
-                        size = rec[2]
-                        if (
-                            type(oid) is int
-                            and oid > self.max_id
-                            and type(size) is int
-                            and size >= 0
-                        ):
-                            x = malloc(size)
-                            self.max_id = oid
-                            old = addr2id.get(x)
-                            if old is not None:
-                                del id2addr[old]
-                            if tiny_interior:
-                                self._forget_block(x)
-                            addr2id[x] = oid
-                            id2addr[oid] = x
-                            if x & 15 and 0 < size < tiny_size:
-                                tiny_interior.setdefault(x & ~15, []).append((x, oid))
-                            if len(id2addr) > self._purge_at:
-                                self.purge()
-                        else:
+                    # The two events of a pointer-free lifetime trace, untyped
+                    # 'alloc' and 'dead', take a short path (the same steps as
+                    # _alloc/_placed and _dead/_drop); anything unusual goes to
+                    # the handlers, which check it.
+                    op: int = rec[0]
+                    n = len(rec)
+                    if op == 2 and n == 3:
+                        if not self._plain_alloc(rec[1], rec[2]):
                             handlers[2](rec)
-                    elif op == 9 and len(rec) == 2:
-                        oid = rec[1]
-                        a = id2addr.get(oid) if type(oid) is int else None
-                        if a is not None:
-                            dead(a)
-                            if a & 15:
-                                self._drop(oid, a)
-                            else:
-                                del id2addr[oid]
-                                if addr2id.get(a) == oid:
-                                    del addr2id[a]
-                        else:
+                    elif op == 9 and n == 2:
+                        if not self._plain_dead(rec[1]):
                             handlers[9](rec)
                     else:
                         handlers[op](rec)
-                except _Bad as e:
-                    raise error(str(e)) from None
+                except _Bad as bad:
+                    raise error(str(bad)) from None
                 except TraceError:
                     raise
-                except GoheapError as e:
+                except GoheapError as e:  # (another name than bad's: mypyc types each once)
                     raise error(str(e)) from None
                 count += 1
                 if progress is not None and not count % PROGRESS_EVERY:
@@ -189,6 +153,41 @@ class Replayer:
         if progress is not None:
             progress(count)
         return count
+
+    def _plain_alloc(self, oid: object, size: object) -> bool:
+        """'alloc' of id and size only, if both are plain: _alloc's steps; False: not done."""
+        if type(oid) is not int or oid <= self.max_id or type(size) is not int or size < 0:
+            return False
+        x = self.heap.malloc(size)
+        self.max_id = oid
+        id2addr = self.id2addr
+        addr2id = self.addr2id
+        old = addr2id.get(x)
+        if old is not None:
+            del id2addr[old]
+        if self.tiny_interior:
+            self._forget_block(x)
+        addr2id[x] = oid
+        id2addr[oid] = x
+        if x & 15 and 0 < size < self._tiny_size:
+            self.tiny_interior.setdefault(x & ~15, []).append((x, oid))
+        if len(id2addr) > self._purge_at:
+            self.purge()
+        return True
+
+    def _plain_dead(self, oid: object) -> bool:
+        """'dead' of a live id, no offset: _dead's steps; False: not done."""
+        a = self.id2addr.get(oid) if type(oid) is int else None
+        if a is None or type(oid) is not int:
+            return False
+        self.heap.dead(a)
+        if a & 15:
+            self._drop(oid, a)
+        else:
+            del self.id2addr[oid]
+            if self.addr2id.get(a) == oid:
+                del self.addr2id[a]
+        return True
 
     # --- ids ---
 
