@@ -52,6 +52,13 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
             if p.is_alive():
                 p.kill()
                 p.join(1.0)
+    # The executor's manager thread sees its workers gone and closes its wakeup
+    # pipe. Let it finish now: at exit concurrent.futures wakes every manager
+    # thread through that pipe, and a close racing that write printed "Exception
+    # ignored ... Bad file descriptor" with a traceback under the one-line message.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(2.0)
 
 
 def map_processes(
