@@ -194,11 +194,17 @@ class GC(GCHooks):
         if elapsed > 0 and c.fractionalMarkTime / elapsed > c.fractionalUtilizationGoal:
             return
         self._payRoots(assist=False)
-        t = min(max(self.work_remaining, 0.0) * self.ns_per_work, float(forcePreemptNS))
-        if t > 0:
+        # gcDrain(gcDrainUntilPreempt): the worker drains until the work runs
+        # out or sysmon preempts it. The units are capped by the work left
+        # itself, not by time converted back: units from t / ns_per_work can
+        # miss the work left by a rounding error (1e-10), and the mark then
+        # stayed open with nothing to do until the next slice -- where Go's
+        # worker that empties the queue calls gcMarkDone at once.
+        units = min(max(self.work_remaining, 0.0), forcePreemptNS / self.ns_per_work)
+        if units > 0:
+            t = units * self.ns_per_work
             self.clock.now += int(t)
             c.fractionalMarkTime += int(t)
-            units = t / self.ns_per_work
             c.bgScanCredit += int(units)
             self._pay_work(units)
         self.slice_start = self.clock.now
