@@ -195,16 +195,18 @@ class GC(GCHooks):
             return
         self._payRoots(assist=False)
         # gcDrain(gcDrainUntilPreempt): the worker drains until the work runs
-        # out or sysmon preempts it. The units are capped by the work left
-        # itself, not by time converted back: units from t / ns_per_work can
-        # miss the work left by a rounding error (1e-10), and the mark then
-        # stayed open with nothing to do until the next slice -- where Go's
-        # worker that empties the queue calls gcMarkDone at once.
-        units = min(max(self.work_remaining, 0.0), forcePreemptNS / self.ns_per_work)
-        if units > 0:
-            t = units * self.ns_per_work
+        # out or sysmon preempts it. A slice that outlasts the work pays the
+        # work left itself, not its time converted back: t / ns_per_work can
+        # miss it by a rounding error (1e-10), and the mark then stayed open
+        # with nothing to do until the next slice, where Go's worker that
+        # empties the queue calls gcMarkDone at once (gcBgMarkWorker).
+        left = max(self.work_remaining, 0.0)
+        need = left * self.ns_per_work
+        t = min(need, float(forcePreemptNS))
+        if t > 0:
             self.clock.now += int(t)
             c.fractionalMarkTime += int(t)
+            units = left if need <= forcePreemptNS else t / self.ns_per_work
             c.bgScanCredit += int(units)
             self._pay_work(units)
         self.slice_start = self.clock.now
