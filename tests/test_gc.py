@@ -265,3 +265,31 @@ def test_gogc_and_time_are_held_in_gos_integers() -> None:
         with pytest.raises(GoheapError, match="runtime: out of memory: cannot allocate"):
             h.malloc(1 << 40)
         h.check()
+
+
+def test_worker_that_drains_the_last_work_ends_the_mark() -> None:
+    """On one P, the fractional worker that empties the queue ends the mark at once.
+
+    Go 1.8 (mgc.go gcBgMarkWorker): after gcDrain, the worker that finds
+    ``work.nwait == work.nproc`` and no mark work available calls
+    ``gcMarkDone``. The model pays the work in float units: 800,000 units at
+    10.825892857142858 ns each come back from ns as 1.2e-10 short, which
+    once left the mark open with nothing to do until sysmon's next slice
+    (issue 11: go1.8 churn 100k's ramp-up cycle grew 260 MB in that time).
+    """
+    from goheap.runtime.go18.mgc import forcePreemptNS
+
+    with Heap(profile="go1.8", gogc=100) as h:
+        gc = h.gc_
+        keep = h.make(POINTER, 60_000)
+        h.g.push(keep)
+        i = 1
+        while gc.gcphase == 0:  # a live heap: a cycle starts at 4 MB
+            h.write_pointer(keep, 8 * i, h.malloc(64, None))
+            i += 1
+        done = len(h.cycles)
+        gc.roots_ns = 0.0
+        gc.ns_per_work = 10.825892857142858
+        gc.work_remaining = 800_000.0  # 8.66 ms of work: less than one slice
+        gc.mutator_ran(forcePreemptNS)  # sysmon preempts; the worker drains it all
+        assert (gc.gcphase, len(h.cycles), gc.work_remaining) == (0, done + 1, 0.0)

@@ -872,3 +872,33 @@ def test_a_day_idle_runs_the_forced_gcs_sysmon_would() -> None:
             counts.append(h.read_memstats().NumGC)
             h.check()
     assert counts == [720, 720]
+
+
+@pytest.mark.parametrize(
+    ("procs", "work"),
+    [(1, 100_000.0), (2, 800_000.0)],  # the fractional worker; a worker on the other P
+)
+def test_worker_that_drains_the_last_work_ends_the_mark(make127, procs: int, work: float) -> None:
+    """A worker that empties the queue ends the mark at once (mgc.go gcBgMarkWorker).
+
+    In Go, the worker for which ``gcEndWork`` reports no work left calls
+    ``gcMarkDone``. The model pays work in float units: at
+    10.825892857142858 ns a unit, the work's time converted back comes
+    1.5e-11 (100,000 units) or 1.2e-10 (800,000) short, which once left the
+    mark open with nothing to do (issue 11).
+    """
+    from goheap.runtime.go127.mgc import forcePreemptNS
+
+    h = make127(procs=procs)
+    gc = h.gc_
+    keep = h.make(POINTER, 120_000)  # 960 KB of scan work: more than is set below
+    h.g.push(keep)
+    i = 1
+    while gc.gcphase == 0:
+        h.write_pointer(keep, 8 * i, h.malloc(64))
+        i += 1
+    done = len(h.cycles)
+    gc.ns_per_work = 10.825892857142858
+    gc.work_remaining = work  # less than one slice of one worker's time
+    gc.mutator_ran(forcePreemptNS)  # sysmon's slice: the other P, or the fractional worker
+    assert (gc.gcphase, len(h.cycles), gc.work_remaining) == (0, done + 1, 0.0)

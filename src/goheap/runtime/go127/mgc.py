@@ -330,7 +330,9 @@ class GC(Collector):
                 idle = int(used * (others - ded) / others)
                 ctl.idleMarkTime += idle
                 self.limiter.addIdleTime(idle)
-                units = used / self.ns_per_work
+                # Workers that outlast the work drain what is left itself (see
+                # _runFractional).
+                units = self.work_remaining if used >= need else used / self.ns_per_work
                 self._pay_work(units)
                 ctl.bgScanCredit += int(units)
             if self.work_remaining <= 0 and not mallocing:
@@ -413,12 +415,17 @@ class GC(Collector):
             return
         g12 = 1.2 * goal
         t = max((g12 * delta - frac) / (1 - g12), drainCheckThreshold * self.ns_per_work)
-        t = min(t, self.work_remaining * self.ns_per_work)
+        need = self.work_remaining * self.ns_per_work
+        t = min(t, need)
         ti = max(int(t), 1)
         self.clock.now += ti
         ctl.fractionalMarkTime += ti
         pp.gcFractionalMarkTime += ti
-        units = t / self.ns_per_work
+        # A worker that outlasts the work drains what is left itself: t /
+        # ns_per_work can miss it by a rounding error (1e-10), which left the
+        # mark open with nothing to do; Go's worker that finds no work left
+        # calls gcMarkDone (mgc.go gcBgMarkWorker, when gcEndWork says so).
+        units = self.work_remaining if t >= need else t / self.ns_per_work
         self._pay_work(units)
         ctl.bgScanCredit += int(units)
         if self.work_remaining <= 0:

@@ -194,11 +194,19 @@ class GC(GCHooks):
         if elapsed > 0 and c.fractionalMarkTime / elapsed > c.fractionalUtilizationGoal:
             return
         self._payRoots(assist=False)
-        t = min(max(self.work_remaining, 0.0) * self.ns_per_work, float(forcePreemptNS))
+        # gcDrain(gcDrainUntilPreempt): the worker drains until the work runs
+        # out or sysmon preempts it. A slice that outlasts the work pays the
+        # work left itself, not its time converted back: t / ns_per_work can
+        # miss it by a rounding error (1e-10), and the mark then stayed open
+        # with nothing to do until the next slice, where Go's worker that
+        # empties the queue calls gcMarkDone at once (gcBgMarkWorker).
+        left = max(self.work_remaining, 0.0)
+        need = left * self.ns_per_work
+        t = min(need, float(forcePreemptNS))
         if t > 0:
             self.clock.now += int(t)
             c.fractionalMarkTime += int(t)
-            units = t / self.ns_per_work
+            units = left if need <= forcePreemptNS else t / self.ns_per_work
             c.bgScanCredit += int(units)
             self._pay_work(units)
         self.slice_start = self.clock.now
