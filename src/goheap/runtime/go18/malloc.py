@@ -92,7 +92,9 @@ class Malloc(Mallocgc):
     ) -> int:
         p = self.h.curp
         assert p is not None and p.mcache is not None
-        return self.mallocgc(size, typ, needzero, p.mcache, stack)
+        x = self.mallocgc(size, typ, needzero, p.mcache, stack)
+        self.gc.afterMalloc(x)  # a preemption that waited for mallocgc (mp.mallocing)
+        return x
 
     def isPointerSlot(self, s: CommonMSpan, base: int, addr: int) -> bool:
         return self.heapbits.isPointerWord(base, addr)  # the heap bitmap needs no span

@@ -140,15 +140,29 @@ class GC(GCHooks):
         """The mutator used ns of CPU: advance the clock and run background work."""
         if ns <= 0:
             return
-        if self.procs == 1:
-            # One P: the mark worker and bgsweep only get it at a scheduling
-            # point, when sysmon preempts the mutator (_schedule).
-            self.clock.now += int(ns)
-            if self.clock.now - self.slice_start >= forcePreemptNS:
-                self._schedule()
-            if self.gcphase != _GCmark:
-                self._background_sweep()
-        elif self.gcphase == _GCmark:
+        self._advance(ns)
+        self._preemption_point()
+
+    def malloc_ran(self, ns: float) -> None:
+        """mallocgc's own time: the clock runs and the other Ps' workers work, but
+        nothing preempts the goroutine and the world cannot stop until mallocgc
+        returns (Go 1.8 sets ``mp.mallocing`` for the whole allocation, a large
+        object's clearing included): see ``afterMalloc``."""
+        if ns > 0:
+            self._advance(ns)
+
+    def afterMalloc(self, x: int) -> None:
+        """The goroutine's next call after mallocgc: what waited for it runs now (x, in
+        the caller's frame only, is kept by a cycle started here)."""
+        self.inflight = x
+        try:
+            self._preemption_point()
+        finally:
+            self.inflight = 0
+
+    def _advance(self, ns: float) -> None:
+        """ns of the mutator's time pass; on more Ps the mark workers work meanwhile."""
+        if self.procs > 1 and self.gcphase == _GCmark:
             # The workers run on the other Ps beside the mutator.
             c = self.controller
             dedicated = c.dedicatedMarkWorkersNeeded
@@ -167,10 +181,22 @@ class GC(GCHooks):
             work = (worker_ns + idle_ns - roots) / self.ns_per_work
             c.bgScanCredit += int(max(worker_ns - roots, 0.0) / self.ns_per_work)
             self._pay_work(work)
+        else:
+            self.clock.now += int(ns)
+
+    def _preemption_point(self) -> None:
+        """Where the mutator can be preempted: the scheduler and sysmon run."""
+        if self.procs == 1:
+            # One P: the mark worker and bgsweep only get it at a scheduling
+            # point, when sysmon preempts the mutator (_schedule).
+            if self.clock.now - self.slice_start >= forcePreemptNS:
+                self._schedule()
+            if self.gcphase != _GCmark:
+                self._background_sweep()
+        elif self.gcphase == _GCmark:
             if self.work_remaining <= 0 and self.roots_ns <= 0 and not self.in_gc:
                 self.gcMarkDone()
         else:
-            self.clock.now += int(ns)
             self._background_sweep()
         self._sysmon()
 
