@@ -209,3 +209,19 @@ def test_one_heavy_case_end_to_end(
     window_bytes = case["sim"]["figures"]["gc.HeapAlloc"]
     assert min(by["NextGC"]["real_values"]) >= 3 * window_bytes
     assert report["groups"]["held_out"]["cells"] == 4
+
+
+def test_list_shows_the_cases_without_go(
+    goheap: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no Go needed to list
+    monkeypatch.setenv("COLUMNS", "160")
+    assert goheap(["validate", "--heavy", "--list", "--profile", "go1.8"]) == 0
+    out = capsys.readouterr().out
+    assert "heavy cases for go1.8" in out and "large8 (tuned on)" in out
+    assert "churn100k-gogc100-p2 (held out)" in out
+    assert "GOGC=100 GOMEMLIMIT=off GOMAXPROCS=2" in out
+    assert "limit32m" not in out  # go1.8 has no memory limit
+    assert goheap(["validate", "--list", "--quick", "--gogc", "50", "churn"]) == 0
+    out = capsys.readouterr().out
+    assert "k=1000 steps=30000" in out and "GOGC=50 GOMEMLIMIT=off GOMAXPROCS=1" in out

@@ -33,6 +33,7 @@ Examples:
   goheap validate --heavy                      heaps of 10-200 MB, each case its own
                                                GOGC/GOMEMLIMIT/GOMAXPROCS (tens of minutes)
   goheap validate --heavy churn100k-gogc400    one heavy case
+  goheap validate --heavy --list               the heavy cases and their settings
 """
 )
 @click.argument("workloads", nargs=-1, metavar="[WORKLOAD]...")
@@ -42,6 +43,7 @@ Examples:
     is_flag=True,
     help="The heavy cases instead of the workloads (arguments name cases; docs/fidelity.md).",
 )
+@click.option("--list", "list_cases", is_flag=True, help="List the cases it would run and exit.")
 @click.option(
     "--runs",
     type=int,
@@ -81,6 +83,7 @@ def validate(
     workloads: tuple[str, ...],
     quick: bool,
     heavy: bool,
+    list_cases: bool,
     runs: int | None,
     go_path: str | None,
     profile: str,
@@ -107,7 +110,7 @@ def validate(
     its own GOGC, GOMEMLIMIT and GOMAXPROCS, and the held-out cases are
     counted apart from those the clock's costs were read from.
     """
-    from goheap.validate.cases import select_workloads
+    from goheap.validate.cases import Settings, select_workloads
     from goheap.validate.go18 import find_go18, is_go18
     from goheap.validate.harness import Options, run_validation
     from goheap.validate.heavy import select_heavy
@@ -134,6 +137,10 @@ def validate(
         names = [c.name for c in select_heavy(workloads, prof.name)]
     else:
         names = select_workloads(workloads)
+    if list_cases:
+        told = Settings("off" if gogc_value < 0 else str(gogc_value), limit).text()
+        _list_cases(names, heavy=heavy, quick=quick, profile=prof.name, settings=told)
+        return
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -169,3 +176,24 @@ def validate(
         from goheap.validate.render import print_table
 
         print_table(report)
+
+
+def _list_cases(names: list[str], *, heavy: bool, quick: bool, profile: str, settings: str) -> None:
+    """Print the cases (no Go needed): the heavy ones with their settings, or the workloads."""
+    from goheap.validate.cases import QUICK
+    from goheap.validate.heavy import heavy_cases
+    from goheap.validate.render import print_cases
+    from goheap.workloads import get_workload
+
+    if heavy:
+        cases = [c.to_dict() for c in heavy_cases(names, profile)]
+        title = f"heavy cases for {profile} (goheap validate --heavy [CASE]...)"
+    else:
+        cases = []
+        for name in names:
+            params = get_workload(name).defaults()
+            if quick:
+                params.update(QUICK.get(name, {}))
+            cases.append({"workload": name, "params": params, "told": settings})
+        title = "workloads" + (" (--quick sizes)" if quick else "")
+    print_cases(cases, title)

@@ -16,7 +16,7 @@ from rich.text import Text
 from goheap.profiles import DEFAULT_PROFILE
 from goheap.report.common import memlimit_setting
 from goheap.report.console import stdout_console
-from goheap.report.fit import Col, min_width, print_title, wrap_items
+from goheap.report.fit import Col, min_width, print_fitted, print_title, wrap_items
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
 
 _STYLE = {OK: "green", MISS: "red", UNAVAILABLE: "yellow"}
@@ -215,6 +215,23 @@ def _print_wide(report: dict[str, Any], console: Console) -> None:
                 end_section=i == len(case["rows"]) - 1,
             )
     console.print(t)
+
+
+def print_cases(cases: list[dict[str, Any]], title: str, console: Console | None = None) -> None:
+    """``goheap validate --list``: the cases a validation would run, one row each."""
+    console = console or _console()
+    cols = [Col("case", "left"), Col("parameters", "left", wrap=True), Col("settings", "left")]
+    rows = []
+    for case in cases:
+        name, *rest = case_words(case)
+        if "name" in case:
+            group, workload, *words = rest
+            settings = " ".join(words[-3:])
+            params = " ".join([workload, *words[:-3]])
+            rows.append([f"{name} {group}", params, settings])
+        else:
+            rows.append([name, " ".join(rest), case.get("told", "")])
+    print_fitted(console, title, cols, rows)
 
 
 def _md(text: str) -> str:
