@@ -123,7 +123,6 @@ class Malloc(Mallocgc):
                 if size < self.maxTinySize:
                     x, elemsize, span, checkGCTrigger = self.mallocgcTiny(size, c)
                     if elemsize == 0:
-                        gc.inflight = x
                         gc.chargeAlloc()
                         gc.inflight = x
                         return x
@@ -142,8 +141,8 @@ class Malloc(Mallocgc):
                 st.peak_heap_alloc = st.heap_alloc_now
             self._publish(c, span, x, elemsize, stack)
             # The allocation's time (clearing it included) precedes the trigger
-            # test; while marking, the assist above came first.
-            gc.inflight = x
+            # test; while marking, the assist above came first. (Inside mallocgc
+            # nothing preempts, so nothing reads gc.inflight before the end.)
             gc.chargeAlloc()
             if checkGCTrigger and gc.heapTriggerTest():
                 gc.gcStart(inflight=x)
@@ -276,8 +275,8 @@ class Malloc(Mallocgc):
         # mallocing ends here (releasem): the trigger test comes before zeroing
         # and publishing the type, so a cycle started here sees the object with
         # no largeType yet. The allocation's time (mostly clearing and the first
-        # touch of its pages) follows, preemptible (memclrNoHeapPointersChunked).
-        self.gc.inflight = x
+        # touch of its pages) follows, preemptible (memclrNoHeapPointersChunked),
+        # with x kept by a cycle that a preemption starts.
         if self.gc.heapTriggerTest():
             self.gc.gcStart(inflight=x)
         self.gc.inflight = x

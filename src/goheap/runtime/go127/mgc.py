@@ -266,19 +266,8 @@ class GC(Collector):
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
         if ns <= 0:
             return
-        n = int(ns)
-        self.clock.now += n
-        if self.procs > 1:
-            self._otherPs(n)
-        now = self.clock.now
-        if now >= self.next_event_ns or now >= self.next_sample_ns:
-            # The object mallocgc just returned is still only in the caller's
-            # frame: a cycle that sysmon (or a finalizer) starts must keep it.
-            self.pinned.append(self.inflight)
-            try:
-                self._sysmon()
-            finally:
-                self.pinned.pop()
+        self._advance(int(ns), False)
+        self._preemption_point(self.inflight)
         self.inflight = 0
 
     def malloc_ran(self, ns: float) -> None:
@@ -293,20 +282,29 @@ class GC(Collector):
         the allocation cannot reset heapLive between the allocation's
         heapLive update and its trigger test.
         """
-        if ns <= 0:
-            return
-        n = int(ns)
-        self.clock.now += n
-        if self.procs > 1:
-            self._otherPs(n, mallocing=True)
+        if ns > 0:
+            self._advance(int(ns), True)
 
     def afterMalloc(self, x: int) -> None:
         """The goroutine's next call after mallocgc: mark termination and preemption that
-        waited for it (x, in the caller's frame only, is kept by a cycle started here)."""
+        waited for it."""
+        if self._preemption_point(x):
+            self.inflight = 0
+
+    def _advance(self, ns: int, mallocing: bool) -> None:
+        """ns of the running goroutine's time pass; the other Ps work meanwhile."""
+        self.clock.now += ns
+        if self.procs > 1:
+            self._otherPs(ns, mallocing)
+
+    def _preemption_point(self, x: int) -> bool:
+        """Where the goroutine can be preempted: a mark whose work is paid ends, sysmon
+        runs at its deadlines. x, the object mallocgc returned, is still only in the
+        caller's frame: a cycle started here keeps it. Whether anything was due."""
         done = self.gcphase == _GCmark and self.gcBlackenEnabled and self.work_remaining <= 0
         now = self.clock.now
         if not done and now < self.next_event_ns and now < self.next_sample_ns:
-            return
+            return False
         self.pinned.append(x)
         try:
             if done:
@@ -315,7 +313,7 @@ class GC(Collector):
                 self._sysmon()
         finally:
             self.pinned.pop()
-        self.inflight = 0
+        return True
 
     def _otherPs(self, ns: int, mallocing: bool = False) -> None:
         """With more than one P the others run mark workers, or the background sweeper."""
