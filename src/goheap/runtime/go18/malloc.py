@@ -192,10 +192,9 @@ class Malloc(Mallocgc):
             st.peak_heap_alloc = st.heap_alloc_now
 
         # The allocation's time (clearing it included) precedes the trigger
-        # test; while marking, the assist above came first.
-        gc.inflight = x
+        # test; while marking, the assist above came first. Nothing preempts
+        # inside mallocgc: afterMalloc keeps x across the point that waited.
         gc.chargeAlloc()
-        gc.inflight = 0
         if shouldhelpgc and gc.gcShouldStart(False):
             gc.gcStartBackground(x)
         return x
