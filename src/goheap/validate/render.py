@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from goheap.profiles import DEFAULT_PROFILE
-from goheap.report.common import memlimit_setting
 from goheap.report.console import stdout_console
 from goheap.report.fit import Col, min_width, print_fitted, print_title, wrap_items
+from goheap.validate.cases import Settings
 from goheap.validate.compare import MISS, OK, UNAVAILABLE
 
 _STYLE = {OK: "green", MISS: "red", UNAVAILABLE: "yellow"}
@@ -99,12 +99,16 @@ def case_words(case: dict[str, Any]) -> list[str]:
     words = [case["workload"], *params_text(case["params"]).split()]
     if "name" not in case:
         return words
-    group = "held out" if case.get("held_out") else "tuned on"
-    settings = case["settings"]
-    limit = memlimit_setting(settings["memlimit"])
-    procs = settings["gomaxprocs"]
-    told = [f"GOGC={settings['gogc']}", f"GOMEMLIMIT={limit}", f"GOMAXPROCS={procs}"]
-    return [case["name"], f"({group})", *words, *told]
+    return [case["name"], f"({_group(case)})", *words, *_settings(case).split()]
+
+
+def _group(case: dict[str, Any]) -> str:
+    return "held out" if case.get("held_out") else "tuned on"
+
+
+def _settings(case: dict[str, Any]) -> str:
+    """A heavy case's settings as the runtime is told them: ``GOGC=50 GOMEMLIMIT=off ...``."""
+    return Settings(**case["settings"]).text()
 
 
 def groups_text(report: dict[str, Any]) -> str:
@@ -223,14 +227,12 @@ def print_cases(cases: list[dict[str, Any]], title: str, console: Console | None
     cols = [Col("case", "left"), Col("parameters", "left", wrap=True), Col("settings", "left")]
     rows = []
     for case in cases:
-        name, *rest = case_words(case)
+        params = params_text(case["params"])
         if "name" in case:
-            group, workload, *words = rest
-            settings = " ".join(words[-3:])
-            params = " ".join([workload, *words[:-3]])
-            rows.append([f"{name} {group}", params, settings])
+            name = f"{case['name']} ({_group(case)})"
+            rows.append([name, f"{case['workload']} {params}", _settings(case)])
         else:
-            rows.append([name, " ".join(rest), case.get("told", "")])
+            rows.append([case["workload"], params, case.get("told", "")])
     print_fitted(console, title, cols, rows)
 
 
@@ -244,9 +246,7 @@ def _md_case(case: dict[str, Any]) -> str:
     plain = f"{case['workload']} `{params_text(case['params'])}`"
     if "name" not in case:
         return plain
-    name, group, *_ = case_words(case)
-    settings = " ".join(case_words(case)[-3:])
-    return f"**{name}** {group}: {plain} `{settings}`"
+    return f"**{case['name']}** ({_group(case)}): {plain} `{_settings(case)}`"
 
 
 def markdown(report: dict[str, Any]) -> str:
