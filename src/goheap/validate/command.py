@@ -110,6 +110,7 @@ def validate(
     its own GOGC, GOMEMLIMIT and GOMAXPROCS, and the held-out cases are
     counted apart from those the clock's costs were read from.
     """
+    from goheap.report.common import gogc_text
     from goheap.validate.cases import Settings, select_workloads
     from goheap.validate.go18 import find_go18, is_go18
     from goheap.validate.harness import Options, run_validation
@@ -138,7 +139,7 @@ def validate(
     else:
         names = select_workloads(workloads)
     if list_cases:
-        told = Settings("off" if gogc_value < 0 else str(gogc_value), limit).text()
+        told = Settings(gogc_text(gogc_value), limit).text()
         _list_cases(names, heavy=heavy, quick=quick, profile=prof.name, settings=told)
         return
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()

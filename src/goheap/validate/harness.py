@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from goheap.profiles import DEFAULT_PROFILE
+from goheap.report.common import gogc_text
 from goheap.validate import go18
 from goheap.validate.allowance import items_for
 from goheap.validate.cases import make_cases
@@ -51,10 +52,6 @@ class Options:
     heavy: bool = False  # the heavy cases (goheap.validate.heavy), each with its own settings
 
 
-def _gogc_text(gogc: int) -> str:
-    return "off" if gogc < 0 else str(gogc)
-
-
 def _no_step(label: str) -> AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
@@ -84,7 +81,7 @@ def run_validation(
     with step("building the oracle programs"):
         programs = build(tc, oracle, cache_dir)
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
-    run_settings = Settings(gogc=_gogc_text(opts.gogc), memlimit=opts.memlimit)
+    run_settings = Settings(gogc=gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
     out_cases = []
     all_rows = []
@@ -154,7 +151,7 @@ def run_validation(
             "source_hash": programs.source_hash,
         },
         "profile": opts.profile,
-        "gogc": None if opts.heavy else _gogc_text(opts.gogc),
+        "gogc": None if opts.heavy else gogc_text(opts.gogc),
         "memlimit": None if opts.heavy else opts.memlimit,
         "gomaxprocs": None if opts.heavy else 1,  # heavy: each case's own settings
         "runs": opts.runs,
