@@ -160,19 +160,7 @@ class Replayer:
             return False
         x = self.heap.malloc(size)
         self.max_id = oid
-        id2addr = self.id2addr
-        addr2id = self.addr2id
-        old = addr2id.get(x)
-        if old is not None:
-            del id2addr[old]
-        if self.tiny_interior:
-            self._forget_block(x)
-        addr2id[x] = oid
-        id2addr[oid] = x
-        if x & 15 and 0 < size < self._tiny_size:
-            self.tiny_interior.setdefault(x & ~15, []).append((x, oid))
-        if len(id2addr) > self._purge_at:
-            self.purge()
+        self._placed(oid, x, 0 < size < self._tiny_size)
         return True
 
     def _plain_dead(self, oid: object) -> bool:
