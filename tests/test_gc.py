@@ -277,8 +277,6 @@ def test_worker_that_drains_the_last_work_ends_the_mark() -> None:
     once left the mark open with nothing to do until sysmon's next slice
     (issue 11: go1.8 churn 100k's ramp-up cycle grew 260 MB in that time).
     """
-    from goheap.runtime.go18.mgc import forcePreemptNS
-
     with Heap(profile="go1.8", gogc=100) as h:
         gc = h.gc_
         keep = h.make(POINTER, 60_000)
@@ -291,5 +289,6 @@ def test_worker_that_drains_the_last_work_ends_the_mark() -> None:
         gc.roots_ns = 0.0
         gc.ns_per_work = 10.825892857142858
         gc.work_remaining = 800_000.0  # 8.66 ms of work: less than one slice
-        gc.mutator_ran(forcePreemptNS)  # sysmon preempts; the worker drains it all
+        # Up to sysmon's preemption: the worker gets the P and drains it all.
+        gc.mutator_ran(gc.sysmon.preempt_at(gc.slice_start) - gc.clock.now)
         assert (gc.gcphase, len(h.cycles), gc.work_remaining) == (0, done + 1, 0.0)

@@ -887,8 +887,6 @@ def test_worker_that_drains_the_last_work_ends_the_mark(make127, procs: int, wor
     1.5e-11 (100,000 units) or 1.2e-10 (800,000) short, which once left the
     mark open with nothing to do (issue 11).
     """
-    from goheap.runtime.go127.mgc import forcePreemptNS
-
     h = make127(procs=procs)
     gc = h.gc_
     keep = h.make(POINTER, 120_000)  # 960 KB of scan work: more than is set below
@@ -900,5 +898,7 @@ def test_worker_that_drains_the_last_work_ends_the_mark(make127, procs: int, wor
     done = len(h.cycles)
     gc.ns_per_work = 10.825892857142858
     gc.work_remaining = work  # less than one slice of one worker's time
-    gc.mutator_ran(forcePreemptNS)  # sysmon's slice: the other P, or the fractional worker
+    # 10 ms, at least up to sysmon's preemption: the other P works meanwhile
+    # (8.66 ms of it); on one P the fractional worker gets the P there.
+    gc.mutator_ran(max(10_000_000, gc.sysmon.preempt_at(gc.slice_start) - gc.clock.now))
     assert (gc.gcphase, len(h.cycles), gc.work_remaining) == (0, done + 1, 0.0)

@@ -20,12 +20,21 @@ A cycle, as ``GC`` runs it (Go's functions in parentheses):
    at least ``gcOverAssistWork``, stealing background credit first; skipped
    while the CPU limiter limits) and by background workers, as the
    scheduler would run them: on one P the fractional worker (goal 25 %)
-   only gets the P at a scheduling point -- every ``forcePreemptNS`` (10 ms)
-   of continuous mutator time, or when the mutator blocks -- and then runs
-   until its share exceeds 1.2x its goal (``pollFractionalWorkerExit``);
+   only gets the P at a scheduling point -- when sysmon preempts the
+   mutator (``runtime.common.sysmon``: 10-20 ms of continuous mutator time;
+   an assist's drain stops there too, and the goroutine yields), or when the
+   mutator blocks -- and then runs until its share exceeds 1.2x its goal
+   (``pollFractionalWorkerExit``);
    with more Ps the other (idle) Ps run dedicated and idle workers the whole
    time. An idle mutator (``advance``, or ``runtime.GC`` waiting) leaves
    every P to idle workers.
+   A fractional worker that stops at its share leaves the rest of the
+   work queued; the mark then waits for the next drain -- the mutator's
+   assist once its credit (stolen from the worker's, at the assist ratio
+   of an almost finished mark) runs out, or the next scheduling point --
+   while the mutator allocates black (Go 1.27's one-P gctrace shows such
+   cycles: background time, little assist time, the heap far past its
+   goal).
 3. **mark termination** (``gcMarkDone``, ``gcMarkTermination``): when the
    work is paid: the world stops, ``endCycle`` measures cons/mark,
    ``resetLive(bytesMarked)``, ``gcSweep`` (``sweepgen += 2``, sweeping
@@ -67,6 +76,7 @@ from goheap.runtime.common.clock import NEVER_NS, CostModel
 from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
+from goheap.runtime.common.sysmon import Sysmon
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -95,7 +105,6 @@ _GCmark: Final = 1
 _GCmarktermination: Final = 2
 
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
-forcePreemptNS: Final = 10_000_000
 drainCheckThreshold: Final = 100_000
 sweepBatchSize: Final = 10
 
@@ -231,7 +240,8 @@ class GC(Collector):
         self.on_sample = None
         self.next_sample_ns = NEVER_NS
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
-        self.next_event_ns = clock.now + forcePreemptNS
+        self.sysmon = Sysmon(clock.now)
+        self.next_event_ns = self.sysmon.preempt_at(clock.now)
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
 
@@ -358,7 +368,7 @@ class GC(Collector):
         now = self.clock.now
         if now >= self.next_sample_ns and self.on_sample is not None:
             self.on_sample("tick")
-        if now - self.slice_start >= forcePreemptNS:
+        if now >= self.sysmon.preempt_at(self.slice_start):
             self._schedule()
             now = self.clock.now
         lim = self.limiter
@@ -370,7 +380,7 @@ class GC(Collector):
         self._next_event()
 
     def _next_event(self) -> None:
-        nxt = self.slice_start + forcePreemptNS
+        nxt = self.sysmon.preempt_at(self.slice_start)
         lim = self.limiter.lastUpdate + 10_000_001
         if lim < nxt:
             nxt = lim
@@ -431,8 +441,9 @@ class GC(Collector):
 
     def idle(self, ns: int) -> None:
         """The program is idle for ns: idle Ps mark or sweep; sysmon runs at its deadlines."""
-        end = self.clock.now + ns
-        self.slice_start = self.clock.now
+        start = self.clock.now
+        end = start + ns
+        self.slice_start = start
         while True:
             now = self.clock.now
             if self.gcphase == _GCmark and self.gcBlackenEnabled:
@@ -459,6 +470,8 @@ class GC(Collector):
             self.slice_start = self.clock.now
             self._sysmon()
         self.slice_start = self.clock.now
+        if self.sysmon.round_after(start) <= self.clock.now:
+            self.sysmon.rephase(self.clock.now)  # it slept while every P was idle
 
     def _skip_quiet_wakes(self, now: int, end: int) -> bool:
         """Jump over sysmon's idle wakes before ``end`` that can do nothing.
@@ -545,39 +558,58 @@ class GC(Collector):
             self.gcAssistAlloc()
 
     def gcAssistAlloc(self) -> None:
-        """Pay the running goroutine's assist debt with stolen credit or its own mark work."""
-        if self._starting or self._in_mark_done or self.gcphase != _GCmark:
-            return
-        if self.limiter.limiting():
-            return
-        c = self.controller
-        debtBytes = -self.gcAssistBytes
-        scanWork = float64ToInt64(c.assistWorkPerByte * float(debtBytes))
-        if scanWork < gcOverAssistWork:
-            scanWork = gcOverAssistWork
-            debtBytes = float64ToInt64(c.assistBytesPerWork * float(scanWork))
-        bgScanCredit = c.bgScanCredit
-        if bgScanCredit > 0:
-            if bgScanCredit < scanWork:
-                stolen = bgScanCredit
-                self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * float(stolen))
-            else:
-                stolen = scanWork
-                self.gcAssistBytes += debtBytes
-            c.bgScanCredit -= stolen
-            scanWork -= stolen
-            if scanWork == 0:
+        """Pay the running goroutine's assist debt with stolen credit or its own mark work.
+
+        The assist's drain (``gcDrainN``) stops when sysmon asks the goroutine
+        to yield (``gp.preempt``, at the end of its 10 ms slice): with debt
+        left, it yields (``Gosched``: on one P the fractional worker runs) and
+        tries again.
+        """
+        while True:
+            if self._starting or self._in_mark_done or self.gcphase != _GCmark:
                 return
-        workDone = min(float(scanWork), max(self.work_remaining, 0.0))
-        if workDone > 0:
-            ns = int(workDone * self.ns_per_work)
-            self.clock.now += ns
-            c.assistTime += ns
-            self.limiter.addAssistTime(ns)
-            self._pay_work(workDone)
-            self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
-        if self.work_remaining <= 0:
-            self.gcMarkDone()
+            if self.limiter.limiting():
+                return
+            c = self.controller
+            debtBytes = -self.gcAssistBytes
+            scanWork = float64ToInt64(c.assistWorkPerByte * float(debtBytes))
+            if scanWork < gcOverAssistWork:
+                scanWork = gcOverAssistWork
+                debtBytes = float64ToInt64(c.assistBytesPerWork * float(scanWork))
+            bgScanCredit = c.bgScanCredit
+            if bgScanCredit > 0:
+                if bgScanCredit < scanWork:
+                    stolen = bgScanCredit
+                    self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * float(stolen))
+                else:
+                    stolen = scanWork
+                    self.gcAssistBytes += debtBytes
+                c.bgScanCredit -= stolen
+                scanWork -= stolen
+                if scanWork == 0:
+                    return
+            preempted = False
+            workDone = min(float(scanWork), max(self.work_remaining, 0.0))
+            if workDone > 0:
+                now = self.clock.now
+                ns = int(workDone * self.ns_per_work)
+                deadline = self.sysmon.preempt_at(self.slice_start)
+                if now + ns > deadline:
+                    ns = max(deadline - now, 0)
+                    workDone = ns / self.ns_per_work
+                    preempted = True
+                self.clock.now = now + ns
+                c.assistTime += ns
+                self.limiter.addAssistTime(ns)
+                self._pay_work(workDone)
+                self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
+            if self.work_remaining <= 0:
+                self.gcMarkDone()
+            if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
+                self._schedule()  # Gosched, then try again
+                self._next_event()
+                continue
+            return
 
     def heapTriggerTest(self) -> bool:
         """``gcTrigger{kind: gcTriggerHeap}.test()``."""
@@ -830,7 +862,6 @@ class GC(Collector):
             h.sweep.active.end()
         self.cycles.append(cyc)
         self.cur = None
-        self.slice_start = self.clock.now
         cyc.gctrace = format_gctrace(cyc, self.start_ns, st.gc_cpu_fraction)
         if self.gctrace is not None:
             self.gctrace(cyc.gctrace)

@@ -40,6 +40,7 @@ from goheap.runtime.common.mgc import (
     gcBackgroundMode,
     gcForceBlockMode,
 )
+from goheap.runtime.common.sysmon import Sysmon
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
 from goheap.runtime.go18.mgcsweep import sweepone
@@ -57,7 +58,6 @@ _GCmarktermination: Final = 2
 
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
 scavengelimit: Final = 5 * 60 * 1_000_000_000
-forcePreemptNS: Final = 10_000_000
 gcOverAssistWork: Final = 64 << 10
 
 
@@ -104,6 +104,7 @@ class GC(GCHooks):
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
         self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
+        self.sysmon = Sysmon(self.clock.now)  # when sysmon preempts it
         self.nbgsweep = 0
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
@@ -189,7 +190,7 @@ class GC(GCHooks):
         if self.procs == 1:
             # One P: the mark worker and bgsweep only get it at a scheduling
             # point, when sysmon preempts the mutator (_schedule).
-            if self.clock.now - self.slice_start >= forcePreemptNS:
+            if self.clock.now >= self.sysmon.preempt_at(self.slice_start):
                 self._schedule()
             if self.gcphase != _GCmark:
                 self._background_sweep()
@@ -208,7 +209,7 @@ class GC(GCHooks):
         which runs only here -- there is no other scheduling point in an
         allocation loop -- and only while fractionalMarkTime / (now -
         markStartTime) <= 0.25. It then drains (gcDrainUntilPreempt) until
-        the work runs out or sysmon preempts it forcePreemptNS later. So a
+        the work runs out or sysmon preempts it (``runtime.common.sysmon``). So a
         mark on one P is mostly paid by assists, not by a continuous share.
         """
         now = self.clock.now
@@ -228,11 +229,12 @@ class GC(GCHooks):
         # empties the queue calls gcMarkDone at once (gcBgMarkWorker).
         left = max(self.work_remaining, 0.0)
         need = left * self.ns_per_work
-        t = min(need, float(forcePreemptNS))
+        slice_ns = float(self.sysmon.preempt_at(self.clock.now) - self.clock.now)
+        t = min(need, slice_ns)
         if t > 0:
             self.clock.now += int(t)
             c.fractionalMarkTime += int(t)
-            units = left if need <= forcePreemptNS else t / self.ns_per_work
+            units = left if need <= slice_ns else t / self.ns_per_work
             c.bgScanCredit += int(units)
             self._pay_work(units)
         self.slice_start = self.clock.now
@@ -261,6 +263,7 @@ class GC(GCHooks):
 
     def idle(self, ns: int) -> None:
         """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
+        start = self.clock.now
         while ns > 0:
             if self.gcphase == _GCmark and not self.in_gc:
                 left = max(self.work_remaining, 0.0) * self.ns_per_work + self.roots_ns
@@ -304,6 +307,11 @@ class GC(GCHooks):
             self.clock.now += step
             ns -= step
             self._sysmon()
+        # The goroutine runs again from here: a new slice. sysmon slept if
+        # every P was idle through one of its rounds.
+        if self.sysmon.round_after(start) <= self.clock.now:
+            self.sysmon.rephase(self.clock.now)
+        self.slice_start = self.clock.now
 
     def _pay_work(self, units: float) -> None:
         """Mark work done: gcController.scanWork grows as it is paid, as in Go."""
@@ -331,8 +339,8 @@ class GC(GCHooks):
                 self.clock.now = before  # it ran on another P
                 budget -= max(spent, per_span)
         else:
-            while now - self.last_bgsweep >= forcePreemptNS and not h.sweepdone:
-                self.last_bgsweep += forcePreemptNS
+            while now >= self.sysmon.preempt_at(self.last_bgsweep) and not h.sweepdone:
+                self.last_bgsweep = self.sysmon.preempt_at(self.last_bgsweep)
                 if sweepone(h) == -1:
                     break
                 self.nbgsweep += 1
@@ -396,36 +404,52 @@ class GC(GCHooks):
         self.gcAssistBytes -= extra
 
     def gcAssistAlloc(self) -> None:
-        """Pay the allocating goroutine's debt with stolen credit or its own mark work."""
-        c = self.controller
-        debt = -self.gcAssistBytes
-        scanWork = int(c.assistWorkPerByte * debt)
-        if scanWork < gcOverAssistWork:
-            scanWork = gcOverAssistWork
-            debt = int(c.assistBytesPerWork * scanWork)
-        bgScanCredit = c.bgScanCredit
-        stolen = 0
-        if bgScanCredit > 0:
-            if bgScanCredit < scanWork:
-                stolen = bgScanCredit
-                self.gcAssistBytes += 1 + int(c.assistBytesPerWork * stolen)
-            else:
-                stolen = scanWork
-                self.gcAssistBytes += debt
-            c.bgScanCredit -= stolen
-            scanWork -= stolen
-            if scanWork == 0:
-                return
-        self._payRoots(assist=True)
-        workDone = min(float(scanWork), max(self.work_remaining, 0.0))
-        if workDone > 0:
-            ns = workDone * self.ns_per_work
-            self.clock.now += int(ns)
-            c.assistTime += int(ns)
-            self._pay_work(workDone)
-            self.gcAssistBytes += 1 + int(c.assistBytesPerWork * workDone)
-        if self.work_remaining <= 0 and not self.in_gc:
-            self.gcMarkDone()
+        """Pay the allocating goroutine's debt with stolen credit or its own mark work.
+
+        The assist's drain (``gcDrainN``) stops when sysmon asks the goroutine
+        to yield (``gp.preempt``); with debt left it yields (``Gosched``: on
+        one P the fractional worker may run) and tries again.
+        """
+        while True:
+            c = self.controller
+            debt = -self.gcAssistBytes
+            scanWork = int(c.assistWorkPerByte * debt)
+            if scanWork < gcOverAssistWork:
+                scanWork = gcOverAssistWork
+                debt = int(c.assistBytesPerWork * scanWork)
+            bgScanCredit = c.bgScanCredit
+            stolen = 0
+            if bgScanCredit > 0:
+                if bgScanCredit < scanWork:
+                    stolen = bgScanCredit
+                    self.gcAssistBytes += 1 + int(c.assistBytesPerWork * stolen)
+                else:
+                    stolen = scanWork
+                    self.gcAssistBytes += debt
+                c.bgScanCredit -= stolen
+                scanWork -= stolen
+                if scanWork == 0:
+                    return
+            self._payRoots(assist=True)
+            preempted = False
+            workDone = min(float(scanWork), max(self.work_remaining, 0.0))
+            if workDone > 0:
+                ns = workDone * self.ns_per_work
+                left = self.sysmon.preempt_at(self.slice_start) - self.clock.now
+                if self.procs == 1 and ns > left:
+                    ns = float(max(left, 0))
+                    workDone = ns / self.ns_per_work
+                    preempted = True
+                self.clock.now += int(ns)
+                c.assistTime += int(ns)
+                self._pay_work(workDone)
+                self.gcAssistBytes += 1 + int(c.assistBytesPerWork * workDone)
+            if self.work_remaining <= 0 and not self.in_gc:
+                self.gcMarkDone()
+            if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
+                self._schedule()  # Gosched, then try again
+                continue
+            return
 
     def gcmarknewobject(self, x: int, size: int, scanSize: int) -> None:
         """Allocate black: set the mark bit; count the bytes and scan work."""

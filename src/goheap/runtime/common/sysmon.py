@@ -1,0 +1,93 @@
+"""When sysmon preempts a goroutine that runs without a break (proc.go ``sysmon``, ``retake``).
+
+sysmon is the runtime's monitor thread. It wakes, looks at every P, and
+sleeps again: 20 us at a time for its first 50 rounds in which it retakes
+nothing, then twice as long each round, up to 10 ms (``usleep(delay)``). A
+preemption does not count as a retake (``retake`` returns only the Ps it
+took from system calls), so with a busy mutator the rounds settle at one
+per 10 ms after about 21 ms.
+
+At each round ``retake`` compares every running P's ``schedtick`` with the
+one it saw last round. A changed tick means the P scheduled since: sysmon
+notes the round's time (``schedwhen``). An unchanged one that was noted at
+least ``forcePreemptNS`` (10 ms) ago is preempted. So a goroutine is
+preempted not 10 ms after it was scheduled, but at the first round 10 ms
+after the round that first saw it: on the 10 ms rhythm, 10 to 20 ms after
+it was scheduled, 20 ms when it runs on from a preemption.
+
+While every P is idle sysmon sleeps until the next timer (``npidle ==
+gomaxprocs``); it wakes when the program does and goes on from there with
+the delay it had (``rephase``).
+
+Simplification: the rounds are on an exact grid (Go's ``usleep`` adds a
+few microseconds per round and the round's own work), and the ramp starts
+when the clock does (the runtime starts sysmon before ``main.main``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Final
+
+#: retake's limit on a goroutine's time slice (proc.go).
+forcePreemptNS: Final = 10_000_000
+
+_FIRST_DELAY_NS: Final = 20_000  # usleep(20) while idle <= 50
+_FAST_ROUNDS: Final = 51  # idle == 0, then 1..50 with the same delay
+_MAX_DELAY_NS: Final = 10_000_000  # "up to 10ms"
+
+
+def _ramp() -> tuple[int, ...]:
+    """The offsets of sysmon's first rounds from its start, until the delay is 10 ms."""
+    ticks: list[int] = []
+    t = 0
+    delay = _FIRST_DELAY_NS
+    for _ in range(_FAST_ROUNDS):
+        t += delay
+        ticks.append(t)
+    while delay < _MAX_DELAY_NS:
+        delay = min(delay * 2, _MAX_DELAY_NS)
+        t += delay
+        ticks.append(t)
+    return tuple(ticks)
+
+
+_RAMP: Final = _ramp()
+
+
+class Sysmon:
+    """sysmon's rounds: where they fall, and when a running goroutine is preempted."""
+
+    __slots__ = ("origin", "ramped")
+
+    def __init__(self, start: int) -> None:
+        self.origin = start  # when the rounds (re)started
+        self.ramped = False  # the delay is already 10 ms at origin (after rephase)
+
+    def round_after(self, t: int) -> int:
+        """The first sysmon round strictly after t."""
+        off = t - self.origin
+        if not self.ramped:
+            last = _RAMP[-1]
+            if off < last:
+                return self.origin + _RAMP[bisect_right(_RAMP, off)]
+            return self.origin + last + (((off - last) // _MAX_DELAY_NS) + 1) * _MAX_DELAY_NS
+        return self.origin + ((off // _MAX_DELAY_NS) + 1) * _MAX_DELAY_NS
+
+    def preempt_at(self, scheduled: int) -> int:
+        """When retake preempts a goroutine scheduled at ``scheduled`` that runs on.
+
+        The first round after the schedule notes it (``schedwhen``); the first
+        round at least forcePreemptNS after that one preempts.
+        """
+        noted = self.round_after(scheduled)
+        return self.round_after(noted + forcePreemptNS - 1)
+
+    def rephase(self, t: int) -> None:
+        """Every P was idle until t: sysmon slept until then and goes on from t."""
+        if t <= self.origin:
+            return
+        if not self.ramped and t - self.origin < _RAMP[-1]:
+            return  # still in its first rounds: it does not sleep that long
+        self.origin = t
+        self.ramped = True
