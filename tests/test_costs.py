@@ -36,9 +36,9 @@ def test_the_recorded_calibration_is_a_valid_document() -> None:
 def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     doc = json.loads(FIXTURE.read_text())
     costs = load_calibration(write(tmp_path, dumps(doc)))
-    # Every field the file has; the one it predates (scavenge_ns_per_page) at its default.
+    # Every field the file has; the ones it predates at their defaults.
     want = cost_fields(CostModel()) | doc["costs"]
-    assert set(want) - set(doc["costs"]) == {"scavenge_ns_per_page"}
+    assert set(want) - set(doc["costs"]) == {"scavenge_ns_per_page", "root_scan_ns_per_byte"}
     assert cost_fields(costs.model) == want
     assert costs.name == "calibrated 2026-12-05" and costs.file == str(tmp_path / "cal.json")
     assert costs.to_dict()["fields"] == want

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goheap.costs import cost_fields, field_names
+from goheap.profiles.go127 import GO127
 from goheap.runtime.common.clock import CostModel
 
 #: Allocation probe sizes above this are large objects (Go's maxSmallSize, 32 KiB).
@@ -47,6 +48,9 @@ class Rule:
     figure: str
 
 
+#: The roots' scan work of a mark probe cycle: the go1.27 profile's globals and stacks.
+GO127_ROOT_BYTES = GO127.globals_scan + GO127.stack_scan_base
+
 #: Which figure sets which CostModel field. Fields not listed keep their defaults.
 RULES: tuple[Rule, ...] = (
     Rule("llc_bytes", "llc"),
@@ -63,6 +67,7 @@ RULES: tuple[Rule, ...] = (
     Rule("mark_ns_per_object_cold_go18", "mark.cold.go18"),
     Rule("mark_ns_per_object_cold_go127", "mark.cold.go127"),
     Rule("roots_ns_go18", "roots.go18"),
+    Rule("root_scan_ns_per_byte", "roots.go127"),
     Rule("stw_ns", "stw"),
 )
 
@@ -225,6 +230,16 @@ def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
         )
         if go18
         else Figure(None, "not measured: needs --go18 PATH")
+    )
+    go127 = rts.get("go1.27")
+    out["roots.go127"] = (
+        Figure(
+            go127["window"]["mark_ns_per_cycle"] / GO127_ROOT_BYTES,
+            "Go 1.27, mark probe -window=8 (1 MiB objects): mark CPU per background cycle"
+            " over the roots' scan work (globals and stacks, bytes)",
+        )
+        if go127
+        else Figure(None, "not measured: no Go 1.27 run")
     )
     out["stw"] = Figure(
         _mean([rt["window"]["stw_ns"] for rt in rts.values()]),

@@ -207,7 +207,11 @@ class GC(Collector):
         self.work_total = 0.0
         self.work_remaining = 0.0
         self.work_split = (0, 0, 0)  # globals, stacks, heap scan work of this cycle
+        # Virtual ns per unit of this cycle's work: the roots (globals and
+        # stacks, paid first) at ns_per_root, the heap at ns_per_work.
         self.ns_per_work = cost.scan_ns_per_byte
+        self.ns_per_root = cost.root_scan_ns_per_byte
+        self.roots_total = 0.0
         self.nDedicated = 0
         self.bgMarkWorkerCount = 0
         self.runtimeObjects: list[int] = []
@@ -329,7 +333,7 @@ class GC(Collector):
         """With more than one P the others run mark workers, or the background sweeper."""
         others = self.procs - 1
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
-            need = self.work_remaining * self.ns_per_work
+            need = self._work_ns(self.work_remaining)
             used = min(float(ns * others), need)
             if used > 0:
                 ded = min(self.nDedicated, others)
@@ -340,7 +344,7 @@ class GC(Collector):
                 self.limiter.addIdleTime(idle)
                 # Workers that outlast the work drain what is left itself (see
                 # _runFractional).
-                units = self.work_remaining if used >= need else used / self.ns_per_work
+                units = self.work_remaining if used >= need else self._work_units(used)
                 self._pay_work(units)
                 ctl.bgScanCredit += int(units)
             if self.work_remaining <= 0 and not mallocing:
@@ -422,18 +426,18 @@ class GC(Collector):
         if delta > 0 and frac / delta > goal:
             return
         g12 = 1.2 * goal
-        t = max((g12 * delta - frac) / (1 - g12), drainCheckThreshold * self.ns_per_work)
-        need = self.work_remaining * self.ns_per_work
+        t = max((g12 * delta - frac) / (1 - g12), self._work_ns(drainCheckThreshold))
+        need = self._work_ns(self.work_remaining)
         t = min(t, need)
         ti = max(int(t), 1)
         self.clock.now += ti
         ctl.fractionalMarkTime += ti
         pp.gcFractionalMarkTime += ti
         # A worker that outlasts the work drains what is left itself: t /
-        # ns_per_work can miss it by a rounding error (1e-10), which left the
-        # mark open with nothing to do; Go's worker that finds no work left
+        # the work's price can miss it by a rounding error (1e-10), which left
+        # the mark open with nothing to do; Go's worker that finds no work left
         # calls gcMarkDone (mgc.go gcBgMarkWorker, when gcEndWork says so).
-        units = self.work_remaining if t >= need else t / self.ns_per_work
+        units = self.work_remaining if t >= need else self._work_units(t)
         self._pay_work(units)
         ctl.bgScanCredit += int(units)
         if self.work_remaining <= 0:
@@ -447,7 +451,7 @@ class GC(Collector):
         while True:
             now = self.clock.now
             if self.gcphase == _GCmark and self.gcBlackenEnabled:
-                need = int(self.work_remaining * self.ns_per_work / self.procs) + 1
+                need = int(self._work_ns(self.work_remaining) / self.procs) + 1
                 step = min(end - now, need)
                 if step <= 0:
                     break
@@ -528,11 +532,29 @@ class GC(Collector):
         t = step * self.procs
         ctl.idleMarkTime += t
         self.limiter.addIdleTime(t)
-        units = t / self.ns_per_work
+        units = self._work_units(t)
         self._pay_work(units)
         ctl.bgScanCredit += int(units)
         if self.work_remaining <= 0:
             self.gcMarkDone()
+
+    def _work_ns(self, units: float) -> float:
+        """The time of the next units of mark work (roots first, then the heap)."""
+        root_left = self.roots_total - (self.work_total - self.work_remaining)
+        if root_left <= 0:
+            return units * self.ns_per_work
+        r = min(units, root_left)
+        return r * self.ns_per_root + (units - r) * self.ns_per_work
+
+    def _work_units(self, ns: float) -> float:
+        """How much mark work ns of a worker's or an assist's time does (roots first)."""
+        root_left = self.roots_total - (self.work_total - self.work_remaining)
+        if root_left <= 0:
+            return ns / self.ns_per_work
+        root_ns = root_left * self.ns_per_root
+        if ns <= root_ns:
+            return ns / self.ns_per_root if self.ns_per_root > 0 else root_left
+        return root_left + (ns - root_ns) / self.ns_per_work
 
     def _pay_work(self, units: float) -> None:
         """Mark work done: the pacer's scan-work counters grow (globals, stacks, heap)."""
@@ -592,11 +614,11 @@ class GC(Collector):
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
                 now = self.clock.now
-                ns = int(workDone * self.ns_per_work)
+                ns = int(self._work_ns(workDone))
                 deadline = self.sysmon.preempt_at(self.slice_start)
                 if now + ns > deadline:
                     ns = max(deadline - now, 0)
-                    workDone = ns / self.ns_per_work
+                    workDone = self._work_units(ns)
                     preempted = True
                 self.clock.now = now + ns
                 c.assistTime += ns
@@ -777,9 +799,15 @@ class GC(Collector):
         total = res.scanWork
         self.work_total = float(total)
         self.work_remaining = float(total)
-        # Marking costs more once the heap is out of cache (CostModel.mark_costs).
+        # The roots (data, BSS, stacks) are scanned by pointer mask at their own
+        # price; the heap's price per unit carries the greying of every object
+        # marked, and costs more once the heap is out of cache (mark_costs).
+        roots = res.globalsScanWork + res.stackScanWork
+        heap = total - roots
+        self.roots_total = float(roots)
+        self.ns_per_root = self.cost.root_scan_ns_per_byte
         scan_ns, obj_ns = self.cost.mark_costs(self.controller.heapInUse, go18=False)
-        self.ns_per_work = scan_ns + res.objects * obj_ns / max(total, 1)
+        self.ns_per_work = scan_ns + res.objects * obj_ns / max(heap, 1)
         cyc = self.cur
         assert cyc is not None
         cyc.scanWork = total
@@ -912,7 +940,7 @@ class GC(Collector):
         if self.procs == 1:
             self._runFractional()
         while self.gcphase == _GCmark:
-            need = int(self.work_remaining * self.ns_per_work / self.procs) + 1
+            need = int(self._work_ns(self.work_remaining) / self.procs) + 1
             self._idleMark(need)
 
     def runtime_GC(self) -> None:
