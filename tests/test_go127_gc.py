@@ -920,3 +920,27 @@ def test_a_cycle_over_the_large_window_costs_what_go_127s_roots_do() -> None:
         cpu = sorted(c.assistTime + c.bgMarkTime + c.idleMarkTime for c in h.cycles if not c.forced)
     assert len(cpu) > 50
     assert 30_000 <= cpu[len(cpu) // 2] <= 40_000
+
+
+def test_the_fractional_worker_polls_its_share_after_whole_root_jobs() -> None:
+    """gcDrain asks pollFractionalWorkerExit after every root job and every 100,000
+    units of heap work; a root job (``markroot``) is done whole.
+
+    A worker that starts 1 us into a mark does the fixed jobs, then the data
+    block -- 31,762 bytes, the oracle programs' .data (readelf) -- and stops
+    there: its share is past 1.2 x 25 %. It does not stop inside the BSS
+    block, nor after 100,000 units.
+    """
+    with Heap(profile="go1.27", gogc=100) as h:
+        gc = h.gc_
+        keep = h.make(POINTER, 60_000)
+        h.g.push(keep)
+        i = 1
+        while gc.gcphase == 0:
+            h.write_pointer(keep, 8 * i, h.malloc(64))
+            i += 1
+        assert gc.work_remaining == gc.work_total  # no assist yet
+        gc.controller.markStartTime = gc.clock.now - 1_000
+        gc._runFractional()
+        assert gc.work_total - gc.work_remaining == 31_762
+        assert gc.controller.bgScanCredit == 31_762

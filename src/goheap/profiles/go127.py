@@ -44,7 +44,9 @@ toolchain and machine, docs/go1.27-notes.md §11):
 - ``globals_scan`` = 165002: ``/gc/scan/globals:bytes`` of the probes
   (164778 for a program importing what the oracle programs import:
   runtime/metrics, encoding/json, flag, fmt, os, time); the binary's
-  globals are not modelled otherwise;
+  globals are not modelled otherwise; ``globals_data`` = 31762: the
+  oracle programs' ``.data`` section (``readelf -S``; their ``.bss`` is
+  133240), which the mark scans as a root job of its own;
 - ``stack_scan_base`` = 1904: ``/gc/scan/stack:bytes`` of that program
   after a forced GC (the runtime's goroutines and main's frames); the
   model adds 8 bytes per goroutine stack slot and
@@ -146,6 +148,7 @@ class Go127Runtime(Runtime):
         # gcinit
         params = GCParams(
             globals_scan=prof.globals_scan,
+            globals_data=prof.globals_data,
             stack_scan_base=prof.stack_scan_base,
             stack_scan_per_goroutine=prof.stack_scan_per_goroutine,
             stack_size=prof.stack_size,
@@ -420,6 +423,7 @@ GO127 = Go127Profile(
     sizeof_arena_hint=24,
     default_mem_profile_rate=0,
     globals_scan=165002,
+    globals_data=31762,
     stack_scan_base=1904,
     stack_scan_per_goroutine=512,
     stack_size=8192,

@@ -106,6 +106,7 @@ _GCmarktermination: Final = 2
 
 forcegcperiod: Final = 2 * 60 * 1_000_000_000
 drainCheckThreshold: Final = 100_000
+rootBlockBytes: Final = 256 << 10  # mgcmark.go: a data or BSS root job scans at most this
 sweepBatchSize: Final = 10
 
 #: Allocation stacks the heap profile records for the runtime's own objects.
@@ -137,6 +138,7 @@ class GCParams:
     """What the collector needs from the profile (see ``Go127Profile``)."""
 
     globals_scan: int  # scannable data+bss bytes of the program's binary
+    globals_data: int  # of which .data (a root job of its own; the rest is .bss)
     stack_scan_base: int  # stack bytes scanned in the runtime's goroutines and main's frames
     stack_scan_per_goroutine: int  # frames of each further goroutine of the program
     stack_size: int  # a goroutine's starting stack (maxStackScan)
@@ -207,6 +209,10 @@ class GC(Collector):
         self.work_total = 0.0
         self.work_remaining = 0.0
         self.work_split = (0, 0, 0)  # globals, stacks, heap scan work of this cycle
+        # The cycle's root jobs in gcDrain's order, as where each ends in units
+        # of work (_setRootJobs), and how many are done.
+        self.root_ends: list[float] = []
+        self.root_next = 0
         # Virtual ns per unit of this cycle's work: the roots (globals and
         # stacks, paid first) at ns_per_root, the heap at ns_per_work.
         self.ns_per_work = cost.scan_ns_per_byte
@@ -413,35 +419,93 @@ class GC(Collector):
         self.slice_start = self.clock.now
 
     def _runFractional(self) -> None:
-        """The fractional worker on the running P, until it has had 1.2x its goal."""
+        """The fractional worker on the running P (``gcDrain``, ``gcDrainFractional``).
+
+        It asks ``pollFractionalWorkerExit`` -- has it had more than 1.2x its
+        goal of the mark so far? -- after every root job (whole, see
+        ``_setRootJobs``) and after every ``drainCheckThreshold`` units of heap
+        scan work, and stops at the first poll that says yes, when the work
+        runs out, or at sysmon's preemption (``gcDrainUntilPreempt``, checked
+        between jobs and objects). A worker that stops with work left leaves
+        it to the mutator's next assist, which may first spend the credit it
+        steals from this worker.
+        """
         ctl = self.controller
         goal = ctl.fractionalUtilizationGoal
         if goal <= 0 or self.work_remaining <= 0:
             return
         pp = self.h.curp
         assert pp is not None
-        now = self.clock.now
-        delta = now - ctl.markStartTime
+        start = self.clock.now
+        delta = start - ctl.markStartTime
         frac = pp.gcFractionalMarkTime
         if delta > 0 and frac / delta > goal:
             return
         g12 = 1.2 * goal
-        t = max((g12 * delta - frac) / (1 - g12), self._work_ns(drainCheckThreshold))
-        need = self._work_ns(self.work_remaining)
-        t = min(t, need)
-        ti = max(int(t), 1)
-        self.clock.now += ti
-        ctl.fractionalMarkTime += ti
-        pp.gcFractionalMarkTime += ti
-        # A worker that outlasts the work drains what is left itself: t /
-        # the work's price can miss it by a rounding error (1e-10), which left
-        # the mark open with nothing to do; Go's worker that finds no work left
-        # calls gcMarkDone (mgc.go gcBgMarkWorker, when gcEndWork says so).
-        units = self.work_remaining if t >= need else self._work_units(t)
-        self._pay_work(units)
-        ctl.bgScanCredit += int(units)
+        stop = self.sysmon.preempt_at(start)  # the worker's own slice
+        while True:
+            units = self._takeRootJob()
+            root = units >= 0
+            if not root:
+                units = float(drainCheckThreshold)
+            # A worker that outlasts the work drains what is left itself,
+            # exactly: its time converted back can miss it by a rounding error
+            # (1e-10), which once left the mark open with nothing to do.
+            units = min(units, self.work_remaining)
+            ns = self._work_ns(units)
+            preempted = False
+            if not root and self.clock.now + ns > stop:
+                ns = float(max(stop - self.clock.now, 0))
+                units = self._work_units(ns)
+                preempted = True
+            self.clock.now += max(int(ns), 1)
+            self._pay_work(units)
+            ctl.bgScanCredit += int(units)
+            now = self.clock.now
+            if self.work_remaining <= 0 or preempted or now >= stop:
+                break
+            if (frac + now - start) / (now - ctl.markStartTime) > g12:
+                break  # pollFractionalWorkerExit
+        spent = self.clock.now - start
+        ctl.fractionalMarkTime += spent
+        pp.gcFractionalMarkTime += spent
         if self.work_remaining <= 0:
             self.gcMarkDone()
+
+    def _setRootJobs(self) -> None:
+        """The cycle's root jobs (``gcPrepareMarkRoots``), in the order ``gcDrain`` takes them.
+
+        The fixed jobs (finalizers, dead goroutines' stacks: next to no work),
+        the data and then the BSS blocks (``rootBlockBytes`` each; the
+        profile's ``globals_data`` is the .data part of its globals), the span
+        roots (16 per arena: specials only, no scan work), the stacks. Jobs
+        with no work are one entry each: a poll after each gives the same
+        answer. The stacks, one job per goroutine in Go, are one here.
+        """
+        g, st, _ = self.work_split
+        data = min(self.params.globals_data, g)
+        ends = [0.0]
+        at = 0
+        for size in (data, g - data):
+            left = size
+            while left > 0:
+                at += min(left, rootBlockBytes)
+                left -= rootBlockBytes
+                ends.append(float(at))
+        ends.append(float(g))  # span roots
+        if st:
+            ends.append(float(g + st))
+        self.root_ends = ends
+        self.root_next = 0
+
+    def _takeRootJob(self) -> float:
+        """The next root job's work, done whole (``markroot``); -1 when none is left."""
+        ends = self.root_ends
+        if self.root_next >= len(ends):
+            return -1.0
+        units = max(ends[self.root_next] - (self.work_total - self.work_remaining), 0.0)
+        self.root_next += 1
+        return units
 
     def idle(self, ns: int) -> None:
         """The program is idle for ns: idle Ps mark or sweep; sysmon runs at its deadlines."""
@@ -563,6 +627,10 @@ class GC(Collector):
             return
         rem -= min(units, rem)
         self.work_remaining = rem
+        ends = self.root_ends
+        paid = self.work_total - rem
+        while self.root_next < len(ends) and ends[self.root_next] <= paid and paid > 0:
+            self.root_next += 1
         done = int(self.work_total - rem)
         g, s, hw = self.work_split
         ctl = self.controller
@@ -796,6 +864,7 @@ class GC(Collector):
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked
         self.work_split = (res.globalsScanWork, res.stackScanWork, res.heapScanWork)
+        self._setRootJobs()
         total = res.scanWork
         self.work_total = float(total)
         self.work_remaining = float(total)

@@ -31,6 +31,7 @@ class Go127Profile(Profile):
     default_mem_profile_rate: int  # MemProfileRate of a program without heap profiles
     # The collector (see the module doc).
     globals_scan: int
+    globals_data: int  # of globals_scan, the .data section's bytes (the rest is .bss)
     stack_scan_base: int
     stack_scan_per_goroutine: int
     stack_size: int  # _FixedStack: a new goroutine's stack
