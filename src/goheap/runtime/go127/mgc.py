@@ -14,7 +14,9 @@ A cycle, as ``GC`` runs it (Go's functions in parentheses):
    the Ps' tiny blocks and enables assists.
    Then the snapshot trace runs (:mod:`goheap.runtime.go127.mgcmark`) and its
    scan work becomes the work to pay: globals first, then stacks, then the
-   heap (``markroot`` jobs come before heap work in ``gcDrain``).
+   heap (``markroot`` jobs come before heap work in ``gcDrain``). The roots
+   (globals, stacks) cost ``root_scan_ns_per_byte``; the heap's price per
+   unit carries the greying of the objects marked.
 2. **concurrent mark**: the mutator allocates black. Work is paid by
    mark assists (``gcAssistAlloc``: the debt times ``assistWorkPerByte``,
    at least ``gcOverAssistWork``, stealing background credit first; skipped
@@ -24,7 +26,8 @@ A cycle, as ``GC`` runs it (Go's functions in parentheses):
    mutator (``runtime.common.sysmon``: 10-20 ms of continuous mutator time;
    an assist's drain stops there too, and the goroutine yields), or when the
    mutator blocks -- and then runs until its share exceeds 1.2x its goal
-   (``pollFractionalWorkerExit``);
+   (``pollFractionalWorkerExit``, asked after each whole root job and each
+   ``drainCheckThreshold`` units of heap work);
    with more Ps the other (idle) Ps run dedicated and idle workers the whole
    time. An idle mutator (``advance``, or ``runtime.GC`` waiting) leaves
    every P to idle workers.
