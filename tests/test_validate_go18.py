@@ -20,20 +20,11 @@ from typing import Any
 
 import pytest
 
-from goheap import cli
 from goheap.errors import GoheapError
 from goheap.validate import go18, render, toolchain
 from goheap.validate.cases import QUICK
-from goheap.validate.command import validate
 from goheap.validate.toolchain import PROGRAMS, Toolchain, default_cache_dir
 from goheap.workloads import get_workload
-
-
-@pytest.fixture
-def goheap(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """goheap's main() with `validate` registered."""
-    monkeypatch.setitem(cli.cli.commands, "validate", validate)
-    return cli.main
 
 
 @pytest.fixture

