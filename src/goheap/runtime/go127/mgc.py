@@ -216,11 +216,9 @@ class GC(Collector):
         # of work (_setRootJobs), and how many are done.
         self.root_ends: list[float] = []
         self.root_next = 0
-        # Virtual ns per unit of this cycle's work: the roots (globals and
-        # stacks, paid first) at ns_per_root, the heap at ns_per_work.
+        # Virtual ns per unit of this cycle's heap work (the roots, paid first,
+        # cost CostModel.root_scan_ns_per_byte: _work_ns).
         self.ns_per_work = cost.scan_ns_per_byte
-        self.ns_per_root = cost.root_scan_ns_per_byte
-        self.roots_total = 0.0
         self.nDedicated = 0
         self.bgMarkWorkerCount = 0
         self.runtimeObjects: list[int] = []
@@ -605,22 +603,28 @@ class GC(Collector):
         if self.work_remaining <= 0:
             self.gcMarkDone()
 
+    def _roots_left(self) -> float:
+        """Root work (globals, stacks) still to pay: it is paid before the heap's."""
+        g, st, _ = self.work_split
+        return g + st - (self.work_total - self.work_remaining)
+
     def _work_ns(self, units: float) -> float:
         """The time of the next units of mark work (roots first, then the heap)."""
-        root_left = self.roots_total - (self.work_total - self.work_remaining)
+        root_left = self._roots_left()
         if root_left <= 0:
             return units * self.ns_per_work
         r = min(units, root_left)
-        return r * self.ns_per_root + (units - r) * self.ns_per_work
+        return r * self.cost.root_scan_ns_per_byte + (units - r) * self.ns_per_work
 
     def _work_units(self, ns: float) -> float:
         """How much mark work ns of a worker's or an assist's time does (roots first)."""
-        root_left = self.roots_total - (self.work_total - self.work_remaining)
+        root_left = self._roots_left()
         if root_left <= 0:
             return ns / self.ns_per_work
-        root_ns = root_left * self.ns_per_root
+        per_root = self.cost.root_scan_ns_per_byte
+        root_ns = root_left * per_root
         if ns <= root_ns:
-            return ns / self.ns_per_root if self.ns_per_root > 0 else root_left
+            return ns / per_root if per_root > 0 else root_left
         return root_left + (ns - root_ns) / self.ns_per_work
 
     def _pay_work(self, units: float) -> None:
@@ -654,7 +658,7 @@ class GC(Collector):
         """Pay the running goroutine's assist debt with stolen credit or its own mark work.
 
         The assist's drain (``gcDrainN``) stops when sysmon asks the goroutine
-        to yield (``gp.preempt``, at the end of its 10 ms slice): with debt
+        to yield (``gp.preempt``, when sysmon ends its slice): with debt
         left, it yields (``Gosched``: on one P the fractional worker runs) and
         tries again.
         """
@@ -874,10 +878,7 @@ class GC(Collector):
         # The roots (data, BSS, stacks) are scanned by pointer mask at their own
         # price; the heap's price per unit carries the greying of every object
         # marked, and costs more once the heap is out of cache (mark_costs).
-        roots = res.globalsScanWork + res.stackScanWork
-        heap = total - roots
-        self.roots_total = float(roots)
-        self.ns_per_root = self.cost.root_scan_ns_per_byte
+        heap = total - res.globalsScanWork - res.stackScanWork
         scan_ns, obj_ns = self.cost.mark_costs(self.controller.heapInUse, go18=False)
         self.ns_per_work = scan_ns + res.objects * obj_ns / max(heap, 1)
         cyc = self.cur
