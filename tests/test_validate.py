@@ -28,10 +28,10 @@ from goheap.validate.allowance import (
     items_for,
     premain_spans,
 )
-from goheap.validate.cases import QUICK, Case, go_flags, make_cases
+from goheap.validate.cases import QUICK, Case, Settings, go_flags, make_cases
 from goheap.validate.compare import MISS, OK, UNAVAILABLE, compare_case, judge_exact, judge_spread
 from goheap.validate.figures import METRICS, from_memstats, from_oracle
-from goheap.validate.real import Settings, collect_real
+from goheap.validate.real import collect_real
 from goheap.validate.render import BEGIN, END, markdown, print_table, refresh_doc
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import GoSizeClasses, Programs, Toolchain

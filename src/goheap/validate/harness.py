@@ -20,12 +20,12 @@ from goheap.profiles import DEFAULT_PROFILE
 from goheap.report.common import gogc_text
 from goheap.validate import go18
 from goheap.validate.allowance import items_for
-from goheap.validate.cases import make_cases
+from goheap.validate.cases import Settings, make_cases
 from goheap.validate.compare import WIDEN, compare_case, summary
 from goheap.validate.figures import from_oracle
 from goheap.validate.go18 import is_go18, probe
 from goheap.validate.heavy import group_summary, heavy_cases
-from goheap.validate.real import LOAD_KEY, Settings, collect_real
+from goheap.validate.real import LOAD_KEY, collect_real
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import (
     build_programs,

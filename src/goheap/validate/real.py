@@ -25,8 +25,6 @@ from goheap.outputs import announcing, write_file
 from goheap.validate.cases import Case, Settings
 from goheap.validate.toolchain import Programs, Toolchain
 
-__all__ = ["LOAD_KEY", "RealRuns", "Settings", "cache_key", "collect_real", "run_program"]
-
 RUN_TIMEOUT_S = 600
 CACHE_SCHEMA = 1
 #: Added to each run's document: the machine's 1-minute load average as the run
