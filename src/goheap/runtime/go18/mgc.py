@@ -40,7 +40,7 @@ from goheap.runtime.common.mgc import (
     gcBackgroundMode,
     gcForceBlockMode,
 )
-from goheap.runtime.common.sysmon import Sysmon
+from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
 from goheap.runtime.go18.mgcsweep import sweepone
@@ -190,7 +190,12 @@ class GC(GCHooks):
         if self.procs == 1:
             # One P: the mark worker and bgsweep only get it at a scheduling
             # point, when sysmon preempts the mutator (_schedule).
-            if self.clock.now >= self.sysmon.preempt_at(self.slice_start):
+            # (sysmon never preempts within forcePreemptNS of the schedule: the
+            # cheap test first, on this per-allocation path.)
+            now = self.clock.now
+            if now - self.slice_start > forcePreemptNS and now >= self.sysmon.preempt_at(
+                self.slice_start
+            ):
                 self._schedule()
             if self.gcphase != _GCmark:
                 self._background_sweep()
@@ -339,6 +344,8 @@ class GC(GCHooks):
                 self.clock.now = before  # it ran on another P
                 budget -= max(spent, per_span)
         else:
+            if now - self.last_bgsweep <= forcePreemptNS:
+                return  # the next preemption round is further off (cheap test first)
             while now >= self.sysmon.preempt_at(self.last_bgsweep) and not h.sweepdone:
                 self.last_bgsweep = self.sysmon.preempt_at(self.last_bgsweep)
                 if sweepone(h) == -1:
