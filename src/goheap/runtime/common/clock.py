@@ -123,7 +123,15 @@ class CostModel:
     roots_ns_go18: float = 25_000.0
     sweep_ns_per_span: float = 150.0  # estimate (not yet shown to matter)
     sweep_ns_per_object: float = 1.0  # estimate
-    stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
+    # Stopping and starting the world, each STW phase (sweep and mark
+    # termination): the mark probe's -window=8 cycles, gctrace's first and
+    # third clock parts, median per runtime, averaged: Go 1.8 under 1 us
+    # (printed 0), Go 1.27.3 2 us (its sweep termination 2-5 us, its mark
+    # termination under 1). The clock's old 20 us estimate was ten times
+    # the live runtimes' and made a 50 us mark of Go 1.8's large window
+    # look 40 % paused, which lowered the trigger feedback's assist
+    # utilization (u_a 0.80 where the runtime's is 1.2).
+    stw_ns: float = 1_000.0
 
     def coldness(self, heap_inuse: int) -> float:
         """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""
