@@ -102,11 +102,12 @@ class CostModel:
     scan_ns_per_byte_cold: float = 0.5
     # Go 1.27's root scan work (data and BSS blocks, stacks): scanblock walks
     # them by pointer mask, most words not pointers, so a byte costs far less
-    # than a heap byte. The mark probe's -window=8 (8 live 1 MiB objects, no
-    # heap scan work to speak of): 34-35 us of mark CPU per background cycle
-    # over 165,002 bytes of globals and 1,904 of stacks, Go 1.27.3 x3.
-    # (Go 1.8's roots are a time per cycle: roots_ns_go18.)
-    root_scan_ns_per_byte: float = 0.21
+    # than a heap byte. The mark probe's -window=8 (8 live 1 MiB objects and
+    # the runtime's own: 38,008 bytes of heap scan work): 34-35 us of mark
+    # CPU per background cycle, Go 1.27.3 x3; less the runtime's heap at
+    # scan_ns_per_byte (19 us), over 165,002 bytes of globals and 1,904 of
+    # stacks. (Go 1.8's roots are a time per cycle: roots_ns_go18.)
+    root_scan_ns_per_byte: float = 0.096
     # Greying and queueing one object: mark -dead, 10-16 ns with <= 13 MB
     # of heap (both runtimes); out of cache the runtimes differ: Go 1.8
     # 50 ns, Go 1.27 (span-batched marking) 32 ns -- mark CPU per cycle in

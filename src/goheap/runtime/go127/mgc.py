@@ -151,6 +151,7 @@ class GCParams:
     worker_chan_bytes: int
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
+    runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
 
 
 def _mcache(p: P) -> MCache:
@@ -255,6 +256,8 @@ class GC(Collector):
         self.next_event_ns = self.sysmon.preempt_at(clock.now)
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
+        self.runtime_heap_scan = params.runtime_heap_scan
+        self.program_heap_scan = 0
 
         controller.addGlobals(params.globals_scan)
 
@@ -867,6 +870,9 @@ class GC(Collector):
             m.drain()
         m.finishSpans()
         res = m.result
+        # Live objects the model does not allocate are scanned too (simplified:
+        # their scan work only, reached with the heap's, no objects greyed).
+        res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked

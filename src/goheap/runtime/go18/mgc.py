@@ -75,8 +75,11 @@ class GC(GCHooks):
         liveness: str,
         cost: CostModel,
         gctrace: Callable[[str], None] | None = None,
+        runtime_heap_scan: int = 0,
     ) -> None:
         self.h = h
+        self.runtime_heap_scan = runtime_heap_scan
+        self.program_heap_scan = 0
         self.stats = h.stats
         self.clock = h.clock
         self.mprof = mprof
@@ -565,6 +568,9 @@ class GC(GCHooks):
         m.markrootSpans()
         m.drain()
         res = m.result
+        # Live objects the model does not allocate are scanned too (simplified:
+        # their scan work only, no objects greyed).
+        res.scanWork += self.runtime_heap_scan + self.program_heap_scan
         self.bytesMarked += res.bytesMarked
         assert self.cur is not None
         self.cur.scanWork = res.scanWork
