@@ -1,4 +1,4 @@
-"""Live objects the model does not allocate: their heap scan work each cycle.
+"""Live objects the model does not allocate, and drains that end between objects.
 
 Expected figures come from the live runtimes:
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 import pytest
 
 from goheap import GoheapError, Heap
+from goheap.runtime.common.gotype import POINTER
+from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
 from goheap.validate.sim import hold_harness
 from goheap.workloads import get_workload
 
@@ -77,3 +79,35 @@ def test_unmodelled_heap_scan_is_a_non_negative_integer() -> None:
                 h.set_unmodelled_heap_scan(bad)
         h.set_unmodelled_heap_scan(1000)
         assert h.gc_.program_heap_scan == 1000
+
+
+def test_scan_pieces_round_a_drain_up_to_the_end_of_its_object() -> None:
+    p = ScanPieces()
+    p.add(100 + 80_000, 80_000)
+    p.add(100 + 80_000 + PIECE_MIN, PIECE_MIN)
+    assert p.round_up(50) == 50
+    assert p.round_up(100) == 100  # between objects
+    assert p.round_up(65_536) == 80_100
+    assert p.round_up(80_100) == 80_100
+    assert p.round_up(80_101) == 80_100 + PIECE_MIN
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
+    """gcDrainN checks its goal between objects: an assist asked for 64 KiB of scan
+    work (gcOverAssistWork) that starts on an 80,000-byte array of pointers scans all
+    of it (Go 1.8 and Go 1.27 scan objects up to 128 KiB whole)."""
+    with Heap(profile=profile, gogc=100) as h:
+        gc = h.gc_
+        ring = h.make(POINTER, 10_000)
+        h.g.push(ring)
+        i = 0
+        while gc.gcphase == 0:
+            h.write_pointer(ring, 8 * (i % 10_000), h.malloc(4096))
+            i += 1
+        roots = sum(gc.work_split[:2]) if profile == "go1.27" else 0
+        gc._pay_work(roots)  # the roots (go1.27), as if an earlier assist did them
+        done = gc.work_total - gc.work_remaining
+        gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
+        gc.gcAssistAlloc()
+        assert gc.work_total - gc.work_remaining - done == 80_000 + 1920 * (profile == "go1.27")
