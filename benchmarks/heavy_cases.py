@@ -186,6 +186,7 @@ def run_real(exe: Path, case: Case) -> dict[str, Any]:
 def run_model(case: Case, profile: str) -> dict[str, Any]:
     """Simulate the case as goheap.validate.sim does, keeping the gctrace."""
     from goheap.runner import RunOptions, Session
+    from goheap.validate.sim import hold_harness
     from goheap.workloads import get_workload
 
     lines: list[str] = []
@@ -198,6 +199,7 @@ def run_model(case: Case, profile: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     session = Session(opts)
     heap = session.heap
+    hold_harness(heap)
     try:
         heap.gc()  # the twins' warm-up runtime.GC()
         base = heap.read_memstats().to_dict()

@@ -301,6 +301,20 @@ class Heap:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
 
+    def set_unmodelled_heap_scan(self, nbytes: object) -> None:
+        """The program holds live heap objects the model does not allocate (a test
+        harness's flags and buffers, say): every GC cycle from now on scans nbytes more
+        of heap, as their scan work (``/gc/scan/heap:bytes`` of the Go program with an
+        empty workload, less what the model has). Not recorded in traces."""
+        if self._closed:
+            self._closed_error("set_unmodelled_heap_scan")
+        n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")
+        if n < 0:
+            raise GoheapError(
+                f"set_unmodelled_heap_scan: nbytes must be a non-negative integer, got {n!r}"
+            )
+        self._collector.program_heap_scan = n
+
     def set_memory_limit(self, limit: object) -> int:
         """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""
         if self._closed:

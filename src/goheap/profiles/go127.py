@@ -51,6 +51,11 @@ toolchain and machine, docs/go1.27-notes.md §11):
   after a forced GC (the runtime's goroutines and main's frames); the
   model adds 8 bytes per goroutine stack slot and
   ``stack_scan_per_goroutine`` per further goroutine of the program;
+- ``runtime_heap_scan`` = 37512 and ``runtime_heap_scan_per_p`` = 22224:
+  heap scan work per cycle of the runtime's own objects the model does not
+  allocate (Ms, Ps, Gs, init-time tables): a minimal program's
+  ``/gc/scan/heap:bytes`` (38008 with one P, 60728 with two), less the
+  mark-worker objects the model allocates (496 per P);
 - ``dense_span_scan``: Green Tea scans dense spans with
   ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
   which counts whole objects as scan work;
@@ -158,6 +163,7 @@ class Go127Runtime(Runtime):
             worker_chan_bytes=prof.gc_worker_chan_bytes,
             worker_allocs=prof.gc_worker_allocs,
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
+            runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
         )
         self.gc_: GC = GC(
             self.mheap,
@@ -413,6 +419,8 @@ GO127 = Go127Profile(
     sizeof_memrecord=64,
     max_stack=128,
     memstats_by_size_len=61,
+    runtime_heap_scan=37512,
+    runtime_heap_scan_per_p=22224,
     page_cache_pages=64,
     mspancache_cap=128,
     green_tea_gc=True,

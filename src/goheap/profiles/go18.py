@@ -18,6 +18,11 @@ Struct sizes are unsafe.Sizeof on amd64, counted field by field:
 - bucket header: next, allnext, typ, hash, size, nstk: 48 bytes; memRecord:
   12 counters: 96 bytes.
 
+The collector's ``runtime_heap_scan`` = 10264 and ``runtime_heap_scan_per_p``
+= 9792: heap scan work per cycle of the runtime's own objects, which the
+model does not allocate -- a minimal program's scan work per background
+cycle (``GODEBUG=gcpacertrace=1``'s W_a: 10264 with one P, 20056 with two).
+
 ``Go18Runtime`` builds Go 1.8's runtime whole, in the order ``schedinit``
 does: ``mallocinit`` (the contiguous arena reservation, ``mheap.init``),
 the profiler and the finalizer queue, ``gcinit`` (the pacer, the
@@ -88,6 +93,7 @@ class Go18Runtime(Runtime):
             liveness=opts.liveness,
             cost=cost,
             gctrace=opts.gctrace,
+            runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).
@@ -240,4 +246,6 @@ GO18 = Go18Profile(
     sizeof_memrecord=96,
     max_stack=32,
     memstats_by_size_len=61,
+    runtime_heap_scan=10264,
+    runtime_heap_scan_per_p=9792,
 )

@@ -102,11 +102,12 @@ class CostModel:
     scan_ns_per_byte_cold: float = 0.5
     # Go 1.27's root scan work (data and BSS blocks, stacks): scanblock walks
     # them by pointer mask, most words not pointers, so a byte costs far less
-    # than a heap byte. The mark probe's -window=8 (8 live 1 MiB objects, no
-    # heap scan work to speak of): 34-35 us of mark CPU per background cycle
-    # over 165,002 bytes of globals and 1,904 of stacks, Go 1.27.3 x3.
-    # (Go 1.8's roots are a time per cycle: roots_ns_go18.)
-    root_scan_ns_per_byte: float = 0.21
+    # than a heap byte. The mark probe's -window=8 (8 live 1 MiB objects and
+    # the runtime's own: 38,008 bytes of heap scan work): 34-35 us of mark
+    # CPU per background cycle, Go 1.27.3 x3; less the runtime's heap at
+    # scan_ns_per_byte (19 us), over 165,002 bytes of globals and 1,904 of
+    # stacks. (Go 1.8's roots are a time per cycle: roots_ns_go18.)
+    root_scan_ns_per_byte: float = 0.096
     # Greying and queueing one object: mark -dead, 10-16 ns with <= 13 MB
     # of heap (both runtimes); out of cache the runtimes differ: Go 1.8
     # 50 ns, Go 1.27 (span-batched marking) 32 ns -- mark CPU per cycle in
@@ -123,7 +124,15 @@ class CostModel:
     roots_ns_go18: float = 25_000.0
     sweep_ns_per_span: float = 150.0  # estimate (not yet shown to matter)
     sweep_ns_per_object: float = 1.0  # estimate
-    stw_ns: float = 20_000.0  # stopping and starting the world, each STW phase
+    # Stopping and starting the world, each STW phase (sweep and mark
+    # termination): the mark probe's -window=8 cycles, gctrace's first and
+    # third clock parts, median per runtime, averaged: Go 1.8 under 1 us
+    # (printed 0), Go 1.27.3 2 us (its sweep termination 2-5 us, its mark
+    # termination under 1). The clock's old 20 us estimate was ten times
+    # the live runtimes' and made a 50 us mark of Go 1.8's large window
+    # look 40 % paused, which lowered the trigger feedback's assist
+    # utilization (u_a 0.80 where the runtime's is 1.2).
+    stw_ns: float = 1_000.0
 
     def coldness(self, heap_inuse: int) -> float:
         """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""

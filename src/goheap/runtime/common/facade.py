@@ -93,6 +93,11 @@ class Collector:
     alloc_large: bool
     mapped_seen: int  # the heap's ready memory when the last allocation was charged
     inflight: int  # the object mallocgc is returning, live in its caller's frame
+    # Heap scan work each cycle adds for live objects the model does not
+    # allocate: the runtime's own (Ms, Ps, Gs: the profile's figure for this
+    # many Ps) and the program's (Heap.set_unmodelled_heap_scan).
+    runtime_heap_scan: int
+    program_heap_scan: int
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock, run background work."""

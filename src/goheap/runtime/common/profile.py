@@ -63,6 +63,15 @@ class Profile:
     max_stack: int
     # MemStats.BySize length (61 rows in every version so far)
     memstats_by_size_len: int
+    # The collector: heap scan work, per GC cycle, of the runtime's own
+    # objects that the model does not allocate (Ms, Ps, Gs, init-time
+    # objects), with one P and for each further P.
+    runtime_heap_scan: int
+    runtime_heap_scan_per_p: int
+
+    def runtime_heap_scan_for(self, procs: int) -> int:
+        """The runtime's own unmodelled heap scan work per cycle with procs Ps."""
+        return self.runtime_heap_scan + self.runtime_heap_scan_per_p * (procs - 1)
 
     @cached_property
     def sizeclasses(self) -> SizeClasses:

@@ -69,6 +69,7 @@ mutator without taking its time (its own CPU use is 1 % by design).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -79,6 +80,7 @@ from goheap.runtime.common.clock import NEVER_NS, CostModel
 from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
+from goheap.runtime.common.scanpieces import ScanPieces
 from goheap.runtime.common.sysmon import Sysmon
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
@@ -151,6 +153,7 @@ class GCParams:
     worker_chan_bytes: int
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
+    runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
 
 
 def _mcache(p: P) -> MCache:
@@ -210,6 +213,7 @@ class GC(Collector):
         self.userForced = False
         self.bytesMarked = 0
         self.work_total = 0.0
+        self.pieces = ScanPieces()  # where the cycle's large objects lie in its heap work
         self.work_remaining = 0.0
         self.work_split = (0, 0, 0)  # globals, stacks, heap scan work of this cycle
         # The cycle's root jobs in gcDrain's order, as where each ends in units
@@ -255,6 +259,8 @@ class GC(Collector):
         self.next_event_ns = self.sysmon.preempt_at(clock.now)
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
+        self.runtime_heap_scan = params.runtime_heap_scan
+        self.program_heap_scan = 0
 
         controller.addGlobals(params.globals_scan)
 
@@ -453,11 +459,13 @@ class GC(Collector):
             # exactly: its time converted back can miss it by a rounding error
             # (1e-10), which once left the mark open with nothing to do.
             units = min(units, self.work_remaining)
+            if not root:
+                units = self._to_object_end(units)
             ns = self._work_ns(units)
             preempted = False
             if not root and self.clock.now + ns > stop:
-                ns = float(max(stop - self.clock.now, 0))
-                units = self._work_units(ns)
+                units = self._to_object_end(self._work_units(float(max(stop - self.clock.now, 0))))
+                ns = self._work_ns(units)
                 preempted = True
             self.clock.now += max(int(ns), 1)
             self._pay_work(units)
@@ -627,6 +635,24 @@ class GC(Collector):
             return ns / per_root if per_root > 0 else root_left
         return root_left + (ns - root_ns) / self.ns_per_work
 
+    def _to_object_end(self, units: float) -> float:
+        """units of mark work from here, ended where the root job or heap object they end
+        in ends: a drain checks its goal between jobs and objects (``markroot`` does a
+        job whole; runtime.common.scanpieces). Simplified: an assist takes root jobs
+        while any are left, where ``gcDrainN`` takes one only when it finds no grey
+        object -- in the snapshot's order the heap's objects come after the roots."""
+        g, st, _ = self.work_split
+        done = self.work_total - self.work_remaining
+        roots = g + st
+        target = done + units
+        if target <= roots:
+            ends = self.root_ends
+            i = bisect_left(ends, target)
+            end = ends[i] if i < len(ends) else float(roots)
+        else:
+            end = self.pieces.round_up(target - roots) + roots
+        return min(end - done, self.work_remaining)
+
     def _pay_work(self, units: float) -> None:
         """Mark work done: the pacer's scan-work counters grow (globals, stacks, heap)."""
         rem = self.work_remaining
@@ -688,12 +714,13 @@ class GC(Collector):
             preempted = False
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
+                workDone = self._to_object_end(workDone)
                 now = self.clock.now
                 ns = int(self._work_ns(workDone))
                 deadline = self.sysmon.preempt_at(self.slice_start)
                 if now + ns > deadline:
-                    ns = max(deadline - now, 0)
-                    workDone = self._work_units(ns)
+                    workDone = self._to_object_end(self._work_units(max(deadline - now, 0)))
+                    ns = int(self._work_ns(workDone))
                     preempted = True
                 self.clock.now = now + ns
                 c.assistTime += ns
@@ -867,6 +894,9 @@ class GC(Collector):
             m.drain()
         m.finishSpans()
         res = m.result
+        # Live objects the model does not allocate are scanned too (simplified:
+        # their scan work only, reached with the heap's, no objects greyed).
+        res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked
@@ -874,6 +904,7 @@ class GC(Collector):
         self._setRootJobs()
         total = res.scanWork
         self.work_total = float(total)
+        self.pieces = res.pieces
         self.work_remaining = float(total)
         # The roots (data, BSS, stacks) are scanned by pointer mask at their own
         # price; the heap's price per unit carries the greying of every object

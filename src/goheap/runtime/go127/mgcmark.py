@@ -70,6 +70,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit as bitOf  # shade has a local `bit`
 from goheap.runtime.common.wordmem import load8, load64, store8, store64
@@ -265,7 +266,14 @@ def objectPointers(h: MHeap, base: int, size: int) -> list[int]:
 class MarkResult:
     """What one mark phase found: bytes marked and scan work by kind."""
 
-    __slots__ = ("bytesMarked", "globalsScanWork", "heapScanWork", "objects", "stackScanWork")
+    __slots__ = (
+        "bytesMarked",
+        "globalsScanWork",
+        "heapScanWork",
+        "objects",
+        "pieces",
+        "stackScanWork",
+    )
 
     def __init__(self) -> None:
         self.bytesMarked = 0
@@ -273,6 +281,7 @@ class MarkResult:
         self.stackScanWork = 0
         self.globalsScanWork = 0
         self.objects = 0  # objects marked (for the cost model)
+        self.pieces = ScanPieces()  # the large objects' place in heapScanWork
 
     @property
     def scanWork(self) -> int:
@@ -364,6 +373,8 @@ class Marker:
         res = self.result
         res.bytesMarked += n
         res.heapScanWork += scanSize
+        if scanSize >= PIECE_MIN:
+            res.pieces.add(res.heapScanWork, scanSize)
         if shade:
             for v in vals:
                 if v < b or v >= b + n:
@@ -529,4 +540,6 @@ class Marker:
                 _, scanSize = scanObjectRange(self.h, s, b + off, n, values=False)
                 res.bytesMarked += n
                 res.heapScanWork += scanSize
+                if scanSize >= PIECE_MIN:
+                    res.pieces.add(res.heapScanWork, scanSize)
                 off += n

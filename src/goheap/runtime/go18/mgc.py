@@ -40,6 +40,7 @@ from goheap.runtime.common.mgc import (
     gcBackgroundMode,
     gcForceBlockMode,
 )
+from goheap.runtime.common.scanpieces import ScanPieces
 from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
@@ -75,8 +76,11 @@ class GC(GCHooks):
         liveness: str,
         cost: CostModel,
         gctrace: Callable[[str], None] | None = None,
+        runtime_heap_scan: int = 0,
     ) -> None:
         self.h = h
+        self.runtime_heap_scan = runtime_heap_scan
+        self.program_heap_scan = 0
         self.stats = h.stats
         self.clock = h.clock
         self.mprof = mprof
@@ -91,6 +95,8 @@ class GC(GCHooks):
         self.cycles = CycleLog()
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
+        self.work_total = 0.0  # this cycle's scan work units
+        self.pieces = ScanPieces()  # where its large objects lie in them
         self.roots_ns = 0.0  # root marking time still to spend this cycle (no scan work)
         self.ns_per_work = cost.scan_ns_per_byte  # virtual ns per unit, this cycle
         self.alloc_scanWork = 0  # scan work of objects allocated black this cycle
@@ -318,6 +324,13 @@ class GC(GCHooks):
             self.sysmon.rephase(self.clock.now)
         self.slice_start = self.clock.now
 
+    def _to_object_end(self, units: float) -> float:
+        """units of mark work from here, ended where the object they end in ends
+        (a drain checks its goal between objects: runtime.common.scanpieces)."""
+        done = self.work_total - self.work_remaining
+        end = self.pieces.round_up(done + units)
+        return min(end - done, self.work_remaining)
+
     def _pay_work(self, units: float) -> None:
         """Mark work done: gcController.scanWork grows as it is paid, as in Go."""
         remaining = self.work_remaining
@@ -441,11 +454,12 @@ class GC(GCHooks):
             preempted = False
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
+                workDone = self._to_object_end(workDone)
                 ns = workDone * self.ns_per_work
                 left = self.sysmon.preempt_at(self.slice_start) - self.clock.now
                 if self.procs == 1 and ns > left:
-                    ns = float(max(left, 0))
-                    workDone = ns / self.ns_per_work
+                    workDone = self._to_object_end(max(left, 0) / self.ns_per_work)
+                    ns = workDone * self.ns_per_work
                     preempted = True
                 self.clock.now += int(ns)
                 c.assistTime += int(ns)
@@ -565,6 +579,9 @@ class GC(GCHooks):
         m.markrootSpans()
         m.drain()
         res = m.result
+        # Live objects the model does not allocate are scanned too (simplified:
+        # their scan work only, no objects greyed).
+        res.scanWork += self.runtime_heap_scan + self.program_heap_scan
         self.bytesMarked += res.bytesMarked
         assert self.cur is not None
         self.cur.scanWork = res.scanWork
@@ -574,6 +591,8 @@ class GC(GCHooks):
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
         self.work_remaining = float(res.scanWork)
+        self.work_total = float(res.scanWork)
+        self.pieces = res.pieces
         # Root marking: time without scan work, in background cycles (an STW
         # cycle's roots are inside its measured pause).
         self.roots_ns = 0.0 if stw else self.cost.roots_ns_go18

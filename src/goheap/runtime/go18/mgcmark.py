@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit, load8, load64
 from goheap.runtime.go18.mspan import MSpanInUse
@@ -64,12 +65,13 @@ _NIBBLE_SHIFTS: Final = np.arange(4, dtype=np.uint8)
 class MarkResult:
     """What one mark phase found: the work to pay for and the bytes marked."""
 
-    __slots__ = ("bytesMarked", "objects", "scanWork")
+    __slots__ = ("bytesMarked", "objects", "pieces", "scanWork")
 
     def __init__(self) -> None:
         self.bytesMarked = 0
         self.scanWork = 0
         self.objects = 0
+        self.pieces = ScanPieces()  # the large objects' place in scanWork
 
 
 class Marker:
@@ -159,6 +161,8 @@ class Marker:
             ptrs, walked = self.scan_words(b + off, n)
             res.bytesMarked += n
             res.scanWork += walked
+            if walked >= PIECE_MIN:
+                res.pieces.add(res.scanWork, walked)
             if shade:
                 for p in ptrs:
                     self.shade(p)

@@ -1,0 +1,113 @@
+"""Live objects the model does not allocate, and drains that end between objects.
+
+Expected figures come from the live runtimes:
+
+- a minimal program (``runtime`` and ``runtime/metrics`` only, 64 KiB of
+  garbage at a time, then ``runtime.GC()``): ``/gc/scan/heap:bytes`` on
+  Go 1.27.3 is 38,008 with GOMAXPROCS=1 and 60,728 with 2; Go 1.8's
+  ``GODEBUG=gcpacertrace=1`` shows W_a = 10,264 per background cycle with
+  one P and 20,056 with two;
+- the churn twin (tests/oracle/churn, -k 10000) reads 136,032 bytes of
+  heap scan work per cycle on Go 1.27.3; Go 1.8's churn twin 124,592 and
+  its large twin (-window 8) 45,072 (W_a).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from goheap import GoheapError, Heap
+from goheap.runtime.common.gotype import POINTER
+from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
+from goheap.validate.sim import hold_harness
+from goheap.workloads import get_workload
+
+MINIMAL_PROGRAM_HEAP_SCAN = {("go1.27", 1): 38_008, ("go1.27", 2): 60_728}
+MINIMAL_PROGRAM_W_A = {("go1.8", 1): 10_264, ("go1.8", 2): 20_056}
+
+
+def _background_cycles(h: Heap, n: int) -> None:
+    """Allocate 64 KiB of garbage at a time until n background cycles have run."""
+    start = len(h.cycles)
+    while len(h.cycles) < start + n:
+        h.malloc(64 << 10)
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_minimal_go127_program_scans_the_runtimes_own_heap(procs: int) -> None:
+    with Heap(profile="go1.27", procs=procs) as h:
+        _background_cycles(h, 3)
+        assert h.gc_.work_split[2] == MINIMAL_PROGRAM_HEAP_SCAN[("go1.27", procs)]
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_minimal_go18_program_scans_the_runtimes_own_heap(procs: int) -> None:
+    with Heap(profile="go1.8", procs=procs) as h:
+        _background_cycles(h, 3)
+        assert h.cycles[-1].scanWork == MINIMAL_PROGRAM_W_A[("go1.8", procs)]
+
+
+def test_the_go127_churn_twin_scans_what_the_live_twin_does() -> None:
+    with Heap(profile="go1.27") as h:
+        hold_harness(h)
+        w = get_workload("churn")
+        w.run(h, {**w.defaults(), "k": 10_000, "steps": 100_000})
+        assert h.gc_.work_split[2] == 136_032
+
+
+@pytest.mark.parametrize(("workload", "params", "live"), [
+    ("churn", {"k": 10_000, "steps": 100_000}, 124_592),
+    ("large", {"window": 8, "steps": 300}, 45_072),
+])  # fmt: skip
+def test_the_go18_twins_scan_what_the_live_twins_do(
+    workload: str, params: dict[str, int], live: int
+) -> None:
+    """One harness figure serves both twins (their mean): each within 0.5 %."""
+    with Heap(profile="go1.8") as h:
+        hold_harness(h)
+        w = get_workload(workload)
+        w.run(h, {**w.defaults(), **params})
+        background = [c.scanWork for c in h.cycles if not c.forced]
+        assert background and set(background) == {background[-1]}
+        assert abs(background[-1] - live) <= live * 0.005
+
+
+def test_unmodelled_heap_scan_is_a_non_negative_integer() -> None:
+    with Heap() as h:
+        for bad in (-1, 1.5, "x"):
+            with pytest.raises(GoheapError, match="set_unmodelled_heap_scan"):
+                h.set_unmodelled_heap_scan(bad)
+        h.set_unmodelled_heap_scan(1000)
+        assert h.gc_.program_heap_scan == 1000
+
+
+def test_scan_pieces_round_a_drain_up_to_the_end_of_its_object() -> None:
+    p = ScanPieces()
+    p.add(100 + 80_000, 80_000)
+    p.add(100 + 80_000 + PIECE_MIN, PIECE_MIN)
+    assert p.round_up(50) == 50
+    assert p.round_up(100) == 100  # between objects
+    assert p.round_up(65_536) == 80_100
+    assert p.round_up(80_100) == 80_100
+    assert p.round_up(80_101) == 80_100 + PIECE_MIN
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
+    """gcDrainN checks its goal between objects: an assist asked for 64 KiB of scan
+    work (gcOverAssistWork) that starts on an 80,000-byte array of pointers scans all
+    of it (Go 1.8 and Go 1.27 scan objects up to 128 KiB whole)."""
+    with Heap(profile=profile, gogc=100) as h:
+        gc = h.gc_
+        ring = h.make(POINTER, 10_000)
+        h.g.push(ring)
+        i = 0
+        while gc.gcphase == 0:
+            h.write_pointer(ring, 8 * (i % 10_000), h.malloc(4096))
+            i += 1
+        roots = sum(gc.work_split[:2]) if profile == "go1.27" else 0
+        gc._pay_work(roots)  # the roots (go1.27), as if an earlier assist did them
+        done = gc.work_total - gc.work_remaining
+        gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
+        gc.gcAssistAlloc()
+        assert gc.work_total - gc.work_remaining - done == 80_000 + 1920 * (profile == "go1.27")
