@@ -625,6 +625,18 @@ class Heap:
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 
+    def _init_pointer(self, o: int, off: int, t: int) -> None:
+        """write_pointer from a workload that knows its types: no checks.
+
+        For a store into an object the caller allocated, at one of its type's
+        pointer fields, of nil or an object the caller allocated: what Go's
+        compiler guarantees for the store, so the runtime checks nothing (the
+        facade's checks of ``_write_pointer`` are for a program it cannot trust).
+        """
+        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, t)
+        if self.observer is not None:
+            self.observer.write_pointer(o, off, t)
+
     def read_pointer(self, obj: object, offset: object) -> int:
         return self.read_word(obj, offset)
 
