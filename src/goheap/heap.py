@@ -56,7 +56,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
-from goheap.runtime.common.wordmem import bit, load64, store64
+from goheap.runtime.common.wordmem import bit, load64, setbit, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -272,7 +272,7 @@ class Heap:
                 self._tiny_live[base] = n
                 return
             self._tiny_live.pop(base, None)
-        s.deadBits |= 1 << index
+        s.deadBits = setbit(s.deadBits, index)
 
     # --- the collector ---
 

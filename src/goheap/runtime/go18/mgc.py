@@ -41,6 +41,7 @@ from goheap.runtime.common.mgc import (
     gcForceBlockMode,
 )
 from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
+from goheap.runtime.common.wordmem import setbit
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
 from goheap.runtime.go18.mgcsweep import sweepone
@@ -463,7 +464,7 @@ class GC(GCHooks):
         s = self.h.spans[(x - self.h.arena_start) >> 13]
         assert s is not None
         idx = s.objIndex(x) if s.sizeclass else 0
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         self.bytesMarked += size
         self.controller.scanWork += scanSize
         self.alloc_scanWork += scanSize

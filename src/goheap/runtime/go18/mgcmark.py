@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from goheap.runtime.common.specials import KindSpecialFinalizer
-from goheap.runtime.common.wordmem import bit, load8, load64
+from goheap.runtime.common.wordmem import bit, load8, load64, setbit
 from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Marker:
             return
         if bit(s.gcmarkBits, idx):
             return
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         base = s.startAddr + idx * s.elemsize
         if not self._has_pointers(base):
             # A noscan object goes straight to black.
@@ -223,7 +223,7 @@ class Marker:
 
     def _mark_slot_lifetime(self, s: MSpan, idx: int) -> None:
         """Lifetime mode: mark slot idx and count what scanobject would."""
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         base = s.startAddr + idx * s.elemsize
         self.result.objects += 1
         if self._has_pointers(base):
