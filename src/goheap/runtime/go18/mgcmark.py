@@ -93,17 +93,26 @@ class Marker:
     def scan_words(self, b: int, n: int) -> tuple[list[int], int]:
         """scanobject's walk of [b, b+n): (pointer values found, bytes walked).
 
-        Word by word for short objects (the common case, with no further
-        call); from ``bulk_words`` words on, ``_scan_words_bulk``.
+        Word by word for short objects (``_walk``); from ``bulk_words`` words
+        on, ``_scan_words_bulk``.
         """
         start_word = (b - self.arena_start) >> 3
         nwords = n >> 3
         if nwords >= self.bulk_words:
             return self._scan_words_bulk(start_word, nwords)
+        ptrs: list[int] = []
+        return ptrs, self._walk(start_word, nwords, ptrs)
+
+    def _walk(self, start_word: int, nwords: int, ptrs: list[int] | None) -> int:
+        """The word-by-word walk of nwords words from start_word; the bytes walked.
+
+        Each non-nil word in a pointer slot goes to ptrs, or, when ptrs is
+        None, straight to ``shade`` as it is found (Go's scanobject loop, with
+        no list of the values between).
+        """
         bm = self.bm
         top = self.bitmap_size - 1
         words = self.words
-        ptrs: list[int] = []
         i = 0
         while i < nwords:
             w = start_word + i
@@ -113,9 +122,12 @@ class Marker:
             if bits & 1:
                 v = load64(words, w)
                 if v:
-                    ptrs.append(v)
+                    if ptrs is None:
+                        self.shade(v)
+                    else:
+                        ptrs.append(v)
             i += 1
-        return ptrs, i << 3
+        return i << 3
 
     def _scan_words_bulk(self, start_word: int, nwords: int) -> tuple[list[int], int]:
         """scan_words over nwords arena words from start_word, with numpy.
@@ -156,12 +168,15 @@ class Marker:
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
-            ptrs, walked = self.scan_words(b + off, n)
+            if shade and n >> 3 < self.bulk_words:
+                walked = self._walk((b + off - self.arena_start) >> 3, n >> 3, None)
+            else:
+                ptrs, walked = self.scan_words(b + off, n)
+                if shade:
+                    for p in ptrs:
+                        self.shade(p)
             res.bytesMarked += n
             res.scanWork += walked
-            if shade:
-                for p in ptrs:
-                    self.shade(p)
             off += n
 
     def shade(self, p: int) -> None:
