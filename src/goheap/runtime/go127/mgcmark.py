@@ -382,7 +382,6 @@ class Marker:
         if work is None:
             work = self.spanWork[s] = [0, 0]
         sparse = 0
-        found: list[int] = []
         A = self.A
         mem = self.bytes
         for idx in idxs:
@@ -398,12 +397,14 @@ class Marker:
                     low = x & -x
                     v = load64(words, w0 + low.bit_length() - 1)
                     if v:
-                        found.append(v)
+                        # Go gathers the span's pointers in gcw.ptrBuf and greys them
+                        # after the loop; shade reads nothing the loop writes (scans,
+                        # heap bits, words), so greying each as found is the same
+                        # sequence of shades, without a list of boxed values.
+                        self.shade(v)
                     x ^= low
         work[0] += len(idxs)
         work[1] += sparse
-        for v in found:
-            self.shade(v)
 
     def drain(self) -> None:
         """``gcDrain``: objects first (LIFO), then spans (FIFO), until both are empty."""
