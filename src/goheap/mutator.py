@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from goheap.errors import GoheapError
-from goheap.runtime.common.wordmem import load64, store64
+from goheap.runtime.common.wordstack import WordStack
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
@@ -41,39 +41,25 @@ def int_arg(v: object, what: str) -> int:
     raise GoheapError(f"{what} must be an integer, got {v!r}")
 
 
-#: Stack slots a goroutine starts with (the buffer doubles when they run out).
-_SLOTS = 64
-
-
 class Goroutine:
     """A goroutine: an id, the P it runs on, its stack slots and assist credit.
 
-    The slots are uint64 words in a buffer of the goroutine's own (``_slots``,
-    ``_sp`` of them in use), read and written through the native kernel: a
-    compiled push or pop of an address makes no Python int. ``stack`` is a
-    list of them, bottom first, for whoever reads the roots.
+    The slots are words in native memory (``WordStack``): a compiled push or
+    pop of an address makes no Python int. ``stack`` is a list of their
+    values, bottom first, for whoever reads the roots.
     """
 
     def __init__(self, heap: Heap, gid: int, p: int) -> None:
         self.heap = heap
         self.id = gid
         self.p = p
-        self._slots: memoryview = memoryview(bytearray(8 * _SLOTS)).cast("Q")
-        self._sp = 0
+        self._slots = WordStack()
         self.gcAssistBytes = 0
 
     @property
     def stack(self) -> list[int]:
         """The values of the stack slots, bottom first (a copy)."""
-        slots: list[int] = self._slots[: self._sp].tolist()
-        return slots
-
-    def _grow(self) -> None:
-        """Twice the slots, the old ones copied (the stack grows as Go's does, by doubling)."""
-        n = len(self._slots)
-        slots = memoryview(bytearray(16 * n)).cast("Q")
-        slots[:n] = self._slots
-        self._slots = slots
+        return self._slots.tolist()
 
     def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
@@ -85,7 +71,7 @@ class Goroutine:
         if not self.heap._is_root(a):
             raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
         self._hold(a)
-        return self._sp - 1
+        return self._slots.n - 1
 
     def _hold(self, a: int) -> None:
         """push of an object the caller has just allocated (its own ``new``'s result).
@@ -94,44 +80,41 @@ class Goroutine:
         Go frame's variable does (the compiler, not the runtime, knows it is a
         pointer). Compiled, no lookup of its span per slot.
         """
-        if self._sp == len(self._slots):
-            self._grow()
-        store64(self._slots, self._sp, a)
-        self._sp += 1
+        self._slots.push(a)
         if self.heap.observer is not None:
             self.heap.observer.push(self.id, a)
 
     def pop(self, n: object = 1) -> int:
         """Drop the top n slots; returns the value of the last slot dropped."""
-        if not isinstance(n, int) or n < 1 or n > self._sp:
-            raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {self._sp} slots")
-        v: int = load64(self._slots, self._sp - n)
+        slots = self._slots
+        if not isinstance(n, int) or n < 1 or n > slots.n:
+            raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {slots.n} slots")
+        v = slots.get(slots.n - n)
         self._drop(n)
         return v
 
     def _drop(self, n: int) -> None:
         """pop of 1 <= n <= len(stack) slots, without their value: for compiled callers."""
-        self._sp -= n
+        self._slots.drop(n)
         if self.heap.observer is not None:
             self.heap.observer.pop(self.id, n)
 
     def set(self, slot: object, addr: object) -> None:
-        if not isinstance(slot, int) or not 0 <= slot < self._sp:
+        if not isinstance(slot, int) or not 0 <= slot < self._slots.n:
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
         a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} set: address")
         if not self.heap._is_root(a):
             raise GoheapError(
                 f"goroutine {self.id} set slot {slot}: {a:#x} is not an allocated heap object"
             )
-        store64(self._slots, slot, a)
+        self._slots.set(slot, a)
         if self.heap.observer is not None:
             self.heap.observer.set_slot(self.id, slot, a)
 
     def get(self, slot: object) -> int:
-        if not isinstance(slot, int) or not 0 <= slot < self._sp:
+        if not isinstance(slot, int) or not 0 <= slot < self._slots.n:
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
-        v: int = load64(self._slots, slot)
-        return v
+        return self._slots.get(slot)
 
 
 GoroutineBody = Callable[["Heap", Goroutine], Generator[Any, None, Any]]

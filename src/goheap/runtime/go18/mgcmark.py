@@ -41,6 +41,7 @@ import numpy as np
 
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit, load8, load64, setbit
+from goheap.runtime.common.wordstack import WordStack
 from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Marker:
         self.arena_used = h.arena_used
         self.bm = h.heapbits.bm
         self.bitmap_size = h.heapbits.bitmap_size
-        self.grey: list[int] = []
+        self.grey = WordStack()  # gcWork: grey objects' addresses, in native memory
         self.result = MarkResult()
         # From this many words on, scan_words walks in bulk (tests raise it to
         # compare the bulk walk with the word-by-word one).
@@ -200,7 +201,7 @@ class Marker:
             self.result.objects += 1
             return
         self.result.objects += 1
-        self.grey.append(base)
+        self.grey.push(base)
 
     def _has_pointers(self, base: int) -> bool:
         w = (base - self.arena_start) >> 3
@@ -210,7 +211,7 @@ class Marker:
         """gcDrain: scan grey objects until the queue is empty."""
         h = self.h
         grey = self.grey
-        while grey:
+        while grey.n:
             b = grey.pop()
             s = h.spans[(b - self.arena_start) >> 13]
             assert s is not None
