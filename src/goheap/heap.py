@@ -461,6 +461,23 @@ class Heap:
             pi = self._proc(p)
             if pi != self.g.p:
                 self._on(pi)
+        x = self._alloc(size, typ, nz, stk)
+        if p is not None:
+            self._arena.curp = self.allp[self.g.p]
+        return x
+
+    def _new(self, typ: Type, stack: tuple[str, ...]) -> int:
+        """new(typ, stack=stack) from a compiled workload: typed arguments, and nothing to
+        check of a Type that fits (its size is one whole element) on an open heap."""
+        if self._closed:
+            self._closed_error("malloc")
+        if typ.size >= _MAX_REQUEST:
+            return self._malloc(typ.size, typ, True, None, stack)  # its check says why not
+        return self._alloc(typ.size, typ, True, stack)
+
+    def _alloc(self, size: int, typ: Type | None, nz: bool, stk: tuple[str, ...] | None) -> int:
+        """mallocgc on the running P, the request counted, the observer told: what every
+        allocation does once its arguments are checked."""
         observer = self.observer
         cur = self._arena.curp
         pid = cur.id if observer is not None and cur is not None else 0
@@ -486,8 +503,6 @@ class Heap:
             observer.alloc(x, size, typ, pid, stk)
         collector.chargeAlloc()  # the paths that return early (size 0) charge here
         collector.inflight = 0  # the caller has the object now
-        if p is not None:
-            self._arena.curp = self.allp[self.g.p]
         return x
 
     def _count_run(self) -> None:

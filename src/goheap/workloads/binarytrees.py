@@ -47,14 +47,14 @@ STACK: Final[tuple[str, ...]] = ("main.bottomUpTree", "main.main", "runtime.main
 
 def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
     if depth <= 0:
-        return h.new(NODE, stack=STACK)
+        return h._new(NODE, STACK)
     left = bottom_up_tree(h, g, depth - 1)
     # The frame holds what it allocated: unchecked pushes and stores of ints (the
     # program's types are right by construction, as Go's compiler makes them).
     g._hold(left)
     right = bottom_up_tree(h, g, depth - 1)
     g._hold(right)
-    node = h.new(NODE, stack=STACK)
+    node = h._new(NODE, STACK)
     h._init_pointer(node, 0, left)
     h._init_pointer(node, 8, right)
     g._drop(2)  # g.pop(2), without unboxing the slot's value
