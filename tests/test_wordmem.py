@@ -121,3 +121,37 @@ def test_bit_hands_the_rest_to_the_shift() -> None:
         assert wordmem.bit(x, i) == (x >> i) & 1
     with pytest.raises(ValueError):
         wordmem.bit(5, -1)  # a negative shift count, as the expression has it
+
+
+@pytest.mark.parametrize("x", BITMAPS)
+def test_setbit_is_the_or(x: int) -> None:
+    for i in BITS:
+        assert wordmem.setbit(x, i) == x | (1 << i), (x, i)
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_dead_bits_set_through_the_kernel(profile: str) -> None:
+    """Heap.dead's setbit (compiled: the C, from the int's digits) is the or at every edge.
+
+    A span of 16-byte objects (512 on go1.8, 496 beside go1.27's inline bits), all
+    allocated; its deadBits set to each bitmap in turn (short, one- and many-digit longs,
+    the bit already set or not), then one slot declared dead.
+    """
+    node = Type("main.Node", size=16, pointers=[0, 8])
+    with Heap(profile=profile, liveness="lifetime", gogc="off") as h:
+        objs = [h.new(node) for _ in range(512)]
+        s = h.find_object(objs[0])
+        assert s is not None and s.span.nelems == (512 if profile == "go1.8" else 496)
+        span = s.span
+        for x in BITMAPS:
+            for i in (0, 1, 29, 30, 31, 59, 60, 61, 62, 63, 64, 299, 300, 306, span.nelems - 1):
+                span.deadBits = x
+                h.dead(span.startAddr + 16 * i)
+                assert span.deadBits == x | (1 << i), (x, i)
+
+
+def test_setbit_hands_the_rest_to_the_or() -> None:
+    for x, i in ((-1, 0), (-6, 3), (-(1 << 100), 100), (1 << 70, 200)):
+        assert wordmem.setbit(x, i) == x | (1 << i)
+    with pytest.raises(ValueError):
+        wordmem.setbit(5, -1)  # a negative shift count, as the expression has it

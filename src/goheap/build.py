@@ -87,7 +87,8 @@ try:  # goheap's native kernel (runtime/common/wordmem.py): calls become inline 
     dep = HeaderDep(a["kernel_header"], internal=False)
     for name, cname in a["kernel"].items():
         store = name.startswith("store")
-        first = int_rprimitive if name == "bit" else object_rprimitive  # bit(x, i): two ints
+        # bit(x, i) and setbit(x, i) take two ints; the others a memoryview first.
+        first = int_rprimitive if name in ("bit", "setbit") else object_rprimitive
         function_op(
             name=f"{a['kernel_module']}.{name}",
             arg_types=[first, int_rprimitive] + [int_rprimitive] * store,

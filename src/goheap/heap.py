@@ -56,7 +56,7 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
-from goheap.runtime.common.wordmem import bit, load64, store64
+from goheap.runtime.common.wordmem import bit, load64, setbit, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
@@ -272,7 +272,7 @@ class Heap:
                 self._tiny_live[base] = n
                 return
             self._tiny_live.pop(base, None)
-        s.deadBits |= 1 << index
+        s.deadBits = setbit(s.deadBits, index)
 
     # --- the collector ---
 
@@ -475,6 +475,23 @@ class Heap:
             pi = self._proc(p)
             if pi != self.g.p:
                 self._on(pi)
+        x = self._alloc(size, typ, nz, stk)
+        if p is not None:
+            self._arena.curp = self.allp[self.g.p]
+        return x
+
+    def _new(self, typ: Type, stack: tuple[str, ...]) -> int:
+        """new(typ, stack=stack) from a compiled workload: typed arguments, and nothing to
+        check of a Type that fits (its size is one whole element) on an open heap."""
+        if self._closed:
+            self._closed_error("malloc")
+        if typ.size >= _MAX_REQUEST:
+            return self._malloc(typ.size, typ, True, None, stack)  # its check says why not
+        return self._alloc(typ.size, typ, True, stack)
+
+    def _alloc(self, size: int, typ: Type | None, nz: bool, stk: tuple[str, ...] | None) -> int:
+        """mallocgc on the running P, the request counted, the observer told: what every
+        allocation does once its arguments are checked."""
         observer = self.observer
         cur = self._arena.curp
         pid = cur.id if observer is not None and cur is not None else 0
@@ -500,8 +517,6 @@ class Heap:
             observer.alloc(x, size, typ, pid, stk)
         collector.chargeAlloc()  # the paths that return early (size 0) charge here
         collector.inflight = 0  # the caller has the object now
-        if p is not None:
-            self._arena.curp = self.allp[self.g.p]
         return x
 
     def _count_run(self) -> None:
@@ -636,6 +651,18 @@ class Heap:
                 "field of its type (a pointer-free object, or a scalar field)"
             )
         store64(self._arena.mem.words, (addr - self._arena.arena_start) >> 3, t)
+        if self.observer is not None:
+            self.observer.write_pointer(o, off, t)
+
+    def _init_pointer(self, o: int, off: int, t: int) -> None:
+        """write_pointer from a workload that knows its types: no checks.
+
+        For a store into an object the caller allocated, at one of its type's
+        pointer fields, of nil or an object the caller allocated: what Go's
+        compiler guarantees for the store, so the runtime checks nothing (the
+        facade's checks of ``_write_pointer`` are for a program it cannot trust).
+        """
+        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, t)
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

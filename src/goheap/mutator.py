@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from goheap.errors import GoheapError
+from goheap.runtime.common.wordstack import WordStack
 
 if TYPE_CHECKING:
     from goheap.heap import Heap
@@ -41,14 +42,24 @@ def int_arg(v: object, what: str) -> int:
 
 
 class Goroutine:
-    """A goroutine: an id, the P it runs on, its stack slots and assist credit."""
+    """A goroutine: an id, the P it runs on, its stack slots and assist credit.
+
+    The slots are words in native memory (``WordStack``): a compiled push or
+    pop of an address makes no Python int. ``stack`` is a list of their
+    values, bottom first, for whoever reads the roots.
+    """
 
     def __init__(self, heap: Heap, gid: int, p: int) -> None:
         self.heap = heap
         self.id = gid
         self.p = p
-        self.stack: list[int] = []
+        self._slots = WordStack()
         self.gcAssistBytes = 0
+
+    @property
+    def stack(self) -> list[int]:
+        """The values of the stack slots, bottom first (a copy)."""
+        return self._slots.tolist()
 
     def push(self, addr: object) -> int:
         """Hold a pointer in a new stack slot; returns the slot index."""
@@ -57,49 +68,53 @@ class Goroutine:
 
     def _push(self, a: int) -> int:
         """push of an int: compiled callers (the workloads) pass it unboxed."""
-        heap = self.heap
-        if not heap._is_root(a):
+        if not self.heap._is_root(a):
             raise GoheapError(f"goroutine {self.id} push: {a:#x} is not an allocated heap object")
-        self.stack.append(a)
-        if heap.observer is not None:
-            heap.observer.push(self.id, a)
-        return len(self.stack) - 1
+        self._hold(a)
+        return self._slots.n - 1
+
+    def _hold(self, a: int) -> None:
+        """push of an object the caller has just allocated (its own ``new``'s result).
+
+        Unchecked: what the program holds came from the heap a moment ago, as a
+        Go frame's variable does (the compiler, not the runtime, knows it is a
+        pointer). Compiled, no lookup of its span per slot.
+        """
+        self._slots.push(a)
+        if self.heap.observer is not None:
+            self.heap.observer.push(self.id, a)
 
     def pop(self, n: object = 1) -> int:
         """Drop the top n slots; returns the value of the last slot dropped."""
-        if not isinstance(n, int) or n < 1 or n > len(self.stack):
-            raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {len(self.stack)} slots")
-        v = self.stack[-n]
+        slots = self._slots
+        if not isinstance(n, int) or n < 1 or n > slots.n:
+            raise GoheapError(f"goroutine {self.id}: cannot pop {n} of {slots.n} slots")
+        v = slots.get(slots.n - n)
         self._drop(n)
         return v
 
     def _drop(self, n: int) -> None:
         """pop of 1 <= n <= len(stack) slots, without their value: for compiled callers."""
-        stack = self.stack
-        if n <= 4:  # a frame's few slots: pops, not a slice deletion
-            for _ in range(n):
-                stack.pop()
-        else:
-            del stack[-n:]
+        self._slots.drop(n)
         if self.heap.observer is not None:
             self.heap.observer.pop(self.id, n)
 
     def set(self, slot: object, addr: object) -> None:
-        if not isinstance(slot, int) or not 0 <= slot < len(self.stack):
+        if not isinstance(slot, int) or not 0 <= slot < self._slots.n:
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
         a = addr if type(addr) is int else int_arg(addr, f"goroutine {self.id} set: address")
         if not self.heap._is_root(a):
             raise GoheapError(
                 f"goroutine {self.id} set slot {slot}: {a:#x} is not an allocated heap object"
             )
-        self.stack[slot] = a
+        self._slots.set(slot, a)
         if self.heap.observer is not None:
             self.heap.observer.set_slot(self.id, slot, a)
 
     def get(self, slot: object) -> int:
-        if not isinstance(slot, int) or not 0 <= slot < len(self.stack):
+        if not isinstance(slot, int) or not 0 <= slot < self._slots.n:
             raise GoheapError(f"goroutine {self.id}: no stack slot {slot}")
-        return self.stack[slot]
+        return self._slots.get(slot)
 
 
 GoroutineBody = Callable[["Heap", Goroutine], Generator[Any, None, Any]]

@@ -30,6 +30,7 @@ siblings and itself live in that goroutine's stack slots, as in Go.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from goheap.heap import Heap
@@ -46,14 +47,16 @@ STACK: Final[tuple[str, ...]] = ("main.bottomUpTree", "main.main", "runtime.main
 
 def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
     if depth <= 0:
-        return h.new(NODE, stack=STACK)
+        return h._new(NODE, STACK)
     left = bottom_up_tree(h, g, depth - 1)
-    g._push(left)  # push and write_pointer of ints: no boxing when compiled
+    # The frame holds what it allocated: unchecked pushes and stores of ints (the
+    # program's types are right by construction, as Go's compiler makes them).
+    g._hold(left)
     right = bottom_up_tree(h, g, depth - 1)
-    g._push(right)
-    node = h.new(NODE, stack=STACK)
-    h._write_pointer(node, 0, left)
-    h._write_pointer(node, 8, right)
+    g._hold(right)
+    node = h._new(NODE, STACK)
+    h._init_pointer(node, 0, left)
+    h._init_pointer(node, 8, right)
     g._drop(2)  # g.pop(2), without unboxing the slot's value
     return node
 
@@ -68,22 +71,21 @@ def item_check(h: Heap, node: int, *, drop: bool = False) -> int:
     replayed in lifetime mode); otherwise nothing is declared.
     """
     dead = h.dead if drop and (h.liveness == "lifetime" or h.observer is not None) else None
-    words: memoryview = h.mheap.mem.words
-    start: int = h.mheap.arena_start
-    count = 0
-    todo = [node]
-    while todo:
-        n = todo.pop()
-        count += 1
-        w = (n - start) >> 3
-        left: int = load64(words, w)
-        right: int = load64(words, w + 1)
-        if left:
-            todo.append(left)
-            todo.append(right)
-        if dead is not None:
-            dead(n)
-    return count
+    return _walk(h.mheap.mem.words, h.mheap.arena_start, node, dead)
+
+
+def _walk(words: memoryview, start: int, n: int, dead: Callable[[object], None] | None) -> int:
+    """itemCheck's recursion: the nodes of the tree at n; each node is passed (``dead``)
+    before its subtrees, the right one first. Recursive like Go's (a tree is at most 31
+    deep): compiled, the addresses stay native ints, where a work list would box each."""
+    w = (n - start) >> 3
+    left: int = load64(words, w)
+    right: int = load64(words, w + 1)
+    if dead is not None:
+        dead(n)
+    if not left:
+        return 1
+    return 1 + _walk(words, start, right, dead) + _walk(words, start, left, dead)
 
 
 def drop_tree(h: Heap, node: int) -> None:

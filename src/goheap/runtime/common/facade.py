@@ -151,8 +151,12 @@ class Collector:
 class G(Protocol):
     """What the collector reads and resets of a goroutine (runtime2.go ``g``)."""
 
-    stack: list[int]  # the pointer slots of its stack (roots)
     gcAssistBytes: int
+
+    @property
+    def stack(self) -> list[int]:
+        """The values of the pointer slots of its stack (roots), bottom first."""
+        ...
 
 
 class Program(Protocol):

@@ -1,5 +1,5 @@
 /* goheap's native kernel: word and byte loads and stores of a memoryview, in place,
- * and bit tests of an int bitmap.
+ * and bit tests and sets of an int bitmap.
  *
  * What goheap.runtime.common.wordmem's four functions compile to (python -m
  * goheap.build registers them with mypyc as primitives). Each is exactly the
@@ -186,6 +186,84 @@ static inline CPyTagged GoheapMem_Bit(CPyTagged x, CPyTagged i) {
         }
     }
     return GoheapMem_BitSlow(x, i);
+}
+
+/* GoheapMem_SetBit(x, i): x | (1 << i), for a non-negative int x (a span bitmap) and 0 <= i.
+ * A short x with i < 62 stays a short int; a long one (CPython 3.11's layout, as in
+ * GoheapMem_Bit) is copied once into a new int with the bit set, or returned itself when
+ * the bit is set already -- where the expression would make 1 << i and then the or.
+ * Anything else (negative x or i, an i that is not short, a short x with i >= 62,
+ * another int layout) is the Python expression itself. */
+static CPyTagged GoheapMem_SetBitSlow(CPyTagged x, CPyTagged i) {
+    PyObject *xo = CPyTagged_AsObject(x);
+    if (xo == NULL)
+        return CPY_INT_TAG;
+    PyObject *io = CPyTagged_AsObject(i);
+    if (io == NULL) {
+        Py_DECREF(xo);
+        return CPY_INT_TAG;
+    }
+    PyObject *one = PyLong_FromLong(1);
+    if (one == NULL) {
+        Py_DECREF(xo);
+        Py_DECREF(io);
+        return CPY_INT_TAG;
+    }
+    PyObject *b = PyNumber_Lshift(one, io);
+    Py_DECREF(one);
+    Py_DECREF(io);
+    if (b == NULL) {
+        Py_DECREF(xo);
+        return CPY_INT_TAG;
+    }
+    PyObject *r = PyNumber_Or(xo, b);
+    Py_DECREF(xo);
+    Py_DECREF(b);
+    if (r == NULL)
+        return CPY_INT_TAG;
+    if (unlikely(!PyLong_Check(r))) {
+        CPy_TypeError("int", r);
+        Py_DECREF(r);
+        return CPY_INT_TAG;
+    }
+    return CPyTagged_StealFromObject(r);
+}
+
+static inline CPyTagged GoheapMem_SetBit(CPyTagged x, CPyTagged i) {
+    if (likely(CPyTagged_CheckShort(i))) {
+        Py_ssize_t n = CPyTagged_ShortAsSsize_t(i);
+        if (likely(n >= 0)) {
+            if (CPyTagged_CheckShort(x)) {
+                Py_ssize_t v = CPyTagged_ShortAsSsize_t(x);
+                if (v >= 0 && n < (Py_ssize_t)CPY_INT_BITS - 2)
+                    return (CPyTagged)(((size_t)v) | ((size_t)1 << n)) << 1;
+            }
+#if PY_VERSION_HEX < 0x030C0000
+            else {
+                PyLongObject *o = (PyLongObject *)CPyTagged_LongAsObject(x);
+                Py_ssize_t size = Py_SIZE(o);
+                if (size > 0) {
+                    Py_ssize_t d = n / PyLong_SHIFT;
+                    digit mask = (digit)1 << (n % PyLong_SHIFT);
+                    if (d < size && (o->ob_digit[d] & mask)) {
+                        CPyTagged_INCREF(x);
+                        return x;
+                    }
+                    Py_ssize_t nsize = d < size ? size : d + 1;
+                    PyLongObject *r = _PyLong_New(nsize);
+                    if (r == NULL)
+                        return CPY_INT_TAG;
+                    memcpy(r->ob_digit, o->ob_digit, size * sizeof(digit));
+                    if (nsize > size)
+                        memset(r->ob_digit + size, 0, (nsize - size) * sizeof(digit));
+                    r->ob_digit[d] |= mask;
+                    return CPyTagged_StealFromObject((PyObject *)r);
+                }
+            }
+#endif
+        }
+    }
+    return GoheapMem_SetBitSlow(x, i);
 }
 
 #endif /* GOHEAP_WORDMEM_H */

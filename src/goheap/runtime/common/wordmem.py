@@ -10,11 +10,12 @@ functions instead of subscripts:
   ``words[i] = v``;
 - ``load8(b, i)`` is ``b[i]`` and ``store8(b, i, v)`` is ``b[i] = v``.
 
-``bit(x, i)`` is ``(x >> i) & 1``, a test of an int bitmap.
+``bit(x, i)`` is ``(x >> i) & 1``, a test of an int bitmap, and
+``setbit(x, i)`` is ``x | (1 << i)``, the bitmap with bit i set.
 
 That is all they are, and all they are in pure Python (there the four
 are ``operator.getitem`` and ``operator.setitem``: one C call, no Python
-frame; ``bit`` is the expression in a function). Their point is the
+frame; ``bit`` and ``setbit`` are the expressions in functions). Their point is the
 compiled build: ``python -m goheap.build`` teaches mypyc to emit each call
 as an inline C function (``wordmem.h``) that reads or writes the word in
 place, where a subscript would box the index and the value into Python
@@ -70,6 +71,18 @@ def bit(x: int, i: int) -> int:
     return (x >> i) & 1
 
 
+def setbit(x: int, i: int) -> int:
+    """``x | (1 << i)``: an int bitmap with bit i set (a mark, ``s.gcmarkBits |= 1 << idx``).
+
+    Compiled, a bitmap of more than 62 bits is a Python int and the
+    expression makes two new ones (``1 << i``, then the or); the C makes only
+    the result, a copy of x's digits with the bit set, and none when the bit
+    is set already (non-negative x and i, CPython 3.11's int layout; anything
+    else takes the expression itself).
+    """
+    return x | (1 << i)
+
+
 if not TYPE_CHECKING:
     # Interpreted, a builtin does the same in one C call (no Python frame).
     load64 = load8 = operator.getitem
@@ -82,5 +95,6 @@ PRIMITIVES = {
     "load8": "GoheapMem_Load8",
     "store8": "GoheapMem_Store8",
     "bit": "GoheapMem_Bit",
+    "setbit": "GoheapMem_SetBit",
 }
 HEADER = "wordmem.h"

@@ -73,7 +73,7 @@ from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit as bitOf  # shade has a local `bit`
-from goheap.runtime.common.wordmem import load8, load64, store8, store64
+from goheap.runtime.common.wordmem import load8, load64, setbit, store8, store64
 from goheap.runtime.go127.mspan import mSpanInUse
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
         m = b + ((h.inlineMarkBitsBytes >> 4) << 3)
         store8(mem, m, load8(mem, m) | bit)  # marks
     else:
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
     h.pageMarks.add((s.startAddr - h.arena_start) >> _PageShift)
 
 
@@ -295,6 +295,7 @@ class Marker:
         self.h = h
         self.tracing = tracing  # graph mode: scanning shades what it finds
         self.words = h.mem.words
+        self.bytes = h.mem.bytes
         self.A = h.arena_start
         self.spans = h.spans
         self.hb = h.heapBits
@@ -326,13 +327,15 @@ class Marker:
             return  # a free slot: nothing a program can reach
         size = s.elemsize
         if self.green and 16 <= size <= 512:
-            words = self.words
-            w = ((s.startAddr - A) >> 3) + self.imbOff + self.marksOff + (idx >> 6)
-            bit = 1 << (idx & 63)
-            v = load64(words, w)
+            # The marks word's bit idx & 63, a byte at a time (as gcmarknewobject): no
+            # 64-bit integers, which the compiled build keeps as Python objects.
+            mem = self.bytes
+            b = ((((s.startAddr - A) >> 3) + self.imbOff + self.marksOff) << 3) + (idx >> 3)
+            bit = 1 << (idx & 7)
+            v = load8(mem, b)
             if v & bit:
                 return
-            store64(words, w, v | bit)
+            store8(mem, b, v | bit)
             res = self.result
             res.objects += 1
             if s.spanclass & 1:
@@ -345,11 +348,9 @@ class Marker:
             else:
                 pend.append(idx)
             return
-        m = s.gcmarkBits
-        bit = 1 << idx
-        if m & bit:
+        if bitOf(s.gcmarkBits, idx):
             return
-        s.gcmarkBits = m | bit
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         self.pageMarks.add((s.startAddr - A) >> _PageShift)
         res = self.result
         res.objects += 1
@@ -392,11 +393,11 @@ class Marker:
         if work is None:
             work = self.spanWork[s] = [0, 0]
         sparse = 0
-        found: list[int] = []
         A = self.A
+        mem = self.bytes
         for idx in idxs:
-            wi = w + (idx >> 6)
-            store64(words, wi, load64(words, wi) | 1 << (idx & 63))  # scans |= marks
+            sb = (w << 3) + (idx >> 3)  # scans |= marks: the word's bit idx & 63, by bytes
+            store8(mem, sb, load8(mem, sb) | 1 << (idx & 7))
             b = base + idx * size
             bits = hb.heapBitsSmallForAddr(s, b)
             if bits:
@@ -407,12 +408,14 @@ class Marker:
                     low = x & -x
                     v = load64(words, w0 + low.bit_length() - 1)
                     if v:
-                        found.append(v)
+                        # Go gathers the span's pointers in gcw.ptrBuf and greys them
+                        # after the loop; shade reads nothing the loop writes (scans,
+                        # heap bits, words), so greying each as found is the same
+                        # sequence of shades, without a list of boxed values.
+                        self.shade(v)
                     x ^= low
         work[0] += len(idxs)
         work[1] += sparse
-        for v in found:
-            self.shade(v)
 
     def drain(self) -> None:
         """``gcDrain``: objects first (LIFO), then spans (FIFO), until both are empty."""

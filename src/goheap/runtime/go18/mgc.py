@@ -42,6 +42,7 @@ from goheap.runtime.common.mgc import (
 )
 from goheap.runtime.common.scanpieces import ScanPieces
 from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
+from goheap.runtime.common.wordmem import setbit
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
 from goheap.runtime.go18.mgcsweep import sweepone
@@ -477,7 +478,7 @@ class GC(GCHooks):
         s = self.h.spans[(x - self.h.arena_start) >> 13]
         assert s is not None
         idx = s.objIndex(x) if s.sizeclass else 0
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         self.bytesMarked += size
         self.controller.scanWork += scanSize
         self.alloc_scanWork += scanSize

@@ -41,7 +41,8 @@ import numpy as np
 
 from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
 from goheap.runtime.common.specials import KindSpecialFinalizer
-from goheap.runtime.common.wordmem import bit, load8, load64
+from goheap.runtime.common.wordmem import bit, load8, load64, setbit
+from goheap.runtime.common.wordstack import WordStack
 from goheap.runtime.go18.mspan import MSpanInUse
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class Marker:
         self.arena_used = h.arena_used
         self.bm = h.heapbits.bm
         self.bitmap_size = h.heapbits.bitmap_size
-        self.grey: list[int] = []
+        self.grey = WordStack()  # gcWork: grey objects' addresses, in native memory
         self.result = MarkResult()
         # From this many words on, scan_words walks in bulk (tests raise it to
         # compare the bulk walk with the word-by-word one).
@@ -95,17 +96,26 @@ class Marker:
     def scan_words(self, b: int, n: int) -> tuple[list[int], int]:
         """scanobject's walk of [b, b+n): (pointer values found, bytes walked).
 
-        Word by word for short objects (the common case, with no further
-        call); from ``bulk_words`` words on, ``_scan_words_bulk``.
+        Word by word for short objects (``_walk``); from ``bulk_words`` words
+        on, ``_scan_words_bulk``.
         """
         start_word = (b - self.arena_start) >> 3
         nwords = n >> 3
         if nwords >= self.bulk_words:
             return self._scan_words_bulk(start_word, nwords)
+        ptrs: list[int] = []
+        return ptrs, self._walk(start_word, nwords, ptrs)
+
+    def _walk(self, start_word: int, nwords: int, ptrs: list[int] | None) -> int:
+        """The word-by-word walk of nwords words from start_word; the bytes walked.
+
+        Each non-nil word in a pointer slot goes to ptrs, or, when ptrs is
+        None, straight to ``shade`` as it is found (Go's scanobject loop, with
+        no list of the values between).
+        """
         bm = self.bm
         top = self.bitmap_size - 1
         words = self.words
-        ptrs: list[int] = []
         i = 0
         while i < nwords:
             w = start_word + i
@@ -115,9 +125,12 @@ class Marker:
             if bits & 1:
                 v = load64(words, w)
                 if v:
-                    ptrs.append(v)
+                    if ptrs is None:
+                        self.shade(v)
+                    else:
+                        ptrs.append(v)
             i += 1
-        return ptrs, i << 3
+        return i << 3
 
     def _scan_words_bulk(self, start_word: int, nwords: int) -> tuple[list[int], int]:
         """scan_words over nwords arena words from start_word, with numpy.
@@ -158,14 +171,17 @@ class Marker:
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
-            ptrs, walked = self.scan_words(b + off, n)
+            if shade and n >> 3 < self.bulk_words:
+                walked = self._walk((b + off - self.arena_start) >> 3, n >> 3, None)
+            else:
+                ptrs, walked = self.scan_words(b + off, n)
+                if shade:
+                    for p in ptrs:
+                        self.shade(p)
             res.bytesMarked += n
             res.scanWork += walked
             if walked >= PIECE_MIN:
                 res.pieces.add(res.scanWork, walked)
-            if shade:
-                for p in ptrs:
-                    self.shade(p)
             off += n
 
     def shade(self, p: int) -> None:
@@ -181,7 +197,7 @@ class Marker:
             return
         if bit(s.gcmarkBits, idx):
             return
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         base = s.startAddr + idx * s.elemsize
         if not self._has_pointers(base):
             # A noscan object goes straight to black.
@@ -189,7 +205,7 @@ class Marker:
             self.result.objects += 1
             return
         self.result.objects += 1
-        self.grey.append(base)
+        self.grey.push(base)
 
     def _has_pointers(self, base: int) -> bool:
         w = (base - self.arena_start) >> 3
@@ -199,7 +215,7 @@ class Marker:
         """gcDrain: scan grey objects until the queue is empty."""
         h = self.h
         grey = self.grey
-        while grey:
+        while grey.n:
             b = grey.pop()
             s = h.spans[(b - self.arena_start) >> 13]
             assert s is not None
@@ -227,7 +243,7 @@ class Marker:
 
     def _mark_slot_lifetime(self, s: MSpan, idx: int) -> None:
         """Lifetime mode: mark slot idx and count what scanobject would."""
-        s.gcmarkBits |= 1 << idx
+        s.gcmarkBits = setbit(s.gcmarkBits, idx)
         base = s.startAddr + idx * s.elemsize
         self.result.objects += 1
         if self._has_pointers(base):
