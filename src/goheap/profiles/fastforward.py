@@ -53,6 +53,7 @@ from typing import Any, Final
 import numpy as np
 
 from goheap.runtime.common.mgc import CycleRun, GCCycle
+from goheap.runtime.common.sysmon import CACHE_FIELDS
 
 #: Names of integer fields that count events or add up time, and so may grow
 #: by the same amount every cycle forever. Any other value that changes from
@@ -367,6 +368,7 @@ class IdleFastForward:
         # next_sample_ns: the timeline's next tick, which its own thinning moves.
         self.excluded |= {(id(gc), "cycles"), (id(gc), "idle_point"), (id(gc), "next_sample_ns")}
         self.excluded |= {(id(stats), n) for n in ("pause_ns", "pause_end", "gc_cpu_fraction")}
+        self.excluded |= {(id(gc.sysmon), n) for n in CACHE_FIELDS}  # a cache, not state
         self.settled = settled
         self.timer = timer
         # Values that grow evenly only up to a bound: (object, attribute, bound).

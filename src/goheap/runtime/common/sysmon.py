@@ -54,15 +54,28 @@ def _ramp() -> tuple[int, ...]:
 
 _RAMP: Final = _ramp()
 
+#: Sysmon's fields that only cache preempt_at's last answer (not state: a
+#: fast-forward through idle cycles leaves them out, profiles.fastforward).
+CACHE_FIELDS: Final = ("_answer", "_asked", "_answer2", "_asked2", "_asked_origin")
+
 
 class Sysmon:
     """sysmon's rounds: where they fall, and when a running goroutine is preempted."""
 
-    __slots__ = ("origin", "ramped")
+    __slots__ = ("_answer", "_answer2", "_asked", "_asked2", "_asked_origin", "origin", "ramped")
 
     def __init__(self, start: int) -> None:
         self.origin = start  # when the rounds (re)started
         self.ramped = False  # the delay is already 10 ms at origin (after rephase)
+        # The last two preempt_at questions and their answers: once its slice
+        # is 10 ms old a one-P mutator asks at every allocation, for its own
+        # schedule and (Go 1.8) for bgsweep's; an answer changes only with the
+        # question or the rounds.
+        self._asked = -1
+        self._answer = 0
+        self._asked2 = -1
+        self._answer2 = 0
+        self._asked_origin = start
 
     def round_after(self, t: int) -> int:
         """The first sysmon round strictly after t."""
@@ -80,8 +93,19 @@ class Sysmon:
         The first round after the schedule notes it (``schedwhen``); the first
         round at least forcePreemptNS after that one preempts.
         """
+        if self.origin == self._asked_origin:
+            if scheduled == self._asked:
+                return self._answer
+            if scheduled == self._asked2:
+                return self._answer2
+        else:  # the rounds moved (rephase): both answers are stale
+            self._asked_origin = self.origin
+            self._asked = self._asked2 = -1
         noted = self.round_after(scheduled)
-        return self.round_after(noted + forcePreemptNS - 1)
+        answer = self.round_after(noted + forcePreemptNS - 1)
+        self._asked2, self._answer2 = self._asked, self._answer
+        self._asked, self._answer = scheduled, answer
+        return answer
 
     def rephase(self, t: int) -> None:
         """Every P was idle until t: sysmon slept until then and goes on from t."""

@@ -26,6 +26,19 @@
 #include <CPy.h>
 #include <stdint.h>
 
+/* r, a new reference from a Python operation on ints, as a tagged int: the error
+ * value (an exception set) when r is NULL or not an int. */
+static CPyTagged GoheapMem_Tagged(PyObject *r) {
+    if (r == NULL)
+        return CPY_INT_TAG;
+    if (unlikely(!PyLong_Check(r))) {
+        CPy_TypeError("int", r);
+        Py_DECREF(r);
+        return CPY_INT_TAG;
+    }
+    return CPyTagged_StealFromObject(r);
+}
+
 /* The view's buffer if the fast path may use it (itemsize 8: "Q", 1: "B"), else NULL. */
 static inline Py_buffer *GoheapMem_View(PyObject *mv, Py_ssize_t itemsize) {
     if (unlikely(!PyMemoryView_Check(mv)))
@@ -58,14 +71,7 @@ static CPyTagged GoheapMem_LoadSlow(PyObject *mv, CPyTagged i) {
         return CPY_INT_TAG;
     PyObject *r = PyObject_GetItem(mv, key);
     Py_DECREF(key);
-    if (r == NULL)
-        return CPY_INT_TAG;
-    if (unlikely(!PyLong_Check(r))) {
-        CPy_TypeError("int", r);
-        Py_DECREF(r);
-        return CPY_INT_TAG;
-    }
-    return CPyTagged_StealFromObject(r);
+    return GoheapMem_Tagged(r);
 }
 
 static int GoheapMem_StoreSlow(PyObject *mv, CPyTagged i, CPyTagged v) {
@@ -152,14 +158,7 @@ static CPyTagged GoheapMem_BitSlow(CPyTagged x, CPyTagged i) {
     PyObject *r = PyNumber_And(s, one);
     Py_DECREF(s);
     Py_DECREF(one);
-    if (r == NULL)
-        return CPY_INT_TAG;
-    if (unlikely(!PyLong_Check(r))) {
-        CPy_TypeError("int", r);
-        Py_DECREF(r);
-        return CPY_INT_TAG;
-    }
-    return CPyTagged_StealFromObject(r);
+    return GoheapMem_Tagged(r);
 }
 
 static inline CPyTagged GoheapMem_Bit(CPyTagged x, CPyTagged i) {
@@ -219,14 +218,7 @@ static CPyTagged GoheapMem_SetBitSlow(CPyTagged x, CPyTagged i) {
     PyObject *r = PyNumber_Or(xo, b);
     Py_DECREF(xo);
     Py_DECREF(b);
-    if (r == NULL)
-        return CPY_INT_TAG;
-    if (unlikely(!PyLong_Check(r))) {
-        CPy_TypeError("int", r);
-        Py_DECREF(r);
-        return CPY_INT_TAG;
-    }
-    return CPyTagged_StealFromObject(r);
+    return GoheapMem_Tagged(r);
 }
 
 static inline CPyTagged GoheapMem_SetBit(CPyTagged x, CPyTagged i) {

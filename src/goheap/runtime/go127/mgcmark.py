@@ -305,7 +305,6 @@ class Marker:
         self.imbOff = _PageWords - (h.inlineMarkBitsBytes >> 3)
         self.grey: list[int] = []  # object stack (LIFO)
         self.spanq: deque[MSpan] = deque()  # span queue (FIFO)
-        self.pending: dict[MSpan, list[int]] = {}  # queued span -> objects marked since
         # Scan spans with inline marks: span -> [objects scanned, sparse scan work].
         self.spanWork: dict[MSpan, list[int]] = {}
         self.pageMarks = h.pageMarks
@@ -341,9 +340,9 @@ class Marker:
             if s.spanclass & 1:
                 res.bytesMarked += size
                 return
-            pend = self.pending.get(s)
+            pend = s.gcPending
             if pend is None:
-                self.pending[s] = [idx]
+                s.gcPending = [idx]
                 self.spanq.append(s)
             else:
                 pend.append(idx)
@@ -383,7 +382,9 @@ class Marker:
 
     def scanSpan(self, s: MSpan) -> None:
         """``scanSpan``: scan every object of s marked since it was queued."""
-        idxs = self.pending.pop(s)
+        idxs = s.gcPending
+        assert idxs is not None
+        s.gcPending = None
         words = self.words
         w = ((s.startAddr - self.A) >> 3) + self.imbOff
         hb = self.hb

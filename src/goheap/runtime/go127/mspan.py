@@ -64,6 +64,7 @@ class MSpan(mspan.MSpan):
     __slots__ = (
         "allocCountBeforeCache",
         "freeIndexForScan",
+        "gcPending",
         "isUserArenaChunk",
         "largeType",
         "pinnerBits",
@@ -73,6 +74,10 @@ class MSpan(mspan.MSpan):
     def __init__(self) -> None:
         super().__init__()
         self.spanclass = 0
+        # The mark snapshot's objects of this span marked since it was queued for
+        # scanning (Go keeps them as marks &^ scans in the inline mark bits); None
+        # while the span is not in the span queue.
+        self.gcPending: list[int] | None = None
         self.allocCountBeforeCache = 0
         self.freeIndexForScan = 0
         self.largeType: Type | None = None
