@@ -107,7 +107,7 @@ def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
             i += 1
         roots = sum(gc.work_split[:2]) if profile == "go1.27" else 0
         gc._pay_work(roots)  # the roots (go1.27), as if an earlier assist did them
-        done = gc.work_total - gc.work_remaining
+        left = gc.work_remaining
         gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
         gc.gcAssistAlloc()
-        assert gc.work_total - gc.work_remaining - done == 80_000 + 1920 * (profile == "go1.27")
+        assert left - gc.work_remaining == 80_000 + 1920 * (profile == "go1.27")

@@ -96,8 +96,7 @@ class GC(GCHooks):
         self.cycles = CycleLog()
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
-        self.work_total = 0.0  # this cycle's scan work units
-        self.pieces = ScanPieces()  # where its large objects lie in them
+        self.pieces = ScanPieces()  # where the cycle's large objects lie in its scan work
         self.roots_ns = 0.0  # root marking time still to spend this cycle (no scan work)
         self.ns_per_work = cost.scan_ns_per_byte  # virtual ns per unit, this cycle
         self.alloc_scanWork = 0  # scan work of objects allocated black this cycle
@@ -328,7 +327,9 @@ class GC(GCHooks):
     def _to_object_end(self, units: float) -> float:
         """units of mark work from here, ended where the object they end in ends
         (a drain checks its goal between objects: runtime.common.scanpieces)."""
-        done = self.work_total - self.work_remaining
+        cyc = self.cur
+        assert cyc is not None  # only drains of a mark in progress ask
+        done = cyc.scanWork - self.work_remaining
         end = self.pieces.round_up(done + units)
         return min(end - done, self.work_remaining)
 
@@ -592,7 +593,6 @@ class GC(GCHooks):
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
         self.work_remaining = float(res.scanWork)
-        self.work_total = float(res.scanWork)
         self.pieces = res.pieces
         # Root marking: time without scan work, in background cycles (an STW
         # cycle's roots are inside its measured pause).
