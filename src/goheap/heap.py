@@ -650,9 +650,7 @@ class Heap:
                 f"write_pointer: offset {off} of the object at {o:#x} is not a pointer "
                 "field of its type (a pointer-free object, or a scalar field)"
             )
-        store64(self._arena.mem.words, (addr - self._arena.arena_start) >> 3, t)
-        if self.observer is not None:
-            self.observer.write_pointer(o, off, t)
+        self._init_pointer(o, off, t)
 
     def _init_pointer(self, o: int, off: int, t: int) -> None:
         """write_pointer from a workload that knows its types: no checks.
