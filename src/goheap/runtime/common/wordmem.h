@@ -39,6 +39,15 @@ static CPyTagged GoheapMem_Tagged(PyObject *r) {
     return CPyTagged_StealFromObject(r);
 }
 
+/* op(a, b) as a new reference, or NULL with an exception set; a and b, new references,
+ * are released either way (a NULL one, a failed conversion, makes the result NULL). */
+static PyObject *GoheapMem_Apply(binaryfunc op, PyObject *a, PyObject *b) {
+    PyObject *r = (a != NULL && b != NULL) ? op(a, b) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return r;
+}
+
 /* The view's buffer if the fast path may use it (itemsize 8: "Q", 1: "B"), else NULL. */
 static inline Py_buffer *GoheapMem_View(PyObject *mv, Py_ssize_t itemsize) {
     if (unlikely(!PyMemoryView_Check(mv)))
@@ -137,28 +146,8 @@ static inline int GoheapMem_Store8(PyObject *mv, CPyTagged i, CPyTagged v) {
  * Anything else (negative x or i, an i that is not short, another int layout) is the
  * Python expression itself. */
 static CPyTagged GoheapMem_BitSlow(CPyTagged x, CPyTagged i) {
-    PyObject *xo = CPyTagged_AsObject(x);
-    if (xo == NULL)
-        return CPY_INT_TAG;
-    PyObject *io = CPyTagged_AsObject(i);
-    if (io == NULL) {
-        Py_DECREF(xo);
-        return CPY_INT_TAG;
-    }
-    PyObject *s = PyNumber_Rshift(xo, io);
-    Py_DECREF(xo);
-    Py_DECREF(io);
-    if (s == NULL)
-        return CPY_INT_TAG;
-    PyObject *one = PyLong_FromLong(1);
-    if (one == NULL) {
-        Py_DECREF(s);
-        return CPY_INT_TAG;
-    }
-    PyObject *r = PyNumber_And(s, one);
-    Py_DECREF(s);
-    Py_DECREF(one);
-    return GoheapMem_Tagged(r);
+    PyObject *s = GoheapMem_Apply(PyNumber_Rshift, CPyTagged_AsObject(x), CPyTagged_AsObject(i));
+    return GoheapMem_Tagged(GoheapMem_Apply(PyNumber_And, s, PyLong_FromLong(1)));
 }
 
 static inline CPyTagged GoheapMem_Bit(CPyTagged x, CPyTagged i) {
@@ -194,31 +183,8 @@ static inline CPyTagged GoheapMem_Bit(CPyTagged x, CPyTagged i) {
  * Anything else (negative x or i, an i that is not short, a short x with i >= 62,
  * another int layout) is the Python expression itself. */
 static CPyTagged GoheapMem_SetBitSlow(CPyTagged x, CPyTagged i) {
-    PyObject *xo = CPyTagged_AsObject(x);
-    if (xo == NULL)
-        return CPY_INT_TAG;
-    PyObject *io = CPyTagged_AsObject(i);
-    if (io == NULL) {
-        Py_DECREF(xo);
-        return CPY_INT_TAG;
-    }
-    PyObject *one = PyLong_FromLong(1);
-    if (one == NULL) {
-        Py_DECREF(xo);
-        Py_DECREF(io);
-        return CPY_INT_TAG;
-    }
-    PyObject *b = PyNumber_Lshift(one, io);
-    Py_DECREF(one);
-    Py_DECREF(io);
-    if (b == NULL) {
-        Py_DECREF(xo);
-        return CPY_INT_TAG;
-    }
-    PyObject *r = PyNumber_Or(xo, b);
-    Py_DECREF(xo);
-    Py_DECREF(b);
-    return GoheapMem_Tagged(r);
+    PyObject *b = GoheapMem_Apply(PyNumber_Lshift, PyLong_FromLong(1), CPyTagged_AsObject(i));
+    return GoheapMem_Tagged(GoheapMem_Apply(PyNumber_Or, CPyTagged_AsObject(x), b));
 }
 
 static inline CPyTagged GoheapMem_SetBit(CPyTagged x, CPyTagged i) {
