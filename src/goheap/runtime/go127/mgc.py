@@ -714,6 +714,8 @@ class GC(Collector):
             preempted = False
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
+                if self.procs > 1:
+                    workDone = self._assist_share(workDone)
                 workDone = self._to_object_end(workDone)
                 now = self.clock.now
                 ns = int(self._work_ns(workDone))
@@ -727,6 +729,8 @@ class GC(Collector):
                 self.limiter.addAssistTime(ns)
                 self._pay_work(workDone)
                 self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
+                if self.procs > 1:
+                    self._otherPs(ns, mallocing=True)  # their credit is for later assists
             if self.work_remaining <= 0:
                 self.gcMarkDone()
             if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
@@ -734,6 +738,21 @@ class GC(Collector):
                 self._next_event()
                 continue
             return
+
+    def _assist_share(self, units: float) -> float:
+        """The assist's part of units of mark work when other Ps drain beside it.
+
+        On more Ps the other Ps' mark workers (dedicated, fractional, idle) take
+        work from the same queues while the assist drains. When together they
+        would empty them before the assist has paid its debt, the work ends
+        after the assist's share of the time (the mark is over; its debt goes
+        with it); otherwise the assist does all its units and the workers do as
+        much beside it, which they flush as credit for the next assists.
+        """
+        total_ns = self._work_ns(self.work_remaining)
+        if self._work_ns(units) * self.procs <= total_ns:
+            return units
+        return self._work_units(total_ns / self.procs)
 
     def heapTriggerTest(self) -> bool:
         """``gcTrigger{kind: gcTriggerHeap}.test()``."""

@@ -169,27 +169,33 @@ class GC(GCHooks):
 
     def _advance(self, ns: float) -> None:
         """ns of the mutator's time pass; on more Ps the mark workers work meanwhile."""
+        self.clock.now += int(ns)
         if self.procs > 1 and self.gcphase == _GCmark:
-            # The workers run on the other Ps beside the mutator.
-            c = self.controller
-            dedicated = c.dedicatedMarkWorkersNeeded
-            frac = c.fractionalUtilizationGoal
-            wall = ns
-            busy = dedicated + (1 if frac > 0 else 0)
-            idle = max(0, self.procs - 1 - busy)
-            c.dedicatedMarkTime += int(wall * dedicated)
-            c.fractionalMarkTime += int(wall * frac)
-            worker_ns = wall * (dedicated + frac)
-            idle_ns = wall * idle
-            c.idleMarkTime += int(idle_ns)
-            self.clock.now += int(wall)
-            roots = min(self.roots_ns, worker_ns + idle_ns)  # the workers mark the roots first
-            self.roots_ns -= roots
-            work = (worker_ns + idle_ns - roots) / self.ns_per_work
-            c.bgScanCredit += int(max(worker_ns - roots, 0.0) / self.ns_per_work)
-            self._pay_work(work)
-        else:
-            self.clock.now += int(ns)
+            self._otherPs(ns)
+
+    def _otherPs(self, wall: float) -> None:
+        """The other Ps' mark workers during wall ns of the running goroutine's time.
+
+        The dedicated workers, the fractional one for its share of a P, and on
+        what is left idle mark workers (findrunnable runs gcBgMarkWorker in
+        gcMarkWorkerIdleMode on a P with nothing else to do; the workloads'
+        mutator is one goroutine). They mark the roots first. Every mode
+        drains with gcDrainFlushBgCredit: all their work is credit for assists.
+        """
+        c = self.controller
+        dedicated = c.dedicatedMarkWorkersNeeded
+        frac = c.fractionalUtilizationGoal
+        idle = max(0.0, self.procs - 1 - dedicated - frac)
+        c.dedicatedMarkTime += int(wall * dedicated)
+        c.fractionalMarkTime += int(wall * frac)
+        worker_ns = wall * (dedicated + frac)
+        idle_ns = wall * idle
+        c.idleMarkTime += int(idle_ns)
+        roots = min(self.roots_ns, worker_ns + idle_ns)
+        self.roots_ns -= roots
+        work = min((worker_ns + idle_ns - roots) / self.ns_per_work, max(self.work_remaining, 0.0))
+        c.bgScanCredit += int(work)
+        self._pay_work(work)
 
     def _preemption_point(self) -> None:
         """Where the mutator can be preempted: the scheduler and sysmon run."""
@@ -265,12 +271,17 @@ class GC(GCHooks):
         ns = self.roots_ns
         if ns <= 0:
             return
-        self.roots_ns = 0.0
+        share = self.gcphase == _GCmark and self.procs > 1
+        if share:  # the other Ps' workers take root jobs beside it
+            ns /= self.procs
+        self.roots_ns -= ns
         self.clock.now += int(ns)
         if assist:
             self.controller.assistTime += int(ns)
         else:
             self.controller.fractionalMarkTime += int(ns)
+        if share:
+            self._otherPs(ns)
 
     def idle(self, ns: int) -> None:
         """The mutator is idle for ns: every P runs idle mark workers or bgsweep."""
@@ -456,6 +467,11 @@ class GC(GCHooks):
             preempted = False
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
+                if self.procs > 1:
+                    # The other Ps' workers drain beside the assist: when together
+                    # they would empty the queues before its debt is paid, the
+                    # work ends after its share (see go127 GC._assist_share).
+                    workDone = min(workDone, self.work_remaining / self.procs)
                 workDone = self._to_object_end(workDone)
                 ns = workDone * self.ns_per_work
                 left = self.sysmon.preempt_at(self.slice_start) - self.clock.now
@@ -467,6 +483,8 @@ class GC(GCHooks):
                 c.assistTime += int(ns)
                 self._pay_work(workDone)
                 self.gcAssistBytes += 1 + int(c.assistBytesPerWork * workDone)
+                if self.procs > 1:
+                    self._otherPs(ns)  # their credit is for later assists
             if self.work_remaining <= 0 and not self.in_gc:
                 self.gcMarkDone()
             if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
