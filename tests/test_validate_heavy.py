@@ -14,7 +14,8 @@ from goheap.outputs import announcing
 from goheap.validate.cases import Settings
 from goheap.validate.compare import compare_case
 from goheap.validate.heavy import HEAVY, TUNED, group_summary, heavy_cases, select_heavy
-from goheap.validate.real import LOAD_KEY, collect_real
+from goheap.validate.quiet import QuietGate
+from goheap.validate.real import BUSY_KEY, IDLE_KEY, LOAD_KEY, collect_real
 from goheap.validate.render import markdown, markers, print_table, refresh_doc
 from goheap.validate.toolchain import Programs, Toolchain
 from tests.jsonschema_check import schema_errors
@@ -76,12 +77,16 @@ def test_real_runs_get_the_cases_settings_and_the_load(tmp_path: Path) -> None:
     case = type(case)("retain", {}, (), case.name, case.settings, case.held_out)
     told: list[str] = []
     with announcing(told.append):  # as in the CLI, which says "goheap: wrote PATH" for each
-        runs = collect_real(tc, progs, case, 1, case.settings or Settings(), tmp_path / "cache")
+        gate = QuietGate(0, measure=lambda: 0.5)  # busy: half a CPU idle, no time to wait
+        runs = collect_real(
+            tc, progs, case, 1, case.settings or Settings(), tmp_path / "cache", gate=gate
+        )
     assert told == [] and list((tmp_path / "cache").rglob("*.json"))  # cached, not announced
     (doc,) = runs.docs
     assert doc["env"]["GOGC"] == "off" and doc["env"]["GOMEMLIMIT"] == str(400 * MIB)
     assert doc["env"]["GOMAXPROCS"] == "1"
     assert isinstance(doc[LOAD_KEY], float)
+    assert doc[IDLE_KEY] == 0.5 and doc[BUSY_KEY] is True  # one P wants 0.75 CPU idle
 
 
 def _heavy_report() -> dict[str, Any]:

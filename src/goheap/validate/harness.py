@@ -25,7 +25,8 @@ from goheap.validate.compare import WIDEN, compare_case, summary
 from goheap.validate.figures import from_oracle
 from goheap.validate.go18 import is_go18, probe
 from goheap.validate.heavy import group_summary, heavy_cases
-from goheap.validate.real import LOAD_KEY, collect_real
+from goheap.validate.quiet import QuietGate
+from goheap.validate.real import BUSY_KEY, IDLE_KEY, LOAD_KEY, collect_real
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import (
     build_programs,
@@ -83,6 +84,7 @@ def run_validation(
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
     run_settings = Settings(gogc=gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
+    gate = QuietGate()  # one waiting budget for the whole validation
     out_cases = []
     all_rows = []
     for n, case in enumerate(cases, 1):
@@ -100,6 +102,8 @@ def run_validation(
                 settings,
                 cache_dir,
                 reuse=opts.use_cache,
+                tell=lambda s: log(f"  {s}"),
+                gate=gate,
             )
         if real.cached:
             log(f"  {real.cached} from the cache")
@@ -130,6 +134,8 @@ def run_validation(
                     "figures": figures,
                     "result": real.docs[0].get("result") if real.docs else None,
                     "load": [d.get(LOAD_KEY) for d in real.docs],
+                    "idle_cpus": [d.get(IDLE_KEY) for d in real.docs],
+                    "busy": sum(1 for d in real.docs if d.get(BUSY_KEY)),
                 },
                 "sim": sim.to_dict(),
                 "allowance": [i.to_dict() for i in items],

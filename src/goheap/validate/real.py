@@ -23,6 +23,7 @@ from typing import Any
 from goheap.errors import GoheapError
 from goheap.outputs import announcing, write_file
 from goheap.validate.cases import Case, Settings
+from goheap.validate.quiet import QuietGate
 from goheap.validate.toolchain import Programs, Toolchain
 
 RUN_TIMEOUT_S = 600
@@ -31,6 +32,11 @@ CACHE_SCHEMA = 1
 #: started. Timing figures (NumGC, peaks) of a run on a busy machine are not the
 #: runtime's alone, above all with two Ps: the report shows it.
 LOAD_KEY = "load_avg"
+#: Also added: the CPUs' worth of idle time measured right before the run, and
+#: whether that was fewer than the run's Ps even after a short wait
+#: (goheap.validate.quiet). Runs cached before these keys have neither.
+IDLE_KEY = "idle_cpus"
+BUSY_KEY = "busy"
 
 
 def load_average() -> float | None:
@@ -125,9 +131,14 @@ def collect_real(
     *,
     reuse: bool = True,
     on_run: Callable[[int, int], None] | None = None,
+    tell: Callable[[str], None] = lambda s: None,
+    gate: QuietGate | None = None,
 ) -> RealRuns:
     """`runs` documents of the case's program: cached ones first (unless not `reuse`), then
-    fresh runs for the rest, which are added to the cache."""
+    fresh runs for the rest, which are added to the cache. Each fresh run first waits a
+    little for a CPU per P (``gate``, one per validation; ``tell`` hears of a wait) and
+    records what it found."""
+    gate = gate or QuietGate()
     key = cache_key(tc, programs, case, settings)
     path = cache_dir / "validate" / "runs" / f"{key[:40]}.json" if cache_dir else None
     docs = _load(path, key)[:runs] if path is not None and reuse else []
@@ -136,9 +147,12 @@ def collect_real(
     for i in range(cached, runs):
         if on_run is not None:
             on_run(i + 1, runs)
+        quiet = gate.before_run(settings.gomaxprocs, tell)
         load = load_average()
         doc = run_program(programs.path(case.workload), list(case.go_flags), env)
         doc[LOAD_KEY] = load
+        doc[IDLE_KEY] = quiet.idle_cpus
+        doc[BUSY_KEY] = quiet.busy
         docs.append(doc)
     if path is not None and len(docs) > cached:
         previous = _load(path, key) if reuse else []

@@ -96,10 +96,17 @@ def _console() -> Console:
 def case_words(case: dict[str, Any]) -> list[str]:
     """How a case is named: the workload and its parameters; a heavy case's name, whether it
     is held out, its workload, parameters and settings."""
-    words = [case["workload"], *params_text(case["params"]).split()]
+    words = [case["workload"], *params_text(case["params"]).split(), *_busy(case)]
     if "name" not in case:
         return words
     return [case["name"], f"({_group(case)})", *words, *_settings(case).split()]
+
+
+def _busy(case: dict[str, Any]) -> list[str]:
+    """``[busy: 2/5 runs]`` when some real runs had fewer idle CPUs than Ps (quiet.py)."""
+    real = case.get("real", {})
+    busy = real.get("busy", 0)
+    return [f"[busy: {busy}/{real.get('runs', busy)} runs]"] if busy else []
 
 
 def _group(case: dict[str, Any]) -> str:
