@@ -65,9 +65,7 @@ def test_solve_cold_inverts_the_clocks_interpolation() -> None:
     # the solution gives back 0.3.
     cost = CostModel(small_ns_per_byte_hot=0.1, small_ns_per_byte_cold=0.3)
     heap = 256 << 20
-    per_byte = (
-        cost.alloc_ns(4096, False, False, heap) - cost.alloc_ns(1024, False, False, heap)
-    ) / 3072
+    per_byte = (cost.clear_ns(4096, False, heap) - cost.clear_ns(1024, False, heap)) / 3072
     assert solve_cold(0.1, per_byte, cost.coldness(heap)) == pytest.approx(0.3)
     assert solve_cold(0.1, 0.2, 0.1) is None  # barely out of cache: not solved
 

@@ -42,10 +42,6 @@ class Clock:
         self.now += ns
 
 
-#: Go's physical page: first-touch costs are per 4 KiB page.
-_PAGE: Final = 4096
-
-
 @dataclass
 class CostModel:
     """Virtual nanoseconds per unit of work, measured (docs/model.md, "The clock").
@@ -140,20 +136,31 @@ class CostModel:
             return 0.0
         return 1.0 - self.llc_bytes / heap_inuse
 
-    def alloc_ns(self, size: int, tiny: bool, large: bool, heap_inuse: int) -> float:
-        """The mutator's time for one mallocgc of size requested bytes."""
+    def alloc_ns(self, tiny: bool, large: bool) -> float:
+        """The mutator's time for one mallocgc on its path, clearing aside."""
         if tiny:
             return self.tiny_ns
+        return self.large_base_ns if large else self.small_base_ns
+
+    def clear_ns(self, nbytes: int, large: bool, heap_inuse: int) -> float:
+        """The time to clear nbytes for an allocation (memclrNoHeapPointers).
+
+        The per-byte figures were measured where every allocation reuses
+        freed memory, which Go clears; memory fresh from the OS Go does not
+        clear, and costs only the path's base.
+        """
+        if nbytes == 0:
+            return 0.0
         cold = self.coldness(heap_inuse)
         if large:
             hot, cld = self.large_ns_per_byte_hot, self.large_ns_per_byte_cold
-            return self.large_base_ns + size * (hot + (cld - hot) * cold)
-        hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
-        return self.small_base_ns + size * (hot + (cld - hot) * cold)
+        else:
+            hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
+        return nbytes * (hot + (cld - hot) * cold)
 
-    def first_touch_ns(self, grown_bytes: int) -> float:
-        """Page faults on memory the heap just made ready (grown_bytes of it)."""
-        return grown_bytes / _PAGE * self.page_fault_ns
+    def first_touch_ns(self, pages: int) -> float:
+        """Page faults: pages written for the first time since the OS gave them."""
+        return pages * self.page_fault_ns
 
     def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
         """(ns per scan byte, ns per object marked) for a cycle at this heap size."""
