@@ -125,6 +125,10 @@ class ArenaMemory:
         self.touched = bytearray()
         self.new_faults = 0  # pages first written since the clock last charged them
         self.cleared = 0  # bytes memclr'd since the clock last charged them
+        # Spans of small objects, and pages of any span, the page heap handed
+        # out fresh from the OS (needzero off) since the clock last charged them.
+        self.fresh_spans = 0
+        self.fresh_pages = 0
 
     # --- first touch ---
 
@@ -153,12 +157,23 @@ class ArenaMemory:
         self.new_faults += (hi - lo) - touched.count(1, lo, hi)
         touched[lo:hi] = b"\x01" * (hi - lo)
 
-    def take_charges(self) -> tuple[int, int]:
-        """(bytes cleared, pages faulted in) since the last call; both reset."""
-        cleared, faults = self.cleared, self.new_faults
+    def fresh_span(self, npages: int, small: bool) -> None:
+        """The page heap handed out a span of npages never used since the OS gave them."""
+        self.fresh_pages += npages
+        if small:
+            self.fresh_spans += 1
+
+    def take_charges(self) -> tuple[int, int, int, int]:
+        """(bytes cleared, pages faulted in, fresh spans, fresh pages) since the last call.
+
+        All four reset.
+        """
+        out = (self.cleared, self.new_faults, self.fresh_spans, self.fresh_pages)
         self.cleared = 0
         self.new_faults = 0
-        return cleared, faults
+        self.fresh_spans = 0
+        self.fresh_pages = 0
+        return out
 
     # --- the memory ---
 

@@ -119,6 +119,10 @@ class Collector:
         """HeapInuse: how far the heap is out of cache decides the per-byte costs."""
         raise NotImplementedError
 
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        """The page heap's time for spans (of small objects) and pages fresh from the OS."""
+        raise NotImplementedError
+
     def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
@@ -128,8 +132,10 @@ class Collector:
         assist comes first. The cost is the path's base (tiny, small, large),
         the bytes the runtime cleared for it (only memory being reused: Go
         does not clear memory fresh from the OS, ``needzero``), by how far
-        the heap is out of cache, and the page faults of every page written
-        for the first time since the last charge (``ArenaMemory.touch``).
+        the heap is out of cache, the page faults of every page written
+        for the first time since the last charge (``ArenaMemory.touch``),
+        and the page heap's work on spans fresh from the OS (the per-byte
+        figures, measured on reused memory, hold that work for reused spans).
         It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
         Go 1.27 clears a large object after its trigger test, in chunks that
         are preemption points; that path charges its clearing after the test
@@ -153,11 +159,14 @@ class Collector:
             self.mutator_ran(ns)
 
     def _memory_ns(self, large: bool) -> float:
-        cleared, faults = self.mem.take_charges()
-        if not cleared and not faults:
+        cleared, faults, spans, pages = self.mem.take_charges()
+        if not cleared and not faults and not pages:
             return 0.0
         cost = self.cost
-        return cost.clear_ns(cleared, large, self.heapInuse()) + cost.first_touch_ns(faults)
+        ns = cost.clear_ns(cleared, large, self.heapInuse()) + cost.first_touch_ns(faults)
+        if pages:
+            ns += self.freshSpanNs(spans, pages)
+        return ns
 
 
 class G(Protocol):

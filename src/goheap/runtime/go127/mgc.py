@@ -286,6 +286,9 @@ class GC(Collector):
     def heapInuse(self) -> int:
         return self.controller.heapInUse
 
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        return self.cost.fresh_span_ns(spans, pages, go18=False)
+
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
         if ns <= 0:

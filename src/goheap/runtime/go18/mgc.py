@@ -136,6 +136,9 @@ class GC(GCHooks):
     def heapInuse(self) -> int:
         return self.stats.heap_inuse
 
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        return self.cost.fresh_span_ns(spans, pages, go18=True)
+
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
         self.clock.now += int(
