@@ -66,22 +66,24 @@ class CostModel:
     # A tiny allocation (noscan, < 16 B); alloc -warmup=false at 16 B:
     # 4-40 ns, the estimate kept.
     tiny_ns: float = 8.0
-    # A small allocation (<= 32 KiB): base + per requested byte. alloc
-    # -warmup=false, sizes 64 B..32 KiB: 25-40 ns base; 0.12 ns/B with a
-    # 4 MiB live heap, 0.28 ns/B with 256 MiB (both runtimes, medians of
-    # the grid).
+    # A small allocation (<= 32 KiB): base + per byte the runtime clears
+    # (memory fresh from the OS is not cleared: clear_ns). alloc
+    # -warmup=false, sizes 64 B..32 KiB, a ring whose allocations reuse
+    # (and clear) freed memory once the heap has grown: 25-40 ns base;
+    # 0.12 ns/B with a 4 MiB live heap, 0.28 ns/B with 256 MiB (both
+    # runtimes, medians of the grid).
     small_base_ns: float = 25.0
     small_ns_per_byte_hot: float = 0.12
     small_ns_per_byte_cold: float = 0.28
-    # A large allocation: base + per byte. The same, 40 KiB..1 MiB: ~1 us
-    # base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
+    # A large allocation: base + per byte cleared. The same, 40 KiB..1 MiB:
+    # ~1 us base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
     large_base_ns: float = 1000.0
     large_ns_per_byte_hot: float = 0.04
     large_ns_per_byte_cold: float = 0.09
-    # First touch of a physical page the heap has just made ready (kernel
-    # time of the page fault): the alloc probe's -touch, GOGC=off stream of
-    # 64 KiB objects into a fresh heap, sys CPU / pages: 1.7 us per 4 KiB
-    # page (both runtimes).
+    # First write to a 4 KiB page since the OS gave it (kernel time of the
+    # page fault; ArenaMemory.touch): the alloc probe's -touch, GOGC=off
+    # stream of 64 KiB objects into a fresh heap, a byte written per page,
+    # sys CPU / pages: 1.7 us per 4 KiB page (both runtimes).
     page_fault_ns: float = 1700.0
     # Returning a free physical page to the OS (madvise MADV_DONTNEED), the
     # work of the background scavenger and of the scavenging an allocation
