@@ -65,9 +65,7 @@ def test_solve_cold_inverts_the_clocks_interpolation() -> None:
     # the solution gives back 0.3.
     cost = CostModel(small_ns_per_byte_hot=0.1, small_ns_per_byte_cold=0.3)
     heap = 256 << 20
-    per_byte = (
-        cost.alloc_ns(4096, False, False, heap) - cost.alloc_ns(1024, False, False, heap)
-    ) / 3072
+    per_byte = (cost.clear_ns(4096, False, heap) - cost.clear_ns(1024, False, heap)) / 3072
     assert solve_cold(0.1, per_byte, cost.coldness(heap)) == pytest.approx(0.3)
     assert solve_cold(0.1, 0.2, 0.1) is None  # barely out of cache: not solved
 
@@ -133,6 +131,11 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "sweep_ns_per_span",
         "sweep_ns_per_object",
         "scavenge_ns_per_page",  # the recorded run predates the scavenge probe
+        # go18/freshspan measured these; calibrate does not run it
+        "fresh_span_ns_go18",
+        "fresh_page_ns_go18",
+        "fresh_span_ns_go127",
+        "fresh_page_ns_go127",
     }
     (row,) = [r for r in rows if r.field == "scavenge_ns_per_page"]
     assert "before the scavenge probe" in row.how
@@ -184,8 +187,9 @@ def test_the_full_recorded_run() -> None:
     doc = json.loads((FIXTURE.parent / "full-go18-go127.json").read_text())
     assert schema_errors(doc) == [] and doc["quick"] is False
     got = measured(doc["probes"])
-    # as the quick run's, and the scavenge figure: both records predate its probe
-    assert [v is None for v in got.values()].count(True) == 6
+    # as the quick run's, and the scavenge figure: both records predate its probe;
+    # the four fresh-span figures come from a probe calibrate does not run
+    assert [v is None for v in got.values()].count(True) == 10
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

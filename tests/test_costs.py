@@ -38,7 +38,9 @@ def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     costs = load_calibration(write(tmp_path, dumps(doc)))
     # Every field the file has; the ones it predates at their defaults.
     want = cost_fields(CostModel()) | doc["costs"]
-    assert set(want) - set(doc["costs"]) == {"scavenge_ns_per_page", "root_scan_ns_per_byte"}
+    predates = {"scavenge_ns_per_page", "root_scan_ns_per_byte"}
+    predates |= {f"fresh_{u}_ns_{v}" for u in ("span", "page") for v in ("go18", "go127")}
+    assert set(want) - set(doc["costs"]) == predates
     assert cost_fields(costs.model) == want
     assert costs.name == "calibrated 2026-12-05" and costs.file == str(tmp_path / "cal.json")
     assert costs.to_dict()["fields"] == want

@@ -620,7 +620,9 @@ class Heap:
         if not 0 <= v < 1 << 64:
             raise GoheapError(f"write_word: value {value!r} does not fit in 64 bits")
         self._object_base(o, off, "write_word")
-        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, v)
+        mem = self._arena.mem
+        store64(mem.words, (o + off - self._arena.arena_start) >> 3, v)
+        mem.touch(o + off)
         if self.observer is not None:
             self.observer.write_word(o, off, v)
 
@@ -660,7 +662,10 @@ class Heap:
         compiler guarantees for the store, so the runtime checks nothing (the
         facade's checks of ``_write_pointer`` are for a program it cannot trust).
         """
-        store64(self._arena.mem.words, (o + off - self._arena.arena_start) >> 3, t)
+        mem = self._arena.mem
+        addr = o + off
+        store64(mem.words, (addr - self._arena.arena_start) >> 3, t)
+        mem.touch(addr)
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

@@ -20,6 +20,17 @@ words can be written and read at their Go addresses and ``sysUnused``
 really drops pages (they read back as zero, as on Linux). Memory outside
 the arena that the runtime allocates for itself is only accounted, not
 backed: nothing in the model reads it.
+
+The arena also keeps the operating system's side of each 4 KiB page: has
+anything written it since the kernel handed it out? Memory Go maps for
+the heap costs nothing until it is first written; that first write takes
+a page fault (the kernel finds and zeroes a page). Go never clears memory
+fresh from the OS (``needzero``), so a program that does not write what it
+allocates never faults it in; the fault comes when the runtime clears the
+memory for a later reuse, or when the program writes it. ``sysUnused``
+(``release``) makes pages fresh again. The clock charges those faults
+(``new_faults``) and the bytes the runtime clears (``cleared``) to the
+allocation in progress (``runtime.common.facade.Collector.chargeAlloc``).
 """
 
 from __future__ import annotations
@@ -34,6 +45,9 @@ from goheap.runtime.common.mstats import SysStat
 from goheap.runtime.common.wordmem import store64
 
 MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
+
+#: The operating system's page (linux/amd64): the unit of a first-touch fault.
+OS_PAGE_SHIFT: Final = 12
 
 # Where sysAlloc'd (non-arena) runtime memory is placed. Linux hands out
 # such mappings near the top of the user address space; the exact values
@@ -106,9 +120,67 @@ class ArenaMemory:
         self.bytes = memoryview(self._arena_map)
         self.words = self.bytes.cast("Q")
         self.bitmap = memoryview(self._bitmap_map)
+        # One byte per 4 KiB page of the arena: 1 once written since the OS
+        # gave it (grown on demand; pages beyond its end are fresh).
+        self.touched = bytearray()
+        self.new_faults = 0  # pages first written since the clock last charged them
+        self.cleared = 0  # bytes memclr'd since the clock last charged them
+        # Spans of small objects, and pages of any span, the page heap handed
+        # out fresh from the OS (needzero off) since the clock last charged them.
+        self.fresh_spans = 0
+        self.fresh_pages = 0
+
+    # --- first touch ---
+
+    def touch(self, addr: int) -> None:
+        """A write to the word at addr: fault its page in if it is fresh."""
+        page = (addr - self.arena_start) >> OS_PAGE_SHIFT
+        touched = self.touched
+        if page < len(touched) and touched[page]:
+            return
+        self._fault(page, page + 1)
+
+    def touch_range(self, addr: int, n: int) -> None:
+        """Writes over [addr, addr+n) (n > 0): fault in every fresh page of it."""
+        off = addr - self.arena_start
+        lo = off >> OS_PAGE_SHIFT
+        hi = ((off + n - 1) >> OS_PAGE_SHIFT) + 1
+        touched = self.touched
+        if hi <= len(touched) and touched.count(1, lo, hi) == hi - lo:
+            return
+        self._fault(lo, hi)
+
+    def _fault(self, lo: int, hi: int) -> None:
+        touched = self.touched
+        if hi > len(touched):
+            touched.extend(bytes(hi - len(touched)))
+        self.new_faults += (hi - lo) - touched.count(1, lo, hi)
+        touched[lo:hi] = b"\x01" * (hi - lo)
+
+    def fresh_span(self, npages: int, small: bool) -> None:
+        """The page heap handed out a span of npages never used since the OS gave them."""
+        self.fresh_pages += npages
+        if small:
+            self.fresh_spans += 1
+
+    def take_charges(self) -> tuple[int, int, int, int]:
+        """(bytes cleared, pages faulted in, fresh spans, fresh pages) since the last call.
+
+        All four reset.
+        """
+        out = (self.cleared, self.new_faults, self.fresh_spans, self.fresh_pages)
+        self.cleared = 0
+        self.new_faults = 0
+        self.fresh_spans = 0
+        self.fresh_pages = 0
+        return out
+
+    # --- the memory ---
 
     def zero(self, addr: int, n: int) -> None:
-        """memclrNoHeapPointers over [addr, addr+n)."""
+        """memclrNoHeapPointers over [addr, addr+n): its time is charged by the clock."""
+        self.cleared += n
+        self.touch_range(addr, n)
         off = addr - self.arena_start
         if (n == 16 or n == 8) and off & 7 == 0:
             # One or two words (the smallest objects): stores, no slice and bytes object.
@@ -141,9 +213,14 @@ class ArenaMemory:
         self.bitmap[hi : off + n] = bytes(off + n - hi)
 
     def release(self, addr: int, n: int) -> None:
-        """sysUnused: give the pages back; they read as zero afterwards."""
+        """sysUnused: give the pages back; they read as zero afterwards, and are fresh."""
         off = addr - self.arena_start
         self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
+        touched = self.touched
+        lo = off >> OS_PAGE_SHIFT
+        hi = min((off + n) >> OS_PAGE_SHIFT, len(touched))
+        if hi > lo:
+            touched[lo:hi] = bytes(hi - lo)
 
     def close(self) -> None:
         """Unmap both regions (the heap is unusable afterwards).

@@ -42,10 +42,6 @@ class Clock:
         self.now += ns
 
 
-#: Go's physical page: first-touch costs are per 4 KiB page.
-_PAGE: Final = 4096
-
-
 @dataclass
 class CostModel:
     """Virtual nanoseconds per unit of work, measured (docs/model.md, "The clock").
@@ -70,22 +66,24 @@ class CostModel:
     # A tiny allocation (noscan, < 16 B); alloc -warmup=false at 16 B:
     # 4-40 ns, the estimate kept.
     tiny_ns: float = 8.0
-    # A small allocation (<= 32 KiB): base + per requested byte. alloc
-    # -warmup=false, sizes 64 B..32 KiB: 25-40 ns base; 0.12 ns/B with a
-    # 4 MiB live heap, 0.28 ns/B with 256 MiB (both runtimes, medians of
-    # the grid).
+    # A small allocation (<= 32 KiB): base + per byte the runtime clears
+    # (memory fresh from the OS is not cleared: clear_ns). alloc
+    # -warmup=false, sizes 64 B..32 KiB, a ring whose allocations reuse
+    # (and clear) freed memory once the heap has grown: 25-40 ns base;
+    # 0.12 ns/B with a 4 MiB live heap, 0.28 ns/B with 256 MiB (both
+    # runtimes, medians of the grid).
     small_base_ns: float = 25.0
     small_ns_per_byte_hot: float = 0.12
     small_ns_per_byte_cold: float = 0.28
-    # A large allocation: base + per byte. The same, 40 KiB..1 MiB: ~1 us
-    # base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
+    # A large allocation: base + per byte cleared. The same, 40 KiB..1 MiB:
+    # ~1 us base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
     large_base_ns: float = 1000.0
     large_ns_per_byte_hot: float = 0.04
     large_ns_per_byte_cold: float = 0.09
-    # First touch of a physical page the heap has just made ready (kernel
-    # time of the page fault): the alloc probe's -touch, GOGC=off stream of
-    # 64 KiB objects into a fresh heap, sys CPU / pages: 1.7 us per 4 KiB
-    # page (both runtimes).
+    # First write to a 4 KiB page since the OS gave it (kernel time of the
+    # page fault; ArenaMemory.touch): the alloc probe's -touch, GOGC=off
+    # stream of 64 KiB objects into a fresh heap, a byte written per page,
+    # sys CPU / pages: 1.7 us per 4 KiB page (both runtimes).
     page_fault_ns: float = 1700.0
     # Returning a free physical page to the OS (madvise MADV_DONTNEED), the
     # work of the background scavenger and of the scavenging an allocation
@@ -95,6 +93,20 @@ class CostModel:
     # Go's own scavenger measures this time; its fallback when it cannot is
     # "~10 us per physical page (this is somewhat pessimistic)".
     scavenge_ns_per_page: float = 270.0
+    # The page heap handing out a span fresh from the OS (needzero off: not
+    # cleared, so none of the per-byte figure, measured on reused memory,
+    # applies): per span of small objects (mcentral.grow's refill path) and
+    # per 8 KiB page of any span (Go 1.8: initSpan clearing the separate heap
+    # bitmap, 256 B per page, and faulting it in). Measured by a GOGC=off
+    # stream of n objects of one size into a fresh heap (CPU time by
+    # getrusage, median of 5; docs/model.md "The clock"): Go 1.8 15 ns per
+    # 16-B allocation, 631 ns per 8 KiB (1-page span), 1230 per 32 KiB
+    # (4 pages), 25 us per 1 MiB; Go 1.27 262 ns per 1-page span above the
+    # base, large objects 450 ns + 32 ns per page (the large base covers it).
+    fresh_span_ns_go18: float = 420.0
+    fresh_page_ns_go18: float = 200.0
+    fresh_span_ns_go127: float = 230.0
+    fresh_page_ns_go127: float = 32.0
     write_ns: float = 1.0  # a pointer store by the mutator (estimate)
     # One unit of GC scan work (a byte scanned): not separable from the
     # per-object figure in the probes; the estimate kept, hot and cold.
@@ -140,20 +152,37 @@ class CostModel:
             return 0.0
         return 1.0 - self.llc_bytes / heap_inuse
 
-    def alloc_ns(self, size: int, tiny: bool, large: bool, heap_inuse: int) -> float:
-        """The mutator's time for one mallocgc of size requested bytes."""
+    def alloc_ns(self, tiny: bool, large: bool) -> float:
+        """The mutator's time for one mallocgc on its path, clearing aside."""
         if tiny:
             return self.tiny_ns
+        return self.large_base_ns if large else self.small_base_ns
+
+    def clear_ns(self, nbytes: int, large: bool, heap_inuse: int) -> float:
+        """The time to clear nbytes for an allocation (memclrNoHeapPointers).
+
+        The per-byte figures were measured where every allocation reuses
+        freed memory, which Go clears; memory fresh from the OS Go does not
+        clear, and costs only the path's base.
+        """
+        if nbytes == 0:
+            return 0.0
         cold = self.coldness(heap_inuse)
         if large:
             hot, cld = self.large_ns_per_byte_hot, self.large_ns_per_byte_cold
-            return self.large_base_ns + size * (hot + (cld - hot) * cold)
-        hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
-        return self.small_base_ns + size * (hot + (cld - hot) * cold)
+        else:
+            hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
+        return nbytes * (hot + (cld - hot) * cold)
 
-    def first_touch_ns(self, grown_bytes: int) -> float:
-        """Page faults on memory the heap just made ready (grown_bytes of it)."""
-        return grown_bytes / _PAGE * self.page_fault_ns
+    def fresh_span_ns(self, spans: int, pages: int, go18: bool) -> float:
+        """The page heap's work on spans (of small objects) and pages fresh from the OS."""
+        if go18:
+            return spans * self.fresh_span_ns_go18 + pages * self.fresh_page_ns_go18
+        return spans * self.fresh_span_ns_go127 + pages * self.fresh_page_ns_go127
+
+    def first_touch_ns(self, pages: int) -> float:
+        """Page faults: pages written for the first time since the OS gave them."""
+        return pages * self.page_fault_ns
 
     def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
         """(ns per scan byte, ns per object marked) for a cycle at this heap size."""

@@ -85,13 +85,13 @@ class Collector:
     sample_jumps: bool
 
     cost: CostModel
+    mem: ArenaMemory  # the arena: what the runtime cleared, which pages faulted in
     # The mallocgc in progress that the facade has not charged yet: its requested
     # size (-1: none), and whether it is tiny or large. ``chargeAlloc`` charges it
     # where Go spends the time. Three fields, not a tuple: no object per allocation.
     alloc_size: int
     alloc_tiny: bool
     alloc_large: bool
-    mapped_seen: int  # the heap's ready memory when the last allocation was charged
     inflight: int  # the object mallocgc is returning, live in its caller's frame
     # Heap scan work each cycle adds for live objects the model does not
     # allocate: the runtime's own (Ms, Ps, Gs: the profile's figure for this
@@ -115,8 +115,12 @@ class Collector:
     def afterMalloc(self, x: int) -> None:
         """mallocgc has returned x: what waited for it (a deferred preemption) runs now."""
 
-    def heapInuseMapped(self) -> tuple[int, int]:
-        """(HeapInuse, heap memory mapped and ready): what the allocation costs depend on."""
+    def heapInuse(self) -> int:
+        """HeapInuse: how far the heap is out of cache decides the per-byte costs."""
+        raise NotImplementedError
+
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        """The page heap's time for spans (of small objects) and pages fresh from the OS."""
         raise NotImplementedError
 
     def chargeAlloc(self, preemptible: bool = False) -> None:
@@ -125,27 +129,44 @@ class Collector:
         mallocgc calls this after its assist and before its trigger test: Go
         clears a small object before testing the trigger, so the time of the
         allocation that starts a cycle precedes it, and while marking the
-        assist comes first. The cost is the path's (tiny, small, large: base
-        + per byte, by how far the heap is out of cache) plus the first touch
-        of every page the heap has made ready since the last allocation.
+        assist comes first. The cost is the path's base (tiny, small, large),
+        the bytes the runtime cleared for it (only memory being reused: Go
+        does not clear memory fresh from the OS, ``needzero``), by how far
+        the heap is out of cache, the page faults of every page written
+        for the first time since the last charge (``ArenaMemory.touch``),
+        and the page heap's work on spans fresh from the OS (the per-byte
+        figures, measured on reused memory, hold that work for reused spans).
         It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
         Go 1.27 clears a large object after its trigger test, in chunks that
-        are preemption points, and that path charges its time there.
+        are preemption points; that path charges its clearing after the test
+        (``chargeClear``).
         """
         size = self.alloc_size
         if size < 0:
             return
         self.alloc_size = -1
-        inuse, mapped = self.heapInuseMapped()
-        cost = self.cost
-        ns = cost.alloc_ns(size, self.alloc_tiny, self.alloc_large, inuse)
-        if mapped > self.mapped_seen:
-            ns += cost.first_touch_ns(mapped - self.mapped_seen)
-        self.mapped_seen = mapped
+        large = self.alloc_large
+        ns = self.cost.alloc_ns(self.alloc_tiny, large) + self._memory_ns(large)
         if preemptible:
             self.mutator_ran(ns)
         else:
             self.malloc_ran(ns)
+
+    def chargeClear(self, large: bool) -> None:
+        """Charge clearing done after the allocation was charged (Go 1.27's large objects)."""
+        ns = self._memory_ns(large)
+        if ns:
+            self.mutator_ran(ns)
+
+    def _memory_ns(self, large: bool) -> float:
+        cleared, faults, spans, pages = self.mem.take_charges()
+        if not cleared and not faults and not pages:
+            return 0.0
+        cost = self.cost
+        ns = cost.clear_ns(cleared, large, self.heapInuse()) + cost.first_touch_ns(faults)
+        if pages:
+            ns += self.freshSpanNs(spans, pages)
+        return ns
 
 
 class G(Protocol):

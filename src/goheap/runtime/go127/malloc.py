@@ -199,6 +199,7 @@ class Malloc(Mallocgc):
         words = self.words
         store64(words, w, 0)
         store64(words, w + 1, 0)
+        self.mem.touch(x)
         if size < c.tinyoffset or c.tiny == 0:
             c.tiny = x
             c.tinyoffset = size
@@ -283,6 +284,7 @@ class Malloc(Mallocgc):
         self.gc.chargeAlloc(True)
         if needzero and span.needzero:
             self._zero(x, size)
+            self.gc.chargeClear(True)
         if not noscan:
             assert typ is not None
             c.scanAlloc += self.heapBits.heapSetTypeLarge(x, size, typ, span)

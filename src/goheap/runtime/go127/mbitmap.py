@@ -138,20 +138,24 @@ class HeapBits:
             base, size = self.spanHeapBitsRange(s.startAddr, s.npages * _PageSize, s.elemsize)
             off = base - self.arena_start
             self.mem.bytes[off : off + size] = b"\xff" * size
+            self.mem.touch_range(base, size)
         elif not noscan and self.heapBitsInSpan(s.elemsize):
             base, size = self.spanHeapBitsRange(s.startAddr, s.npages * _PageSize, s.elemsize)
             off = base - self.arena_start
             self.mem.bytes[off : off + size] = bytes(size)
+            self.mem.touch_range(base, size)
         if self.gcUsesSpanInlineMarkBits(s.elemsize):
             self.initInlineMarkBits(s)
 
     def initInlineMarkBits(self, s: MSpan) -> None:
         """``mspan.initInlineMarkBits``: zero the struct if the memory may be dirty; set class."""
-        imb = self.spanInlineMarkBitsFromBase(s.startAddr) - self.arena_start
+        addr = self.spanInlineMarkBitsFromBase(s.startAddr)
+        imb = addr - self.arena_start
         n = self.inlineMarkBitsBytes
         if s.needzero:
             self.mem.bytes[imb : imb + n] = bytes(n)
         self.mem.bytes[imb + n - 1] = s.spanclass
+        self.mem.touch(addr + n - 1)
 
     def inlineMarkBitsClass(self, s: MSpan) -> int:
         """The ``class`` byte of the span's inline mark bits."""
@@ -248,6 +252,7 @@ class HeapBits:
     ) -> int:
         """``heapSetTypeSmallHeader``: ``*header = typ``; all of the slot is scannable."""
         store64(self.words, (header - self.arena_start) >> 3, self.types.addr_of(typ))
+        self.mem.touch(header)
         return s.elemsize
 
     def heapSetTypeLarge(self, x: int, dataSize: int, typ: Type, s: MSpan) -> int:

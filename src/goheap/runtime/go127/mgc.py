@@ -230,7 +230,7 @@ class GC(Collector):
         self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
         self.alloc_tiny = False
         self.alloc_large = False
-        self.mapped_seen = 0
+        self.mem = h.mem
         self.pinned: list[int] = []  # in-flight objects of callers below us
         self._starting = False
         self._in_mark_done = False
@@ -283,11 +283,11 @@ class GC(Collector):
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
 
-    def heapInuseMapped(self) -> tuple[int, int]:
-        # mappedReady also grows when scavenged pages are re-used (sysUsed):
-        # they fault again.
-        ctl = self.controller
-        return ctl.heapInUse, ctl.mappedReady
+    def heapInuse(self) -> int:
+        return self.controller.heapInUse
+
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        return self.cost.fresh_span_ns(spans, pages, go18=False)
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""

@@ -283,6 +283,7 @@ def moveInlineMarks(h: MHeap, s: MSpan) -> None:
     # init(class, needzero=true): the bits are dirty now.
     mem.bytes[imb : imb + n] = bytes(n)
     mem.bytes[imb + n - 1] = s.spanclass
+    mem.touch_range(imb + mem.arena_start, n)
 
 
 # --- pacing ---------------------------------------------------------------------------

@@ -637,6 +637,8 @@ class MHeap(ArenaHeap[MSpan, P]):
             s.spanclass = spanclass
             sizeclass = spanclass >> 1
             s.sizeclass = sizeclass
+            if not s.needzero:
+                self.mem.fresh_span(npages, sizeclass != 0)  # its time: the clock's
             if sizeclass == 0:
                 s.elemsize = nbytes
                 s.nelems = 1

@@ -134,10 +134,12 @@ class Malloc(Mallocgc):
                 x = nextFreeFast(span)
                 if x == 0:
                     x, span, shouldhelpgc = c.nextFree(self.tinySizeClass)
-                words = self.mem.words
-                w = (x - self.mem.arena_start) >> 3
+                mem = self.mem
+                words = mem.words
+                w = (x - mem.arena_start) >> 3
                 store64(words, w, 0)
                 store64(words, w + 1, 0)
+                mem.touch(x)
                 if size < c.tinyoffset or c.tiny == 0:
                     c.tiny = x
                     c.tinyoffset = size

@@ -129,13 +129,15 @@ class GC(GCHooks):
         self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
         self.alloc_tiny = False
         self.alloc_large = False
-        self.mapped_seen = 0
+        self.mem = h.mem
 
     # --- time ---
 
-    def heapInuseMapped(self) -> tuple[int, int]:
-        st = self.stats
-        return st.heap_inuse, st.heap_sys.value - st.heap_released
+    def heapInuse(self) -> int:
+        return self.stats.heap_inuse
+
+    def freshSpanNs(self, spans: int, pages: int) -> float:
+        return self.cost.fresh_span_ns(spans, pages, go18=True)
 
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""

@@ -288,7 +288,9 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         """mheap.alloc: a span for the GC'd heap, zeroed if asked and dirty."""
         s = self.alloc_m(npage, sizeclass, large)
         if s is not None:
-            if needzero and s.needzero != 0:
+            if s.needzero == 0:
+                self.mem.fresh_span(s.npages, not large)
+            elif needzero:
                 self.mem.zero(s.startAddr, s.npages << _PageShift)
             s.needzero = 0
         return s

@@ -18,8 +18,8 @@
 // 420 ns per span of small objects plus 200 ns per 8 KiB page. Go 1.27:
 // 15.0 / 25.8 / 57.4 / 181.5 / 93.2 / 277 / 573 / 652 / 1531 / 4516 ns (16-512
 // B spans fault their last page in for the inline mark bits; from 32 KiB on,
-// large objects: about 450 ns plus 32 ns per page). The figures of the
-// needzero experiment (docs/fidelity.md, "Tried and not merged").
+// large objects: about 450 ns plus 32 ns per page). CostModel's fresh_span_ns_*
+// and fresh_page_ns_* (docs/model.md "The clock").
 package main
 
 import (

@@ -1,0 +1,50 @@
+"""The clock charges memory where Go spends it: clearing (needzero), first touch, fresh spans.
+
+Go clears only memory that may be dirty (Go 1.8 ``span.needzero``, Go 1.27
+``allocNeedsZero``): a span fresh from the OS costs its page-heap work, not
+a clear; a span reused after a GC is cleared. Expected times are the
+CostModel's figures combined by those rules (docs/model.md "The clock").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from goheap.heap import Heap
+
+
+def _steps(h: Heap, n: int, size: int) -> list[int]:
+    """The clock's advance over each of n allocations of size bytes."""
+    clk = h._collector.clock
+    out = []
+    for _ in range(n):
+        t = clk.now
+        h.malloc(size, None)
+        out.append(clk.now - t)
+    return out
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_fresh_span_costs_the_page_heap_not_a_clear(profile: str) -> None:
+    with Heap(profile=profile, gogc=-1) as h:
+        cost = h._collector.cost
+        go18 = profile == "go1.8"
+        span = cost.fresh_span_ns_go18 if go18 else cost.fresh_span_ns_go127
+        page = cost.fresh_page_ns_go18 if go18 else cost.fresh_page_ns_go127
+        base = int(cost.small_base_ns)
+        # 2048-B class: 4 objects to a 1-page (8 KiB) span; fresh memory is not cleared.
+        fresh = int(base + span + page)
+        assert _steps(h, 6, 2048) == [fresh, base, base, base, fresh, base]
+
+
+def test_go18_reused_span_is_cleared_and_faults_nothing() -> None:
+    with Heap(profile="go1.8", gogc=-1) as h:
+        cost = h._collector.cost
+        _steps(h, 4, 2048)  # one span, full; nothing keeps its objects
+        h.gc()  # swept: the span goes back to the heap, needzero set
+        # mcentral.grow -> mheap.alloc(needzero) clears the whole 8 KiB span; its
+        # pages were first written by nothing before (never touched), so they
+        # fault now: two 4 KiB pages.
+        clear = 8192 * cost.small_ns_per_byte_hot  # a 1-page heap is in cache
+        first = int(cost.small_base_ns + clear + 2 * cost.page_fault_ns)
+        assert _steps(h, 2, 2048) == [first, int(cost.small_base_ns)]
