@@ -42,7 +42,7 @@ from typing import Final
 
 from goheap.errors import GoheapError
 from goheap.runtime.common.mstats import SysStat
-from goheap.runtime.common.wordmem import store64
+from goheap.runtime.common.wordmem import load8, store64
 
 MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
 
@@ -121,8 +121,14 @@ class ArenaMemory:
         self.words = self.bytes.cast("Q")
         self.bitmap = memoryview(self._bitmap_map)
         # One byte per 4 KiB page of the arena: 1 once written since the OS
-        # gave it (grown on demand; pages beyond its end are fresh).
-        self.touched = bytearray()
+        # gave it. A mapping of its own (reserved, not committed: a byte per
+        # page of a 512 GiB reservation is 128 MiB of address space, of which
+        # only what the heap reaches is ever touched), read through load8,
+        # which the compiled build does natively: this runs on every store.
+        self._touched_map = _anon_mapping(max(1, arena_size >> OS_PAGE_SHIFT))
+        self.touched = memoryview(self._touched_map)
+        # Counted here, charged and reset by the clock at the allocation in
+        # progress (runtime.common.facade.Collector._memory_ns):
         self.new_faults = 0  # pages first written since the clock last charged them
         self.cleared = 0  # bytes memclr'd since the clock last charged them
         # Spans of small objects, and pages of any span, the page heap handed
@@ -135,8 +141,7 @@ class ArenaMemory:
     def touch(self, addr: int) -> None:
         """A write to the word at addr: fault its page in if it is fresh."""
         page = (addr - self.arena_start) >> OS_PAGE_SHIFT
-        touched = self.touched
-        if page < len(touched) and touched[page]:
+        if load8(self.touched, page):
             return
         self._fault(page, page + 1)
 
@@ -146,34 +151,23 @@ class ArenaMemory:
         lo = off >> OS_PAGE_SHIFT
         hi = ((off + n - 1) >> OS_PAGE_SHIFT) + 1
         touched = self.touched
-        if hi <= len(touched) and touched.count(1, lo, hi) == hi - lo:
-            return
-        self._fault(lo, hi)
+        # Page by page: most ranges (an object's clear) lie in one or two pages.
+        p = lo
+        while p < hi and load8(touched, p):
+            p += 1
+        if p < hi:
+            self._fault(p, hi)
 
     def _fault(self, lo: int, hi: int) -> None:
-        touched = self.touched
-        if hi > len(touched):
-            touched.extend(bytes(hi - len(touched)))
-        self.new_faults += (hi - lo) - touched.count(1, lo, hi)
-        touched[lo:hi] = b"\x01" * (hi - lo)
+        view = self.touched[lo:hi]
+        self.new_faults += view.tobytes().count(0)
+        view[:] = b"\x01" * (hi - lo)
 
     def fresh_span(self, npages: int, small: bool) -> None:
         """The page heap handed out a span of npages never used since the OS gave them."""
         self.fresh_pages += npages
         if small:
             self.fresh_spans += 1
-
-    def take_charges(self) -> tuple[int, int, int, int]:
-        """(bytes cleared, pages faulted in, fresh spans, fresh pages) since the last call.
-
-        All four reset.
-        """
-        out = (self.cleared, self.new_faults, self.fresh_spans, self.fresh_pages)
-        self.cleared = 0
-        self.new_faults = 0
-        self.fresh_spans = 0
-        self.fresh_pages = 0
-        return out
 
     # --- the memory ---
 
@@ -216,23 +210,22 @@ class ArenaMemory:
         """sysUnused: give the pages back; they read as zero afterwards, and are fresh."""
         off = addr - self.arena_start
         self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
-        touched = self.touched
         lo = off >> OS_PAGE_SHIFT
-        hi = min((off + n) >> OS_PAGE_SHIFT, len(touched))
+        hi = (off + n) >> OS_PAGE_SHIFT
         if hi > lo:
-            touched[lo:hi] = bytes(hi - lo)
+            self.touched[lo:hi] = bytes(hi - lo)
 
     def close(self) -> None:
-        """Unmap both regions (the heap is unusable afterwards).
+        """Unmap the regions (the heap is unusable afterwards).
 
         A region something still views (a numpy array in a frame a sampling
         profiler keeps, as Dask's workers do) cannot be unmapped now: it is
         left to be unmapped when the last view goes, which changes nothing
         but when the address space is given back.
         """
-        for view in (self.words, self.bytes, self.bitmap):
+        for view in (self.words, self.bytes, self.bitmap, self.touched):
             with contextlib.suppress(BufferError):
                 view.release()
-        for region in (self._arena_map, self._bitmap_map):
+        for region in (self._arena_map, self._bitmap_map, self._touched_map):
             with contextlib.suppress(BufferError):
                 region.close()

@@ -159,11 +159,28 @@ class Collector:
             self.mutator_ran(ns)
 
     def _memory_ns(self, large: bool) -> float:
-        cleared, faults, spans, pages = self.mem.take_charges()
+        """The clearing, faults and fresh spans the arena has counted since the last charge.
+
+        Reads and resets the arena's four counters in place: this runs once per
+        allocation, where a tuple of them cost as much as the rest of the charge.
+        """
+        mem = self.mem
+        cleared = mem.cleared
+        faults = mem.new_faults
+        pages = mem.fresh_pages
         if not cleared and not faults and not pages:
             return 0.0
+        spans = mem.fresh_spans
+        mem.cleared = 0
+        mem.new_faults = 0
+        mem.fresh_spans = 0
+        mem.fresh_pages = 0
         cost = self.cost
-        ns = cost.clear_ns(cleared, large, self.heapInuse()) + cost.first_touch_ns(faults)
+        ns = 0.0
+        if cleared:
+            ns += cost.clear_ns(cleared, large, self.heapInuse())
+        if faults:
+            ns += cost.first_touch_ns(faults)
         if pages:
             ns += self.freshSpanNs(spans, pages)
         return ns
