@@ -78,8 +78,16 @@ def test_real_runs_get_the_cases_settings_and_the_load(tmp_path: Path) -> None:
     told: list[str] = []
     with announcing(told.append):  # as in the CLI, which says "goheap: wrote PATH" for each
         gate = QuietGate(0, measure=lambda: 0.5)  # busy: half a CPU idle, no time to wait
+        heard: list[str] = []
         runs = collect_real(
-            tc, progs, case, 1, case.settings or Settings(), tmp_path / "cache", gate=gate
+            tc,
+            progs,
+            case,
+            1,
+            case.settings or Settings(),
+            tmp_path / "cache",
+            gate=gate,
+            tell=heard.append,
         )
     assert told == [] and list((tmp_path / "cache").rglob("*.json"))  # cached, not announced
     (doc,) = runs.docs
@@ -87,6 +95,7 @@ def test_real_runs_get_the_cases_settings_and_the_load(tmp_path: Path) -> None:
     assert doc["env"]["GOMAXPROCS"] == "1"
     assert isinstance(doc[LOAD_KEY], float)
     assert doc[IDLE_KEY] == 0.5 and doc[BUSY_KEY] is True  # one P wants 0.75 CPU idle
+    assert heard == []  # no budget: no wait to tell of
 
 
 def _heavy_report() -> dict[str, Any]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 
+from goheap.validate.cases import Case, Settings
 from goheap.validate.quiet import SLACK, QuietGate, enough, idle_cpus
+from goheap.validate.real import BUSY_KEY, IDLE_KEY, collect_real
 from goheap.validate.render import case_words
+from goheap.validate.toolchain import Programs, Toolchain
+from tests.test_validate import FAKE_ORACLE, fake_program
 
 
 class FakeCPUs:
@@ -71,3 +76,21 @@ def test_the_table_marks_a_case_with_busy_runs() -> None:
     assert case_words(case) == ["churn", "k=10", "[busy: 2/5 runs]"]
     case["real"]["busy"] = 0
     assert case_words(case) == ["churn", "k=10"]
+
+
+def test_a_real_run_tells_how_long_it_waited(tmp_path: Path) -> None:
+    tc = Toolchain(Path("/nonexistent/go"), "go1.99", tmp_path, "linux", "amd64")
+    fake_program(tmp_path / "bin", "retain", FAKE_ORACLE)
+    progs = Programs(tmp_path / "bin", "cafe", built=True)
+    case = Case("retain", {}, (), "quiet-case", Settings("100", None, 2))
+    cpus = FakeCPUs([0.5, 0.6, 1.9])  # busy twice, then two idle CPUs
+    gate = QuietGate(30, measure=cpus.measure, clock=cpus.clock)
+    heard: list[str] = []
+    (doc,) = collect_real(
+        tc, progs, case, 1, case.settings, None, gate=gate, tell=heard.append
+    ).docs
+    assert doc[IDLE_KEY] == 1.9 and doc[BUSY_KEY] is False
+    assert heard == [
+        "waiting up to 30 s for 2 idle CPU(s) (now 0.50)",
+        "waited 2.0 s for idle CPUs",
+    ]

@@ -148,6 +148,9 @@ def collect_real(
         if on_run is not None:
             on_run(i + 1, runs)
         quiet = gate.before_run(settings.gomaxprocs, tell)
+        if quiet.waited_s > 0:
+            busy = " (still busy: the run is marked)" if quiet.busy else ""
+            tell(f"waited {quiet.waited_s:.1f} s for idle CPUs{busy}")
         load = load_average()
         doc = run_program(programs.path(case.workload), list(case.go_flags), env)
         doc[LOAD_KEY] = load
