@@ -183,19 +183,25 @@ class GC(GCHooks):
         gcMarkWorkerIdleMode on a P with nothing else to do; the workloads'
         mutator is one goroutine). They mark the roots first. Every mode
         drains with gcDrainFlushBgCredit: all their work is credit for assists.
+        They run only while there is work (gcDrain returns when it runs out and
+        the worker parks), so their time is what the work left needed.
         """
         c = self.controller
         dedicated = c.dedicatedMarkWorkersNeeded
         frac = c.fractionalUtilizationGoal
         idle = max(0.0, self.procs - 1 - dedicated - frac)
-        c.dedicatedMarkTime += int(wall * dedicated)
-        c.fractionalMarkTime += int(wall * frac)
-        worker_ns = wall * (dedicated + frac)
-        idle_ns = wall * idle
-        c.idleMarkTime += int(idle_ns)
-        roots = min(self.roots_ns, worker_ns + idle_ns)
+        capacity = wall * (dedicated + frac + idle)
+        need = self.roots_ns + max(self.work_remaining, 0.0) * self.ns_per_work
+        used = min(capacity, need)
+        if used <= 0:
+            return
+        share = used / capacity
+        c.dedicatedMarkTime += int(wall * dedicated * share)
+        c.fractionalMarkTime += int(wall * frac * share)
+        c.idleMarkTime += int(wall * idle * share)
+        roots = min(self.roots_ns, used)
         self.roots_ns -= roots
-        work = min((worker_ns + idle_ns - roots) / self.ns_per_work, max(self.work_remaining, 0.0))
+        work = min((used - roots) / self.ns_per_work, max(self.work_remaining, 0.0))
         c.bgScanCredit += int(work)
         self._pay_work(work)
 
