@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -945,3 +946,31 @@ def test_the_fractional_worker_polls_its_share_after_whole_root_jobs() -> None:
         gc._runFractional()
         assert gc.work_total - gc.work_remaining == 31_762
         assert gc.controller.bgScanCredit == 31_762
+
+
+@pytest.mark.parametrize(
+    ("profile", "sweep_term", "mark_term"),
+    # Live medians at GOMAXPROCS=2 over the churn, large and binarytrees twins
+    # (gctrace's first and third clock parts, quiet machine, microseconds).
+    [("go1.27", (28, 48), (41, 45)), ("go1.8", (11, 110), (26, 77))],
+)
+def test_two_ps_stop_the_world_as_long_as_the_live_runtimes(
+    profile: str, sweep_term: tuple[int, int], mark_term: tuple[int, int]
+) -> None:
+    """Stopping and starting the world costs more with a second P (its thread is
+    stopped and woken; Go 1.8 also wakes gcMark helpers): at one P both pauses
+    are a few microseconds, at two tens of them (CostModel.stw_pause_ns)."""
+    pauses = {}
+    for procs in (1, 2):
+        with Heap(profile=profile, procs=procs) as h:
+            for _ in range(20_000):
+                h.malloc(4096)  # 80 MB of garbage: some 20 cycles
+            cyc = [c for c in h.cycles if not c.forced]
+            assert len(cyc) > 10
+            pauses[procs] = (
+                statistics.median(c.tMark - c.tSweepTerm for c in cyc) / 1000,
+                statistics.median(c.tEnd - c.tMarkTerm for c in cyc) / 1000,
+            )
+    assert pauses[1][0] < 11 and pauses[1][1] < 11
+    assert sweep_term[0] <= pauses[2][0] <= sweep_term[1]
+    assert mark_term[0] <= pauses[2][1] <= mark_term[1]

@@ -220,6 +220,8 @@ class GC(Collector):
         # of work (_setRootJobs), and how many are done.
         self.root_ends: list[float] = []
         self.root_next = 0
+        # More Ps: when the others' threads are up after the world restarts.
+        self.others_wake_at = 0
         # Virtual ns per unit of this cycle's heap work (the roots, paid first,
         # cost CostModel.root_scan_ns_per_byte: _work_ns).
         self.ns_per_work = cost.scan_ns_per_byte
@@ -343,11 +345,18 @@ class GC(Collector):
         return True
 
     def _otherPs(self, ns: int, mallocing: bool = False) -> None:
-        """With more than one P the others run mark workers, or the background sweeper."""
+        """With more than one P the others run mark workers, or the background sweeper.
+
+        The window is the ns of the running goroutine's time just passed. The
+        other Ps mark from ``others_wake_at`` on (their threads were asleep).
+        """
         others = self.procs - 1
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
+            start = max(self.clock.now - ns, self.others_wake_at)
+            if start >= self.clock.now:
+                return
             need = self._work_ns(self.work_remaining)
-            used = min(float(ns * others), need)
+            used = min(float((self.clock.now - start) * others), need)
             if used > 0:
                 ded = min(self.nDedicated, others)
                 ctl = self.controller
@@ -836,7 +845,7 @@ class GC(Collector):
         if self.on_sample is not None:
             self.on_sample("gc_start")
         # Stop the world: sweep termination.
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, False, go18=False))
         finishsweep_m(h)
         self.cycles_started += 1
         ctl.maxStackScan = self.params.stack_size * (
@@ -855,6 +864,7 @@ class GC(Collector):
         h.gcBlackenEnabled = True
         # Start the world.
         cyc.tMark = self.clock.now
+        self.others_wake_at = cyc.tMark + int(self.cost.worker_wake_ns)
         cyc.heapGoal = ctl.heapGoal()
         cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
         cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
@@ -962,7 +972,7 @@ class GC(Collector):
         assert cyc is not None
         self.gcphase = _GCmarktermination
         cyc.heap1 = ctl.heapLive
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, True, go18=False))
         # gcMark: the work is all paid; flush scanAlloc; resetLive.
         self._pay_work(self.work_remaining)
         g, s, hw = self.work_split
