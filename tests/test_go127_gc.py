@@ -974,3 +974,36 @@ def test_two_ps_stop_the_world_as_long_as_the_live_runtimes(
     assert pauses[1][0] < 11 and pauses[1][1] < 11
     assert sweep_term[0] <= pauses[2][0] <= sweep_term[1]
     assert mark_term[0] <= pauses[2][1] <= mark_term[1]
+
+
+def test_a_scavenger_turn_takes_the_other_p_after_its_fractional_stint() -> None:
+    """On two Ps bgscavenge is a goroutine of the other P: a turn that becomes
+    due in a mark waits for that P's fractional worker (findRunnableGCWorker
+    first), which stops once it has had 1.2 x its goal (0.25 of a P) of the
+    mark so far (pollFractionalWorkerExit); the turn then holds the P (run
+    does not yield) and the P marks again after it."""
+    h = Heap(profile="go1.27", procs=2)
+    try:
+        gc = h.gc_
+        keep = h.make(POINTER, 120_000)
+        h.g.push(keep)
+        i = 1
+        while gc.gcphase == 0:
+            h.write_pointer(keep, 8 * i, h.malloc(64))
+            i += 1
+        ctl = gc.controller
+        assert ctl.fractionalUtilizationGoal == 0.25 and gc.nDedicated == 0
+        gc.work_remaining = 1e12  # more than the windows below can pay
+        start = max(gc.clock.now, gc.others_wake_at)
+        gc.clock.now = start
+        gc.scav_pending = 1_000_000.0  # a 1 ms turn (minScavWorkTime)
+        before = ctl.fractionalMarkTime + ctl.idleMarkTime
+        gc._advance(400_000, False)
+        stint = 0.3 * (start - ctl.markStartTime) / 0.7
+        assert gc.scav_until == start + int(stint) + 1_000_000
+        assert ctl.fractionalMarkTime + ctl.idleMarkTime - before == pytest.approx(stint, abs=2)
+        gc._advance(1_000_000, False)  # the turn ends 600 us into this window
+        got = ctl.fractionalMarkTime + ctl.idleMarkTime - before
+        assert got == pytest.approx(stint + (start + 1_400_000 - gc.scav_until), abs=3)
+    finally:
+        h.close()
