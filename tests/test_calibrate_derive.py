@@ -136,6 +136,12 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "fresh_page_ns_go18",
         "fresh_span_ns_go127",
         "fresh_page_ns_go127",
+        # measured from the twins at two Ps (runtime/trace, gctrace), not by calibrate
+        "worker_wake_ns",
+        "stw_sweep_term_mp_ns_go127",
+        "stw_mark_term_mp_ns_go127",
+        "stw_sweep_term_mp_ns_go18",
+        "stw_mark_term_mp_ns_go18",
     }
     (row,) = [r for r in rows if r.field == "scavenge_ns_per_page"]
     assert "before the scavenge probe" in row.how
@@ -188,8 +194,9 @@ def test_the_full_recorded_run() -> None:
     assert schema_errors(doc) == [] and doc["quick"] is False
     got = measured(doc["probes"])
     # as the quick run's, and the scavenge figure: both records predate its probe;
-    # the four fresh-span figures come from a probe calibrate does not run
-    assert [v is None for v in got.values()].count(True) == 10
+    # the four fresh-span figures come from a probe calibrate does not run, the
+    # five two-P figures from the twins (worker_wake_ns, stw_*_mp_ns_*)
+    assert [v is None for v in got.values()].count(True) == 15
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -945,3 +946,64 @@ def test_the_fractional_worker_polls_its_share_after_whole_root_jobs() -> None:
         gc._runFractional()
         assert gc.work_total - gc.work_remaining == 31_762
         assert gc.controller.bgScanCredit == 31_762
+
+
+@pytest.mark.parametrize(
+    ("profile", "sweep_term", "mark_term"),
+    # Live medians at GOMAXPROCS=2 over the churn, large and binarytrees twins
+    # (gctrace's first and third clock parts, quiet machine, microseconds).
+    [("go1.27", (28, 48), (41, 45)), ("go1.8", (11, 110), (26, 77))],
+)
+def test_two_ps_stop_the_world_as_long_as_the_live_runtimes(
+    profile: str, sweep_term: tuple[int, int], mark_term: tuple[int, int]
+) -> None:
+    """Stopping and starting the world costs more with a second P (its thread is
+    stopped and woken; Go 1.8 also wakes gcMark helpers): at one P both pauses
+    are a few microseconds, at two tens of them (CostModel.stw_pause_ns)."""
+    pauses = {}
+    for procs in (1, 2):
+        with Heap(profile=profile, procs=procs) as h:
+            for _ in range(20_000):
+                h.malloc(4096)  # 80 MB of garbage: some 20 cycles
+            cyc = [c for c in h.cycles if not c.forced]
+            assert len(cyc) > 10
+            pauses[procs] = (
+                statistics.median(c.tMark - c.tSweepTerm for c in cyc) / 1000,
+                statistics.median(c.tEnd - c.tMarkTerm for c in cyc) / 1000,
+            )
+    assert pauses[1][0] < 11 and pauses[1][1] < 11
+    assert sweep_term[0] <= pauses[2][0] <= sweep_term[1]
+    assert mark_term[0] <= pauses[2][1] <= mark_term[1]
+
+
+def test_a_scavenger_turn_takes_the_other_p_after_its_fractional_stint() -> None:
+    """On two Ps bgscavenge is a goroutine of the other P: a turn that becomes
+    due in a mark waits for that P's fractional worker (findRunnableGCWorker
+    first), which stops once it has had 1.2 x its goal (0.25 of a P) of the
+    mark so far (pollFractionalWorkerExit); the turn then holds the P (run
+    does not yield) and the P marks again after it."""
+    h = Heap(profile="go1.27", procs=2)
+    try:
+        gc = h.gc_
+        keep = h.make(POINTER, 120_000)
+        h.g.push(keep)
+        i = 1
+        while gc.gcphase == 0:
+            h.write_pointer(keep, 8 * i, h.malloc(64))
+            i += 1
+        ctl = gc.controller
+        assert ctl.fractionalUtilizationGoal == 0.25 and gc.nDedicated == 0
+        gc.work_remaining = 1e12  # more than the windows below can pay
+        start = max(gc.clock.now, gc.others_wake_at)
+        gc.clock.now = start
+        gc.scav_pending = 1_000_000.0  # a 1 ms turn (minScavWorkTime)
+        before = ctl.fractionalMarkTime + ctl.idleMarkTime
+        gc._advance(400_000, False)
+        stint = 0.3 * (start - ctl.markStartTime) / 0.7
+        assert gc.scav_until == start + int(stint) + 1_000_000
+        assert ctl.fractionalMarkTime + ctl.idleMarkTime - before == pytest.approx(stint, abs=2)
+        gc._advance(1_000_000, False)  # the turn ends 600 us into this window
+        got = ctl.fractionalMarkTime + ctl.idleMarkTime - before
+        assert got == pytest.approx(stint + (start + 1_400_000 - gc.scav_until), abs=3)
+    finally:
+        h.close()

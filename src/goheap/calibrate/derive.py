@@ -83,6 +83,11 @@ KEPT = {
     "scan_ns_per_byte_cold": "not measured: as scan_ns_per_byte",
     "sweep_ns_per_span": "not measured: no sweep probe yet",
     "sweep_ns_per_object": "not measured: no sweep probe yet",
+    "worker_wake_ns": "not measured: runtime/trace of the twins at two Ps (docs/model.md)",
+    "stw_sweep_term_mp_ns_go127": "not measured: gctrace of the twins at two Ps (docs/model.md)",
+    "stw_mark_term_mp_ns_go127": "not measured: gctrace of the twins at two Ps (docs/model.md)",
+    "stw_sweep_term_mp_ns_go18": "not measured: gctrace of the twins at two Ps (docs/model.md)",
+    "stw_mark_term_mp_ns_go18": "not measured: gctrace of the twins at two Ps (docs/model.md)",
 }
 
 

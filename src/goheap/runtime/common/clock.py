@@ -145,6 +145,25 @@ class CostModel:
     # look 40 % paused, which lowered the trigger feedback's assist
     # utilization (u_a 0.80 where the runtime's is 1.2).
     stw_ns: float = 1_000.0
+    # What stopping and starting the world adds with more than one P: the
+    # other Ps' threads are stopped and woken (futex round trips; Go 1.8's
+    # mark termination also wakes its gcMark helpers). gctrace of the churn
+    # (k=10,000), large (window 8) and binarytrees (depth 16) twins at
+    # GOMAXPROCS=2, quiet machine: the median of the three workloads' median
+    # pauses, less stw_ns. Go 1.27.3 sweep termination 28 us (28, 28, 48),
+    # mark termination 42 (41, 42, 45); Go 1.8 55 (11, 110, 55) and 55 (55,
+    # 77, 26); at one P both runtimes pause 0-10 us. Measured at two Ps only;
+    # taken as the same for more.
+    stw_sweep_term_mp_ns_go127: float = 27_000.0
+    stw_mark_term_mp_ns_go127: float = 41_000.0
+    stw_sweep_term_mp_ns_go18: float = 54_000.0
+    stw_mark_term_mp_ns_go18: float = 54_000.0
+    # With more than one P, how long after the world restarts the other Ps'
+    # mark workers start: their threads were asleep (startTheWorld's wakep).
+    # Go 1.27.3 runtime/trace of the churn (k=10,000) and large (window 8)
+    # twins at GOMAXPROCS=2: median 19 and 30 us from the end of sweep
+    # termination to the first worker's start.
+    worker_wake_ns: float = 25_000.0
 
     def coldness(self, heap_inuse: int) -> float:
         """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""
@@ -173,6 +192,16 @@ class CostModel:
         else:
             hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
         return nbytes * (hot + (cld - hot) * cold)
+
+    def stw_pause_ns(self, procs: int, mark_term: bool, go18: bool) -> float:
+        """One stop-the-world phase (sweep or mark termination) with procs Ps."""
+        if procs <= 1:
+            return self.stw_ns
+        if go18:
+            extra = self.stw_mark_term_mp_ns_go18 if mark_term else self.stw_sweep_term_mp_ns_go18
+        else:
+            extra = self.stw_mark_term_mp_ns_go127 if mark_term else self.stw_sweep_term_mp_ns_go127
+        return self.stw_ns + extra
 
     def fresh_span_ns(self, spans: int, pages: int, go18: bool) -> float:
         """The page heap's work on spans (of small objects) and pages fresh from the OS."""

@@ -220,6 +220,14 @@ class GC(Collector):
         # of work (_setRootJobs), and how many are done.
         self.root_ends: list[float] = []
         self.root_next = 0
+        # More Ps: when the others' threads are up after the world restarts, the
+        # scavenger turn that holds one of them (until scav_until, or waiting
+        # for that P's fractional stint: scav_pending ns) and that P's
+        # fractional mark time this cycle.
+        self.others_wake_at = 0
+        self.scav_until = 0
+        self.scav_pending = 0.0
+        self.other_frac_time = 0.0
         # Virtual ns per unit of this cycle's heap work (the roots, paid first,
         # cost CostModel.root_scan_ns_per_byte: _work_ns).
         self.ns_per_work = cost.scan_ns_per_byte
@@ -343,16 +351,31 @@ class GC(Collector):
         return True
 
     def _otherPs(self, ns: int, mallocing: bool = False) -> None:
-        """With more than one P the others run mark workers, or the background sweeper."""
+        """With more than one P the others run mark workers, or the background sweeper.
+
+        The window is the ns of the running goroutine's time just passed. The
+        other Ps mark from ``others_wake_at`` on (their threads were asleep),
+        and one of them not while it runs a scavenger turn (``_scavTurn``).
+        """
         others = self.procs - 1
+        now = self.clock.now
+        t0 = now - ns
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
+            start = max(t0, self.others_wake_at)
+            if start >= now:
+                return
+            frac, cap = self._scavengerP(start, now)
+            cap += float((now - start) * (others - 1))
             need = self._work_ns(self.work_remaining)
-            used = min(float(ns * others), need)
+            used = min(cap, need)
             if used > 0:
+                share = used / cap
                 ded = min(self.nDedicated, others)
                 ctl = self.controller
                 ctl.dedicatedMarkTime += int(used * ded / others)
-                idle = int(used * (others - ded) / others)
+                frac_used = 0 if ded >= others else int(frac * share)
+                ctl.fractionalMarkTime += frac_used
+                idle = int(used * (others - ded) / others) - frac_used
                 ctl.idleMarkTime += idle
                 self.limiter.addIdleTime(idle)
                 # Workers that outlast the work drain what is left itself (see
@@ -362,8 +385,42 @@ class GC(Collector):
                 ctl.bgScanCredit += int(units)
             if self.work_remaining <= 0 and not mallocing:
                 self.gcMarkDone()
-        elif not self.h.isSweepDone():
-            self._background_sweep(ns * others)
+        else:
+            if self.scav_pending > 0:  # the mark ended before the P's stint did
+                self.scav_until = max(t0, self.scav_until) + int(self.scav_pending)
+                self.scav_pending = 0.0
+            if not self.h.isSweepDone():
+                busy = min(max(self.scav_until - t0, 0), ns)
+                self._background_sweep(ns * others - busy)
+
+    def _scavengerP(self, start: int, end: int) -> tuple[float, float]:
+        """The marking time of the other P that runs the scavenger, in [start, end):
+        (of it in its fractional stint, in all).
+
+        A scavenger turn that became due during the mark waits for that P's
+        fractional worker (``findRunnableGCWorker`` comes first), which stops
+        once it has had 1.2 times its goal of the mark so far
+        (``pollFractionalWorkerExit``; simplified: continuously, not after
+        whole root jobs and heap chunks). The turn then holds the P -- the
+        scavenger does not yield -- and the P marks again after it.
+        """
+        frac = 0.0
+        if self.scav_pending > 0:
+            ctl = self.controller
+            g12 = 1.2 * ctl.fractionalUtilizationGoal
+            ms = ctl.markStartTime
+            # The stint ends where other_frac_time + (t - start) = g12 * (t - ms).
+            stint = max((g12 * (start - ms) - self.other_frac_time) / (1.0 - g12), 0.0)
+            frac = min(stint, float(end - start))
+            self.other_frac_time += frac
+            if frac < end - start:
+                self.scav_until = start + int(frac) + int(self.scav_pending)
+                self.scav_pending = 0.0
+                tail = max(end - self.scav_until, 0)
+                return frac, frac + tail
+            return frac, frac
+        busy = min(max(self.scav_until - start, 0), end - start)
+        return frac, float(end - start - busy)
 
     def _background_sweep(self, budget: int) -> None:
         """bgsweep on Ps the mutator does not use: sweep while their CPU time lasts."""
@@ -393,8 +450,25 @@ class GC(Collector):
             lim.update(now)
         if self.gcphase == _GCoff and self._timeTriggerTest():
             self.gcStart(gcTriggerKind.Time)
-        self.scavenger.poll(self.clock.now)
+        worked = self.scavenger.poll(self.clock.now)
+        if worked > 0 and self.procs > 1:
+            self._scavTurn(worked)
         self._next_event()
+
+    def _scavTurn(self, worked: float) -> None:
+        """A turn of bgscavenge (worked ns) on more Ps: it runs on another P.
+
+        It is a goroutine like the others: it holds the P it runs on for the
+        whole turn (at least a millisecond when it has the work: ``run``
+        yields only when preempted), and that P neither marks nor sweeps
+        meanwhile. During a mark it waits for the P's fractional stint
+        (``_scavengerP``). On one P the turn is not charged (simplified).
+        """
+        now = self.clock.now
+        if self.gcphase == _GCmark and self.gcBlackenEnabled:
+            self.scav_pending += worked
+        else:
+            self.scav_until = max(now, self.scav_until) + int(worked)
 
     def _next_event(self) -> None:
         nxt = self.sysmon.preempt_at(self.slice_start)
@@ -413,15 +487,16 @@ class GC(Collector):
     def _schedule(self) -> None:
         """A scheduling point of the running P (sysmon preempted the goroutine)."""
         self.slice_start = self.clock.now
-        if self.procs == 1:
-            if self.gcphase == _GCmark and self.gcBlackenEnabled:
-                self._runFractional()
-            elif not self.h.isSweepDone():
-                # bgsweep sweeps a batch, then yields: no other P is idle.
-                for _ in range(sweepBatchSize):
-                    if sweepone(self.h) == -1:
-                        break
-                    self.nbgsweep += 1
+        if self.gcphase == _GCmark and self.gcBlackenEnabled:
+            # findRunnableGCWorker: the P's own fractional worker comes first, on
+            # more Ps too (the others' workers run meanwhile: _runFractional).
+            self._runFractional()
+        elif self.procs == 1 and not self.h.isSweepDone():
+            # bgsweep sweeps a batch, then yields: no other P is idle.
+            for _ in range(sweepBatchSize):
+                if sweepone(self.h) == -1:
+                    break
+                self.nbgsweep += 1
         self.runFinalizers()
         self.slice_start = self.clock.now
 
@@ -467,9 +542,12 @@ class GC(Collector):
                 units = self._to_object_end(self._work_units(float(max(stop - self.clock.now, 0))))
                 ns = self._work_ns(units)
                 preempted = True
-            self.clock.now += max(int(ns), 1)
+            step = max(int(ns), 1)
+            self.clock.now += step
             self._pay_work(units)
             ctl.bgScanCredit += int(units)
+            if self.procs > 1:
+                self._otherPs(step, mallocing=True)
             now = self.clock.now
             if self.work_remaining <= 0 or preempted or now >= stop:
                 break
@@ -836,7 +914,7 @@ class GC(Collector):
         if self.on_sample is not None:
             self.on_sample("gc_start")
         # Stop the world: sweep termination.
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, False, go18=False))
         finishsweep_m(h)
         self.cycles_started += 1
         ctl.maxStackScan = self.params.stack_size * (
@@ -855,6 +933,8 @@ class GC(Collector):
         h.gcBlackenEnabled = True
         # Start the world.
         cyc.tMark = self.clock.now
+        self.others_wake_at = cyc.tMark + int(self.cost.worker_wake_ns)
+        self.other_frac_time = 0.0
         cyc.heapGoal = ctl.heapGoal()
         cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
         cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
@@ -962,7 +1042,7 @@ class GC(Collector):
         assert cyc is not None
         self.gcphase = _GCmarktermination
         cyc.heap1 = ctl.heapLive
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, True, go18=False))
         # gcMark: the work is all paid; flush scanAlloc; resetLive.
         self._pay_work(self.work_remaining)
         g, s, hw = self.work_split

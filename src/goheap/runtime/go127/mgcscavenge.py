@@ -368,21 +368,23 @@ class BgScavenger:
             return 0
         return self.wake_at
 
-    def poll(self, now: int) -> None:
-        """sysmon's look at the scavenger: wake it if asked, run it while it has work."""
+    def poll(self, now: int) -> float:
+        """sysmon's look at the scavenger: wake it if asked, run it while it has work.
+        Returns the ns the turn worked (0: no turn)."""
         st = self.state
         if st.sysmonWake:
             self.wake(now)
         if self.sleeping and now >= self.wake_at:
             self.wake(now)
         if not self.runnable:
-            return
+            return 0.0
         self.runnable = False
         released, worked = st.run()
         self.turns += 1
         if released == 0:
             st.park()
-            return
+            return 0.0
+        ran = worked
         st.releasedBg += released
         self.h.pages.releasedBg += released
         worked, sleepTime = st.beginSleep(worked)
@@ -391,3 +393,4 @@ class BgScavenger:
         self.sleeping = True
         self.sleep_start = now + int(worked)  # the turn ran in the background
         self.wake_at = self.sleep_start + sleepTime
+        return ran

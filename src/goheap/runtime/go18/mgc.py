@@ -130,6 +130,7 @@ class GC(GCHooks):
         self.alloc_tiny = False
         self.alloc_large = False
         self.mem = h.mem
+        self.others_from = 0  # when the other Ps' mark workers start (worker_wake_ns)
 
     # --- time ---
 
@@ -184,8 +185,15 @@ class GC(GCHooks):
         mutator is one goroutine). They mark the roots first. Every mode
         drains with gcDrainFlushBgCredit: all their work is credit for assists.
         They run only while there is work (gcDrain returns when it runs out and
-        the worker parks), so their time is what the work left needed.
+        the worker parks), so their time is what the work left needed, and
+        only once their threads are up after the world restarted
+        (``CostModel.worker_wake_ns``).
         """
+        now = self.clock.now
+        start = max(now - wall, self.others_from)  # not before their threads woke
+        if start >= now:
+            return
+        wall = now - start
         c = self.controller
         dedicated = c.dedicatedMarkWorkersNeeded
         frac = c.fractionalUtilizationGoal
@@ -279,7 +287,7 @@ class GC(GCHooks):
         ns = self.roots_ns
         if ns <= 0:
             return
-        share = self.gcphase == _GCmark and self.procs > 1
+        share = self.gcphase == _GCmark and self.procs > 1 and self.clock.now >= self.others_from
         if share:  # the other Ps' workers take root jobs beside it
             ns /= self.procs
         self.roots_ns -= ns
@@ -475,7 +483,7 @@ class GC(GCHooks):
             preempted = False
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
-                if self.procs > 1:
+                if self.procs > 1 and self.clock.now >= self.others_from:
                     # The other Ps' workers drain beside the assist: when together
                     # they would empty the queues before its debt is paid, the
                     # work ends after its share (see go127 GC._assist_share).
@@ -550,7 +558,7 @@ class GC(GCHooks):
         self.alloc_scanWork = 0
         self.gcAssistBytes = 0
         # STW: sweep termination.
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, False, go18=True))
         while sweepone(h) != -1:
             self.npausesweep += 1
         h.gcbits.nextMarkBitArenaEpoch()
@@ -563,6 +571,8 @@ class GC(GCHooks):
             h.gcBlackenEnabled = 1
             self.in_gc = False
             cyc.tMark = self.clock.now
+            # The other Ps' workers start once their threads wake (worker_wake_ns).
+            self.others_from = cyc.tMark + int(self.cost.worker_wake_ns)
             cyc.sweepTermCpu = (cyc.tMark - cyc.tSweepTerm) * self.procs
             cyc.pause_ns = cyc.tMark - cyc.tSweepTerm
             if self.work_remaining <= 0 and self.roots_ns <= 0:
@@ -649,7 +659,7 @@ class GC(GCHooks):
         cyc.heap1 = st.heap_live
         cyc.tMarkTerm = self.clock.now if not stw_mark else cyc.tMarkTerm
         start_term = self.clock.now
-        self.clock.now += int(self.cost.stw_ns)
+        self.clock.now += int(self.cost.stw_pause_ns(self.procs, True, go18=True))
         if stw_mark:
             # The whole mark runs inside this pause, on stwprocs helpers.
             self.clock.now += int(self.work_remaining * self.ns_per_work / self.procs)
