@@ -79,13 +79,16 @@ HEAVY: tuple[HeavyCase, ...] = (
     HeavyCase("churn100k-gogc100-limit300m", "churn", _churn(100_000), _s("100", 300 * MIB)),
     HeavyCase("churn10k", "churn", _churn(10_000), tuned=True),
     HeavyCase("churn10k-p2", "churn", _churn(10_000), _s(procs=2), tuned=True),
+    HeavyCase("churn10k-gogc200-p2", "churn", _churn(10_000), _s("200", procs=2)),
     HeavyCase("large8", "large", _WINDOW, tuned=True),
     HeavyCase("large8-gogc200", "large", _WINDOW, _s("200")),
     HeavyCase("large8-p2", "large", _WINDOW, _s(procs=2), tuned=True),
+    HeavyCase("large8-gogc200-p2", "large", _WINDOW, _s("200", procs=2)),
     HeavyCase("binarytrees16", "binarytrees", _TREES),
     HeavyCase("binarytrees16-gogc50", "binarytrees", _TREES, _s("50")),
     HeavyCase("binarytrees16-gogc400", "binarytrees", _TREES, _s("400")),
     HeavyCase("binarytrees16-p2", "binarytrees", _TREES, _s(procs=2), tuned=True),
+    HeavyCase("binarytrees16-gogc400-p2", "binarytrees", _TREES, _s("400", procs=2)),
 )
 
 BY_NAME: dict[str, HeavyCase] = {c.name: c for c in HEAVY}
