@@ -875,6 +875,19 @@ def test_a_day_idle_runs_the_forced_gcs_sysmon_would() -> None:
     assert counts == [720, 720]
 
 
+def _into_a_mark(h: Heap, slots: int) -> Any:
+    """Fill a rooted array of slots pointers with 64-byte objects until a mark
+    starts; the heap's collector, in its mark."""
+    gc = h.gc_
+    keep = h.make(POINTER, slots)
+    h.g.push(keep)
+    i = 1
+    while gc.gcphase == 0:
+        h.write_pointer(keep, 8 * i, h.malloc(64))
+        i += 1
+    return gc
+
+
 @pytest.mark.parametrize(
     ("procs", "work"),
     [(1, 100_000.0), (2, 800_000.0)],  # the fractional worker; a worker on the other P
@@ -889,13 +902,7 @@ def test_worker_that_drains_the_last_work_ends_the_mark(make127, procs: int, wor
     mark open with nothing to do (issue 11).
     """
     h = make127(procs=procs)
-    gc = h.gc_
-    keep = h.make(POINTER, 120_000)  # 960 KB of scan work: more than is set below
-    h.g.push(keep)
-    i = 1
-    while gc.gcphase == 0:
-        h.write_pointer(keep, 8 * i, h.malloc(64))
-        i += 1
+    gc = _into_a_mark(h, 120_000)  # 960 KB of scan work: more than is set below
     done = len(h.cycles)
     gc.ns_per_work = 10.825892857142858
     gc.work_remaining = work  # less than one slice of one worker's time
@@ -934,13 +941,7 @@ def test_the_fractional_worker_polls_its_share_after_whole_root_jobs() -> None:
     block, nor after 100,000 units.
     """
     with Heap(profile="go1.27", gogc=100) as h:
-        gc = h.gc_
-        keep = h.make(POINTER, 60_000)
-        h.g.push(keep)
-        i = 1
-        while gc.gcphase == 0:
-            h.write_pointer(keep, 8 * i, h.malloc(64))
-            i += 1
+        gc = _into_a_mark(h, 60_000)
         assert gc.work_remaining == gc.work_total  # no assist yet
         gc.controller.markStartTime = gc.clock.now - 1_000
         gc._runFractional()
@@ -984,13 +985,7 @@ def test_a_scavenger_turn_takes_the_other_p_after_its_fractional_stint() -> None
     does not yield) and the P marks again after it."""
     h = Heap(profile="go1.27", procs=2)
     try:
-        gc = h.gc_
-        keep = h.make(POINTER, 120_000)
-        h.g.push(keep)
-        i = 1
-        while gc.gcphase == 0:
-            h.write_pointer(keep, 8 * i, h.malloc(64))
-            i += 1
+        gc = _into_a_mark(h, 120_000)
         ctl = gc.controller
         assert ctl.fractionalUtilizationGoal == 0.25 and gc.nDedicated == 0
         gc.work_remaining = 1e12  # more than the windows below can pay
