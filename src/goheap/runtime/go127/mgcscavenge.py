@@ -391,6 +391,7 @@ class BgScavenger:
         self.worked = worked
         st.parked = True  # asleep on its timer: a wake ends the sleep
         self.sleeping = True
-        self.sleep_start = now + int(worked)  # the turn ran in the background
+        # The turn ran on another P (GC._scavTurn), or uncharged on one P.
+        self.sleep_start = now + int(worked)
         self.wake_at = self.sleep_start + sleepTime
         return ran
