@@ -404,23 +404,22 @@ class GC(Collector):
         whole root jobs and heap chunks). The turn then holds the P -- the
         scavenger does not yield -- and the P marks again after it.
         """
-        frac = 0.0
-        if self.scav_pending > 0:
-            ctl = self.controller
-            g12 = 1.2 * ctl.fractionalUtilizationGoal
-            ms = ctl.markStartTime
-            # The stint ends where other_frac_time + (t - start) = g12 * (t - ms).
-            stint = max((g12 * (start - ms) - self.other_frac_time) / (1.0 - g12), 0.0)
-            frac = min(stint, float(end - start))
-            self.other_frac_time += frac
-            if frac < end - start:
-                self.scav_until = start + int(frac) + int(self.scav_pending)
-                self.scav_pending = 0.0
-                tail = max(end - self.scav_until, 0)
-                return frac, frac + tail
-            return frac, frac
-        busy = min(max(self.scav_until - start, 0), end - start)
-        return frac, float(end - start - busy)
+        if self.scav_until > start:  # a turn still running holds the P first
+            start = min(self.scav_until, end)
+        if self.scav_pending <= 0 or start >= end:
+            return 0.0, float(end - start)
+        ctl = self.controller
+        g12 = 1.2 * ctl.fractionalUtilizationGoal
+        ms = ctl.markStartTime
+        # The stint ends where other_frac_time + (t - start) = g12 * (t - ms).
+        stint = max((g12 * (start - ms) - self.other_frac_time) / (1.0 - g12), 0.0)
+        frac = min(stint, float(end - start))
+        self.other_frac_time += frac
+        if frac < end - start:
+            self.scav_until = start + int(frac) + int(self.scav_pending)
+            self.scav_pending = 0.0
+            return frac, frac + max(end - self.scav_until, 0)
+        return frac, frac
 
     def _background_sweep(self, budget: int) -> None:
         """bgsweep on Ps the mutator does not use: sweep while their CPU time lasts."""
