@@ -356,6 +356,11 @@ class GC(Collector):
         The window is the ns of the running goroutine's time just passed. The
         other Ps mark from ``others_wake_at`` on (their threads were asleep),
         and one of them not while it runs a scavenger turn (``_scavTurn``).
+        A P without a dedicated worker marks as its fractional worker first
+        (``findRunnableGCWorker``), up to 1.2 times its goal of the mark so far
+        (``pollFractionalWorkerExit``), then as an idle worker: gctrace's
+        background and idle columns, and the pacer's idle utilization, split
+        its time so.
         """
         others = self.procs - 1
         now = self.clock.now
@@ -364,18 +369,19 @@ class GC(Collector):
             start = max(t0, self.others_wake_at)
             if start >= now:
                 return
-            frac, cap = self._scavengerP(start, now)
-            cap += float((now - start) * (others - 1))
+            cap = self._scavengerP(start, now) + float((now - start) * (others - 1))
             need = self._work_ns(self.work_remaining)
             used = min(cap, need)
             if used > 0:
-                share = used / cap
                 ded = min(self.nDedicated, others)
                 ctl = self.controller
                 ctl.dedicatedMarkTime += int(used * ded / others)
-                frac_used = 0 if ded >= others else int(frac * share)
-                ctl.fractionalMarkTime += frac_used
-                idle = int(used * (others - ded) / others) - frac_used
+                rest = used * (others - ded) / others
+                quota = (others - ded) * self._g12() * (now - ctl.markStartTime)
+                frac = min(rest, max(quota - self.other_frac_time, 0.0))
+                self.other_frac_time += frac
+                ctl.fractionalMarkTime += int(frac)
+                idle = int(rest - frac)
                 ctl.idleMarkTime += idle
                 self.limiter.addIdleTime(idle)
                 # Workers that outlast the work drain what is left itself (see
@@ -393,9 +399,12 @@ class GC(Collector):
                 busy = min(max(self.scav_until - t0, 0), ns)
                 self._background_sweep(ns * others - busy)
 
-    def _scavengerP(self, start: int, end: int) -> tuple[float, float]:
-        """The marking time of the other P that runs the scavenger, in [start, end):
-        (of it in its fractional stint, in all).
+    def _g12(self) -> float:
+        """``pollFractionalWorkerExit``'s bound: 1.2 x the fractional utilization goal."""
+        return 1.2 * self.controller.fractionalUtilizationGoal
+
+    def _scavengerP(self, start: int, end: int) -> float:
+        """The marking time in [start, end) of the other P that runs the scavenger.
 
         A scavenger turn that became due during the mark waits for that P's
         fractional worker (``findRunnableGCWorker`` comes first), which stops
@@ -407,19 +416,16 @@ class GC(Collector):
         if self.scav_until > start:  # a turn still running holds the P first
             start = min(self.scav_until, end)
         if self.scav_pending <= 0 or start >= end:
-            return 0.0, float(end - start)
-        ctl = self.controller
-        g12 = 1.2 * ctl.fractionalUtilizationGoal
-        ms = ctl.markStartTime
-        # The stint ends where other_frac_time + (t - start) = g12 * (t - ms).
-        stint = max((g12 * (start - ms) - self.other_frac_time) / (1.0 - g12), 0.0)
-        frac = min(stint, float(end - start))
-        self.other_frac_time += frac
-        if frac < end - start:
-            self.scav_until = start + int(frac) + int(self.scav_pending)
+            return float(end - start)
+        g12 = self._g12()
+        # The stint ends where other_frac_time + (t - start) = g12 * (t - markStart).
+        spent = g12 * (start - self.controller.markStartTime) - self.other_frac_time
+        stint = min(max(spent / (1.0 - g12), 0.0), float(end - start))
+        if stint < end - start:
+            self.scav_until = start + int(stint) + int(self.scav_pending)
             self.scav_pending = 0.0
-            return frac, frac + max(end - self.scav_until, 0)
-        return frac, frac
+            return stint + max(end - self.scav_until, 0)
+        return stint
 
     def _background_sweep(self, budget: int) -> None:
         """bgsweep on Ps the mutator does not use: sweep while their CPU time lasts."""
