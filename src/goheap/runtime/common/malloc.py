@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime.common.mspan import MSpan, ctz64
+from goheap.runtime.common.mspan import MSpan
+from goheap.runtime.common.wordmem import ctz64
 
 
 def nextFreeFast(s: MSpan) -> int:
