@@ -515,7 +515,8 @@ class Heap:
             self._track_tiny(x)
         if observer is not None:
             observer.alloc(x, size, typ, pid, stk)
-        collector.chargeAlloc()  # the paths that return early (size 0) charge here
+        if collector.alloc_size >= 0:  # the paths that return early (size 0) charge here
+            collector.chargeAlloc()
         collector.inflight = 0  # the caller has the object now
         return x
 
