@@ -184,9 +184,6 @@ class Malloc(Mallocgc):
             v, span, check = c.nextFree(spc)
         return v, span, span.needzero, check
 
-    def _zero(self, x: int, n: int) -> None:
-        self.mem.zero(x, n)
-
     def mallocgcTiny(self, size: int, c: MCache) -> tuple[int, int, MSpan, bool]:
         """(address, elemsize, span, checkGCTrigger); elemsize 0 when the object fit the block."""
         off = c.tinyoffset
@@ -224,7 +221,7 @@ class Malloc(Mallocgc):
         size = self.class_to_size[sizeclass]
         x, span, dirty, check = self._slot(c, (sizeclass << 1) | 1)
         if needzero and dirty:
-            self._zero(x, size)
+            self.mem.zero(x, size)
         return x, size, span, check
 
     def mallocgcSmallScanNoHeader(
@@ -234,7 +231,7 @@ class Malloc(Mallocgc):
         spc = sizeclass << 1
         x, span, dirty, check = self._slot(c, spc)
         if dirty:
-            self._zero(x, size)
+            self.mem.zero(x, size)
         if sizeclass == 1:
             c.scanAlloc += 8  # initHeapBits set the 8-byte class's bits already
         else:
@@ -250,7 +247,7 @@ class Malloc(Mallocgc):
         spc = sizeclass << 1
         header, span, dirty, check = self._slot(c, spc)
         if dirty:
-            self._zero(header, size)
+            self.mem.zero(header, size)
         x = header + self.mallocHeaderSize
         c.scanAlloc += self.heapBits.heapSetTypeSmallHeader(
             x, size - self.mallocHeaderSize, typ, header, span
@@ -289,7 +286,7 @@ class Malloc(Mallocgc):
         self.gc.inflight = x
         self.gc.chargeAlloc(True)
         if needzero and span.needzero:
-            self._zero(x, size)
+            self.mem.zero(x, size)
             self.gc.chargeClear(True)
         if not noscan:
             assert typ is not None
