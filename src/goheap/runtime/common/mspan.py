@@ -139,7 +139,7 @@ class MSpan:
             return snelems
         self.allocCache >>= bitIndex + 1
         sfreeindex = result + 1
-        if sfreeindex % 64 == 0 and sfreeindex != snelems:
+        if sfreeindex & 63 == 0 and sfreeindex != snelems:  # sfreeindex%64 == 0
             self.refillAllocCache(sfreeindex >> 3)
         self.freeindex = sfreeindex
         return result
