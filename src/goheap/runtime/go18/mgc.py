@@ -158,8 +158,10 @@ class GC(GCHooks):
         nothing preempts the goroutine and the world cannot stop until mallocgc
         returns (Go 1.8 sets ``mp.mallocing`` for the whole allocation, a large
         object's clearing included): see ``afterMalloc``."""
-        if ns > 0:
-            self._advance(ns)
+        if ns > 0:  # _advance(ns), on the per-allocation path without the call
+            self.clock.now += int(ns)
+            if self.procs > 1 and self.gcphase == _GCmark:
+                self._otherPs(ns)
 
     def afterMalloc(self, x: int) -> None:
         """The goroutine's next call after mallocgc: what waited for it runs now (x, in
