@@ -905,6 +905,7 @@ class GC(Collector):
             g.gcAssistBytes = 0
         self.gcAssistBytes = 0
         h.pageMarks.clear()
+        h.lastPageMark = -1
         self.bytesMarked = 0
         trigger, _ = ctl.trigger()
         now = self.clock.now
