@@ -18,6 +18,7 @@ from goheap import Heap
 from goheap.errors import GoheapError
 from goheap.runtime.common import wordmem
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.malloc import nextFreeFast
 from goheap.runtime.go18.mbitmap import bitPointer, bitScan
 
 # Below the tagged-int limit, at it, above it, the top bit, the largest word.
@@ -155,3 +156,44 @@ def test_setbit_hands_the_rest_to_the_or() -> None:
         assert wordmem.setbit(x, i) == x | (1 << i)
     with pytest.raises(ValueError):
         wordmem.setbit(5, -1)  # a negative shift count, as the expression has it
+
+
+# allocCache values: short ints, bit 62 or 63 set (longs in the compiled build), full.
+CACHES = [
+    1,
+    0b1010,
+    1 << 61,
+    1 << 62,
+    1 << 63,
+    (1 << 64) - 1,
+    ((1 << 64) - 1) ^ ((1 << 40) - 1),
+    3 << 62,
+]
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_ctz64_through_nextFreeFast(profile: str) -> None:
+    """nextFreeFast's ctz64 (compiled: the C, from the int's digits) is the expression.
+
+    The span's freeindex and allocCache are set by hand; the slot nextFreeFast hands
+    out is the cache's lowest set bit (none at bit 63: the slot after it would start
+    the next 64, which only the slow path refills).
+    """
+    node = Type("main.Node", size=16, pointers=[0, 8])
+    h = Heap(profile=profile, gogc="off")
+    ref = h.find_object(h.new(node))
+    assert ref is not None
+    s = ref.span
+    for cache in CACHES:
+        s.freeindex, s.allocCache = 0, cache
+        low = (cache & -cache).bit_length() - 1
+        got = nextFreeFast(s)
+        if low == 63:
+            assert (got, s.freeindex, s.allocCache) == (0, 0, cache)
+        else:
+            assert got == s.startAddr + low * s.elemsize, hex(cache)
+            assert (s.freeindex, s.allocCache) == (low + 1, cache >> (low + 1))
+    s.allocCache = 0
+    assert nextFreeFast(s) == 0
+    for x in (0, 1, 8, 1 << 62, 1 << 63, (1 << 64) - 1, 1 << 100, -8):
+        assert wordmem.ctz64(x) == (64 if x == 0 else (x & -x).bit_length() - 1)

@@ -87,11 +87,17 @@ try:  # goheap's native kernel (runtime/common/wordmem.py): calls become inline 
     dep = HeaderDep(a["kernel_header"], internal=False)
     for name, cname in a["kernel"].items():
         store = name.startswith("store")
-        # bit(x, i) and setbit(x, i) take two ints; the others a memoryview first.
-        first = int_rprimitive if name in ("bit", "setbit") else object_rprimitive
+        # bit(x, i) and setbit(x, i) take two ints, ctz64(x) one; the others a
+        # memoryview first.
+        if name == "ctz64":
+            args = [int_rprimitive]
+        elif name in ("bit", "setbit"):
+            args = [int_rprimitive, int_rprimitive]
+        else:
+            args = [object_rprimitive, int_rprimitive] + [int_rprimitive] * store
         function_op(
             name=f"{a['kernel_module']}.{name}",
-            arg_types=[first, int_rprimitive] + [int_rprimitive] * store,
+            arg_types=args,
             return_type=c_int_rprimitive if store else int_rprimitive,
             c_function_name=cname,
             error_kind=ERR_NEG_INT if store else ERR_MAGIC,

@@ -46,7 +46,7 @@ from goheap.mutator import Goroutine, GoroutineBody, Scheduler, int_arg
 from goheap.options import parse_gogc, parse_memlimit
 from goheap.profiles import DEFAULT_PROFILE, build_runtime, get_profile
 from goheap.profiles.base import Runtime, RuntimeOptions
-from goheap.runtime.common.arena import OS
+from goheap.runtime.common.arena import OS, OS_PAGE_SHIFT
 from goheap.runtime.common.clock import Clock, CostModel
 from goheap.runtime.common.facade import ArenaHeap, Collector, Mallocgc
 from goheap.runtime.common.gotype import Type
@@ -56,11 +56,13 @@ from goheap.runtime.common.mprof import DEFAULT_STACK, MProf
 from goheap.runtime.common.mspan import MSpan
 from goheap.runtime.common.mstats import MemStats, RunningStats
 from goheap.runtime.common.proc import P
-from goheap.runtime.common.wordmem import bit, load64, setbit, store64
+from goheap.runtime.common.wordmem import bit, load8, load64, setbit, store64
 
 # Largest request mallocgc accepts here: Go's maxAlloc-style bound on
 # amd64 is the arena size; anything larger cannot be satisfied.
 _MAX_REQUEST: Final = 1 << 39
+#: A word index shifted by this is its OS page (the arena's first-touch marks).
+_WORDS_PER_OS_PAGE_SHIFT: Final = OS_PAGE_SHIFT - 3
 
 _T = TypeVar("_T")
 
@@ -515,7 +517,8 @@ class Heap:
             self._track_tiny(x)
         if observer is not None:
             observer.alloc(x, size, typ, pid, stk)
-        collector.chargeAlloc()  # the paths that return early (size 0) charge here
+        if collector.alloc_size >= 0:  # the paths that return early (size 0) charge here
+            collector.chargeAlloc()
         collector.inflight = 0  # the caller has the object now
         return x
 
@@ -664,8 +667,10 @@ class Heap:
         """
         mem = self._arena.mem
         addr = o + off
-        store64(mem.words, (addr - self._arena.arena_start) >> 3, t)
-        mem.touch(addr)
+        w = (addr - self._arena.arena_start) >> 3
+        store64(mem.words, w, t)
+        if not load8(mem.touched, w >> _WORDS_PER_OS_PAGE_SHIFT):  # touch's own test, first
+            mem.touch(addr)
         if self.observer is not None:
             self.observer.write_pointer(o, off, t)
 

@@ -174,8 +174,10 @@ class ArenaMemory:
     def zero(self, addr: int, n: int) -> None:
         """memclrNoHeapPointers over [addr, addr+n): its time is charged by the clock."""
         self.cleared += n
-        self.touch_range(addr, n)
         off = addr - self.arena_start
+        page = off >> OS_PAGE_SHIFT
+        if not load8(self.touched, page) or (off + n - 1) >> OS_PAGE_SHIFT != page:
+            self.touch_range(addr, n)  # (most clears lie in one page, touched already)
         if (n == 16 or n == 8) and off & 7 == 0:
             # One or two words (the smallest objects): stores, no slice and bytes object.
             words = self.words

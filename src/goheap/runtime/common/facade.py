@@ -146,7 +146,10 @@ class Collector:
             return
         self.alloc_size = -1
         large = self.alloc_large
-        ns = self.cost.alloc_ns(self.alloc_tiny, large) + self._memory_ns(large)
+        ns = self.cost.alloc_ns(self.alloc_tiny, large)
+        mem = self.mem
+        if mem.cleared or mem.new_faults or mem.fresh_pages:  # _memory_ns has something
+            ns += self._memory_ns(large)
         if preemptible:
             self.mutator_ran(ns)
         else:

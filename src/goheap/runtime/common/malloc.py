@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from goheap.runtime.common.mspan import MSpan, ctz64
+from goheap.runtime.common.mspan import MSpan
+from goheap.runtime.common.wordmem import ctz64
 
 
 def nextFreeFast(s: MSpan) -> int:
@@ -20,7 +21,7 @@ def nextFreeFast(s: MSpan) -> int:
     result = s.freeindex + theBit
     if result < s.nelems:
         freeidx = result + 1
-        if freeidx % 64 == 0 and freeidx != s.nelems:
+        if freeidx & 63 == 0 and freeidx != s.nelems:  # Go's freeidx%64 (an and, compiled)
             return 0
         s.allocCache = aCache >> (theBit + 1)
         s.freeindex = freeidx

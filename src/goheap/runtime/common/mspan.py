@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.common.wordmem import bit
+from goheap.runtime.common.wordmem import bit, ctz64
 
 if TYPE_CHECKING:
     from goheap.runtime.common.specials import SpecialRecord
@@ -29,13 +29,6 @@ MASK64: Final = (1 << 64) - 1
 
 # The runtime page is 8 KiB in every Go version modelled.
 _PageShift: Final = 13
-
-
-def ctz64(x: int) -> int:
-    """sys.Ctz64: count trailing zeros of a 64-bit value (64 for 0)."""
-    if x == 0:
-        return 64
-    return (x & -x).bit_length() - 1
 
 
 class MSpan:
@@ -146,7 +139,7 @@ class MSpan:
             return snelems
         self.allocCache >>= bitIndex + 1
         sfreeindex = result + 1
-        if sfreeindex % 64 == 0 and sfreeindex != snelems:
+        if sfreeindex & 63 == 0 and sfreeindex != snelems:  # sfreeindex%64 == 0
             self.refillAllocCache(sfreeindex >> 3)
         self.freeindex = sfreeindex
         return result

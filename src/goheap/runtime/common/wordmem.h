@@ -224,4 +224,41 @@ static inline CPyTagged GoheapMem_SetBit(CPyTagged x, CPyTagged i) {
     return GoheapMem_SetBitSlow(x, i);
 }
 
+/* GoheapMem_Ctz64(x): sys.Ctz64 of an int bitmap, 64 for 0: the index of its lowest set
+ * bit, where (x & -x).bit_length() - 1 makes new ints for a long x (an allocCache with
+ * bit 62 or 63 set, every fresh span's). A positive short x takes the CPU's instruction;
+ * a positive long one (CPython 3.11's layout, as in GoheapMem_Bit) is read digit by
+ * digit. Anything else (a negative x, another int layout) is the Python expression. */
+static CPyTagged GoheapMem_Ctz64Slow(CPyTagged x) {
+    PyObject *o = CPyTagged_AsObject(x);  /* a new reference, released by Apply */
+    PyObject *low = GoheapMem_Apply(PyNumber_And, o, o != NULL ? PyNumber_Negative(o) : NULL);
+    if (low == NULL)
+        return CPY_INT_TAG;
+    PyObject *bits = PyObject_CallMethod(low, "bit_length", NULL);
+    Py_DECREF(low);
+    return GoheapMem_Tagged(GoheapMem_Apply(PyNumber_Subtract, bits, PyLong_FromLong(1)));
+}
+
+static inline CPyTagged GoheapMem_Ctz64(CPyTagged x) {
+    if (likely(CPyTagged_CheckShort(x))) {
+        Py_ssize_t v = CPyTagged_ShortAsSsize_t(x);
+        if (v > 0)
+            return (CPyTagged)__builtin_ctzll((unsigned long long)v) << 1;
+        if (v == 0)
+            return (CPyTagged)64 << 1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    else {
+        PyLongObject *o = (PyLongObject *)CPyTagged_LongAsObject(x);
+        Py_ssize_t size = Py_SIZE(o);
+        for (Py_ssize_t d = 0; d < size; d++) {
+            digit g = o->ob_digit[d];
+            if (g != 0)
+                return (CPyTagged)(d * PyLong_SHIFT + __builtin_ctz(g)) << 1;
+        }
+    }
+#endif
+    return GoheapMem_Ctz64Slow(x);
+}
+
 #endif /* GOHEAP_WORDMEM_H */

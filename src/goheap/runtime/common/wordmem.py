@@ -71,6 +71,19 @@ def bit(x: int, i: int) -> int:
     return (x >> i) & 1
 
 
+def ctz64(x: int) -> int:
+    """sys.Ctz64: the count of trailing zeros of a 64-bit value, 64 for 0 (``allocCache``).
+
+    Compiled, an allocCache with bit 62 or 63 set (every fresh span's) is a
+    Python int, and ``x & -x`` makes two new ones per call; the C counts in
+    place (non-negative x, CPython 3.11's int layout; anything else takes
+    the expression itself).
+    """
+    if x == 0:
+        return 64
+    return (x & -x).bit_length() - 1
+
+
 def setbit(x: int, i: int) -> int:
     """``x | (1 << i)``: an int bitmap with bit i set (a mark, ``s.gcmarkBits |= 1 << idx``).
 
@@ -96,5 +109,6 @@ PRIMITIVES = {
     "store8": "GoheapMem_Store8",
     "bit": "GoheapMem_Bit",
     "setbit": "GoheapMem_SetBit",
+    "ctz64": "GoheapMem_Ctz64",
 }
 HEADER = "wordmem.h"

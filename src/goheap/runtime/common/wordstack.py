@@ -17,15 +17,16 @@ from goheap.runtime.common.wordmem import load64, store64
 class WordStack:
     """Words pushed and popped at the top; ``n`` of them, bottom first."""
 
-    __slots__ = ("_words", "n")
+    __slots__ = ("_cap", "_words", "n")
 
     def __init__(self, capacity: int = 64) -> None:
-        self._words: memoryview = memoryview(bytearray(8 * max(capacity, 1))).cast("Q")
+        self._cap = max(capacity, 1)  # len(_words), kept: len() is a generic call when compiled
+        self._words: memoryview = memoryview(bytearray(8 * self._cap)).cast("Q")
         self.n = 0
 
     def push(self, v: int) -> None:
         """Put v (0 <= v < 2^64) on top."""
-        if self.n == len(self._words):
+        if self.n == self._cap:
             self._grow()
         store64(self._words, self.n, v)
         self.n += 1
@@ -56,7 +57,8 @@ class WordStack:
 
     def _grow(self) -> None:
         """Twice the room, the words kept."""
-        n = len(self._words)
+        n = self._cap
         words = memoryview(bytearray(16 * n)).cast("Q")
         words[:n] = self._words
         self._words = words
+        self._cap = 2 * n

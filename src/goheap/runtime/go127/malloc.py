@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 
 _PageShift: Final = 13
 _GCoff: Final = 0
+_GCmark: Final = 1
 
 
 class Malloc(Mallocgc):
@@ -101,7 +102,12 @@ class Malloc(Mallocgc):
         p = self.h.curp
         assert p is not None and p.mcache is not None
         x = self.mallocgc(size, typ, needzero, p.mcache, stack)
-        self.gc.afterMalloc(x)  # a preemption that waited for mallocgc (mp.mallocing)
+        gc = self.gc
+        now = gc.clock.now
+        # A preemption that waited for mallocgc (mp.mallocing), if anything is due:
+        # _preemption_point's own first test, here, saves two calls per allocation.
+        if gc.gcphase == _GCmark or now >= gc.next_event_ns or now >= gc.next_sample_ns:
+            gc.afterMalloc(x)
         return x
 
     def isPointerSlot(self, s: CommonMSpan, base: int, addr: int) -> bool:
@@ -178,9 +184,6 @@ class Malloc(Mallocgc):
             v, span, check = c.nextFree(spc)
         return v, span, span.needzero, check
 
-    def _zero(self, x: int, n: int) -> None:
-        self.mem.zero(x, n)
-
     def mallocgcTiny(self, size: int, c: MCache) -> tuple[int, int, MSpan, bool]:
         """(address, elemsize, span, checkGCTrigger); elemsize 0 when the object fit the block."""
         off = c.tinyoffset
@@ -218,7 +221,7 @@ class Malloc(Mallocgc):
         size = self.class_to_size[sizeclass]
         x, span, dirty, check = self._slot(c, (sizeclass << 1) | 1)
         if needzero and dirty:
-            self._zero(x, size)
+            self.mem.zero(x, size)
         return x, size, span, check
 
     def mallocgcSmallScanNoHeader(
@@ -228,7 +231,7 @@ class Malloc(Mallocgc):
         spc = sizeclass << 1
         x, span, dirty, check = self._slot(c, spc)
         if dirty:
-            self._zero(x, size)
+            self.mem.zero(x, size)
         if sizeclass == 1:
             c.scanAlloc += 8  # initHeapBits set the 8-byte class's bits already
         else:
@@ -244,7 +247,7 @@ class Malloc(Mallocgc):
         spc = sizeclass << 1
         header, span, dirty, check = self._slot(c, spc)
         if dirty:
-            self._zero(header, size)
+            self.mem.zero(header, size)
         x = header + self.mallocHeaderSize
         c.scanAlloc += self.heapBits.heapSetTypeSmallHeader(
             x, size - self.mallocHeaderSize, typ, header, span
@@ -283,7 +286,7 @@ class Malloc(Mallocgc):
         self.gc.inflight = x
         self.gc.chargeAlloc(True)
         if needzero and span.needzero:
-            self._zero(x, size)
+            self.mem.zero(x, size)
             self.gc.chargeClear(True)
         if not noscan:
             assert typ is not None

@@ -104,6 +104,12 @@ class HeapBits:
         self._lastTyp: Type | None = None  # the last lookup's key and result
         self._lastDataSize = 0
         self._lastPattern = (0, 0)
+        # writeHeapBitsSmall's constants: where a one-page span's bitmap starts (from the
+        # span's base; without and with inline mark bits), and for an object's bits within
+        # one bitmap byte, that byte's other bits ((bits << 3) | shift -> mask).
+        self._oneBitsOff = _PageSize - _PageSize // 64
+        self._oneBitsOffInline = self._oneBitsOff - inline_mark_bits_bytes
+        self._keep8 = [~(((1 << b) - 1) << k) & 0xFF for b in range(9) for k in range(8)]
 
     # --- predicates ---
 
@@ -192,9 +198,14 @@ class HeapBits:
     def writeHeapBitsSmall(self, s: MSpan, x: int, dataSize: int, typ: Type) -> int:
         """``mspan.writeHeapBitsSmall``: store x's pointer bits; return its scannable size."""
         src, scanSize = self._pattern(dataSize, typ)
-        dstBase, _ = self.spanHeapBitsRange(s.startAddr, _PageSize, s.elemsize)
-        o = (x - s.startAddr) >> 3
-        bits = s.elemsize >> 3
+        start = s.startAddr
+        elemsize = s.elemsize
+        # spanHeapBitsRange(start, pageSize, elemsize), for the sizes that get here.
+        dstBase = start + (
+            self._oneBitsOffInline if self.gcUsesSpanInlineMarkBits(elemsize) else self._oneBitsOff
+        )
+        o = (x - start) >> 3
+        bits = elemsize >> 3
         k = o & 7
         if k + bits <= 8:
             # The object's bits lie in one byte of the bitmap (always so for 16- and 32-byte
@@ -202,7 +213,7 @@ class HeapBits:
             # 64-bit integers (which the compiled build handles as Python objects).
             b = dstBase - self.arena_start + (o >> 3)
             mem = self.mem.bytes
-            store8(mem, b, (load8(mem, b) & ~(((1 << bits) - 1) << k) & 0xFF) | (src << k))
+            store8(mem, b, (load8(mem, b) & self._keep8[(bits << 3) | k]) | (src << k))
             return scanSize
         i = o >> 6
         j = o & 63

@@ -317,8 +317,11 @@ class GC(Collector):
         the allocation cannot reset heapLive between the allocation's
         heapLive update and its trigger test.
         """
-        if ns > 0:
-            self._advance(int(ns), True)
+        if ns > 0:  # _advance(int(ns), True), on the per-allocation path without the call
+            n = int(ns)
+            self.clock.now += n
+            if self.procs > 1:
+                self._otherPs(n, True)
 
     def afterMalloc(self, x: int) -> None:
         """The goroutine's next call after mallocgc: mark termination and preemption that
@@ -902,6 +905,7 @@ class GC(Collector):
             g.gcAssistBytes = 0
         self.gcAssistBytes = 0
         h.pageMarks.clear()
+        h.lastPageMark = -1
         self.bytesMarked = 0
         trigger, _ = ctl.trigger()
         now = self.clock.now

@@ -129,7 +129,10 @@ def gcmarknewobject(h: MHeap, s: MSpan, x: int) -> None:
         store8(mem, m, load8(mem, m) | bit)  # marks
     else:
         s.gcmarkBits = setbit(s.gcmarkBits, idx)
-    h.pageMarks.add((s.startAddr - h.arena_start) >> _PageShift)
+    page = (s.startAddr - h.arena_start) >> _PageShift
+    if page != h.lastPageMark:  # (if the page's mark is clear: set it)
+        h.lastPageMark = page
+        h.pageMarks.add(page)
 
 
 # --- pointer maps (typePointers) -------------------------------------------------------

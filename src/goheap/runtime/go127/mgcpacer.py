@@ -93,6 +93,8 @@ __all__ = [
 
 MAX_UINT64: Final = (1 << 64) - 1
 MAX_INT64: Final = (1 << 63) - 1
+#: Below this a GOGC goal is always under an unlimited GOMEMLIMIT's goal.
+_NO_LIMIT_GOAL_FLOOR: Final = 1 << 62
 _MIN_INT64: Final = -(1 << 63)
 _TWO63: Final = float(1 << 63)
 
@@ -289,7 +291,13 @@ class GCControllerState:
         """(goal, minTrigger); minTrigger is the sweep-distance bound or 0 if memory-limited."""
         goal = self.gcPercentHeapGoal
         minTrigger = 0
-        mlGoal = self.memoryLimitHeapGoal()
+        if self.memoryLimit == MAX_INT64 and goal < _NO_LIMIT_GOAL_FLOOR:
+            # No limit: its goal is above 2^62 (the limit less at most the arena's
+            # 2^39 bytes, less 5%), so it cannot be the lower one. (Go computes it
+            # anyway; this is the trigger test of every span refill.)
+            mlGoal = goal
+        else:
+            mlGoal = self.memoryLimitHeapGoal()
         if mlGoal < goal:
             goal = mlGoal
         else:

@@ -223,6 +223,9 @@ class MHeap(ArenaHeap[MSpan, P]):
         self.reclaimCredit = 0
         self.sweepArenasPages = 0  # pages of the arenas the reclaimer walks (sweepArenas)
         self.pageMarks: set[int] = set()  # heapArena.pageMarks: first pages of marked spans
+        # The page gcmarknewobject marked last (-1: none since pageMarks was cleared):
+        # Go tests the bit before setting it; this skips the set for the same span.
+        self.lastPageMark = -1
 
     def _initFixallocs(self, profile: Go127Profile, stats: MStats) -> None:
         """mheap.init: the fixallocs (each chunk rounded down to a multiple of the

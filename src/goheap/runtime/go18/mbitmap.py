@@ -114,6 +114,8 @@ class HeapBitmap:
         self.arena_start = arena_start
         self.bitmap_size = bitmap_size
         self._cache: dict[int, _Pattern] = {}  # see setType
+        # setType of a 16-byte object: its byte's other entries, by the word's shift.
+        self._keep16 = [~(0x33 << shift) & 0xFF for shift in range(4)]
         self.np_bm = np.frombuffer(bitmap, dtype=np.uint8)  # the same bytes, for bulk work
 
     def release(self) -> None:
@@ -194,15 +196,16 @@ class HeapBitmap:
         """heapBitsSetType: record which words of the new object hold pointers."""
         if size == 8:
             return  # initSpan already marked the word pointer+scan
-        shift = ((x - self.arena_start) >> 3) & 3
+        off = x - self.arena_start
+        shift = (off >> 3) & 3
         if size == 16:
             # Two words (Go's size == 2*PtrSize case), both in one bitmap byte: pointer bits
             # from the mask (a 2-element array of pointers: both), scan bit on word 0 only
             # (word 1's is the checkmark) -- what the general encoding below gives them.
             ptrs = 3 if typ.size == 8 else typ.gcmask & 3
-            i = self.byte_index(x)
+            i = self.bitmap_size - (off >> 5) - 1  # byte_index(x), on the hottest path
             bm = self.bm
-            store8(bm, i, (load8(bm, i) & ~(0x33 << shift) & 0xFF) | ((ptrs | bitScan) << shift))
+            store8(bm, i, (load8(bm, i) & self._keep16[shift]) | ((ptrs | bitScan) << shift))
             return
         if size > _CACHE_MAX_SIZE:
             # Not cached. A large object is page-aligned (shift 0): written in chunks.

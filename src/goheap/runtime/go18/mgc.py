@@ -158,17 +158,45 @@ class GC(GCHooks):
         nothing preempts the goroutine and the world cannot stop until mallocgc
         returns (Go 1.8 sets ``mp.mallocing`` for the whole allocation, a large
         object's clearing included): see ``afterMalloc``."""
-        if ns > 0:
-            self._advance(ns)
+        if ns > 0:  # _advance(ns), on the per-allocation path without the call
+            self.clock.now += int(ns)
+            if self.procs > 1 and self.gcphase == _GCmark:
+                self._otherPs(ns)
 
     def afterMalloc(self, x: int) -> None:
         """The goroutine's next call after mallocgc: what waited for it runs now (x, in
         the caller's frame only, is kept by a cycle started here)."""
+        if self.procs == 1 and self._quiet(self.clock.now):
+            self.inflight = 0
+            return
         self.inflight = x
         try:
             self._preemption_point()
         finally:
             self.inflight = 0
+
+    def _quiet(self, now: int) -> bool:
+        """One P: nothing at this preemption point can act now (its tests, cheapest first).
+
+        Each test is the first one of what ``_preemption_point`` would run:
+        sysmon's preemption, bgsweep's next span, a sample, the forced GC, the
+        scavenger. Where bgsweep has nothing to sweep, its clock follows as
+        ``_background_sweep`` keeps it. This saves that chain of calls on
+        nearly every allocation.
+        """
+        if (
+            now - self.slice_start > forcePreemptNS
+            or now >= self.next_sample_ns
+            or now - self._last_gc_mono > forcegcperiod
+            or now - self.last_scavenge > scavengelimit // 2
+        ):
+            return False
+        if self.gcphase != _GCmark:
+            if self.h.sweepdone:
+                self.last_bgsweep = now
+            elif now - self.last_bgsweep > forcePreemptNS:
+                return False
+        return True
 
     def _advance(self, ns: float) -> None:
         """ns of the mutator's time pass; on more Ps the mark workers work meanwhile."""
