@@ -48,6 +48,10 @@ MAP_NORESERVE: Final = 0x4000  # Linux; Python 3.11's mmap module lacks the name
 
 #: The operating system's page (linux/amd64): the unit of a first-touch fault.
 OS_PAGE_SHIFT: Final = 12
+#: Zeros to clear from: a small object's clear copies a slice of these rather than
+#: making (and freeing) a zeroed bytes object of its size.
+_ZEROS_LEN: Final = 1 << 16
+_ZEROS: Final = memoryview(bytes(_ZEROS_LEN))
 
 # Where sysAlloc'd (non-arena) runtime memory is placed. Linux hands out
 # such mappings near the top of the user address space; the exact values
@@ -187,6 +191,8 @@ class ArenaMemory:
                 store64(words, w + 1, 0)
         elif n >= 1 << 16 and off % mmap.PAGESIZE == 0 and n % mmap.PAGESIZE == 0:
             self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
+        elif n <= _ZEROS_LEN:
+            self.bytes[off : off + n] = _ZEROS[:n]  # a copy, no new zeroed bytes object
         else:
             self.bytes[off : off + n] = bytes(n)
 

@@ -161,13 +161,12 @@ class MSpan:
     def allocated_indices(self) -> list[int]:
         """Indices of allocated slots: below freeindex, or with the alloc bit set."""
         n = self.nelems
-        if n == 0:
-            return []
-        bits = self.allocBits | ((1 << self.freeindex) - 1)
-        bits &= (1 << n) - 1
-        out: list[int] = []
-        while bits:
-            low = bits & -bits
-            out.append(low.bit_length() - 1)
-            bits ^= low
+        free = min(self.freeindex, n)
+        out = list(range(free))
+        # Bit by bit (bit: read in place when compiled), where peeling the lowest bit
+        # off a 512-bit allocBits made three new ints per slot.
+        bits = self.allocBits
+        for i in range(free, n):
+            if bit(bits, i):
+                out.append(i)
         return out

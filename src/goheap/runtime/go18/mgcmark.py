@@ -265,6 +265,9 @@ class Marker:
         for s in self.h.sweepSpans[(self.h.sweepgen // 2) % 2].spans:
             if s is None or s.state != MSpanInUse:
                 continue
+            # Only slot idx's own mark bit changes below (scanobject does not shade here),
+            # so what to skip is read once per span.
+            skip = s.deadBits | s.gcmarkBits
             for idx in s.allocated_indices():
-                if not ((s.deadBits | s.gcmarkBits) >> idx) & 1:
+                if not bit(skip, idx):
                     self._mark_slot_lifetime(s, idx)
