@@ -1,5 +1,5 @@
 /* goheap's native kernel: word and byte loads and stores of a memoryview, in place,
- * and bit tests and sets of an int bitmap.
+ * bit tests and sets of an int bitmap, and the trailing zeros of one (ctz64).
  *
  * What goheap.runtime.common.wordmem's four functions compile to (python -m
  * goheap.build registers them with mypyc as primitives). Each is exactly the

@@ -10,12 +10,13 @@ functions instead of subscripts:
   ``words[i] = v``;
 - ``load8(b, i)`` is ``b[i]`` and ``store8(b, i, v)`` is ``b[i] = v``.
 
-``bit(x, i)`` is ``(x >> i) & 1``, a test of an int bitmap, and
-``setbit(x, i)`` is ``x | (1 << i)``, the bitmap with bit i set.
+``bit(x, i)`` is ``(x >> i) & 1``, a test of an int bitmap,
+``setbit(x, i)`` is ``x | (1 << i)``, the bitmap with bit i set, and
+``ctz64(x)`` is sys.Ctz64, the index of x's lowest set bit (64 for 0).
 
 That is all they are, and all they are in pure Python (there the four
 are ``operator.getitem`` and ``operator.setitem``: one C call, no Python
-frame; ``bit`` and ``setbit`` are the expressions in functions). Their point is the
+frame; ``bit``, ``setbit`` and ``ctz64`` are the expressions in functions). Their point is the
 compiled build: ``python -m goheap.build`` teaches mypyc to emit each call
 as an inline C function (``wordmem.h``) that reads or writes the word in
 place, where a subscript would box the index and the value into Python
