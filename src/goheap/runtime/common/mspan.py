@@ -163,10 +163,18 @@ class MSpan:
         n = self.nelems
         free = min(self.freeindex, n)
         out = list(range(free))
-        # Bit by bit (bit: read in place when compiled), where peeling the lowest bit
-        # off a 512-bit allocBits made three new ints per slot.
-        bits = self.allocBits
-        for i in range(free, n):
-            if bit(bits, i):
-                out.append(i)
+        if free < n:
+            # The alloc bits a byte at a time: the set bits peeled off small ints, where
+            # peeling them off a 512-bit allocBits made three new ints per slot.
+            bits = self.allocBits
+            nbytes = (n + 7) >> 3
+            b = bits.to_bytes(max(nbytes, (bits.bit_length() + 7) >> 3), "little")
+            for j in range(free >> 3, nbytes):
+                v = b[j]
+                while v:
+                    low = v & -v
+                    i = (j << 3) + low.bit_length() - 1
+                    if free <= i < n:
+                        out.append(i)
+                    v ^= low
         return out
