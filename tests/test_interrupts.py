@@ -91,6 +91,29 @@ def test_the_worker_processes_end_with_the_command(command: str, signum: int) ->
     wait_for(lambda: all(gone(w) for w in workers), "the workers to end", timeout=5)
 
 
+def _stop_after_first(n: int) -> None:
+    raise Interrupted(signal.SIGTERM)
+
+
+def test_an_ended_pool_leaves_no_manager_thread_for_exit_to_wake() -> None:
+    """After an interrupt the pool's manager thread has ended, its wakeup pipe closed.
+
+    At exit ``concurrent.futures`` writes to the wakeup pipe of every manager
+    thread still on record; one still ending closes that pipe under the write
+    and Python prints a "Bad file descriptor" traceback under the one-line
+    message (CI, the what-if SIGTERM case above, once in some tens of runs).
+    """
+    import threading
+    from concurrent.futures.process import _ExecutorManagerThread
+
+    from goheap.parallel import map_processes
+
+    with pytest.raises(Interrupted):
+        map_processes(time.sleep, [0.0, 30.0, 30.0], 2, _stop_after_first)
+    managers = [t for t in threading.enumerate() if isinstance(t, _ExecutorManagerThread)]
+    assert managers == []
+
+
 def _record(tmp_path: Path, name: str) -> tuple[subprocess.Popen[str], Path]:
     out = tmp_path / name
     cmd = [*GOHEAP, "record", "churn", *LONG, "-o", str(out)]

@@ -42,6 +42,8 @@ def _worker_start() -> None:
 def _end_workers(pool: ProcessPoolExecutor) -> None:
     """End the pool now: what has not started is cancelled, what runs is terminated, unawaited."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    # shutdown() forgets the manager thread (sets the attribute to None): take it first.
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(OSError, ValueError):
@@ -56,9 +58,8 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
     # pipe. Let it finish now: at exit concurrent.futures wakes every manager
     # thread through that pipe, and a close racing that write printed "Exception
     # ignored ... Bad file descriptor" with a traceback under the one-line message.
-    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
-        manager.join(2.0)
+        manager.join(3.0)
 
 
 def map_processes(
