@@ -19,6 +19,7 @@ import pytest
 from rich.console import Console
 
 from goheap.errors import GoheapError
+from goheap.runtime.common.clock import CostModel
 from goheap.validate import toolchain
 from goheap.validate.allowance import (
     FINALIZER_FRAME,
@@ -32,10 +33,12 @@ from goheap.validate.cases import QUICK, Case, Settings, go_flags, make_cases
 from goheap.validate.compare import MISS, OK, UNAVAILABLE, compare_case, judge_exact, judge_spread
 from goheap.validate.figures import METRICS, from_memstats, from_oracle
 from goheap.validate.real import collect_real
-from goheap.validate.render import BEGIN, END, markdown, print_table, refresh_doc
+from goheap.validate.render import BEGIN, END, header, markdown, print_table, refresh_doc
 from goheap.validate.sim import collect_sim
 from goheap.validate.toolchain import GoSizeClasses, Programs, Toolchain
 from tests.jsonschema_check import schema_errors
+
+CALIBRATION = Path(__file__).parent / "data" / "calibrate" / "quick-go18-go127.json"
 
 # --- synthetic inputs ---------------------------------------------------------------
 
@@ -339,6 +342,28 @@ def test_simulation_mirrors_the_oracle_program() -> None:
     assert f["gc.LiveSizes"] == [64, 896]  # go1.8 classes: the objects and the 800-byte slice
 
 
+def test_simulation_runs_on_the_costs_it_is_given() -> None:
+    """--costs reaches the model's clock: timing figures move, counts stay exact."""
+    (case,) = make_cases(["churn"], quick=True, classes=None)
+    built_in = collect_sim(case, "go1.27").figures
+    dear_marks = collect_sim(case, "go1.27", costs=CostModel(mark_ns_per_object=2000.0)).figures
+    assert built_in is not None and dear_marks is not None
+    for counted in ("Mallocs", "TotalAlloc", "gc.HeapObjects", "gc.HeapAlloc"):
+        assert dear_marks[counted] == built_in[counted]
+    # Marks 200 times dearer run longer while the mutator allocates black: more of the heap
+    # is marked, so the goal that ends the workload is higher.
+    assert dear_marks["NextGC"] > built_in["NextGC"] * 1.05
+
+
+def test_header_names_a_calibration_and_only_a_calibration() -> None:
+    report = _report(compare_case("retain", [figs()], None, unavailable="n/a"))
+    assert "costs" not in header(report)
+    report["costs"] = {"name": "built-in", "file": None, "fields": {}}
+    assert "costs" not in header(report)
+    report["costs"] = {"name": "calibrated 2026-12-06", "file": "/c/cal.json", "fields": {}}
+    assert "simulated: profile go1.27, costs calibrated 2026-12-06 (/c/cal.json)" in header(report)
+
+
 def test_simulation_unavailable_is_a_reason_not_an_error() -> None:
     sim = collect_sim(Case("retain", {"size": 64, "count": 10, "pointers": 0}), "go0.1")
     assert sim.figures is None and sim.unavailable is not None
@@ -485,6 +510,7 @@ def test_user_mistakes_are_one_line_and_status_2(
         (["--gogc", "lots"], "--gogc 'lots': malformed GOGC"),
         (["--memlimit", "much"], "malformed GOMEMLIMIT"),
         (["--profile", "go1.9"], "'go1.9' is not one of 'go1.8', 'go1.27'"),
+        (["--costs", str(tmp_path / "cal.json")], "--costs "),
     ]
     expect_one_line_errors("validate", cases)
 
@@ -517,10 +543,12 @@ def test_validate_quick_end_to_end(
     assert case["sim"]["result"]["keep"].startswith("0xc4")  # an address, in hex (go1.8's arena)
     # Again, with the default profile: the runs come from the cache; the simulated column
     # is either the go1.27 model's or the reason it is unavailable.
-    assert goheap([*args, "--json", "-"]) == 0
+    assert report["costs"]["name"] == "built-in" and report["costs"]["file"] is None
+    assert goheap([*args, "--json", "-", "--costs", str(CALIBRATION)]) == 0
     again = json.loads(capsys.readouterr().out)
     (case,) = again["cases"]
     assert case["real"]["cached"] == 3 and again["profile"] == "go1.27"
+    assert schema_errors(again) == [] and again["costs"]["file"] == str(CALIBRATION)
     assert case["real"]["figures"] == report["cases"][0]["real"]["figures"]
     if case["sim"]["unavailable"]:
         assert all(r["sim"].startswith("unavailable: ") for r in case["rows"])

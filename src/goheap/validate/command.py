@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from goheap.cliopts import json_option, profile_option
+from goheap.cliopts import costs_option, json_option, profile_option
 from goheap.document import document, dumps
 from goheap.errors import GoheapError
 from goheap.options import parse_gogc, parse_memlimit
@@ -74,6 +74,7 @@ Examples:
     help="Binaries, Go's build cache and cached runs [default: ~/.cache/goheap].",
 )
 @click.option("--fresh", is_flag=True, help="Ignore cached runs (the new ones replace them).")
+@costs_option
 @click.option(
     "--oracle", metavar="DIR", help="The Go programs [default: tests/oracle of the checkout]."
 )
@@ -91,6 +92,7 @@ def validate(
     memlimit: str,
     cache_dir: str | None,
     fresh: bool,
+    costs: object,
     oracle: str | None,
     json_out: str | None,
     force: bool,
@@ -109,6 +111,10 @@ def validate(
     GOMEMLIMIT below and above the live heap, one and two Ps): each case sets
     its own GOGC, GOMEMLIMIT and GOMAXPROCS, and the held-out cases are
     counted apart from those the clock's costs were read from.
+
+    --costs simulates on a calibration `goheap calibrate` measured (on this
+    machine, against this Go): the real runs are the same, only the model's
+    clock changes.
     """
     from goheap.report.common import gogc_text
     from goheap.validate.cases import Settings, select_workloads
@@ -163,6 +169,7 @@ def validate(
         use_cache=not fresh,
         oracle=oracle,
         heavy=heavy,
+        costs=costs,
     )
     from goheap.progress import heartbeat
 

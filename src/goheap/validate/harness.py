@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goheap.costs import resolve_costs
 from goheap.profiles import DEFAULT_PROFILE
 from goheap.report.common import gogc_text
 from goheap.validate import go18
@@ -51,6 +52,7 @@ class Options:
     use_cache: bool = True  # reuse cached runs
     oracle: str | None = None
     heavy: bool = False  # the heavy cases (goheap.validate.heavy), each with its own settings
+    costs: object = None  # the model's clock: None (built-in), a calibration file or Costs
 
 
 def _no_step(label: str) -> AbstractContextManager[Any]:
@@ -84,6 +86,7 @@ def run_validation(
     log(f"  {'built' if programs.built else 'up to date'}: {programs.bindir}")
     run_settings = Settings(gogc=gogc_text(opts.gogc), memlimit=opts.memlimit)
     span_bytes = {classes.sizes[c]: classes.span_bytes[c] for c in range(1, len(classes.sizes))}
+    costs = resolve_costs(opts.costs)  # read once: every case runs on the same clock
     gate = QuietGate()  # one waiting budget for the whole validation
     out_cases = []
     all_rows = []
@@ -116,6 +119,7 @@ def run_validation(
                 settings.gogc_value(),
                 settings.memlimit,
                 procs=settings.gomaxprocs,
+                costs=costs,
             )
         if sim.unavailable:
             log(f"  simulation unavailable: {sim.unavailable}")
@@ -157,6 +161,7 @@ def run_validation(
             "source_hash": programs.source_hash,
         },
         "profile": opts.profile,
+        "costs": costs.to_dict(),
         "gogc": None if opts.heavy else gogc_text(opts.gogc),
         "memlimit": None if opts.heavy else opts.memlimit,
         "gomaxprocs": None if opts.heavy else 1,  # heavy: each case's own settings

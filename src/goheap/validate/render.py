@@ -62,20 +62,29 @@ def load_text(report: dict[str, Any]) -> str:
     return f", load {span}" + (f" on {cpus} CPUs" if cpus else "")
 
 
+def costs_text(report: dict[str, Any]) -> str:
+    """The title's ", costs NAME (FILE)" for a calibration; "" on the built-in costs."""
+    costs = report.get("costs") or {}
+    if not costs.get("file"):
+        return ""
+    return f", costs {costs['name']} ({costs['file']})"
+
+
 def header(report: dict[str, Any]) -> str:
     go = report["go"]
     limit = report["memlimit"]
+    simulated = f"simulated: profile {report['profile']}{costs_text(report)}"
     if report.get("heavy"):
         return (
             f"real: {go['version']} {go['target']}, {report['runs']} run(s) each"
-            f"{load_text(report)}; simulated: profile {report['profile']}; heavy cases, each "
+            f"{load_text(report)}; {simulated}; heavy cases, each "
             "with its own GOGC, GOMEMLIMIT and GOMAXPROCS"
         )
     return (
         f"real: {go['version']} {go['target']}, {report['runs']} run(s) each{load_text(report)}, "
         "GOMAXPROCS=1, "
         f"GOGC={report['gogc']}, GOMEMLIMIT={'off' if limit is None else limit}; "
-        f"simulated: profile {report['profile']}" + (" (quick set)" if report["quick"] else "")
+        f"{simulated}" + (" (quick set)" if report["quick"] else "")
     )
 
 

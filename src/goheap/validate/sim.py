@@ -78,15 +78,18 @@ def collect_sim(
     memlimit: int | None = None,
     *,
     procs: int = 1,
+    costs: object = None,
 ) -> SimResult:
     """Simulate the case once with `profile` on `procs` Ps; never raises for an unavailable
-    model."""
+    model. ``costs``: the clock's (``goheap.costs.resolve_costs``; None: built in)."""
     from goheap.runner import RunOptions, Session
 
     started = time.perf_counter()
     workload = get_workload(case.workload)
     try:
-        session = Session(RunOptions(profile=profile, procs=procs, gogc=gogc, memlimit=memlimit))
+        session = Session(
+            RunOptions(profile=profile, procs=procs, gogc=gogc, memlimit=memlimit, costs=costs)
+        )
     except GoheapError as e:
         return SimResult(None, str(e))
     heap = session.heap
