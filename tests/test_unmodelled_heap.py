@@ -9,7 +9,16 @@ Expected figures come from the live runtimes:
   one P and 20,056 with two;
 - the churn twin (tests/oracle/churn, -k 10000) reads 136,032 bytes of
   heap scan work per cycle on Go 1.27.3; Go 1.8's churn twin 124,592 and
-  its large twin (-window 8) 45,072 (W_a).
+  its large twin (-window 8) 45,072 (W_a);
+- where the drain reaches a program's 80,000-byte array of pointers (10,000
+  slots, an 81,920-byte object): Go 1.27.3 built with ``-overlay`` over a
+  ``mgcmark.go`` that prints each object's scan work in ``gcDrain``, a
+  forced GC. The minimal program above with such an array: the array's
+  scan ends at 108,472 bytes of heap scan work (three runs); the churn
+  twin at -k 10000: at 123,160. Go 1.8 (a copy whose ``gcDrain`` and
+  ``gcDrainN`` print the same), every background cycle: the first assist
+  stops at the array's end, 88,400 in the minimal program, 88,528 in the
+  churn twin.
 """
 
 from __future__ import annotations
@@ -77,8 +86,22 @@ def test_unmodelled_heap_scan_is_a_non_negative_integer() -> None:
         for bad in (-1, 1.5, "x"):
             with pytest.raises(GoheapError, match="set_unmodelled_heap_scan"):
                 h.set_unmodelled_heap_scan(bad)
-        h.set_unmodelled_heap_scan(1000)
-        assert h.gc_.program_heap_scan == 1000
+        for bad_first in (-1, 1001, 2.5):
+            with pytest.raises(GoheapError, match="set_unmodelled_heap_scan"):
+                h.set_unmodelled_heap_scan(1000, bad_first)
+        h.set_unmodelled_heap_scan(1000, 400)
+        assert h.gc_.program_heap_scan == 1000 and h.gc_.program_heap_scan_first == 400
+
+
+@pytest.mark.parametrize(("profile", "ring_end"), [("go1.27", 123_160), ("go1.8", 88_528)])
+def test_the_churn_twins_ring_is_drained_where_go_drains_it(profile: str, ring_end: int) -> None:
+    """The runtime's and the harness's objects Go reaches first come before the ring."""
+    with Heap(profile=profile) as h:
+        hold_harness(h)
+        w = get_workload("churn")
+        w.run(h, {**w.defaults(), "k": 10_000, "steps": 20_000})
+        h.gc()
+        assert h.gc_.pieces.ends[0] == ring_end
 
 
 def test_scan_pieces_round_a_drain_up_to_the_end_of_its_object() -> None:
@@ -90,13 +113,19 @@ def test_scan_pieces_round_a_drain_up_to_the_end_of_its_object() -> None:
     assert p.round_up(65_536) == 80_100
     assert p.round_up(80_100) == 80_100
     assert p.round_up(80_101) == 80_100 + PIECE_MIN
+    p.shift(1000)  # 1,000 units of other objects drained before all of them
+    assert p.round_up(1100) == 1100
+    assert p.round_up(65_536) == 81_100
+    assert p.round_up(81_101) == 81_100 + PIECE_MIN
 
 
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
     """gcDrainN checks its goal between objects: an assist asked for 64 KiB of scan
-    work (gcOverAssistWork) that starts on an 80,000-byte array of pointers scans all
-    of it (Go 1.8 and Go 1.27 scan objects up to 128 KiB whole)."""
+    work (gcOverAssistWork) that reaches an 80,000-byte array of pointers scans all
+    of it (Go 1.8 and Go 1.27 scan objects up to 128 KiB whole). Some of the
+    runtime's own objects come first: the assist ends where the array does, as in
+    the instrumented live runtimes (108,472 and 88,400 units of heap scan work)."""
     with Heap(profile=profile, gogc=100) as h:
         gc = h.gc_
         ring = h.make(POINTER, 10_000)
@@ -110,4 +139,4 @@ def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
         left = gc.work_remaining
         gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
         gc.gcAssistAlloc()
-        assert left - gc.work_remaining == 80_000 + 1920 * (profile == "go1.27")
+        assert left - gc.work_remaining == (108_472 if profile == "go1.27" else 88_400)

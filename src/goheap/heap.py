@@ -303,19 +303,24 @@ class Heap:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
 
-    def set_unmodelled_heap_scan(self, nbytes: object) -> None:
+    def set_unmodelled_heap_scan(self, nbytes: object, first: object = 0) -> None:
         """The program holds live heap objects the model does not allocate (a test
         harness's flags and buffers, say): every GC cycle from now on scans nbytes more
         of heap, as their scan work (``/gc/scan/heap:bytes`` of the Go program with an
-        empty workload, less what the model has). Not recorded in traces."""
+        empty workload, less what the model has). ``first`` of those bytes Go's drain
+        reaches before the program's own heap objects, which
+        moves where assists and workers stop. Not recorded in traces."""
         if self._closed:
             self._closed_error("set_unmodelled_heap_scan")
         n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")
-        if n < 0:
+        k = int_arg(first, "set_unmodelled_heap_scan: first")
+        if n < 0 or not 0 <= k <= n:
             raise GoheapError(
-                f"set_unmodelled_heap_scan: nbytes must be a non-negative integer, got {n!r}"
+                "set_unmodelled_heap_scan: nbytes must be a non-negative integer and first "
+                f"between 0 and nbytes, got nbytes={n!r} first={k!r}"
             )
         self._collector.program_heap_scan = n
+        self._collector.program_heap_scan_first = k
 
     def set_memory_limit(self, limit: object) -> int:
         """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""

@@ -56,6 +56,13 @@ toolchain and machine, docs/go1.27-notes.md §11):
   allocate (Ms, Ps, Gs, init-time tables): a minimal program's
   ``/gc/scan/heap:bytes`` (38008 with one P, 60728 with two), less the
   mark-worker objects the model allocates (496 per P);
+  ``runtime_heap_scan_first`` = 26552: how much of it Go's drain reaches
+  before the program's own heap objects. A runtime instrumented through
+  ``go build -overlay`` (a print of each root job's and each object's and
+  span's scan work in ``gcDrain``/``gcDrainN``) ran that minimal program
+  with an 80,000-byte pointer array of its own: its forced GC scanned
+  26,552 bytes of the runtime's objects, then the array, then the other
+  11,424-14,072 (three runs);
 - ``dense_span_scan``: Green Tea scans dense spans with
   ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
   which counts whole objects as scan work;
@@ -164,6 +171,7 @@ class Go127Runtime(Runtime):
             worker_allocs=prof.gc_worker_allocs,
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
+            runtime_heap_scan_first=prof.runtime_heap_scan_first_for(opts.procs),
         )
         self.gc_: GC = GC(
             self.mheap,
@@ -421,6 +429,7 @@ GO127 = Go127Profile(
     memstats_by_size_len=61,
     runtime_heap_scan=37512,
     runtime_heap_scan_per_p=22224,
+    runtime_heap_scan_first=26552,
     page_cache_pages=64,
     mspancache_cap=128,
     green_tea_gc=True,

@@ -22,6 +22,12 @@ The collector's ``runtime_heap_scan`` = 10264 and ``runtime_heap_scan_per_p``
 = 9792: heap scan work per cycle of the runtime's own objects, which the
 model does not allocate -- a minimal program's scan work per background
 cycle (``GODEBUG=gcpacertrace=1``'s W_a: 10264 with one P, 20056 with two).
+``runtime_heap_scan_first`` = 8400: how much of it Go 1.8's drain reaches
+before the program's own objects. A copy of Go 1.8 whose ``gcDrain`` and
+``gcDrainN`` print each object's scan work ran such a program with an
+80,000-byte pointer array of its own: every background cycle's first
+assist scanned 8,400 bytes of the runtime's objects, then the array, and
+stopped there (88,400 units); the runtime's other 5,288 came after.
 
 ``Go18Runtime`` builds Go 1.8's runtime whole, in the order ``schedinit``
 does: ``mallocinit`` (the contiguous arena reservation, ``mheap.init``),
@@ -94,6 +100,7 @@ class Go18Runtime(Runtime):
             cost=cost,
             gctrace=opts.gctrace,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
+            runtime_heap_scan_first=prof.runtime_heap_scan_first_for(opts.procs),
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).
@@ -248,4 +255,5 @@ GO18 = Go18Profile(
     memstats_by_size_len=61,
     runtime_heap_scan=10264,
     runtime_heap_scan_per_p=9792,
+    runtime_heap_scan_first=8400,
 )

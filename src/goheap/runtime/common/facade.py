@@ -98,6 +98,10 @@ class Collector:
     # many Ps) and the program's (Heap.set_unmodelled_heap_scan).
     runtime_heap_scan: int
     program_heap_scan: int
+    # Of each, the part Go's drain reaches before the program's own heap objects
+    # (measured on each runtime: docs/model.md).
+    runtime_heap_scan_first: int
+    program_heap_scan_first: int
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock, run background work."""

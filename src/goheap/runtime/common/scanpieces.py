@@ -16,8 +16,11 @@ drain's end out of such an object to the object's end. Smaller objects
 are not recorded: their remainder (under 4 KiB) is below the precision
 of the assists' and workers' goals (``gcCreditSlack`` is 2,000 units).
 Simplification: the order is the snapshot's, not the runtime's work
-queues', and the heap scan work of objects the model does not allocate
-(``runtime_heap_scan``) comes after the modelled objects', as small ones.
+queues'. The heap scan work of objects the model does not allocate (the
+runtime's own, ``runtime_heap_scan``, and a harness's,
+``Heap.set_unmodelled_heap_scan``) counts as small objects: the part Go
+drains before the program's objects comes first (``shift``: the recorded
+objects move back by it), the rest after them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ class ScanPieces:
         (units scanned so far); the markers test the size, on their hot path."""
         self.starts.append(end - size)
         self.ends.append(end)
+
+    def shift(self, units: int) -> None:
+        """units of other scan work come before every recorded object."""
+        self.starts = [s + units for s in self.starts]
+        self.ends = [e + units for e in self.ends]
 
     def round_up(self, pos: float) -> float:
         """pos, or the end of the recorded object that pos falls inside."""

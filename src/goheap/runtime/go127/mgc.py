@@ -154,6 +154,7 @@ class GCParams:
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
     runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
+    runtime_heap_scan_first: int = 0  # of it, drained before the program's objects
 
 
 def _mcache(p: P) -> MCache:
@@ -269,6 +270,8 @@ class GC(Collector):
         self.skip_quiet_wakes = True
         self.runtime_heap_scan = params.runtime_heap_scan
         self.program_heap_scan = 0
+        self.runtime_heap_scan_first = params.runtime_heap_scan_first
+        self.program_heap_scan_first = 0
 
         controller.addGlobals(params.globals_scan)
 
@@ -1003,8 +1006,16 @@ class GC(Collector):
         m.finishSpans()
         res = m.result
         # Live objects the model does not allocate are scanned too (simplified:
-        # their scan work only, reached with the heap's, no objects greyed).
+        # their scan work only, no objects greyed). Go's drain reaches most of them
+        # before the program's own heap objects (an instrumented runtime's drain
+        # order, docs/model.md): that part goes first, the program's large objects
+        # after it, so the drains' ends fall where Go's do.
         res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
+        first = min(self.runtime_heap_scan_first, self.runtime_heap_scan) + min(
+            self.program_heap_scan_first, self.program_heap_scan
+        )
+        if first:
+            res.pieces.shift(first)
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked

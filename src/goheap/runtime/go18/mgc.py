@@ -78,10 +78,13 @@ class GC(GCHooks):
         cost: CostModel,
         gctrace: Callable[[str], None] | None = None,
         runtime_heap_scan: int = 0,
+        runtime_heap_scan_first: int = 0,
     ) -> None:
         self.h = h
         self.runtime_heap_scan = runtime_heap_scan
         self.program_heap_scan = 0
+        self.runtime_heap_scan_first = runtime_heap_scan_first
+        self.program_heap_scan_first = 0
         self.stats = h.stats
         self.clock = h.clock
         self.mprof = mprof
@@ -646,8 +649,14 @@ class GC(GCHooks):
         m.drain()
         res = m.result
         # Live objects the model does not allocate are scanned too (simplified:
-        # their scan work only, no objects greyed).
+        # their scan work only, no objects greyed); the part Go's drain reaches
+        # before the program's objects goes first (docs/model.md).
         res.scanWork += self.runtime_heap_scan + self.program_heap_scan
+        first = min(self.runtime_heap_scan_first, self.runtime_heap_scan) + min(
+            self.program_heap_scan_first, self.program_heap_scan
+        )
+        if first:
+            res.pieces.shift(first)
         self.bytesMarked += res.bytesMarked
         assert self.cur is not None
         self.cur.scanWork = res.scanWork

