@@ -307,9 +307,9 @@ class Heap:
         """The program holds live heap objects the model does not allocate (a test
         harness's flags and buffers, say): every GC cycle from now on scans nbytes more
         of heap, as their scan work (``/gc/scan/heap:bytes`` of the Go program with an
-        empty workload, less what the model has). ``first`` of those bytes Go's drain
-        reaches before the program's own heap objects, which
-        moves where assists and workers stop. Not recorded in traces."""
+        empty workload, less what the model has). Go's drain reaches ``first`` of those
+        bytes before the program's own heap objects, which moves where assists and
+        workers stop (docs/model.md). Not recorded in traces."""
         if self._closed:
             self._closed_error("set_unmodelled_heap_scan")
         n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")
