@@ -81,6 +81,15 @@ def test_the_go18_twins_scan_what_the_live_twins_do(
         assert abs(background[-1] - live) <= live * 0.005
 
 
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_the_runtimes_first_part_is_part_of_its_heap_scan(profile: str) -> None:
+    """The collectors shift the scan pieces by it without clamping: it must fit."""
+    from goheap.profiles import get_profile
+
+    prof = get_profile(profile)
+    assert 0 < prof.runtime_heap_scan_first <= prof.runtime_heap_scan
+
+
 def test_unmodelled_heap_scan_is_a_non_negative_integer() -> None:
     with Heap() as h:
         for bad in (-1, 1.5, "x"):

@@ -171,7 +171,7 @@ class Go127Runtime(Runtime):
             worker_allocs=prof.gc_worker_allocs,
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
-            runtime_heap_scan_first=prof.runtime_heap_scan_first_for(opts.procs),
+            runtime_heap_scan_first=prof.runtime_heap_scan_first,
         )
         self.gc_: GC = GC(
             self.mheap,

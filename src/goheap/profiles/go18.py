@@ -100,7 +100,7 @@ class Go18Runtime(Runtime):
             cost=cost,
             gctrace=opts.gctrace,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
-            runtime_heap_scan_first=prof.runtime_heap_scan_first_for(opts.procs),
+            runtime_heap_scan_first=prof.runtime_heap_scan_first,
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).

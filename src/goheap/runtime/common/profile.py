@@ -68,17 +68,13 @@ class Profile:
     # objects), with one P and for each further P.
     runtime_heap_scan: int
     runtime_heap_scan_per_p: int
-    # How much of runtime_heap_scan Go drains before the program's own heap
-    # objects (the rest, and the per-P part, after them).
+    # How much of runtime_heap_scan (at most all of it) Go drains before the
+    # program's own heap objects; the rest, and the per-P part, come after them.
     runtime_heap_scan_first: int
 
     def runtime_heap_scan_for(self, procs: int) -> int:
         """The runtime's own unmodelled heap scan work per cycle with procs Ps."""
         return self.runtime_heap_scan + self.runtime_heap_scan_per_p * (procs - 1)
-
-    def runtime_heap_scan_first_for(self, procs: int) -> int:
-        """Of runtime_heap_scan_for(procs), the work drained before the program's objects."""
-        return min(self.runtime_heap_scan_first, self.runtime_heap_scan)
 
     @cached_property
     def sizeclasses(self) -> SizeClasses:

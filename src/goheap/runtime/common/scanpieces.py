@@ -49,6 +49,8 @@ class ScanPieces:
 
     def shift(self, units: int) -> None:
         """units of other scan work come before every recorded object."""
+        if not units:
+            return
         self.starts = [s + units for s in self.starts]
         self.ends = [e + units for e in self.ends]
 

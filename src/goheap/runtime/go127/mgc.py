@@ -154,7 +154,7 @@ class GCParams:
     worker_allocs: tuple[tuple[int, bool], ...]  # per P: (size, pointerful)
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
     runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
-    runtime_heap_scan_first: int = 0  # of it, drained before the program's objects
+    runtime_heap_scan_first: int  # of it, drained before the program's objects
 
 
 def _mcache(p: P) -> MCache:
@@ -1011,11 +1011,7 @@ class GC(Collector):
         # order, docs/model.md): that part goes first, the program's large objects
         # after it, so the drains' ends fall where Go's do.
         res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
-        first = min(self.runtime_heap_scan_first, self.runtime_heap_scan) + min(
-            self.program_heap_scan_first, self.program_heap_scan
-        )
-        if first:
-            res.pieces.shift(first)
+        res.pieces.shift(self.runtime_heap_scan_first + self.program_heap_scan_first)
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked

@@ -652,11 +652,7 @@ class GC(GCHooks):
         # their scan work only, no objects greyed); the part Go's drain reaches
         # before the program's objects goes first (docs/model.md).
         res.scanWork += self.runtime_heap_scan + self.program_heap_scan
-        first = min(self.runtime_heap_scan_first, self.runtime_heap_scan) + min(
-            self.program_heap_scan_first, self.program_heap_scan
-        )
-        if first:
-            res.pieces.shift(first)
+        res.pieces.shift(self.runtime_heap_scan_first + self.program_heap_scan_first)
         self.bytesMarked += res.bytesMarked
         assert self.cur is not None
         self.cur.scanWork = res.scanWork
