@@ -362,6 +362,8 @@ def test_header_names_a_calibration_and_only_a_calibration() -> None:
     assert "costs" not in header(report)
     report["costs"] = {"name": "calibrated 2026-12-06", "file": "/c/cal.json", "fields": {}}
     assert "simulated: profile go1.27, costs calibrated 2026-12-06 (/c/cal.json)" in header(report)
+    report["costs"] = {"name": "custom", "file": None, "fields": {}}  # a CostModel from code
+    assert header(report).endswith("simulated: profile go1.27, costs custom (quick set)")
 
 
 def test_simulation_unavailable_is_a_reason_not_an_error() -> None:

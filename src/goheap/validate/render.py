@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from goheap.costs import BUILT_IN
 from goheap.profiles import DEFAULT_PROFILE
 from goheap.report.console import stdout_console
 from goheap.report.fit import Col, min_width, print_fitted, print_title, wrap_items
@@ -63,11 +64,13 @@ def load_text(report: dict[str, Any]) -> str:
 
 
 def costs_text(report: dict[str, Any]) -> str:
-    """The title's ", costs NAME (FILE)" for a calibration; "" on the built-in costs."""
+    """The title's ", costs NAME (FILE)": any costs but the built-in ones, named as a run does."""
     costs = report.get("costs") or {}
-    if not costs.get("file"):
+    name = costs.get("name", BUILT_IN)
+    if name == BUILT_IN:
         return ""
-    return f", costs {costs['name']} ({costs['file']})"
+    file = costs.get("file")
+    return f", costs {name}" + (f" ({file})" if file else "")
 
 
 def header(report: dict[str, Any]) -> str:
