@@ -1,9 +1,10 @@
 /* goheap's native kernel: word and byte loads and stores of a memoryview, in place,
  * bit tests and sets of an int bitmap, and the trailing zeros of one (ctz64).
  *
- * What goheap.runtime.common.wordmem's four functions compile to (python -m
- * goheap.build registers them with mypyc as primitives). Each is exactly the
- * memoryview subscript it replaces:
+ * What goheap.runtime.common.wordmem's functions compile to (python -m
+ * goheap.build registers them with mypyc as primitives). The four on
+ * memoryviews are each exactly the subscript they replace (bit, setbit and
+ * ctz64, further down, the int expressions theirs):
  *
  *   GoheapMem_Load64(words, i)     words[i]        (format "Q")
  *   GoheapMem_Store64(words, i, v) words[i] = v
