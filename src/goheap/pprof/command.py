@@ -129,7 +129,8 @@ Examples:
     default=None,
     metavar="SIZE/s|max",
     help="What-if: bytes the program allocates per second of its CPU "
-    "[default: the profile's own rate if it has a duration, else 100MiB/s].",
+    "[default: the profile's own rate if it has a duration, else inferred from its "
+    "floating garbage (--inuse marked, young sites), else 100MiB/s].",
 )
 @click.option(
     "--inuse",

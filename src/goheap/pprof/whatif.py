@@ -3,8 +3,9 @@
 A profile holds no program, only counts, so :func:`build_workload` makes a
 synthetic one from an :class:`~goheap.pprof.analyze.Analysis`:
 
-1. **the live set**: the profile's in-use objects, one allocation per
-   object at its slot size, never freed. Pointer-free (an 8-byte slot is
+1. **the live set**: the profile's in-use objects, less the floating
+   garbage a marked heap holds (``--inuse``, ``goheap.pprof.liveset``),
+   one allocation per object at its slot size, never freed. Pointer-free (an 8-byte slot is
    one pointer, as it must be, see ``goheap.pprof.analyze``): the
    collector runs in *lifetime* mode (deaths are declared), so pointers
    change only the scan work, not which objects die. The scan work is not
@@ -31,8 +32,10 @@ mutator CPU (``gc_.mutator_ran``), so the program allocates ``alloc_rate``
 bytes per second of its CPU. It matters: objects allocated while a cycle
 marks are allocated black and count as marked, so the faster a program
 allocates, the higher its next heap goal. A profile with a duration (a
-delta profile, ``?seconds=N``) gives its own rate; otherwise
-:data:`DEFAULT_ALLOC_RATE` (100 MiB/s) is assumed and said; ``None`` means
+delta profile, ``?seconds=N``) gives its own rate; otherwise it is
+inferred from the profile's floating garbage where its young sites show
+it (``goheap.pprof.liveset``), else :data:`DEFAULT_ALLOC_RATE` (100 MiB/s)
+is assumed and said; ``None`` means
 back to back (only mallocgc's own cost: the most allocation-intense
 program with this mix).
 
