@@ -5,10 +5,11 @@ synthetic one from an :class:`~goheap.pprof.analyze.Analysis`:
 
 1. **the live set**: the profile's in-use objects, less the floating
    garbage a marked heap holds (``--inuse``, ``goheap.pprof.liveset``),
-   one allocation per object at its slot size, never freed. Pointer-free (an 8-byte slot is
-   one pointer, as it must be, see ``goheap.pprof.analyze``): the
-   collector runs in *lifetime* mode (deaths are declared), so pointers
-   change only the scan work, not which objects die. The scan work is not
+   one allocation per object at its slot size, never freed.
+   Pointer-free (an 8-byte slot is one pointer, as it must be, see
+   ``goheap.pprof.analyze``): the collector runs in *lifetime* mode
+   (deaths are declared), so pointers change only the scan work, not
+   which objects die. The scan work is not
    nothing, though: every live object is reachable, so some pointer slot
    in the heap holds it. **The index** stands for those slots: an array
    of one pointer per live object (``INDEX_SLOT`` bytes each, as a
