@@ -16,21 +16,19 @@ for the same settings, five ways (``--variants``):
   measured (TotalAlloc per second of mutator CPU);
 - ``mpr1``: a profile written with ``MemProfileRate = 1`` (exact counts; that
   run allocates about 4x slower, profiling every allocation), default rate;
-- ``mpr1-rate``: that profile with the rate measured in a default-rate run;
-- ``rate+fix``: as ``rate``, with the live set corrected as proposed for
-  ``whatif.py`` (a prototype here, not what goheap does): the profile's
-  in-use objects are the marked heap of one cycle, live objects plus what was
-  allocated while it marked, and the what-if adds its own such objects on
-  top; so one calibration run at GOGC=100 measures the what-if's own
-  floating garbage (mean marked heap minus the live set) and that many bytes,
-  in the stream's size mix, are taken out of the live set.
+- ``mpr1-rate``: that profile with the rate measured in a default-rate run.
+
+(Each what-if reads the profile's in-use objects as a marked heap, as
+``goheap analyze`` does by default: ``--inuse marked``. The old
+``rate+fix`` variant prototyped that; it is what goheap does now.)
 
 It prints, per setting and figure, the real min-max over the runs, each
 prediction (min-max over ``--profiles`` profiles) and its ratio to the real
 median.
 
-    python benchmarks/bench_whatif.py [--runs 5] [--profiles 3] [--quick] [--json out.json]
-                                      [--variants default,mpr1] [--keep DIR]
+    python benchmarks/bench_whatif.py [--runs 5] [--profiles 3] [--quick | --heavy]
+                                      [--json out.json] [--variants default,mpr1] [--keep DIR]
+                                      [--cycles N]
 
 By default the what-if sizes itself, as ``goheap analyze`` does;
 ``--budget N`` or ``--old-budget`` (2,000,000, ``--quick`` 400,000) fix
@@ -43,7 +41,6 @@ cycles each setting rests on are printed above the table.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
@@ -57,13 +54,7 @@ from typing import Any
 
 from goheap.pprof.analyze import analyze
 from goheap.pprof.reader import read_heap_profile
-from goheap.pprof.whatif import (
-    Setting,
-    SyntheticWorkload,
-    build_workload,
-    run_setting,
-    run_whatif,
-)
+from goheap.pprof.whatif import DEFAULT_CYCLES, Setting, run_whatif
 from goheap.validate.toolchain import (
     Toolchain,
     default_cache_dir,
@@ -78,9 +69,13 @@ MIB = 1 << 20
 #: what-if sized itself: ``--old-budget``; by default the what-if sizes each setting)
 FULL = ({"capacity": 16384, "requests": 400_000}, 64 * MIB, 2_000_000)
 QUICK = ({"capacity": 4096, "requests": 100_000}, 24 * MIB, 400_000)
+#: ``--heavy``: a live set the size of a real service's (about 125 MiB), issue 11's
+#: scale; GOGC up to 400, the limit about 1.5x the live set.
+HEAVY = ({"capacity": 65536, "requests": 1_600_000}, 192 * MIB, 2_000_000)
 GOGCS = (50, 100, 200)
+HEAVY_GOGCS = (50, 100, 200, 400)
 FIGURES = ("gcs_per_gib", "peak_HeapInuse", "peak_HeapSys", "NextGC")
-VARIANTS = ("default", "rate", "mpr1", "mpr1-rate", "rate+fix")
+VARIANTS = ("default", "rate", "mpr1", "mpr1-rate")
 
 
 def build_whatif(tc: Toolchain, oracle: Path, cache: Path) -> Path:
@@ -145,46 +140,17 @@ def inuse_bytes(profile: Path) -> int:
 
 
 def predict(
-    profile: Path, alloc_rate: float | str | None, settings: list[Setting], budget: int | None
+    profile: Path,
+    alloc_rate: float | str | None,
+    settings: list[Setting],
+    budget: int | None,
+    cycles: int = DEFAULT_CYCLES,
 ) -> list[dict[str, Any]]:
     """The what-if's run per setting (as ``goheap analyze --gogc/--memlimit`` computes it)."""
     analysis = analyze(read_heap_profile(profile), "go1.27")
-    w = run_whatif(analysis, settings, budget=budget, alloc_rate=alloc_rate, jobs=1)
+    w = run_whatif(analysis, settings, budget=budget, alloc_rate=alloc_rate, jobs=1, cycles=cycles)
     keep = ("stream_gcs", "wall_s", "cycles", "live_scale", "stream_objects")
     return [{**r["predicted"], **{k: r.get(k) for k in keep}} for r in w.runs]
-
-
-def without_floating_garbage(work: SyntheticWorkload, gogc: int = 100) -> SyntheticWorkload:
-    """The workload with its live set less the what-if's own floating garbage at gogc.
-
-    The marked heap of each stream cycle is its new goal over ``1 + gogc/100``
-    (the first stream cycle left out); what it exceeds the live set by is taken
-    from the live counts in proportion to the stream's size mix.
-    """
-    r = run_setting(work, Setting(gogc))
-    first = r["after_live"]["NumGC"] + 1
-    goals = [t["NextGC"] for t in r["timeline"] if t["event"] == "gc_end" and t["NumGC"] > first]
-    floating = statistics.mean(goals) / (1 + gogc / 100) - work.live_bytes
-    if floating <= 0:
-        return work
-    mix = work.stream or work.mix  # a sized workload has no fixed stream: its mix
-    mix_bytes = sum(k * n for k, n in mix)
-    cut = {k: floating * n / mix_bytes for k, n in mix}
-    live = [(k, max(0, n - round(cut.get(k, 0.0)))) for k, n in work.live]
-    return dataclasses.replace(work, live=tuple((k, n) for k, n in live if n))
-
-
-def predict_fixed(
-    profile: Path, alloc_rate: float, settings: list[Setting], budget: int | None
-) -> list[dict[str, Any]]:
-    """``predict`` with :func:`without_floating_garbage` applied to the workload."""
-    analysis = analyze(read_heap_profile(profile), "go1.27")
-    work = without_floating_garbage(build_workload(analysis, budget, alloc_rate=alloc_rate))
-    out = []
-    for s in settings:
-        r = run_setting(work, s)
-        out.append({**r["predicted"], "stream_gcs": r["stream_gcs"], "wall_s": r["wall_s"]})
-    return out
 
 
 def span(values: list[float]) -> tuple[float, float, float]:
@@ -246,12 +212,23 @@ def main() -> int:
     ap.add_argument(
         "--old-budget", action="store_true", help="the fixed budget of before sizing (see FULL)"
     )
-    ap.add_argument("--quick", action="store_true", help="a 4x smaller live set and run")
+    size = ap.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a 4x smaller live set and run")
+    size.add_argument(
+        "--heavy", action="store_true", help="a 4x larger live set and run, GOGC up to 400"
+    )
     ap.add_argument("--variants", default=",".join(VARIANTS), help="predictions to make")
+    ap.add_argument(
+        "--cycles",
+        type=int,
+        default=DEFAULT_CYCLES,
+        help=f"steady cycles per what-if setting (default {DEFAULT_CYCLES}, as goheap analyze)",
+    )
     ap.add_argument("--json", help="also write everything as JSON here")
     ap.add_argument("--keep", metavar="DIR", help="keep the heap profiles in DIR")
     args = ap.parse_args()
-    flags, limit, budget = QUICK if args.quick else FULL
+    flags, limit, budget = QUICK if args.quick else HEAVY if args.heavy else FULL
+    gogcs = HEAVY_GOGCS if args.heavy else GOGCS
     budget = args.budget or (budget if args.old_budget else None)
     variants = [v for v in args.variants.split(",") if v]
     if unknown := set(variants) - set(VARIANTS):
@@ -260,7 +237,7 @@ def main() -> int:
     cache = default_cache_dir()
     exe = build_whatif(tc, find_oracle_dir(None), cache)
     env = tc.build_env(cache)
-    settings = [Setting(g) for g in GOGCS] + [Setting(100, limit)]
+    settings = [Setting(g) for g in gogcs] + [Setting(100, limit)]
     nprof = min(args.profiles, args.runs)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-whatif-") as tmpdir:
@@ -293,10 +270,9 @@ def main() -> int:
             asks = {"default": (prof, "profile"), "rate": (prof, rate)}
             asks |= {"mpr1": (p1, "profile"), "mpr1-rate": (p1, rate)}
             for v in variants:
-                if v == "rate+fix":
-                    predicted[v].append(predict_fixed(prof, rate, settings, budget))
-                else:
-                    predicted[v].append(predict(*asks[v], settings=settings, budget=budget))
+                predicted[v].append(
+                    predict(*asks[v], settings=settings, budget=budget, cycles=args.cycles)
+                )
     first = real[settings[0].label][0]
     result: dict[str, Any] = {
         "go_version": first["go_version"],

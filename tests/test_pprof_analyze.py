@@ -294,21 +294,26 @@ def churny() -> HeapProfile:
 def test_build_workload_follows_the_freed_mix() -> None:
     a = analyze(churny(), "go1.27")
     w = build_workload(a, budget=12_200)
-    assert w.live == ((64, 2000), (4096, 200)) and w.live_scale == 1.0
+    # The live objects give the index its 8 bytes each: 2,200 x 947,200 / (947,200 + 8 x 2,200)
+    # = 2,160 of them, in the profile's 10:1, and the index holds 2,160 slots.
+    assert w.live == ((64, 1964), (4096, 196)) and w.live_scale == 1.0
+    assert w.index_bytes == 8 * 2160 and w.inuse_bytes == 947_200
+    assert abs(w.live_bytes - w.inuse_bytes) < 4096 + 8  # within one object
     assert w.stream_source == "freed"
-    assert w.stream == ((1024, 6667), (2048, 3333))  # 10,000 split 2:1
-    assert w.stream_objects == 12_200 - 2200
+    assert w.stream == ((1024, 6693), (2048, 3347))  # 10,040 split 2:1
+    assert w.stream_objects == 12_200 - 2160
     assert w.stream_scale == pytest.approx(w.stream_bytes / (20_000 * 1024 + 10_000 * 2048))
     live = _shuffled(w.live, XorShift64(w.seed))
-    assert sorted(live) == sorted([64] * 2000 + [4096] * 200)
+    assert sorted(live) == sorted([64] * 1964 + [4096] * 196)
     assert _shuffled(w.live, XorShift64(w.seed)) == live  # deterministic
     # Too big a live set: scaled to half the budget.
     big = build_workload(a, budget=2_000)
-    assert big.live_objects == 1000 and big.live_scale == pytest.approx(1000 / 2200)
-    assert big.live == ((64, 909), (4096, 91))
+    assert big.live_scale == pytest.approx(1000 / 2200)
+    assert big.live == ((64, 893), (4096, 89))  # 909:91, then room for the index
     # Nothing freed: the allocations' mix stands in.
     still = build_workload(analyze(prof(smp("main.x", 64, 500)), "go1.27"), budget=1000)
-    assert still.stream_source == "alloc" and still.stream == ((64, 500),)
+    # (1,000 allocations less 444 live objects: 500 x 64 / 72, room for the index.)
+    assert still.stream_source == "alloc" and still.stream == ((64, 556),)
     with pytest.raises(GoheapError, match="--budget"):
         build_workload(a, budget=10)
     with pytest.raises(GoheapError, match="no objects"):
@@ -507,6 +512,8 @@ def test_cli_reads_a_legacy_profile(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["analyze", "x", "--gogc", "100", "--gctrace=yes"], "--gctrace"),
         (["analyze", "x", "--gogc", "100", "--procs", "0"], "--procs"),
         (["analyze", "x", "--alloc-rate", "fast"], "--alloc-rate"),
+        (["analyze", "x", "--gogc", "100", "--profile-gogc", "fast"], "--profile-gogc 'fast'"),
+        (["analyze", "x", "--gogc", "100", "--inuse", "both"], "'both' is not one of"),
         (["analyze", "x", "--top", "-1"], "--top"),
     ],
 )

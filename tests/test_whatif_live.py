@@ -57,6 +57,7 @@ from typing import Any
 import pytest
 
 from goheap.cli import main
+from goheap.pprof.whatif import DEFAULT_CYCLES
 from tests.go_oracle import build_oracle
 
 GOGCS = (50, 100, 200)
@@ -257,7 +258,7 @@ def test_whatif_small(
     work = result["whatif"]["workload"]
     assert work["live_scale"] == 1.0 and work["stream_source"] == "freed"
     runs = result["whatif"]["runs"]
-    assert [r["cycles"] for r in runs] == [r["cycles_wanted"] for r in runs] == [4, 4, 4]
+    assert [r["cycles"] for r in runs] == [r["cycles_wanted"] for r in runs] == [DEFAULT_CYCLES] * 3
     assert all(r["live_scale"] == 1.0 for r in runs)
 
 

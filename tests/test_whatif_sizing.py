@@ -75,6 +75,7 @@ def test_steady_figures_half_split() -> None:
     def w(b: int, peak: int) -> dict[str, int]:
         return {
             "bytes": b,
+            "marked": peak // 2,
             "peak_HeapAlloc": peak - 1,
             "peak_HeapInuse": peak,
             "peak_HeapSys": peak + 1,
@@ -88,6 +89,7 @@ def test_steady_figures_half_split() -> None:
     assert fig["gcs_per_gib_err"] == pytest.approx((2.0 - 1.0) / 2)  # halves: 1 and 2 per GiB
     assert (fig["peak_HeapInuse"], fig["peak_HeapInuse_err"]) == (50, (50 - 30) / 2)
     assert (fig["peak_HeapSys"], fig["peak_HeapAlloc"]) == (51, 49)
+    assert fig["marked"] == (5 + 15 + 10 + 25) / 4  # the steady cycles' mean
     assert steady_figures([*warm, w(GIB, 1)], None) is None  # one window: no figure
     assert steady_figures([*warm, *[w(GIB, 1)] * 9], 5)["cycles"] == 5  # type: ignore[index]
 
@@ -113,7 +115,8 @@ def test_sized_settings_each_run_their_cycles(analysis: Analysis) -> None:
     for r, want in zip(w.runs, (4 * MIB, 8 * MIB, 16 * MIB), strict=True):
         mean = sum(r["cycle_bytes"]) / len(r["cycle_bytes"])
         assert 0.9 * want < mean < 1.3 * want, (r["label"], mean)
-    assert w.limits == []  # an exact profile, no scaling, every cycle run
+    # An exact profile, no scaling, every cycle run: only the assumed rate limits it.
+    assert [line[:27] for line in w.limits] == ["The profile has no duration"]
 
 
 def test_a_stream_short_of_cycles_grows(analysis: Analysis, monkeypatch) -> None:
@@ -158,12 +161,24 @@ def test_no_goal_runs_no_cycles_and_says_so(analysis: Analysis) -> None:
 
 def test_a_limit_near_the_live_set_is_a_limit(analysis: Analysis) -> None:
     w = run_whatif(analysis, [Setting(100, 9 * MIB), Setting(100, 16 * MIB)], cycles=2)
-    assert w.limits == [
+    assert w.limits[0] == (
         "GOGC=100 GOMEMLIMIT=9MiB: the limit is within 25% of the profile's live set "
-        "(8.0 MiB), so the answer hangs on that figure, and a profile's in-use bytes are its "
-        "last cycle's marked heap: the live objects and what the program allocated while "
-        "that cycle marked."
+        "(8.0 MiB, estimated: see the live set line), so the answer hangs on that figure."
+    )
+    assert len(w.limits) == 2 and w.limits[1].startswith("The profile has no duration, so ")
+
+
+def test_an_assumed_rate_is_a_limit_and_a_given_one_is_not(analysis: Analysis) -> None:
+    assumed = run_whatif(analysis, [Setting(100)], cycles=2, jobs=1)
+    assert assumed.limits == [
+        "The profile has no duration, so 100.0 MiB/s of mutator CPU is assumed. A program "
+        "that allocates faster allocates more while each cycle marks (garbage that floats to "
+        "the next cycle), and both its live set (estimated from that) and its heap follow: "
+        "give the program's rate with --alloc-rate, or a delta profile "
+        "(/debug/pprof/heap?seconds=N) that carries it."
     ]
+    given = run_whatif(analysis, [Setting(100)], cycles=2, jobs=1, alloc_rate=500 * MIB)
+    assert given.limits == []
 
 
 def test_sampling_error_is_a_limit() -> None:

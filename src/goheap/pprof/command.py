@@ -64,6 +64,14 @@ def parse_settings(gogcs: str | None, memlimits: str | None) -> list[Setting]:
     return [Setting(g, m) for g in gs for m in ms]
 
 
+def parse_profiled(gogc: str) -> Setting:
+    """``--profile-gogc``: the setting the profiled program ran under."""
+    from goheap.options import parse_gogc
+    from goheap.pprof.whatif import Setting
+
+    return Setting(parse_gogc(gogc, "--profile-gogc"))
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -121,7 +129,26 @@ Examples:
     default=None,
     metavar="SIZE/s|max",
     help="What-if: bytes the program allocates per second of its CPU "
-    "[default: the profile's own rate if it has a duration, else 100MiB/s].",
+    "[default: the profile's own rate if it has a duration, else inferred from its "
+    "floating garbage (--inuse marked, young sites), else 100MiB/s].",
+)
+@click.option(
+    "--inuse",
+    default="marked",
+    show_default=True,
+    type=click.Choice(["marked", "live"]),
+    help="What-if: what the profile's in-use objects are: a cycle's marked heap (written "
+    "without a GC first, as /debug/pprof/heap does; the live set is estimated from it) or "
+    "the live set (written after runtime.GC(), as go test -memprofile does).",
+)
+@click.option(
+    "--profile-gogc",
+    "profile_gogc",
+    default="100",
+    show_default=True,
+    metavar="N",
+    help="What-if: the GOGC the profiled program ran with (--inuse marked estimates its "
+    "live set there).",
 )
 @click.option(
     "-j",
@@ -168,6 +195,8 @@ def analyze(
     cycles: int,
     budget: int | None,
     alloc_rate: str | None,
+    inuse: str,
+    profile_gogc: str,
     jobs: int,
     executor: str,
     gctrace: bool,
@@ -205,6 +234,7 @@ def analyze(
     if top < 0:
         raise GoheapError(f"--top {top}: must be 0 or more")
     settings = parse_settings(gogcs, memlimits)
+    profiled = parse_profiled(profile_gogc)
     check_sources(profile_path, base_path, timeout, bool(settings))
     rate: float | str | None = "profile"
     if alloc_rate is not None:
@@ -231,7 +261,20 @@ def analyze(
     if settings:
         size = f"{budget:,} allocations" if budget else f"sized for {cycles} steady GC cycles"
         click.echo(f"goheap: what-if: {len(settings)} setting(s), {size} each", err=True)
-        w = _whatif(analysis, settings, procs, cycles, budget, rate, jobs, executor, gctrace, costs)
+        w = _whatif(
+            analysis,
+            settings,
+            procs,
+            cycles,
+            budget,
+            rate,
+            jobs,
+            executor,
+            gctrace,
+            costs,
+            inuse,
+            profiled,
+        )
         result["whatif"] = w.to_dict()
     if json_out:
         write_file(json_out, dumps(document("analyze", result)))
@@ -258,6 +301,8 @@ def _whatif(
     executor: str,
     gctrace: bool,
     costs: Any = None,
+    inuse: str = "marked",
+    profiled: Setting | None = None,
 ) -> WhatIf:
     """Run the what-if with a progress bar (cycles of every setting) and print its gctrace."""
     from goheap.pprof.whatif import WARMUP_CYCLES, run_whatif
@@ -289,6 +334,8 @@ def _whatif(
             progress=progress if bar.enabled else None,
             gctrace=gctrace,
             costs=costs,
+            inuse=inuse,
+            profiled=profiled,
         )
     for r in w.runs:
         lines = r.pop("gctrace", None)

@@ -3,11 +3,20 @@
 A profile holds no program, only counts, so :func:`build_workload` makes a
 synthetic one from an :class:`~goheap.pprof.analyze.Analysis`:
 
-1. **the live set**: the profile's in-use objects, one allocation per
-   object at its slot size, never freed. Pointer-free (an 8-byte slot is
-   one pointer, as it must be, see ``goheap.pprof.analyze``): the
-   collector runs in *lifetime* mode (deaths are declared), so pointers
-   would change only the scan-work estimate, not which objects die.
+1. **the live set**: the profile's in-use objects, less the floating
+   garbage a marked heap holds (``--inuse``, ``goheap.pprof.liveset``),
+   one allocation per object at its slot size, never freed.
+   Pointer-free (an 8-byte slot is one pointer, as it must be, see
+   ``goheap.pprof.analyze``): the collector runs in *lifetime* mode
+   (deaths are declared), so pointers change only the scan work, not
+   which objects die. The scan work is not
+   nothing, though: every live object is reachable, so some pointer slot
+   in the heap holds it. **The index** stands for those slots: an array
+   of one pointer per live object (``INDEX_SLOT`` bytes each, as a
+   churn ring's or a cache's index), allocated first; the live objects
+   give up as many bytes (their counts scaled by ``B / (B + 8 N)``), so
+   the live set still holds the profile's in-use bytes. Real heaps have
+   at least these pointers, usually more (a profile cannot say).
 2. **an allocation stream** whose mix of slot sizes follows what the
    profile says was freed, ``alloc_objects - inuse_objects`` per size
    (exact counts, largest-remainder apportioned, in an order shuffled by
@@ -24,8 +33,10 @@ mutator CPU (``gc_.mutator_ran``), so the program allocates ``alloc_rate``
 bytes per second of its CPU. It matters: objects allocated while a cycle
 marks are allocated black and count as marked, so the faster a program
 allocates, the higher its next heap goal. A profile with a duration (a
-delta profile, ``?seconds=N``) gives its own rate; otherwise
-:data:`DEFAULT_ALLOC_RATE` (100 MiB/s) is assumed and said; ``None`` means
+delta profile, ``?seconds=N``) gives its own rate; otherwise it is
+inferred from the profile's floating garbage where its young sites show
+it (``goheap.pprof.liveset``), else :data:`DEFAULT_ALLOC_RATE` (100 MiB/s)
+is assumed and said; ``None`` means
 back to back (only mallocgc's own cost: the most allocation-intense
 program with this mix).
 
@@ -71,6 +82,13 @@ from goheap.errors import GoheapError
 from goheap.options import parse_byte_rate
 from goheap.parallel import check_executor, check_jobs, map_items, workers
 from goheap.pprof.analyze import pointerful_slot
+from goheap.pprof.liveset import (
+    INUSE_MARKED,
+    LiveEstimate,
+    check_inuse,
+    estimate_note,
+    read_live_set,
+)
 from goheap.report.common import has_goal
 from goheap.xorshift import DEFAULT_SEED, XorShift64
 
@@ -90,8 +108,12 @@ MAX_WHATIF_SECONDS = 24 * 3600
 # The stream follows the freed objects' mix only if they are at least 1/FREED_MIN_SHARE
 # of all allocations; fewer say little about the program's churn.
 FREED_MIN_SHARE = 100
-#: Steady cycles each setting's figures rest on, by default (``--cycles``).
-DEFAULT_CYCLES = 4
+#: Steady cycles each setting's figures rest on, by default (``--cycles``). What a
+#: cycle floats varies with where sysmon's preemption falls in its mark (on a 122 MiB
+#: service profile at 500-700 MiB/s: 18-31 MiB from one run to the next), and the
+#: figures follow it; 12 cycles put 6-10 of that service's 10 figures within 10% of
+#: Go's, 4 cycles 4-7 (benchmarks/RESULTS.md, 2026-12-06).
+DEFAULT_CYCLES = 12
 MIN_CYCLES, MAX_CYCLES = 2, 1000
 #: Cycles of the stream left out before the steady ones: the first goal still
 #: comes from the live set's build-up. (On a 275 MiB churn profile the stream's
@@ -156,13 +178,19 @@ def parse_alloc_rate(text: str) -> float | None:
     return float(rate)
 
 
+#: Where the rate came from when the profile gives none ...
+RATE_ASSUMED = "assumed: the profile has no duration"
+#: ... and when it was inferred from the profile's floating garbage (goheap.pprof.liveset).
+RATE_INFERRED = "inferred from the profile's floating garbage"
+
+
 def profile_alloc_rate(analysis: Analysis) -> tuple[float | None, str]:
     """The allocation rate to assume for a profile, and where it comes from."""
     secs = analysis.duration_nanos / 1e9
     allocated = analysis.totals.get("alloc_bytes", 0)
     if secs > 0 and allocated > 0:
         return allocated / secs, "the profile's alloc_space over its duration"
-    return float(DEFAULT_ALLOC_RATE), "assumed: the profile has no duration"
+    return float(DEFAULT_ALLOC_RATE), RATE_ASSUMED
 
 
 @dataclass(frozen=True)
@@ -174,9 +202,9 @@ class SyntheticWorkload:
     """
 
     profile: str
-    live: tuple[tuple[int, int], ...]  # (slot bytes, objects), ascending size
+    live: tuple[tuple[int, int], ...]  # (slot bytes, objects), ascending size (the index apart)
     stream: tuple[tuple[int, int], ...]  # (slot bytes, allocations), ascending size
-    live_scale: float  # simulated live objects / the profile's in-use objects
+    live_scale: float  # simulated / real (the live set capped at LIVE_CAP objects)
     stream_scale: float | None  # stream bytes / bytes of the counts followed
     stream_source: str  # "freed", "alloc" or "inuse": which counts the stream's mix follows
     lifetime: int
@@ -185,14 +213,21 @@ class SyntheticWorkload:
     alloc_rate: float | None  # bytes per second of mutator CPU; None: back to back
     mix: tuple[tuple[int, int], ...] = ()  # the counts the stream's mix follows
     cycles: int = DEFAULT_CYCLES  # steady cycles wanted per setting
+    inuse_bytes: int = 0  # the profile's in-use objects' bytes (slot sizes), unscaled
 
     @property
     def live_objects(self) -> int:
         return sum(n for _, n in self.live)
 
     @property
+    def index_bytes(self) -> int:
+        """The index: one pointer slot per live object."""
+        return INDEX_SLOT * self.live_objects
+
+    @property
     def live_bytes(self) -> int:
-        return sum(s * n for s, n in self.live)
+        """The live objects' bytes and the index's."""
+        return live_set_bytes(self.live)
 
     @property
     def stream_objects(self) -> int:
@@ -215,6 +250,8 @@ class SyntheticWorkload:
             "stream": [list(p) for p in self.stream],
             "live_objects": self.live_objects,
             "live_bytes": self.live_bytes,
+            "index_bytes": self.index_bytes,
+            "inuse_bytes": self.inuse_bytes,
             "stream_objects": self.stream_objects,
             "stream_bytes": self.stream_bytes,
             "live_scale": self.live_scale,
@@ -228,6 +265,24 @@ class SyntheticWorkload:
             "warmup_cycles": WARMUP_CYCLES,
             "alloc_rate": self.alloc_rate,
         }
+
+
+#: The index's bytes per live object: one pointer slot.
+INDEX_SLOT = 8
+
+
+def live_set_bytes(live: tuple[tuple[int, int], ...]) -> int:
+    """A live set's bytes: its objects' and its index's (``INDEX_SLOT`` per object)."""
+    return sum((s + INDEX_SLOT) * n for s, n in live)
+
+
+def with_index(counts: dict[int, int]) -> dict[int, int]:
+    """The live counts scaled by ``B / (B + 8 N)``: room for the index in the same bytes."""
+    objects = sum(counts.values())
+    nbytes = sum(s * n for s, n in counts.items())
+    if not objects or not nbytes:
+        return dict(counts)
+    return apportion(counts, round(objects * nbytes / (nbytes + INDEX_SLOT * objects)))
 
 
 def check_cycles(cycles: int) -> None:
@@ -277,6 +332,7 @@ def build_workload(
     else:
         live_counts = apportion(inuse, cap)
         live_scale = cap / live_total
+    live_counts = with_index(live_counts)
     source, weights = "freed", freed
     if sum(freed.values()) * FREED_MIN_SHARE < sum(alloc.values()) or not any(freed.values()):
         source, weights = ("alloc", alloc) if any(alloc.values()) else ("inuse", inuse)
@@ -298,6 +354,7 @@ def build_workload(
         alloc_rate=alloc_rate,
         mix=tuple((k, n) for k, n in sorted(weights.items()) if n),
         cycles=cycles,
+        inuse_bytes=sum(k * n for k, n in inuse.items()),
     )
 
 
@@ -396,7 +453,7 @@ def plan_setting(work: SyntheticWorkload, setting: Setting) -> Plan:
     block = min(max(round(stream_allocs * f), 10 * work.lifetime), MAX_BUDGET)
     stream = apportion(dict(work.mix), block)
     sim_limit = None if setting.memlimit is None else int(setting.memlimit * work.live_scale * f)
-    simulated_live = sum(k * n for k, n in live)
+    simulated_live = live_set_bytes(live)
     return Plan(
         scale=work.live_scale * f,
         live=live,
@@ -440,7 +497,9 @@ class CycleMeter:
     Rides on the collector's ``on_sample`` hook (after the timeline's own
     sample). Window k runs from the k-th GC start of the stream to the
     next; its peaks are the runtime's running maxima, restarted at each
-    start (and put back to the whole run's at :meth:`finish`).
+    start (and put back to the whole run's at :meth:`finish`), and its
+    ``marked`` the bytes the cycle that started it marked (``bytesMarked``:
+    what a heap profile written after that cycle counts as in use).
     """
 
     def __init__(
@@ -461,6 +520,7 @@ class CycleMeter:
         self.stop = False
         self._ending = False
         self._max = dict.fromkeys(PEAKS, 0)
+        self._marked = 0  # bytesMarked of the cycle that ended last
         heap.gc_.on_sample = self
         heap.gc_.sample_jumps = False  # it counts every GC start: idle time is stepped
 
@@ -486,13 +546,14 @@ class CycleMeter:
         if event == "gc_start":
             peaks = self._restart_peaks()
             if self.starts:
-                window = {"bytes": self.allocated - self.starts[-1]}
+                window = {"bytes": self.allocated - self.starts[-1], "marked": self._marked}
                 window |= {f"peak_{name}": v for name, v in peaks.items()}
                 self.windows.append(window)
             self.starts.append(self.allocated)
             if self.stop_after and len(self.starts) >= self.stop_after:
                 self._ending = True
         elif event == "gc_end":
+            self._marked = self.heap.runtime.cycles()[-1].bytesMarked
             if self._ending:
                 self.stop = True
             if self.progress is not None:
@@ -544,6 +605,7 @@ def steady_figures(windows: list[dict[str, int]], wanted: int | None) -> dict[st
         / 2,
         "peak_HeapSys": peak(steady, "peak_HeapSys"),
         "peak_HeapAlloc": peak(steady, "peak_HeapAlloc"),
+        "marked": statistics.mean(w["marked"] for w in steady),
         "cycle_bytes": [w["bytes"] for w in steady],
     }
 
@@ -592,6 +654,8 @@ def run_setting(
         malloc = heap.malloc
         compute = heap.gc_.mutator_ran  # the mutator's own CPU between allocations
         ns_per_byte = 1e9 / work.alloc_rate if work.alloc_rate else 0.0
+        if live:  # the index first, as a program makes its table before filling it
+            malloc(INDEX_SLOT * len(live), POINTER, stack=STACK_LIVE)
         for size in live:
             malloc(size, kinds[size], stack=STACK_LIVE)
             if ns_per_byte:
@@ -637,10 +701,12 @@ def run_setting(
             "gcs_per_gib": None if per_gib is None else per_gib * f,
             "gcs_per_gib_err": None,
             "peak_HeapInuse_err": None,
+            "marked": None,
         }
         if steady is not None:
             predicted["gcs_per_gib_err"] = steady["gcs_per_gib_err"] * f
             predicted["peak_HeapInuse_err"] = round(steady["peak_HeapInuse_err"] / f)
+            predicted["marked"] = round(steady["marked"] / f)
         row = {
             "label": setting.label,
             "gogc": setting.gogc,
@@ -650,7 +716,7 @@ def run_setting(
             "procs": procs,
             "live_scale": f,
             "live_objects": sum(n for _, n in plan.live),
-            "live_bytes": sum(s * n for s, n in plan.live),
+            "live_bytes": live_set_bytes(plan.live),
             "stream_objects": stream_objects,
             "stream_bytes": stream_bytes,
             "expected_cycle_bytes": plan.expected_cycle_bytes,
@@ -704,6 +770,7 @@ class WhatIf:
     notes: list[str]
     limits: list[str] = field(default_factory=list)
     costs: dict[str, Any] | None = None  # goheap.costs.Costs.to_dict() of the runs
+    live_estimate: LiveEstimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -712,6 +779,7 @@ class WhatIf:
             "limits": list(self.limits),
             "notes": list(self.notes),
             "costs": self.costs,
+            "live_estimate": None if self.live_estimate is None else self.live_estimate.to_dict(),
         }
 
 
@@ -734,6 +802,8 @@ def run_whatif(
     gctrace: bool = False,
     done: Callable[[int], None] | None = None,
     costs: Any = None,
+    inuse: str = INUSE_MARKED,
+    profiled: Setting | None = None,
 ) -> WhatIf:
     """Build the workload and run it under every setting (``jobs`` processes; 0: one per CPU).
 
@@ -745,9 +815,15 @@ def run_whatif(
     of each setting's cycles, ``done(n)`` each time another setting has
     finished (both ``process`` and ``serial`` only). ``costs``: the clock's
     (a calibration file's ``goheap.costs.Costs``; None: the built-in costs).
+    ``inuse``: what the profile's in-use objects are, ``"marked"`` (a cycle's
+    marked heap, written without a GC first: the live set is estimated,
+    and a rate the profile does not give inferred, at ``profiled``, by
+    default GOGC=100: ``goheap.pprof.liveset``) or ``"live"`` (written after
+    ``runtime.GC()``).
     """
     if not settings:
         raise GoheapError("what-if: no GOGC/GOMEMLIMIT setting given")
+    check_inuse(inuse)
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
     check_jobs(jobs)
@@ -756,6 +832,17 @@ def run_whatif(
     if isinstance(alloc_rate, str):
         alloc_rate, rate_source = profile_alloc_rate(analysis)
     work = build_workload(analysis, budget, lifetime, alloc_rate=alloc_rate, cycles=cycles)
+    work, estimate = read_live_set(
+        analysis,
+        work,
+        inuse,
+        profiled or Setting(100),
+        infer=rate_source == RATE_ASSUMED,
+        procs=procs,
+        costs=costs,
+    )
+    if estimate.rate_fit:
+        rate_source = RATE_INFERRED
     plans = [plan_setting(work, s) for s in settings]
     check_duration(work, plans, rate_source)
     items: list[RunItem] = [
@@ -772,9 +859,10 @@ def run_whatif(
     return WhatIf(
         work,
         runs,
-        _notes(work, settings, runs, rate_source),
-        _limits(analysis, work, settings, runs),
+        _notes(work, settings, runs, rate_source, estimate),
+        _limits(analysis, work, settings, runs, rate_source),
         resolve_costs(costs).to_dict(),
+        estimate,
     )
 
 
@@ -835,7 +923,11 @@ def _labels(runs: list[dict[str, Any]]) -> str:
 
 
 def _limits(
-    analysis: Analysis, work: SyntheticWorkload, settings: list[Setting], runs: list[dict]
+    analysis: Analysis,
+    work: SyntheticWorkload,
+    settings: list[Setting],
+    runs: list[dict],
+    rate_source: str = "",
 ) -> list[str]:
     """What limits the answer, most limiting first: shown before the figures."""
     from goheap.report.common import human_bytes
@@ -883,9 +975,8 @@ def _limits(
     if near:
         out.append(
             f"{_labels(near)}: the limit is within {NEAR_LIMIT - 1:.0%} of the profile's live "
-            f"set ({human_bytes(live)}), so the answer hangs on that figure, and a profile's "
-            "in-use bytes are its last cycle's marked heap: the live objects and what the "
-            "program allocated while that cycle marked."
+            f"set ({human_bytes(live)}, estimated: see the live set line), so the answer "
+            "hangs on that figure."
         )
     se = int(analysis.totals.get("inuse_bytes_se", 0) or 0)
     inuse = int(analysis.totals.get("inuse_bytes", 0) or 0)
@@ -894,6 +985,14 @@ def _limits(
             f"The profile samples one allocation per {analysis.period:,} bytes: its live set "
             f"is known to about ±{100 * se / inuse:.0f}% (1 s.e.), and every figure with it; "
             "a MemProfileRate=1 profile is exact."
+        )
+    if rate_source == RATE_ASSUMED and work.alloc_rate:
+        out.append(
+            f"The profile has no duration, so {human_bytes(work.alloc_rate)}/s of mutator CPU is "
+            "assumed. A program that allocates faster allocates more while each cycle marks "
+            "(garbage that floats to the next cycle), and both its live set (estimated from "
+            "that) and its heap follow: give the program's rate with --alloc-rate, or a delta "
+            "profile (/debug/pprof/heap?seconds=N) that carries it."
         )
     if any(s.memlimit is not None for s in settings) and not _has_limit(work):
         # As goheap.cli says it: the go1.8 model accepts a limit and records it only.
@@ -907,7 +1006,11 @@ def _collects(row: dict[str, Any]) -> bool:
 
 
 def _notes(
-    work: SyntheticWorkload, settings: list[Setting], runs: list[dict[str, Any]], rate_source: str
+    work: SyntheticWorkload,
+    settings: list[Setting],
+    runs: list[dict[str, Any]],
+    rate_source: str,
+    estimate: LiveEstimate | None = None,
 ) -> list[str]:
     from goheap.report.common import human_bytes
 
@@ -917,11 +1020,15 @@ def _notes(
         rate = "back to back (no work between allocations)"
     notes = [
         f"Synthetic workload: the live set ({work.live_objects:,} objects, "
-        f"{work.live_bytes:,} B, pointer-free except 8-byte slots), then a stream whose "
+        f"{work.live_bytes:,} B, pointer-free except 8-byte slots, with an index of one "
+        f"pointer per object: {work.index_bytes:,} B of it), then a stream whose "
         f"size mix follows the profile's {work.stream_source} objects; each dies after "
         f"{work.lifetime} more stream allocations. Allocation rate: {rate}. Lifetime "
         "liveness: deaths are declared, nothing is traced.",
     ]
+    if estimate is not None:
+        rate_text = f"{human_bytes(work.alloc_rate)}/s" if work.alloc_rate else "back to back"
+        notes.append(estimate_note(estimate, rate_text))
     if work.budget is None:
         notes.append(
             f"Each setting's stream is sized by its goal arithmetic for {WARMUP_CYCLES} "

@@ -271,6 +271,25 @@ def whatif_cells(r: dict[str, Any]) -> list[str]:
 WHATIF_COLUMNS = ("peak HeapInuse", "peak HeapSys", "NextGC", "NumGC", "cycles", "GCs/GiB")
 
 
+def live_set_line(w: dict[str, Any]) -> str | None:
+    """Where the what-if's live set came from (``--inuse``), in one line; None if unknown."""
+    e = w.get("live_estimate")
+    if not e:
+        return None
+    live, inuse = human_bytes(e["live_bytes"]), human_bytes(e["inuse_bytes"])
+    if e["inuse"] != "marked":
+        return f"{live}: the profile's in-use objects as they stand (--inuse live)"
+    how = "as its young sites say" if e.get("source") == "sites" else f"at {e['profiled']}"
+    text = (
+        f"{live}: the profile's {inuse} in use (a marked heap) less "
+        f"{human_bytes(e['floating'])} floating garbage, {how}"
+    )
+    rate = (w.get("workload") or {}).get("alloc_rate")
+    if e.get("rate_fit") and rate:
+        text += f"; allocation rate inferred from it: {human_bytes(rate)}/s"
+    return text
+
+
 def whatif_table(result: dict[str, Any], console: Console | None = None) -> None:
     """What limits the answer, then one row per setting: the predicted figures and their cycles."""
     console = console or stdout_console()
@@ -280,6 +299,8 @@ def whatif_table(result: dict[str, Any], console: Console | None = None) -> None
         return
     for line in w.get("limits") or []:
         console.print(Text.assemble(("limit: ", "bold yellow"), line), overflow="fold")
+    if (live := live_set_line(w)) is not None:
+        console.print(Text.assemble(("live set: ", "bold"), live), overflow="fold")
     cols = [Col("setting", "left", wrap=True), *(Col(n.replace(" ", "\n")) for n in WHATIF_COLUMNS)]
     cells = [[str(r.get("label", "")), *whatif_cells(r)] for r in runs]
     procs = runs[0].get("procs")
@@ -512,6 +533,8 @@ def _whatif_html(result: dict[str, Any]) -> str:
         f"<tbody>{''.join(trs)}</tbody></table>"
     )
     limits = "".join(f'<p class="note"><b>limit:</b> {esc(n)}</p>' for n in w.get("limits") or [])
+    if (live := live_set_line(w)) is not None:
+        limits += f'<p class="note"><b>live set:</b> {esc(live)}</p>'
     bars = whatif_svg(runs) or ""
     title = f"what-if: {result.get('profile', '?')} procs={runs[0].get('procs', 1)}" if runs else ""
     overlay = plots.compare_svg(runs, [str(r.get("label", "")) for r in runs], title) or ""
