@@ -55,6 +55,7 @@ from typing import Any
 from goheap.pprof.analyze import analyze
 from goheap.pprof.reader import read_heap_profile
 from goheap.pprof.whatif import DEFAULT_CYCLES, Setting, run_whatif
+from goheap.validate.render import replace_section
 from goheap.validate.toolchain import (
     Toolchain,
     default_cache_dir,
@@ -226,7 +227,31 @@ def main() -> int:
     )
     ap.add_argument("--json", help="also write everything as JSON here")
     ap.add_argument("--keep", metavar="DIR", help="keep the heap profiles in DIR")
+    ap.add_argument(
+        "--from",
+        dest="from_json",
+        metavar="JSON",
+        help="measure nothing: the table of an earlier --json",
+    )
+    ap.add_argument(
+        "--doc", metavar="MD", help="also write the table into MD's generated section for it"
+    )
     args = ap.parse_args()
+    earlier = args.from_json
+    result = json.loads(Path(earlier).read_text()) if earlier else measure(args, ap)
+    print()
+    print(table(result))
+    print()
+    print(within_summary(result))
+    if args.doc:
+        doc = Path(args.doc)
+        doc.write_text(replace_section(doc.read_text(), *doc_markers(result), doc_body(result)))
+        print(f"{doc}: the what-if's section refreshed")
+    return 0
+
+
+def measure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> dict[str, Any]:
+    """The real runs, the profiles and the what-if's predictions; prints how they went."""
     flags, limit, budget = QUICK if args.quick else HEAVY if args.heavy else FULL
     gogcs = HEAVY_GOGCS if args.heavy else GOGCS
     budget = args.budget or (budget if args.old_budget else None)
@@ -275,6 +300,8 @@ def main() -> int:
                 )
     first = real[settings[0].label][0]
     result: dict[str, Any] = {
+        "size": "quick" if args.quick else "heavy" if args.heavy else "full",
+        "cycles": args.cycles,
         "go_version": first["go_version"],
         "params": first["params"],
         "budget": budget,
@@ -325,11 +352,65 @@ def main() -> int:
         f"{min(walls):.1f}–{max(walls):.1f} s; steady cycles per setting: "
         + ", ".join(f"{row['label']} {cycles_range(row, variants)}" for row in result["settings"])
     )
-    print()
-    print(table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    return 0
+    return result
+
+
+def within(result: dict[str, Any], variant: str, k: int, tolerance: float = 0.1) -> int:
+    """How many of profile k's GCs/GiB and peak HeapInuse lie within tolerance of the median."""
+    n = 0
+    for row in result["settings"]:
+        p = row["predicted"][variant][k]
+        for fig in ("gcs_per_gib", "peak_HeapInuse"):
+            med = statistics.median(r[fig] for r in row["real"])
+            n += p[fig] is not None and abs(p[fig] / med - 1) <= tolerance
+    return n
+
+
+def within_summary(result: dict[str, Any]) -> str:
+    """Per variant, each profile's count of figures within 10% of the real median."""
+    cells = 2 * len(result["settings"])
+    parts = []
+    for v in result["variants"]:
+        counts = [within(result, v, k) for k in range(len(result["settings"][0]["predicted"][v]))]
+        parts.append(f"{v} {', '.join(str(c) for c in counts)} of {cells}")
+    return "GCs/GiB and peak HeapInuse within 10% of the real median, per profile: " + "; ".join(
+        parts
+    )
+
+
+def size_of(result: dict[str, Any]) -> str:
+    """quick, full or heavy (an older --json without "size": by the program's capacity)."""
+    if "size" in result:
+        return str(result["size"])
+    capacity = result["params"]["capacity"]
+    return {QUICK[0]["capacity"]: "quick", HEAVY[0]["capacity"]: "heavy"}.get(capacity, "full")
+
+
+def doc_markers(result: dict[str, Any]) -> tuple[str, str]:
+    what = f"bench_whatif.py --{size_of(result)}"
+    return (
+        f"<!-- {what}: begin (generated: python benchmarks/{what} ... --doc MD) -->",
+        f"<!-- {what}: end -->",
+    )
+
+
+def doc_body(result: dict[str, Any]) -> str:
+    """The generated section: markers, what was run, the table, the within-10% counts."""
+    begin, end = doc_markers(result)
+    params = " ".join(
+        f"-{k}={v}" for k, v in result["params"].items() if k in ("capacity", "requests")
+    )
+    head = (
+        f"{result['go_version']}, `tests/oracle/whatif {params}`, GOMAXPROCS=1, "
+        f"{result['runs']} real runs per setting, {result['profiles']} GOGC=100 profile(s) of "
+        f"each kind; the what-if with `goheap analyze`'s defaults "
+        f"({result.get('cycles', DEFAULT_CYCLES)} steady cycles). Real min-max; predicted "
+        "min-max over the profiles and its ratio to the real median. `default`: a profile at "
+        "Go's 512 KiB MemProfileRate; `mpr1`: `MemProfileRate = 1`."
+    )
+    return "\n\n".join([begin, head, table(result), within_summary(result) + ".", end])
 
 
 if __name__ == "__main__":

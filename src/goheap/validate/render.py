@@ -301,10 +301,18 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def refresh_doc(doc_text: str, report: dict[str, Any]) -> str:
-    """doc_text with the report's profile's generated section replaced by its Markdown."""
-    begin, end = markers(report["profile"], bool(report.get("heavy")))
+def replace_section(doc_text: str, begin: str, end: str, body: str) -> str:
+    """doc_text with everything from ``begin`` to ``end`` (markers included) replaced by body.
+
+    body brings its own markers, so that the section can be found again.
+    """
     start, stop = doc_text.find(begin), doc_text.find(end)
     if start < 0 or stop < start:
         raise ValueError(f"no generated section ({begin} ... {end}) in the document")
-    return doc_text[:start] + markdown(report).rstrip("\n") + doc_text[stop + len(end) :]
+    return doc_text[:start] + body.rstrip("\n") + doc_text[stop + len(end) :]
+
+
+def refresh_doc(doc_text: str, report: dict[str, Any]) -> str:
+    """doc_text with the report's profile's generated section replaced by its Markdown."""
+    begin, end = markers(report["profile"], bool(report.get("heavy")))
+    return replace_section(doc_text, begin, end, markdown(report))
