@@ -7,6 +7,7 @@ left a partial trace (once a gzip one with a bad checksum).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -25,6 +26,30 @@ from goheap.trace.writer import TraceWriter, encode_records
 
 GOHEAP = [sys.executable, "-m", "goheap.cli"]
 LONG = ["--param", "steps=50000000"]  # minutes of work: it only ends by the signal
+
+
+#: The commands a test started: the fixture below ends any still running.
+SPAWNED: list[subprocess.Popen[str]] = []
+
+
+def spawn(cmd: list[str]) -> subprocess.Popen[str]:
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    SPAWNED.append(p)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers():
+    """A test that fails halfway leaves no command, and no worker of one, running."""
+    yield
+    while SPAWNED:
+        p = SPAWNED.pop()
+        if p.poll() is None:
+            for child in children(p.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            p.kill()
+            p.communicate()
 
 
 def wait_for(cond, what: str, timeout: float = 20.0) -> None:
@@ -78,8 +103,7 @@ POOLS = {
 )
 def test_the_worker_processes_end_with_the_command(command: str, signum: int) -> None:
     """The signal goes to the parent alone, as `kill` sends it; the workers go with it."""
-    cmd = [*GOHEAP, *POOLS[command], "--json", os.devnull]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = spawn([*GOHEAP, *POOLS[command], "--json", os.devnull])
     wait_for(lambda: len(children(p.pid)) == 2, "two workers")
     workers = children(p.pid)
     time.sleep(0.3)  # both are running their run
@@ -116,8 +140,7 @@ def test_an_ended_pool_leaves_no_manager_thread_for_exit_to_wake() -> None:
 
 def _record(tmp_path: Path, name: str) -> tuple[subprocess.Popen[str], Path]:
     out = tmp_path / name
-    cmd = [*GOHEAP, "record", "churn", *LONG, "-o", str(out)]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = spawn([*GOHEAP, "record", "churn", *LONG, "-o", str(out)])
     wait_for(lambda: any(tmp_path.iterdir()), "the recording to start")
     time.sleep(1.0)  # some thousands of records, in the middle of the run
     return p, out
