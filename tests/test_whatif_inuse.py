@@ -259,3 +259,15 @@ def test_the_estimate_runs_its_cycles_not_the_budget(analysis: Analysis) -> None
     work = build_workload(analysis, budget=50_000_000, alloc_rate=RATE)
     _, e = estimate_live(work, Setting(100))
     assert e.source == "simulated" and e.cycles == work.cycles
+
+
+def test_no_rate_is_inferred_where_nothing_floats(service: Analysis) -> None:
+    """Profiled under GOGC=off no cycle runs: the rate stays the workload's, and says so."""
+    work = build_workload(service, None, alloc_rate=100 * MIB)
+    young = floating_from_sites(service)
+    assert young is not None
+    rate, points = infer_rate(work, Setting(-1), young.floating)
+    assert (rate, points) == (100 * MIB, ())
+    w = run_whatif(service, [Setting(100)], cycles=2, jobs=1, profiled=Setting(-1))
+    assert w.live_estimate is not None and w.live_estimate.rate_fit == ()
+    assert any(line.startswith("The profile has no duration") for line in w.limits)

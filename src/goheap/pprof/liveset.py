@@ -217,16 +217,21 @@ def infer_rate(
     workload's own rate) measures the floating bytes, a line through the
     origin is fitted to every (rate, floating) point so far, and the next
     rate is the one where it meets ``floating`` (within ``MIN_RATE`` ..
-    ``MAX_RATE``). Returns the last rate and the points.
+    ``MAX_RATE``; eight times the last while nothing has floated). Returns
+    the last rate and the points, or the workload's own rate and no points
+    when no run floated anything (a setting without cycles).
     """
-    rate = work.alloc_rate or MIN_RATE
+    first = rate = work.alloc_rate or MIN_RATE
     points: list[tuple[float, float]] = []
     for _ in range(RATE_RUNS):
         run = dataclasses.replace(work, alloc_rate=rate)
         measured, _cycles = _floating_per_cycle(run, profiled, procs, costs, RATE_CYCLES)
         points.append((rate, measured))
         slope = sum(r * f for r, f in points) / sum(r * r for r, _ in points)
-        rate = MAX_RATE if slope <= 0 else min(MAX_RATE, max(MIN_RATE, floating / slope))
+        # Nothing floated yet: try eight times faster.
+        rate = min(MAX_RATE, rate * 8 if slope <= 0 else max(MIN_RATE, floating / slope))
+    if not any(f > 0 for _, f in points):  # no rate floats anything here (GOGC=off): none found
+        return first, ()
     return rate, tuple(points)
 
 
