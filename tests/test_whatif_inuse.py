@@ -23,12 +23,13 @@ from click.testing import CliRunner
 
 from goheap.cli import cli
 from goheap.errors import GoheapError
+from goheap.pprof import liveset
 from goheap.pprof.analyze import Analysis, analyze
 from goheap.pprof.liveset import (
+    BUDGET_CYCLES,
     INUSE_LIVE,
     INUSE_MARKED,
     MIN_YOUNG_SHARE,
-    RATE_CYCLES,
     RATE_RUNS,
     estimate_live,
     floating_from_sites,
@@ -48,6 +49,13 @@ from goheap.pprof.writer import write_heap_profile
 
 MIB = 1 << 20
 RATE = 2 * 1024 * MIB  # fast enough that a cycle's marking sees real allocation
+CYCLES = 3  # steady cycles where the defaults' 12 are not the point
+
+
+@pytest.fixture(autouse=True)
+def _short_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate fit's runs, as short as the rest here (the arithmetic is the same)."""
+    monkeypatch.setattr(liveset, "RATE_CYCLES", CYCLES)
 
 
 def smp(fn: str, size: int, inuse: int, alloc: int) -> HeapSample:
@@ -118,7 +126,7 @@ def test_young_sites_must_allocate_a_share_worth_reading() -> None:
 
 
 def test_the_rate_is_fitted_through_the_origin(service: Analysis) -> None:
-    work = build_workload(service, None, alloc_rate=100 * MIB)
+    work = build_workload(service, None, alloc_rate=100 * MIB, cycles=CYCLES)
     young = floating_from_sites(service)
     assert young is not None
     rate, points = infer_rate(work, Setting(100), young.floating)
@@ -128,8 +136,8 @@ def test_the_rate_is_fitted_through_the_origin(service: Analysis) -> None:
         slope = sum(r * f for r, f in seen) / sum(r * r for r, _ in seen)
         want = points[k][0] if k < RATE_RUNS else rate
         assert want == pytest.approx(young.floating / slope)
-    # Each point is what a run of RATE_CYCLES steady cycles at that rate floats.
-    r0 = run_setting(work.__class__(**{**work.__dict__, "cycles": RATE_CYCLES}), Setting(100))
+    # Each point is what a run of RATE_CYCLES (here CYCLES) steady cycles at that rate floats.
+    r0 = run_setting(work.__class__(**{**work.__dict__, "cycles": CYCLES}), Setting(100))
     assert points[0][1] == pytest.approx(
         r0["predicted"]["marked"] - r0["live_bytes"] / r0["live_scale"]
     )
@@ -138,7 +146,7 @@ def test_the_rate_is_fitted_through_the_origin(service: Analysis) -> None:
 def test_read_live_set_takes_the_young_sites_when_there_are_some(
     service: Analysis, analysis: Analysis
 ) -> None:
-    work = build_workload(service, None, alloc_rate=100 * MIB)
+    work = build_workload(service, None, alloc_rate=100 * MIB, cycles=CYCLES)
     young = floating_from_sites(service)
     assert young is not None
     kept, e = read_live_set(service, work, INUSE_MARKED, Setting(100), infer=False)
@@ -149,7 +157,7 @@ def test_read_live_set_takes_the_young_sites_when_there_are_some(
     assert dict(kept.live)[8192] == dict(work.live)[8192]
     inferred, e2 = read_live_set(service, work, INUSE_MARKED, Setting(100), infer=True)
     assert len(e2.rate_fit) == RATE_RUNS and inferred.alloc_rate != 100 * MIB
-    other = build_workload(analysis, None, alloc_rate=100 * MIB)
+    other = build_workload(analysis, None, alloc_rate=100 * MIB, cycles=CYCLES)
     _, e3 = read_live_set(analysis, other, INUSE_MARKED, Setting(100), infer=True)
     assert e3.source == "simulated" and e3.rate_fit == ()
     _, e4 = read_live_set(analysis, other, INUSE_LIVE, Setting(100), infer=True)
@@ -180,7 +188,7 @@ def test_take_out_bytes_follows_the_mix_and_never_goes_below_zero() -> None:
 
 
 def test_the_floating_garbage_measured_is_what_is_taken_out(analysis: Analysis) -> None:
-    work = build_workload(analysis, None, alloc_rate=RATE)
+    work = build_workload(analysis, None, alloc_rate=RATE, cycles=CYCLES)
     kept, e = estimate_live(work, Setting(100))
     assert e.inuse == INUSE_MARKED and e.profiled == Setting(100)
     assert e.inuse_bytes == 2048 * 8192 + 6000 * 1024 + 6000 * 2048
@@ -200,8 +208,10 @@ def test_the_floating_garbage_measured_is_what_is_taken_out(analysis: Analysis) 
 
 
 def test_inuse_live_keeps_the_profile_as_it_stands(analysis: Analysis) -> None:
-    as_is = run_whatif(analysis, [Setting(100)], alloc_rate=RATE, inuse=INUSE_LIVE, jobs=1)
-    marked = run_whatif(analysis, [Setting(100)], alloc_rate=RATE, jobs=1)
+    as_is = run_whatif(
+        analysis, [Setting(100)], alloc_rate=RATE, inuse=INUSE_LIVE, jobs=1, cycles=CYCLES
+    )
+    marked = run_whatif(analysis, [Setting(100)], alloc_rate=RATE, jobs=1, cycles=CYCLES)
     inuse = 2048 * 8192 + 6000 * 1024 + 6000 * 2048
     # The profile's bytes, the index's among them (within one object's rounding).
     assert as_is.workload.inuse_bytes == inuse
@@ -219,11 +229,14 @@ def test_inuse_live_keeps_the_profile_as_it_stands(analysis: Analysis) -> None:
 def test_the_profiled_gogc_is_where_the_floating_garbage_is_measured(
     analysis: Analysis,
 ) -> None:
-    work = build_workload(analysis, None, alloc_rate=RATE)
+    work = build_workload(analysis, None, alloc_rate=RATE, cycles=CYCLES)
     _, at100 = estimate_live(work, Setting(100))
     _, at400 = estimate_live(work, Setting(400))
-    # A longer cycle at a larger goal: no less allocated while it marks.
-    assert at400.profiled == Setting(400) and at400.measured >= at100.measured
+    assert (at100.profiled, at400.profiled) == (Setting(100), Setting(400))
+    # Each is what the workload's own run at that GOGC marked beyond its live set.
+    r = run_setting(work, Setting(400))
+    assert at400.measured == round(r["predicted"]["marked"] - r["live_bytes"] / r["live_scale"])
+    assert at400.measured != at100.measured
 
 
 def test_a_bad_inuse_is_one_clear_error(analysis: Analysis) -> None:
@@ -240,13 +253,17 @@ def _analyze(tmp_path: Any, *args: str) -> Any:
 
 def test_the_command_takes_inuse_and_profile_gogc(tmp_path: Any) -> None:
     out = tmp_path / "a.json"
-    res = _analyze(tmp_path, "--gogc", "100", "--inuse", "live", "--json", str(out), "-j", "1")
+    res = _analyze(
+        tmp_path, "--gogc", "100", "--inuse", "live", "--cycles", "3", "--json", str(out), "-j", "1"
+    )
     assert res.exit_code == 0, res.output
     e = json.loads(out.read_text())["whatif"]["live_estimate"]
     assert e["inuse"] == "live" and e["floating"] == 0 and e["profiled"] is None
     assert "live set: 33.6 MiB: the profile's in-use objects as they stand" in res.output
     res = _analyze(
-        tmp_path, "--gogc", "100", "--profile-gogc", "200", "--json", str(out), "-f", "-j", "1"
+        tmp_path,
+        *("--gogc", "100", "--profile-gogc", "200", "--cycles", "3"),
+        *("--json", str(out), "-f", "-j", "1"),
     )
     assert res.exit_code == 0, res.output
     e = json.loads(out.read_text())["whatif"]["live_estimate"]
@@ -255,15 +272,15 @@ def test_the_command_takes_inuse_and_profile_gogc(tmp_path: Any) -> None:
 
 
 def test_the_estimate_runs_its_cycles_not_the_budget(analysis: Analysis) -> None:
-    """Under --budget the estimate still runs its steady cycles, not the budget's allocations."""
+    """Under --budget the estimate runs a few steady cycles, not the budget's allocations."""
     work = build_workload(analysis, budget=50_000_000, alloc_rate=RATE)
     _, e = estimate_live(work, Setting(100))
-    assert e.source == "simulated" and e.cycles == work.cycles
+    assert e.source == "simulated" and e.cycles == BUDGET_CYCLES
 
 
 def test_no_rate_is_inferred_where_nothing_floats(service: Analysis) -> None:
     """Profiled under GOGC=off no cycle runs: the rate stays the workload's, and says so."""
-    work = build_workload(service, None, alloc_rate=100 * MIB)
+    work = build_workload(service, None, alloc_rate=100 * MIB, cycles=CYCLES)
     young = floating_from_sites(service)
     assert young is not None
     rate, points = infer_rate(work, Setting(-1), young.floating)

@@ -63,6 +63,8 @@ MIN_YOUNG_SHARE = 0.1
 #: each, and the rates it may land on (bytes per second of mutator CPU).
 RATE_RUNS = 3
 RATE_CYCLES = 12
+#: Under ``--budget`` (a cost the user fixed) the estimate and the fit run this few.
+BUDGET_CYCLES = 2
 MIN_RATE, MAX_RATE = float(1 << 20), float(64 << 30)
 
 
@@ -166,9 +168,12 @@ def _floating_per_cycle(
 ) -> tuple[float, int]:
     """What the workload's steady cycles mark beyond its live set at ``profiled``.
 
-    Always sized for ``cycles`` steady cycles, even under ``--budget``: a
-    figure per cycle needs the cycles, not the budget's allocations.
+    Always sized for steady cycles, even under ``--budget``: a figure per
+    cycle needs the cycles, not the budget's allocations; but a budget asks
+    for a small cost, so then only ``BUDGET_CYCLES`` of them.
     """
+    if work.budget is not None:
+        cycles = BUDGET_CYCLES
     from goheap.pprof.whatif import run_setting
 
     sized = dataclasses.replace(work, cycles=cycles, budget=None, stream=())
