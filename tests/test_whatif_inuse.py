@@ -15,6 +15,7 @@ keeps the in-use objects as they stand (a profile written after
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -137,7 +138,7 @@ def test_the_rate_is_fitted_through_the_origin(service: Analysis) -> None:
         want = points[k][0] if k < RATE_RUNS else rate
         assert want == pytest.approx(young.floating / slope)
     # Each point is what a run of RATE_CYCLES (here CYCLES) steady cycles at that rate floats.
-    r0 = run_setting(work.__class__(**{**work.__dict__, "cycles": CYCLES}), Setting(100))
+    r0 = run_setting(dataclasses.replace(work, cycles=CYCLES), Setting(100))
     assert points[0][1] == pytest.approx(
         r0["predicted"]["marked"] - r0["live_bytes"] / r0["live_scale"]
     )

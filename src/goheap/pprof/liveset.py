@@ -66,6 +66,18 @@ RATE_CYCLES = 12
 #: Under ``--budget`` (a cost the user fixed) the estimate and the fit run this few.
 BUDGET_CYCLES = 2
 MIN_RATE, MAX_RATE = float(1 << 20), float(64 << 30)
+#: The note says the profile held too few objects of the stream's sizes only when the
+#: bytes taken fall this far short of the floating garbage found.
+SHORT_OF = 0.99
+
+
+#: The index's bytes per live object: one pointer slot.
+INDEX_SLOT = 8
+
+
+def live_set_bytes(live: tuple[tuple[int, int], ...]) -> int:
+    """A live set's bytes: its objects' and its index's (``INDEX_SLOT`` per object)."""
+    return sum((s + INDEX_SLOT) * n for s, n in live)
 
 
 def check_inuse(inuse: str) -> None:
@@ -121,8 +133,6 @@ def take_out_bytes(
     Each slot size gives up ``nbytes * n / bytes(mix)`` objects (rounded),
     never more than the live set holds of that size.
     """
-    from goheap.pprof.whatif import live_set_bytes
-
     mix_bytes = live_set_bytes(mix)
     if nbytes <= 0 or mix_bytes <= 0:
         return live
@@ -172,10 +182,10 @@ def _floating_per_cycle(
     cycle needs the cycles, not the budget's allocations; but a budget asks
     for a small cost, so then only ``BUDGET_CYCLES`` of them.
     """
-    if work.budget is not None:
-        cycles = BUDGET_CYCLES
     from goheap.pprof.whatif import run_setting
 
+    if work.budget is not None:
+        cycles = BUDGET_CYCLES
     sized = dataclasses.replace(work, cycles=cycles, budget=None, stream=())
     row = run_setting(sized, profiled, procs, costs=costs)
     marked = row["predicted"]["marked"]
@@ -293,7 +303,8 @@ def estimate_note(e: LiveEstimate, rate_text: str) -> str:
         "that cycle marked): "
     )
     short = ""
-    if e.floating < e.measured:
+    # Whole objects are taken, so a rounding short of ``measured`` is no shortage.
+    if e.floating < SHORT_OF * e.measured:
         short = f" ({human_bytes(e.floating)} of it: the profile holds no more of those sizes)"
     if e.source == "sites":
         how = (

@@ -83,10 +83,12 @@ from goheap.options import parse_byte_rate
 from goheap.parallel import check_executor, check_jobs, map_items, workers
 from goheap.pprof.analyze import pointerful_slot
 from goheap.pprof.liveset import (
+    INDEX_SLOT,
     INUSE_MARKED,
     LiveEstimate,
     check_inuse,
     estimate_note,
+    live_set_bytes,
     read_live_set,
 )
 from goheap.report.common import has_goal
@@ -265,15 +267,6 @@ class SyntheticWorkload:
             "warmup_cycles": WARMUP_CYCLES,
             "alloc_rate": self.alloc_rate,
         }
-
-
-#: The index's bytes per live object: one pointer slot.
-INDEX_SLOT = 8
-
-
-def live_set_bytes(live: tuple[tuple[int, int], ...]) -> int:
-    """A live set's bytes: its objects' and its index's (``INDEX_SLOT`` per object)."""
-    return sum((s + INDEX_SLOT) * n for s, n in live)
 
 
 def with_index(counts: dict[int, int]) -> dict[int, int]:
