@@ -245,7 +245,11 @@ def main() -> int:
     print(within_summary(result))
     if args.doc:
         doc = Path(args.doc)
-        doc.write_text(replace_section(doc.read_text(), *doc_markers(result), doc_body(result)))
+        try:
+            text = replace_section(doc.read_text(), *doc_markers(result), doc_body(result))
+        except (OSError, ValueError) as e:  # no such file, or no section for this size in it
+            sys.exit(f"--doc {doc}: {e}")
+        doc.write_text(text)
         print(f"{doc}: the what-if's section refreshed")
     return 0
 
