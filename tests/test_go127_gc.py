@@ -27,6 +27,7 @@ from goheap.runner import cycle_dict
 from goheap.runtime.common.gotype import POINTER
 from goheap.runtime.go127.mgc import GCCycle, format_gctrace
 from goheap.runtime.go127.mgcmark import inlineMarks
+from goheap.validate.sim import hold_harness
 from goheap.workloads import get_workload
 from goheap.workloads.binarytrees import nodes_allocated
 
@@ -683,6 +684,29 @@ def test_premain_nonheap_switch_on_a_built_heap(make127, no_premain) -> None:
     h.check()
 
 
+def test_the_runtimes_own_live_heap_is_in_the_pacers_marked_heap(make127) -> None:
+    """/gc/heap/live after a GC of an otherwise empty program is Go's, not the model's objects'.
+
+    Go 1.27.3, a program of runtime, runtime/metrics and time only, after a
+    ``runtime.GC()``: 61,032 bytes with one P, 83,848 with two; the oracle
+    twins (their harness's objects too) 79,296 and 102,112. The model
+    allocates only the mark workers' objects (a 112-byte channel; per P 16 +
+    480 + 512 bytes): the pacer counts the rest, so its goal and trigger see
+    Go's marked heap, while MemStats and the cycle's bytesMarked keep counting
+    what the model allocates.
+    """
+    for procs, minimal, twin in ((1, 61032, 79296), (2, 83848, 102112)):
+        h = make127(procs=procs)
+        h.gc()
+        own = 112 + (16 + 480 + 512) * procs
+        assert h.read_metrics()["/gc/heap/live:bytes"] == minimal
+        assert h.read_memstats().HeapAlloc == own
+        assert h.cycles[-1].bytesMarked == own
+        hold_harness(h)
+        h.gc()
+        assert h.read_metrics()["/gc/heap/live:bytes"] == twin
+
+
 def _churn_probe(h: Heap, count: int, live: int = 50_000) -> int:
     """The churn probe's loop (64-B pointer-free objects into a ring): its NumGC."""
     ring = h.make(POINTER, live)
@@ -697,9 +721,12 @@ def _churn_probe(h: Heap, count: int, live: int = 50_000) -> int:
 def test_premain_nonheap_brings_the_8mib_limit_near_live(make127, premain) -> None:
     """GOGC=100 GOMEMLIMIT=8MiB: live 345-355 cycles in 2,000,000 allocations.
 
-    The first 300,000 allocations: the model's cycle rate with the preset is
-    within 12% of live's (the whole run: 382 cycles, slow test below); without
-    it the limit goal sits 1.7 MB higher and the model runs 104 in all.
+    The first 300,000 allocations: with the preset the model's cycle rate is
+    at least 80% of live's whole-run rate and at most 12% above it; without
+    it the limit goal sits 1.7 MB higher and the model runs 104 in all. (The
+    prefix runs below the whole run's rate: the heap first grows to the
+    goal, 9 cycles in the first 100,000 allocations against 17 at the
+    steady rate. The whole run, inside live's spread, is the slow test below.)
     """
     runs = _jsonl("churn_gogc100_memlimit8MiB.jsonl")
     lo = min(r["loop"]["NumGC"] for r in runs)
@@ -708,19 +735,21 @@ def test_premain_nonheap_brings_the_8mib_limit_near_live(make127, premain) -> No
     count = 300_000
     n = _churn_probe(make127(gogc=100, memlimit=8 * MiB), count)
     scale = count / runs[0]["params"]["count"]
-    assert lo * scale * 0.88 <= n <= hi * scale * 1.12
+    assert lo * scale * 0.80 <= n <= hi * scale * 1.12
 
 
 @pytest.mark.slow
 def test_premain_nonheap_memlimit_probes_whole(make127, premain) -> None:
-    """Both memory-limit probes in full: 8 MiB 382 (live 345-355), 32 MiB 6 (live 6)."""
+    """Both memory-limit probes in full, inside live's spread (widened by 5%, as validate's).
+
+    8 MiB: live 345-355 (the model: 352); 32 MiB: 6, as live."""
     off = _jsonl("churn_gogcoff_memlimit32MiB.jsonl")
     assert {r["loop"]["NumGC"] for r in off} == {6}
     assert _churn_probe(make127(gogc="off", memlimit=32 * MiB), 2_000_000) == 6
     lim = _jsonl("churn_gogc100_memlimit8MiB.jsonl")
     n = _churn_probe(make127(gogc=100, memlimit=8 * MiB), 2_000_000)
-    assert n == 382  # pinned; live 345-355
-    assert n <= 1.1 * max(r["loop"]["NumGC"] for r in lim)
+    live = [r["loop"]["NumGC"] for r in lim]
+    assert 0.95 * min(live) <= n <= 1.05 * max(live)
 
 
 # --- cleanups (runtime.AddCleanup) --------------------------------------------------------------

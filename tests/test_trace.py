@@ -58,7 +58,7 @@ from goheap.workloads import WORKLOADS
 # Small parameters (and a GOGC that gives a few cycles) for every workload.
 SMALL: dict[str, tuple[list[str], int]] = {
     "binarytrees": (["depth=8"], 1),
-    "retain": (["count=70000", "size=256", "pointers=1"], 100),
+    "retain": (["count=30000", "size=256", "pointers=1"], 50),
     "churn": (["k=100", "steps=10000"], 100),
     "large": (["window=4", "steps=300"], 100),
     "finalizers": (["count=2000"], 100),

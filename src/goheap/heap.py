@@ -303,24 +303,28 @@ class Heap:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
 
-    def set_unmodelled_heap_scan(self, nbytes: object, first: object = 0) -> None:
+    def set_unmodelled_heap_scan(self, nbytes: object, first: object = 0, live: object = 0) -> None:
         """The program holds live heap objects the model does not allocate (a test
         harness's flags and buffers, say): every GC cycle from now on scans nbytes more
         of heap, as their scan work (``/gc/scan/heap:bytes`` of the Go program with an
         empty workload, less what the model has). Go's drain reaches ``first`` of those
         bytes before the program's own heap objects, which moves where assists and
-        workers stop (docs/model.md). Not recorded in traces."""
+        workers stop (docs/model.md). ``live``: their bytes (``/gc/heap/live:bytes``
+        likewise), which go1.27's pacer counts in its live and marked heap (go1.8's
+        does not: simplified). Not recorded in traces."""
         if self._closed:
             self._closed_error("set_unmodelled_heap_scan")
         n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")
         k = int_arg(first, "set_unmodelled_heap_scan: first")
-        if n < 0 or not 0 <= k <= n:
+        b = int_arg(live, "set_unmodelled_heap_scan: live")
+        if n < 0 or not 0 <= k <= n or b < 0:
             raise GoheapError(
-                "set_unmodelled_heap_scan: nbytes must be a non-negative integer and first "
-                f"between 0 and nbytes, got nbytes={n!r} first={k!r}"
+                "set_unmodelled_heap_scan: nbytes and live must be non-negative integers and "
+                f"first between 0 and nbytes, got nbytes={n!r} first={k!r} live={b!r}"
             )
         self._collector.program_heap_scan = n
         self._collector.program_heap_scan_first = k
+        self._collector.set_program_heap_live(b)
 
     def set_memory_limit(self, limit: object) -> int:
         """debug.SetMemoryLimit: returns the old limit; a negative limit only reads it."""

@@ -63,6 +63,26 @@ toolchain and machine, docs/go1.27-notes.md §11):
   with an 80,000-byte pointer array of its own: its forced GC scanned
   26,552 bytes of the runtime's objects, then the array, then the other
   11,424-14,072 (three runs);
+- ``runtime_heap_live`` = 59912 and ``runtime_heap_live_per_p`` = 21808:
+  the live bytes of those same objects, which Go's pacer counts in
+  ``heapMarked`` and ``heapLive`` like any others: that minimal program's
+  ``/gc/heap/live:bytes`` after a ``runtime.GC()``, 61032 with one P (3 of 4
+  runs; the other 66352, a 5320-byte object of the timers' or netpoller's)
+  and 83848 with two, less what the model allocates of them itself by then
+  (the mark workers' 112 bytes and 1008 per P; the finalizer frame's 16
+  only once finalizers run). The model has them from the start (init makes
+  them before ``main``) and adds them at every mark termination
+  (``resetLive``), with a program's own unmodelled objects
+  (``Heap.set_unmodelled_heap_scan(..., live=)``: the oracle twins' 18264,
+  ``goheap.validate.sim.HARNESS_HEAP_LIVE``). A cycle's ``bytesMarked``
+  stays the model's objects; gctrace's live heap and
+  ``/gc/heap/live:bytes`` include them, as Go's do. They move the goal, the
+  trigger and the assists' runway where the heap is small: under a memory
+  limit far below it the goal is ``heapMarked`` itself, and whether a span
+  refill fits in the 10% overshoot the assist ratio allows past it decides
+  how many allocations a cycle lasts (churn k=2 under a 1000-byte limit:
+  19,812 cycles in 20,000 steps without them, live 3,844-4,335;
+  docs/fidelity.md);
 - ``dense_span_scan``: Green Tea scans dense spans with
   ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
   which counts whole objects as scan work;
@@ -172,6 +192,7 @@ class Go127Runtime(Runtime):
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
+            runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
         )
         self.gc_: GC = GC(
             self.mheap,
@@ -451,6 +472,8 @@ GO127 = Go127Profile(
     gc_worker_allocs=((16, True), (480, True), (512, False)),
     gcw_ptrbuf_bytes=8192,
     finalizer_frame_bytes=16,
+    runtime_heap_live=59912,
+    runtime_heap_live_per_p=21808,
     premain_nonheap=True,
     premain_stack_inuse=262144,
     premain_buckhash_buckets=2634,

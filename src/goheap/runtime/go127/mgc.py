@@ -89,6 +89,7 @@ from goheap.runtime.go127.mgcpacer import (
     float64ToInt64,
     gcOverAssistWork,
     gcTriggerKind,
+    u64,
 )
 from goheap.runtime.go127.mgcscavenge import BgScavenger, gcPaceScavenger
 from goheap.runtime.go127.mgcsweep import finishsweep_m, gcPaceSweeper, sweepone
@@ -155,6 +156,7 @@ class GCParams:
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
     runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
     runtime_heap_scan_first: int  # of it, drained before the program's objects
+    runtime_heap_live: int  # the live bytes of those objects (these Ps): in heapMarked
 
 
 def _mcache(p: P) -> MCache:
@@ -272,8 +274,17 @@ class GC(Collector):
         self.program_heap_scan = 0
         self.runtime_heap_scan_first = params.runtime_heap_scan_first
         self.program_heap_scan_first = 0
+        self.program_heap_live = 0
 
         controller.addGlobals(params.globals_scan)
+        # The runtime's own objects, allocated before main, are live heap already.
+        controller.heapLive += params.runtime_heap_live
+
+    def set_program_heap_live(self, n: int) -> None:
+        """The program's unmodelled objects are live heap now, and marked from the next cycle."""
+        ctl = self.controller
+        ctl.heapLive = u64(ctl.heapLive + n - self.program_heap_live)
+        self.program_heap_live = n
 
     # --- time -------------------------------------------------------------------
 
@@ -1065,8 +1076,10 @@ class GC(Collector):
         ctl.globalsScanWork, ctl.stackScanWork, ctl.heapScanWork = g, s, hw
         for p in h.allp:
             _mcache(p).scanAlloc = 0
-        ctl.resetLive(self.bytesMarked)
-        cyc.heap2 = self.bytesMarked
+        # heapMarked (and so the goal, the trigger and the assists' runway) holds
+        # the runtime's own live objects too; bytesMarked stays the model's.
+        ctl.resetLive(self.bytesMarked + self.params.runtime_heap_live + self.program_heap_live)
+        cyc.heap2 = ctl.heapMarked
         cyc.bytesMarked = self.bytesMarked
         self.gcphase = _GCoff
         self.gcSweep()

@@ -83,6 +83,7 @@ class GC(GCHooks):
         self.h = h
         self.runtime_heap_scan = runtime_heap_scan
         self.program_heap_scan = 0
+        self.program_heap_live = 0
         self.runtime_heap_scan_first = runtime_heap_scan_first
         self.program_heap_scan_first = 0
         self.stats = h.stats
