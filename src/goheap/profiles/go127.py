@@ -80,9 +80,9 @@ toolchain and machine, docs/go1.27-notes.md §11):
   trigger and the assists' runway where the heap is small: under a memory
   limit far below it the goal is ``heapMarked`` itself, and whether a span
   refill fits in the 10% overshoot the assist ratio allows past it decides
-  how many allocations a cycle lasts (churn k=2 under a 1000-byte limit:
-  19,812 cycles in 20,000 steps without them, live 3,844-4,335;
-  docs/fidelity.md);
+  how many allocations a cycle lasts (the churn twin at k=2 under a
+  1000-byte limit, as validate simulates it: 19,818 cycles in 20,000 steps
+  without them, 10,123 with them, live 3,844-4,335; docs/fidelity.md);
 - ``dense_span_scan``: Green Tea scans dense spans with
   ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
   which counts whole objects as scan work;
