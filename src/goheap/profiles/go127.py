@@ -82,7 +82,9 @@ toolchain and machine, docs/go1.27-notes.md §11):
   refill fits in the 10% overshoot the assist ratio allows past it decides
   how many allocations a cycle lasts (the churn twin at k=2 under a
   1000-byte limit, as validate simulates it: 19,818 cycles in 20,000 steps
-  without them, 10,123 with them, live 3,844-4,335; docs/fidelity.md);
+  without them, 10,123 with them, live 3,844-4,335; docs/fidelity.md).
+  Leave them out with ``dataclasses.replace(GO127, runtime_heap_live=0,
+  runtime_heap_live_per_p=0)``;
 - ``dense_span_scan``: Green Tea scans dense spans with
   ``ScanSpanPacked`` when the CPU has AVX-512 (the reference machine does),
   which counts whole objects as scan work;

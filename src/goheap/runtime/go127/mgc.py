@@ -40,7 +40,9 @@ A cycle, as ``GC`` runs it (Go's functions in parentheses):
    goal).
 3. **mark termination** (``gcMarkDone``, ``gcMarkTermination``): when the
    work is paid: the world stops, ``endCycle`` measures cons/mark,
-   ``resetLive(bytesMarked)``, ``gcSweep`` (``sweepgen += 2``, sweeping
+   ``resetLive`` (bytesMarked plus the live bytes of the runtime's and the
+   program's objects the model does not allocate: ``runtime_heap_live``,
+   ``set_program_heap_live``), ``gcSweep`` (``sweepgen += 2``, sweeping
    restarts), ``lastHeapInUse``, ``gcControllerCommit`` (goal, trigger,
    sweep pacing, scavenger goals), the statistics, ``numgc++``, the
    scavenge index's ``nextGen``, the heap profile's cycle, then every P
