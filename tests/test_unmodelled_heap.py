@@ -81,6 +81,33 @@ def test_the_go18_twins_scan_what_the_live_twins_do(
         assert abs(background[-1] - live) <= live * 0.005
 
 
+@pytest.mark.parametrize(("procs", "next_gc", "twin_next_gc"), [
+    (1, 16_810_912, 17_468_176),
+    (2, 16_825_216, 17_482_480),
+])  # fmt: skip
+def test_go18s_goal_counts_the_runtimes_live_heap(
+    procs: int, next_gc: int, twin_next_gc: int
+) -> None:
+    """Go 1.8 holding one 8 MiB array after a forced GC: NextGC = 2 * heap_marked.
+
+    tests/oracle/go18/livebase on Go 1.8 (every run): the runtime's objects
+    hold 16,848 bytes with one P and 24,000 with two, and NextGC after the
+    array is 16,810,912 and 16,825,216. The twins' harness adds 328,632
+    (their baseline HeapAlloc, 345,480 for churn, less 16,848), so their
+    goal is twice that more. MemStats keep counting the model's objects only.
+    """
+    with Heap(profile="go1.8", procs=procs) as h:
+        h.gc()
+        h.main.push(h.malloc(8 << 20))
+        h.gc()
+        m = h.read_memstats()
+        assert (m.NextGC, m.HeapAlloc) == (next_gc, 8 << 20)
+        assert h.cycles[-1].bytesMarked == 8 << 20
+        hold_harness(h)
+        h.gc()
+        assert h.read_memstats().NextGC == twin_next_gc
+
+
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_the_runtimes_first_part_is_part_of_its_heap_scan(profile: str) -> None:
     """The collectors shift the scan pieces by it without clamping: it must fit."""

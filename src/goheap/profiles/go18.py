@@ -28,6 +28,19 @@ before the program's own objects. A copy of Go 1.8 whose ``gcDrain`` and
 80,000-byte pointer array of its own: every background cycle's first
 assist scanned 8,400 bytes of the runtime's objects, then the array, and
 stopped there (88,400 units); the runtime's other 5,288 came after.
+``runtime_heap_live`` = 16848 and ``runtime_heap_live_per_p`` = 7152: the
+live bytes of those objects, which Go 1.8's pacer counts in ``heap_marked``
+and ``heap_live`` like any others: the HeapAlloc of a program of
+``runtime`` and ``time`` only after the oracle twins' warm-up (a 1 µs
+sleep, the mark workers, ``runtime.GC()``), 16848 with one P and 24000
+with two, every run (``tests/oracle/go18/livebase``; the model allocates
+none of them). The same probe then holds an 8 MiB array and collects
+again: NextGC is 2 * (8 MiB + 16848), so the goal counts them. The model
+has them from the start and adds them at every mark termination, with a
+program's own unmodelled objects (``Heap.set_unmodelled_heap_scan(...,
+live=)``: the Go 1.8 twins' 328632, ``goheap.validate.sim``). A cycle's
+``bytesMarked`` and MemStats stay the model's objects; gctrace's live heap
+includes them, as Go's does.
 
 ``Go18Runtime`` builds Go 1.8's runtime whole, in the order ``schedinit``
 does: ``mallocinit`` (the contiguous arena reservation, ``mheap.init``),
@@ -101,6 +114,7 @@ class Go18Runtime(Runtime):
             gctrace=opts.gctrace,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
+            runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).
@@ -256,4 +270,6 @@ GO18 = Go18Profile(
     runtime_heap_scan=10264,
     runtime_heap_scan_per_p=9792,
     runtime_heap_scan_first=8400,
+    runtime_heap_live=16848,
+    runtime_heap_live_per_p=7152,
 )
