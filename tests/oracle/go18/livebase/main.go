@@ -19,9 +19,12 @@
 //	GOROOT=$GO18 GO111MODULE=off $GO18/bin/go build -o /tmp/livebase18 .
 //	GOMAXPROCS=1 /tmp/livebase18; GOMAXPROCS=2 /tmp/livebase18
 //
-// Measured (Go 1.8, linux/amd64, 5 runs each, identical every run):
-// GOMAXPROCS=1 base 12696, after the array 8401304 with NextGC 16802608;
-// GOMAXPROCS=2 base 19416, 8408024, 16816048 (see goheap.profiles.go18).
+// Measured (Go 1.8, linux/amd64, 20 runs each; the most common line):
+// GOMAXPROCS=1 "base 16800 73 4194304 131072 851968 196608 0" (13 runs),
+// "held 8405408 74 16810816"; GOMAXPROCS=2 "base 23952 79 4194304 131072
+// 819200 229376 0" (7 runs; HeapAlloc 23952 in 15, HeapInuse up to 188416),
+// "held 8412560 80 16825120". The others: a goroutine or a few objects
+// more (see goheap.profiles.go18).
 package main
 
 import (
