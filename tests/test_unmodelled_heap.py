@@ -90,7 +90,7 @@ def test_go18s_goal_counts_the_runtimes_live_heap(
 ) -> None:
     """Go 1.8 holding one 8 MiB array after a forced GC: NextGC = 2 * heap_marked.
 
-    tests/oracle/go18/livebase on Go 1.8 (the most common of 20 runs): the
+    tests/oracle/go18probe/livebase on Go 1.8 (the most common of 20 runs): the
     runtime's objects hold 16,800 bytes with one P and 23,952 with two, and
     NextGC after the array is 16,810,816 and 16,825,120. The twins' harness
     adds 328,680 (their baseline HeapAlloc, 345,480 for churn, less 16,800),
@@ -184,7 +184,7 @@ def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
     (2, 131_072, 819_200, 229_376),
 ])  # fmt: skip
 def test_go18s_premain_pages_are_gos(procs: int, inuse: int, heap_sys: int, stacks: int) -> None:
-    """A Go 1.8 program's pages at main (tests/oracle/go18/livebase, 20 runs' mode).
+    """A Go 1.8 program's pages at main (tests/oracle/go18probe/livebase, 20 runs' mode).
 
     With the runtime's pages, HeapInuse, HeapSys and StackInuse are the live
     program's; with the twins' harness too, HeapInuse is the twins' 565,248

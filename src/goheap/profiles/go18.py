@@ -32,7 +32,7 @@ stopped there (88,400 units); the runtime's other 5,288 came after.
 live bytes of those objects, which Go 1.8's pacer counts in ``heap_marked``
 and ``heap_live`` like any others: the HeapAlloc of a program of
 ``runtime`` and ``time`` only after the oracle twins' warm-up (a 1 µs
-sleep, the mark workers, ``runtime.GC()``; ``tests/oracle/go18/livebase``),
+sleep, the mark workers, ``runtime.GC()``; ``tests/oracle/go18probe/livebase``),
 16800 with one P (13 of 20 runs; others 17008-18864) and 23952 with two
 (15 of 20; others to 25808). The model allocates none of them. The same
 probe then holds an 8 MiB array and collects again: NextGC is 2 * (8 MiB +

@@ -57,7 +57,7 @@ HARNESS_HEAP_SCAN_FIRST: Final = {"go1.27": 14688, "go1.8": 128}
 #: HeapAlloc after their warm-up runtime.GC() with one P, less a minimal
 #: program's after the same. go1.27: 79,296 less 61,032 (runtime,
 #: runtime/metrics and time only, ``/gc/heap/live:bytes``). go1.8: the churn
-#: twin's 345,480 less 16,800 (runtime and time, tests/oracle/go18/livebase);
+#: twin's 345,480 less 16,800 (runtime and time, tests/oracle/go18probe/livebase);
 #: the large and binarytrees twins' differ by -224 to +144 (their flags), and
 #: with two Ps they agree within 208 bytes. Most of it is the report's buffer of per-cycle
 #: points (4,096 of 72 bytes, pointer-free).

@@ -15,7 +15,7 @@
 // Only runtime and time are imported (no fmt, os or flag: their package
 // initialisation allocates) and println writes to stderr.
 //
-//	cd tests/oracle/go18/livebase
+//	cd tests/oracle/go18probe/livebase
 //	GOROOT=$GO18 GO111MODULE=off $GO18/bin/go build -o /tmp/livebase18 .
 //	GOMAXPROCS=1 /tmp/livebase18; GOMAXPROCS=2 /tmp/livebase18
 //
