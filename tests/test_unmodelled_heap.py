@@ -81,6 +81,34 @@ def test_the_go18_twins_scan_what_the_live_twins_do(
         assert abs(background[-1] - live) <= live * 0.005
 
 
+@pytest.mark.parametrize(("procs", "next_gc", "twin_next_gc"), [
+    (1, 16_810_816, 17_468_176),
+    (2, 16_825_120, 17_482_480),
+])  # fmt: skip
+def test_go18s_goal_counts_the_runtimes_live_heap(
+    procs: int, next_gc: int, twin_next_gc: int
+) -> None:
+    """Go 1.8 holding one 8 MiB array after a forced GC: NextGC = 2 * heap_marked.
+
+    tests/oracle/go18probe/livebase on Go 1.8 (the most common of 20 runs): the
+    runtime's objects hold 16,800 bytes with one P and 23,952 with two, and
+    NextGC after the array is 16,810,816 and 16,825,120. The twins' harness
+    adds 328,680 (their baseline HeapAlloc, 345,480 for churn, less 16,800),
+    so their goal is twice that more. MemStats keep counting the model's
+    objects only.
+    """
+    with Heap(profile="go1.8", procs=procs) as h:
+        h.gc()
+        h.main.push(h.malloc(8 << 20))
+        h.gc()
+        m = h.read_memstats()
+        assert (m.NextGC, m.HeapAlloc) == (next_gc, 8 << 20)
+        assert h.cycles[-1].bytesMarked == 8 << 20
+        hold_harness(h)
+        h.gc()
+        assert h.read_memstats().NextGC == twin_next_gc
+
+
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_the_runtimes_first_part_is_part_of_its_heap_scan(profile: str) -> None:
     """The collectors shift the scan pieces by it without clamping: it must fit."""
@@ -149,3 +177,41 @@ def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
         gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
         gc.gcAssistAlloc()
         assert left - gc.work_remaining == (108_472 if profile == "go1.27" else 88_400)
+
+
+@pytest.mark.parametrize(("procs", "inuse", "heap_sys", "stacks"), [
+    (1, 131_072, 851_968, 196_608),
+    (2, 131_072, 819_200, 229_376),
+])  # fmt: skip
+def test_go18s_premain_pages_are_gos(procs: int, inuse: int, heap_sys: int, stacks: int) -> None:
+    """A Go 1.8 program's pages at main (tests/oracle/go18probe/livebase, 20 runs' mode).
+
+    With the runtime's pages, HeapInuse, HeapSys and StackInuse are the live
+    program's; with the twins' harness too, HeapInuse is the twins' 565,248
+    (their baseline with one P and two, the first 1 MiB chunk still enough).
+    The pages stay through collections and are not the program's objects.
+    """
+    with Heap(profile="go1.8", procs=procs) as h:
+        assert h.read_memstats().HeapInuse == 0
+        h.runtime.with_premain_pages()
+        m = h.read_memstats()
+        assert (m.HeapInuse, m.HeapSys, m.StackInuse, m.StackSys) == (
+            inuse,
+            heap_sys,
+            stacks,
+            stacks,
+        )
+        assert (m.HeapAlloc, m.HeapObjects, m.Mallocs) == (0, 0, 0)
+    with Heap(profile="go1.8", procs=procs) as h:
+        hold_harness(h)  # the runtime's pages and the harness's
+        h.gc()
+        h.check()
+        m = h.read_memstats()
+        assert (m.HeapInuse, m.HeapSys, m.StackInuse) == (565_248, heap_sys, stacks)
+        with pytest.raises(GoheapError, match="taken already"):
+            h.runtime.with_premain_pages()
+
+
+def test_premain_pages_are_go18s_only() -> None:
+    with Heap(profile="go1.27") as h, pytest.raises(GoheapError, match="not modelled"):
+        h.runtime.with_premain_pages()

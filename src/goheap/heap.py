@@ -310,8 +310,8 @@ class Heap:
         empty workload, less what the model has). Go's drain reaches ``first`` of those
         bytes before the program's own heap objects, which moves where assists and
         workers stop (docs/model.md). ``live``: their bytes (``/gc/heap/live:bytes``
-        likewise), which go1.27's pacer counts in its live and marked heap (go1.8's
-        does not: simplified). Not recorded in traces."""
+        likewise), which the pacer counts in its live and marked heap, as Go's
+        does. Not recorded in traces."""
         if self._closed:
             self._closed_error("set_unmodelled_heap_scan")
         n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")

@@ -170,6 +170,25 @@ class Runtime:
         name = self.profile.name
         raise GoheapError(f"Cleanup.Stop is not modelled for profile {name} (Go 1.24+)")
 
+    def with_premain_pages(self) -> None:
+        """Take the pages the runtime itself holds at ``main`` (the go1.8 profile)."""
+        from goheap.errors import GoheapError
+
+        name = self.profile.name
+        raise GoheapError(f"pre-main pages are not modelled for profile {name}")
+
+    def hold_premain_pages(self, heap_bytes: int, stack_bytes: int = 0) -> None:
+        """Take pages a program holds that the model does not otherwise allocate.
+
+        heap_bytes of heap spans whose objects the model does not make and
+        stack_bytes of goroutine stacks, before the program's first allocation
+        (the go1.8 profile: its runtime's own, and a test harness's).
+        """
+        from goheap.errors import GoheapError
+
+        name = self.profile.name
+        raise GoheapError(f"pre-main pages are not modelled for profile {name}")
+
     def advance(self, ns: int) -> None:
         """Let ns of virtual time pass with the mutator idle."""
         raise NotImplementedError

@@ -28,6 +28,37 @@ before the program's own objects. A copy of Go 1.8 whose ``gcDrain`` and
 80,000-byte pointer array of its own: every background cycle's first
 assist scanned 8,400 bytes of the runtime's objects, then the array, and
 stopped there (88,400 units); the runtime's other 5,288 came after.
+``runtime_heap_live`` = 16800 and ``runtime_heap_live_per_p`` = 7152: the
+live bytes of those objects, which Go 1.8's pacer counts in ``heap_marked``
+and ``heap_live`` like any others: the HeapAlloc of a program of
+``runtime`` and ``time`` only after the oracle twins' warm-up (a 1 µs
+sleep, the mark workers, ``runtime.GC()``; ``tests/oracle/go18probe/livebase``),
+16800 with one P (13 of 20 runs; others 17008-18864) and 23952 with two
+(15 of 20; others to 25808). The model allocates none of them. The same
+probe then holds an 8 MiB array and collects again: NextGC is 2 * (8 MiB +
+16800), so the goal counts them. The model has them from the start and
+adds them at every mark termination, with a program's own unmodelled
+objects (``Heap.set_unmodelled_heap_scan(..., live=)``: the Go 1.8 twins'
+328680, ``goheap.validate.sim``). A cycle's ``bytesMarked`` and MemStats
+stay the model's objects; gctrace's live heap includes them, as Go's does.
+
+The pages the runtime holds at ``main`` (the same probe, its first line):
+``premain_heap_inuse`` = 131072, the heap spans of those objects (HeapInuse,
+16 pages, with one P and with two: 13 and 9 of 20 runs, the others up to
+188416), and ``premain_stack_inuse`` = 196608 with ``_per_p`` = 32768,
+goroutine stacks (StackInuse: 196608 with one P in 17 of 20 runs, 229376
+with two in 18 of 20), which Go 1.8 takes from the heap's pages
+(``mheap.allocStack``, spans of ``_StackCacheSize``). With
+``premain_pages`` the runtime takes them when it is built (or later,
+before the first allocation, ``heap.runtime.with_premain_pages()``), so
+HeapInuse, HeapSys (851968 with one P: the first 1 MiB of arena less the
+stacks), HeapIdle, StackInuse and where the first arena chunk runs out are
+Go's; ``goheap validate`` does so. Off by default: a fresh heap is then
+empty and its page arithmetic (addresses from the arena's start, HeapSys
+of the first chunk) is the plain one the exact tests and docs spell out;
+the go1.27 profile leaves its pre-main pages out too. Simplified: the heap
+spans are whole pages kept out of the GC'd heap, so the program's objects
+never fill their free slots as in Go they may.
 
 ``Go18Runtime`` builds Go 1.8's runtime whole, in the order ``schedinit``
 does: ``mallocinit`` (the contiguous arena reservation, ``mheap.init``),
@@ -101,6 +132,7 @@ class Go18Runtime(Runtime):
             gctrace=opts.gctrace,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
+            runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).
@@ -108,6 +140,9 @@ class Go18Runtime(Runtime):
             P(i, self.mheap.allocmcache(self.mprof.nextSample())) for i in range(opts.procs)
         ]
         self.mheap.procresize(self.allp)
+        self.premain_applied = False
+        if prof.premain_pages:
+            self.with_premain_pages()
         # Idle time in closed form (profiles.fastforward).
         gc = self.gc_
         self.fastforward = IdleFastForward(
@@ -122,6 +157,38 @@ class Go18Runtime(Runtime):
             timer=self._play_scavenger,
         )
         gc.idle_point = self.fastforward
+
+    def with_premain_pages(self) -> None:
+        """Take the pages Go 1.8's runtime holds at ``main`` (see the module doc).
+
+        Switched on by ``premain_pages=True`` in the profile; this applies it
+        to a heap built without it, before its first allocation, once.
+        """
+        if self.premain_applied:
+            raise GoheapError("the pre-main pages are taken already")
+        self.hold_premain_pages(*self.profile.premain_pages_for(len(self.allp)))
+        self.premain_applied = True
+
+    def hold_premain_pages(self, heap_bytes: int, stack_bytes: int = 0) -> None:
+        """Take the pages a program holds before its first allocation that the model
+        does not otherwise allocate: heap_bytes of heap spans (one page each) whose
+        objects it does not make, stack_bytes of goroutine stacks (spans of
+        _StackCacheSize, as the stack pool takes them). Both are whole pages."""
+        page = self.profile.page_size
+        chunk = self.profile.stack_cache_size
+        if heap_bytes % page or stack_bytes % page:
+            raise GoheapError(
+                f"hold_premain_pages: {heap_bytes} and {stack_bytes} bytes are not whole pages"
+            )
+        h = self.mheap
+        while stack_bytes > 0:
+            n = min(chunk, stack_bytes)
+            if h.allocStack(n // page) is None:
+                raise GoheapError("hold_premain_pages: out of memory for the stacks")
+            stack_bytes -= n
+        for _ in range(heap_bytes // page):
+            if h.allocPremain(1) is None:
+                raise GoheapError("hold_premain_pages: out of memory for the heap pages")
 
     def _scavenger_idle(self) -> bool:
         """Every free span is released already: sysmon's scavenge would change nothing."""
@@ -156,10 +223,10 @@ class Go18Runtime(Runtime):
 
     def snapshot(self) -> HeapSnapshot:
         st = self.stats
-        return HeapSnapshot(
+        return HeapSnapshot(  # MemStats' HeapInuse and HeapSys: stacks apart
             st.heap_alloc_now,
-            st.heap_inuse,
-            st.heap_sys.value,
+            st.heap_inuse - st.stacks_inuse,
+            st.heap_sys.value - st.stacks_inuse,
             st.heap_released,
             st.next_gc,
             st.numgc,
@@ -256,4 +323,11 @@ GO18 = Go18Profile(
     runtime_heap_scan=10264,
     runtime_heap_scan_per_p=9792,
     runtime_heap_scan_first=8400,
+    runtime_heap_live=16800,
+    runtime_heap_live_per_p=7152,
+    premain_pages=False,
+    premain_heap_inuse=131072,
+    premain_stack_inuse=196608,
+    premain_stack_inuse_per_p=32768,
+    stack_cache_size=32 << 10,
 )

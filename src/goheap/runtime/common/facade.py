@@ -103,13 +103,13 @@ class Collector:
     runtime_heap_scan_first: int
     program_heap_scan_first: int
     # The program's such objects' live bytes (Heap.set_unmodelled_heap_scan):
-    # go1.27's pacer counts them in heapMarked and heapLive, as it counts the
-    # runtime's (the profile's runtime_heap_live); go1.8's does not (simplified).
+    # the pacer counts them in its marked and live heap, as it counts the
+    # runtime's (the profile's runtime_heap_live).
     program_heap_live: int
 
     def set_program_heap_live(self, n: int) -> None:
         """The program holds n live bytes of objects the model does not allocate."""
-        self.program_heap_live = n
+        raise NotImplementedError
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock, run background work."""

@@ -71,10 +71,18 @@ class Profile:
     # How much of runtime_heap_scan (at most all of it) Go drains before the
     # program's own heap objects; the rest, and the per-P part, come after them.
     runtime_heap_scan_first: int
+    # The live bytes of those objects, with one P and for each further P: what
+    # the pacer's marked and live heap hold beyond the model's own objects.
+    runtime_heap_live: int
+    runtime_heap_live_per_p: int
 
     def runtime_heap_scan_for(self, procs: int) -> int:
         """The runtime's own unmodelled heap scan work per cycle with procs Ps."""
         return self.runtime_heap_scan + self.runtime_heap_scan_per_p * (procs - 1)
+
+    def runtime_heap_live_for(self, procs: int) -> int:
+        """The unmodelled live heap bytes the pacer counts with procs Ps."""
+        return self.runtime_heap_live + self.runtime_heap_live_per_p * (procs - 1)
 
     @cached_property
     def sizeclasses(self) -> SizeClasses:

@@ -42,16 +42,7 @@ class Go127Profile(Profile):
     gc_worker_allocs: tuple[tuple[int, bool], ...]  # per P: closure, g, worker node
     gcw_ptrbuf_bytes: int  # p.gcw.ptrBuf (Green Tea)
     finalizer_frame_bytes: int  # runFinalizers' frame: 16 + nret
-    # Live bytes of the runtime's (and the program's init-time) heap objects the
-    # model does not allocate, with one P and for each further P: what the
-    # pacer's heapMarked and heapLive hold beyond the model's own objects.
-    runtime_heap_live: int
-    runtime_heap_live_per_p: int
     # The pre-main non-heap preset (see the module doc).
     premain_nonheap: bool  # switch
     premain_stack_inuse: int  # StackInuse = StackSys at main (init's goroutine stacks)
     premain_buckhash_buckets: int  # BuckHashSys at main beyond the hash table
-
-    def runtime_heap_live_for(self, procs: int) -> int:
-        """The unmodelled live heap bytes the pacer counts with procs Ps."""
-        return self.runtime_heap_live + self.runtime_heap_live_per_p * (procs - 1)

@@ -18,6 +18,7 @@ values that disagree. The checks, in order:
    cached by exactly one mcache; the tiny block lies in a 16-byte object;
 6. specials: sorted by (offset, kind), each on an allocated object;
 7. counters: heap_inuse, heap_idle, heap_released, heap_sys, pagesInUse,
+   stacks_inuse and the pre-main pages (the spans in the stack state),
    heap_objects, MSpanInuse, MCacheInuse, Sys = the sum of the *Sys fields,
    and the mapped bitmap and spans table cover arena_used.
 """
@@ -279,8 +280,17 @@ def _check_counters(h: MHeap, mcaches: list[MCache], live: list[MSpan], t: _Tota
         _fail(f"heap_sys {st.heap_sys.value} != heap_inuse + heap_idle")
     if st.heap_sys.value != h.arena_used - h.arena_start:
         _fail(f"heap_sys {st.heap_sys.value} != arena_used - arena_start")
-    if h.pagesInUse != t.pages_inuse:
-        _fail(f"pagesInUse {h.pagesInUse} != pages of in-use spans {t.pages_inuse}")
+    manual = sum(s.npages for s in live if s.state == MSpanStack) * page
+    if manual != st.stacks_inuse + h.premainPages * page:
+        _fail(
+            f"stack-state spans hold {manual} bytes, not stacks_inuse {st.stacks_inuse}"
+            f" + pre-main pages {h.premainPages}"
+        )
+    if h.pagesInUse != t.pages_inuse + h.premainPages:
+        _fail(
+            f"pagesInUse {h.pagesInUse} != pages of in-use spans {t.pages_inuse}"
+            f" + pre-main pages {h.premainPages}"
+        )
     if st.heap_objects != t.large:
         _fail(f"heap_objects (large) {st.heap_objects} != large spans {t.large}")
     if h.spanalloc.inuse != len(live) * h.profile.sizeof_mspan:
@@ -296,5 +306,6 @@ def _check_counters(h: MHeap, mcaches: list[MCache], live: list[MSpan], t: _Tota
     allocated_bytes = sum(s.allocCount * s.elemsize for s in live if s.state == MSpanInUse)
     if st.heap_alloc_now != allocated_bytes:
         _fail(f"heap_alloc_now {st.heap_alloc_now} != bytes of allocated slots {allocated_bytes}")
-    if not (st.heap_alloc_now <= st.peak_heap_alloc and st.heap_inuse <= st.peak_heap_inuse):
+    inuse = st.heap_inuse - st.stacks_inuse  # the peaks are in MemStats' terms
+    if not (st.heap_alloc_now <= st.peak_heap_alloc and inuse <= st.peak_heap_inuse):
         _fail("a running peak is below the current value")

@@ -79,10 +79,14 @@ class GC(GCHooks):
         gctrace: Callable[[str], None] | None = None,
         runtime_heap_scan: int = 0,
         runtime_heap_scan_first: int = 0,
+        runtime_heap_live: int = 0,
     ) -> None:
         self.h = h
         self.runtime_heap_scan = runtime_heap_scan
         self.program_heap_scan = 0
+        # The runtime's unmodelled objects' live bytes (these Ps) and a
+        # program's (set_program_heap_live): in heap_marked and heap_live.
+        self.runtime_heap_live = runtime_heap_live
         self.program_heap_live = 0
         self.runtime_heap_scan_first = runtime_heap_scan_first
         self.program_heap_scan_first = 0
@@ -135,6 +139,13 @@ class GC(GCHooks):
         self.alloc_large = False
         self.mem = h.mem
         self.others_from = 0  # when the other Ps' mark workers start (worker_wake_ns)
+        # The runtime's own objects, allocated before main, are live heap already.
+        self.stats.heap_live += runtime_heap_live
+
+    def set_program_heap_live(self, n: int) -> None:
+        """The program's unmodelled objects are live heap now, and marked from the next cycle."""
+        self.stats.heap_live += n - self.program_heap_live
+        self.program_heap_live = n
 
     # --- time ---
 
@@ -706,8 +717,9 @@ class GC(GCHooks):
         # All the work is paid now: the cycle's scan work, exactly (paying it in
         # float slices may have rounded the running count).
         self.controller.scanWork = cyc.scanWork + self.alloc_scanWork
-        self.controller.set_trigger_after_mark(self.bytesMarked)
-        cyc.heap2 = self.bytesMarked
+        marked = self.bytesMarked + self.runtime_heap_live + self.program_heap_live
+        self.controller.set_trigger_after_mark(marked)
+        cyc.heap2 = marked
         cyc.bytesMarked = self.bytesMarked
         self.gcphase = _GCoff
         self.gcSweep(cyc.mode)

@@ -110,6 +110,7 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         # gcBlackenEnabled, as the collector sets it: while marking, a change
         # of heap_live or heap_scan calls the pacer's revise().
         self.gcBlackenEnabled = 0
+        self.premainPages = 0  # pages of allocPremain's spans
         self._reserveArena(profile)
         self._init(profile, stats)
 
@@ -381,10 +382,40 @@ class MHeap(ArenaHeap[MSpan, P[MCache]]):
         st = self.stats
         st.heap_inuse += npage << _PageShift
         st.heap_idle -= npage << _PageShift
-        if st.heap_inuse > st.peak_heap_inuse:
-            st.peak_heap_inuse = st.heap_inuse
-        if st.heap_sys.value > st.peak_heap_sys:  # only grows inside allocSpanLocked
-            st.peak_heap_sys = st.heap_sys.value
+        # The peaks in MemStats' terms (stack pages are StackInuse, not the heap's).
+        inuse = st.heap_inuse - st.stacks_inuse
+        if inuse > st.peak_heap_inuse:
+            st.peak_heap_inuse = inuse
+        heap_sys = st.heap_sys.value - st.stacks_inuse
+        if heap_sys > st.peak_heap_sys:  # only grows inside allocSpanLocked
+            st.peak_heap_sys = heap_sys
+        return s
+
+    def allocStack(self, npage: int) -> MSpan | None:
+        """mheap.allocStack: npage pages for goroutine stacks, in StackInuse."""
+        s = self.allocSpanLocked(npage)
+        if s is not None:
+            s.state = MSpanStack
+            s.allocCount = 0
+            self.stats.stacks_inuse += s.npages << _PageShift
+        return s
+
+    def allocPremain(self, npage: int) -> MSpan | None:
+        """npage pages of heap spans holding objects the model does not allocate.
+
+        The runtime (and a program's init) has heap spans in use at ``main``
+        whose objects the model does not make (goheap.profiles.go18: the
+        pre-main pages). Simplified: such a span is taken whole and kept out
+        of the GC'd heap (the state of a manually managed span, as a stack's,
+        but counted in HeapInuse), so the program's objects never fill its
+        free slots, as in Go they may; it is in ``pagesInUse``, as Go's are.
+        """
+        s = self.allocSpanLocked(npage)
+        if s is not None:
+            s.state = MSpanStack
+            s.allocCount = 0
+            self.pagesInUse += npage
+            self.premainPages += npage
         return s
 
     def allocLarge(self, npage: int) -> MSpan | None:
