@@ -366,6 +366,23 @@ def test_header_names_a_calibration_and_only_a_calibration() -> None:
     assert header(report).endswith("simulated: profile go1.27, costs custom (quick set)")
 
 
+def test_header_says_how_many_real_runs_came_from_the_cache() -> None:
+    """A validation that re-ran nothing says so; one that re-ran some, how many."""
+    report = _report(compare_case("retain", [figs()], None, unavailable="n/a"))
+    assert "cache" not in header(report)  # no real side recorded
+    report["cases"] = [
+        {"real": {"runs": 2, "cached": 2}},
+        {"real": {"runs": 2, "cached": 0}},
+    ]
+    assert header(report).startswith(
+        "real: go1.99 linux/amd64, 2 run(s) each (2 of 4 from the cache), "
+    )
+    report["cases"][1]["real"]["cached"] = 2
+    assert "2 run(s) each (all 4 from the cache), GOMAXPROCS=1" in header(report)
+    report["cases"][0]["real"]["cached"] = report["cases"][1]["real"]["cached"] = 0
+    assert "cache" not in header(report)
+
+
 def test_simulation_unavailable_is_a_reason_not_an_error() -> None:
     sim = collect_sim(Case("retain", {"size": 64, "count": 10, "pointers": 0}), "go0.1")
     assert sim.figures is None and sim.unavailable is not None

@@ -63,6 +63,19 @@ def load_text(report: dict[str, Any]) -> str:
     return f", load {span}" + (f" on {cpus} CPUs" if cpus else "")
 
 
+def cached_text(report: dict[str, Any]) -> str:
+    """' (all 85 from the cache)', ' (12 of 35 from the cache)' or '': how many of the
+    real runs an earlier validation took (the runs are cached per program and case)."""
+    reals = [case["real"] for case in report["cases"] if case.get("real")]
+    cached = sum(r.get("cached", 0) for r in reals)
+    total = sum(r.get("runs", 0) for r in reals)
+    if not cached:
+        return ""
+    if cached == total:
+        return f" (all {total} from the cache)"
+    return f" ({cached} of {total} from the cache)"
+
+
 def costs_text(report: dict[str, Any]) -> str:
     """The title's ", costs NAME (FILE)": any costs but the built-in ones, named as a run does."""
     costs = report.get("costs") or {}
@@ -80,11 +93,12 @@ def header(report: dict[str, Any]) -> str:
     if report.get("heavy"):
         return (
             f"real: {go['version']} {go['target']}, {report['runs']} run(s) each"
-            f"{load_text(report)}; {simulated}; heavy cases, each "
+            f"{cached_text(report)}{load_text(report)}; {simulated}; heavy cases, each "
             "with its own GOGC, GOMEMLIMIT and GOMAXPROCS"
         )
     return (
-        f"real: {go['version']} {go['target']}, {report['runs']} run(s) each{load_text(report)}, "
+        f"real: {go['version']} {go['target']}, {report['runs']} run(s) each"
+        f"{cached_text(report)}{load_text(report)}, "
         "GOMAXPROCS=1, "
         f"GOGC={report['gogc']}, GOMEMLIMIT={'off' if limit is None else limit}; "
         f"{simulated}" + (" (quick set)" if report["quick"] else "")
