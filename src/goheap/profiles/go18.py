@@ -162,7 +162,8 @@ class Go18Runtime(Runtime):
         """Take the pages Go 1.8's runtime holds at ``main`` (see the module doc).
 
         Switched on by ``premain_pages=True`` in the profile; this applies it
-        to a heap built without it, before its first allocation, once.
+        to a heap built without it, once. Call it before the first allocation:
+        the pages then lie at the arena's start, as Go's do.
         """
         if self.premain_applied:
             raise GoheapError("the pre-main pages are taken already")
