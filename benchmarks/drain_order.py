@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from goheap.validate.toolchain import find_go
@@ -87,11 +88,17 @@ def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
     )
 
 
-def build_go18(goroot: Path, pkg: Path, out: Path, tmp: Path) -> None:
+def build_go18(
+    goroot: Path, pkg: Path, out: Path, tmp: Path, patches: dict[str, Callable[[str], str]]
+) -> None:
+    """Copy goroot, patch its runtime's files (name -> patch), build pkg (GOPATH, -a) into out.
+
+    benchmarks/mark_timeline18.py builds its Go 1.8 the same way."""
     copy = tmp / "go"
     shutil.copytree(goroot, copy, symlinks=True)
-    mg = copy / "src" / "runtime" / "mgcmark.go"
-    mg.write_text(patch_mgcmark(mg.read_text(), "go1.8"))
+    for name, patch in patches.items():
+        f = copy / "src" / "runtime" / name
+        f.write_text(patch(f.read_text()))
     gopath = tmp / "gopath"
     dest = gopath / "src" / "prog"
     shutil.copytree(pkg, dest, symlinks=False)
@@ -137,7 +144,8 @@ def main() -> None:
         tmp = Path(d)
         exe = tmp / "prog"
         if a.go18:
-            build_go18(a.go18, a.package.resolve(), exe, tmp)
+            patches = {"mgcmark.go": lambda text: patch_mgcmark(text, "go1.8")}
+            build_go18(a.go18, a.package.resolve(), exe, tmp, patches)
         else:
             build_go127(find_go(None), a.package.resolve(), exe, tmp)
         env = dict(os.environ, GOMAXPROCS="1", GODEBUG="gctrace=1")

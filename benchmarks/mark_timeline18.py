@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
+
+from drain_order import build_go18  # benchmarks/: the same copy, patch and build
 
 SINCE = "(nanotime()-gcController.markStartTime)/1000"
 
@@ -86,20 +88,6 @@ def patch(name: str, text: str) -> str:
     return text
 
 
-def build(goroot: Path, pkg: Path, out: Path, tmp: Path) -> None:
-    """Copy goroot, patch its runtime, build pkg (GOPATH mode, -a) into out."""
-    copy = tmp / "go"
-    shutil.copytree(goroot, copy, symlinks=True)
-    for name in ("mgc.go", "mgcmark.go"):
-        f = copy / "src" / "runtime" / name
-        f.write_text(patch(name, f.read_text()))
-    dest = tmp / "gopath" / "src" / "prog"
-    shutil.copytree(pkg, dest, symlinks=False)
-    env = dict(os.environ, GOROOT=str(copy), GOPATH=str(tmp / "gopath"), GO111MODULE="off")
-    go = str(copy / "bin" / "go")
-    subprocess.run([go, "build", "-a", "-o", str(out), "."], cwd=dest, check=True, env=env)
-
-
 def read_timeline(stderr: str) -> list[dict[str, object]]:
     """Per background cycle: its gctrace line, events (kind, numbers) and summary figures.
 
@@ -141,7 +129,7 @@ def summarize(gctrace: str, events: list[tuple[str, list[int]]]) -> dict[str, ob
 
 
 def report(cycles: list[dict[str, object]], show: int) -> None:
-    for c in cycles[-show:]:
+    for c in cycles[len(cycles) - show :] if show > 0 else ():
         print(c["gctrace"])
         for kind, nums in c["events"]:  # type: ignore[attr-defined]
             print(f"  {kind:6} {' '.join(map(str, nums))}")
@@ -170,7 +158,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         exe = tmp / "prog"
-        build(a.goroot, a.package.resolve(), exe, tmp)
+        patches = {name: partial(patch, name) for name in ("mgc.go", "mgcmark.go")}
+        build_go18(a.goroot, a.package.resolve(), exe, tmp, patches)
         env = dict(os.environ, GOMAXPROCS=str(a.procs), GODEBUG="gctrace=1")
         cmd = [str(exe), *a.args]
         run = subprocess.run(
