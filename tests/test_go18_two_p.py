@@ -96,3 +96,14 @@ def test_two_ps_mark_waits_for_the_mutators_next_assist() -> None:
         for c in h.cycles[1:]:
             assert c.heap1 > c.heap0  # the heap grew while marking
             assert c.assistTime > c.bgMarkTime + c.idleMarkTime
+
+
+def test_a_rounding_leftover_is_no_work_left() -> None:
+    """Work is paid in float slices of the virtual clock; what a payment leaves below
+    WORK_RESIDUE is rounding, which no drain could take: on two Ps, with the other
+    Ps asleep, such a leftover once kept a mark open until sysmon's next preemption."""
+    with Heap(profile="go1.8", procs=2) as h:
+        gc = h.gc_
+        gc.work_remaining = 243_810.0
+        gc._pay_work(243_810.0 - 1e-9)  # leaves 1e-9 of a unit
+        assert gc.work_remaining == 0.0

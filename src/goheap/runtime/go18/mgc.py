@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.common.clock import NEVER_NS, CostModel
+from goheap.runtime.common.clock import NEVER_NS, WORK_RESIDUE, CostModel
 from goheap.runtime.common.mgc import (
     CycleLog,
     GCCycle,
@@ -444,6 +444,8 @@ class GC(GCHooks):
         if remaining > 0:
             self.controller.scanWork += int(min(units, remaining) + 0.5)
         self.work_remaining = remaining - units
+        if 0 < self.work_remaining < WORK_RESIDUE:
+            self.work_remaining = 0.0  # a float rounding's leftover: no drain could take it
         if self.shared_remaining > self.work_remaining:
             self.shared_remaining = max(self.work_remaining, 0.0)
 
