@@ -132,6 +132,7 @@ class Go18Runtime(Runtime):
             gctrace=opts.gctrace,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
+            runtime_heap_scan_shared=prof.runtime_heap_scan_per_p * (opts.procs - 1),
             runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)

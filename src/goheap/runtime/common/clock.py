@@ -24,6 +24,9 @@ START_NS: Final = 1_000_000_000
 #: An instant after every instant the clock can reach (Go's nanotime is an
 #: int64, and Heap.advance refuses to go past it): "never" for deadlines.
 NEVER_NS: Final = 1 << 63
+#: Mark work (units of scan work, bytes) left below this after a payment is a
+#: float rounding's leftover of the virtual clock's slices: the work is done.
+WORK_RESIDUE: Final = 1e-6
 
 
 class Clock:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
-from goheap.runtime.common.clock import NEVER_NS, CostModel
+from goheap.runtime.common.clock import NEVER_NS, WORK_RESIDUE, CostModel
 from goheap.runtime.common.mgc import (
     CycleLog,
     GCCycle,
@@ -79,10 +79,13 @@ class GC(GCHooks):
         gctrace: Callable[[str], None] | None = None,
         runtime_heap_scan: int = 0,
         runtime_heap_scan_first: int = 0,
+        runtime_heap_scan_shared: int = 0,
         runtime_heap_live: int = 0,
     ) -> None:
         self.h = h
         self.runtime_heap_scan = runtime_heap_scan
+        # Of it, the objects of the other Ps (found by their root jobs): shared work.
+        self.runtime_heap_scan_shared = runtime_heap_scan_shared
         self.program_heap_scan = 0
         # The runtime's unmodelled objects' live bytes (these Ps) and a
         # program's (set_program_heap_live): in heap_marked and heap_live.
@@ -104,6 +107,11 @@ class GC(GCHooks):
         self.cycles = CycleLog()
         self.cur: GCCycle | None = None
         self.work_remaining = 0.0  # scan work units still to pay this cycle
+        # Of work_remaining, what the other Ps' workers can take (MarkResult.shared);
+        # the rest waits in the caches of the P whose drain found it.
+        self.shared_remaining = 0.0
+        # The other Ps' workers found no work this cycle and sleep (_otherPs).
+        self.others_parked = False
         self.pieces = ScanPieces()  # where the cycle's large objects lie in its scan work
         self.roots_ns = 0.0  # root marking time still to spend this cycle (no scan work)
         self.ns_per_work = cost.scan_ns_per_byte  # virtual ns per unit, this cycle
@@ -227,11 +235,18 @@ class GC(GCHooks):
         gcMarkWorkerIdleMode on a P with nothing else to do; the workloads'
         mutator is one goroutine). They mark the roots first. Every mode
         drains with gcDrainFlushBgCredit: all their work is credit for assists.
-        They run only while there is work (gcDrain returns when it runs out and
-        the worker parks), so their time is what the work left needed, and
-        only once their threads are up after the world restarted
-        (``CostModel.worker_wake_ns``).
+        They run only once their threads are up after the world restarted
+        (``CostModel.worker_wake_ns``), and only on the shared work
+        (``MarkResult.shared``): what the running goroutine's drains found is
+        in its P's cache, out of their reach. When they find none left their
+        drain returns, they park, and their Ps sleep for the rest of the
+        cycle: Go 1.8 wakes no idle P for mark work (``enlistWorker``'s
+        ``wakep`` is commented out, golang.org/issue/19112). The running P's
+        work then waits for its own drains: the goroutine's assists, or the
+        fractional worker when sysmon preempts it (``_schedule``).
         """
+        if self.others_parked:
+            return
         now = self.clock.now
         start = max(now - wall, self.others_from)  # not before their threads woke
         if start >= now:
@@ -242,7 +257,10 @@ class GC(GCHooks):
         frac = c.fractionalUtilizationGoal
         idle = max(0.0, self.procs - 1 - dedicated - frac)
         capacity = wall * (dedicated + frac + idle)
-        need = self.roots_ns + max(self.work_remaining, 0.0) * self.ns_per_work
+        shared = min(self.shared_remaining, max(self.work_remaining, 0.0))
+        need = self.roots_ns + shared * self.ns_per_work
+        if need <= capacity:
+            self.others_parked = True  # they run out within this time
         used = min(capacity, need)
         if used <= 0:
             return
@@ -252,8 +270,9 @@ class GC(GCHooks):
         c.idleMarkTime += int(wall * idle * share)
         roots = min(self.roots_ns, used)
         self.roots_ns -= roots
-        work = min((used - roots) / self.ns_per_work, max(self.work_remaining, 0.0))
+        work = shared if need <= capacity else min((used - roots) / self.ns_per_work, shared)
         c.bgScanCredit += int(work)
+        self.shared_remaining -= work
         self._pay_work(work)
 
     def _preemption_point(self) -> None:
@@ -270,12 +289,24 @@ class GC(GCHooks):
                 self._schedule()
             if self.gcphase != _GCmark:
                 self._background_sweep()
-        elif self.gcphase == _GCmark:
-            if self.work_remaining <= 0 and self.roots_ns <= 0 and not self.in_gc:
-                self.gcMarkDone()
         else:
-            self._background_sweep()
+            # More Ps: sysmon preempts the goroutine just the same, and its P's
+            # schedule() may run the fractional worker (_schedule).
+            now = self.clock.now
+            if now - self.slice_start > forcePreemptNS and now >= self.sysmon.preempt_at(
+                self.slice_start
+            ):
+                self._schedule()
+            if self.gcphase == _GCmark:
+                if self._mark_drained():
+                    self.gcMarkDone()
+            else:
+                self._background_sweep()
         self._sysmon()
+
+    def _mark_drained(self) -> bool:
+        """Every unit of the cycle's mark work is paid (mark 1's completion point)."""
+        return self.work_remaining <= 0 and self.roots_ns <= 0 and not self.in_gc
 
     def _schedule(self) -> None:
         """sysmon preempted the mutator on the only P: schedule() picks what runs next.
@@ -287,6 +318,10 @@ class GC(GCHooks):
         markStartTime) <= 0.25. It then drains (gcDrainUntilPreempt) until
         the work runs out or sysmon preempts it (``runtime.common.sysmon``). So a
         mark on one P is mostly paid by assists, not by a continuous share.
+        With more Ps the same happens on the running goroutine's P (the
+        fractional goal is then ``fractionalUtilizationGoal``: 0.5 with two Ps),
+        and that worker drains the P's own cached work too, which the other
+        Ps' workers cannot reach (``_otherPs``).
         """
         now = self.clock.now
         self.slice_start = now
@@ -312,7 +347,7 @@ class GC(GCHooks):
             c.fractionalMarkTime += int(t)
             units = left if need <= slice_ns else t / self.ns_per_work
             c.bgScanCredit += int(units)
-            self._pay_work(units)
+            self._pay_own(units)
         self.slice_start = self.clock.now
         if self.work_remaining <= 0:
             self.gcMarkDone()
@@ -330,7 +365,7 @@ class GC(GCHooks):
         ns = self.roots_ns
         if ns <= 0:
             return
-        share = self.gcphase == _GCmark and self.procs > 1 and self.clock.now >= self.others_from
+        share = self._others_beside()
         if share:  # the other Ps' workers take root jobs beside it
             ns /= self.procs
         self.roots_ns -= ns
@@ -409,6 +444,27 @@ class GC(GCHooks):
         if remaining > 0:
             self.controller.scanWork += int(min(units, remaining) + 0.5)
         self.work_remaining = remaining - units
+        if 0 < self.work_remaining < WORK_RESIDUE:
+            self.work_remaining = 0.0  # a float rounding's leftover: no drain could take it
+        if self.shared_remaining > self.work_remaining:
+            self.shared_remaining = max(self.work_remaining, 0.0)
+
+    def _pay_own(self, units: float) -> None:
+        """Mark work done by the running goroutine's P: its own cached work first,
+        then shared work (``_pay_work`` for the rest)."""
+        own = max(self.work_remaining - self.shared_remaining, 0.0)
+        if units > own:
+            self.shared_remaining = max(self.shared_remaining - (units - own), 0.0)
+        self._pay_work(units)
+
+    def _others_beside(self) -> bool:
+        """The other Ps' mark workers are running beside the goroutine now."""
+        return (
+            self.gcphase == _GCmark
+            and self.procs > 1
+            and not self.others_parked
+            and self.clock.now >= self.others_from
+        )
 
     def _background_sweep(self) -> None:
         """bgsweep: on an idle P it sweeps continuously; with one P, a span per time slice."""
@@ -524,27 +580,35 @@ class GC(GCHooks):
                     return
             self._payRoots(assist=True)
             preempted = False
+            beside = self.procs > 1 and not self.others_parked
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
-                if self.procs > 1 and self.clock.now >= self.others_from:
-                    # The other Ps' workers drain beside the assist: when together
-                    # they would empty the queues before its debt is paid, the
-                    # work ends after its share (see go127 GC._assist_share).
-                    workDone = min(workDone, self.work_remaining / self.procs)
+                if beside:
+                    # The other Ps' workers drain the shared work beside the assist
+                    # (those still waking take root jobs as they come): when together
+                    # they would empty it before its debt is paid, the assist ends
+                    # after its own work and its share of that (see go127
+                    # GC._assist_share).
+                    own = max(self.work_remaining - self.shared_remaining, 0.0)
+                    workDone = min(workDone, own + self.shared_remaining / self.procs)
                 workDone = self._to_object_end(workDone)
                 ns = workDone * self.ns_per_work
                 left = self.sysmon.preempt_at(self.slice_start) - self.clock.now
-                if self.procs == 1 and ns > left:
+                if ns > left:
                     workDone = self._to_object_end(max(left, 0) / self.ns_per_work)
                     ns = workDone * self.ns_per_work
                     preempted = True
                 self.clock.now += int(ns)
                 c.assistTime += int(ns)
-                self._pay_work(workDone)
+                self._pay_own(workDone)
                 self.gcAssistBytes += 1 + int(c.assistBytesPerWork * workDone)
                 if self.procs > 1:
                     self._otherPs(ns)  # their credit is for later assists
-            if self.work_remaining <= 0 and not self.in_gc:
+            if self.work_remaining <= 0 and not self.in_gc and not beside:
+                # With the other Ps' workers draining beside it, the assist stops
+                # when it finds no work and one of them empties the queue; its
+                # gcMarkDone must stop the world, which waits for this mallocgc
+                # to return (afterMalloc's preemption point ends the mark).
                 self.gcMarkDone()
             if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
                 self._schedule()  # Gosched, then try again
@@ -674,6 +738,17 @@ class GC(GCHooks):
         # spread over the cycle's scan work as a higher price per unit, so
         # that assists still finish marking by the heap goal as Go's do.
         self.work_remaining = float(res.scanWork)
+        # What other Ps' workers can take (MarkResult.shared): of the unmodelled
+        # objects, the other Ps' own and a program's beyond the part its drain
+        # reaches first (other root jobs find them); the runtime's others lie in
+        # the cache of the drain that found the program's objects.
+        self.shared_remaining = float(
+            res.shared
+            + self.runtime_heap_scan_shared
+            + self.program_heap_scan
+            - self.program_heap_scan_first
+        )
+        self.others_parked = False
         self.pieces = res.pieces
         # Root marking: time without scan work, in background cycles (an STW
         # cycle's roots are inside its measured pause).

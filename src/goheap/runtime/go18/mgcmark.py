@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from goheap.runtime.go18.mspan import MSpan
 
 maxObletBytes: Final = 128 << 10
+#: gcWork.balance (mgcwork.go) moves work to the global queue, where other
+#: Ps' workers find it, only from a cache holding more than this many objects.
+balanceMin: Final = 4
 
 # From this many words on, scan_words reads the bitmap and the words in bulk
 # (numpy) rather than one word at a time: the same walk, the same result, in
@@ -66,13 +69,14 @@ _NIBBLE_SHIFTS: Final = np.arange(4, dtype=np.uint8)
 class MarkResult:
     """What one mark phase found: the work to pay for and the bytes marked."""
 
-    __slots__ = ("bytesMarked", "objects", "pieces", "scanWork")
+    __slots__ = ("bytesMarked", "objects", "pieces", "scanWork", "shared")
 
     def __init__(self) -> None:
         self.bytesMarked = 0
         self.scanWork = 0
         self.objects = 0
         self.pieces = ScanPieces()  # the large objects' place in scanWork
+        self.shared = 0  # of scanWork, what other Ps' workers could take (scanobject)
 
 
 class Marker:
@@ -86,6 +90,9 @@ class Marker:
         self.bm = h.heapbits.bm
         self.bitmap_size = h.heapbits.bitmap_size
         self.grey = WordStack()  # gcWork: grey objects' addresses, in native memory
+        # The queue held more than balanceMin objects since it was last empty:
+        # what is scanned now is shared work (scanobject).
+        self.handed_off = False
         self.result = MarkResult()
         # From this many words on, scan_words walks in bulk (tests raise it to
         # compare the bulk walk with the word-by-word one).
@@ -159,15 +166,28 @@ class Marker:
         values = words[slots]
         return values[values != 0].tolist(), walked << 3
 
-    def scanobject(self, b: int, elemsize: int, shade: bool = True) -> None:
+    def scanobject(self, b: int, elemsize: int, shade: bool = True, queued: int = -1) -> None:
         """Scan an object, shading what it points to (unless shade is False).
 
         Objects over 128 KiB are scanned as oblets, as Go 1.8 does: each
         oblet adds its length to bytesMarked and the bytes it walks (up to
         the dead marker) to scanWork.
+
+        queued is how many grey objects wait in the drainer's queue as it
+        takes this one (-1: unknown, lifetime mode). Its scan work is
+        *shared* -- work another P's mark worker could have taken -- from the
+        moment more than ``balanceMin`` objects (or oblets of this object,
+        which Go 1.8 queues) wait until the queue is empty again (``drain``):
+        ``gcWork.balance`` hands half of a drainer's cache to the global
+        queue only then, and from there both drainers work on their halves.
+        Work found one object at a time (a list, one array of pointer-free
+        objects) stays with the one drainer that found it. Lifetime mode has
+        no queue: its small objects count as shared, its large ones as the
+        drainer's own.
         """
         res = self.result
         step = maxObletBytes if elemsize > maxObletBytes else elemsize
+        oblets_after = (elemsize - 1) // step  # queued behind this oblet
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
@@ -182,6 +202,11 @@ class Marker:
             res.scanWork += walked
             if walked >= PIECE_MIN:
                 res.pieces.add(res.scanWork, walked)
+            if queued + oblets_after > balanceMin:
+                self.handed_off = True
+            if self.handed_off or (queued < 0 and walked < PIECE_MIN):
+                res.shared += walked
+            oblets_after -= 1
             off += n
 
     def shade(self, p: int) -> None:
@@ -219,7 +244,9 @@ class Marker:
             b = grey.pop()
             s = h.spans[(b - self.arena_start) >> 13]
             assert s is not None
-            self.scanobject(b, s.elemsize)
+            self.scanobject(b, s.elemsize, True, grey.n)
+            if not grey.n:
+                self.handed_off = False
 
     # --- roots ---
 
@@ -238,7 +265,7 @@ class Marker:
             while sp is not None:
                 if sp.kind == KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
-                    self.scanobject(p, s.elemsize)
+                    self.scanobject(p, s.elemsize, True, self.grey.n)
                 sp = sp.next
 
     def _mark_slot_lifetime(self, s: MSpan, idx: int) -> None:
