@@ -140,9 +140,12 @@ def _churn(h: Heap, lifetime: bool, steps: int = 30000, k: int = 200) -> None:
             h.dead(old)
 
 
-def test_graph_and_lifetime_modes_give_identical_memstats(make_heap: Callable[..., Heap]) -> None:
-    g = make_heap(liveness="graph")
-    lt = make_heap(liveness="lifetime")
+@pytest.mark.parametrize("procs", [1, 2])
+def test_graph_and_lifetime_modes_give_identical_memstats(
+    make_heap: Callable[..., Heap], procs: int
+) -> None:
+    g = make_heap(liveness="graph", procs=procs)
+    lt = make_heap(liveness="lifetime", procs=procs)
     _churn(g, lifetime=False)
     _churn(lt, lifetime=True)
     mg = g.read_memstats().to_dict()

@@ -9,7 +9,8 @@ commented out, golang.org/issue/19112). What the assist leaves waits for the
 mutator's next assist, and the heap grows black meanwhile (gctrace
 ``52->61->29 MB``). Which work another P can take at all follows
 ``gcWork.balance`` (mgcwork.go): a drainer's cache goes to the global queue
-only when it holds more than four objects.
+only when it holds more than four objects; the model reads that off each
+object's size (go18/mgcmark.py scanobject).
 """
 
 from __future__ import annotations
@@ -38,21 +39,9 @@ def test_an_array_of_pointer_free_objects_is_one_drainers_work() -> None:
         assert _mark(h, ring) == (80_000, 0)
 
 
-def test_a_list_is_one_drainers_work() -> None:
-    """A linked list never queues more than one object: balance never hands any off."""
-    with Heap(profile="go1.8") as h:
-        head = 0
-        for _ in range(1_000):
-            n = h.malloc(16, Node)
-            h.write_pointer(n, 0, head)
-            head = n
-        assert _mark(h, head) == (16_000, 0)
-
-
-def test_a_tree_is_shared_once_the_queue_holds_more_than_four() -> None:
-    """Depth-first (gcWork pops its newest object), a binary tree's queue holds one
-    pending sibling per level: the first five nodes are taken with 0-4 queued, then
-    the cache can be handed off, and its halves drain side by side to the end."""
+def test_small_objects_are_shared() -> None:
+    """A tree's nodes come many at a time, which balance hands half of to the global
+    queue: all of a binary tree's work is shared."""
     with Heap(profile="go1.8") as h:
 
         def tree(depth: int) -> int:
@@ -63,15 +52,41 @@ def test_a_tree_is_shared_once_the_queue_holds_more_than_four() -> None:
             return n
 
         root = tree(10)  # 2,047 nodes of 16 bytes, both words pointer slots
-        assert _mark(h, root) == (2_047 * 16, 2_047 * 16 - 5 * 16)
+        assert _mark(h, root) == (2_047 * 16, 2_047 * 16)
 
 
-def test_a_large_arrays_queued_oblets_are_shared() -> None:
-    """scanobject queues a large object's other 128 KiB oblets: eight of them, so
-    the first is scanned with seven waiting and the whole array can be shared."""
+def test_a_large_arrays_queued_oblets_are_shared_beyond_four() -> None:
+    """scanobject queues a large object's other 128 KiB oblets: behind the first of a
+    1 MiB array seven wait, which balance hands off; behind a 512 KiB one's, three."""
     with Heap(profile="go1.8") as h:
         big = h.make(POINTER, 1 << 17)  # 1 MiB of pointer slots
         assert _mark(h, big) == (1 << 20, 1 << 20)
+    with Heap(profile="go1.8") as h:
+        half = h.make(POINTER, 1 << 16)
+        assert _mark(h, half) == (1 << 19, 0)
+
+
+def test_lifetime_mode_splits_the_heap_as_graph_mode_does() -> None:
+    """The split reads objects' sizes, so a trace replayed in lifetime mode keeps a
+    graph-mode run's two-P timing: a ring holding pointer-free objects and, in one
+    slot in ten, small pointerful ones (shared; the ring is its finder's)."""
+    splits = []
+    for liveness in ("graph", "lifetime"):
+        with Heap(profile="go1.8", procs=2, liveness=liveness) as h:
+            ring = h.make(POINTER, 10_000)
+            h.set_global("ring", ring)
+            for i in range(10_000):
+                typ = Node if i % 10 == 0 else None
+                h.write_pointer(ring, 8 * i, h.malloc(64 if typ is None else 16, typ))
+            m = Marker(h.mheap)
+            if liveness == "graph":
+                m.mark_roots([ring])
+                m.drain()
+            else:
+                m.mark_lifetime()
+            splits.append((m.result.scanWork, m.result.shared))
+    assert splits[0] == splits[1]
+    assert splits[0] == (80_000 + 1_000 * 16, 1_000 * 16)
 
 
 def test_two_ps_mark_waits_for_the_mutators_next_assist() -> None:

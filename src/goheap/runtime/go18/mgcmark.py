@@ -90,9 +90,6 @@ class Marker:
         self.bm = h.heapbits.bm
         self.bitmap_size = h.heapbits.bitmap_size
         self.grey = WordStack()  # gcWork: grey objects' addresses, in native memory
-        # The queue held more than balanceMin objects since it was last empty:
-        # what is scanned now is shared work (scanobject).
-        self.handed_off = False
         self.result = MarkResult()
         # From this many words on, scan_words walks in bulk (tests raise it to
         # compare the bulk walk with the word-by-word one).
@@ -166,28 +163,29 @@ class Marker:
         values = words[slots]
         return values[values != 0].tolist(), walked << 3
 
-    def scanobject(self, b: int, elemsize: int, shade: bool = True, queued: int = -1) -> None:
+    def scanobject(self, b: int, elemsize: int, shade: bool = True) -> None:
         """Scan an object, shading what it points to (unless shade is False).
 
         Objects over 128 KiB are scanned as oblets, as Go 1.8 does: each
         oblet adds its length to bytesMarked and the bytes it walks (up to
         the dead marker) to scanWork.
 
-        queued is how many grey objects wait in the drainer's queue as it
-        takes this one (-1: unknown, lifetime mode). Its scan work is
-        *shared* -- work another P's mark worker could have taken -- from the
-        moment more than ``balanceMin`` objects (or oblets of this object,
-        which Go 1.8 queues) wait until the queue is empty again (``drain``):
-        ``gcWork.balance`` hands half of a drainer's cache to the global
-        queue only then, and from there both drainers work on their halves.
-        Work found one object at a time (a list, one array of pointer-free
-        objects) stays with the one drainer that found it. Lifetime mode has
-        no queue: its small objects count as shared, its large ones as the
-        drainer's own.
+        Its scan work is *shared* -- work another P's mark worker could
+        have taken (``MarkResult.shared``) -- unless it is one large object
+        (``PIECE_MIN`` units of scan work or more) of at most
+        ``balanceMin + 1`` oblets: its drainer scans that alone, and what
+        it queues behind the first oblet is too little for
+        ``gcWork.balance`` to hand off. Small objects come many at a time
+        (the referents of a scanned object, a tree's nodes), which balance
+        hands half of to the global queue; so do the queued oblets of a
+        larger array. Simplified: the rule reads each object's size, not
+        the queue it waits in, so graph and lifetime mode (which has no
+        queue) split the same heap alike; a list of small objects, which Go
+        drains one object at a time on one P, counts as shared.
         """
         res = self.result
         step = maxObletBytes if elemsize > maxObletBytes else elemsize
-        oblets_after = (elemsize - 1) // step  # queued behind this oblet
+        many_oblets = (elemsize - 1) // step > balanceMin  # queued behind the first
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
@@ -202,11 +200,8 @@ class Marker:
             res.scanWork += walked
             if walked >= PIECE_MIN:
                 res.pieces.add(res.scanWork, walked)
-            if queued + oblets_after > balanceMin:
-                self.handed_off = True
-            if self.handed_off or (queued < 0 and walked < PIECE_MIN):
+            if many_oblets or walked < PIECE_MIN:
                 res.shared += walked
-            oblets_after -= 1
             off += n
 
     def shade(self, p: int) -> None:
@@ -244,9 +239,7 @@ class Marker:
             b = grey.pop()
             s = h.spans[(b - self.arena_start) >> 13]
             assert s is not None
-            self.scanobject(b, s.elemsize, True, grey.n)
-            if not grey.n:
-                self.handed_off = False
+            self.scanobject(b, s.elemsize)
 
     # --- roots ---
 
@@ -265,7 +258,7 @@ class Marker:
             while sp is not None:
                 if sp.kind == KindSpecialFinalizer:
                     p = s.startAddr + (sp.offset // s.elemsize) * s.elemsize
-                    self.scanobject(p, s.elemsize, True, self.grey.n)
+                    self.scanobject(p, s.elemsize)
                 sp = sp.next
 
     def _mark_slot_lifetime(self, s: MSpan, idx: int) -> None:
