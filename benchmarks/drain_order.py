@@ -111,6 +111,15 @@ def build_go18(
     )
 
 
+def run_traced(exe: Path, args: list[str], procs: int) -> str:
+    """Run the built program with GOMAXPROCS=procs and gctrace; its stderr (stdout dropped)."""
+    env = dict(os.environ, GOMAXPROCS=str(procs), GODEBUG="gctrace=1")
+    run = subprocess.run(
+        [str(exe), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    return run.stderr
+
+
 def read_cycles(stderr: str, big: int) -> list[dict[str, object]]:
     """Per background cycle (gctrace line not forced): assists and big objects' ends."""
     cycles: list[dict[str, object]] = []
@@ -148,15 +157,8 @@ def main() -> None:
             build_go18(a.go18, a.package.resolve(), exe, tmp, patches)
         else:
             build_go127(find_go(None), a.package.resolve(), exe, tmp)
-        env = dict(os.environ, GOMAXPROCS="1", GODEBUG="gctrace=1")
-        run = subprocess.run(
-            [str(exe), *a.args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-    cycles = read_cycles(run.stderr, a.big)
+        stderr = run_traced(exe, a.args, 1)
+    cycles = read_cycles(stderr, a.big)
     if not cycles:
         sys.exit("drain_order: no background cycle ran")
     for c in cycles[-a.cycles :]:

@@ -27,15 +27,13 @@ Nothing of Go's is kept here: the copy is patched at build time.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from functools import partial
 from pathlib import Path
 
-from drain_order import build_go18  # benchmarks/: the same copy, patch and build
+from drain_order import build_go18, run_traced  # benchmarks/: the same copy, patch and run
 
 SINCE = "(nanotime()-gcController.markStartTime)/1000"
 
@@ -160,12 +158,8 @@ def main() -> None:
         exe = tmp / "prog"
         patches = {name: partial(patch, name) for name in ("mgc.go", "mgcmark.go")}
         build_go18(a.goroot, a.package.resolve(), exe, tmp, patches)
-        env = dict(os.environ, GOMAXPROCS=str(a.procs), GODEBUG="gctrace=1")
-        cmd = [str(exe), *a.args]
-        run = subprocess.run(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-        )
-    cycles = read_timeline(run.stderr)
+        stderr = run_traced(exe, a.args, a.procs)
+    cycles = read_timeline(stderr)
     if not cycles:
         sys.exit("mark_timeline18: no background cycle ran")
     report(cycles, a.show)

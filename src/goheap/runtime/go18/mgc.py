@@ -257,7 +257,7 @@ class GC(GCHooks):
         frac = c.fractionalUtilizationGoal
         idle = max(0.0, self.procs - 1 - dedicated - frac)
         capacity = wall * (dedicated + frac + idle)
-        shared = min(self.shared_remaining, max(self.work_remaining, 0.0))
+        shared = self.shared_remaining  # never above the work left (_pay_work)
         need = self.roots_ns + shared * self.ns_per_work
         if need <= capacity:
             self.others_parked = True  # they run out within this time
@@ -449,20 +449,28 @@ class GC(GCHooks):
         if self.shared_remaining > self.work_remaining:
             self.shared_remaining = max(self.work_remaining, 0.0)
 
+    def _own_remaining(self) -> float:
+        """The work left in the running goroutine's P's caches: all but the shared."""
+        return max(self.work_remaining - self.shared_remaining, 0.0)
+
     def _pay_own(self, units: float) -> None:
         """Mark work done by the running goroutine's P: its own cached work first,
         then shared work (``_pay_work`` for the rest)."""
-        own = max(self.work_remaining - self.shared_remaining, 0.0)
+        own = self._own_remaining()
         if units > own:
             self.shared_remaining = max(self.shared_remaining - (units - own), 0.0)
         self._pay_work(units)
+
+    def _others_marking(self) -> bool:
+        """Other Ps' mark workers take part in this cycle: there are other Ps, and
+        they have not yet found the shared work gone (they may still be waking)."""
+        return self.procs > 1 and not self.others_parked
 
     def _others_beside(self) -> bool:
         """The other Ps' mark workers are running beside the goroutine now."""
         return (
             self.gcphase == _GCmark
-            and self.procs > 1
-            and not self.others_parked
+            and self._others_marking()
             and self.clock.now >= self.others_from
         )
 
@@ -580,7 +588,7 @@ class GC(GCHooks):
                     return
             self._payRoots(assist=True)
             preempted = False
-            beside = self.procs > 1 and not self.others_parked
+            beside = self._others_marking()
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
                 if beside:
@@ -589,7 +597,7 @@ class GC(GCHooks):
                     # they would empty it before its debt is paid, the assist ends
                     # after its own work and its share of that (see go127
                     # GC._assist_share).
-                    own = max(self.work_remaining - self.shared_remaining, 0.0)
+                    own = self._own_remaining()
                     workDone = min(workDone, own + self.shared_remaining / self.procs)
                 workDone = self._to_object_end(workDone)
                 ns = workDone * self.ns_per_work
@@ -742,12 +750,10 @@ class GC(GCHooks):
         # objects, the other Ps' own and a program's beyond the part its drain
         # reaches first (other root jobs find them); the runtime's others lie in
         # the cache of the drain that found the program's objects.
-        self.shared_remaining = float(
-            res.shared
-            + self.runtime_heap_scan_shared
-            + self.program_heap_scan
-            - self.program_heap_scan_first
+        unmodelled = (
+            self.runtime_heap_scan_shared + self.program_heap_scan - self.program_heap_scan_first
         )
+        self.shared_remaining = min(float(res.shared + unmodelled), self.work_remaining)
         self.others_parked = False
         self.pieces = res.pieces
         # Root marking: time without scan work, in background cycles (an STW

@@ -185,7 +185,8 @@ class Marker:
         """
         res = self.result
         step = maxObletBytes if elemsize > maxObletBytes else elemsize
-        many_oblets = (elemsize - 1) // step > balanceMin  # queued behind the first
+        # More than balanceMin oblets queued behind the first: balance hands them off.
+        many_oblets = elemsize > (balanceMin + 1) * maxObletBytes
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
@@ -200,7 +201,9 @@ class Marker:
             res.scanWork += walked
             if walked >= PIECE_MIN:
                 res.pieces.add(res.scanWork, walked)
-            if many_oblets or walked < PIECE_MIN:
+                if many_oblets:
+                    res.shared += walked
+            else:
                 res.shared += walked
             off += n
 
