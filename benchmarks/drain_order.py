@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,6 +167,24 @@ def main() -> None:
         print(f"  assists (work done each): {c['assists']}")
         print(f"  objects >= {a.big} units, (work, heap scan work at its end): {c['big_ends']}")
         print(f"  heap scan work drained in the cycle: {c['heap']}")
+    print_orders(cycles[1:])
+
+
+def print_orders(cycles: list[dict[str, object]]) -> None:
+    """How often each order came: the first assist's work and where the largest
+    object ended (which drains took the root jobs decides it; docs/model.md)."""
+    tally: Counter[tuple[int | None, int | None, bool]] = Counter()
+    for c in cycles:
+        assists: list[int] = c["assists"]  # type: ignore[assignment]
+        ends: list[tuple[int, int]] = c["big_ends"]  # type: ignore[assignment]
+        largest = max(ends, default=None)
+        cpu = re.search(r"\+([\d.]+)/([\d.]+)/([\d.]+)\+[\d.]+ ms cpu", str(c["gctrace"]))
+        worker = cpu is not None and (float(cpu.group(2)) > 0 or float(cpu.group(3)) > 0)
+        tally[(assists[0] if assists else None, largest[1] if largest else None, worker)] += 1
+    print(f"\n{len(cycles)} background cycles (the first left out), by order:")
+    for (first, end, worker), n in tally.most_common():
+        who = "a worker ran" if worker else "assists only"
+        print(f"  {n:4} x first assist {first}, largest object ends at {end} ({who})")
 
 
 if __name__ == "__main__":
