@@ -73,6 +73,28 @@ def patch_mgcmark(text: str, version: str) -> str:
     return out + FLAG
 
 
+PARK_ANCHOR = "\t\tif !gcParkAssist() {\n"
+
+
+def insert_prints(
+    tool: str, name: str, text: str, patches: tuple[tuple[str, str, str], ...], park_print: str
+) -> str:
+    """Runtime file `name` with each of patches' (file, anchor, text) inserted after its
+    anchor, and park_print before the assist's gcParkAssist call (in mgcmark.go); a
+    SystemExit naming `tool` if an anchor is not there exactly once (another Go)."""
+    for file, anchor, insert in patches:
+        if file != name:
+            continue
+        if text.count(anchor) != 1:
+            raise SystemExit(f"{tool}: {name}: anchor not found once: {anchor.strip()!r}")
+        text = text.replace(anchor, anchor + insert)
+    if name == "mgcmark.go":
+        if text.count(PARK_ANCHOR) != 1:
+            raise SystemExit(f"{tool}: mgcmark.go: gcParkAssist's call not found once")
+        text = text.replace(PARK_ANCHOR, park_print + PARK_ANCHOR)
+    return text
+
+
 def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
     goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
     src = goroot / "src" / "runtime" / "mgcmark.go"

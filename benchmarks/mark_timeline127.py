@@ -41,6 +41,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from drain_order import insert_prints  # benchmarks/: the shared patcher
+
 from goheap.validate.toolchain import find_go
 
 SINCE = "(nanotime()-gcController.markStartTime)/1000"
@@ -73,24 +75,13 @@ PATCHES = (
         f'\tprint("START ", {SINCE}, " ", getg().m.p.ptr().id, "\\n")\n',
     ),
 )
-PARK_ANCHOR = "\t\tif !gcParkAssist() {\n"
 PARK_PRINT = f'\t\tprint("PARK ", {SINCE}, " ", {LIVE}, "\\n")\n'
 KINDS = ("START", "ASSIST", "STEAL", "PARK", "W", "TRY", "TERM")
 
 
 def patch(name: str, text: str) -> str:
     """Go 1.27's runtime file `name` with the timeline's prints; SystemExit if an anchor is gone."""
-    for file, anchor, insert in PATCHES:
-        if file != name:
-            continue
-        if text.count(anchor) != 1:
-            raise SystemExit(f"mark_timeline127: {name}: anchor not found once: {anchor.strip()!r}")
-        text = text.replace(anchor, anchor + insert)
-    if name == "mgcmark.go":
-        if text.count(PARK_ANCHOR) != 1:
-            raise SystemExit("mark_timeline127: mgcmark.go: gcParkAssist's call not found once")
-        text = text.replace(PARK_ANCHOR, PARK_PRINT + PARK_ANCHOR)
-    return text
+    return insert_prints("mark_timeline127", name, text, PATCHES, PARK_PRINT)
 
 
 def build(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
