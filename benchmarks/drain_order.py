@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,6 +71,28 @@ def patch_mgcmark(text: str, version: str) -> str:
         done, done + '\tif goheapDrainTrace { print("ASSIST ", workDone, "\\n") }\n', 1
     )
     return out + FLAG
+
+
+PARK_ANCHOR = "\t\tif !gcParkAssist() {\n"
+
+
+def insert_prints(
+    tool: str, name: str, text: str, patches: tuple[tuple[str, str, str], ...], park_print: str
+) -> str:
+    """Runtime file `name` with each of patches' (file, anchor, text) inserted after its
+    anchor, and park_print before the assist's gcParkAssist call (in mgcmark.go); a
+    SystemExit naming `tool` if an anchor is not there exactly once (another Go)."""
+    for file, anchor, insert in patches:
+        if file != name:
+            continue
+        if text.count(anchor) != 1:
+            raise SystemExit(f"{tool}: {name}: anchor not found once: {anchor.strip()!r}")
+        text = text.replace(anchor, anchor + insert)
+    if name == "mgcmark.go":
+        if text.count(PARK_ANCHOR) != 1:
+            raise SystemExit(f"{tool}: mgcmark.go: gcParkAssist's call not found once")
+        text = text.replace(PARK_ANCHOR, park_print + PARK_ANCHOR)
+    return text
 
 
 def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
@@ -166,6 +189,24 @@ def main() -> None:
         print(f"  assists (work done each): {c['assists']}")
         print(f"  objects >= {a.big} units, (work, heap scan work at its end): {c['big_ends']}")
         print(f"  heap scan work drained in the cycle: {c['heap']}")
+    print_orders(cycles[1:])
+
+
+def print_orders(cycles: list[dict[str, object]]) -> None:
+    """How often each order came: the first assist's work and where the largest
+    object ended (which drains took the root jobs decides it; docs/model.md)."""
+    tally: Counter[tuple[int | None, int | None, bool]] = Counter()
+    for c in cycles:
+        assists: list[int] = c["assists"]  # type: ignore[assignment]
+        ends: list[tuple[int, int]] = c["big_ends"]  # type: ignore[assignment]
+        largest = max(ends, default=None)
+        cpu = re.search(r"\+([\d.]+)/([\d.]+)/([\d.]+)\+[\d.]+ ms cpu", str(c["gctrace"]))
+        worker = cpu is not None and (float(cpu.group(2)) > 0 or float(cpu.group(3)) > 0)
+        tally[(assists[0] if assists else None, largest[1] if largest else None, worker)] += 1
+    print(f"\n{len(cycles)} background cycles (the first left out), by order:")
+    for (first, end, worker), n in tally.most_common():
+        who = "a worker ran" if worker else "assists only"
+        print(f"  {n:4} x first assist {first}, largest object ends at {end} ({who})")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from drain_order import build_go18, run_traced  # benchmarks/: the same copy, patch and run
+from drain_order import build_go18, insert_prints, run_traced  # benchmarks/: shared
 
 SINCE = "(nanotime()-gcController.markStartTime)/1000"
 
@@ -67,23 +67,12 @@ PATCHES = (
         ' " ", _p_.id, " ", int(_p_.gcMarkWorkerMode), "\\n")\n',
     ),
 )
-PARK_ANCHOR = "\t\tif !gcParkAssist() {\n"
 PARK_PRINT = f'\t\tprint("PARK ", {SINCE}, "\\n")\n'
 
 
 def patch(name: str, text: str) -> str:
     """Go 1.8's runtime file `name` with the timeline's prints; SystemExit if an anchor is gone."""
-    for file, anchor, insert in PATCHES:
-        if file != name:
-            continue
-        if text.count(anchor) != 1:
-            raise SystemExit(f"mark_timeline18: {name}: anchor not found once: {anchor.strip()!r}")
-        text = text.replace(anchor, anchor + insert)
-    if name == "mgcmark.go":
-        if text.count(PARK_ANCHOR) != 1:
-            raise SystemExit("mark_timeline18: mgcmark.go: gcParkAssist's call not found once")
-        text = text.replace(PARK_ANCHOR, PARK_PRINT + PARK_ANCHOR)
-    return text
+    return insert_prints("mark_timeline18", name, text, PATCHES, PARK_PRINT)
 
 
 def read_timeline(stderr: str) -> list[dict[str, object]]:

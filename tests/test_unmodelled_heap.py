@@ -172,7 +172,7 @@ def test_an_assist_scans_the_large_object_it_starts_whole(profile: str) -> None:
             h.write_pointer(ring, 8 * (i % 10_000), h.malloc(4096))
             i += 1
         roots = sum(gc.work_split[:2]) if profile == "go1.27" else 0
-        gc._pay_work(roots)  # the roots (go1.27), as if an earlier assist did them
+        gc._pay_work(roots)  # the roots (go1.27), as if a worker did them: a forced GC's order
         left = gc.work_remaining
         gc.gcAssistBytes = -1  # a debt under 64 KiB of work: gcOverAssistWork
         gc.gcAssistAlloc()
@@ -215,3 +215,69 @@ def test_go18s_premain_pages_are_gos(procs: int, inuse: int, heap_sys: int, stac
 def test_premain_pages_are_go18s_only() -> None:
     with Heap(profile="go1.27") as h, pytest.raises(GoheapError, match="not modelled"):
         h.runtime.with_premain_pages()
+
+
+def _marking_with_ring(h: Heap) -> None:
+    """A 10,000-slot pointer array on the stack, then 4 KiB objects in it until a
+    background cycle starts: the churn twin's heap at its mark."""
+    ring = h.make(POINTER, 10_000)
+    h.g.push(ring)
+    i = 0
+    while h.gc_.gcphase == 0:
+        h.write_pointer(ring, 8 * (i % 10_000), h.malloc(4096))
+        i += 1
+
+
+def _assist(h: Heap) -> float:
+    """One assist with a debt under gcOverAssistWork: the work it did."""
+    gc = h.gc_
+    left = gc.work_remaining
+    gc.gcAssistBytes = -1
+    gc.gcAssistAlloc()
+    return left - gc.work_remaining
+
+
+@pytest.mark.parametrize(
+    ("harness", "ring_end"), [(False, 114_224), (True, 117_440)]
+)  # fmt: skip
+def test_go127_assists_drain_what_each_root_job_greys_before_the_next(
+    harness: bool, ring_end: int
+) -> None:
+    """gcDrainN takes a root job only when it finds no grey object. When assists do
+    a cycle's work (one P), what the data segment reaches is drained before the BSS
+    job, and the array comes later in the heap's order than in a forced GC's, where
+    workers take every root job first: the instrumented Go 1.27.3 runtime, the
+    background cycles of a minimal program with runtime/metrics and a ring
+    (tests/oracle/probe/minring) and of the churn twin (-k 10000): the first
+    assist scans the globals and the data segment's objects, the second ends with
+    the array, at 114,224 and 117,440 bytes of heap scan work (forced GCs: 108,472
+    and 123,160)."""
+    with Heap(profile="go1.27", gogc=100) as h:
+        if harness:
+            hold_harness(h)
+        _marking_with_ring(h)
+        gc = h.gc_
+        roots = sum(gc.work_split[:2])
+        first = _assist(h)
+        assert first == gc.work_split[0]  # the globals: the data, then the BSS job
+        _assist(h)
+        assert gc.work_total - gc.work_remaining == roots + ring_end
+
+
+def test_go127_a_worker_after_an_assist_drains_the_stacks_reach_first() -> None:
+    """A worker takes every root job left before any grey object, and its queue is
+    last in, first out: what the goroutines' stacks reach comes before the BSS
+    segment's objects when the fractional worker follows the first assist. The
+    instrumented Go 1.27.3, the churn twin on one P, the cycles in which the
+    fractional worker ran after the first assist: its drain ends with the array at
+    129,480 bytes of heap scan work (its share poll comes every 100,000), 5,560
+    short of the heap's end: the last assist's work, which the pacer then asks of
+    64 KiB of stolen credit, gctrace's 49->96->68 MB."""
+    with Heap(profile="go1.27", gogc=100) as h:
+        hold_harness(h)
+        _marking_with_ring(h)
+        gc = h.gc_
+        roots = sum(gc.work_split[:2])
+        _assist(h)
+        gc._runFractional()
+        assert gc.work_total - gc.work_remaining == roots + 129_480

@@ -303,13 +303,24 @@ class Heap:
             self.observer.set_gc_percent(value)
         return self.runtime.set_gc_percent(value)
 
-    def set_unmodelled_heap_scan(self, nbytes: object, first: object = 0, live: object = 0) -> None:
+    def set_unmodelled_heap_scan(
+        self,
+        nbytes: object,
+        first: object = 0,
+        live: object = 0,
+        *,
+        first_assisted: object = None,
+        stacks: object = 0,
+    ) -> None:
         """The program holds live heap objects the model does not allocate (a test
         harness's flags and buffers, say): every GC cycle from now on scans nbytes more
         of heap, as their scan work (``/gc/scan/heap:bytes`` of the Go program with an
-        empty workload, less what the model has). Go's drain reaches ``first`` of those
-        bytes before the program's own heap objects, which moves where assists and
-        workers stop (docs/model.md). ``live``: their bytes (``/gc/heap/live:bytes``
+        empty workload, less what the model has). Go's mark workers reach ``first`` of
+        those bytes before the program's own heap objects, which moves where assists
+        and workers stop (docs/model.md). Where a mark assist took the data root
+        job (Go 1.27), ``first_assisted`` of them come first (default: ``first``),
+        and ``stacks`` more when a worker then took the stacks' job: what the
+        goroutines' stacks reach. ``live``: their bytes (``/gc/heap/live:bytes``
         likewise), which the pacer counts in its live and marked heap, as Go's
         does. Not recorded in traces."""
         if self._closed:
@@ -317,13 +328,23 @@ class Heap:
         n = int_arg(nbytes, "set_unmodelled_heap_scan: nbytes")
         k = int_arg(first, "set_unmodelled_heap_scan: first")
         b = int_arg(live, "set_unmodelled_heap_scan: live")
-        if n < 0 or not 0 <= k <= n or b < 0:
+        ka = (
+            k
+            if first_assisted is None
+            else int_arg(first_assisted, "set_unmodelled_heap_scan: first_assisted")
+        )
+        st = int_arg(stacks, "set_unmodelled_heap_scan: stacks")
+        if n < 0 or not 0 <= k <= n or b < 0 or ka < 0 or st < 0 or ka + st > n:
             raise GoheapError(
-                "set_unmodelled_heap_scan: nbytes and live must be non-negative integers and "
-                f"first between 0 and nbytes, got nbytes={n!r} first={k!r} live={b!r}"
+                "set_unmodelled_heap_scan: nbytes, live, first_assisted and stacks must be "
+                "non-negative integers, first at most nbytes and first_assisted + stacks at "
+                f"most nbytes, got nbytes={n!r} first={k!r} live={b!r} "
+                f"first_assisted={ka!r} stacks={st!r}"
             )
         self._collector.program_heap_scan = n
         self._collector.program_heap_scan_first = k
+        self._collector.program_heap_scan_first_assisted = ka
+        self._collector.program_heap_scan_stacks = st
         self._collector.set_program_heap_live(b)
 
     def set_memory_limit(self, limit: object) -> int:

@@ -62,7 +62,14 @@ toolchain and machine, docs/go1.27-notes.md §11):
   span's scan work in ``gcDrain``/``gcDrainN``) ran that minimal program
   with an 80,000-byte pointer array of its own: its forced GC scanned
   26,552 bytes of the runtime's objects, then the array, then the other
-  11,424-14,072 (three runs);
+  11,424-14,072 (three runs); ``runtime_heap_scan_first_assisted`` =
+  32304: the same where a mark assist took the data and BSS root jobs
+  (``gcDrainN`` drains what each job greys before it takes the next): the
+  background cycles of such a program with a churn loop on one P
+  (tests/oracle/probe/minring), the first assist doing the globals and the
+  data segment's objects (161,978 units), then the runtime's objects, the
+  array ending at 114,224 (docs/model.md, "Objects the model does not
+  allocate");
 - ``runtime_heap_live`` = 59912 and ``runtime_heap_live_per_p`` = 21808:
   the live bytes of those same objects, which Go's pacer counts in
   ``heapMarked`` and ``heapLive`` like any others: that minimal program's
@@ -194,6 +201,7 @@ class Go127Runtime(Runtime):
             ptrbuf_bytes=prof.gcw_ptrbuf_bytes if prof.green_tea_gc else 0,
             runtime_heap_scan=prof.runtime_heap_scan_for(opts.procs),
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
+            runtime_heap_scan_first_assisted=prof.runtime_heap_scan_first_assisted,
             runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
         )
         self.gc_: GC = GC(
@@ -453,6 +461,7 @@ GO127 = Go127Profile(
     runtime_heap_scan=37512,
     runtime_heap_scan_per_p=22224,
     runtime_heap_scan_first=26552,
+    runtime_heap_scan_first_assisted=32304,
     page_cache_pages=64,
     mspancache_cap=128,
     green_tea_gc=True,

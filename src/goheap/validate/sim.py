@@ -52,6 +52,21 @@ HARNESS_HEAP_SCAN: Final = {"go1.27": 16104, "go1.8": 34536}
 #: (``runtime_heap_scan_first``: 26,552 and 8,400).
 HARNESS_HEAP_SCAN_FIRST: Final = {"go1.27": 14688, "go1.8": 128}
 
+#: The same where a mark assist took the data and BSS root jobs (Go 1.27's
+#: gcDrainN drains what each job greys before it takes the next), and what
+#: the twins' goroutine stacks reach, which a worker that takes their root
+#: job after such an assist drains before the workload's objects too. The
+#: instrumented Go 1.27.3 runtime, the churn twin at -k 10000 on one P,
+#: background cycles: 35,520 bytes before the ring where assists did all
+#: the work, 47,560 where the fractional worker took the stacks' job (its
+#: heap work now ends 5,560 short of the heap's end, as in the gctrace
+#: cycles whose heap grew 45 MB in one mark); a minimal program with
+#: runtime/metrics and a ring (tests/oracle/probe/minring): 32,304 and
+#: 32,344 (the profile's ``runtime_heap_scan_first_assisted``; its stacks'
+#: 40 bytes are counted here, not modelled apart).
+HARNESS_HEAP_SCAN_FIRST_ASSISTED: Final = {"go1.27": 3216}
+HARNESS_HEAP_SCAN_STACKS: Final = {"go1.27": 12040}
+
 #: The live bytes of those harness objects, which the pacer counts as it
 #: counts the runtime's (the profiles' ``runtime_heap_live``): the twins'
 #: HeapAlloc after their warm-up runtime.GC() with one P, less a minimal
@@ -78,6 +93,8 @@ def hold_harness(heap: Heap) -> None:
         HARNESS_HEAP_SCAN.get(name, 0),
         HARNESS_HEAP_SCAN_FIRST.get(name, 0),
         HARNESS_HEAP_LIVE.get(name, 0),
+        first_assisted=HARNESS_HEAP_SCAN_FIRST_ASSISTED.get(name),
+        stacks=HARNESS_HEAP_SCAN_STACKS.get(name, 0),
     )
     if name in HARNESS_HEAP_INUSE:  # the runtime's pre-main pages, then the harness's
         heap.runtime.with_premain_pages()

@@ -102,6 +102,11 @@ class Collector:
     # (measured on each runtime: docs/model.md).
     runtime_heap_scan_first: int
     program_heap_scan_first: int
+    # The program's part where a mark assist took the data root job, and what
+    # its goroutines' stacks reach, which a worker that takes their root job
+    # drains first (Go 1.27; Go 1.8's model does not order its roots' work).
+    program_heap_scan_first_assisted: int
+    program_heap_scan_stacks: int
     # The program's such objects' live bytes (Heap.set_unmodelled_heap_scan):
     # the pacer counts them in its marked and live heap, as it counts the
     # runtime's (the profile's runtime_heap_live).

@@ -70,7 +70,11 @@ class Profile:
     runtime_heap_scan_per_p: int
     # How much of runtime_heap_scan (at most all of it) Go drains before the
     # program's own heap objects; the rest, and the per-P part, come after them.
+    # The order is the mark workers' (gcDrain: every root job first); where a
+    # mark assist takes the data and BSS root jobs (Go 1.27's gcDrainN drains
+    # what each job greys before it takes the next), the part is ..._assisted.
     runtime_heap_scan_first: int
+    runtime_heap_scan_first_assisted: int
     # The live bytes of those objects, with one P and for each further P: what
     # the pacer's marked and live heap hold beyond the model's own objects.
     runtime_heap_live: int

@@ -158,6 +158,7 @@ class GCParams:
     ptrbuf_bytes: int  # gcw.ptrBuf per P (Green Tea)
     runtime_heap_scan: int  # the runtime's unmodelled objects' heap scan work (these Ps)
     runtime_heap_scan_first: int  # of it, drained before the program's objects
+    runtime_heap_scan_first_assisted: int  # the same where an assist took the data job
     runtime_heap_live: int  # the live bytes of those objects (these Ps): in heapMarked
 
 
@@ -276,6 +277,14 @@ class GC(Collector):
         self.program_heap_scan = 0
         self.runtime_heap_scan_first = params.runtime_heap_scan_first
         self.program_heap_scan_first = 0
+        self.runtime_heap_scan_first_assisted = params.runtime_heap_scan_first_assisted
+        self.program_heap_scan_first_assisted = 0
+        self.program_heap_scan_stacks = 0
+        # The heap's order this cycle (_layOutHeap): who took the data root job,
+        # whether the order is set, and whether the drain paying now is an assist.
+        self.data_by_assist = False
+        self.heap_laid_out = False
+        self.assisting = False
         self.program_heap_live = 0
 
         controller.addGlobals(params.globals_scan)
@@ -609,6 +618,33 @@ class GC(Collector):
         self.root_ends = ends
         self.root_next = 0
 
+    def _layOutHeap(self) -> None:
+        """Fix the order of the cycle's heap work as its drains first reach it.
+
+        Which objects come first depends on who took the root jobs. A mark
+        worker (``gcDrain``) takes every root job left before any grey
+        object, and then drains its queue last in, first out; an assist
+        (``gcDrainN``) drains what each job greyed before it takes the next.
+        So when an assist took the data job (the first with work), what the
+        data and BSS segments reach comes first, before the program's objects
+        (its globals' objects; simplified: all of them), and when a worker
+        then took the stacks job, what the goroutines' stacks reach comes
+        before them too. The parts are measured (docs/model.md, "Objects the
+        model does not allocate"); the program's objects move back by them.
+        Called by the drain that first pays or looks up heap work, which
+        took the last root job.
+        """
+        if self.heap_laid_out:
+            return
+        self.heap_laid_out = True
+        if self.data_by_assist:
+            first = self.runtime_heap_scan_first_assisted + self.program_heap_scan_first_assisted
+            if not self.assisting:
+                first += self.program_heap_scan_stacks
+        else:
+            first = self.runtime_heap_scan_first + self.program_heap_scan_first
+        self.pieces.shift(first)
+
     def _takeRootJob(self) -> float:
         """The next root job's work, done whole (``markroot``); -1 when none is left."""
         ends = self.root_ends
@@ -752,6 +788,7 @@ class GC(Collector):
             i = bisect_left(ends, target)
             end = ends[i] if i < len(ends) else float(roots)
         else:
+            self._layOutHeap()
             end = self.pieces.round_up(target - roots) + roots
         return min(end - done, self.work_remaining)
 
@@ -760,6 +797,8 @@ class GC(Collector):
         rem = self.work_remaining
         if rem <= 0:
             return
+        if rem == self.work_total:  # the cycle's first drain takes the data job
+            self.data_by_assist = self.assisting
         rem -= min(units, rem)
         self.work_remaining = rem
         ends = self.root_ends
@@ -768,6 +807,8 @@ class GC(Collector):
             self.root_next += 1
         done = int(self.work_total - rem)
         g, s, hw = self.work_split
+        if paid >= g + s and not self.heap_laid_out:
+            self._layOutHeap()  # this drain took the last root job
         ctl = self.controller
         ctl.globalsScanWork = min(done, g)
         done -= ctl.globalsScanWork
@@ -818,6 +859,7 @@ class GC(Collector):
             if workDone > 0:
                 if self.procs > 1:
                     workDone = self._assist_share(workDone)
+                self.assisting = True  # gcDrainN's order (_layOutHeap)
                 workDone = self._to_object_end(workDone)
                 now = self.clock.now
                 ns = int(self._work_ns(workDone))
@@ -830,6 +872,7 @@ class GC(Collector):
                 c.assistTime += ns
                 self.limiter.addAssistTime(ns)
                 self._pay_work(workDone)
+                self.assisting = False
                 self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
                 if self.procs > 1:
                     self._otherPs(ns, mallocing=True)  # their credit is for later assists
@@ -1023,8 +1066,9 @@ class GC(Collector):
         # before the program's own heap objects (an instrumented runtime's drain
         # order, docs/model.md): that part goes first, the program's large objects
         # after it, so the drains' ends fall where Go's do.
+        # Where they go depends on which drains take the root jobs: _layOutHeap.
         res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
-        res.pieces.shift(self.runtime_heap_scan_first + self.program_heap_scan_first)
+        self.heap_laid_out = False
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked

@@ -93,6 +93,8 @@ class GC(GCHooks):
         self.program_heap_live = 0
         self.runtime_heap_scan_first = runtime_heap_scan_first
         self.program_heap_scan_first = 0
+        self.program_heap_scan_first_assisted = 0  # not used: Go 1.27's order
+        self.program_heap_scan_stacks = 0
         self.stats = h.stats
         self.clock = h.clock
         self.mprof = mprof
