@@ -226,12 +226,15 @@ def compare_and_check(
     for side in (medians, predicted):
         assert side[50]["gcs_per_gib"] > side[100]["gcs_per_gib"] > side[200]["gcs_per_gib"], text
         assert side[50]["NextGC"] < side[100]["NextGC"] < side[200]["NextGC"], text
-    # Peak HeapInuse: the predictions in order; the real program's only from GOGC=50 to
-    # 200. Its peak is the highest of a run's samples, and on a two-core VM the runs'
-    # medians at GOGC=100 and 200 have come out either way round (43.2 and 40.1 MB in
-    # one session, 38.9 and 45.0 MB in the next).
+    # Peak HeapInuse: in order from GOGC=50 to 200, on both sides. A peak is the
+    # highest of a run's samples, and one mark that lets the heap overshoot its goal
+    # sets it: on a two-core VM the real runs' medians at GOGC=100 and 200 have come
+    # out either way round (43.2 and 40.1 MB in one session, 38.9 and 45.0 MB in the
+    # next; 39 MB at GOGC=100 against a 21 MB goal), and since the model's one-P marks
+    # overshoot as Go's do (docs/fidelity.md, "Go 1.27 on one P"), a prediction from
+    # one profile has put GOGC=50's peak (21.7 MB) above GOGC=100's (18.3).
     peak = "peak_HeapInuse"
-    assert predicted[50][peak] < predicted[100][peak] < predicted[200][peak], text
+    assert predicted[50][peak] < predicted[200][peak], text
     assert medians[50][peak] < medians[200][peak], text
     for g in GOGCS:
         missed = outside(real[g], predicted[g], bounds[g])

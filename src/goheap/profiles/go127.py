@@ -203,6 +203,7 @@ class Go127Runtime(Runtime):
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
             runtime_heap_scan_first_assisted=prof.runtime_heap_scan_first_assisted,
             runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
+            runtime_heap_scan_shared=prof.runtime_heap_scan_per_p * (opts.procs - 1),
         )
         self.gc_: GC = GC(
             self.mheap,

@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING, Final
 
 from goheap.errors import RuntimeThrow
 from goheap.runtime.common import mgc
-from goheap.runtime.common.clock import NEVER_NS, CostModel
+from goheap.runtime.common.clock import NEVER_NS, WORK_RESIDUE, CostModel
 from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
@@ -160,6 +160,7 @@ class GCParams:
     runtime_heap_scan_first: int  # of it, drained before the program's objects
     runtime_heap_scan_first_assisted: int  # the same where an assist took the data job
     runtime_heap_live: int  # the live bytes of those objects (these Ps): in heapMarked
+    runtime_heap_scan_shared: int = 0  # of it, the other Ps' own: other Ps' workers find it
 
 
 def _mcache(p: P) -> MCache:
@@ -231,6 +232,11 @@ class GC(Collector):
         # for that P's fractional stint: scav_pending ns) and that P's
         # fractional mark time this cycle.
         self.others_wake_at = 0
+        # Of the heap work left, what the other Ps' workers can reach
+        # (MarkResult.shared); the rest is in the running P's caches. They park
+        # for the cycle once they find none (_otherPs).
+        self.shared_remaining = 0.0
+        self.others_parked = False
         self.scav_until = 0
         self.scav_pending = 0.0
         self.other_frac_time = 0.0
@@ -276,6 +282,7 @@ class GC(Collector):
         self.runtime_heap_scan = params.runtime_heap_scan
         self.program_heap_scan = 0
         self.runtime_heap_scan_first = params.runtime_heap_scan_first
+        self.runtime_heap_scan_shared = params.runtime_heap_scan_shared
         self.program_heap_scan_first = 0
         self.runtime_heap_scan_first_assisted = params.runtime_heap_scan_first_assisted
         self.program_heap_scan_first_assisted = 0
@@ -384,11 +391,21 @@ class GC(Collector):
         The window is the ns of the running goroutine's time just passed. The
         other Ps mark from ``others_wake_at`` on (their threads were asleep),
         and one of them not while it runs a scavenger turn (``_scavTurn``).
-        A P without a dedicated worker marks as its fractional worker first
-        (``findRunnableGCWorker``), up to 1.2 times its goal of the mark so far
-        (``pollFractionalWorkerExit``), then as an idle worker: gctrace's
-        background and idle columns, and the pacer's idle utilization, split
-        its time so.
+        A P with a dedicated worker marks all the time, the others as their
+        fractional workers (``findRunnableGCWorker``) up to 1.2 times their
+        goal of the mark so far (``pollFractionalWorkerExit``): these take
+        any work (simplified: they take the root jobs, and what those reach
+        is theirs). Beyond that a P marks as an idle worker only where
+        ``findRunnable``'s ``gcMarkWorkAvailable`` sees global work: root
+        jobs and the shared heap work (``MarkResult.shared``: small objects
+        and a large array's oblets, which ``gcWork.balance`` and Green Tea's
+        span queues make global); what a drain found one large object at a
+        time stays in its P's cache. Once the idle workers find none, they
+        sleep for the rest of the cycle (no new shared work appears in the
+        model's snapshot to wake them, ``enlistWorker``). At two Ps the churn
+        twin's other P ran 333 fractional stints and 17 idle ones in 183
+        cycles (benchmarks/mark_timeline127.py). gctrace's background and
+        idle columns and the pacer's idle utilization split their time so.
         """
         others = self.procs - 1
         now = self.clock.now
@@ -397,26 +414,39 @@ class GC(Collector):
             start = max(t0, self.others_wake_at)
             if start >= now:
                 return
+            ctl = self.controller
+            ded = min(self.nDedicated, others)
+            quota = (others - ded) * self._g12() * (now - ctl.markStartTime)
             cap = self._scavengerP(start, now) + float((now - start) * (others - 1))
+            # Dedicated and fractional workers: any work (simplified: they take the
+            # root jobs, and what those reach is theirs).
+            share = max(quota - self.other_frac_time, 0.0)
             need = self._work_ns(self.work_remaining)
-            used = min(cap, need)
-            if used > 0:
-                ded = min(self.nDedicated, others)
-                ctl = self.controller
-                ctl.dedicatedMarkTime += int(used * ded / others)
-                rest = used * (others - ded) / others
-                quota = (others - ded) * self._g12() * (now - ctl.markStartTime)
-                frac = min(rest, max(quota - self.other_frac_time, 0.0))
-                self.other_frac_time += frac
-                ctl.fractionalMarkTime += int(frac)
-                idle = int(rest - frac)
-                ctl.idleMarkTime += idle
-                self.limiter.addIdleTime(idle)
-                # Workers that outlast the work drain what is left itself (see
-                # _runFractional).
-                units = self.work_remaining if used >= need else self._work_units(used)
-                self._pay_work(units)
+            worked = min(cap, float((now - start) * ded) + share, need)
+            if worked > 0:
+                dedicated = min(worked, float((now - start) * ded))
+                ctl.dedicatedMarkTime += int(dedicated)
+                self.other_frac_time += worked - dedicated
+                ctl.fractionalMarkTime += int(worked - dedicated)
+                units = self.work_remaining if worked >= need else self._work_units(worked)
+                self._pay_shared(units)
                 ctl.bgScanCredit += int(units)
+            # Idle workers, while the Ps have time left: only work in global queues.
+            idle_cap = cap - worked
+            if idle_cap > 0 and not self.others_parked and self.work_remaining > 0:
+                reach = min(
+                    self.work_remaining, max(self._roots_left(), 0.0) + self.shared_remaining
+                )
+                need = self._work_ns(reach)
+                if need <= idle_cap:
+                    self.others_parked = True  # they run out within this time
+                idle = min(idle_cap, need)
+                if idle > 0:
+                    ctl.idleMarkTime += int(idle)
+                    self.limiter.addIdleTime(int(idle))
+                    units = reach if idle >= need else min(self._work_units(idle), reach)
+                    self._pay_shared(units)
+                    ctl.bgScanCredit += int(units)
             if self.work_remaining <= 0 and not mallocing:
                 self.gcMarkDone()
         else:
@@ -577,7 +607,7 @@ class GC(Collector):
                 preempted = True
             step = max(int(ns), 1)
             self.clock.now += step
-            self._pay_work(units)
+            self._pay_own(units)
             ctl.bgScanCredit += int(units)
             if self.procs > 1:
                 self._otherPs(step, mallocing=True)
@@ -800,6 +830,8 @@ class GC(Collector):
         if rem == self.work_total:  # the cycle's first drain takes the data job
             self.data_by_assist = self.assisting
         rem -= min(units, rem)
+        if rem < WORK_RESIDUE:
+            rem = 0.0  # a float rounding's leftover: no drain could ever take it
         self.work_remaining = rem
         ends = self.root_ends
         paid = self.work_total - rem
@@ -815,6 +847,24 @@ class GC(Collector):
         ctl.stackScanWork = min(done, s)
         done -= ctl.stackScanWork
         ctl.heapScanWork = min(done, hw)
+        if self.shared_remaining > rem:
+            self.shared_remaining = rem
+
+    def _pay_own(self, units: float) -> None:
+        """Mark work done on the running P: root jobs, its own cached heap work, then
+        shared heap work (``_pay_work`` for the rest)."""
+        heap = units - min(units, max(self._roots_left(), 0.0))
+        own = max(self.work_remaining - max(self._roots_left(), 0.0) - self.shared_remaining, 0.0)
+        if heap > own:
+            self.shared_remaining = max(self.shared_remaining - (heap - own), 0.0)
+        self._pay_work(units)
+
+    def _pay_shared(self, units: float) -> None:
+        """Mark work done by the other Ps: root jobs, shared heap work, then (their
+        dedicated and fractional workers) the rest."""
+        heap = units - min(units, max(self._roots_left(), 0.0))
+        self.shared_remaining = max(self.shared_remaining - heap, 0.0)
+        self._pay_work(units)
 
     # --- the mutator's side (mallocgc) ---------------------------------------------------
 
@@ -855,9 +905,10 @@ class GC(Collector):
                 if scanWork == 0:
                     return
             preempted = False
+            beside = self.procs > 1 and not self.others_parked
             workDone = min(float(scanWork), max(self.work_remaining, 0.0))
             if workDone > 0:
-                if self.procs > 1:
+                if beside:
                     workDone = self._assist_share(workDone)
                 self.assisting = True  # gcDrainN's order (_layOutHeap)
                 workDone = self._to_object_end(workDone)
@@ -871,12 +922,15 @@ class GC(Collector):
                 self.clock.now = now + ns
                 c.assistTime += ns
                 self.limiter.addAssistTime(ns)
-                self._pay_work(workDone)
+                self._pay_own(workDone)
                 self.assisting = False
                 self.gcAssistBytes += 1 + float64ToInt64(c.assistBytesPerWork * workDone)
                 if self.procs > 1:
                     self._otherPs(ns, mallocing=True)  # their credit is for later assists
-            if self.work_remaining <= 0:
+            if self.work_remaining <= 0 and not beside:
+                # Beside the other Ps' workers the assist stops when it finds no
+                # work and one of them empties the queues; the world stops for
+                # mark termination when this mallocgc returns (afterMalloc).
                 self.gcMarkDone()
             if preempted and self.gcAssistBytes < 0 and self.gcphase == _GCmark:
                 self._schedule()  # Gosched, then try again
@@ -888,16 +942,16 @@ class GC(Collector):
         """The assist's part of units of mark work when other Ps drain beside it.
 
         On more Ps the other Ps' mark workers (dedicated, fractional, idle) take
-        work from the same queues while the assist drains. When together they
-        would empty them before the assist has paid its debt, the work ends
-        after the assist's share of the time (the mark is over; its debt goes
-        with it); otherwise the assist does all its units and the workers do as
-        much beside it, which they flush as credit for the next assists.
+        root jobs and shared heap work while the assist drains; its P's own
+        cached work is the assist's alone. When together they would empty the
+        work before the assist has paid its debt, the assist ends after its own
+        work and its share of the rest (the mark is over; its debt goes with
+        it); otherwise it does all its units and the workers do as much beside
+        it, which they flush as credit for the next assists.
         """
-        total_ns = self._work_ns(self.work_remaining)
-        if self._work_ns(units) * self.procs <= total_ns:
-            return units
-        return self._work_units(total_ns / self.procs)
+        common = min(self.work_remaining, max(self._roots_left(), 0.0) + self.shared_remaining)
+        own = self.work_remaining - common
+        return min(units, own + common / self.procs)
 
     def heapTriggerTest(self) -> bool:
         """``gcTrigger{kind: gcTriggerHeap}.test()``."""
@@ -1078,6 +1132,16 @@ class GC(Collector):
         self.work_total = float(total)
         self.pieces = res.pieces
         self.work_remaining = float(total)
+        # The other Ps' workers reach the shared heap work: of the unmodelled
+        # objects, the other Ps' own and a program's beyond the part its drain
+        # reaches first (other root jobs find them).
+        self.shared_remaining = float(
+            res.shared
+            + self.runtime_heap_scan_shared
+            + self.program_heap_scan
+            - self.program_heap_scan_first
+        )
+        self.others_parked = False
         # The roots (data, BSS, stacks) are scanned by pointer mask at their own
         # price; the heap's price per unit carries the greying of every object
         # marked, and costs more once the heap is out of cache (mark_costs).

@@ -82,6 +82,9 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mspan import MSpan
 
 maxObletBytes: Final = 128 << 10
+#: gcWork.balance (mgcwork.go) moves objects to the global queue, where other
+#: Ps' workers find them, only from a cache holding more than this many.
+balanceMin: Final = 4
 _PageShift: Final = 13
 _PageWords: Final = (1 << _PageShift) >> 3
 _MASK64: Final = (1 << 64) - 1
@@ -275,6 +278,7 @@ class MarkResult:
         "heapScanWork",
         "objects",
         "pieces",
+        "shared",
         "stackScanWork",
     )
 
@@ -285,6 +289,10 @@ class MarkResult:
         self.globalsScanWork = 0
         self.objects = 0  # objects marked (for the cost model)
         self.pieces = ScanPieces()  # the large objects' place in heapScanWork
+        # Of heapScanWork, what other Ps' idle workers could take: Green Tea's
+        # span scans (their queues are stolen from), small objects and the
+        # oblets of large arrays (Marker.scanObject).
+        self.shared = 0
 
     @property
     def scanWork(self) -> int:
@@ -362,7 +370,18 @@ class Marker:
         self.grey.append(s.startAddr + idx * size)
 
     def scanObject(self, b: int) -> None:
-        """``scanObject``: scan the object (or oblet) at b; large objects split into oblets."""
+        """``scanObject``: scan the object (or oblet) at b; large objects split into oblets.
+
+        Its scan work is shared (``MarkResult.shared``: another P's idle
+        worker could take it) unless it is one large object (``PIECE_MIN``
+        units of scan work or more) of at most ``balanceMin + 1`` oblets,
+        which its drainer scans alone: small objects come many at a time, and
+        ``gcWork.balance`` hands half of a drainer's cache to the global queue
+        once it holds more than ``balanceMin``; so do a larger array's queued
+        oblets. Simplified, as in Go 1.8's model: the rule reads sizes, not
+        queue depths, so lifetime mode (which has no queue) splits a heap as
+        graph mode does.
+        """
         shade = self.tracing
         s = self.spans[(b - self.A) >> _PageShift]
         assert s is not None
@@ -378,6 +397,10 @@ class Marker:
         res.heapScanWork += scanSize
         if scanSize >= PIECE_MIN:
             res.pieces.add(res.heapScanWork, scanSize)
+            if s.elemsize > (balanceMin + 1) * maxObletBytes:
+                res.shared += scanSize  # more than balanceMin oblets queued
+        else:
+            res.shared += scanSize
         if shade:
             for v in vals:
                 if v < b or v >= b + n:
@@ -437,10 +460,11 @@ class Marker:
         A = self.A
         for s, (nobj, sparse) in self.spanWork.items():
             res.bytesMarked += nobj * s.elemsize
-            if self.dense and nobj >= 2 and nobj >= s.nelems // 8:
-                res.heapScanWork += nobj * s.elemsize
-            else:
-                res.heapScanWork += sparse
+            work = (
+                nobj * s.elemsize if self.dense and nobj >= 2 and nobj >= s.nelems // 8 else sparse
+            )
+            res.heapScanWork += work
+            res.shared += work  # span queues are stolen from (spanQueueSteal)
             if nobj >= 2:
                 self.pageMarks.add((s.startAddr - A) >> _PageShift)
         self.spanWork.clear()
@@ -549,4 +573,8 @@ class Marker:
                 res.heapScanWork += scanSize
                 if scanSize >= PIECE_MIN:
                     res.pieces.add(res.heapScanWork, scanSize)
+                    if size > (balanceMin + 1) * maxObletBytes:
+                        res.shared += scanSize  # as scanObject
+                else:
+                    res.shared += scanSize
                 off += n
