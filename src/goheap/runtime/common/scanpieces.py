@@ -30,6 +30,17 @@ from typing import Final
 
 #: Objects (oblets) with at least this much scan work are recorded.
 PIECE_MIN: Final = 4096
+#: scanobject's oblet: a larger object is scanned 128 KiB at a time (Go 1.8, 1.27).
+maxObletBytes: Final = 128 << 10
+#: gcWork.balance (mgcwork.go) moves work to the global queue, where other Ps'
+#: workers find it, only from a cache holding more than this many objects.
+balanceMin: Final = 4
+
+
+def oblets_handed_off(elemsize: int) -> bool:
+    """Whether a large object's queued oblets reach the global queue: more than
+    balanceMin wait behind the first, so gcWork.balance hands them off."""
+    return elemsize > (balanceMin + 1) * maxObletBytes
 
 
 class ScanPieces:

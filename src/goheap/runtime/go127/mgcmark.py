@@ -70,7 +70,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from goheap.runtime.common.gotype import Type
-from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
+from goheap.runtime.common.scanpieces import (
+    PIECE_MIN,
+    ScanPieces,
+    maxObletBytes,
+    oblets_handed_off,
+)
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit as bitOf  # shade has a local `bit`
 from goheap.runtime.common.wordmem import load8, load64, setbit, store8, store64
@@ -81,10 +86,6 @@ if TYPE_CHECKING:
     from goheap.runtime.go127.mheap import MHeap
     from goheap.runtime.go127.mspan import MSpan
 
-maxObletBytes: Final = 128 << 10
-#: gcWork.balance (mgcwork.go) moves objects to the global queue, where other
-#: Ps' workers find them, only from a cache holding more than this many.
-balanceMin: Final = 4
 _PageShift: Final = 13
 _PageWords: Final = (1 << _PageShift) >> 3
 _MASK64: Final = (1 << 64) - 1
@@ -397,8 +398,8 @@ class Marker:
         res.heapScanWork += scanSize
         if scanSize >= PIECE_MIN:
             res.pieces.add(res.heapScanWork, scanSize)
-            if s.elemsize > (balanceMin + 1) * maxObletBytes:
-                res.shared += scanSize  # more than balanceMin oblets queued
+            if oblets_handed_off(s.elemsize):
+                res.shared += scanSize
         else:
             res.shared += scanSize
         if shade:
@@ -573,7 +574,7 @@ class Marker:
                 res.heapScanWork += scanSize
                 if scanSize >= PIECE_MIN:
                     res.pieces.add(res.heapScanWork, scanSize)
-                    if size > (balanceMin + 1) * maxObletBytes:
+                    if oblets_handed_off(size):
                         res.shared += scanSize  # as scanObject
                 else:
                     res.shared += scanSize

@@ -39,7 +39,12 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
+from goheap.runtime.common.scanpieces import (
+    PIECE_MIN,
+    ScanPieces,
+    maxObletBytes,
+    oblets_handed_off,
+)
 from goheap.runtime.common.specials import KindSpecialFinalizer
 from goheap.runtime.common.wordmem import bit, load8, load64, setbit
 from goheap.runtime.common.wordstack import WordStack
@@ -50,10 +55,6 @@ if TYPE_CHECKING:
     from goheap.runtime.go18.mheap import MHeap
     from goheap.runtime.go18.mspan import MSpan
 
-maxObletBytes: Final = 128 << 10
-#: gcWork.balance (mgcwork.go) moves work to the global queue, where other
-#: Ps' workers find it, only from a cache holding more than this many objects.
-balanceMin: Final = 4
 
 # From this many words on, scan_words reads the bitmap and the words in bulk
 # (numpy) rather than one word at a time: the same walk, the same result, in
@@ -185,8 +186,7 @@ class Marker:
         """
         res = self.result
         step = maxObletBytes if elemsize > maxObletBytes else elemsize
-        # More than balanceMin oblets queued behind the first: balance hands them off.
-        many_oblets = elemsize > (balanceMin + 1) * maxObletBytes
+        many_oblets = oblets_handed_off(elemsize)
         off = 0
         while off < elemsize:
             n = min(step, elemsize - off)
