@@ -69,6 +69,7 @@ class RunOptions:
     gctrace: Callable[[str], None] | None = None
     memprofilerate: int | None = None  # None: the profile's default MemProfileRate
     costs: object = None  # None: the built-in costs; else a calibration file or CostModel
+    sysmon_phase: int = 0  # ns sysmon started before the clock (Heap's sysmon_phase)
 
 
 class Session:
@@ -87,6 +88,7 @@ class Session:
             memlimit=opts.memlimit,
             gctrace=opts.gctrace or False,
             costs=opts.costs,
+            sysmon_phase=opts.sysmon_phase,
         )
         self.timeline = Timeline(self.heap)
         if progress is not None:
