@@ -215,6 +215,9 @@ BAD = {
     "procs 0": ["run", "retain", "--procs", "0"],
     "procs 257": ["run", "retain", "--procs", "257"],
     "procs text": ["run", "retain", "--procs", "many"],
+    "sysmon phase negative": ["run", "retain", "--sysmon-phase", "-1"],
+    "sysmon phase nan": ["record", "retain", "-o", "x.trace", "--sysmon-phase", "nan"],
+    "sysmon phase text": ["replay", "x.trace", "--sysmon-phase", "soon"],
     "gogc text": ["run", "retain", "--gogc", "lots"],
     "sizeclasses bad profile": ["sizeclasses", "--profile", "nope"],
     "sizeclasses unknown option": ["sizeclasses", "--bogus"],
@@ -347,3 +350,18 @@ def test_sizeclasses_modern_profile_has_24_byte_class(capsys) -> None:
     d = json.loads(capsys.readouterr().out)
     assert len(d["class_to_size"]) == 68
     assert d["class_to_size"][:5] == [0, 8, 16, 24, 32]
+
+
+def test_run_sysmon_phase_reaches_the_heap_and_the_document(capsys, tmp_path: Path) -> None:
+    """--sysmon-phase MS starts sysmon's rounds that much earlier; the document says so
+    (and says nothing at the default 0)."""
+    docs = {}
+    for phase in ("0", "4"):
+        out = tmp_path / f"p{phase}.json"
+        args = ["run", "churn", "--param", "steps=20000", "--param", "k=2000"]
+        assert main([*args, "--sysmon-phase", phase, "--json", str(out)]) == 0
+        docs[phase] = json.loads(out.read_text())
+    capsys.readouterr()
+    assert "sysmon_phase_ns" not in docs["0"]
+    assert docs["4"]["sysmon_phase_ns"] == 4_000_000
+    assert docs["4"]["memstats"]["Mallocs"] == docs["0"]["memstats"]["Mallocs"]

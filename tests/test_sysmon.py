@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from goheap import Heap
+from goheap.errors import GoheapError
 from goheap.runtime.common.gotype import POINTER
 from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
 
@@ -65,6 +66,41 @@ def test_rephase_moves_the_rounds_to_where_the_program_woke() -> None:
     s2 = Sysmon(0)
     s2.rephase(5 * MS)  # still in its first rounds: it never slept that long
     assert s2.round_after(0) == 20 * US
+
+
+def test_a_phase_starts_the_rounds_that_much_earlier() -> None:
+    """Sysmon(start, phase): the runtime started sysmon phase ns before the clock."""
+    plain = Sysmon(0)
+    for phase in (1, 20 * US, 3_333_333, 9_999 * US):
+        s = Sysmon(0, phase)
+        for t in (0, 500 * US, 11 * MS, 25 * MS, 1_000 * MS + 7):
+            assert s.round_after(t) == plain.round_after(t + phase) - phase
+    # Past the ramp a phase of one whole round (10 ms) puts the rounds back in place.
+    assert Sysmon(0, 10 * MS).round_after(40 * MS + 1) == plain.round_after(40 * MS + 1)
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_heap_sysmon_phase_moves_the_preemptions(profile: str) -> None:
+    """Heap(sysmon_phase=) reaches sysmon: a one-P mutator's 20 ms slices keep their
+    length and move by the phase; a negative phase is one clear error."""
+    starts: dict[int, list[int]] = {}
+    for phase in (0, 4 * MS):
+        with Heap(profile=profile, gogc="off", sysmon_phase=phase) as h:
+            gc = h.gc_
+            gc.mutator_ran(40 * MS)
+            seen = []
+            for _ in range(600):
+                before = gc.slice_start
+                gc.mutator_ran(100 * US)
+                if gc.slice_start != before:
+                    seen.append(gc.slice_start - h.clock.start)
+            starts[phase] = seen
+    assert {b - a for a, b in itertools.pairwise(starts[4 * MS])} == {20 * MS}
+    assert {(a - b) % (10 * MS) for a, b in zip(starts[0], starts[4 * MS], strict=False)} == {
+        4 * MS
+    }
+    with pytest.raises(GoheapError, match="sysmon_phase must be >= 0 ns"):
+        Heap(profile=profile, sysmon_phase=-1)
 
 
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])

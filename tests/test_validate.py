@@ -30,11 +30,19 @@ from goheap.validate.allowance import (
     premain_spans,
 )
 from goheap.validate.cases import QUICK, Case, Settings, go_flags, make_cases
-from goheap.validate.compare import MISS, OK, UNAVAILABLE, compare_case, judge_exact, judge_spread
+from goheap.validate.compare import (
+    MISS,
+    OK,
+    UNAVAILABLE,
+    compare_case,
+    judge_exact,
+    judge_spread,
+    span_text,
+)
 from goheap.validate.figures import METRICS, from_memstats, from_oracle
 from goheap.validate.real import collect_real
 from goheap.validate.render import BEGIN, END, header, markdown, print_table, refresh_doc
-from goheap.validate.sim import collect_sim
+from goheap.validate.sim import collect_sim, collect_sim_phases, sysmon_phases
 from goheap.validate.toolchain import GoSizeClasses, Programs, Toolchain
 from tests.jsonschema_check import schema_errors
 
@@ -355,6 +363,35 @@ def test_simulation_runs_on_the_costs_it_is_given() -> None:
     assert dear_marks["NextGC"] > built_in["NextGC"] * 1.05
 
 
+def test_sysmon_phases_spread_over_one_round() -> None:
+    """sysmon's rounds settle 10 ms apart: N phases at 10/N ms steps, 0 first."""
+    assert sysmon_phases(1) == (0,)
+    assert sysmon_phases(5) == (0, 2_000_000, 4_000_000, 6_000_000, 8_000_000)
+
+
+def test_simulation_at_phases_takes_the_median_timing_figure() -> None:
+    """Each timing figure is the median draw; counts are the first phase's (phase 0:
+    the plain simulation), which no phase moves."""
+    (case,) = make_cases(["churn"], quick=True, classes=None)
+    plain = collect_sim(case, "go1.27")
+    at = [collect_sim(case, "go1.27", sysmon_phase=p) for p in sysmon_phases(3)]
+    sim = collect_sim_phases(case, "go1.27", phases=3)
+    assert plain.figures is not None and sim.figures is not None
+    assert at[0].figures == plain.figures
+    assert sim.phases == sysmon_phases(3)
+    for key in ("NumGC", "peak.HeapInuse", "HeapSys", "NextGC"):
+        values = [r.figures[key] for r in at if r.figures is not None]
+        assert sim.by_phase[key] == values
+        assert sim.figures[key] == sorted(values)[1]
+    for key in ("Mallocs", "TotalAlloc", "gc.HeapObjects", "gc.HeapAlloc"):
+        assert sim.figures[key] == plain.figures[key]
+    # The phases are different draws: some timing figure differs between them.
+    assert any(len(set(v)) > 1 for v in sim.by_phase.values())
+    rows = compare_case("churn", [plain.figures], sim.figures, by_phase=sim.by_phase)
+    peak = next(r for r in rows if r.metric == "peak.HeapInuse")
+    assert peak.sim.endswith(f"(phases {span_text(sim.by_phase['peak.HeapInuse'])})")
+
+
 def test_header_names_a_calibration_and_only_a_calibration() -> None:
     report = _report(compare_case("retain", [figs()], None, unavailable="n/a"))
     assert "costs" not in header(report)
@@ -364,6 +401,17 @@ def test_header_names_a_calibration_and_only_a_calibration() -> None:
     assert "simulated: profile go1.27, costs calibrated 2026-12-06 (/c/cal.json)" in header(report)
     report["costs"] = {"name": "custom", "file": None, "fields": {}}  # a CostModel from code
     assert header(report).endswith("simulated: profile go1.27, costs custom (quick set)")
+
+
+def test_header_says_the_timing_figures_are_a_median_over_phases() -> None:
+    report = _report(compare_case("retain", [figs()], None, unavailable="n/a"))
+    assert "phases" not in header(report)
+    report["sysmon_phases"] = [0]
+    assert "phases" not in header(report)
+    report["sysmon_phases"] = list(sysmon_phases(5))
+    assert header(report).endswith(
+        "simulated: profile go1.27, at 5 sysmon phases (timing figures: their median) (quick set)"
+    )
 
 
 def test_header_says_how_many_real_runs_came_from_the_cache() -> None:
@@ -524,6 +572,7 @@ def test_user_mistakes_are_one_line_and_status_2(
     cases = [
         (["--go", str(tmp_path / "nogo")], "not an executable go binary"),
         (["--runs", "0"], "--runs 0: must be between 1 and 1000"),
+        (["--phases", "0"], "--phases 0: must be between 1 and 100"),
         (["--json", str(out)], "exists; pass -f to overwrite it"),
         (["nosuchworkload"], "unknown workload 'nosuchworkload'"),
         (["--gogc", "lots"], "--gogc 'lots': malformed GOGC"),

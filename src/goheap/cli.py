@@ -133,7 +133,8 @@ class Outputs:
 
 
 def heap_options(f: F) -> F:
-    """--profile --procs --gogc --memlimit --liveness --gctrace --costs, as one RunOptions."""
+    """--profile --procs --gogc --memlimit --liveness --gctrace --costs --sysmon-phase, as one
+    RunOptions."""
 
     @functools.wraps(f)
     def bundled(**kw: Any) -> Any:
@@ -145,6 +146,7 @@ def heap_options(f: F) -> F:
             kw.pop("liveness"),
             kw.pop("gctrace"),
             kw.pop("costs"),
+            kw.pop("sysmon_phase"),
         )
         return f(**kw)
 
@@ -169,6 +171,15 @@ def heap_options(f: F) -> F:
         ),
         click.option("--gctrace", is_flag=True, help="Print gctrace lines to stderr, as Go does."),
         costs_option,
+        click.option(
+            "--sysmon-phase",
+            type=float,
+            default=0.0,
+            show_default=True,
+            metavar="MS",
+            help="Start sysmon's 10 ms rounds this long before the program: real runs differ "
+            "in where they fall, which moves when one P's mark worker runs.",
+        ),
     ]
     out: Any = bundled
     for d in reversed(decorators):
@@ -248,15 +259,27 @@ def run_options(
     liveness: str,
     gctrace: bool,
     costs: object = None,
+    sysmon_phase_ms: float = 0.0,
 ) -> RunOptions:
     from goheap.runner import RunOptions
 
     if not 1 <= procs <= 256:
         raise GoheapError(f"--procs {procs}: must be between 1 and 256")
+    if not 0 <= sysmon_phase_ms <= 1000:  # also refuses nan
+        raise GoheapError(f"--sysmon-phase {sysmon_phase_ms:g}: must be from 0 to 1000 ms")
     limit = parse_memlimit(memlimit)
     memlimit_note(profile, limit)
     printer = gctrace_printer(gctrace)
-    return RunOptions(profile, procs, parse_gogc(gogc), liveness, limit, printer, costs=costs)
+    return RunOptions(
+        profile,
+        procs,
+        parse_gogc(gogc),
+        liveness,
+        limit,
+        printer,
+        costs=costs,
+        sysmon_phase=round(sysmon_phase_ms * 1_000_000),
+    )
 
 
 def memlimit_note(profile: str, limit: int | None) -> None:
@@ -357,6 +380,7 @@ def run(
             memprofilerate=opts.memprofilerate,
             pprof=pprof_out,
             costs=opts.costs,
+            sysmon_phase=opts.sysmon_phase,
         )
     emit(result, out, "run")
 
@@ -434,6 +458,7 @@ def record(
             gctrace=opts.gctrace,
             progress=bar.heap_callback(),
             costs=opts.costs,
+            sysmon_phase=opts.sysmon_phase,
         )
     emit(result, out, "record", tables=output != STDOUT)
 

@@ -19,7 +19,11 @@ go1.27), ``gc``/``free_os_memory``/``set_gc_percent``/``set_memory_limit``
 (runtime and runtime/debug; GOGC and GOMEMLIMIT are ``gogc=`` and
 ``memlimit=``) and ``check`` (every invariant of the heap). The virtual
 clock runs on the built-in costs unless ``costs=`` names a calibration file
-(``goheap calibrate``) or gives a ``CostModel``; ``h.costs`` says which. The runtime structures
+(``goheap calibrate``) or gives a ``CostModel``; ``h.costs`` says which.
+``sysmon_phase=`` (ns) starts sysmon's rounds that much before the clock:
+real runs differ in where those rounds, and so the preemptions that let a
+single P's mark workers run, fall against the program's work
+(``goheap.runtime.common.sysmon``). The runtime structures
 stay reachable for inspection: ``h.mheap``, ``h.mcaches[p]``,
 ``h.mheap.spans``... typed by what every version has; ``h.runtime`` is the
 version's own runtime (``goheap.profiles.go18.Go18Runtime``, ...), whose
@@ -104,6 +108,7 @@ class Heap:
         gctrace: object = False,
         memlimit: object = None,
         costs: object = None,
+        sysmon_phase: object = 0,
     ) -> None:
         # Arguments are typed object and checked here (see int_arg).
         if not isinstance(procs, int) or procs < 1 or procs > 256:
@@ -123,6 +128,9 @@ class Heap:
         used = resolve_costs(costs if costs is not None else cost)
         if not isinstance(gctrace, bool) and not callable(gctrace):
             raise GoheapError(f"gctrace must be a bool or a function of one line, got {gctrace!r}")
+        phase = int_arg(sysmon_phase, "sysmon_phase")
+        if phase < 0:
+            raise GoheapError(f"sysmon_phase must be >= 0 ns, got {sysmon_phase!r}")
         self.profile = prof
         self.clock = Clock()
         self.liveness = liveness
@@ -136,7 +144,7 @@ class Heap:
         # is the program it runs (goheap.runtime.common.facade.Program).
         trace = _print_stderr if gctrace is True else gctrace if callable(gctrace) else None
         gcpercent = parse_gogc(gogc, "gogc")
-        opts = RuntimeOptions(procs, memprofilerate, gcpercent, liveness, limit, trace)
+        opts = RuntimeOptions(procs, memprofilerate, gcpercent, liveness, limit, trace, phase)
         rt = build_runtime(prof, opts, self.clock, self.cost, self)
         self.runtime: Runtime = rt
         # Its parts, typed by what every version's have in common.

@@ -69,6 +69,7 @@ class RunOptions:
     gctrace: Callable[[str], None] | None = None
     memprofilerate: int | None = None  # None: the profile's default MemProfileRate
     costs: object = None  # None: the built-in costs; else a calibration file or CostModel
+    sysmon_phase: int = 0  # ns sysmon started before the clock (Heap's sysmon_phase)
 
 
 class Session:
@@ -87,6 +88,7 @@ class Session:
             memlimit=opts.memlimit,
             gctrace=opts.gctrace or False,
             costs=opts.costs,
+            sysmon_phase=opts.sysmon_phase,
         )
         self.timeline = Timeline(self.heap)
         if progress is not None:
@@ -121,6 +123,7 @@ class Session:
             "memprofilerate": heap.mprof.MemProfileRate,
             "result": result if result is not None else {},
             "costs": heap.costs.to_dict(),
+            **({"sysmon_phase_ns": self.opts.sysmon_phase} if self.opts.sysmon_phase else {}),
             "memstats": ms.to_dict(),
             **({"metrics": metrics} if metrics is not None else {}),
             "peak": heap.runtime.peaks(),
@@ -162,11 +165,13 @@ def run_workload(
     memprofilerate: int | None = None,
     pprof: str | None = None,
     costs: object = None,
+    sysmon_phase: int = 0,
 ) -> dict[str, Any]:
     """Run workload `name` (the default if None) and return its results.
 
     ``costs``: a calibration file (``goheap calibrate``) or a CostModel for the
-    clock; None runs on the built-in costs.
+    clock; None runs on the built-in costs. ``sysmon_phase``: ns sysmon's rounds
+    start before the program (``Heap``).
 
     With ``pprof``, the heap profile is written there at the end, after the
     results are read (as a Go program calling pprof.WriteHeapProfile last).
@@ -174,7 +179,7 @@ def run_workload(
     workload = get_workload(name or DEFAULT_WORKLOAD)
     params = parse_params(workload, param_items)
     rate = profile_rate(profile, memprofilerate, pprof)
-    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate, costs)
+    opts = RunOptions(profile, procs, gogc, liveness, memlimit, gctrace, rate, costs, sysmon_phase)
     session = Session(opts, progress)
     try:
         with deferred_signals():  # raised at a timeline sample, never inside compiled code

@@ -45,6 +45,7 @@ class RuntimeOptions:
     liveness: str
     memlimit: int | None = None  # GOMEMLIMIT in bytes; None: no limit (math.MaxInt64)
     gctrace: Callable[[str], None] | None = None  # GODEBUG=gctrace=1: told each cycle's line
+    sysmon_phase: int = 0  # ns sysmon started before the clock (runtime.common.sysmon)
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,7 @@ class Go127Runtime(Runtime):
             mprof=self.mprof,
             params=params,
             gctrace=opts.gctrace,
+            sysmon_phase=opts.sysmon_phase,
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.gc_, self.mprof)
 

@@ -134,6 +134,7 @@ class Go18Runtime(Runtime):
             runtime_heap_scan_first=prof.runtime_heap_scan_first,
             runtime_heap_scan_shared=prof.runtime_heap_scan_per_p * (opts.procs - 1),
             runtime_heap_live=prof.runtime_heap_live_for(opts.procs),
+            sysmon_phase=opts.sysmon_phase,
         )
         self.malloc_: Malloc = Malloc(self.mheap, self.mprof, self.gc_)
         # procresize: one P and one mcache each (allocmcache, global palloc).

@@ -390,6 +390,7 @@ def record_workload(
     gctrace: Any = None,
     progress: Callable[[Heap], None] | None = None,
     costs: Any = None,
+    sysmon_phase: int = 0,
 ) -> dict[str, Any]:
     """Run a built-in workload with a recorder attached; returns the run's results.
 
@@ -404,7 +405,14 @@ def record_workload(
     workload = get_workload(name)
     params = parse_params(workload, param_items)
     opts = RunOptions(
-        profile or DEFAULT_PROFILE, procs, gogc, liveness, memlimit, gctrace, costs=costs
+        profile or DEFAULT_PROFILE,
+        procs,
+        gogc,
+        liveness,
+        memlimit,
+        gctrace,
+        costs=costs,
+        sysmon_phase=sysmon_phase,
     )
     session = Session(opts, progress)
     try:

@@ -34,6 +34,7 @@ Examples:
                                                GOGC/GOMEMLIMIT/GOMAXPROCS (tens of minutes)
   goheap validate --heavy churn100k-gogc400    one heavy case
   goheap validate --heavy --list               the heavy cases and their settings
+  goheap validate --heavy --phases 5           each case at 5 sysmon phases: the median
 """
 )
 @click.argument("workloads", nargs=-1, metavar="[WORKLOAD]...")
@@ -50,6 +51,15 @@ Examples:
     default=None,
     metavar="N",
     help="Runs of each Go program [default: 5; 3 with --quick].",
+)
+@click.option(
+    "--phases",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Simulate each case at N sysmon phases; NumGC, the peak, HeapSys and NextGC "
+    "are then their median (the column shows their range too).",
 )
 @click.option(
     "--go",
@@ -86,6 +96,7 @@ def validate(
     heavy: bool,
     list_cases: bool,
     runs: int | None,
+    phases: int,
     go_path: str | None,
     profile: str,
     gogc: str,
@@ -115,6 +126,11 @@ def validate(
     --costs simulates on a calibration `goheap calibrate` measured (on this
     machine, against this Go): the real runs are the same, only the model's
     clock changes.
+
+    --phases N simulates each case N times, with sysmon's 10 ms rounds
+    started at N places spread over one round: real runs differ in where
+    those rounds fall, and one simulation is one such draw. The timing
+    figures judged are then the median draw's (docs/fidelity.md).
     """
     from goheap.report.common import gogc_text
     from goheap.validate.cases import Settings, select_workloads
@@ -127,6 +143,8 @@ def validate(
     n_runs = runs if runs is not None else (QUICK_RUNS if quick else DEFAULT_RUNS)
     if not 1 <= n_runs <= 1000:
         raise GoheapError(f"--runs {n_runs}: must be between 1 and 1000")
+    if not 1 <= phases <= 100:
+        raise GoheapError(f"--phases {phases}: must be between 1 and 100")
     gogc_value = parse_gogc(gogc)
     limit = parse_memlimit(memlimit)
     prof = get_profile(profile)  # a typo in --profile: one error, before any work
@@ -170,6 +188,7 @@ def validate(
         oracle=oracle,
         heavy=heavy,
         costs=costs,
+        phases=phases,
     )
     from goheap.progress import heartbeat
 

@@ -19,7 +19,7 @@ Status of a row: ``ok``, ``miss``, or ``unavailable`` (no simulation).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -192,8 +192,13 @@ def compare_case(
     unavailable: str | None = None,
     widen: float = WIDEN,
     metrics: Sequence[Metric] = METRICS,
+    by_phase: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[Row]:
-    """The rows of one workload: every metric, real (min–max) against the simulation."""
+    """The rows of one workload: every metric, real (min–max) against the simulation.
+
+    ``by_phase``: a timing figure's values at several sysmon phases, whose
+    median ``sim`` holds; the simulated column then shows their range too.
+    """
     if not real:
         raise ValueError("compare_case needs at least one real run")
     rows = []
@@ -248,6 +253,10 @@ def compare_case(
             status, verdict = judge_spread(real_values, sv, widen)
         else:  # pragma: no cover - METRICS only has the two kinds
             raise ValueError(m.kind)
+        sim_text = fmt(sv)
+        phased = by_phase.get(m.key) if by_phase else None
+        if phased:
+            sim_text += f" (phases {span_text(phased)})"
         rows.append(
             Row(
                 workload,
@@ -255,7 +264,7 @@ def compare_case(
                 m.label,
                 m.kind,
                 real_text,
-                fmt(sv),
+                sim_text,
                 status,
                 verdict,
                 real_values,

@@ -1,7 +1,8 @@
 """The validation, start to end: (a) real runs, (b) the simulation, (c) the comparison.
 
 :func:`run_validation` builds the oracle programs once, then for each case
-collects the real runs (cached), simulates once, and compares; it returns
+collects the real runs (cached), simulates once (or at several sysmon
+phases, ``Options.phases``: goheap.validate.sim), and compares; it returns
 one JSON-able report that goheap.validate.render prints as a table and as
 the Markdown of docs/fidelity.md.
 """
@@ -28,7 +29,7 @@ from goheap.validate.go18 import is_go18, probe
 from goheap.validate.heavy import group_summary, heavy_cases
 from goheap.validate.quiet import QuietGate
 from goheap.validate.real import BUSY_KEY, IDLE_KEY, LOAD_KEY, collect_real
-from goheap.validate.sim import collect_sim
+from goheap.validate.sim import collect_sim_phases, sysmon_phases
 from goheap.validate.toolchain import (
     build_programs,
     default_cache_dir,
@@ -53,6 +54,7 @@ class Options:
     oracle: str | None = None
     heavy: bool = False  # the heavy cases (goheap.validate.heavy), each with its own settings
     costs: object = None  # the model's clock: None (built-in), a calibration file or Costs
+    phases: int = 1  # sysmon phases simulated per case; timing figures: their median
 
 
 def _no_step(label: str) -> AbstractContextManager[Any]:
@@ -111,21 +113,28 @@ def run_validation(
         if real.cached:
             log(f"  {real.cached} from the cache")
         figures = [from_oracle(d) for d in real.docs]
-        log(f"{where}: simulating with profile {opts.profile}")
+        at = f" at {opts.phases} sysmon phases" if opts.phases > 1 else ""
+        log(f"{where}: simulating with profile {opts.profile}{at}")
         with step(f"{where}: simulating"):
-            sim = collect_sim(
+            sim = collect_sim_phases(
                 case,
                 opts.profile,
                 settings.gogc_value(),
                 settings.memlimit,
                 procs=settings.gomaxprocs,
                 costs=costs,
+                phases=opts.phases,
             )
         if sim.unavailable:
             log(f"  simulation unavailable: {sim.unavailable}")
         items = items_for(case.workload, real.docs, sim.figures, span_bytes)
         rows = compare_case(
-            case.workload, figures, sim.figures, items=items, unavailable=sim.unavailable
+            case.workload,
+            figures,
+            sim.figures,
+            items=items,
+            unavailable=sim.unavailable,
+            by_phase=sim.by_phase,
         )
         all_rows.extend(rows)
         out_cases.append(
@@ -166,6 +175,7 @@ def run_validation(
         "memlimit": None if opts.heavy else opts.memlimit,
         "gomaxprocs": None if opts.heavy else 1,  # heavy: each case's own settings
         "runs": opts.runs,
+        "sysmon_phases": list(sysmon_phases(opts.phases)),
         "quick": opts.quick,
         "widen": WIDEN,
         "cases": out_cases,

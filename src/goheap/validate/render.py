@@ -89,7 +89,7 @@ def costs_text(report: dict[str, Any]) -> str:
 def header(report: dict[str, Any]) -> str:
     go = report["go"]
     limit = report["memlimit"]
-    simulated = f"simulated: profile {report['profile']}{costs_text(report)}"
+    simulated = f"simulated: profile {report['profile']}{costs_text(report)}{phases_text(report)}"
     if report.get("heavy"):
         return (
             f"real: {go['version']} {go['target']}, {report['runs']} run(s) each"
@@ -103,6 +103,12 @@ def header(report: dict[str, Any]) -> str:
         f"GOGC={report['gogc']}, GOMEMLIMIT={'off' if limit is None else limit}; "
         f"{simulated}" + (" (quick set)" if report["quick"] else "")
     )
+
+
+def phases_text(report: dict[str, Any]) -> str:
+    """', at 5 sysmon phases (timing figures: their median)' when there were more than one."""
+    n = len(report.get("sysmon_phases") or ())
+    return f", at {n} sysmon phases (timing figures: their median)" if n > 1 else ""
 
 
 SHORT_NOTE = (

@@ -18,19 +18,28 @@ runtimes, and ``hold_harness`` gives it to the simulated heap: Go's worker
 checks its share every 100,000 units of heap scan work and assists work
 at least 64 KiB of it, so 16-35 KB more or less per cycle changes when a
 mark ends.
+
+One run of a program is one draw: where sysmon's rounds fall against its
+work (and with them when a single P's mark worker gets the P) differs from
+run to run, and on heaps of hundreds of MB or long marks that moves NumGC
+and the peaks by tens of percent (docs/fidelity.md, "Sysmon's phase").
+``collect_sim_phases`` simulates a case at several such phases
+(``Heap(sysmon_phase=...)``) and takes each timing figure's median.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from goheap.document import hex_address
 from goheap.errors import GoheapError
 from goheap.heap import Heap
+from goheap.runtime.common.sysmon import SYSMON_ROUND_NS
 from goheap.validate.cases import Case
-from goheap.validate.figures import Figures, from_memstats
+from goheap.validate.figures import METRICS, SPREAD, Figures, from_memstats
 from goheap.workloads import get_workload
 
 #: Heap scan work per GC cycle of the twins' harness, beyond a minimal
@@ -110,6 +119,10 @@ class SimResult:
     wall_s: float = 0.0
     result: Any = None
     addresses: tuple[str, ...] = ()  # the fields of result that are addresses
+    # With phases: the sysmon phases simulated (ns) and each timing figure's
+    # value at each; ``figures`` then holds the medians (collect_sim_phases).
+    phases: tuple[int, ...] = ()
+    by_phase: dict[str, list[Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result
@@ -120,7 +133,63 @@ class SimResult:
             "unavailable": self.unavailable,
             "wall_s": round(self.wall_s, 3),
             "result": result,
+            "phases": list(self.phases),
+            "by_phase": self.by_phase,
         }
+
+
+def sysmon_phases(n: int) -> tuple[int, ...]:
+    """n sysmon phases (ns) spread evenly over one of its 10 ms rounds, 0 first.
+
+    Past its first 21 ms sysmon's rounds are 10 ms apart, so a phase and one
+    10 ms later put every later round in the same place.
+    """
+    return tuple(k * SYSMON_ROUND_NS // n for k in range(n))
+
+
+def collect_sim_phases(
+    case: Case,
+    profile: str,
+    gogc: int | str | None = 100,
+    memlimit: int | None = None,
+    *,
+    procs: int = 1,
+    costs: object = None,
+    phases: int = 1,
+) -> SimResult:
+    """``collect_sim`` at ``phases`` sysmon phases: each timing figure (NumGC, the
+    peak, HeapSys, NextGC) is the median over them (the lower of the middle two
+    for an even count), every other figure the first phase's (phase 0: the
+    plain run). One phase is ``collect_sim`` itself."""
+    at = sysmon_phases(phases)
+    runs = []
+    for phase in at:
+        sim = collect_sim(
+            case, profile, gogc, memlimit, procs=procs, costs=costs, sysmon_phase=phase
+        )
+        if sim.figures is None:
+            return sim
+        runs.append(sim)
+    if len(runs) == 1:
+        return runs[0]
+    first = runs[0]
+    assert first.figures is not None
+    figures = dict(first.figures)
+    by_phase: dict[str, list[Any]] = {}
+    for m in METRICS:
+        if m.kind == SPREAD:
+            values = [r.figures[m.key] for r in runs if r.figures is not None]
+            by_phase[m.key] = values
+            figures[m.key] = statistics.median_low(values)
+    return SimResult(
+        figures,
+        None,
+        sum(r.wall_s for r in runs),
+        first.result,
+        first.addresses,
+        at,
+        by_phase,
+    )
 
 
 def collect_sim(
@@ -131,16 +200,25 @@ def collect_sim(
     *,
     procs: int = 1,
     costs: object = None,
+    sysmon_phase: int = 0,
 ) -> SimResult:
     """Simulate the case once with `profile` on `procs` Ps; never raises for an unavailable
-    model. ``costs``: the clock's (``goheap.costs.resolve_costs``; None: built in)."""
+    model. ``costs``: the clock's (``goheap.costs.resolve_costs``; None: built in);
+    ``sysmon_phase``: ns sysmon's rounds start before the clock (``Heap``)."""
     from goheap.runner import RunOptions, Session
 
     started = time.perf_counter()
     workload = get_workload(case.workload)
     try:
         session = Session(
-            RunOptions(profile=profile, procs=procs, gogc=gogc, memlimit=memlimit, costs=costs)
+            RunOptions(
+                profile=profile,
+                procs=procs,
+                gogc=gogc,
+                memlimit=memlimit,
+                costs=costs,
+                sysmon_phase=sysmon_phase,
+            )
         )
     except GoheapError as e:
         return SimResult(None, str(e))

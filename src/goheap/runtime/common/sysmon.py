@@ -20,8 +20,12 @@ gomaxprocs``); it wakes when the program does and goes on from there with
 the delay it had (``rephase``).
 
 Simplification: the rounds are on an exact grid (Go's ``usleep`` adds a
-few microseconds per round and the round's own work), and the ramp starts
-when the clock does (the runtime starts sysmon before ``main.main``).
+few microseconds per round and the round's own work). The runtime starts
+sysmon before ``main.main``; how long before, and so where its rounds fall
+against the program's work, differs from run to run. By default the ramp
+starts when the clock does; ``phase`` starts it that many ns earlier
+(``Heap(sysmon_phase=...)``), for a run at another of the places real runs
+fall (``goheap validate --phases``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ forcePreemptNS: Final = 10_000_000
 _FIRST_DELAY_NS: Final = 20_000  # usleep(20) while idle <= 50
 _FAST_ROUNDS: Final = 51  # idle == 0, then 1..50 with the same delay
 _MAX_DELAY_NS: Final = 10_000_000  # "up to 10ms"
+#: How far apart sysmon's rounds settle (its delay's cap).
+SYSMON_ROUND_NS: Final = _MAX_DELAY_NS
 
 
 def _ramp() -> tuple[int, ...]:
@@ -64,7 +70,8 @@ class Sysmon:
 
     __slots__ = ("_answer", "_answer2", "_asked", "_asked2", "_asked_origin", "origin", "ramped")
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, phase: int = 0) -> None:
+        start -= phase  # sysmon began its rounds phase ns before the clock's start
         self.origin = start  # when the rounds (re)started
         self.ramped = False  # the delay is already 10 ms at origin (after rephase)
         # The last two preempt_at questions and their answers: once its slice

@@ -194,6 +194,7 @@ class GC(Collector):
         mprof: MProf,
         params: GCParams,
         gctrace: Callable[[str], None] | None = None,
+        sysmon_phase: int = 0,
     ) -> None:
         self.h = h
         self.stats = h.stats
@@ -275,7 +276,7 @@ class GC(Collector):
         self.on_sample = None
         self.next_sample_ns = NEVER_NS
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
-        self.sysmon = Sysmon(clock.now)
+        self.sysmon = Sysmon(clock.now, sysmon_phase)
         self.next_event_ns = self.sysmon.preempt_at(clock.now)
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True

@@ -81,6 +81,7 @@ class GC(GCHooks):
         runtime_heap_scan_first: int = 0,
         runtime_heap_scan_shared: int = 0,
         runtime_heap_live: int = 0,
+        sysmon_phase: int = 0,
     ) -> None:
         self.h = h
         self.runtime_heap_scan = runtime_heap_scan
@@ -128,7 +129,7 @@ class GC(GCHooks):
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
         self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
-        self.sysmon = Sysmon(self.clock.now)  # when sysmon preempts it
+        self.sysmon = Sysmon(self.clock.now, sysmon_phase)  # when sysmon preempts it
         self.nbgsweep = 0
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
