@@ -12,6 +12,7 @@ from goheap.calibrate.probes import parse_gctrace
 from goheap.cli import main
 from goheap.costs import load_calibration
 from goheap.validate import toolchain
+from tests.go_oracle import fresh_cache_dir
 from tests.jsonschema_check import schema_errors
 
 
@@ -106,7 +107,8 @@ def test_calibrate_quick_end_to_end(
 ) -> None:
     go = go_toolchain
     out = tmp_path / "cal.json"
-    args = ["calibrate", "--quick", "--go", str(go), "--cache-dir", str(tmp_path), "-o", str(out)]
+    cache = fresh_cache_dir(tmp_path / "cache")
+    args = ["calibrate", "--quick", "--go", str(go), "--cache-dir", str(cache), "-o", str(out)]
     assert main(args) == 0
     table = capsys.readouterr().out
     assert "small_base_ns" in table and "load average" in table

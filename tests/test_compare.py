@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,14 +52,21 @@ def test_dask_starts_its_own_local_cluster(monkeypatch, serial: list[dict[str, A
     assert _without_wall_time(results) == serial
 
 
-def test_ray_runs_on_a_local_instance(monkeypatch, serial: list[dict[str, Any]]) -> None:
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """One local Ray instance for both Ray tests here: each start takes 5-8 s."""
     ray = pytest.importorskip("ray")
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        results = run_all(SPECS, executor="ray")
-    finally:
-        ray.shutdown()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("RAY_ADDRESS", raising=False)
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+def test_ray_runs_on_a_local_instance(local_ray: None, serial: list[dict[str, Any]]) -> None:
+    results = run_all(SPECS, executor="ray")
     assert _without_wall_time(results) == serial
 
 
@@ -93,15 +101,9 @@ def test_dask_reports_each_item_as_it_finishes(monkeypatch) -> None:
     assert out == [1, 4, 9, 16] and told == [1, 2, 3, 4]
 
 
-def test_ray_reports_each_item_as_it_finishes(monkeypatch) -> None:
-    ray = pytest.importorskip("ray")
+def test_ray_reports_each_item_as_it_finishes(local_ray: None) -> None:
     from goheap.parallel import map_items
 
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     told: list[int] = []
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        out = map_items(_square, [1, 2, 3], 1, "ray", told.append)
-    finally:
-        ray.shutdown()
+    out = map_items(_square, [1, 2, 3], 1, "ray", told.append)
     assert out == [1, 4, 9] and told == [1, 2, 3]

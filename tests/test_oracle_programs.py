@@ -48,6 +48,7 @@ import pytest
 
 from goheap import Heap
 from goheap.workloads import get_workload
+from tests.go_oracle import go_build_cache
 from tests.test_workloads import churn_sizes, large_sizes, reference_service
 
 ORACLE = Path(__file__).parent / "oracle"
@@ -89,13 +90,14 @@ class GoTools:
 
 
 def go_env(tmp: Path) -> dict[str, str]:
-    """Offline, self-contained: caches in tmp, no toolchain or module downloads."""
+    """Offline: GOPATH in tmp, no toolchain or module downloads; Go's build cache is
+    goheap's (``go_build_cache``), so the runtime is compiled once, not once here."""
     env = dict(os.environ)
     assert GO is not None
     if Path(GO).parent.parent.joinpath("src", "runtime").is_dir():
         env["GOROOT"] = str(Path(GO).parent.parent)
     env.update(
-        GOCACHE=str(tmp / "gocache"),
+        GOCACHE=str(go_build_cache()),
         GOPATH=str(tmp / "gopath"),
         GOFLAGS="-mod=mod",
         GOTOOLCHAIN="local",

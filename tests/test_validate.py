@@ -44,6 +44,7 @@ from goheap.validate.real import collect_real
 from goheap.validate.render import BEGIN, END, header, markdown, print_table, refresh_doc
 from goheap.validate.sim import collect_sim, collect_sim_phases, sysmon_phases
 from goheap.validate.toolchain import GoSizeClasses, Programs, Toolchain
+from tests.go_oracle import fresh_cache_dir
 from tests.jsonschema_check import schema_errors
 
 CALIBRATION = Path(__file__).parent / "data" / "calibrate" / "quick-go18-go127.json"
@@ -591,7 +592,7 @@ def test_validate_quick_end_to_end(
     goheap: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], go_toolchain: Path
 ) -> None:
     go = go_toolchain
-    cache = tmp_path / "cache"
+    cache = fresh_cache_dir(tmp_path / "cache")
     out = tmp_path / "validate.json"
     args = ["validate", "--quick", "retain", "--go", str(go), "--cache-dir", str(cache)]
     assert goheap([*args, "--profile", "go1.8", "--json", str(out)]) == 0

@@ -18,6 +18,7 @@ from goheap.validate.quiet import QuietGate
 from goheap.validate.real import BUSY_KEY, IDLE_KEY, LOAD_KEY, collect_real
 from goheap.validate.render import markdown, markers, print_table, refresh_doc
 from goheap.validate.toolchain import Programs, Toolchain
+from tests.go_oracle import fresh_cache_dir
 from tests.jsonschema_check import schema_errors
 from tests.test_validate import FAKE_ORACLE, fake_program, figs
 
@@ -197,7 +198,8 @@ def test_one_heavy_case_end_to_end(
     go = go_toolchain
     out = tmp_path / "heavy.json"
     args = ["validate", "--heavy", "large8-gogc200", "--runs", "2", "--go", str(go)]
-    assert goheap([*args, "--cache-dir", str(tmp_path / "c"), "--json", str(out)]) == 0
+    cache = fresh_cache_dir(tmp_path / "c")
+    assert goheap([*args, "--cache-dir", str(cache), "--json", str(out)]) == 0
     assert "large8-gogc200" in capsys.readouterr().out
     report = json.loads(out.read_text())
     assert schema_errors(report) == [] and report["heavy"] is True
