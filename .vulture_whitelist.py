@@ -27,9 +27,11 @@ _.help  # workloads Param: each parameter's description, kept with its definitio
 _.meaning  # validate Metric: what each compared figure means, kept with its definition
 _.sim_value  # validate Row: written to the JSON report by dataclasses.asdict
 _.purges  # trace Recorder/Replayer: how often the id map was purged, read by tests
+_.apply  # trace Replayer: records from any iterable (replay() takes a reader's batches)
 TUNED  # validate.heavy: the tuned-on case names, for benchmarks/heavy_table.py and tests
 
 # --- inspection: state a user (and the tests) read; src/ only writes it -----------------
+_._fed  # trace TraceReader: bytes read so far, read by tests (no reading ahead)
 _.jumps  # profiles.fastforward: fast-forwards made, read by tests and bench_idle.py
 _.spanSets  # go1.27 mcentral: all four span sets, for inspection
 _.freePages, _.scavengedPages  # go1.27 pageAlloc and pageCache: page counts, for inspection

@@ -20,6 +20,21 @@ from. About 25 s per profile at depth 12, 2 min at depth 14.
     python benchmarks/bench_instructions.py                   # both profiles, depth 12
     python benchmarks/bench_instructions.py --depth 14 --profile go1.27
 
+**Replay mode** (``--replay N``): the instructions of reading and of
+replaying ``bench_replay.py``'s N-event churn trace, in each encoding. The
+trace is written once; each child imports goheap and builds the heap
+first, then counts only inside one ``functools.reduce`` that runs the
+measured code (``--toggle-collect=functools_reduce``; imports run inside
+``exec``, so that is no marker): ``parse`` opens the trace and decodes
+every record as replay does (``TraceReader.batches()``; ``records()`` in
+a tree without them), ``records`` reads a list per record
+(``TraceReader.records()``), ``replay``
+opens it and replays it into a go1.8 lifetime heap (``Replayer.replay``).
+Either build can be counted this way (``GOHEAP_PURE=1`` too); about a
+minute per 200,000 events compiled.
+
+    python benchmarks/bench_instructions.py --replay 200000
+
 Compare two trees by running it with each on PYTHONPATH. This is a
 benchmark: it prints figures and never asserts anything about speed.
 """
@@ -32,6 +47,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 PROFILES = ("go1.8", "go1.27")
 #: The compiled workload's C function: counting runs while it is on the stack.
@@ -52,27 +69,85 @@ w.run(session.heap, {**w.defaults(), "depth": int(sys.argv[2])})
 print(session.heap.memstats().Mallocs)
 """
 
+# The replay mode's child: argv = (trace file, "parse", "records", "replay" or "nothing").
+REPLAY_CHILD = """
+import mmap, sys
+_mmap = mmap.mmap
+def _capped(fd, size, *args, **kwargs):
+    return _mmap(fd, min(size, 1 << 35), *args, **kwargs)
+mmap.mmap = _capped
+from functools import reduce
+from goheap import Heap
+from goheap.trace import Replayer, open_trace
+path, what = sys.argv[1], sys.argv[2]
+heap = Heap(profile="go1.8", liveness="lifetime")
+def parse():
+    reader = open_trace(path)
+    if not hasattr(reader, "batches"):  # an older tree
+        return records()
+    n = 0
+    for b in reader.batches():
+        n += b.n
+    return n
+def records():
+    n = 0
+    for _ in open_trace(path).records():
+        n += 1
+    return n
+def replay():
+    return Replayer(heap).replay(open_trace(path))
+def nothing():
+    return 1
+steps = {"parse": parse, "records": records, "replay": replay, "nothing": nothing}
+print(reduce(lambda _, f: f(), [steps[what]], 0))
+"""
 
-def count(profile: str, depth: int) -> tuple[int, int]:
-    """(instructions while the workload ran, allocations) of one run under callgrind."""
+
+def callgrind(args: list[str], toggle: str, what: str) -> tuple[int, str]:
+    """(instructions counted while `toggle` was on the stack, the child's stdout)."""
     cmd = [
         "valgrind",
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
         "--collect-atstart=no",
-        f"--toggle-collect={WORKLOAD_SYMBOL}",
+        f"--toggle-collect={toggle}",
         sys.executable,
         "-c",
-        CHILD,
-        profile,
-        str(depth),
+        *args,
     ]
     r = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     m = re.search(r"Collected : (\d+)", r.stderr)
     if r.returncode != 0 or m is None:
         tail = r.stderr.strip().splitlines()[-3:]
-        raise SystemExit(f"bench_instructions.py: the {profile} run failed: {' / '.join(tail)}")
-    return int(m.group(1)), int(r.stdout.split()[-1])
+        raise SystemExit(f"bench_instructions.py: the {what} run failed: {' / '.join(tail)}")
+    return int(m.group(1)), r.stdout
+
+
+def count(profile: str, depth: int) -> tuple[int, int]:
+    """(instructions while the workload ran, allocations) of one run under callgrind."""
+    n, out = callgrind([CHILD, profile, str(depth)], WORKLOAD_SYMBOL, profile)
+    return n, int(out.split()[-1])
+
+
+def count_replay(events: int) -> int:
+    """Print the parse and replay instructions of an `events`-event churn trace per encoding."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_replay import write_trace
+
+    import goheap.trace.reader
+
+    build = "pure" if goheap.trace.reader.__file__.endswith(".py") else "compiled"
+    print(f"replay of a {events:,}-event churn trace, {build}, callgrind")
+    print("encoding | step | records | instructions | per record")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("binary", "ndjson"):
+            path = os.path.join(tmp, f"trace.{fmt}")
+            write_trace(Path(path), fmt, events, 1000)
+            for what in ("parse", "records", "replay"):
+                n, out = callgrind([REPLAY_CHILD, path, what], "functools_reduce", f"{fmt} {what}")
+                recs = int(out.split()[-1])
+                print(f"{fmt} | {what} | {recs:,} | {n:,} | {n / recs:,.0f}")
+    return 0
 
 
 def main() -> int:
@@ -81,12 +156,17 @@ def main() -> int:
     ap.add_argument(
         "--profile", choices=PROFILES, action="append", help="only this profile (repeatable)"
     )
+    ap.add_argument(
+        "--replay", type=int, default=0, metavar="N", help="count trace replay of N events instead"
+    )
     args = ap.parse_args()
-    if not 1 <= args.depth <= 18:
-        print("bench_instructions.py: --depth must be from 1 to 18", file=sys.stderr)
-        return 2
     if shutil.which("valgrind") is None:
         print("bench_instructions.py: needs valgrind (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    if args.replay:
+        return count_replay(args.replay)
+    if not 1 <= args.depth <= 18:
+        print("bench_instructions.py: --depth must be from 1 to 18", file=sys.stderr)
         return 2
     import goheap.heap
 

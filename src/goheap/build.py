@@ -61,6 +61,7 @@ COMPILED_FILES = (
     "xorshift.py",
     os.path.join("trace", "replay.py"),  # the replay loop: a call into the heap per event
     os.path.join("trace", "reader.py"),  # ... and the reader's per-record checks
+    os.path.join("trace", "scan.py"),  # ... and its scanners, a loop over bytes
 )
 COMPILED_DIRS = ("runtime", "workloads")
 #: Modules below those directories that stay Python: a version's constants

@@ -177,6 +177,7 @@ class Heap:
         self._run_noscan = False
         self._run_count = 0
         self._tiny_sub: set[int] = set()
+        self._tiny_class = prof.tiny_size_class  # read by dead(): a field, not the profile's
         # Told of every operation (goheap.events); the trace recorder is one.
         self.observer: HeapObserver | None = None
 
@@ -273,7 +274,7 @@ class Heap:
         if s is None:
             raise GoheapError(f"dead: {a:#x} is not an allocated heap object")
         index = s.objIndex(a) if s.sizeclass != 0 else 0
-        if s.sizeclass == self.profile.tiny_size_class and a in self._tiny_sub:
+        if s.sizeclass == self._tiny_class and a in self._tiny_sub:
             # A tiny sub-object: the block dies with its last sub-object.
             base = s.startAddr + index * s.elemsize
             self._tiny_sub.discard(a)

@@ -1,9 +1,10 @@
 """Reading traces: ``open_trace`` detects the encoding and streams records.
 
-Both encodings are read incrementally (a line, or a 64 KiB chunk fed to
-msgpack's C unpacker, at a time), so memory does not grow with the file.
-Every problem with the input is a ``TraceError`` naming the line (text) or
-the byte offset of the record (binary) and what was expected.
+Both encodings are read incrementally, 64 KiB at a time, so memory does not
+grow with the file, and decoded in batches (``goheap.trace.scan``): the
+common records by the compiled scanners, the rest by msgpack's C unpacker
+or orjson. Every problem with the input is a ``TraceError`` naming the line
+(text) or the byte offset of the record (binary) and what was expected.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import IO, Any, NoReturn
 
 import msgpack  # type: ignore[import-untyped]
 
+from goheap.trace import scan as _scan_module
 from goheap.trace.format import (
     BY_NAME,
     BY_OP,
@@ -32,6 +34,14 @@ from goheap.trace.format import (
     field_error,
     record_to_event,
     validate_record,
+)
+from goheap.trace.scan import (
+    BATCH_RECORDS,
+    Batch,
+    NdjsonNames,
+    fast_shapes,
+    scan_binary,
+    scan_ndjson,
 )
 
 try:
@@ -58,6 +68,38 @@ _NDJSON_SPECS: dict[str, tuple[int, tuple[str, ...], tuple[int, ...]]] = {
     for spec in BY_OP
 }
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
+#: The scanners decode the common records when compiled (interpreted, the C decoders are faster).
+FAST_SCAN = not str(_scan_module.__file__).endswith(".py")
+_SHAPES = fast_shapes(_MIN_LEN, _MAX_LEN, OP_END)
+_NAMES = NdjsonNames(
+    [spec.name for spec in BY_OP],
+    [[f.name for f in spec.fields] for spec in BY_OP],
+    [spec.min_len - 1 for spec in BY_OP],
+)
+
+
+def _unpacker() -> Any:
+    """msgpack's decoder, as the binary form needs it; fed at most 2 * MAX_RECORD bytes.
+
+    Its limits on one string, array or map are those of a decoder whose
+    buffer holds a record and a chunk, as when it was fed chunk by chunk.
+    """
+    most = MAX_RECORD + READ_CHUNK
+    return msgpack.Unpacker(
+        use_list=True,
+        raw=False,
+        strict_map_key=True,
+        max_buffer_size=2 * most,
+        max_str_len=most,
+        max_bin_len=most,
+        max_array_len=most,
+        max_map_len=most // 2,
+        max_ext_len=most,
+    )
+
+
+def _truncated(left: int) -> str:
+    return f"truncated record: the file ends {left} byte(s) into it"
 
 
 def msgpack_reason(e: Exception) -> str:
@@ -89,9 +131,17 @@ class TraceReader:
         self.ended = False  # an 'end' record was read
         self.truncated = False  # ... and it says the recording was cut short
         self.count = 0  # records yielded so far
-        self._line = 0
-        self._offset = 0
-        self._base = 0
+        self._line = 0  # NDJSON: the line of the last record read (where())
+        self._offset = 0  # binary: the byte offset of the last record read (where())
+        self._lines_read = 0  # NDJSON: lines decoded so far
+        self._data = b""  # read, not yet decoded (from a record's or a line's start)
+        self._pos = 0  # where decoding stands in _data
+        self._base = 0  # binary: _data[0]'s byte offset
+        self._fed = 0  # bytes read after the magic (binary)
+        self._pending: tuple[str, int] | None = None  # a problem found after the records decoded
+        self._finished = False
+        self._batch = Batch()
+        self._scan = FAST_SCAN
         self._own = fileobj is None
         if fileobj is None:
             try:
@@ -151,6 +201,7 @@ class TraceReader:
 
     def _open_ndjson(self) -> None:
         self._line = 1
+        self._lines_read = 1
         line = self._readline()
         if len(line) >= MAX_LINE and not line.endswith(b"\n"):
             raise self.error(f"line longer than {MAX_LINE} bytes")
@@ -163,18 +214,24 @@ class TraceReader:
     def _open_binary(self) -> None:
         self._base = len(MAGIC)
         self._offset = len(MAGIC)
-        self._up = msgpack.Unpacker(
-            use_list=True,
-            raw=False,
-            strict_map_key=True,
-            max_buffer_size=MAX_RECORD + READ_CHUNK,
-        )
-        self._fed = 0
-        self._end = len(MAGIC)
-        header = self._next_binary()
-        if header is None:
-            raise self.error("the file ends before the header")
-        self.header = self._checked_header(header)
+        while True:
+            up = _unpacker()
+            up.feed(self._data)
+            try:
+                header = next(up)
+            except StopIteration:
+                if self._more():
+                    continue
+                if self._failed():
+                    self._raise_pending()
+                if self._data:
+                    raise self.error(_truncated(len(self._data))) from None
+                raise self.error("the file ends before the header") from None
+            except Exception as e:
+                raise self.error(self._bad_record(e)) from None
+            self._pos = up.tell()
+            self.header = self._checked_header(header)
+            return
 
     def _checked_header(self, header: Any) -> dict[str, Any]:
         try:
@@ -199,46 +256,172 @@ class TraceReader:
             return TraceError(message, where=self.where(), offset=self._offset)
         return TraceError(message, where=self.where(), line=self._line or None)
 
+    def error_at(self, where: int, message: str) -> TraceError:
+        """A TraceError at a record of a batch (``Batch.where(i)``)."""
+        self._at(where)
+        return self.error(message)
+
+    def _at(self, where: int) -> None:
+        """Make `where` (a byte offset or line number) the position of the last record read."""
+        if self.encoding == "binary":
+            self._offset = where
+        else:
+            self._line = where
+
+    def _fail(self, message: str, where: int) -> None:
+        """A problem with the input at `where`: raised once the records before it are used."""
+        self._pending = (message, where)
+
+    def _failed(self) -> bool:
+        """Whether a problem waits (a call: compiled, a test of the attribute stays narrowed)."""
+        return self._pending is not None
+
+    def _raise_pending(self) -> NoReturn:
+        assert self._pending is not None
+        message, where = self._pending
+        self._finished = True
+        raise self.error_at(where, message)
+
+    # --- batches ---
+
+    def batches(self) -> Iterator[Batch]:
+        """The records in batches (``goheap.trace.scan.Batch``), shape-checked as ``records()``.
+
+        Each batch is valid until the next is asked for. A problem with the
+        input is raised when the batch after the records before it is asked
+        for. The file is closed when they end (or the iterator is closed).
+        """
+        try:
+            while True:
+                b = self._next_batch()
+                if b is None:
+                    return
+                yield b
+        finally:
+            self.close()
+
+    def _next_batch(self) -> Batch | None:
+        """The next batch of records, None at the end; raises a problem found after the last."""
+        b = self._batch
+        b.clear()
+        if self._failed():
+            self._raise_pending()
+        if self._finished:
+            self._at(self._position())
+            return None
+        try:
+            if self.encoding == "binary":
+                self._fill_binary(b)
+            else:
+                self._fill_ndjson(b)
+        except TraceError as e:  # the stream itself (corrupt gzip data)
+            self._fail(e.detail, self._position())
+        if b.n == 0:
+            if self._failed():
+                self._raise_pending()
+            self._finished = True
+            self._at(self._position())
+            return None
+        return b
+
+    def _position(self) -> int:
+        """Where decoding stands: the next record's byte offset, or the last line's number."""
+        return self._base + self._pos if self.encoding == "binary" else self._lines_read
+
     # --- binary ---
 
-    def _refill(self) -> bool:
-        """Feed the unpacker the next chunk; False at the end of the file."""
-        chunk = self._read(READ_CHUNK)
+    def _more(self) -> bool:
+        """Append the next chunk to the data not yet decoded; False at the end of the file.
+
+        A record longer than a chunk reads as much again as it holds so far
+        (the copying stays linear).
+        """
+        left = len(self._data) - self._pos
+        if left > MAX_RECORD:
+            self._fail(f"record larger than {MAX_RECORD} bytes", self._base + self._pos)
+            return False
+        chunk = self._read(max(READ_CHUNK, left))
         if not chunk:
             return False
-        try:
-            self._up.feed(chunk)
-        except msgpack.BufferFull:
-            self._offset = self._end
-            raise self.error(f"record larger than {MAX_RECORD} bytes") from None
+        self._base += self._pos
+        self._data = self._data[self._pos :] + chunk if left else chunk
+        self._pos = 0
         self._fed += len(chunk)
         return True
 
-    def _at_eof(self) -> None:
-        """The file ended: fine between records, an error inside one."""
-        self._offset = self._end
-        # (The unpacker's tell() moves into a partial object, so use _end.)
-        left = self._fed - (self._end - self._base)
-        if left:
-            raise self.error(f"truncated record: the file ends {left} byte(s) into it")
+    def _fill_binary(self, b: Batch) -> None:
+        """Decode binary records into b until it is full, the file ends or a problem comes."""
+        while b.n < BATCH_RECORDS and not self._failed():
+            if self._scan and not self.ended:
+                n = b.n
+                self._pos, b.n = scan_binary(self._data, self._pos, b.words, n, self._base, _SHAPES)
+                self.count += b.n - n
+                if b.n >= BATCH_RECORDS:
+                    return
+            if self._pos < len(self._data):
+                pos = self._pos
+                self._general_binary(b)
+                if self._pos > pos or self._failed():
+                    continue
+            if not self._more():
+                if not self._failed() and self._pos < len(self._data):
+                    left = len(self._data) - self._pos
+                    self._fail(_truncated(left), self._base + self._pos)
+                self._finished = not self._failed()
+                return
 
-    def _next_binary(self) -> Any:
-        """The next msgpack object (its start in self._offset), or None at the end."""
-        up = self._up
-        while True:
+    def _general_binary(self, b: Batch) -> None:
+        """Decode records with msgpack from the current position to the end of the data.
+
+        It stops early when b is full or at a problem, and before a record
+        the data ends inside.
+        """
+        data = self._data
+        start = self._pos
+        base = self._base
+        up = _unpacker()
+        up.feed(memoryview(data)[start:])
+        tell = up.tell
+        p = start
+        while b.n < BATCH_RECORDS:
             try:
-                obj = next(up)
+                rec = next(up)
             except StopIteration:
-                if not self._refill():
-                    self._at_eof()
-                    return None
-                continue
+                break
             except Exception as e:
-                self._offset = self._end
-                raise self.error(self._bad_record(e)) from None
-            self._offset = self._end
-            self._end = self._base + up.tell()
-            return obj
+                self._fail(self._bad_record(e), base + p)
+                break
+            problem = self._check_binary(rec)
+            if problem:
+                self._fail(problem, base + p)
+                break
+            if rec[0] == OP_END:
+                problem = self._check_end(rec)
+                if problem:
+                    self._fail(problem, base + p)
+                    break
+            else:
+                self.count += 1
+                b.add(rec, base + p)
+            p = start + tell()
+        self._pos = p
+
+    def _check_binary(self, rec: Any) -> str:
+        """What is wrong with a decoded binary record's shape ('' if nothing; see records())."""
+        if self.ended:
+            return "a record follows the 'end' record"
+        if type(rec) is not list or not rec:
+            return f"expected a record (an array starting with an opcode), got {describe(rec)}"
+        op = rec[0]
+        if type(op) is not int or not 0 <= op < _NOPS:
+            return f"unknown opcode {describe(op)}"
+        n = len(rec)
+        if n < _MIN_LEN[op]:
+            spec = BY_OP[op]
+            return field_error(spec, spec.fields[n - 1], None)
+        if n > _MAX_LEN[op]:
+            del rec[_MAX_LEN[op] :]  # fields from a later minor revision: ignored
+        return ""
 
     def _bad_record(self, e: Exception) -> str:
         """What is wrong with the record msgpack could not decode, and which record it is."""
@@ -247,151 +430,115 @@ class TraceReader:
         )
         return f"{which} is not valid msgpack ({msgpack_reason(e)})"
 
-    def _binary_records(self) -> Iterator[Record]:
-        up = self._up
-        tell = up.tell
-        base = self._base
-        nops = _NOPS
-        min_len = _MIN_LEN
-        max_len = _MAX_LEN
-        end = self._end
-        while True:
-            try:
-                rec = next(up)
-            except StopIteration:
-                self._end = end
-                if not self._refill():
-                    self._at_eof()
-                    return
-                continue
-            except Exception as e:
-                self._offset = end
-                raise self.error(self._bad_record(e)) from None
-            self._offset = end  # where this record starts
-            end = base + tell()
-            if type(rec) is not list or not rec:
-                raise self.error(
-                    f"expected a record (an array starting with an opcode), got {describe(rec)}"
-                )
-            op = rec[0]
-            if type(op) is not int or not 0 <= op < nops:
-                raise self.error(f"unknown opcode {describe(op)}")
-            n = len(rec)
-            if n < min_len[op]:
-                spec = BY_OP[op]
-                raise self.error(field_error(spec, spec.fields[n - 1], None))
-            if n > max_len[op]:
-                del rec[max_len[op] :]  # fields from a later minor revision: ignored
-            if op == OP_END:
-                self._check_end(rec)
-                self._end = end
-                if self._next_binary() is not None:
-                    raise self.error("a record follows the 'end' record")
-                return
-            self.count += 1
-            yield rec
-
     # --- NDJSON ---
 
-    def _lines(self) -> Iterator[bytes]:
-        """The lines after the header, without their newlines, read 64 KiB at a time.
+    def _more_text(self) -> bool:
+        """Read until the data not yet decoded holds a newline; False at the end of the file.
 
-        What ``readline(MAX_LINE)`` checked, line by line: a line of
-        ``MAX_LINE`` bytes or more (its newline aside) is an error, raised
-        once the lines before it have been read. The last line may lack its
-        newline.
+        A line of ``MAX_LINE`` bytes or more (its newline aside) is a problem
+        at its number, found once the lines before it are decoded. At the end
+        of the file the data holds the last line, which may lack its newline.
         """
-        read = self._read
-        held: list[bytes] = []  # the start of a line that continues in the next chunk
-        size = 0
+        held = [self._data[self._pos :]]
+        size = len(held[0])
         while True:
-            chunk = read(READ_CHUNK)
-            if not chunk:
-                break
-            if b"\n" not in chunk:
+            chunk = self._read(READ_CHUNK)
+            if not chunk or b"\n" in chunk:
                 held.append(chunk)
-                size += len(chunk)
-                if size >= MAX_LINE:
-                    self._too_long()
-                continue
-            if held:
-                held.append(chunk)
-                chunk = b"".join(held)
-                held = []
-            lines = chunk.split(b"\n")
-            tail = lines.pop()
-            for line in lines:
-                if len(line) >= MAX_LINE:
-                    self._too_long()
-                yield line
-            size = len(tail)
-            if tail:
-                held.append(tail)
-                if size >= MAX_LINE:
-                    self._too_long()
-        if held:
-            yield b"".join(held)
+                self._data = b"".join(held)
+                self._pos = 0
+                return bool(chunk)
+            held.append(chunk)
+            size += len(chunk)
+            if size >= MAX_LINE:
+                self._fail(f"line longer than {MAX_LINE} bytes", self._lines_read + 1)
+                return False
 
-    def _too_long(self) -> NoReturn:
-        """The line after the last one read is too long."""
-        self._line += 1
-        raise self.error(f"line longer than {MAX_LINE} bytes")
-
-    def _ndjson_records(self) -> Iterator[Record]:
-        loads = _loads
-        specs = _NDJSON_SPECS
-        try:
-            lines = self._lines()
-            for line in lines:
-                self._line += 1
-                try:
-                    obj = loads(line)
-                except Exception as e:
-                    if not line.strip():
-                        continue  # blank lines are allowed
-                    raise self.error(f"not valid JSON ({e})") from None
-                if type(obj) is not dict:
-                    raise self.error(f"expected a JSON object, got {describe(obj)}")
-                name = obj.get("ev")
-                spec = specs.get(name) if type(name) is str else None
-                if spec is None:
-                    if "ev" not in obj:
-                        raise self.error("the event has no 'ev' (its kind)")
-                    raise self.error(f"unknown event {describe(name)}")
-                op, names, required = spec
-                rec: Record = [op]
-                for field in names:
-                    rec.append(obj.get(field))
-                for i in required:
-                    if rec[i] is None:
-                        s = BY_OP[op]
-                        raise self.error(field_error(s, s.fields[i - 1], None))
-                while rec[-1] is None:  # absent optional fields: the record the binary form gives
-                    rec.pop()
-                if op == OP_END:
-                    self._check_end(rec)
-                    for rest in lines:
-                        self._line += 1
-                        if rest.strip():
-                            raise self.error("a line follows the 'end' event")
+    def _fill_ndjson(self, b: Batch) -> None:
+        """Decode NDJSON lines into b until it is full, the file ends or a problem comes."""
+        while b.n < BATCH_RECORDS and not self._failed():
+            if self._scan and not self.ended:
+                n = b.n
+                self._pos, b.n, self._lines_read = scan_ndjson(
+                    self._data, self._pos, b.words, n, self._lines_read, _NAMES, OP_END
+                )
+                self.count += b.n - n
+                if b.n >= BATCH_RECORDS:
                     return
-                self.count += 1
-                yield rec
-        finally:
-            self.close()
+            data = self._data
+            e = data.find(b"\n", self._pos)
+            if e >= 0:
+                self._general_line(b, data[self._pos : e])
+                self._pos = e + 1
+            elif not self._more_text():
+                if not self._failed() and self._pos < len(self._data):
+                    self._general_line(b, self._data[self._pos :])
+                    self._pos = len(self._data)
+                self._finished = not self._failed()
+                return
 
-    def _check_end(self, rec: Record) -> None:
+    def _general_line(self, b: Batch, line: bytes) -> None:
+        """Decode one line with orjson (json) into b; a problem with it is kept for later."""
+        self._lines_read += 1
+        at = self._lines_read
+        if len(line) >= MAX_LINE:
+            self._fail(f"line longer than {MAX_LINE} bytes", at)
+            return
+        if self.ended:
+            if line.strip():
+                self._fail("a line follows the 'end' event", at)
+            return
+        try:
+            obj = _loads(line)
+        except Exception as e:
+            if line.strip():  # blank lines are allowed
+                self._fail(f"not valid JSON ({e})", at)
+            return
+        rec = self._ndjson_record(obj)
+        if isinstance(rec, str):
+            self._fail(rec, at)
+        elif rec[0] == OP_END:
+            problem = self._check_end(rec)
+            if problem:
+                self._fail(problem, at)
+        else:
+            self.count += 1
+            b.add(rec, at)
+
+    def _ndjson_record(self, obj: Any) -> Record | str:
+        """A decoded line as a record, or what is wrong with it."""
+        if type(obj) is not dict:
+            return f"expected a JSON object, got {describe(obj)}"
+        name = obj.get("ev")
+        spec = _NDJSON_SPECS.get(name) if type(name) is str else None
+        if spec is None:
+            if "ev" not in obj:
+                return "the event has no 'ev' (its kind)"
+            return f"unknown event {describe(name)}"
+        op, names, required = spec
+        rec: Record = [op]
+        for field in names:
+            rec.append(obj.get(field))
+        for i in required:
+            if rec[i] is None:
+                s = BY_OP[op]
+                return field_error(s, s.fields[i - 1], None)
+        while rec[-1] is None:  # absent optional fields: the record the binary form gives
+            rec.pop()
+        return rec
+
+    def _check_end(self, rec: Record) -> str:
+        """Take an 'end' record; what is wrong with it ('' if nothing)."""
         n = rec[1]
         if type(n) is not int or n != self.count:
-            raise self.error(
-                f"'end' event counts {describe(n)} events but {self.count} came before it"
-            )
+            return f"'end' event counts {describe(n)} events but {self.count} came before it"
         truncated = rec[2] if len(rec) > 2 else None
         if truncated is not None and type(truncated) is not bool:
             spec = BY_NAME["end"]
-            raise self.error(field_error(spec, spec.fields[1], truncated))
+            return field_error(spec, spec.fields[1], truncated)
         self.ended = True
         self.truncated = bool(truncated)
+        return ""
 
     # --- public iteration ---
 
@@ -400,7 +547,10 @@ class TraceReader:
 
         The file is closed when they end (or the iterator is closed).
         """
-        return self._binary_records() if self.encoding == "binary" else self._ndjson_records()
+        for b in self.batches():
+            for i in range(b.n):
+                self._at(b.where(i))
+                yield b.record(i)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Events as dicts ``{"ev": name, field: value}``, every field checked."""

@@ -20,19 +20,24 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from goheap.errors import GoheapError
 from goheap.heap import Heap
 from goheap.mutator import Goroutine
 from goheap.runtime.common.gotype import Type
+from goheap.runtime.common.wordmem import load64
 from goheap.trace.format import BY_OP, TraceError, describe, field_error
 from goheap.trace.idmap import prune_tiny_interior, stale
 from goheap.trace.reader import TraceReader
+from goheap.trace.scan import STRIDE, Batch
 
 PROGRESS_EVERY = 1 << 15
 PURGE_MIN = 1 << 16
 _MAX_WORD = 1 << 64
+#: Batch codes (goheap.trace.scan) of the plain records: 'alloc' of id and size, 'dead' of id.
+_ALLOC_ID_SIZE: Final = 2 | 3 << 5
+_DEAD_ID: Final = 9 | 2 << 5
 
 
 def _idle_goroutine(heap: Heap, g: Goroutine) -> Any:
@@ -110,7 +115,48 @@ class Replayer:
 
     def replay(self, reader: TraceReader, progress: Callable[[int], None] | None = None) -> int:
         """Apply every record of reader; returns how many were applied."""
-        return self.apply(reader.records(), progress, reader.error)
+        for b in reader.batches():
+            self._apply_batch(b, progress, reader)
+        if progress is not None:
+            progress(self.count)
+        return self.count
+
+    def _apply_batch(
+        self, b: Batch, progress: Callable[[int], None] | None, reader: TraceReader
+    ) -> None:
+        """Apply a batch of records; the plain 'alloc' and 'dead' straight from its words."""
+        w = b.words
+        n = b.n
+        count = self.count
+        i = 0
+        try:
+            while i < n:
+                at = i * STRIDE
+                code = load64(w, at)
+                if code == _ALLOC_ID_SIZE:
+                    oid = load64(w, at + 2)
+                    if oid > self.max_id:
+                        self._alloc_plain(oid, load64(w, at + 3))
+                    else:
+                        self._alloc(b.record(i))  # raises the error
+                elif code == _DEAD_ID:
+                    if not self._dead_plain(load64(w, at + 2)):
+                        self._dead(b.record(i))
+                else:
+                    self._dispatch(b.record(i))
+                i += 1
+                count += 1
+                if progress is not None and not count % PROGRESS_EVERY:
+                    self.count = count
+                    progress(count)
+        except _Bad as bad:
+            raise reader.error_at(b.where(i), str(bad)) from None
+        except TraceError:
+            raise
+        except GoheapError as e:  # (another name than bad's: mypyc types each once)
+            raise reader.error_at(b.where(i), str(e)) from None
+        finally:
+            self.count = count
 
     def apply(
         self,
@@ -119,25 +165,11 @@ class Replayer:
         error: Callable[[str], TraceError] = TraceError,
     ) -> int:
         """Apply shape-checked records (``TraceReader.records()``); returns the count."""
-        handlers = self._handlers
         count = self.count
         try:
             for rec in records:
                 try:
-                    # The two events of a pointer-free lifetime trace, untyped
-                    # 'alloc' and 'dead', take a short path (the same steps as
-                    # _alloc/_placed and _dead/_drop); anything unusual goes to
-                    # the handlers, which check it.
-                    op: int = rec[0]
-                    n = len(rec)
-                    if op == 2 and n == 3:
-                        if not self._plain_alloc(rec[1], rec[2]):
-                            handlers[2](rec)
-                    elif op == 9 and n == 2:
-                        if not self._plain_dead(rec[1]):
-                            handlers[9](rec)
-                    else:
-                        handlers[op](rec)
+                    self._dispatch(rec)
                 except _Bad as bad:
                     raise error(str(bad)) from None
                 except TraceError:
@@ -154,27 +186,53 @@ class Replayer:
             progress(count)
         return count
 
+    def _dispatch(self, rec: list[Any]) -> None:
+        """Apply one record to its handler.
+
+        The two events of a pointer-free lifetime trace, untyped 'alloc' and
+        'dead', take a short path (the same steps as _alloc/_placed and
+        _dead/_drop); anything unusual goes to the handlers, which check it.
+        """
+        op: int = rec[0]
+        n = len(rec)
+        if op == 2 and n == 3:
+            if not self._plain_alloc(rec[1], rec[2]):
+                self._handlers[2](rec)
+        elif op == 9 and n == 2:
+            oid = rec[1]
+            if type(oid) is not int or not self._dead_plain(oid):
+                self._handlers[9](rec)
+        else:
+            self._handlers[op](rec)
+
     def _plain_alloc(self, oid: object, size: object) -> bool:
         """'alloc' of id and size only, if both are plain: _alloc's steps; False: not done."""
         if type(oid) is not int or oid <= self.max_id or type(size) is not int or size < 0:
             return False
+        self._alloc_plain(oid, size)
+        return True
+
+    def _alloc_plain(self, oid: int, size: int) -> None:
+        """'alloc' of a new id (above max_id) and a size, nothing else."""
         x = self.heap.malloc(size)
         self.max_id = oid
         self._placed(oid, x, 0 < size < self._tiny_size)
-        return True
 
-    def _plain_dead(self, oid: object) -> bool:
+    def _dead_plain(self, oid: int) -> bool:
         """'dead' of a live id, no offset: _dead's steps; False: not done."""
-        a = self.id2addr.get(oid) if type(oid) is int else None
-        if a is None or type(oid) is not int:
+        key: Any = oid  # boxed once (compiled): the maps' key
+        found: Any = self.id2addr.get(key)
+        if found is None:
             return False
-        self.heap.dead(a)
+        self.heap.dead(found)
+        a: int = found
         if a & 15:
             self._drop(oid, a)
         else:
-            del self.id2addr[oid]
-            if self.addr2id.get(a) == oid:
-                del self.addr2id[a]
+            del self.id2addr[key]
+            at = self.addr2id.get(found)
+            if at is not None and at == oid:  # (compiled: two ints compared, not two objects)
+                del self.addr2id[found]
         return True
 
     # --- ids ---
@@ -230,13 +288,15 @@ class Replayer:
         """Object oid now lives at x: forget what that memory held before."""
         id2addr = self.id2addr
         addr2id = self.addr2id
-        old = addr2id.get(x)
+        key: Any = x  # each boxed once (compiled): a key of one map, a value of the other
+        value: Any = oid
+        old: Any = addr2id.get(key)
         if old is not None:
             del id2addr[old]
         if self.tiny_interior:
             self._forget_block(x)
-        addr2id[x] = oid
-        id2addr[oid] = x
+        addr2id[key] = value
+        id2addr[value] = key
         if tiny and x & 15:
             self.tiny_interior.setdefault(x & ~15, []).append((x, oid))
         if len(id2addr) > self._purge_at:
