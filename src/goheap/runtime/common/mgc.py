@@ -55,6 +55,21 @@ class GCCycle:
         return self.mode != gcBackgroundMode
 
 
+def shared_after_own_drain(units: float, remaining: float, roots: float, shared: float) -> float:
+    """The shared heap work left once the running P's drain has done ``units`` of mark work.
+
+    Of the ``remaining`` work, ``roots`` is root jobs and ``shared`` heap work
+    other Ps' workers can reach; the rest is in the running P's caches. Its
+    drain takes the root jobs first, then its own cached work, and only then
+    shared work (both profiles' ``_pay_own``; Go 1.8's model has no root jobs).
+    """
+    heap = units - min(units, roots)
+    own = max(remaining - roots - shared, 0.0)
+    if heap > own:
+        return max(shared - (heap - own), 0.0)
+    return shared
+
+
 def itoaDiv(val: int, dec: int) -> str:
     """Go's itoaDiv: val with a decimal point dec digits from the right."""
     s = str(val)

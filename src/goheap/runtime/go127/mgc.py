@@ -854,10 +854,9 @@ class GC(Collector):
     def _pay_own(self, units: float) -> None:
         """Mark work done on the running P: root jobs, its own cached heap work, then
         shared heap work (``_pay_work`` for the rest)."""
-        heap = units - min(units, max(self._roots_left(), 0.0))
-        own = max(self.work_remaining - max(self._roots_left(), 0.0) - self.shared_remaining, 0.0)
-        if heap > own:
-            self.shared_remaining = max(self.shared_remaining - (heap - own), 0.0)
+        self.shared_remaining = mgc.shared_after_own_drain(
+            units, self.work_remaining, max(self._roots_left(), 0.0), self.shared_remaining
+        )
         self._pay_work(units)
 
     def _pay_shared(self, units: float) -> None:

@@ -39,6 +39,7 @@ from goheap.runtime.common.mgc import (
     format_gctrace,
     gcBackgroundMode,
     gcForceBlockMode,
+    shared_after_own_drain,
 )
 from goheap.runtime.common.scanpieces import ScanPieces
 from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
@@ -459,9 +460,9 @@ class GC(GCHooks):
     def _pay_own(self, units: float) -> None:
         """Mark work done by the running goroutine's P: its own cached work first,
         then shared work (``_pay_work`` for the rest)."""
-        own = self._own_remaining()
-        if units > own:
-            self.shared_remaining = max(self.shared_remaining - (units - own), 0.0)
+        self.shared_remaining = shared_after_own_drain(
+            units, self.work_remaining, 0.0, self.shared_remaining
+        )
         self._pay_work(units)
 
     def _others_marking(self) -> bool:
