@@ -211,6 +211,10 @@ def test_each_set_of_twins_is_hashed_apart(tmp_path: Path) -> None:
     modern, old = toolchain.source_hash(oracle), go18.source_hash(oracle / "go18")
     (oracle / "go18" / "churn" / "main.go").write_text("changed")
     assert toolchain.source_hash(oracle) == modern  # go1.27's runs stay cached
+    # A calibration probe, new or changed, is not a twin: the runs stay cached.
+    (oracle / "calibrate" / "sysmon").mkdir(parents=True)
+    (oracle / "calibrate" / "sysmon" / "main.go").write_text("probe")
+    assert toolchain.source_hash(oracle) == modern
     assert go18.source_hash(oracle / "go18") != old
     (oracle / "churn" / "main.go").write_text("changed")
     assert toolchain.source_hash(oracle) != modern

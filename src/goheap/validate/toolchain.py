@@ -154,10 +154,11 @@ def find_oracle_dir(explicit: str | None = None) -> Path:
 
 
 # Modules of their own, not part of `go build ./...`: the probes, the Go 1.8
-# twins (built by goheap.validate.go18, hashed there) and the Go 1.8 probes. A
+# twins (built by goheap.validate.go18, hashed there), the Go 1.8 probes and
+# calibrate's probes (built by goheap.calibrate.probes, hashed there). A
 # directory missing here keys the cached real runs on its files: adding one
 # there would re-run every cached run (the binaries' directory changes).
-OTHER_MODULES = ("probe", "go18", "go18probe")
+OTHER_MODULES = ("probe", "go18", "go18probe", "calibrate")
 
 
 def source_files(oracle: Path) -> list[Path]:
