@@ -131,6 +131,8 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "sweep_ns_per_span",
         "sweep_ns_per_object",
         "scavenge_ns_per_page",  # the recorded run predates the scavenge probe
+        "usleep_slack_ns",  # ... and the sysmon probe
+        "usleep_slack_per_ns",
         # go18/freshspan measured these; calibrate does not run it
         "fresh_span_ns_go18",
         "fresh_page_ns_go18",
@@ -145,6 +147,8 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
     }
     (row,) = [r for r in rows if r.field == "scavenge_ns_per_page"]
     assert "before the scavenge probe" in row.how
+    (row,) = [r for r in rows if r.field == "usleep_slack_ns"]
+    assert "before the sysmon probe" in row.how
     for name in kept:
         assert getattr(model, name) == getattr(CostModel(), name)
     assert all(r.how for r in rows)
@@ -156,6 +160,36 @@ def test_scavenge_figure_is_the_runtimes_mean(raw: dict[str, Any]) -> None:
     for name, ns in (("go1.8", 253.0), ("go1.27", 273.0)):
         with_probe["runtimes"][name]["scavenge"] = {"mib": 256, "ns_per_page": ns}
     assert measured(with_probe)["scavenge_ns_per_page"] == three((253.0 + 273.0) / 2)
+
+
+def test_sysmon_figures_put_a_line_through_the_short_sleep_and_the_round(
+    raw: dict[str, Any],
+) -> None:
+    """The sysmon probe as it printed on the development machine (10 quiet runs
+    of each runtime, medians): preempted every 20,338,291 (Go 1.27.3) and
+    20,301,812 ns (Go 1.8), so a 10 ms round took half that; nanosleep(20 us)
+    returned 79,718 and 79,939 ns late."""
+    with_probe = copy.deepcopy(raw)
+    for name, round_ns, late in (
+        ("go1.27", 10_169_145.5, 79_718.0),
+        ("go1.8", 10_150_906.0, 79_939.0),
+    ):
+        with_probe["runtimes"][name]["sysmon"] = {
+            "round_ns": round_ns, "periods": 260, "sleep_us": 20, "late_ns": late
+        }  # fmt: skip
+    got = measured(with_probe)
+    # late by 79,828.5 ns at 20 us and by 160,025.75 ns at 10 ms (the means):
+    # 80,197.25 ns more over 9,980,000 ns more asked
+    per_ns = 80_197.25 / 9_980_000
+    assert got["usleep_slack_per_ns"] == three(per_ns) == 0.00804
+    assert got["usleep_slack_ns"] == three(79_828.5 - 20_000 * per_ns) == 79_700
+    # The built-in figures are this record's.
+    assert (got["usleep_slack_ns"], got["usleep_slack_per_ns"]) == (
+        CostModel().usleep_slack_ns,
+        CostModel().usleep_slack_per_ns,
+    )
+    model, _ = derive(with_probe)
+    assert abs(model.sysmon(0, 0).round_ns - 10_160_026) < 1_000  # the round, to rounding
 
 
 def test_without_go18_its_own_figures_are_kept(raw: dict[str, Any]) -> None:
@@ -196,7 +230,7 @@ def test_the_full_recorded_run() -> None:
     # as the quick run's, and the scavenge figure: both records predate its probe;
     # the four fresh-span figures come from a probe calibrate does not run, the
     # five two-P figures from the twins (worker_wake_ns, stw_*_mp_ns_*)
-    assert [v is None for v in got.values()].count(True) == 15
+    assert [v is None for v in got.values()].count(True) == 17  # and the sysmon probe's two
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

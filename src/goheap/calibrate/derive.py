@@ -74,6 +74,8 @@ RULES: tuple[Rule, ...] = (
     Rule("roots_ns_go18", "roots.go18"),
     Rule("root_scan_ns_per_byte", "roots.go127"),
     Rule("stw_ns", "stw"),
+    Rule("usleep_slack_ns", "usleep.slack"),
+    Rule("usleep_slack_per_ns", "usleep.slack_per_ns"),
 )
 
 #: Why the fields no rule names keep their defaults.
@@ -264,10 +266,49 @@ def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
     return out
 
 
+#: sysmon's settled delay (usleep(10 ms)), the round the sysmon probe times.
+SYSMON_DELAY_NS = 10_000_000
+
+
+def sysmon_figures(raw: dict[str, Any]) -> dict[str, Figure]:
+    """How late sysmon's rounds run: ``slack + slack_per_ns * delay`` over the delay.
+
+    Two points fix the line: the probe's 20 us nanosleep, late by ``late``,
+    and sysmon's settled round, ``SYSMON_DELAY_NS`` asked and ``round`` taken
+    (the mean of the runtimes measured)."""
+    rows = [rt["sysmon"] for rt in _runtimes(raw).values() if "sysmon" in rt]
+    if not rows:
+        why = "not measured: a record from before the sysmon probe"
+        return {"usleep.slack": Figure(None, why), "usleep.slack_per_ns": Figure(None, why)}
+    names = ", ".join(n for n, rt in _runtimes(raw).items() if "sysmon" in rt)
+    short = rows[0]["sleep_us"] * 1000
+    late_short = statistics.mean(r["late_ns"] for r in rows)
+    late_round = statistics.mean(r["round_ns"] for r in rows) - SYSMON_DELAY_NS
+    per_ns = max(0.0, (late_round - late_short) / (SYSMON_DELAY_NS - short))
+    return {
+        "usleep.slack": Figure(
+            late_short - per_ns * short,
+            f"sysmon probe -sleep: nanosleep({short // 1000} us) returns this late, median"
+            f" ({names})",
+        ),
+        "usleep.slack_per_ns": Figure(
+            per_ns,
+            "sysmon probe: a goroutine that never blocks is preempted every two rounds;"
+            f" a round (usleep(10 ms)) late by {late_round / 1000:.0f} us, less the slack,"
+            " per ns asked",
+        ),
+    }
+
+
 def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
     """Every figure the raw probe record gives (None where it could not be measured)."""
     llc = int(raw.get("llc_sysfs") or CostModel().llc_bytes)
-    return {**machine_figures(raw), **alloc_figures(raw, llc), **mark_figures(raw, llc)}
+    return {
+        **machine_figures(raw),
+        **alloc_figures(raw, llc),
+        **mark_figures(raw, llc),
+        **sysmon_figures(raw),
+    }
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """The measuring half of ``goheap calibrate``: build the probes, run them, keep what they print.
 
-The probes are two Go programs in ``tests/oracle/calibrate`` (``alloc``: a
+The probes are Go programs in ``tests/oracle/calibrate`` (``alloc``: a
 ring of live objects of one size, or a stream into a growing heap;
 ``mark``: forced GCs over many live objects, or a small window of large
-objects whose background cycles show the per-cycle costs), written in the
+objects whose background cycles show the per-cycle costs; ``scavenge``:
+memory returned to the OS; ``sysmon``: when sysmon preempts a goroutine
+that never blocks, and how late a short nanosleep returns), written in the
 language of Go 1.8 so that one source serves every toolchain. They are
 built offline like validate's twins (today's Go in module mode, Go 1.8 as
 single files with ``GO111MODULE=off``) and run with ``GOMAXPROCS=1`` and
@@ -16,6 +18,7 @@ may be shared.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -30,7 +33,14 @@ from goheap.errors import GoheapError
 from goheap.validate.go18 import is_go18, probe_go18
 from goheap.validate.toolchain import Toolchain, build_beside, clean_env, run_build
 
-PROBES = ("alloc", "mark", "scavenge")
+PROBES = ("alloc", "mark", "scavenge", "sysmon")
+#: Preemptions the sysmon probe notes a run (about 20 ms each), and the first
+#: it uses: the ones before it fall in sysmon's first rounds, still shorter.
+SYSMON_PREEMPTIONS = 30
+SYSMON_SETTLED = 3
+#: The sysmon probe's short sleep (sysmon's first delay, 20 us) and how many.
+SLEEP_US = 20
+SLEEPS = 2000
 RUN_TIMEOUT_S = 300
 MIB = 1 << 20
 
@@ -255,6 +265,27 @@ class Prober:
             "stw_ns": round(_median(stw), 1),
         }
 
+    def sysmon(self) -> dict[str, Any]:
+        """sysmon's settled round (half a preemption period) and a 20 us nanosleep's lateness."""
+        self.tell("sysmon (its rounds, a short sleep's lateness)")
+        periods: list[float] = []
+        late: list[float] = []
+        for _ in range(self.plan.runs):
+            d, _ = run_probe(self.exes["sysmon"], [f"-n={SYSMON_PREEMPTIONS}"], "100")
+            at = d["preempt_ns"][SYSMON_SETTLED - 1 :]
+            # Two rounds apart; a second preemption right after one (the signal
+            # and the round crossing) is not a period.
+            periods += [b - a for a, b in itertools.pairwise(at) if b - a > 15_000_000]
+            d, _ = run_probe(self.exes["sysmon"], [f"-sleep={SLEEP_US}", f"-n={SLEEPS}"], "100")
+            late += d["late_ns"]
+            self.loads.append(os.getloadavg()[0])
+        return {
+            "round_ns": round(_median(periods) / 2, 1),
+            "periods": len(periods),
+            "sleep_us": SLEEP_US,
+            "late_ns": round(_median(late), 1),
+        }
+
 
 def _median(xs: list[float]) -> float:
     if not xs:
@@ -282,6 +313,7 @@ def run_all(exes: dict[str, Path], plan: Plan, tell: Tell) -> dict[str, Any]:
         "scavenge": p.scavenge(),
         "mark": p.mark(),
         "window": p.window(),
+        "sysmon": p.sysmon(),
     }
     out["load"] = {"max": max(loads), "mean": round(statistics.mean(loads), 2)}
     return out

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from goheap.runtime.common.sysmon import Sysmon
+
 # Go's nanotime() is monotonic and starts near process start; we start at a
 # fixed, recognisable non-zero value so that "unusedsince == 0" keeps Go's
 # meaning of "never stamped".
@@ -168,6 +170,20 @@ class CostModel:
     # termination to the first worker's start.
     worker_wake_ns: float = 25_000.0
 
+    # How much longer than asked a round of sysmon lasts: usleep(d) returns
+    # late by the kernel's timer slack and wake-up, and the round's own work
+    # adds a little (runtime/common/sysmon.py). Each round lasts d +
+    # usleep_slack_ns + usleep_slack_per_ns * d, the line through two points
+    # of the sysmon probe (tests/oracle/calibrate/sysmon; quiet machine,
+    # GOMAXPROCS=1, 10 runs each of Go 1.27.3 and Go 1.8, medians): a
+    # goroutine that never blocks is preempted every two rounds, 20.338 and
+    # 20.302 ms apart, so a 10 ms round lasts 10.160 ms; nanosleep(20 us),
+    # sysmon's first delay, returns 79.7 and 79.9 us late. (ftrace of the
+    # runtime's own nanosleep calls agrees: 20 us rounds 85-97 us apart,
+    # 10 ms rounds 10.08-10.14 ms.)
+    usleep_slack_ns: float = 79_700.0
+    usleep_slack_per_ns: float = 0.00804
+
     def coldness(self, heap_inuse: int) -> float:
         """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""
         if heap_inuse <= self.llc_bytes:
@@ -211,6 +227,10 @@ class CostModel:
         if go18:
             return spans * self.fresh_span_ns_go18 + pages * self.fresh_page_ns_go18
         return spans * self.fresh_span_ns_go127 + pages * self.fresh_page_ns_go127
+
+    def sysmon(self, start: int, phase: int) -> Sysmon:
+        """sysmon's rounds from start (phase ns earlier), each as late as measured."""
+        return Sysmon(start, phase, int(self.usleep_slack_ns), self.usleep_slack_per_ns)
 
     def first_touch_ns(self, pages: int) -> float:
         """Page faults: pages written for the first time since the OS gave them."""

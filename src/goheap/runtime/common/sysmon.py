@@ -19,18 +19,26 @@ While every P is idle sysmon sleeps until the next timer (``npidle ==
 gomaxprocs``); it wakes when the program does and goes on from there with
 the delay it had (``rephase``).
 
-Simplification: the rounds are on an exact grid (Go's ``usleep`` adds a
-few microseconds per round and the round's own work). The runtime starts
-sysmon before ``main.main``; how long before, and so where its rounds fall
-against the program's work, differs from run to run. By default the ramp
-starts when the clock does; ``phase`` starts it that many ns earlier
-(``Heap(sysmon_phase=...)``), for a run at another of the places real runs
-fall (``goheap validate --phases``).
+A round lasts longer than its delay: the kernel wakes a sleeper late
+(timer slack, the wake-up itself) and the round's own work takes a few
+microseconds more. The model gives each round its delay plus
+``slack_ns + slack_per_ns * delay`` (CostModel's ``usleep_slack_ns`` and
+``usleep_slack_per_ns``, measured: docs/model.md, "The clock"), so a busy
+program's preemptions come every 20.3 ms, as on the measuring machine, and
+drift against a program's work as Go's do. ``Sysmon(start)`` without them
+keeps the exact grid of the delays alone.
+
+The runtime starts sysmon before ``main.main``; how long before, and so
+where its rounds fall against the program's work, differs from run to run.
+By default the ramp starts when the clock does; ``phase`` starts it that
+many ns earlier (``Heap(sysmon_phase=...)``), for a run at another of the
+places real runs fall (``goheap validate --phases``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import cache
 from typing import Final
 
 #: retake's limit on a goroutine's time slice (proc.go).
@@ -43,22 +51,26 @@ _MAX_DELAY_NS: Final = 10_000_000  # "up to 10ms"
 SYSMON_ROUND_NS: Final = _MAX_DELAY_NS
 
 
-def _ramp() -> tuple[int, ...]:
+def _round_ns(delay_ns: int, slack_ns: int, slack_per_ns: float) -> int:
+    """How long a round with this usleep delay lasts: the delay, late by the slack."""
+    return delay_ns + slack_ns + round(slack_per_ns * delay_ns)
+
+
+@cache
+def _ramp(slack_ns: int, slack_per_ns: float) -> tuple[int, ...]:
     """The offsets of sysmon's first rounds from its start, until the delay is 10 ms."""
     ticks: list[int] = []
     t = 0
     delay = _FIRST_DELAY_NS
     for _ in range(_FAST_ROUNDS):
-        t += delay
+        t += _round_ns(delay, slack_ns, slack_per_ns)
         ticks.append(t)
     while delay < _MAX_DELAY_NS:
         delay = min(delay * 2, _MAX_DELAY_NS)
-        t += delay
+        t += _round_ns(delay, slack_ns, slack_per_ns)
         ticks.append(t)
     return tuple(ticks)
 
-
-_RAMP: Final = _ramp()
 
 #: Sysmon's fields that only cache preempt_at's last answer (not state: a
 #: fast-forward through idle cycles leaves them out, profiles.fastforward).
@@ -68,10 +80,24 @@ CACHE_FIELDS: Final = ("_answer", "_asked", "_answer2", "_asked2", "_asked_origi
 class Sysmon:
     """sysmon's rounds: where they fall, and when a running goroutine is preempted."""
 
-    __slots__ = ("_answer", "_answer2", "_asked", "_asked2", "_asked_origin", "origin", "ramped")
+    __slots__ = (
+        "_answer",
+        "_answer2",
+        "_asked",
+        "_asked2",
+        "_asked_origin",
+        "_ramp",
+        "origin",
+        "ramped",
+        "round_ns",
+    )
 
-    def __init__(self, start: int, phase: int = 0) -> None:
+    def __init__(
+        self, start: int, phase: int = 0, slack_ns: int = 0, slack_per_ns: float = 0.0
+    ) -> None:
         start -= phase  # sysmon began its rounds phase ns before the clock's start
+        self._ramp = _ramp(slack_ns, slack_per_ns)  # the first rounds' offsets
+        self.round_ns = _round_ns(_MAX_DELAY_NS, slack_ns, slack_per_ns)  # then each round
         self.origin = start  # when the rounds (re)started
         self.ramped = False  # the delay is already 10 ms at origin (after rephase)
         # The last two preempt_at questions and their answers: once its slice
@@ -87,12 +113,14 @@ class Sysmon:
     def round_after(self, t: int) -> int:
         """The first sysmon round strictly after t."""
         off = t - self.origin
+        step = self.round_ns
         if not self.ramped:
-            last = _RAMP[-1]
+            ramp = self._ramp
+            last = ramp[-1]
             if off < last:
-                return self.origin + _RAMP[bisect_right(_RAMP, off)]
-            return self.origin + last + (((off - last) // _MAX_DELAY_NS) + 1) * _MAX_DELAY_NS
-        return self.origin + ((off // _MAX_DELAY_NS) + 1) * _MAX_DELAY_NS
+                return self.origin + ramp[bisect_right(ramp, off)]
+            return self.origin + last + (((off - last) // step) + 1) * step
+        return self.origin + ((off // step) + 1) * step
 
     def preempt_at(self, scheduled: int) -> int:
         """When retake preempts a goroutine scheduled at ``scheduled`` that runs on.
@@ -118,7 +146,7 @@ class Sysmon:
         """Every P was idle until t: sysmon slept until then and goes on from t."""
         if t <= self.origin:
             return
-        if not self.ramped and t - self.origin < _RAMP[-1]:
+        if not self.ramped and t - self.origin < self._ramp[-1]:
             return  # still in its first rounds: it does not sleep that long
         self.origin = t
         self.ramped = True

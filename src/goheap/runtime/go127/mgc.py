@@ -83,7 +83,6 @@ from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
 from goheap.runtime.common.scanpieces import ScanPieces
-from goheap.runtime.common.sysmon import Sysmon
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -276,7 +275,7 @@ class GC(Collector):
         self.on_sample = None
         self.next_sample_ns = NEVER_NS
         self.sample_jumps = False  # on_sample accepts idle fast-forwards
-        self.sysmon = Sysmon(clock.now, sysmon_phase)
+        self.sysmon = cost.sysmon(clock.now, sysmon_phase)
         self.next_event_ns = self.sysmon.preempt_at(clock.now)
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True

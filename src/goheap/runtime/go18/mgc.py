@@ -42,7 +42,7 @@ from goheap.runtime.common.mgc import (
     shared_after_own_drain,
 )
 from goheap.runtime.common.scanpieces import ScanPieces
-from goheap.runtime.common.sysmon import Sysmon, forcePreemptNS
+from goheap.runtime.common.sysmon import forcePreemptNS
 from goheap.runtime.common.wordmem import setbit
 from goheap.runtime.go18.malloc import GCHooks
 from goheap.runtime.go18.mgcmark import Marker
@@ -130,7 +130,7 @@ class GC(GCHooks):
         # Idle time with nothing to do is jumped over (tests compare it with stepping).
         self.skip_quiet_wakes = True
         self.slice_start = self.clock.now  # when the mutator was last scheduled (one P)
-        self.sysmon = Sysmon(self.clock.now, sysmon_phase)  # when sysmon preempts it
+        self.sysmon = cost.sysmon(self.clock.now, sysmon_phase)  # when sysmon preempts it
         self.nbgsweep = 0
         self.npausesweep = 0
         self.gctrace = gctrace  # GODEBUG=gctrace=1: told each cycle's line
