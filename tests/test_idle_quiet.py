@@ -50,10 +50,10 @@ def _run(profile: str, skip: bool, collect: bool, days: int) -> tuple[dict[str, 
         wakes = 0
         sysmon = h.gc_._sysmon
 
-        def counted() -> None:
+        def counted(*args: Any, **kwargs: Any) -> None:
             nonlocal wakes
             wakes += 1
-            sysmon()
+            sysmon(*args, **kwargs)
 
         _program(h, collect)
         try:

@@ -500,12 +500,16 @@ class GC(Collector):
         finally:
             self._bg = False
 
-    def _sysmon(self) -> None:
-        """sysmon and the scheduler at their deadlines: ticks, preemption, forced GC, scavenger."""
+    def _sysmon(self, idle: bool = False) -> None:
+        """sysmon and the scheduler at their deadlines: ticks, preemption, forced GC, scavenger.
+
+        ``idle``: every P is idle (``idle``), so a woken scavenger has a P at once.
+        """
         now = self.clock.now
         if now >= self.next_sample_ns and self.on_sample is not None:
             self.on_sample("tick")
-        if now >= self.sysmon.preempt_at(self.slice_start):
+        scheduled = now >= self.sysmon.preempt_at(self.slice_start)
+        if scheduled:
             self._schedule()
             now = self.clock.now
         lim = self.limiter
@@ -513,10 +517,28 @@ class GC(Collector):
             lim.update(now)
         if self.gcphase == _GCoff and self._timeTriggerTest():
             self.gcStart(gcTriggerKind.Time)
-        worked = self.scavenger.poll(self.clock.now)
-        if worked > 0 and self.procs > 1:
-            self._scavTurn(worked)
+        if self.procs > 1:
+            worked = self.scavenger.poll(self.clock.now)
+            if worked > 0:
+                self._scavTurn(worked)
+        elif idle or scheduled:
+            # One P: bgscavenge is a goroutine, readied by its wake or its timer
+            # into the run queue; a P that runs a goroutine without a break
+            # schedules it only when sysmon preempts that goroutine.
+            worked = self.scavenger.poll(self.clock.now)
+            if worked > 0 and not idle:
+                self._scavTurnOnP(worked)
         self._next_event()
+
+    def _scavTurnOnP(self, worked: float) -> None:
+        """A turn of bgscavenge on the only P, at a preemption: the mutator waits for it.
+
+        The turn (up to 1 ms of releasing, ``run``) holds the P; the
+        preempted goroutine runs again when it sleeps. Its time is the
+        scavenger's, not GC time, and is not the mutator's allocation either.
+        """
+        self.clock.now += int(worked)
+        self.slice_start = self.clock.now
 
     def _scavTurn(self, worked: float) -> None:
         """A turn of bgscavenge (worked ns) on more Ps: it runs on another P.
@@ -525,7 +547,7 @@ class GC(Collector):
         whole turn (at least a millisecond when it has the work: ``run``
         yields only when preempted), and that P neither marks nor sweeps
         meanwhile. During a mark it waits for the P's fractional stint
-        (``_scavengerP``). On one P the turn is not charged (simplified).
+        (``_scavengerP``). On one P it waits for a preemption (``_scavTurnOnP``).
         """
         now = self.clock.now
         if self.gcphase == _GCmark and self.gcBlackenEnabled:
@@ -542,9 +564,10 @@ class GC(Collector):
             t = self.last_gc_nanotime + forcegcperiod + 1
             if t < nxt:
                 nxt = t
-        t = self.scavenger.next_event()
-        if t < nxt:
-            nxt = t
+        if self.procs > 1:  # on one P the scavenger waits for the preemption
+            t = self.scavenger.next_event()
+            if t < nxt:
+                nxt = t
         self.next_event_ns = max(nxt, self.clock.now + 1)
 
     def _schedule(self) -> None:
@@ -713,7 +736,7 @@ class GC(Collector):
             self.clock.now = now + step
             self.limiter.addIdleTime(step * self.procs)
             self.slice_start = self.clock.now
-            self._sysmon()
+            self._sysmon(idle=True)
         self.slice_start = self.clock.now
         if self.sysmon.round_after(start) <= self.clock.now:
             self.sysmon.rephase(self.clock.now)  # it slept while every P was idle
@@ -743,7 +766,7 @@ class GC(Collector):
         self.clock.now = now + step
         self.limiter.addIdleTime(step * self.procs)
         self.slice_start = self.clock.now
-        self._sysmon()
+        self._sysmon(idle=True)
         return True
 
     def _next_idle_wake(self, now: int) -> int:

@@ -46,8 +46,11 @@ takes a ``scavenge(nbytes) -> (released, ns)`` callable for it.
 
 What the model simplifies
 -------------------------
-The scavenger runs beside the mutator: its work does not take the
-mutator's virtual time. Its working time is ``CostModel.scavenge_ns_per_page``
+The scavenger is a goroutine like the others (``GC._sysmon``): with more
+Ps its turn holds another P (``GC._scavTurn``); on one P, once woken, it
+waits in the run queue until sysmon preempts the goroutine that holds the
+P, and the mutator waits out its turn (``GC._scavTurnOnP``); while every
+P is idle it runs when due. Its working time is ``CostModel.scavenge_ns_per_page``
 per physical page released (measured: Go measures its own time, and assumes
 10 µs per page only when it cannot). The timer is a deadline that sysmon
 (``GC._sysmon``) checks.
@@ -391,7 +394,7 @@ class BgScavenger:
         self.worked = worked
         st.parked = True  # asleep on its timer: a wake ends the sleep
         self.sleeping = True
-        # The turn ran on another P (GC._scavTurn), or uncharged on one P.
+        # The turn ran on another P (GC._scavTurn), or on the only one (GC._scavTurnOnP).
         self.sleep_start = now + int(worked)
         self.wake_at = self.sleep_start + sleepTime
         return ran
