@@ -765,15 +765,20 @@ class Heap:
         From the roots through every pointer word the collector would scan: a
         pointer to freed memory there means the collector freed a live object,
         a silently wrong heap. (In lifetime mode the program itself declares
-        deaths, and may keep stale pointers it never uses: not checked.)
+        deaths, and may keep stale pointers it never uses: not checked.) A
+        word outside the heap's arenas is no heap pointer: Go's collector
+        passes it by (``spanOf`` finds no span), as it does a pointer to a
+        global, and so does the check (a pointer field given a scalar by
+        ``write_word``, say).
         """
-        zerobase = self._arena.zerobase
+        arena = self._arena
+        zerobase = arena.zerobase
         pointers = self.runtime.object_pointers
         seen: set[int] = set()
         todo = [(v, "a root") for v in self.roots()]
         while todo:
             v, holder = todo.pop()
-            if v == zerobase:
+            if v == zerobase or not arena.arena_start <= v < arena.arena_used:
                 continue
             ref = self.find_object(v)
             if ref is None:
