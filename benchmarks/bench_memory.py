@@ -37,15 +37,15 @@ CASES: dict[str, list[str]] = {
 #: What the child process runs: goheap run in-process, then its own peak RSS.
 CHILD = """
 import contextlib, io, json, resource, sys
-start_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from goheap.cli import main
 start_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     status = main(["run", *sys.argv[1:], "--json", "-"])
+if status:
+    sys.exit(status)  # goheap said why on stderr
 doc = json.loads(out.getvalue())
 print(json.dumps({
-    "status": status,
     "start_kb": start_kb,
     "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     "heap_sys": doc["peak"]["HeapSys"],

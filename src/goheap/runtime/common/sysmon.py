@@ -47,7 +47,8 @@ forcePreemptNS: Final = 10_000_000
 _FIRST_DELAY_NS: Final = 20_000  # usleep(20) while idle <= 50
 _FAST_ROUNDS: Final = 51  # idle == 0, then 1..50 with the same delay
 _MAX_DELAY_NS: Final = 10_000_000  # "up to 10ms"
-#: How far apart sysmon's rounds settle (its delay's cap).
+#: The delay sysmon's rounds settle at (usleep(10 ms)); each such round lasts
+#: a little longer (``Sysmon.round_ns``: the delay and its slack).
 SYSMON_ROUND_NS: Final = _MAX_DELAY_NS
 
 
