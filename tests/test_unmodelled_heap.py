@@ -28,7 +28,7 @@ import pytest
 from goheap import GoheapError, Heap
 from goheap.runtime.common.gotype import POINTER
 from goheap.runtime.common.scanpieces import PIECE_MIN, ScanPieces
-from goheap.validate.sim import hold_harness
+from goheap.validate.sim import HARNESS_HEAP_SCAN_STACKS, hold_harness
 from goheap.workloads import get_workload
 
 MINIMAL_PROGRAM_HEAP_SCAN = {("go1.27", 1): 38_008, ("go1.27", 2): 60_728}
@@ -217,14 +217,14 @@ def test_premain_pages_are_go18s_only() -> None:
         h.runtime.with_premain_pages()
 
 
-def _marking_with_ring(h: Heap) -> None:
-    """A 10,000-slot pointer array on the stack, then 4 KiB objects in it until a
+def _marking_with_ring(h: Heap, slots: int = 10_000, size: int = 4096) -> None:
+    """A pointer array of slots on the stack, then objects of size in it until a
     background cycle starts: the churn twin's heap at its mark."""
-    ring = h.make(POINTER, 10_000)
+    ring = h.make(POINTER, slots)
     h.g.push(ring)
     i = 0
     while h.gc_.gcphase == 0:
-        h.write_pointer(ring, 8 * (i % 10_000), h.malloc(4096))
+        h.write_pointer(ring, 8 * (i % slots), h.malloc(size))
         i += 1
 
 
@@ -281,3 +281,30 @@ def test_go127_a_worker_after_an_assist_drains_the_stacks_reach_first() -> None:
         _assist(h)
         gc._runFractional()
         assert gc.work_total - gc.work_remaining == roots + 129_480
+
+
+def test_go127_a_worker_after_assists_took_the_heap_drains_the_stacks_reach_next() -> None:
+    """Where assists went on from the data and BSS jobs into the heap, the stacks'
+    job is still waiting when the fractional worker comes, and the worker takes it
+    before any grey object: what the stacks reach comes next in the heap's order,
+    not after the program's objects. The instrumented Go 1.27.3
+    (benchmarks/mark_timeline127.py), the churn twin at -k 100000 under a 300 MiB
+    limit, one P: in the cycles where four assists (174,178, 157,952, 147,456 and
+    131,072 units) drained the globals and half the 800,000-byte ring and the
+    worker then ran, the last assist found 5,880 units after the ring's end, and
+    its 64 KiB of stolen credit had paid for 60-100 MB (gctrace's 264->370 MB).
+    The model leaves the harness's 848 units whose place Go's order does not
+    show at the end too; before the worker, the stacks' reach is there (18,592)."""
+    with Heap(profile="go1.27", gogc=100) as h:
+        hold_harness(h)
+        _marking_with_ring(h, slots=100_000, size=64)
+        gc = h.gc_
+        assert sum(_assist(h) for _ in range(4)) == pytest.approx(
+            174_178 + 157_952 + 147_456 + 131_072, abs=2_000
+        )
+        hw = gc.work_split[2]
+        before = hw - gc.pieces.ends[-1]  # heap work after the ring's end
+        gc._runFractional()
+        after = hw - gc.pieces.ends[-1]
+        assert before - after == HARNESS_HEAP_SCAN_STACKS["go1.27"]  # moved before the ring's rest
+        assert 5_880 - 848 <= after <= 5_880 + 848

@@ -65,6 +65,12 @@ class ScanPieces:
         self.starts = [s + units for s in self.starts]
         self.ends = [e + units for e in self.ends]
 
+    def shift_from(self, pos: int, units: int) -> None:
+        """units of other scan work come at pos: the objects from there on move back."""
+        i = bisect_left(self.starts, pos)
+        self.starts[i:] = [s + units for s in self.starts[i:]]
+        self.ends[i:] = [e + units for e in self.ends[i:]]
+
     def round_up(self, pos: float) -> float:
         """pos, or the end of the recorded object that pos falls inside."""
         i = bisect_left(self.starts, pos) - 1  # the last object starting before pos

@@ -292,6 +292,9 @@ class GC(Collector):
         self.data_by_assist = False
         self.heap_laid_out = False
         self.assisting = False
+        # What the stacks' job reaches (program_heap_scan_stacks) while no drain
+        # has taken that job yet: it waits at the heap's end (_takeStacksReach).
+        self.stacks_reach_pending = 0
         self.program_heap_live = 0
 
         controller.addGlobals(params.globals_scan)
@@ -611,6 +614,7 @@ class GC(Collector):
             return
         g12 = 1.2 * goal
         stop = self.sysmon.preempt_at(start)  # the worker's own slice
+        self._takeStacksReach()
         while True:
             units = self._takeRootJob()
             root = units >= 0
@@ -686,17 +690,49 @@ class GC(Collector):
         model does not allocate"); the program's objects move back by them.
         Called by the drain that first pays or looks up heap work, which
         took the last root job.
+
+        Where the assist goes on into the heap, the stacks' job is not taken
+        yet: ``gcDrainN`` takes a root job only when it finds no grey object,
+        and the data and BSS jobs greyed the program's objects. What the
+        stacks reach waits at the heap's end, until a mark worker drains on
+        this P (``_takeStacksReach``: ``gcDrain`` takes every root job left
+        before any grey object) or the assists reach it there.
         """
         if self.heap_laid_out:
             return
         self.heap_laid_out = True
         if self.data_by_assist:
             first = self.runtime_heap_scan_first_assisted + self.program_heap_scan_first_assisted
-            if not self.assisting:
+            if self.assisting:
+                self.stacks_reach_pending = self.program_heap_scan_stacks
+            else:
                 first += self.program_heap_scan_stacks
         else:
             first = self.runtime_heap_scan_first + self.program_heap_scan_first
         self.pieces.shift(first)
+
+    def _takeStacksReach(self) -> None:
+        """A mark worker drains on this P: if the stacks' job is still waiting, it
+        takes it first, and what the stacks reach comes next in the heap's order.
+
+        The model's snapshot order holds that part after the program's
+        objects (``_layOutHeap``); it moves to where the drains are now, and
+        the program's objects not yet scanned move back by it. A worker
+        that comes when the drains are already past those objects finds it
+        where it is. Measured: Go 1.27.3's churn twin at -k 100000 under a
+        300 MiB limit, one P (``benchmarks/mark_timeline127.py``): where four
+        assists drained the globals and half the ring and the fractional
+        worker then ran, the last assist found 5,880 units left, not the
+        18,000 that the stacks' reach left at the end would make.
+        """
+        units = self.stacks_reach_pending
+        if not units:
+            return
+        self.stacks_reach_pending = 0
+        g, st, hw = self.work_split
+        at = self.work_total - self.work_remaining - g - st  # heap work done so far
+        if at < hw - units:
+            self.pieces.shift_from(int(at), units)
 
     def _takeRootJob(self) -> float:
         """The next root job's work, done whole (``markroot``); -1 when none is left."""
@@ -796,6 +832,7 @@ class GC(Collector):
         t = step * self.procs
         ctl.idleMarkTime += t
         self.limiter.addIdleTime(t)
+        self._takeStacksReach()
         units = self._work_units(t)
         self._pay_work(units)
         ctl.bgScanCredit += int(units)
@@ -1145,6 +1182,7 @@ class GC(Collector):
         # Where they go depends on which drains take the root jobs: _layOutHeap.
         res.heapScanWork += self.runtime_heap_scan + self.program_heap_scan
         self.heap_laid_out = False
+        self.stacks_reach_pending = 0
         res.stackScanWork = self._stackScanBytes()
         res.globalsScanWork = self.params.globals_scan
         self.bytesMarked += res.bytesMarked
