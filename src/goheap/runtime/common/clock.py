@@ -127,13 +127,24 @@ class CostModel:
     root_scan_ns_per_byte: float = 0.096
     # Greying and queueing one object: mark -dead, 10-16 ns with <= 13 MB
     # of heap (both runtimes); out of cache the runtimes differ: Go 1.8
-    # 50 ns, Go 1.27 (span-batched marking) 32 ns -- mark CPU per cycle in
-    # gctrace / objects marked with ~210 MB live (churn 100k), within
-    # mark -dead's 33-81 / 31-54 ns at 68-390 MB (loaded machine: upper
-    # bounds).
+    # 50 ns, Go 1.27 (span-batched marking) 27 ns -- mark CPU per cycle in
+    # gctrace, less the roots' and the heap's scan at the prices above, per
+    # object marked, in the churn twin's steady cycles at GOGC 100 (-k
+    # 100000: the ring's 100,000 pointer-free objects of random sizes
+    # scattered over the heap; gcpacertrace gives each cycle's scan work;
+    # benchmarks/mark_cost127.py). Go 1.27.3, quiet machine, four readings of
+    # 2-3 runs (about 40 cycles each): medians 24.6, 25.3, 26.6 and 29.6 ns
+    # at 526 MiB of heap, about 26 in the middle: 27 out of cache (session 19; a loaded
+    # machine's earlier reading gave 32). GOGC 50 (359 MiB) reads 23.6-25.6,
+    # GOGC 200 (871 MiB) 26.8-27.0, 300 and 400 MiB limits 22.9 and 23.6;
+    # GOGC off under a 32 MiB limit (GC back to back, little allocated
+    # between marks) 14.6: the pointer-free objects' spans and mark bits stay
+    # in cache there, which a coldness by heap size cannot see. mark -dead's
+    # sequential 64-byte objects mark faster out of cache (goheap calibrate's
+    # mark.cold.go127: 9 ns on the same machine).
     mark_ns_per_object: float = 10.0
     mark_ns_per_object_cold_go18: float = 50.0
-    mark_ns_per_object_cold_go127: float = 32.0
+    mark_ns_per_object_cold_go127: float = 27.0
     # Go 1.8's root marking per background cycle (data/BSS, finalizer and
     # span specials, stacks: markroot/scanblock, which earn no scan-work
     # credit): every mark of live Go 1.8's large-window run (8 live
