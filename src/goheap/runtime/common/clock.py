@@ -134,14 +134,14 @@ class CostModel:
     # scattered over the heap; gcpacertrace gives each cycle's scan work;
     # benchmarks/mark_cost127.py). Go 1.27.3, quiet machine, four readings of
     # 2-3 runs (about 40 cycles each): medians 24.6, 25.3, 26.6 and 29.6 ns
-    # at 526 MiB of heap, about 26 in the middle: 27 out of cache (session 19; a loaded
-    # machine's earlier reading gave 32). GOGC 50 (359 MiB) reads 23.6-25.6,
-    # GOGC 200 (871 MiB) 26.8-27.0, 300 and 400 MiB limits 22.9 and 23.6;
-    # GOGC off under a 32 MiB limit (GC back to back, little allocated
-    # between marks) 14.6: the pointer-free objects' spans and mark bits stay
-    # in cache there, which a coldness by heap size cannot see. mark -dead's
-    # sequential 64-byte objects mark faster out of cache (goheap calibrate's
-    # mark.cold.go127: 9 ns on the same machine).
+    # at 526 MiB of heap, about 26 in the middle: 27 out of cache (session
+    # 19; a loaded machine's earlier reading gave 32). GOGC 50 (359 MiB)
+    # reads 23.6-25.6, GOGC 200 (871 MiB) 26.8-27.0, 300 and 400 MiB limits
+    # 22.9 and 23.6; GOGC off under a 32 MiB limit (GC back to back, little
+    # allocated between marks) 14.6: the pointer-free objects' spans and
+    # mark bits stay in cache there, which a coldness by heap size cannot
+    # see. mark -dead's sequential 64-byte objects mark faster out of cache
+    # (goheap calibrate's mark.cold.go127: 9 ns on the same machine).
     mark_ns_per_object: float = 10.0
     mark_ns_per_object_cold_go18: float = 50.0
     mark_ns_per_object_cold_go127: float = 27.0

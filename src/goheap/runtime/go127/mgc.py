@@ -722,8 +722,10 @@ class GC(Collector):
         where it is. Measured: Go 1.27.3's churn twin at -k 100000 under a
         300 MiB limit, one P (``benchmarks/mark_timeline127.py``): where four
         assists drained the globals and half the ring and the fractional
-        worker then ran, the last assist found 5,880 units left, not the
-        18,000 that the stacks' reach left at the end would make.
+        worker then ran, the last assist found 5,880 units left; with that
+        part left at the end the model's found 18,592. Only this P's
+        workers take it here: the other Ps' (``_otherPs``) leave it where
+        it is (simplified).
         """
         units = self.stacks_reach_pending
         if not units:
