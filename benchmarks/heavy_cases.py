@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import runpy
 import statistics
 import subprocess
@@ -161,9 +162,11 @@ def run_real(exe: Path, case: Case) -> dict[str, Any]:
     env.update(case.env)
     flags = [f"-{k}={v}" for k, v in case.params.items()] + list(case.real_flags)
     load = load_average()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run([str(exe), *flags], env=env, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     doc = json.loads(p.stdout)
     ms, base = doc["memstats"], doc["baseline"]
     return {
@@ -174,6 +177,8 @@ def run_real(exe: Path, case: Case) -> dict[str, Any]:
         "Mallocs": ms["Mallocs"],
         "TotalAlloc": ms["TotalAlloc"],
         "wall_s": round(wall, 3),
+        "user_s": round(ru1.ru_utime - ru0.ru_utime, 3),
+        "sys_s": round(ru1.ru_stime - ru0.ru_stime, 3),
         "load": round(load, 2),
         "gctrace": parse_gctrace(p.stderr),
         "cycles": doc.get("cycles"),
@@ -183,17 +188,21 @@ def run_real(exe: Path, case: Case) -> dict[str, Any]:
 # --- the model ------------------------------------------------------------------------
 
 
-def run_model(case: Case, profile: str) -> dict[str, Any]:
-    """Simulate the case as goheap.validate.sim does, keeping the gctrace."""
+def run_model(case: Case, profile: str, costs: str | None = None) -> dict[str, Any]:
+    """Simulate the case as goheap.validate.sim does, keeping the gctrace.
+
+    ``costs``: a calibration file for the clock (None: the built-in costs)."""
     from goheap.runner import RunOptions, Session
     from goheap.validate.sim import hold_harness
     from goheap.workloads import get_workload
 
     lines: list[str] = []
     gogc: int | str = case.gogc if case.gogc >= 0 else "off"
-    opts = RunOptions(profile=profile, procs=case.procs, gogc=gogc, gctrace=lines.append)
+    opts = RunOptions(
+        profile=profile, procs=case.procs, gogc=gogc, gctrace=lines.append, costs=costs
+    )
     if case.memlimit:
-        from goheap.runner import parse_memlimit
+        from goheap.options import parse_memlimit
 
         opts.memlimit = parse_memlimit(case.memlimit)
     t0 = time.perf_counter()

@@ -1,0 +1,97 @@
+"""The mutator's time, real Go beside the model's virtual clock, per heavy case.
+
+How fast the program allocates between collections decides when sysmon
+preempts, how many assists a mark sees and how far the heap runs ahead:
+the clock's allocation costs (``CostModel``: base, clearing, first touch,
+fresh spans, sweeping) must add up to the real program's time. This
+script checks that sum on whole runs, which no cost figure was read off:
+
+* real: the Go twin (GOMAXPROCS=1, as ``heavy_cases.py`` runs it), its
+  user and system CPU (getrusage of the child) and its GC's CPU (the sum of
+  gctrace's cpu columns); the mutator's CPU is user + system less the GC's;
+* model: the same case simulated (``heavy_cases.run_model``), its virtual
+  time from the warm-up GC to the end and its GC's CPU (the model's
+  gctrace); the mutator's time is the rest.
+
+It prints, per case and runtime, the real medians, the model's figures and
+the model's mutator time over the real one. Not a test: it prints figures::
+
+    python benchmarks/mutator_time.py                        # the one-P heavy cases, go1.27
+    python benchmarks/mutator_time.py --costs cal.json churn100k-gogc100
+    python benchmarks/mutator_time.py --go18 ~/.cache/goheap/go1.8/go/bin/go --runtimes go1.8
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import heavy_cases  # a sibling script, not a package
+
+
+def gc_cpu_s(gctrace: list[dict[str, Any]]) -> float:
+    """The GC's CPU over a run: gctrace's cpu columns (ms), summed, in seconds."""
+    return sum(g["p1"] + g["assist"] + g["bg"] + g["idle"] + g["p3"] for g in gctrace) / 1e3
+
+
+def real_figures(exe: Path, case: heavy_cases.Case, runs: int) -> dict[str, float]:
+    """Medians over the runs: user, system, GC and mutator CPU, seconds."""
+    rows = []
+    for _ in range(runs):
+        r = heavy_cases.run_real(exe, case)
+        gc = gc_cpu_s(r["gctrace"])
+        rows.append((r["user_s"], r["sys_s"], gc, r["user_s"] + r["sys_s"] - gc))
+    med = [statistics.median(col) for col in zip(*rows, strict=True)]
+    return dict(zip(("user", "sys", "gc", "mutator"), med, strict=True))
+
+
+def model_figures(case: heavy_cases.Case, profile: str, costs: str | None) -> dict[str, float]:
+    """The model's virtual time, its GC's CPU and the mutator's time, seconds."""
+    m = heavy_cases.run_model(case, profile, costs)
+    gc = gc_cpu_s(m["gctrace"])
+    return {"virtual": m["virtual_s"], "gc": gc, "mutator": m["virtual_s"] - gc}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cases", nargs="*", help="heavy case names (default: every one-P case)")
+    ap.add_argument("--runs", type=int, default=3, help="real runs per case (medians)")
+    ap.add_argument("--runtimes", default="go1.27")
+    ap.add_argument("--go18", help="Go 1.8's go binary, for --runtimes go1.8")
+    ap.add_argument("--costs", help="a calibration file for the model's clock")
+    a = ap.parse_args(argv)
+    by_name = {c.name: c for c in heavy_cases.CASES}
+    unknown = [n for n in a.cases if n not in by_name]
+    if unknown:
+        ap.error(f"unknown cases {unknown}; heavy_cases.py --list shows them")
+    cases = [by_name[n] for n in a.cases] or [c for c in heavy_cases.CASES if c.procs == 1]
+    runtimes = [r for r in a.runtimes.split(",") if r]
+    dirs = heavy_cases.build_real(None, a.go18, Path(tempfile.mkdtemp(prefix="mutator-")))
+    print(f"costs: {a.costs or 'built in'}; real: medians of {a.runs} runs, seconds")
+    print(
+        f"{'case':28} {'runtime':7} {'user':>6} {'sys':>6} {'GC':>6} {'mutator':>7}"
+        f" | {'model':>6} {'GC':>6} {'mutator':>7} {'ratio':>6}"
+    )
+    for case in cases:
+        for rt in runtimes:
+            if rt not in case.runtimes or rt not in dirs:
+                continue
+            real = real_figures(dirs[rt] / case.workload, case, a.runs)
+            model = model_figures(case, rt, a.costs)
+            ratio = model["mutator"] / real["mutator"] if real["mutator"] > 0 else float("nan")
+            print(
+                f"{case.name:28} {rt:7} {real['user']:6.3f} {real['sys']:6.3f} {real['gc']:6.3f}"
+                f" {real['mutator']:7.3f} | {model['virtual']:6.3f} {model['gc']:6.3f}"
+                f" {model['mutator']:7.3f} {ratio:6.2f}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
