@@ -139,6 +139,9 @@ class ArenaMemory:
         # out fresh from the OS (needzero off) since the clock last charged them.
         self.fresh_spans = 0
         self.fresh_pages = 0
+        # Spans the mcache took from its mcentral (mcache.refill) since the
+        # clock last charged them.
+        self.refills = 0
 
     # --- first touch ---
 

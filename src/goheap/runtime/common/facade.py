@@ -151,8 +151,9 @@ class Collector:
         does not clear memory fresh from the OS, ``needzero``), by how far
         the heap is out of cache, the page faults of every page written
         for the first time since the last charge (``ArenaMemory.touch``),
-        and the page heap's work on spans fresh from the OS (the per-byte
-        figures, measured on reused memory, hold that work for reused spans).
+        the page heap's work on spans fresh from the OS, and the mcache's
+        refill when the allocation took a new span from its mcentral (its
+        sweeping is charged apart, ``sweepCost``).
         It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
         Go 1.27 clears a large object after its trigger test, in chunks that
         are preemption points; that path charges its clearing after the test
@@ -165,7 +166,7 @@ class Collector:
         large = self.alloc_large
         ns = self.cost.alloc_ns(self.alloc_tiny, large)
         mem = self.mem
-        if mem.cleared or mem.new_faults or mem.fresh_pages:  # _memory_ns has something
+        if mem.cleared or mem.new_faults or mem.fresh_pages or mem.refills:
             ns += self._memory_ns(large)
         if preemptible:
             self.mutator_ran(ns)
@@ -179,22 +180,24 @@ class Collector:
             self.mutator_ran(ns)
 
     def _memory_ns(self, large: bool) -> float:
-        """The clearing, faults and fresh spans the arena has counted since the last charge.
+        """The clearing, faults, fresh spans and refills the arena counted since the last charge.
 
-        Reads and resets the arena's four counters in place: this runs once per
+        Reads and resets the arena's counters in place: this runs once per
         allocation, where a tuple of them cost as much as the rest of the charge.
         """
         mem = self.mem
         cleared = mem.cleared
         faults = mem.new_faults
         pages = mem.fresh_pages
-        if not cleared and not faults and not pages:
+        refills = mem.refills
+        if not cleared and not faults and not pages and not refills:
             return 0.0
         spans = mem.fresh_spans
         mem.cleared = 0
         mem.new_faults = 0
         mem.fresh_spans = 0
         mem.fresh_pages = 0
+        mem.refills = 0
         cost = self.cost
         ns = 0.0
         if cleared:
@@ -203,6 +206,8 @@ class Collector:
             ns += cost.first_touch_ns(faults)
         if pages:
             ns += self.freshSpanNs(spans, pages)
+        if refills:
+            ns += cost.refill_ns(refills, self.heapInuse())
         return ns
 
 

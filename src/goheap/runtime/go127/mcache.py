@@ -122,6 +122,7 @@ class MCache:
         got = h.central[spc].cacheSpan()
         if got is None:
             raise GoheapError("runtime: out of memory")
+        h.mem.refills += 1  # its time: the clock's (CostModel.refill_ns)
         s = got
         if s.allocCount == s.nelems:
             raise RuntimeThrow("span has no free space")

@@ -59,6 +59,7 @@ class MCache:
         s2 = self.h.central[sizeclass].cacheSpan()
         if s2 is None:
             raise GoheapError("runtime: out of memory")
+        self.h.mem.refills += 1  # its time: the clock's (CostModel.refill_ns)
         if s2.allocCount == s2.nelems:
             raise RuntimeThrow("span has no free space")
         self.alloc[sizeclass] = s2
