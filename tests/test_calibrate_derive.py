@@ -81,33 +81,83 @@ def test_recorded_run_machine_figures(raw: dict[str, Any]) -> None:
     assert got["stw_ns"] == three((0 + 2000) / 2)
 
 
+#: The allocation path's fields the alloc probe's CPU profiles give.
+PROFILED = (
+    "small_base_ns", "small_ns_per_byte_hot", "small_ns_per_byte_cold", "refill_ns_hot",
+    "large_base_ns", "large_ns_per_byte_hot", "large_ns_per_byte_cold",
+)  # fmt: skip
+
+
 def test_recorded_run_allocation_figures(raw: dict[str, Any]) -> None:
-    got = measured(raw)
+    model, rows = derive(raw)
+    by = {r.field: r for r in rows}
     # 8-byte objects, 4 MiB live: go1.8 14.3 ns, go1.27 15.99 ns
-    assert got["tiny_ns"] == three((14.3 + 15.99) / 2)
-    # Large objects, 4 MiB live: the line through (64 KiB, 1 MiB) of each runtime.
-    d = 1048576 - 65536
-    s18, s127 = (45607.64 - 3064.72) / d, (87077.27 - 6378.43) / d
-    b18, b127 = 3064.72 - s18 * 65536, 6378.43 - s127 * 65536
-    assert got["large_base_ns"] == three((b18 + b127) / 2)
-    assert got["large_ns_per_byte_hot"] == three((s18 + s127) / 2)
-    # 128 MiB live: the slope there, at the rows' median HeapInuse, solved for cold.
-    c18 = 1 - LLC / ((251813888 + 264380416) / 2)
-    c127 = 1 - LLC / ((295657472 + 278085632) / 2)
-    cold18 = s18 + ((127497.93 - 16085.22) / d - s18) / c18
-    cold127 = s127 + ((187651.04 - 17141.32) / d - s127) / c127
-    assert got["large_ns_per_byte_cold"] == three((cold18 + cold127) / 2)
+    assert by["tiny_ns"].measured == three((14.3 + 15.99) / 2)
+    # The record predates the probe's CPU profiles: nothing splits its time.
+    for name in PROFILED:
+        assert by[name].measured is None and "CPU profiles" in by[name].how
+        assert getattr(model, name) == getattr(CostModel(), name)
 
 
-def test_recorded_run_small_figures(raw: dict[str, Any]) -> None:
-    got = measured(raw)
-    hot = {"go1.8": [(64, 66.25), (1024, 134.65), (32768, 1599.11)],
-           "go1.27": [(64, 30.46), (1024, 224.27), (32768, 3498.53)]}  # fmt: skip
-    fits = {
-        k: np.polyfit(*zip(*v, strict=True), 1, w=[1 / y for _, y in v]) for k, v in hot.items()
-    }
-    assert got["small_base_ns"] == three(sum(max(0.0, f[1]) for f in fits.values()) / 2)
-    assert got["small_ns_per_byte_hot"] == three(sum(f[0] for f in fits.values()) / 2)
+PROFILED_FIXTURE = FIXTURE.parent / "full-profiled-go18-go127.json"
+
+
+@pytest.fixture
+def profiled() -> dict[str, Any]:
+    return json.loads(PROFILED_FIXTURE.read_text())["probes"]
+
+
+def _part(row: dict[str, Any], category: str) -> float:
+    """ns per allocation a profile category's share of the loop's CPU gives."""
+    prof = row["profile"]
+    return prof.get(category, 0) / sum(prof.values()) * row["cpu_ns_per_alloc"]
+
+
+def test_profiled_run_one_point_by_hand(profiled: dict[str, Any]) -> None:
+    # Go 1.27.3, 4 MiB live, 1024-byte objects: 178.93 ns a loop step, its samples
+    # clear 60, gc 39, refill 36, rest 87, sweep 12 (234): clearing 60/234 of it,
+    # per byte; the refill 36/234 of it a step, 8 objects to a 8 KiB span.
+    (row,) = [r for r in profiled["runtimes"]["go1.27"]["alloc"]
+              if r["live"] == 4 << 20 and r["size"] == 1024]  # fmt: skip
+    assert row["profile"] == {"clear": 60, "gc": 39, "refill": 36, "rest": 87, "sweep": 12}
+    assert _part(row, "clear") / 1024 == pytest.approx(60 / 234 * 178.93 / 1024)
+    assert _part(row, "refill") * 8 == pytest.approx(36 / 234 * 178.93 * 8)
+
+
+def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
+    got = measured(profiled)
+    hot, cold = 4 << 20, 256 << 20
+    small = {"go1.8": (64, 256, 1024, 4096, 16384, 32768), "go1.27": (64, 256, 1024, 4096, 16384)}
+    large = {
+        "go1.8": (40960, 65536, 262144, 1048576),
+        "go1.27": (32768, 40960, 65536, 262144, 1048576),
+    }  # 32 KiB: Go 1.27's large path
+    per_byte: dict[str, list[float]] = {"small.hot": [], "small.cold": [], "large.hot": [],
+                                        "large.cold": []}  # fmt: skip
+    bases: dict[str, list[float]] = {"small": [], "large": []}
+    refills = []
+    for name, rt in profiled["runtimes"].items():
+        rows = {(r["live"], r["size"]): r for r in rt["alloc"]}
+        for path, sizes in (("small", small[name]), ("large", large[name])):
+            h = float(np.median([_part(rows[hot, z], "clear") / z for z in sizes]))
+            c = float(np.median([_part(rows[cold, z], "clear") / z for z in sizes]))
+            heap = float(np.median([rows[cold, z]["heap_inuse"] for z in sizes]))
+            per_byte[f"{path}.hot"].append(h)
+            per_byte[f"{path}.cold"].append(h + (c - h) / (1 - LLC / heap))
+            pts = [(z, _part(rows[hot, z], "rest")) for z in sizes if _part(rows[hot, z], "rest")]
+            _, base = np.polyfit(*zip(*pts, strict=True), 1, w=[1 / y for _, y in pts])
+            bases[path].append(base)
+        per_span = {64: 128, 256: 32, 1024: 8, 4096: 2, 16384: 1, 32768: 1}
+        refills.append(
+            float(np.median([_part(rows[hot, z], "refill") * per_span[z] for z in small[name]]))
+        )
+    assert got["small_ns_per_byte_hot"] == three(np.mean(per_byte["small.hot"]))
+    assert got["small_ns_per_byte_cold"] == three(np.mean(per_byte["small.cold"]))
+    assert got["large_ns_per_byte_hot"] == three(np.mean(per_byte["large.hot"]))
+    assert got["large_ns_per_byte_cold"] == three(np.mean(per_byte["large.cold"]))
+    assert got["small_base_ns"] == three(np.mean(bases["small"]))
+    assert got["large_base_ns"] == three(np.mean(bases["large"]))
+    assert got["refill_ns_hot"] == three(np.mean(refills))
 
 
 def test_recorded_run_mark_figures(raw: dict[str, Any]) -> None:
@@ -128,9 +178,11 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "write_ns",
         "scan_ns_per_byte",
         "scan_ns_per_byte_cold",
-        "sweep_ns_per_span",
+        "sweep_ns_per_span",  # read off the churn twin's CPU profile, with
         "sweep_ns_per_object",
-        "scavenge_ns_per_page",  # the recorded run predates the scavenge probe
+        "refill_ns_cold",
+        *PROFILED,  # the recorded run predates the alloc probe's CPU profiles,
+        "scavenge_ns_per_page",  # the scavenge probe
         "usleep_slack_ns",  # ... and the sysmon probe
         "usleep_slack_per_ns",
         # go18/freshspan measured these; calibrate does not run it
@@ -230,7 +282,9 @@ def test_the_full_recorded_run() -> None:
     # as the quick run's, and the scavenge figure: both records predate its probe;
     # the four fresh-span figures come from a probe calibrate does not run, the
     # five two-P figures from the twins (worker_wake_ns, stw_*_mp_ns_*)
-    assert [v is None for v in got.values()].count(True) == 17  # and the sysmon probe's two
+    # (and the sysmon probe's two), and the allocation path's eight (sweeping and the
+    # refill out of cache from the churn twin, the rest from the probe's CPU profiles)
+    assert [v is None for v in got.values()].count(True) == 25
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

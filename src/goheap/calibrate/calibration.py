@@ -86,10 +86,13 @@ def calibrate(
     plan: Plan = plan_for(quick, llc or CostModel().llc_bytes)
     start = os.getloadavg()[0]
     runtimes: dict[str, Any] = {}
+    # Today's pprof reads every runtime's CPU profiles (Go 1.8's legacy format too,
+    # symbolized from the probe's binary); Go 1.8's own leaves them unsymbolized.
+    pprof_go = toolchains["go1.27"].go if "go1.27" in toolchains else None
     for name, tc in toolchains.items():
         tell(f"{name}: building the probes with {tc.version}")
         exes = build_probes(tc, src, cache_dir)
-        runtimes[name] = run_all(exes, plan, _prefixed(tell, name))
+        runtimes[name] = run_all(exes, plan, _prefixed(tell, name), pprof_go or tc.go)
     raw = {"llc_sysfs": llc, "plan": plan.__dict__, "runtimes": runtimes}
     costs, rows = derive(raw)
     cpus = os.cpu_count() or 1

@@ -17,19 +17,23 @@ that mixture, so the out-of-cache figure is solved from it:
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from goheap.calibrate.cpuprofile import REST
 from goheap.costs import cost_fields, field_names
+from goheap.profiles import get_profile
 from goheap.profiles.go127 import GO127
 from goheap.runtime.common.clock import CostModel
 
-#: Allocation probe sizes above this are large objects (Go's maxSmallSize, 32 KiB).
-MAX_SMALL = 32768
 #: The tiny allocator's probe size (pointer-free, under 16 bytes).
 TINY_SIZE = 8
 #: A mark-probe heap at most this share of the cache counts as in cache.
 HOT_SHARE = 0.5
+#: Go's page (8 KiB): spans are whole pages.
+PAGE = 8192
+MIB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     Rule("large_base_ns", "large.base"),
     Rule("large_ns_per_byte_hot", "large.hot"),
     Rule("large_ns_per_byte_cold", "large.cold"),
+    Rule("refill_ns_hot", "refill.hot"),
     Rule("page_fault_ns", "fault"),
     Rule("scavenge_ns_per_page", "scavenge"),
     Rule("mark_ns_per_object", "mark.hot"),
@@ -79,12 +84,17 @@ RULES: tuple[Rule, ...] = (
 )
 
 #: Why the fields no rule names keep their defaults.
+#: The probe's ring frees whole spans; a program's heap frees them piecemeal and costs
+#: more per span: these come from the churn twin's CPU profile (docs/model.md).
+FROM_THE_TWIN = "not measured: read off the churn twin's CPU profile (docs/model.md)"
+
 KEPT = {
+    "refill_ns_cold": FROM_THE_TWIN,
+    "sweep_ns_per_span": FROM_THE_TWIN,
+    "sweep_ns_per_object": FROM_THE_TWIN,
     "write_ns": "not measured: a pointer store is below what a probe can time apart",
     "scan_ns_per_byte": "not measured: the probes cannot separate it from the per-object cost",
     "scan_ns_per_byte_cold": "not measured: as scan_ns_per_byte",
-    "sweep_ns_per_span": "not measured: no sweep probe yet",
-    "sweep_ns_per_object": "not measured: no sweep probe yet",
     "worker_wake_ns": "not measured: runtime/trace of the twins at two Ps (docs/model.md)",
     "stw_sweep_term_mp_ns_go127": "not measured: gctrace of the twins at two Ps (docs/model.md)",
     "stw_mark_term_mp_ns_go127": "not measured: gctrace of the twins at two Ps (docs/model.md)",
@@ -131,47 +141,135 @@ def _runtimes(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return runtimes
 
 
-def _alloc_fit(rt: dict[str, Any], live: str, large: bool) -> tuple[float, float, float] | None:
-    """(base, slope, median HeapInuse) over one runtime's hot or cold rows of one path."""
-    rows = [r for r in rt["alloc"] if r["size"] > TINY_SIZE]
-    lives = sorted({r["live"] for r in rows})
-    if not lives:
-        return None
-    want = lives[0] if live == "hot" else lives[-1]
-    rows = [r for r in rows if r["live"] == want and (r["size"] > MAX_SMALL) == large]
-    if len(rows) < 2:
-        return None
-    base, slope = fit_line([(r["size"], r["ns_per_alloc"]) for r in rows])
-    return base, slope, statistics.median(r["heap_inuse"] for r in rows)
+@dataclass(frozen=True)
+class AllocSplit:
+    """One alloc probe point's time per allocation, split by its CPU profile (ns)."""
+
+    size: int
+    small: bool  # mallocgc's small path (else the large one)
+    hot: bool
+    heap_inuse: int
+    clear_per_byte: float  # memclrNoHeapPointers, per byte allocated (all of it reused)
+    refill_per_span: float | None  # mcache.refill less its sweeping, per span taken (small)
+    rest: float  # the rest: mallocgc's path, the loop
+
+
+def _is_small(runtime: str, size: int) -> bool:
+    """Whether mallocgc takes its small path for ``size`` (Go 1.27: up to 32 KiB less
+    its malloc header, whatever the object's type)."""
+    spec = get_profile(runtime).sizeclasses.spec
+    return size <= spec.max_small_size - spec.malloc_header_size
+
+
+def _objects_per_span(runtime: str, size: int) -> int:
+    """Objects per span of an allocation of ``size`` in that runtime (a large one: 1)."""
+    if not _is_small(runtime, size):
+        return 1
+    classes = get_profile(runtime).sizeclasses
+    c = classes.size_to_class(size)
+    return classes.class_to_allocnpages[c] * PAGE // classes.class_to_size[c]
+
+
+def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
+    """The profiled points of one runtime's alloc probe, split (none in older records)."""
+    rows = [r for r in rt["alloc"] if r["size"] > TINY_SIZE and r.get("profile")]
+    if not rows:
+        return []
+    hot_live = min(r["live"] for r in rows)
+    out = []
+    for r in rows:
+        prof = r["profile"]
+        per = r["cpu_ns_per_alloc"] / max(sum(prof.values()), 1)  # ns per sample, per alloc
+        nelems = _objects_per_span(runtime, r["size"])
+        small = _is_small(runtime, r["size"])
+        out.append(
+            AllocSplit(
+                size=r["size"],
+                small=small,
+                hot=r["live"] == hot_live,
+                heap_inuse=r["heap_inuse"],
+                clear_per_byte=prof.get("clear", 0) * per / r["size"],
+                refill_per_span=prof.get("refill", 0) * per * nelems if small else None,
+                rest=prof.get(REST, 0) * per,
+            )
+        )
+    return out
+
+
+def _hot_cold(
+    splits: list[AllocSplit], value: Callable[[AllocSplit], float | None], llc: int
+) -> tuple[float | None, float | None, float]:
+    """(in cache, out of cache solved, the cold rows' median HeapInuse) of a per-point value."""
+    hot = [v for s in splits if s.hot and (v := value(s)) is not None]
+    cold = [(v, s.heap_inuse) for s in splits if not s.hot and (v := value(s)) is not None]
+    if not hot:
+        return None, None, 0.0
+    h = statistics.median(hot)
+    if not cold:
+        return h, None, 0.0
+    heap = statistics.median(c[1] for c in cold)
+    return h, solve_cold(h, statistics.median(c[0] for c in cold), coldness(llc, heap)), heap
 
 
 def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
-    """Per-allocation base and per-byte costs, small and large, hot and cold; tiny."""
+    """The allocation path's costs, from the alloc probe's profiled points.
+
+    Per runtime and path (small: 16 B..32 KiB; large), medians over the
+    sizes: clearing per byte, in cache (the 4 MiB ring) and solved for out
+    of cache (the large ring); the rest per allocation in cache (the path's
+    base); for small objects the refill per span, in and out of cache. The
+    sweeping per span swept, ``per span + per object x objects``, is the
+    line through every point (``fit_line``). Runtimes are averaged.
+    """
     out: dict[str, Figure] = {}
     rts = _runtimes(raw)
-    names = ", ".join(rts)
-    for path, large in (("small", False), ("large", True)):
-        bases, hots, colds, heaps = [], [], [], []
-        for rt in rts.values():
-            hot = _alloc_fit(rt, "hot", large)
-            cold = _alloc_fit(rt, "cold", large)
-            if hot is None:
-                continue
-            bases.append(max(0.0, hot[0]))
-            hots.append(max(0.0, hot[1]))
-            if cold is not None:
-                solved = solve_cold(max(0.0, hot[1]), cold[1], coldness(llc, cold[2]))
-                if solved is not None:
-                    colds.append(solved)
-                    heaps.append(cold[2])
-        sizes = "> 32 KiB" if large else "16 B..32 KiB"
-        out[f"{path}.base"] = Figure(
-            _mean(bases), f"alloc probe, {sizes}, 4 MiB live: ns/alloc by size, intercept ({names})"
-        )
-        out[f"{path}.hot"] = Figure(_mean(hots), f"the same fit's slope ({names})")
-        heap = f"{statistics.median(heaps) / (1 << 20):.0f} MiB" if heaps else "?"
-        out[f"{path}.cold"] = Figure(
-            _mean(colds), f"the slope at HeapInuse {heap}, solved for out of cache ({names})"
+    splits = {name: alloc_splits(name, rt) for name, rt in rts.items() if rt["alloc"]}
+    splits = {name: s for name, s in splits.items() if s}
+    names = ", ".join(splits)
+    if not splits:
+        why = "not measured: a record from before the alloc probe's CPU profiles"
+        for key in (*(f"{p}.{q}" for p in ("small", "large") for q in ("base", "hot", "cold")),
+                    "refill.hot"):  # fmt: skip
+            out[key] = Figure(None, why)
+    else:
+        for path, large in (("small", False), ("large", True)):
+            bases, hots, colds, heaps = [], [], [], []
+            for s in splits.values():
+                mine = [x for x in s if x.small != large]
+                # The rest grows a little with size (mostly the memory profiler's
+                # sampling, one per 512 KiB allocated): the path's own part is the
+                # intercept of its line over the sizes in cache.
+                rest = [(x.size, x.rest) for x in mine if x.hot and x.rest]
+                if rest:
+                    bases.append(max(0.0, fit_line(rest)[0]))
+                hot, cold, heap = _hot_cold(mine, lambda x: x.clear_per_byte, llc)
+                hots.append(hot)
+                if cold is not None:
+                    colds.append(cold)
+                    heaps.append(heap)
+            sizes = "> 32 KiB" if large else "16 B..32 KiB"
+            heap = f"{statistics.median(heaps) / MIB:.0f} MiB" if heaps else "?"
+            out[f"{path}.base"] = Figure(
+                _mean(bases),
+                f"alloc probe, {sizes}, 4 MiB live: CPU profile samples outside clearing,"
+                f" refill, sweeping and the GC, per allocation: the line's intercept ({names})",
+            )
+            out[f"{path}.hot"] = Figure(
+                _mean([h for h in hots if h is not None]),
+                f"the same: memclrNoHeapPointers' samples per byte, median over sizes ({names})",
+            )
+            out[f"{path}.cold"] = Figure(
+                _mean(colds), f"the same at HeapInuse {heap}, solved for out of cache ({names})"
+            )
+        rhot = []
+        for s in splits.values():
+            hot, _, _ = _hot_cold(s, lambda x: x.refill_per_span, llc)
+            if hot is not None:
+                rhot.append(hot)
+        out["refill.hot"] = Figure(
+            _mean(rhot),
+            "alloc probe, 16 B..32 KiB, 4 MiB live: mcache.refill's samples (its sweeping"
+            f" aside) per span taken, median over sizes ({names})",
         )
     tiny = [
         r["ns_per_alloc"]

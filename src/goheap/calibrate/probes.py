@@ -24,11 +24,14 @@ import os
 import re
 import statistics
 import subprocess
+import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goheap.calibrate.cpuprofile import categorize
 from goheap.errors import GoheapError
 from goheap.validate.go18 import is_go18, probe_go18
 from goheap.validate.toolchain import Toolchain, build_beside, clean_env, run_build
@@ -43,6 +46,12 @@ SLEEP_US = 20
 SLEEPS = 2000
 RUN_TIMEOUT_S = 300
 MIB = 1 << 20
+#: The alloc probe's untimed passes over its ring before timing: with two, the
+#: heap is still growing to its GOGC goal while timed (Go 1.27.3, 256 MiB of
+#: 64 KiB or 2 KiB objects: HeapSys grew 140-200 MiB in the timed loop, so
+#: part of it was memory fresh from the OS, not cleared); with eight it is at
+#: its steady size (growth 0-75 MiB, system CPU 0.01-0.02 ns/B).
+ALLOC_PASSES = 8
 
 GCTRACE = re.compile(
     r"gc (?P<n>\d+) @(?P<at>[\d.]+)s (?P<util>\d+)%: "
@@ -174,8 +183,11 @@ Tell = Callable[[str], None]
 class Prober:
     """Runs one toolchain's probes over a plan, recording the load average as it goes."""
 
-    def __init__(self, exes: dict[str, Path], plan: Plan, tell: Tell, loads: list[float]):
+    def __init__(
+        self, exes: dict[str, Path], plan: Plan, tell: Tell, loads: list[float], go: Path
+    ) -> None:
         self.exes, self.plan, self.tell, self.loads = exes, plan, tell, loads
+        self.go = go  # its ``go tool pprof`` reads the probes' CPU profiles
 
     def _median_run(self, exe: str, args: list[str], gogc: str) -> list[tuple[dict, list[dict]]]:
         runs = []
@@ -185,26 +197,40 @@ class Prober:
         return runs
 
     def alloc(self) -> list[dict[str, Any]]:
-        """Mutator CPU per allocation over sizes x (hot, cold) live heaps."""
+        """Mutator CPU per allocation over sizes x (hot, cold) live heaps, and where it went.
+
+        Each run profiles its timed loop (``-cpuprofile``); ``profile`` is
+        the runs' samples by category (``goheap.calibrate.cpuprofile``), and
+        ``cpu_ns_per_alloc`` the loop's user and system CPU per allocation
+        (medians), which the samples' shares divide.
+        """
         rows = []
         pl = self.plan
-        for live in (pl.hot_live, pl.cold_live):
-            for size in (*pl.small_sizes, *pl.large_sizes):
-                self.tell(f"alloc live={live // MIB} MiB size={size} B")
-                k = max(2, live // size)
-                guess = 10 + 0.1 * size  # ns per allocation, roughly: sizes the loop
-                steps = int(min(20_000_000, max(1000, pl.target_ns / guess)))
-                samples = []
-                for d, trace in self._median_run(
-                    "alloc", [f"-size={size}", f"-k={k}", f"-steps={steps}"], "100"
-                ):
-                    samples.append(_mutator_ns(d, trace))
-                ns = statistics.median(s[0] for s in samples)
-                heap = statistics.median(s[1] for s in samples)
-                rows.append(
-                    {"live": live, "size": size, "steps": steps, "ns_per_alloc": round(ns, 2),
-                     "heap_inuse": int(heap)}
-                )  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="goheap-calibrate-") as tmp:
+            prof = Path(tmp) / "cpu.prof"
+            for live in (pl.hot_live, pl.cold_live):
+                for size in (*pl.small_sizes, *pl.large_sizes):
+                    self.tell(f"alloc live={live // MIB} MiB size={size} B")
+                    k = max(2, live // size)
+                    guess = 10 + 0.1 * size  # ns per allocation, roughly: sizes the loop
+                    steps = int(min(20_000_000, max(1000, pl.target_ns / guess)))
+                    args = [f"-size={size}", f"-k={k}", f"-steps={steps}",
+                            f"-passes={ALLOC_PASSES}", f"-cpuprofile={prof}"]  # fmt: skip
+                    samples = []
+                    shares: Counter[str] = Counter()
+                    for d, trace in self._median_run("alloc", args, "100"):
+                        cpu = (d["user_ns"] + d["sys_ns"]) / steps
+                        samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"])))
+                        shares += categorize(prof, self.exes["alloc"], self.go)
+                    rows.append(
+                        {"live": live, "size": size, "steps": steps,
+                         "ns_per_alloc": round(statistics.median(s[0] for s in samples), 2),
+                         "heap_inuse": int(statistics.median(s[1] for s in samples)),
+                         "sys_ns_per_alloc": round(statistics.median(s[2] for s in samples), 2),
+                         "cpu_ns_per_alloc": round(statistics.median(s[3] for s in samples), 2),
+                         "numgc": int(statistics.median(s[4] for s in samples)),
+                         "profile": dict(sorted(shares.items()))}
+                    )  # fmt: skip
         return rows
 
     def touch(self) -> dict[str, Any]:
@@ -293,20 +319,28 @@ def _median(xs: list[float]) -> float:
     return float(statistics.median(xs))
 
 
-def _mutator_ns(d: dict[str, Any], trace: list[dict[str, Any]]) -> tuple[float, float]:
-    """(mutator CPU ns per allocation, HeapInuse): the loop's CPU less its GCs' CPU."""
-    cpu = d["user_ns"] + d["sys_ns"]
+def _mutator_ns(d: dict[str, Any], trace: list[dict[str, Any]]) -> tuple[float, float, float]:
+    """(mutator user CPU ns per allocation, HeapInuse, system CPU ns per allocation).
+
+    The loop's user CPU less its GCs' CPU (gctrace). The kernel's share (the
+    system CPU: page faults on memory first written, the scavenger's
+    releases) is left out of the per-allocation figure: the clock charges it
+    per page (``page_fault_ns``, ``scavenge_ns_per_page``), so counting it
+    here as well would charge it twice. It is returned apart, to be shown.
+    """
+    user, sys_ = d["user_ns"], d["sys_ns"]
     n = int(d["numgc"])
     timed = [g for g in trace if not g["forced"]][-n:] if n else []
     gc_ms = sum(g["p1"] + g["assist"] + g["bg"] + g["idle"] + g["p3"] for g in timed)
-    gc_ns = gc_ms * 1e6 * min(1.0, cpu / max(d["wall_ns"], 1))
-    return max(0.0, cpu - gc_ns) / d["steps"], float(d["heap_inuse"])
+    gc_ns = gc_ms * 1e6 * min(1.0, (user + sys_) / max(d["wall_ns"], 1))
+    steps = d["steps"]
+    return max(0.0, user - gc_ns) / steps, float(d["heap_inuse"]), sys_ / steps
 
 
-def run_all(exes: dict[str, Path], plan: Plan, tell: Tell) -> dict[str, Any]:
+def run_all(exes: dict[str, Path], plan: Plan, tell: Tell, go: Path) -> dict[str, Any]:
     """Every probe of one toolchain; the load average sampled after each run."""
     loads: list[float] = [os.getloadavg()[0]]
-    p = Prober(exes, plan, tell, loads)
+    p = Prober(exes, plan, tell, loads, go)
     out: dict[str, Any] = {
         "alloc": p.alloc(),
         "touch": p.touch(),
