@@ -158,6 +158,10 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
     assert got["small_base_ns"] == three(np.mean(bases["small"]))
     assert got["large_base_ns"] == three(np.mean(bases["large"]))
     assert got["refill_ns_hot"] == three(np.mean(refills))
+    # The built-in figures are this record's (refill and sweeping out of cache aside:
+    # those are the churn twin's).
+    for name in PROFILED:
+        assert got[name] == getattr(CostModel(), name), name
 
 
 def test_recorded_run_mark_figures(raw: dict[str, Any]) -> None:

@@ -221,8 +221,9 @@ def test_inuse_live_keeps_the_profile_as_it_stands(analysis: Analysis) -> None:
     e = marked.live_estimate
     assert e is not None and e.inuse == INUSE_MARKED and 0 < e.floating < inuse
     assert marked.workload.live_bytes == e.live_bytes
-    # The smaller live set marks less, so its goal is lower.
-    assert marked.runs[0]["predicted"]["NextGC"] < as_is.runs[0]["predicted"]["NextGC"]
+    # The smaller live set marks less in the steady cycles (the goal at the end is one
+    # cycle's, which the floating garbage of where its mark fell can tip either way).
+    assert marked.runs[0]["predicted"]["marked"] < as_is.runs[0]["predicted"]["marked"]
     assert any("marked heap" in n for n in marked.notes)
     assert any("as they stand" in n for n in as_is.notes)
 

@@ -68,35 +68,56 @@ class CostModel:
     # L3 of the measuring machine; the probes' knee lies between their 4 MiB
     # and 256 MiB live heaps).
     llc_bytes: int = 32 << 20
-    # A tiny allocation (noscan, < 16 B); alloc -warmup=false at 16 B:
-    # 4-40 ns, the estimate kept.
-    tiny_ns: float = 8.0
-    # A small allocation (<= 32 KiB): base + per byte the runtime clears
-    # (memory fresh from the OS is not cleared: clear_ns). alloc
-    # -warmup=false, sizes 64 B..32 KiB, a ring whose allocations reuse
-    # (and clear) freed memory once the heap has grown: 25-40 ns base;
-    # 0.12 ns/B with a 4 MiB live heap, 0.28 ns/B with 256 MiB (both
-    # runtimes, medians of the grid).
-    small_base_ns: float = 25.0
-    small_ns_per_byte_hot: float = 0.12
-    small_ns_per_byte_cold: float = 0.28
+    # The allocation path, split by where Go spends it (session 20). The
+    # alloc probe (a ring of k objects of one size, 8 untimed passes so the
+    # heap is at its steady size) with a CPU profile of its timed loop:
+    # each sample goes to the GC, sweeping, clearing (memclrNoHeapPointers),
+    # the mcache's refill, or the rest (goheap.calibrate.cpuprofile), and
+    # its share of the loop's CPU time (getrusage) is that part's time.
+    # Go 1.8 and Go 1.27.3, quiet machine, 3 runs a point, sizes 16 B-1 MiB
+    # at 4 and 256 MiB live; the runtimes averaged. The figures before
+    # (0.12-0.28 ns/B) came from the whole loop's time on a loaded machine,
+    # the heap still growing in it: the kernel's page faults (charged apart,
+    # page_fault_ns), refills and sweeping were counted as clearing.
+    # A tiny allocation (noscan, < 16 B): the probe's 8-byte ring, the whole
+    # loop per allocation: 15-17 ns.
+    tiny_ns: float = 16.0
+    # A small allocation: base + per byte the runtime clears (memory fresh
+    # from the OS is not cleared: clear_ns). The base is the rest's line
+    # over the sizes in cache, its intercept: Go 1.27 27 ns, Go 1.8 56 (the
+    # rest grows about 0.005-0.01 ns/B with size, mostly the memory
+    # profiler's sampling, which the clock does not charge). Clearing per
+    # byte, the sizes' median: 0.045 / 0.054 ns/B in cache, 0.080 / 0.067
+    # at 568 MiB of heap (Go 1.27 / Go 1.8), the latter solved for out of
+    # cache.
+    small_base_ns: float = 41.2
+    small_ns_per_byte_hot: float = 0.0496
+    small_ns_per_byte_cold: float = 0.0732
     # The mcache taking a new span of small objects from its mcentral
     # (mcache.refill, mcentral.cacheSpan: the span sets' search and, when
     # no swept span is free, mcentral.grow from the page heap), per span;
-    # the sweeping it does is charged apart (sweep_ns_per_span). Not yet
-    # measured: nothing.
-    refill_ns_hot: float = 0.0
-    refill_ns_cold: float = 0.0
-    # A large allocation: base + per byte cleared. The same, 40 KiB..1 MiB:
-    # ~1 us base; 0.04 ns/B at 4 MiB live, 0.09 ns/B at 32-256 MiB.
-    large_base_ns: float = 1000.0
-    large_ns_per_byte_hot: float = 0.04
-    large_ns_per_byte_cold: float = 0.09
+    # the sweeping it does is charged apart (sweep_ns_per_span). In cache:
+    # the probe, refill's samples per span taken (Go 1.27 124 ns, Go 1.8
+    # 201). Out of cache: the churn twin's profile (k=100,000, GOGC 100,
+    # 3 runs; the model's count of refills for the same run): Go 1.27
+    # 440 ns, Go 1.8 375, averaged (408) and solved for out of cache at
+    # 470 MiB, the run's mean heap. The probe's rings read 434 (Go 1.27)
+    # but 104 (Go 1.8).
+    refill_ns_hot: float = 163.0
+    refill_ns_cold: float = 426.0
+    # A large allocation: base + per byte cleared. The probe's 40 KiB-1 MiB
+    # rings: the rest's intercept, Go 1.27 673 ns, Go 1.8 827 (the churn
+    # twin's large objects, 32-64 KiB: 810 ns with Go 1.27); clearing
+    # 0.029 / 0.061 ns/B in cache, 0.070 / 0.050 out of it.
+    large_base_ns: float = 750.0
+    large_ns_per_byte_hot: float = 0.0449
+    large_ns_per_byte_cold: float = 0.0601
     # First write to a 4 KiB page since the OS gave it (kernel time of the
     # page fault; ArenaMemory.touch): the alloc probe's -touch, GOGC=off
     # stream of 64 KiB objects into a fresh heap, a byte written per page,
-    # sys CPU / pages: 1.7 us per 4 KiB page (both runtimes).
-    page_fault_ns: float = 1700.0
+    # sys CPU / pages, quiet machine: 1.47 us per 4 KiB page (both runtimes;
+    # 1.7 on a loaded one).
+    page_fault_ns: float = 1470.0
     # Returning a free physical page to the OS (madvise MADV_DONTNEED), the
     # work of the background scavenger and of the scavenging an allocation
     # does under a memory limit: the scavenge probe (256 MiB of freed large
@@ -157,8 +178,15 @@ class CostModel:
     # credit): every mark of live Go 1.8's large-window run (8 live
     # objects, no heap scan work) is a single 28-29 us assist (gctrace).
     roots_ns_go18: float = 25_000.0
-    sweep_ns_per_span: float = 150.0  # estimate (not yet shown to matter)
-    sweep_ns_per_object: float = 1.0  # estimate
+    # Sweeping a span (mspan.sweep, whoever calls it), per span swept: the
+    # churn twin's profile (k=100,000, GOGC 100; every sample with a sweep
+    # function on its stack, over the model's count of spans swept in the
+    # same run): Go 1.27 240 ns, Go 1.8 157, averaged. The probe's rings
+    # read 99 and 52: their spans are freed whole, the churn's piecemeal.
+    # Neither shows a cost growing with the objects per span (the probe's
+    # line over 1-1024 objects is flat).
+    sweep_ns_per_span: float = 200.0
+    sweep_ns_per_object: float = 0.0
     # Stopping and starting the world, each STW phase (sweep and mark
     # termination): the mark probe's -window=8 cycles, gctrace's first and
     # third clock parts, median per runtime, averaged: Go 1.8 under 1 us
