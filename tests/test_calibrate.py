@@ -111,14 +111,16 @@ def test_calibrate_quick_end_to_end(
     args = ["calibrate", "--quick", "--go", str(go), "--cache-dir", str(cache), "-o", str(out)]
     assert main(args) == 0
     table = capsys.readouterr().out
-    assert "small_base_ns" in table and "load average" in table
+    assert "small_base_ns_go127" in table and "load average" in table
     doc = json.loads(out.read_text())
     assert schema_errors(doc) == [] and doc["quick"] is True
     assert doc["toolchains"]["go1.27"].startswith("go1.")
     rows = {r["field"]: r for r in doc["fields"]}
-    for name in ("small_base_ns", "large_ns_per_byte_hot", "page_fault_ns", "mark_ns_per_object"):
+    for name in ("small_base_ns_go127", "large_ns_per_byte_hot", "page_fault_ns",
+                 "mark_ns_per_object"):  # fmt: skip
         assert rows[name]["measured"] is not None and rows[name]["measured"] > 0, rows[name]
     assert rows["roots_ns_go18"]["measured"] is None  # no --go18
+    assert rows["small_base_ns_go18"]["measured"] is None
     costs = load_calibration(out)
     assert costs.name == f"calibrated {doc['date'][:10]}"
     assert costs.model.page_fault_ns == rows["page_fault_ns"]["measured"]

@@ -83,8 +83,9 @@ def test_recorded_run_machine_figures(raw: dict[str, Any]) -> None:
 
 #: The allocation path's fields the alloc probe's CPU profiles give.
 PROFILED = (
-    "small_base_ns", "small_ns_per_byte_hot", "small_ns_per_byte_cold", "refill_ns_hot",
-    "large_base_ns", "large_ns_per_byte_hot", "large_ns_per_byte_cold",
+    "small_base_ns_go18", "small_base_ns_go127", "small_ns_per_byte_hot",
+    "small_ns_per_byte_cold", "refill_ns_hot", "large_base_ns_go18", "large_base_ns_go127",
+    "large_ns_per_byte_hot", "large_ns_per_byte_cold",
 )  # fmt: skip
 
 
@@ -134,7 +135,7 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
     }  # 32 KiB: Go 1.27's large path
     per_byte: dict[str, list[float]] = {"small.hot": [], "small.cold": [], "large.hot": [],
                                         "large.cold": []}  # fmt: skip
-    bases: dict[str, list[float]] = {"small": [], "large": []}
+    bases: dict[str, float] = {}
     refills = []
     for name, rt in profiled["runtimes"].items():
         rows = {(r["live"], r["size"]): r for r in rt["alloc"]}
@@ -146,7 +147,7 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
             per_byte[f"{path}.cold"].append(h + (c - h) / (1 - LLC / heap))
             pts = [(z, _part(rows[hot, z], "rest")) for z in sizes if _part(rows[hot, z], "rest")]
             _, base = np.polyfit(*zip(*pts, strict=True), 1, w=[1 / y for _, y in pts])
-            bases[path].append(base)
+            bases[f"{path}_base_ns_{name.replace('.', '')}"] = base
         per_span = {64: 128, 256: 32, 1024: 8, 4096: 2, 16384: 1, 32768: 1}
         refills.append(
             float(np.median([_part(rows[hot, z], "refill") * per_span[z] for z in small[name]]))
@@ -155,8 +156,9 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
     assert got["small_ns_per_byte_cold"] == three(np.mean(per_byte["small.cold"]))
     assert got["large_ns_per_byte_hot"] == three(np.mean(per_byte["large.hot"]))
     assert got["large_ns_per_byte_cold"] == three(np.mean(per_byte["large.cold"]))
-    assert got["small_base_ns"] == three(np.mean(bases["small"]))
-    assert got["large_base_ns"] == three(np.mean(bases["large"]))
+    # The path's base is each runtime's own (Go 1.8's costs twice Go 1.27's).
+    for name, base in bases.items():
+        assert got[name] == three(base), name
     assert got["refill_ns_hot"] == three(np.mean(refills))
     # The built-in figures are this record's (refill and sweeping out of cache aside:
     # those are the churn twin's).
@@ -286,9 +288,9 @@ def test_the_full_recorded_run() -> None:
     # as the quick run's, and the scavenge figure: both records predate its probe;
     # the four fresh-span figures come from a probe calibrate does not run, the
     # five two-P figures from the twins (worker_wake_ns, stw_*_mp_ns_*)
-    # (and the sysmon probe's two), and the allocation path's eight (sweeping and the
+    # (and the sysmon probe's two), and the allocation path's ten (sweeping and the
     # refill out of cache from the churn twin, the rest from the probe's CPU profiles)
-    assert [v is None for v in got.values()].count(True) == 25
+    assert [v is None for v in got.values()].count(True) == 27
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

@@ -31,7 +31,7 @@ def test_fresh_span_costs_the_page_heap_not_a_clear(profile: str) -> None:
         go18 = profile == "go1.8"
         span = cost.fresh_span_ns_go18 if go18 else cost.fresh_span_ns_go127
         page = cost.fresh_page_ns_go18 if go18 else cost.fresh_page_ns_go127
-        base = int(cost.small_base_ns)
+        base = int(cost.small_base_ns_go18 if go18 else cost.small_base_ns_go127)
         # 2048-B class: 4 objects to a 1-page (8 KiB) span; fresh memory is not cleared.
         # Each new span is also the mcache's refill (a 1-page heap is in cache).
         fresh = int(base + span + page + cost.refill_ns_hot)
@@ -47,5 +47,6 @@ def test_go18_reused_span_is_cleared_and_faults_nothing() -> None:
         # pages were first written by nothing before (never touched), so they
         # fault now: two 4 KiB pages.
         clear = 8192 * cost.small_ns_per_byte_hot  # a 1-page heap is in cache
-        first = int(cost.small_base_ns + clear + 2 * cost.page_fault_ns + cost.refill_ns_hot)
-        assert _steps(h, 2, 2048) == [first, int(cost.small_base_ns)]
+        base = cost.small_base_ns_go18
+        first = int(base + clear + 2 * cost.page_fault_ns + cost.refill_ns_hot)
+        assert _steps(h, 2, 2048) == [first, int(base)]

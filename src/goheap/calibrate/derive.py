@@ -64,10 +64,12 @@ GO127_PROBE_HEAP_SCAN = GO127.runtime_heap_scan + sum(
 RULES: tuple[Rule, ...] = (
     Rule("llc_bytes", "llc"),
     Rule("tiny_ns", "tiny"),
-    Rule("small_base_ns", "small.base"),
+    Rule("small_base_ns_go18", "small.base.go18"),
+    Rule("small_base_ns_go127", "small.base.go127"),
     Rule("small_ns_per_byte_hot", "small.hot"),
     Rule("small_ns_per_byte_cold", "small.cold"),
-    Rule("large_base_ns", "large.base"),
+    Rule("large_base_ns_go18", "large.base.go18"),
+    Rule("large_base_ns_go127", "large.base.go127"),
     Rule("large_ns_per_byte_hot", "large.hot"),
     Rule("large_ns_per_byte_cold", "large.cold"),
     Rule("refill_ns_hot", "refill.hot"),
@@ -196,6 +198,11 @@ def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
     return out
 
 
+def _no_run(runtime: str) -> str:
+    """Why a runtime's own figure is missing: it was not run."""
+    return "needs --go18 PATH" if runtime == "go1.8" else "no go1.27 run"
+
+
 def _hot_cold(
     splits: list[AllocSplit], value: Callable[[AllocSplit], float | None], llc: int
 ) -> tuple[float | None, float | None, float]:
@@ -228,20 +235,22 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     names = ", ".join(splits)
     if not splits:
         why = "not measured: a record from before the alloc probe's CPU profiles"
-        for key in (*(f"{p}.{q}" for p in ("small", "large") for q in ("base", "hot", "cold")),
+        for key in (*(f"{p}.{q}" for p in ("small", "large") for q in ("hot", "cold")),
+                    *(f"{p}.base.{v}" for p in ("small", "large") for v in ("go18", "go127")),
                     "refill.hot"):  # fmt: skip
             out[key] = Figure(None, why)
     else:
         for path, large in (("small", False), ("large", True)):
-            bases, hots, colds, heaps = [], [], [], []
-            for s in splits.values():
+            bases: dict[str, float] = {}
+            hots, colds, heaps = [], [], []
+            for name, s in splits.items():
                 mine = [x for x in s if x.small != large]
                 # The rest grows a little with size (mostly the memory profiler's
                 # sampling, one per 512 KiB allocated): the path's own part is the
                 # intercept of its line over the sizes in cache.
                 rest = [(x.size, x.rest) for x in mine if x.hot and x.rest]
                 if rest:
-                    bases.append(max(0.0, fit_line(rest)[0]))
+                    bases[name] = max(0.0, fit_line(rest)[0])
                 hot, cold, heap = _hot_cold(mine, lambda x: x.clear_per_byte, llc)
                 hots.append(hot)
                 if cold is not None:
@@ -249,11 +258,16 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
                     heaps.append(heap)
             sizes = "> 32 KiB" if large else "16 B..32 KiB"
             heap = f"{statistics.median(heaps) / MIB:.0f} MiB" if heaps else "?"
-            out[f"{path}.base"] = Figure(
-                _mean(bases),
-                f"alloc probe, {sizes}, 4 MiB live: CPU profile samples outside clearing,"
-                f" refill, sweeping and the GC, per allocation: the line's intercept ({names})",
-            )
+            for name, key in (("go1.8", "go18"), ("go1.27", "go127")):
+                out[f"{path}.base.{key}"] = (
+                    Figure(
+                        bases[name],
+                        f"alloc probe, {sizes}, 4 MiB live: CPU profile samples outside clearing,"
+                        " refill, sweeping and the GC, per allocation: the line's intercept",
+                    )
+                    if name in bases
+                    else Figure(None, f"not measured: {_no_run(name)}")
+                )
             out[f"{path}.hot"] = Figure(
                 _mean([h for h in hots if h is not None]),
                 f"the same: memclrNoHeapPointers' samples per byte, median over sizes ({names})",
@@ -298,7 +312,7 @@ def mark_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     for name, key in (("go1.8", "mark.cold.go18"), ("go1.27", "mark.cold.go127")):
         one = rts.get(name)
         if one is None or name not in hots or not one["mark"]:
-            why = "needs --go18 PATH" if name == "go1.8" else "no go1.27 run"
+            why = _no_run(name)
             out[key] = Figure(None, f"not measured: {why}")
             continue
         big = max(one["mark"], key=lambda r: r["heap_inuse"])

@@ -75,7 +75,8 @@ class CostModel:
     # the mcache's refill, or the rest (goheap.calibrate.cpuprofile), and
     # its share of the loop's CPU time (getrusage) is that part's time.
     # Go 1.8 and Go 1.27.3, quiet machine, 3 runs a point, sizes 16 B-1 MiB
-    # at 4 and 256 MiB live; the runtimes averaged. The figures before
+    # at 4 and 256 MiB live; the runtimes averaged where one figure serves
+    # both. The figures before
     # (0.12-0.28 ns/B) came from the whole loop's time on a loaded machine,
     # the heap still growing in it: the kernel's page faults (charged apart,
     # page_fault_ns), refills and sweeping were counted as clearing.
@@ -84,13 +85,14 @@ class CostModel:
     tiny_ns: float = 16.0
     # A small allocation: base + per byte the runtime clears (memory fresh
     # from the OS is not cleared: clear_ns). The base is the rest's line
-    # over the sizes in cache, its intercept: Go 1.27 27 ns, Go 1.8 56 (the
-    # rest grows about 0.005-0.01 ns/B with size, mostly the memory
-    # profiler's sampling, which the clock does not charge). Clearing per
-    # byte, the sizes' median: 0.045 / 0.054 ns/B in cache, 0.080 / 0.067
-    # at 568 MiB of heap (Go 1.27 / Go 1.8), the latter solved for out of
-    # cache.
-    small_base_ns: float = 41.2
+    # over the sizes in cache, its intercept, each runtime its own: Go 1.8's
+    # path costs twice Go 1.27's (the rest grows about 0.005-0.01 ns/B with
+    # size, mostly the memory profiler's sampling, which the clock does not
+    # charge). Clearing per byte, the sizes' median, the runtimes averaged:
+    # 0.045 / 0.054 ns/B in cache, 0.080 / 0.067 at 568 MiB of heap (Go
+    # 1.27 / Go 1.8), the latter solved for out of cache.
+    small_base_ns_go18: float = 55.6
+    small_base_ns_go127: float = 26.8
     small_ns_per_byte_hot: float = 0.0496
     small_ns_per_byte_cold: float = 0.0732
     # The mcache taking a new span of small objects from its mcentral
@@ -106,10 +108,12 @@ class CostModel:
     refill_ns_hot: float = 163.0
     refill_ns_cold: float = 426.0
     # A large allocation: base + per byte cleared. The probe's 40 KiB-1 MiB
-    # rings: the rest's intercept, Go 1.27 673 ns, Go 1.8 827 (the churn
-    # twin's large objects, 32-64 KiB: 810 ns with Go 1.27); clearing
-    # 0.029 / 0.061 ns/B in cache, 0.070 / 0.050 out of it.
-    large_base_ns: float = 750.0
+    # rings (Go 1.27: 32 KiB too, its large path): the rest's intercept,
+    # each runtime its own (the churn twin's large objects, 32-64 KiB: 810 ns
+    # with Go 1.27); clearing 0.029 / 0.061 ns/B in cache, 0.070 / 0.050
+    # out of it, averaged.
+    large_base_ns_go18: float = 827.0
+    large_base_ns_go127: float = 673.0
     large_ns_per_byte_hot: float = 0.0449
     large_ns_per_byte_cold: float = 0.0601
     # First write to a 4 KiB page since the OS gave it (kernel time of the
@@ -236,11 +240,13 @@ class CostModel:
             return 0.0
         return 1.0 - self.llc_bytes / heap_inuse
 
-    def alloc_ns(self, tiny: bool, large: bool) -> float:
+    def alloc_ns(self, tiny: bool, large: bool, go18: bool) -> float:
         """The mutator's time for one mallocgc on its path, clearing aside."""
         if tiny:
             return self.tiny_ns
-        return self.large_base_ns if large else self.small_base_ns
+        if large:
+            return self.large_base_ns_go18 if go18 else self.large_base_ns_go127
+        return self.small_base_ns_go18 if go18 else self.small_base_ns_go127
 
     def clear_ns(self, nbytes: int, large: bool, heap_inuse: int) -> float:
         """The time to clear nbytes for an allocation (memclrNoHeapPointers).

@@ -140,6 +140,10 @@ class Collector:
         """The page heap's time for spans (of small objects) and pages fresh from the OS."""
         raise NotImplementedError
 
+    def allocNs(self, tiny: bool, large: bool) -> float:
+        """This runtime's time for one mallocgc on its path, clearing aside."""
+        raise NotImplementedError
+
     def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
@@ -164,7 +168,7 @@ class Collector:
             return
         self.alloc_size = -1
         large = self.alloc_large
-        ns = self.cost.alloc_ns(self.alloc_tiny, large)
+        ns = self.allocNs(self.alloc_tiny, large)
         mem = self.mem
         if mem.cleared or mem.new_faults or mem.fresh_pages or mem.refills:
             ns += self._memory_ns(large)

@@ -332,6 +332,9 @@ class GC(Collector):
     def freshSpanNs(self, spans: int, pages: int) -> float:
         return self.cost.fresh_span_ns(spans, pages, go18=False)
 
+    def allocNs(self, tiny: bool, large: bool) -> float:
+        return self.cost.alloc_ns(tiny, large, go18=False)
+
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
         if ns <= 0:

@@ -167,6 +167,9 @@ class GC(GCHooks):
     def freshSpanNs(self, spans: int, pages: int) -> float:
         return self.cost.fresh_span_ns(spans, pages, go18=True)
 
+    def allocNs(self, tiny: bool, large: bool) -> float:
+        return self.cost.alloc_ns(tiny, large, go18=True)
+
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
         self.clock.now += int(
