@@ -71,11 +71,12 @@ def calibrate(
 
     Builds the probes of tests/oracle/calibrate (offline, standard library
     only), runs them with GOMAXPROCS=1 and derives every CostModel field they
-    can measure: allocation base and per-byte costs (small and large, in and
-    out of cache), the first touch of a page, returning a page to the OS,
-    marking per object, the cache size, stopping the world, how late
-    sysmon's rounds run, and with --go18 Go 1.8's root marking and cold
-    marking. Prints field, default, measured and how, and writes the
+    can measure: the allocation path split by a CPU profile of the probe
+    (clearing per byte, small and large, in and out of cache; the refill
+    per span; each runtime's base per allocation), the first touch of a
+    page, returning a page to the OS, marking per object, the cache size,
+    stopping the world, how late sysmon's rounds run, and with --go18 Go
+    1.8's allocation base, root marking and cold marking. Prints field, default, measured and how, and writes the
     calibration (a goheap/1 document, docs/json.md). Runs use it only when
     asked: --costs PATH or GOHEAP_COSTS=PATH; the default stays the built-in
     figures.

@@ -85,11 +85,11 @@ RULES: tuple[Rule, ...] = (
     Rule("usleep_slack_per_ns", "usleep.slack_per_ns"),
 )
 
-#: Why the fields no rule names keep their defaults.
 #: The probe's ring frees whole spans; a program's heap frees them piecemeal and costs
 #: more per span: these come from the churn twin's CPU profile (docs/model.md).
 FROM_THE_TWIN = "not measured: read off the churn twin's CPU profile (docs/model.md)"
 
+#: Why the fields no rule names keep their defaults.
 KEPT = {
     "refill_ns_cold": FROM_THE_TWIN,
     "sweep_ns_per_span": FROM_THE_TWIN,
@@ -223,10 +223,11 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
 
     Per runtime and path (small: 16 B..32 KiB; large), medians over the
     sizes: clearing per byte, in cache (the 4 MiB ring) and solved for out
-    of cache (the large ring); the rest per allocation in cache (the path's
-    base); for small objects the refill per span, in and out of cache. The
-    sweeping per span swept, ``per span + per object x objects``, is the
-    line through every point (``fit_line``). Runtimes are averaged.
+    of cache (the large ring), and for small objects the refill per span
+    in cache, the runtimes averaged; the path's base, each runtime's own:
+    the intercept of the rest's line over the sizes in cache. The refill
+    out of cache and the sweeping come from a program's heap instead
+    (``FROM_THE_TWIN``).
     """
     out: dict[str, Figure] = {}
     rts = _runtimes(raw)
