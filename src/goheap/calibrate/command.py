@@ -76,10 +76,10 @@ def calibrate(
     per span; each runtime's base per allocation), the first touch of a
     page, returning a page to the OS, marking per object, the cache size,
     stopping the world, how late sysmon's rounds run, and with --go18 Go
-    1.8's allocation base, root marking and cold marking. Prints field, default, measured and how, and writes the
-    calibration (a goheap/1 document, docs/json.md). Runs use it only when
-    asked: --costs PATH or GOHEAP_COSTS=PATH; the default stays the built-in
-    figures.
+    1.8's allocation base, root marking and cold marking. Prints field,
+    default, measured and how, and writes the calibration (a goheap/1
+    document, docs/json.md). Runs use it only when asked: --costs PATH or
+    GOHEAP_COSTS=PATH; the default stays the built-in figures.
     """
     from goheap.calibrate.calibration import calibrate as run_calibration
     from goheap.calibrate.probes import go18_toolchain, probe_dir

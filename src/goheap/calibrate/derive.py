@@ -164,9 +164,7 @@ def _is_small(runtime: str, size: int) -> bool:
 
 
 def _objects_per_span(runtime: str, size: int) -> int:
-    """Objects per span of an allocation of ``size`` in that runtime (a large one: 1)."""
-    if not _is_small(runtime, size):
-        return 1
+    """Objects per span of a small allocation of ``size`` in that runtime."""
     classes = get_profile(runtime).sizeclasses
     c = classes.size_to_class(size)
     return classes.class_to_allocnpages[c] * PAGE // classes.class_to_size[c]
@@ -182,7 +180,6 @@ def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
     for r in rows:
         prof = r["profile"]
         per = r["cpu_ns_per_alloc"] / max(sum(prof.values()), 1)  # ns per sample, per alloc
-        nelems = _objects_per_span(runtime, r["size"])
         small = _is_small(runtime, r["size"])
         out.append(
             AllocSplit(
@@ -191,7 +188,11 @@ def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
                 hot=r["live"] == hot_live,
                 heap_inuse=r["heap_inuse"],
                 clear_per_byte=prof.get("clear", 0) * per / r["size"],
-                refill_per_span=prof.get("refill", 0) * per * nelems if small else None,
+                refill_per_span=(
+                    prof.get("refill", 0) * per * _objects_per_span(runtime, r["size"])
+                    if small
+                    else None
+                ),
                 rest=prof.get(REST, 0) * per,
             )
         )

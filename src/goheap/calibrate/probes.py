@@ -189,11 +189,16 @@ class Prober:
         self.exes, self.plan, self.tell, self.loads = exes, plan, tell, loads
         self.go = go  # its ``go tool pprof`` reads the probes' CPU profiles
 
-    def _median_run(self, exe: str, args: list[str], gogc: str) -> list[tuple[dict, list[dict]]]:
+    def _median_run(
+        self, exe: str, args: list[str], gogc: str, after: Callable[[], None] | None = None
+    ) -> list[tuple[dict, list[dict]]]:
+        """The plan's runs of one probe point; ``after`` is called after each run."""
         runs = []
         for _ in range(self.plan.runs):
             runs.append(run_probe(self.exes[exe], args, gogc))
             self.loads.append(os.getloadavg()[0])
+            if after is not None:
+                after()
         return runs
 
     def alloc(self) -> list[dict[str, Any]]:
@@ -218,10 +223,14 @@ class Prober:
                             f"-passes={ALLOC_PASSES}", f"-cpuprofile={prof}"]  # fmt: skip
                     samples = []
                     shares: Counter[str] = Counter()
-                    for d, trace in self._median_run("alloc", args, "100"):
+
+                    def read_profile(shares: Counter[str] = shares) -> None:
+                        # each run's profile, before the next run overwrites it
+                        shares.update(categorize(prof, self.exes["alloc"], self.go))
+
+                    for d, trace in self._median_run("alloc", args, "100", read_profile):
                         cpu = (d["user_ns"] + d["sys_ns"]) / steps
                         samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"])))
-                        shares += categorize(prof, self.exes["alloc"], self.go)
                     rows.append(
                         {"live": live, "size": size, "steps": steps,
                          "ns_per_alloc": round(statistics.median(s[0] for s in samples), 2),

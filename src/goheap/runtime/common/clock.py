@@ -74,9 +74,9 @@ class CostModel:
     # each sample goes to the GC, sweeping, clearing (memclrNoHeapPointers),
     # the mcache's refill, or the rest (goheap.calibrate.cpuprofile), and
     # its share of the loop's CPU time (getrusage) is that part's time.
-    # Go 1.8 and Go 1.27.3, quiet machine, 3 runs a point, sizes 16 B-1 MiB
-    # at 4 and 256 MiB live; the runtimes averaged where one figure serves
-    # both. The figures before
+    # Go 1.8 and Go 1.27.3, quiet machine, 3 runs a point (the profile
+    # shares: the last run's), sizes 16 B-1 MiB at 4 and 256 MiB live; the
+    # runtimes averaged where one figure serves both. The figures before
     # (0.12-0.28 ns/B) came from the whole loop's time on a loaded machine,
     # the heap still growing in it: the kernel's page faults (charged apart,
     # page_fault_ns), refills and sweeping were counted as clearing.
