@@ -1,4 +1,5 @@
-"""The clock charges memory where Go spends it: clearing (needzero), first touch, fresh spans.
+"""The clock charges memory where Go spends it: clearing (needzero), first touch, fresh
+spans; and the write barrier of the program's pointer stores while it is on.
 
 Go clears only memory that may be dirty (Go 1.8 ``span.needzero``, Go 1.27
 ``allocNeedsZero``): a span fresh from the OS costs its page-heap work, not
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from goheap.heap import Heap
+from goheap.runtime.common.gotype import POINTER
 
 
 def _steps(h: Heap, n: int, size: int) -> list[int]:
@@ -49,3 +51,41 @@ def test_go18_reused_span_is_cleared_and_faults_nothing() -> None:
         base = cost.small_base_ns_go18
         first = int(base + clear + 2 * cost.page_fault_ns + cost.refill_ns_hot)
         assert _steps(h, 2, 2048) == [first, int(base)]
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_pointer_stores_pay_the_write_barrier_only_while_it_is_on(profile: str) -> None:
+    """With the barrier on, a store shades the slot's old value and the new one, each
+    that is not nil (Go 1.8 gcmarkwb_m, Go 1.27 wbBufFlush1 skip nil); the time is
+    charged with the next allocation."""
+    with Heap(profile=profile, gogc=-1) as h:
+        c = h._collector
+        go18 = profile == "go1.8"
+        wb = c.cost.write_barrier_ns_go18 if go18 else c.cost.write_barrier_ns_go127
+        base = int(c.cost.small_base_ns_go18 if go18 else c.cost.small_base_ns_go127)
+        slots = h.make(POINTER, 4)
+        h.write_pointer(slots, 0, slots)  # its page's first touch (a fault)
+        _steps(h, 2, 2048)  # a fresh 4-slot span in the mcache: its next two cost the base
+        h.write_pointer(slots, 8, slots)
+        assert _steps(h, 1, 2048) == [base]  # barrier off: the store is free
+        c.writeBarrier = True  # as setGCPhase(_GCmark) leaves it
+        h.write_pointer(slots, 0, slots)  # old and new: two pointers shaded
+        h.write_pointer(slots, 16, slots)  # the old value is nil: one
+        h.write_pointer(slots, 24, 0)  # nil over nil: none
+        assert _steps(h, 1, 2048) == [int(base + 3 * wb)]
+        assert c.writeBarrierPointers == 3
+
+
+@pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
+def test_the_write_barrier_is_on_exactly_while_marking(profile: str) -> None:
+    """setGCPhase: writeBarrier.enabled = gcphase is _GCmark or _GCmarktermination."""
+    seen: set[tuple[int, bool]] = set()
+    with Heap(profile=profile) as h:
+        c = h._collector
+        keep = h.make(POINTER, 64)
+        h.g.push(keep)  # a root
+        for i in range(40_000):
+            h.write_pointer(keep, 8 * (i % 64), h.malloc(1024, None))
+            seen.add((c.gcphase, c.writeBarrier))
+        assert c.writeBarrierPointers > 0
+    assert seen == {(0, False), (1, True)}

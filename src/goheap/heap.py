@@ -707,6 +707,12 @@ class Heap:
         mem = self._arena.mem
         addr = o + off
         w = (addr - self._arena.arena_start) >> 3
+        if self._collector.writeBarrier:
+            # The barrier shades the slot's old value and the new one, each that is
+            # not nil (its time: the clock's, with the next allocation). What it
+            # shades the model's mark keeps already: the snapshot at the mark's
+            # start holds the old value, and new objects are allocated black.
+            mem.barrier_pointers += (load64(mem.words, w) != 0) + (t != 0)
         store64(mem.words, w, t)
         if not load8(mem.touched, w >> _WORDS_PER_OS_PAGE_SHIFT):  # touch's own test, first
             mem.touch(addr)

@@ -142,6 +142,10 @@ class ArenaMemory:
         # Spans the mcache took from its mcentral (mcache.refill) since the
         # clock last charged them.
         self.refills = 0
+        # The pointers the write barrier shaded (each store's old value and new
+        # one that are not nil) since the clock last charged them (the facade
+        # counts them: Heap._init_pointer).
+        self.barrier_pointers = 0
 
     # --- first touch ---
 

@@ -93,6 +93,13 @@ class Collector:
     alloc_tiny: bool
     alloc_large: bool
     inflight: int  # the object mallocgc is returning, live in its caller's frame
+    # Go's writeBarrier.enabled: on while marking (setGCPhase: _GCmark and
+    # _GCmarktermination). The facade counts the pointers the barrier shades
+    # in the program's stores while it is on (ArenaMemory.barrier_pointers);
+    # their time is charged with the next allocation (``_memory_ns``).
+    # ``writeBarrierPointers``: all it shaded so far.
+    writeBarrier: bool
+    writeBarrierPointers: int
     # Heap scan work each cycle adds for live objects the model does not
     # allocate: the runtime's own (Ms, Ps, Gs: the profile's figure for this
     # many Ps) and the program's (Heap.set_unmodelled_heap_scan).
@@ -144,6 +151,10 @@ class Collector:
         """This runtime's time for one mallocgc on its path, clearing aside."""
         raise NotImplementedError
 
+    def writeBarrierNs(self, pointers: int) -> float:
+        """This runtime's time for the pointers its write barrier shaded."""
+        raise NotImplementedError
+
     def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
 
@@ -155,9 +166,10 @@ class Collector:
         does not clear memory fresh from the OS, ``needzero``), by how far
         the heap is out of cache, the page faults of every page written
         for the first time since the last charge (``ArenaMemory.touch``),
-        the page heap's work on spans fresh from the OS, and the mcache's
+        the page heap's work on spans fresh from the OS, the mcache's
         refill when the allocation took a new span from its mcentral (its
-        sweeping is charged apart, ``sweepCost``).
+        sweeping is charged apart, ``sweepCost``), and the write barrier of
+        the program's pointer stores since the last allocation.
         It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
         Go 1.27 clears a large object after its trigger test, in chunks that
         are preemption points; that path charges its clearing after the test
@@ -170,7 +182,7 @@ class Collector:
         large = self.alloc_large
         ns = self.allocNs(self.alloc_tiny, large)
         mem = self.mem
-        if mem.cleared or mem.new_faults or mem.fresh_pages or mem.refills:
+        if mem.cleared or mem.new_faults or mem.fresh_pages or mem.refills or mem.barrier_pointers:
             ns += self._memory_ns(large)
         if preemptible:
             self.mutator_ran(ns)
@@ -184,7 +196,8 @@ class Collector:
             self.mutator_ran(ns)
 
     def _memory_ns(self, large: bool) -> float:
-        """The clearing, faults, fresh spans and refills the arena counted since the last charge.
+        """The clearing, faults, fresh spans, refills and write barriers counted since the
+        last charge.
 
         Reads and resets the arena's counters in place: this runs once per
         allocation, where a tuple of them cost as much as the rest of the charge.
@@ -194,7 +207,8 @@ class Collector:
         faults = mem.new_faults
         pages = mem.fresh_pages
         refills = mem.refills
-        if not cleared and not faults and not pages and not refills:
+        shaded = mem.barrier_pointers
+        if not cleared and not faults and not pages and not refills and not shaded:
             return 0.0
         spans = mem.fresh_spans
         mem.cleared = 0
@@ -202,6 +216,7 @@ class Collector:
         mem.fresh_spans = 0
         mem.fresh_pages = 0
         mem.refills = 0
+        mem.barrier_pointers = 0
         cost = self.cost
         ns = 0.0
         if cleared:
@@ -214,6 +229,9 @@ class Collector:
         # fresh span's figure (measured over mcentral.grow's refill path).
         if refills > spans:
             ns += cost.refill_ns(refills - spans, self.heapInuse())
+        if shaded:
+            self.writeBarrierPointers += shaded
+            ns += self.writeBarrierNs(shaded)
         return ns
 
 

@@ -210,6 +210,8 @@ class GC(Collector):
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
         self.scavenger = BgScavenger(h, cost.scavenge_ns_per_page, procs)
         self.gcphase = _GCoff
+        self.writeBarrier = False
+        self.writeBarrierPointers = 0
         self.gcBlackenEnabled = 0
         self.enablegc = True
         self.gcAssistBytes = 0  # the running goroutine's assist credit
@@ -334,6 +336,14 @@ class GC(Collector):
 
     def allocNs(self, tiny: bool, large: bool) -> float:
         return self.cost.alloc_ns(tiny, large, go18=False)
+
+    def writeBarrierNs(self, pointers: int) -> float:
+        return self.cost.write_barrier_ns(pointers, go18=False)
+
+    def setGCPhase(self, x: int) -> None:
+        """``setGCPhase``: the phase, and the write barrier on while marking."""
+        self.gcphase = x
+        self.writeBarrier = x in (_GCmark, _GCmarktermination)
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
@@ -1113,7 +1123,7 @@ class GC(Collector):
         for p in h.allp:
             p.gcFractionalMarkTime = 0
         self.limiter.startGCTransition(True, now)
-        self.gcphase = _GCmark
+        self.setGCPhase(_GCmark)
         self._mark_snapshot(inflight)
         self.gcBlackenEnabled = 1
         h.gcBlackenEnabled = True
@@ -1242,7 +1252,7 @@ class GC(Collector):
         ctl = self.controller
         cyc = self.cur
         assert cyc is not None
-        self.gcphase = _GCmarktermination
+        self.setGCPhase(_GCmarktermination)
         cyc.heap1 = ctl.heapLive
         self.clock.now += int(self.cost.stw_pause_ns(self.procs, True, go18=False))
         # gcMark: the work is all paid; flush scanAlloc; resetLive.
@@ -1256,7 +1266,7 @@ class GC(Collector):
         ctl.resetLive(self.bytesMarked + self.params.runtime_heap_live + self.program_heap_live)
         cyc.heap2 = ctl.heapMarked
         cyc.bytesMarked = self.bytesMarked
-        self.gcphase = _GCoff
+        self.setGCPhase(_GCoff)
         self.gcSweep()
         st.lastHeapInUse = ctl.heapInUse
         self.gcControllerCommit()

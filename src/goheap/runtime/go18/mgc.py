@@ -107,6 +107,8 @@ class GC(GCHooks):
         self.cost = cost
         self.controller = h.controller
         self.gcphase = _GCoff
+        self.writeBarrier = False
+        self.writeBarrierPointers = 0
         self.gcBlackenEnabled = 0
         self.cycles = CycleLog()
         self.cur: GCCycle | None = None
@@ -169,6 +171,14 @@ class GC(GCHooks):
 
     def allocNs(self, tiny: bool, large: bool) -> float:
         return self.cost.alloc_ns(tiny, large, go18=True)
+
+    def writeBarrierNs(self, pointers: int) -> float:
+        return self.cost.write_barrier_ns(pointers, go18=True)
+
+    def setGCPhase(self, x: int) -> None:
+        """``setGCPhase``: the phase, and the write barrier on while marking."""
+        self.gcphase = x
+        self.writeBarrier = x in (_GCmark, _GCmarktermination)
 
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
@@ -687,7 +697,7 @@ class GC(GCHooks):
         if mode == gcBackgroundMode:
             self.controller.startCycle(now)
             cyc.heapGoal = st.next_gc
-            self.gcphase = _GCmark
+            self.setGCPhase(_GCmark)
             self._mark_snapshot()
             self.gcBlackenEnabled = 1
             h.gcBlackenEnabled = 1
@@ -706,7 +716,7 @@ class GC(GCHooks):
             cyc.heapGoal = cyc.heap0
             if mode != gcBackgroundMode:
                 st.numforcedgc += 1
-            self.gcphase = _GCmark  # briefly, for marking the snapshot
+            self.setGCPhase(_GCmark)  # briefly, for marking the snapshot
             self._mark_snapshot()
             self.gcMarkTermination(stw_mark=True)
 
@@ -787,7 +797,7 @@ class GC(GCHooks):
         assert cyc is not None
         self.gcBlackenEnabled = 0
         h.gcBlackenEnabled = 0
-        self.gcphase = _GCmarktermination
+        self.setGCPhase(_GCmarktermination)
         self.roots_ns = 0.0
         cyc.heap1 = st.heap_live
         cyc.tMarkTerm = self.clock.now if not stw_mark else cyc.tMarkTerm
@@ -809,7 +819,7 @@ class GC(GCHooks):
         self.controller.set_trigger_after_mark(marked)
         cyc.heap2 = marked
         cyc.bytesMarked = self.bytesMarked
-        self.gcphase = _GCoff
+        self.setGCPhase(_GCoff)
         self.gcSweep(cyc.mode)
         # Stats.
         now = self.clock.now
