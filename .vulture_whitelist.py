@@ -27,6 +27,7 @@ _.help  # workloads Param: each parameter's description, kept with its definitio
 _.meaning  # validate Metric: what each compared figure means, kept with its definition
 _.sim_value  # validate Row: written to the JSON report by dataclasses.asdict
 _.purges  # trace Recorder/Replayer: how often the id map was purged, read by tests
+_.writeBarrierPointers  # Collector: the pointers the write barrier shaded, the clock's count
 _.apply  # trace Replayer: records from any iterable (replay() takes a reader's batches)
 TUNED  # validate.heavy: the tuned-on case names, for benchmarks/heavy_table.py and tests
 
