@@ -181,8 +181,10 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
     model, rows = derive(raw)
     kept = {r.field for r in rows if r.measured is None}
     assert kept == {
-        "write_barrier_ns_go18",  # read off the churn twin's CPU profile
-        "write_barrier_ns_go127",
+        "write_barrier_old_ns_go18",  # read off the churn and binarytrees twins
+        "write_barrier_new_ns_go18",
+        "write_barrier_old_ns_go127",
+        "write_barrier_new_ns_go127",
         "scan_ns_per_byte",
         "scan_ns_per_byte_cold",
         "sweep_ns_per_span",  # read off the churn twin's CPU profile, with
@@ -291,8 +293,8 @@ def test_the_full_recorded_run() -> None:
     # five two-P figures from the twins (worker_wake_ns, stw_*_mp_ns_*)
     # (and the sysmon probe's two), the allocation path's ten (sweeping and the
     # refill out of cache from the churn twin, the rest from the probe's CPU profiles)
-    # and the write barrier's two (the churn twin's profile); write_ns is gone
-    assert [v is None for v in got.values()].count(True) == 28
+    # and the write barrier's four (the twins' profiles); write_ns is gone
+    assert [v is None for v in got.values()].count(True) == 30
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

@@ -56,24 +56,28 @@ def test_go18_reused_span_is_cleared_and_faults_nothing() -> None:
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])
 def test_pointer_stores_pay_the_write_barrier_only_while_it_is_on(profile: str) -> None:
     """With the barrier on, a store shades the slot's old value and the new one, each
-    that is not nil (Go 1.8 gcmarkwb_m, Go 1.27 wbBufFlush1 skip nil); the time is
-    charged with the next allocation."""
+    that is not nil (Go 1.8 gcmarkwb_m, Go 1.27 wbBufFlush1 skip nil), each at its
+    price; the time is charged with the next allocation."""
     with Heap(profile=profile, gogc=-1) as h:
         c = h._collector
+        cost = c.cost
         go18 = profile == "go1.8"
-        wb = c.cost.write_barrier_ns_go18 if go18 else c.cost.write_barrier_ns_go127
-        base = int(c.cost.small_base_ns_go18 if go18 else c.cost.small_base_ns_go127)
+        old = cost.write_barrier_old_ns_go18 if go18 else cost.write_barrier_old_ns_go127
+        new = cost.write_barrier_new_ns_go18 if go18 else cost.write_barrier_new_ns_go127
+        base_ns = cost.small_base_ns_go18 if go18 else cost.small_base_ns_go127
+        base = int(base_ns)
         slots = h.make(POINTER, 4)
         h.write_pointer(slots, 0, slots)  # its page's first touch (a fault)
         _steps(h, 2, 2048)  # a fresh 4-slot span in the mcache: its next two cost the base
         h.write_pointer(slots, 8, slots)
         assert _steps(h, 1, 2048) == [base]  # barrier off: the store is free
         c.writeBarrier = True  # as setGCPhase(_GCmark) leaves it
-        h.write_pointer(slots, 0, slots)  # old and new: two pointers shaded
-        h.write_pointer(slots, 16, slots)  # the old value is nil: one
+        h.write_pointer(slots, 0, slots)  # an old value and a new one
+        h.write_pointer(slots, 16, slots)  # the old value is nil: a new one
+        h.write_pointer(slots, 8, 0)  # nil over a pointer: an old one
         h.write_pointer(slots, 24, 0)  # nil over nil: none
-        assert _steps(h, 1, 2048) == [int(base + 3 * wb)]
-        assert c.writeBarrierPointers == 3
+        assert _steps(h, 1, 2048) == [int(base_ns + 2 * old + 2 * new)]
+        assert c.writeBarrierPointers == 4
 
 
 @pytest.mark.parametrize("profile", ["go1.8", "go1.27"])

@@ -53,7 +53,7 @@ def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     predates |= {"worker_wake_ns", "usleep_slack_ns", "usleep_slack_per_ns"}
     predates |= {"refill_ns_hot", "refill_ns_cold"}
     predates |= {f"stw_{p}_term_mp_ns_{v}" for p in ("sweep", "mark") for v in ("go18", "go127")}
-    predates |= {"write_barrier_ns_go18", "write_barrier_ns_go127"}
+    predates |= {f"write_barrier_{w}_ns_{v}" for w in ("old", "new") for v in ("go18", "go127")}
     assert set(want) - set(given) == predates
     assert cost_fields(costs.model) == want
     assert costs.name == "calibrated 2026-12-05" and costs.file == str(tmp_path / "cal.json")

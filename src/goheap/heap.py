@@ -712,7 +712,10 @@ class Heap:
             # not nil (its time: the clock's, with the next allocation). What it
             # shades the model's mark keeps already: the snapshot at the mark's
             # start holds the old value, and new objects are allocated black.
-            mem.barrier_pointers += (load64(mem.words, w) != 0) + (t != 0)
+            if load64(mem.words, w):
+                mem.barrier_old += 1
+            if t:
+                mem.barrier_new += 1
         store64(mem.words, w, t)
         if not load8(mem.touched, w >> _WORDS_PER_OS_PAGE_SHIFT):  # touch's own test, first
             mem.touch(addr)

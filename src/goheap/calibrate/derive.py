@@ -86,17 +86,24 @@ RULES: tuple[Rule, ...] = (
 )
 
 #: The probe's ring frees whole spans; a program's heap frees them piecemeal and costs
-#: more per span; and its loop stores no pointer while a mark runs: these come from
-#: the churn twin's CPU profile (docs/model.md).
+#: more per span: these come from the churn twin's CPU profile (docs/model.md).
 FROM_THE_TWIN = "not measured: read off the churn twin's CPU profile (docs/model.md)"
+#: The probe's loop stores no pointer while a mark runs: the write barrier's figures
+#: come from two twins that do.
+FROM_THE_TWINS = (
+    "not measured: read off the churn and binarytrees twins' CPU profiles and gctrace"
+    " (docs/model.md)"
+)
 
 #: Why the fields no rule names keep their defaults.
 KEPT = {
     "refill_ns_cold": FROM_THE_TWIN,
     "sweep_ns_per_span": FROM_THE_TWIN,
     "sweep_ns_per_object": FROM_THE_TWIN,
-    "write_barrier_ns_go18": FROM_THE_TWIN,
-    "write_barrier_ns_go127": FROM_THE_TWIN,
+    "write_barrier_old_ns_go18": FROM_THE_TWINS,
+    "write_barrier_new_ns_go18": FROM_THE_TWINS,
+    "write_barrier_old_ns_go127": FROM_THE_TWINS,
+    "write_barrier_new_ns_go127": FROM_THE_TWINS,
     "scan_ns_per_byte": "not measured: the probes cannot separate it from the per-object cost",
     "scan_ns_per_byte_cold": "not measured: as scan_ns_per_byte",
     "worker_wake_ns": "not measured: runtime/trace of the twins at two Ps (docs/model.md)",

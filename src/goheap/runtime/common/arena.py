@@ -142,10 +142,11 @@ class ArenaMemory:
         # Spans the mcache took from its mcentral (mcache.refill) since the
         # clock last charged them.
         self.refills = 0
-        # The pointers the write barrier shaded (each store's old value and new
-        # one that are not nil) since the clock last charged them (the facade
-        # counts them: Heap._init_pointer).
-        self.barrier_pointers = 0
+        # The pointers the write barrier shaded since the clock last charged
+        # them, the stores' old values and their new ones that are not nil
+        # (the facade counts them: Heap._init_pointer).
+        self.barrier_old = 0
+        self.barrier_new = 0
 
     # --- first touch ---
 

@@ -150,18 +150,26 @@ class CostModel:
     # that is not nil. Go 1.8 shades them at the store (writebarrierptr,
     # gcmarkwb_m, shade: heapBitsForObject, greyobject); Go 1.27 records them
     # in the P's buffer and shades them when it is full (gcWriteBarrier2,
-    # wbBufFlush1: findObject). A store with the barrier off costs the store
-    # alone, which the clock does not charge. Measured on the churn twin
-    # (k=100,000, GOGC 100, GOMAXPROCS=1: a store a step, the slot's old
-    # object and the new one both shaded), quiet machine: 12 runs a runtime
-    # with a 1 kHz CPU profile give the samples with a barrier function on
-    # the stack, 2.29 % (Go 1.27.3) and 4.49 % (Go 1.8) of 0.85 / 0.91 s, so
-    # 19.5 / 40.7 ms a run; gctrace of 3-4 runs without the profiler gives
-    # the bytes allocated during the marks (h1 - h0, summed; 998-1,089 MB /
-    # 701-1,331 MB), so 461,000 / 407,000 steps in marks at the program's
-    # 2,183 bytes a step (medians), two pointers each.
-    write_barrier_ns_go18: float = 50.0
-    write_barrier_ns_go127: float = 21.0
+    # wbBufFlush1: findObject). Shading an object already marked stops at
+    # its mark bit; a new value is mostly one (objects are allocated black
+    # during a mark), an old one mostly not: the two are priced apart. A
+    # store with the barrier off costs the store alone, which the clock does
+    # not charge. Measured on two twins, quiet machine, one P, GOGC 100: a
+    # 1 kHz CPU profile (8-12 runs a runtime) gives the samples with a
+    # barrier function on the stack, and gctrace (3-4 runs without the
+    # profiler) the stores made during marks. binarytrees (depth 16: each
+    # store puts a new node's child in it, the old value nil): 4.2 % of
+    # 0.441 s (Go 1.27.3) and 10.7 % of 1.003 s (Go 1.8), over 44 % and 58 %
+    # of its 14.9 million stores (the mutator's time inside marks): 2.8 and
+    # 12.4 ns a new value. churn (k=100,000: each store replaces a
+    # pointer-free object): 2.29 % of 0.848 s and 4.49 % of 0.906 s, over
+    # 461,000 and 407,000 stores (the heap allocated during marks, h1 - h0
+    # summed, at 2,183 bytes a step): 42.3 and 100.0 ns a store, less the
+    # new value's price: 39.5 and 87.6 ns an old value.
+    write_barrier_old_ns_go18: float = 87.6
+    write_barrier_new_ns_go18: float = 12.4
+    write_barrier_old_ns_go127: float = 39.5
+    write_barrier_new_ns_go127: float = 2.8
     # One unit of GC scan work (a byte scanned): not separable from the
     # per-object figure in the probes; the estimate kept, hot and cold.
     scan_ns_per_byte: float = 0.5
@@ -265,9 +273,11 @@ class CostModel:
             return self.large_base_ns_go18 if go18 else self.large_base_ns_go127
         return self.small_base_ns_go18 if go18 else self.small_base_ns_go127
 
-    def write_barrier_ns(self, pointers: int, go18: bool) -> float:
-        """The write barrier's shading of pointers (the program's stores while it is on)."""
-        return pointers * (self.write_barrier_ns_go18 if go18 else self.write_barrier_ns_go127)
+    def write_barrier_ns(self, old: int, new: int, go18: bool) -> float:
+        """The write barrier's shading of the stores' old values and of their new ones."""
+        if go18:
+            return old * self.write_barrier_old_ns_go18 + new * self.write_barrier_new_ns_go18
+        return old * self.write_barrier_old_ns_go127 + new * self.write_barrier_new_ns_go127
 
     def clear_ns(self, nbytes: int, large: bool, heap_inuse: int) -> float:
         """The time to clear nbytes for an allocation (memclrNoHeapPointers).

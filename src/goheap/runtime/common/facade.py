@@ -95,9 +95,9 @@ class Collector:
     inflight: int  # the object mallocgc is returning, live in its caller's frame
     # Go's writeBarrier.enabled: on while marking (setGCPhase: _GCmark and
     # _GCmarktermination). The facade counts the pointers the barrier shades
-    # in the program's stores while it is on (ArenaMemory.barrier_pointers);
-    # their time is charged with the next allocation (``_memory_ns``).
-    # ``writeBarrierPointers``: all it shaded so far.
+    # in the program's stores while it is on (ArenaMemory.barrier_old and
+    # barrier_new); their time is charged with the next allocation
+    # (``_memory_ns``). ``writeBarrierPointers``: all it shaded so far.
     writeBarrier: bool
     writeBarrierPointers: int
     # Heap scan work each cycle adds for live objects the model does not
@@ -151,8 +151,9 @@ class Collector:
         """This runtime's time for one mallocgc on its path, clearing aside."""
         raise NotImplementedError
 
-    def writeBarrierNs(self, pointers: int) -> float:
-        """This runtime's time for the pointers its write barrier shaded."""
+    def writeBarrierNs(self, old: int, new: int) -> float:
+        """This runtime's time for the pointers its write barrier shaded: the stores'
+        old values and their new ones."""
         raise NotImplementedError
 
     def chargeAlloc(self, preemptible: bool = False) -> None:
@@ -182,7 +183,14 @@ class Collector:
         large = self.alloc_large
         ns = self.allocNs(self.alloc_tiny, large)
         mem = self.mem
-        if mem.cleared or mem.new_faults or mem.fresh_pages or mem.refills or mem.barrier_pointers:
+        if (
+            mem.cleared
+            or mem.new_faults
+            or mem.fresh_pages
+            or mem.refills
+            or mem.barrier_old
+            or mem.barrier_new
+        ):
             ns += self._memory_ns(large)
         if preemptible:
             self.mutator_ran(ns)
@@ -207,7 +215,7 @@ class Collector:
         faults = mem.new_faults
         pages = mem.fresh_pages
         refills = mem.refills
-        shaded = mem.barrier_pointers
+        shaded = mem.barrier_old + mem.barrier_new
         if not cleared and not faults and not pages and not refills and not shaded:
             return 0.0
         spans = mem.fresh_spans
@@ -216,7 +224,6 @@ class Collector:
         mem.fresh_spans = 0
         mem.fresh_pages = 0
         mem.refills = 0
-        mem.barrier_pointers = 0
         cost = self.cost
         ns = 0.0
         if cleared:
@@ -231,7 +238,9 @@ class Collector:
             ns += cost.refill_ns(refills - spans, self.heapInuse())
         if shaded:
             self.writeBarrierPointers += shaded
-            ns += self.writeBarrierNs(shaded)
+            ns += self.writeBarrierNs(mem.barrier_old, mem.barrier_new)
+            mem.barrier_old = 0
+            mem.barrier_new = 0
         return ns
 
 

@@ -337,8 +337,8 @@ class GC(Collector):
     def allocNs(self, tiny: bool, large: bool) -> float:
         return self.cost.alloc_ns(tiny, large, go18=False)
 
-    def writeBarrierNs(self, pointers: int) -> float:
-        return self.cost.write_barrier_ns(pointers, go18=False)
+    def writeBarrierNs(self, old: int, new: int) -> float:
+        return self.cost.write_barrier_ns(old, new, go18=False)
 
     def setGCPhase(self, x: int) -> None:
         """``setGCPhase``: the phase, and the write barrier on while marking."""

@@ -172,8 +172,8 @@ class GC(GCHooks):
     def allocNs(self, tiny: bool, large: bool) -> float:
         return self.cost.alloc_ns(tiny, large, go18=True)
 
-    def writeBarrierNs(self, pointers: int) -> float:
-        return self.cost.write_barrier_ns(pointers, go18=True)
+    def writeBarrierNs(self, old: int, new: int) -> float:
+        return self.cost.write_barrier_ns(old, new, go18=True)
 
     def setGCPhase(self, x: int) -> None:
         """``setGCPhase``: the phase, and the write barrier on while marking."""
