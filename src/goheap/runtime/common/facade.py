@@ -100,6 +100,8 @@ class Collector:
     # (``_memory_ns``). ``writeBarrierPointers``: all it shaded so far.
     writeBarrier: bool
     writeBarrierPointers: int
+    gcphase: int  # Go's gcphase: _GCoff (0), _GCmark (1), _GCmarktermination (2)
+    go18: bool  # whose figures the clock charges: CostModel's *_go18 or *_go127
     # Heap scan work each cycle adds for live objects the model does not
     # allocate: the runtime's own (Ms, Ps, Gs: the profile's figure for this
     # many Ps) and the program's (Heap.set_unmodelled_heap_scan).
@@ -143,18 +145,11 @@ class Collector:
         """HeapInuse: how far the heap is out of cache decides the per-byte costs."""
         raise NotImplementedError
 
-    def freshSpanNs(self, spans: int, pages: int) -> float:
-        """The page heap's time for spans (of small objects) and pages fresh from the OS."""
-        raise NotImplementedError
-
-    def allocNs(self, tiny: bool, large: bool) -> float:
-        """This runtime's time for one mallocgc on its path, clearing aside."""
-        raise NotImplementedError
-
-    def writeBarrierNs(self, old: int, new: int) -> float:
-        """This runtime's time for the pointers its write barrier shaded: the stores'
-        old values and their new ones."""
-        raise NotImplementedError
+    def setGCPhase(self, x: int) -> None:
+        """Go's ``setGCPhase``: the phase, and the write barrier on in every phase but
+        _GCoff (``writeBarrier.enabled``: _GCmark or _GCmarktermination)."""
+        self.gcphase = x
+        self.writeBarrier = x != 0
 
     def chargeAlloc(self, preemptible: bool = False) -> None:
         """Charge the allocation in progress (``alloc_size``) to the mutator, once.
@@ -181,7 +176,7 @@ class Collector:
             return
         self.alloc_size = -1
         large = self.alloc_large
-        ns = self.allocNs(self.alloc_tiny, large)
+        ns = self.cost.alloc_ns(self.alloc_tiny, large, self.go18)
         mem = self.mem
         if (
             mem.cleared
@@ -231,14 +226,14 @@ class Collector:
         if faults:
             ns += cost.first_touch_ns(faults)
         if pages:
-            ns += self.freshSpanNs(spans, pages)
+            ns += cost.fresh_span_ns(spans, pages, self.go18)
         # A refill that took a span fresh from the OS is priced whole by the
         # fresh span's figure (measured over mcentral.grow's refill path).
         if refills > spans:
             ns += cost.refill_ns(refills - spans, self.heapInuse())
         if shaded:
             self.writeBarrierPointers += shaded
-            ns += self.writeBarrierNs(mem.barrier_old, mem.barrier_new)
+            ns += cost.write_barrier_ns(mem.barrier_old, mem.barrier_new, self.go18)
             mem.barrier_old = 0
             mem.barrier_new = 0
         return ns

@@ -209,6 +209,7 @@ class GC(Collector):
         self.mallocgc = mallocgc  # for the runtime's own objects (None: not modelled)
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
         self.scavenger = BgScavenger(h, cost.scavenge_ns_per_page, procs)
+        self.go18 = False
         self.gcphase = _GCoff
         self.writeBarrier = False
         self.writeBarrierPointers = 0
@@ -330,20 +331,6 @@ class GC(Collector):
 
     def heapInuse(self) -> int:
         return self.controller.heapInUse
-
-    def freshSpanNs(self, spans: int, pages: int) -> float:
-        return self.cost.fresh_span_ns(spans, pages, go18=False)
-
-    def allocNs(self, tiny: bool, large: bool) -> float:
-        return self.cost.alloc_ns(tiny, large, go18=False)
-
-    def writeBarrierNs(self, old: int, new: int) -> float:
-        return self.cost.write_barrier_ns(old, new, go18=False)
-
-    def setGCPhase(self, x: int) -> None:
-        """``setGCPhase``: the phase, and the write barrier on while marking."""
-        self.gcphase = x
-        self.writeBarrier = x in (_GCmark, _GCmarktermination)
 
     def mutator_ran(self, ns: float) -> None:
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""

@@ -106,6 +106,7 @@ class GC(GCHooks):
         self.liveness = liveness
         self.cost = cost
         self.controller = h.controller
+        self.go18 = True
         self.gcphase = _GCoff
         self.writeBarrier = False
         self.writeBarrierPointers = 0
@@ -165,20 +166,6 @@ class GC(GCHooks):
 
     def heapInuse(self) -> int:
         return self.stats.heap_inuse
-
-    def freshSpanNs(self, spans: int, pages: int) -> float:
-        return self.cost.fresh_span_ns(spans, pages, go18=True)
-
-    def allocNs(self, tiny: bool, large: bool) -> float:
-        return self.cost.alloc_ns(tiny, large, go18=True)
-
-    def writeBarrierNs(self, old: int, new: int) -> float:
-        return self.cost.write_barrier_ns(old, new, go18=True)
-
-    def setGCPhase(self, x: int) -> None:
-        """``setGCPhase``: the phase, and the write barrier on while marking."""
-        self.gcphase = x
-        self.writeBarrier = x in (_GCmark, _GCmarktermination)
 
     def sweepCost(self, s: MSpan) -> None:
         """Charge the virtual clock for sweeping s."""
