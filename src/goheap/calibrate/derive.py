@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goheap.calibrate.cpuprofile import REST
+from goheap.calibrate.probes import MIB
 from goheap.costs import cost_fields, field_names
 from goheap.profiles import get_profile
 from goheap.profiles.go127 import GO127
@@ -31,9 +32,6 @@ from goheap.runtime.common.clock import CostModel
 TINY_SIZE = 8
 #: A mark-probe heap at most this share of the cache counts as in cache.
 HOT_SHARE = 0.5
-#: Go's page (8 KiB): spans are whole pages.
-PAGE = 8192
-MIB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def _objects_per_span(runtime: str, size: int) -> int:
     """Objects per span of a small allocation of ``size`` in that runtime."""
     classes = get_profile(runtime).sizeclasses
     c = classes.size_to_class(size)
-    return classes.class_to_allocnpages[c] * PAGE // classes.class_to_size[c]
+    return classes.class_to_allocnpages[c] * classes.spec.page_size // classes.class_to_size[c]
 
 
 def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
