@@ -2,13 +2,17 @@
 
 How fast the program allocates between collections decides when sysmon
 preempts, how many assists a mark sees and how far the heap runs ahead:
-the clock's allocation costs (``CostModel``: base, clearing, first touch,
-fresh spans, sweeping) must add up to the real program's time. This
-script checks that sum on whole runs, which no cost figure was read off:
+the clock's costs of the mutator (``CostModel``: base, clearing, first
+touch, fresh spans, refills, sweeping, the write barrier) must add up to
+the real program's time. This script checks that sum on whole runs (the
+churn 100k GOGC 100 and binarytrees runs are where the sweeping, refill
+and barrier figures were read off; the other cases are not):
 
 * real: the Go twin (GOMAXPROCS=1, as ``heavy_cases.py`` runs it), its
   user and system CPU (getrusage of the child) and its GC's CPU (the sum of
-  gctrace's cpu columns); the mutator's CPU is user + system less the GC's;
+  gctrace's cpu columns); the mutator's CPU is user + system less the GC's
+  (the whole process's: its exit unmaps the heap, about 0.3 us a page
+  faulted in, which no simulated figure holds);
 * model: the same case simulated (``heavy_cases.run_model``), its virtual
   time from the warm-up GC to the end and its GC's CPU (the model's
   gctrace); the mutator's time is the rest.
