@@ -184,7 +184,7 @@ def test_a_reader_that_stops_reading_stdout_is_no_error() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     assert p.stdout is not None and p.stderr is not None
-    assert json.loads(p.stdout.readline())["goheap_trace"] == 2
+    assert json.loads(p.stdout.readline())["goheap_trace"] == 3
     p.stdout.close()
     err = p.stderr.read()
     assert p.wait(timeout=60) in (0, 1)

@@ -121,7 +121,7 @@ def test_replay_is_exact(tmp_path: Path, name: str, fmt: str, liveness: str) -> 
     with open_trace(path) as reader:
         assert reader.encoding == fmt
         assert reader.header["workload"] == name
-        assert reader.header["goheap_trace"] == FORMAT_VERSION == 2
+        assert reader.header["goheap_trace"] == FORMAT_VERSION == 3
 
 
 MEDIUM: dict[str, list[str]] = {
@@ -230,8 +230,10 @@ def kitchen_sink(h: Heap) -> None:
     h.run()
     h.read_memstats()
     h.set_gc_percent(50)
-    for _ in range(3000):
+    for i in range(3000):
         h.malloc(48, p=1)
+        if i % 10 == 0:
+            h.compute(40_000)  # the program's own work between allocations
     h.advance(3 * 60 * 1_000_000_000)  # past the 2-minute forced GC
     h.free_os_memory()
     h.set_global("main.root", 0)
@@ -269,6 +271,7 @@ def test_every_event_round_trips(tmp_path: Path, fmt: str) -> None:
     kinds = {ev["ev"] for ev in open_trace(path)}
     assert kinds >= {"type", "stack", "alloc", "ptr", "gset", "gdrop", "push", "pop", "sset"}
     assert kinds >= {"fin", "gc", "freeos", "gcpct", "adv", "go", "sched", "stats", "word"}
+    assert "cpu" in kinds
 
     session = Session(RunOptions(profile="go1.8", procs=2, gogc=20))
     try:
@@ -599,7 +602,7 @@ def test_truncated_gzip_and_bad_gzip() -> None:
     [
         (b"", "empty file"),
         (b"hello world\n", "not a goheap trace"),
-        (b'{"goheap_trace": 3}\n', "version 3 is not supported"),
+        (b'{"goheap_trace": 4}\n', "version 4 is not supported"),
         (b'{"workload": "x"}\n', "needs 'goheap_trace'"),
         (b'{"goheap_trace": "1"}\n', "'goheap_trace' must be int"),
         (b"{nope\n", "the header is not valid JSON"),

@@ -2,10 +2,10 @@
 
 ``Heap.observer`` (None by default) is told of every operation that changes
 what the collector will see: allocations, pointer stores, root changes,
-deaths, explicit collections, settings and the passing of idle time. The
-trace recorder is one observer; anything that wants to follow a run (a
-profiler, a debugger) can be another. Reads are not events: they change
-nothing the collector sees.
+deaths, explicit collections, settings, the program's own CPU time and the
+passing of idle time. The trace recorder is one observer; anything that
+wants to follow a run (a profiler, a debugger) can be another. Reads are
+not events: they change nothing the collector sees.
 
 Each method is called after the operation succeeded, with the addresses of
 this run; an observer that needs run-independent names (a trace does) keeps
@@ -66,6 +66,9 @@ class HeapObserver:
 
     def advance(self, ns: int) -> None:
         """ns of virtual time passed with the program idle."""
+
+    def compute(self, ns: int) -> None:
+        """The running goroutine computed for ns of its own CPU, allocating nothing."""
 
     def write_word(self, obj: int, offset: int, value: int) -> None:
         """*(obj+offset) = value, a 64-bit scalar store."""

@@ -166,6 +166,7 @@ class Heap:
         self.goroutines.append(self.main)
         self.g = self.main
         self._tiny_live: dict[int, int] = {}
+        self.program_ns = 0  # the program's own CPU so far (compute)
         # How many allocations asked for each size, pointer-free and pointerful
         # apart (a pointerful one may carry a malloc header): what the rounding
         # estimate of goheap.heapcensus.breakdown is computed from (the
@@ -442,6 +443,30 @@ class Heap:
         if self.observer is not None:
             self.observer.advance(ns)
         self.runtime.advance(ns)
+
+    def compute(self, ns: object) -> None:
+        """The running goroutine computes for ns of its own CPU, allocating nothing.
+
+        The program's own work between its allocations (a loop, a hash, a tree
+        walk): the clock charges it as the mutator's time, so the collector's
+        background work and pacing see a program that allocates no faster than
+        it computes. The built-in workloads charge what their Go twins were
+        measured to spend (``benchmarks/program_work.py``).
+        """
+        if self._closed:
+            self._closed_error("compute")
+        ns = int_arg(ns, "compute: the time")
+        if ns < 0:
+            raise GoheapError(f"compute: negative time {ns}")
+        if self.clock.now + ns > _NANOTIME_MAX:
+            raise GoheapError(
+                f"compute: {ns} ns would take the clock past Go's int64 nanotime "
+                f"(it reads {self.clock.now} ns)"
+            )
+        if self.observer is not None:
+            self.observer.compute(ns)
+        self.program_ns += ns
+        self._collector.mutator_ran(ns)
 
     @property
     def cycles(self) -> Sequence[GCCycle]:

@@ -137,6 +137,7 @@ class Session:
                 "wall_s": round(wall, 3),
                 "allocs": ms.Mallocs,
                 "virtual_ns": heap.clock.now - t0,
+                "program_ns": heap.program_ns,
             },
         }
 

@@ -1,4 +1,4 @@
-"""The goheap trace format, version 2: constants, the event table, TraceError.
+"""The goheap trace format, version 3: constants, the event table, TraceError.
 
 One table (``EVENTS``) describes every event: its name (the ``"ev"`` value of
 the NDJSON form), its opcode (the first element of the binary record) and its
@@ -13,7 +13,8 @@ from typing import Any
 
 from goheap.errors import GoheapError
 
-FORMAT_VERSION = 2  # 2 added the cleanup events; version 1 traces read unchanged
+# 2 added the cleanup events, 3 the program's own CPU ('cpu'); older traces read unchanged.
+FORMAT_VERSION = 3
 # The binary encoding's first 8 bytes: 0x89 (not ASCII, so never '{'), a name,
 # then CR LF SUB LF, which text-mode mangling or truncation would damage.
 MAGIC = b"\x89GHT\r\n\x1a\n"
@@ -251,6 +252,12 @@ EVENTS: tuple[EventSpec, ...] = (
         (_f("c", INT, "the cleanup's number (its place among the 'cleanup' events)"),),
         "Cleanup.Stop() of cleanup c.",
     ),
+    EventSpec(
+        22,
+        "cpu",
+        (_f("ns", INT, "nanoseconds"),),
+        "The running goroutine computes for ns of its own CPU, allocating nothing.",
+    ),
 )
 
 BY_NAME: dict[str, EventSpec] = {e.name: e for e in EVENTS}
@@ -259,7 +266,7 @@ assert [e.op for e in BY_OP] == list(range(len(BY_OP)))
 
 OP_TYPE, OP_STACK, OP_ALLOC, OP_PTR, OP_GSET, OP_GDROP, OP_PUSH, OP_POP, OP_SSET = range(9)
 OP_DEAD, OP_FIN, OP_GC, OP_FREEOS, OP_GCPCT, OP_ADV, OP_GO, OP_SCHED, OP_STATS = range(9, 18)
-OP_WORD, OP_END, OP_CLEANUP, OP_CSTOP = 18, 19, 20, 21
+OP_WORD, OP_END, OP_CLEANUP, OP_CSTOP, OP_CPU = 18, 19, 20, 21, 22
 
 # Header keys a reader understands, and what each must be.
 HEADER_KINDS: dict[str, type | tuple[type, ...]] = {

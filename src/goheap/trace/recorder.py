@@ -28,6 +28,7 @@ from goheap.trace.format import (
     OP_ADV,
     OP_ALLOC,
     OP_CLEANUP,
+    OP_CPU,
     OP_CSTOP,
     OP_DEAD,
     OP_FIN,
@@ -334,6 +335,10 @@ class TraceRecorder(HeapObserver):
     def advance(self, ns: int) -> None:
         self._sync()
         self._emit(OP_ADV, ns)
+
+    def compute(self, ns: int) -> None:
+        self._sync()
+        self._emit(OP_CPU, ns)
 
     def read_memstats(self) -> None:
         """runtime.ReadMemStats: it flushes every mcache, which later allocations see."""

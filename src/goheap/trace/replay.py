@@ -108,6 +108,7 @@ class Replayer:
             self._end,
             self._cleanup,
             self._cstop,
+            self._cpu,
         ]
         assert len(self._handlers) == len(BY_OP)
 
@@ -520,6 +521,12 @@ class Replayer:
         if type(ns) is not int or ns < 0:
             _bad_field(14, 1, ns)
         self.heap.advance(ns)
+
+    def _cpu(self, rec: list[Any]) -> None:
+        ns = rec[1]
+        if type(ns) is not int or ns < 0:
+            _bad_field(22, 1, ns)
+        self.heap.compute(ns)
 
     def _go(self, rec: list[Any]) -> None:
         g = rec[1]
