@@ -160,9 +160,50 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
     for name, base in bases.items():
         assert got[name] == three(base), name
     assert got["refill_ns_hot"] == three(np.mean(refills))
-    # The built-in figures are this record's (refill and sweeping out of cache aside:
-    # those are the churn twin's).
+    # The built-in per-byte, refill and large figures are this record's (refill and
+    # sweeping out of cache aside: those are the churn twin's); the small bases are the
+    # split record's.
     for name in PROFILED:
+        if name not in SPLIT:
+            assert got[name] == getattr(CostModel(), name), name
+
+
+#: The built-in fields the split record (the write barrier and the probe's loop apart)
+#: gives; its large bases are not taken (three full runs spread 221-827 ns).
+SPLIT = ("tiny_ns", "small_base_ns_go18", "small_base_ns_go127")
+SPLIT_FIXTURE = FIXTURE.parent / "full-split-go18-go127.json"
+
+
+@pytest.fixture
+def split() -> dict[str, Any]:
+    return json.loads(SPLIT_FIXTURE.read_text())["probes"]
+
+
+def test_split_run_leaves_the_barrier_and_the_loop_out(split: dict[str, Any]) -> None:
+    got = measured(split)
+    rts = split["runtimes"]
+    # 8-byte objects, 4 MiB live: Go 1.8 20.39 ns a loop step, samples barrier 32,
+    # clear 3, gc 61, program 33, refill 2, rest 144, sweep 2 (277); Go 1.27 16.56 ns,
+    # barrier 25, gc 45, program 34, refill 7, rest 112, sweep 4 (227): the tiny
+    # allocation's own time is what is not the GC, the barrier or the loop.
+    (t18,) = [r for r in rts["go1.8"]["alloc"] if r["live"] == 4 << 20 and r["size"] == 8]
+    (t127,) = [r for r in rts["go1.27"]["alloc"] if r["live"] == 4 << 20 and r["size"] == 8]
+    assert t18["profile"]["program"] == 33 and t127["profile"]["barrier"] == 25
+    assert got["tiny_ns"] == three((20.39 * 151 / 277 + 16.56 * 123 / 227) / 2)
+    # The bases: the intercept of the rest alone (the barrier's and the loop's samples
+    # are not in it), as in the record without them.
+    hot = 4 << 20
+    small = {"go1.8": (64, 256, 1024, 4096, 16384, 32768), "go1.27": (64, 256, 1024, 4096, 16384)}
+    for name, rt in rts.items():
+        rows = {(r["live"], r["size"]): r for r in rt["alloc"]}
+        pts = [(z, _part(rows[hot, z], "rest")) for z in small[name]]
+        _, base = np.polyfit(*zip(*pts, strict=True), 1, w=[1 / y for _, y in pts])
+        assert got[f"small_base_ns_{name.replace('.', '')}"] == three(base)
+        with_them = [(z, y + _part(rows[hot, z], "barrier") + _part(rows[hot, z], "program"))
+                     for z, y in pts]  # fmt: skip
+        assert three(fit_line(with_them)[0]) > three(base)
+    # The built-in small bases and tiny figure are this record's.
+    for name in SPLIT:
         assert got[name] == getattr(CostModel(), name), name
 
 
