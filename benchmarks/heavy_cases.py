@@ -59,7 +59,6 @@ from goheap.calibrate.probes import parse_gctrace
 
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle"
-ORACLE18 = ORACLE / "go18"
 WORKLOADS = ("churn", "large", "binarytrees")
 METRICS = ("NumGC", "peak", "NextGC", "HeapSys")
 
@@ -122,8 +121,11 @@ def load_average() -> float:
 # --- the real side --------------------------------------------------------------------
 
 
-def build_real(go: str | None, go18: str | None, bindir: Path) -> dict[str, Path]:
-    """Build the twins once: {runtime: directory of binaries}."""
+def build_real(
+    go: str | None, go18: str | None, bindir: Path, oracle: Path = ORACLE
+) -> dict[str, Path]:
+    """Build the twins once: {runtime: directory of binaries}. ``oracle``: the twins'
+    tree (tests/oracle, or a copy of it)."""
     dirs: dict[str, Path] = {}
     if go18:
         d = bindir / "go1.8"
@@ -133,7 +135,10 @@ def build_real(go: str | None, go18: str | None, bindir: Path) -> dict[str, Path
         env.pop("GOFLAGS", None)
         for w in WORKLOADS:
             subprocess.run(
-                [go18, "build", "-o", str(d / w), "."], cwd=ORACLE18 / w, env=env, check=True
+                [go18, "build", "-o", str(d / w), "."],
+                cwd=oracle / "go18" / w,
+                env=env,
+                check=True,
             )
         dirs["go1.8"] = d
     if go is None:
@@ -148,7 +153,7 @@ def build_real(go: str | None, go18: str | None, bindir: Path) -> dict[str, Path
         d.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, GOTOOLCHAIN="local")
         subprocess.run(
-            [go, "build", "-o", str(d) + os.sep, "./..."], cwd=ORACLE, env=env, check=True
+            [go, "build", "-o", str(d) + os.sep, "./..."], cwd=oracle, env=env, check=True
         )
         dirs["go1.27"] = d
     return dirs

@@ -57,6 +57,12 @@ class Workload:
         return {p.name: p.default for p in self.params}
 
 
+def program_ns(heap: Heap, table: dict[str, float]) -> float:
+    """A twin's measured CPU of its own (per step, per node) for this heap's profile, from
+    a workload's table by profile name (0 for a profile not measured)."""
+    return table.get(heap.profile.name, 0.0)
+
+
 def module_docstring(name: str) -> str:
     """A module's docstring, read from its source when the module is compiled.
 

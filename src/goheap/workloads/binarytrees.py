@@ -26,6 +26,13 @@ The Go program it mirrors (tests/oracle/binarytrees/main.go)::
 A tree of depth d has 2^(d+1)-1 nodes of 16 bytes (two pointers); depth 10
 allocates 135,854 nodes. The children a frame holds while it allocates its
 siblings and itself live in that goroutine's stack slots, as in Go.
+
+The program's own work (the recursion, and the twin's report counting each
+allocation; the walks of ``itemCheck``) takes CPU that the runtime's costs do
+not include: each tree charges the twin's measured figures per node
+(``BUILD_NS``, ``WALK_NS``, ``Heap.compute``), before it is built and after
+it is walked. (Go spreads the building's share over the tree's allocations;
+one charge a tree is at most a fraction of a millisecond.)
 """
 
 from __future__ import annotations
@@ -37,12 +44,19 @@ from goheap.heap import Heap
 from goheap.mutator import Goroutine
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.wordmem import load64
-from goheap.workloads.base import Param, Workload
+from goheap.workloads.base import Param, Workload, program_ns
 
 NODE: Final = Type("main.Node", size=16, pointers=[0, 8])
 # tuple[str, ...]: one tuple object, passed as it is (a fixed-length Final tuple is
 # unboxed when compiled, and boxed into a new tuple for every call that takes it).
 STACK: Final[tuple[str, ...]] = ("main.bottomUpTree", "main.main", "runtime.main", "runtime.goexit")
+
+#: The Go twin's own CPU per node, ns, by profile: building (``bottomUpTree`` and
+#: its report's tick: 3.2 + 6.4 with Go 1.8, 1.5 + 1.3 with Go 1.27) and walking
+#: (``itemCheck``), measured on the twins' CPU profiles (``benchmarks/program_work.py``,
+#: binarytrees16-p2, 30 runs, +- 0.1-0.3 ns; benchmarks/RESULTS.md, session 22).
+BUILD_NS: Final[dict[str, float]] = {"go1.8": 9.6, "go1.27": 2.8}
+WALK_NS: Final[dict[str, float]] = {"go1.8": 3.6, "go1.27": 2.0}
 
 
 def bottom_up_tree(h: Heap, g: Goroutine, depth: int) -> int:
@@ -105,16 +119,29 @@ def nodes_allocated(n: int) -> int:
 
 def run_binarytrees(h: Heap, params: dict[str, int]) -> dict[str, int]:
     g = h.main
+    build = program_ns(h, BUILD_NS)
+    walk = program_ns(h, WALK_NS)
+    compute = h.compute
     max_depth = max(6, params["depth"])
-    stretch = bottom_up_tree(h, g, max_depth + 1)
-    checked = item_check(h, stretch, drop=True)
-    long_lived = bottom_up_tree(h, g, max_depth)
+
+    def tree(depth: int) -> int:
+        if build:
+            compute(round(build * ((1 << (depth + 1)) - 1)))
+        return bottom_up_tree(h, g, depth)
+
+    def check(node: int, drop: bool) -> int:
+        n = item_check(h, node, drop=drop)
+        if walk:
+            compute(round(walk * n))
+        return n
+
+    checked = check(tree(max_depth + 1), True)
+    long_lived = tree(max_depth)
     slot = g.push(long_lived)
     for d in range(4, max_depth + 1, 2):
         for _ in range(1 << (max_depth - d + 4)):
-            tree = bottom_up_tree(h, g, d)
-            checked += item_check(h, tree, drop=True)
-    checked += item_check(h, long_lived)
+            checked += check(tree(d), True)
+    checked += check(long_lived, False)
     g.pop(len(g.stack) - slot)
     drop_tree(h, long_lived)
     return {"checked": checked}

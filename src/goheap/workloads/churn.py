@@ -30,6 +30,11 @@ Here the ring is held in a stack slot of main for the whole run (a root
 either way, and still live when the workload returns); the object a slot
 held is dead from the moment the slot is overwritten. Mallocs is exactly
 ``1 + steps``.
+
+The program's own work in a step (the size draw, the ring store, and the
+twin's report counting the allocation) takes CPU that the runtime's costs
+do not include: each step charges the twin's measured figure
+(``PROGRAM_NS``, ``Heap.compute``) before its allocation.
 """
 
 from __future__ import annotations
@@ -39,11 +44,17 @@ from typing import Final
 
 from goheap.heap import Heap
 from goheap.runtime.common.gotype import POINTER
-from goheap.workloads.base import Param, Workload
+from goheap.workloads.base import Param, Workload, program_ns
 from goheap.xorshift import DEFAULT_SEED, MASK64, XorShift64
 
 STACK_RING: Final = ("main.main", "runtime.main", "runtime.goexit")
 STACK_OBJ: Final = ("main.alloc", "main.main", "runtime.main", "runtime.goexit")
+
+#: The Go twin's own CPU per step, ns, by profile: its size draw, the ring
+#: store and its report's tick, everything outside the runtime. Measured on the
+#: twins' CPU profiles (``benchmarks/program_work.py``, churn100k-gogc100, 30
+#: runs: 16.7 +- 1.1 and 12.1 +- 0.9 ns; benchmarks/RESULTS.md, session 22).
+PROGRAM_NS: Final[dict[str, float]] = {"go1.8": 17, "go1.27": 12}
 
 
 def next_size(rng: XorShift64) -> int:
@@ -61,7 +72,13 @@ def seed_param() -> Param:
 
 
 def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
-    """The ring program shared by churn and large: returns the bytes requested."""
+    """The ring program shared by churn and large: returns the bytes requested.
+
+    Each step computes for ``PROGRAM_NS`` first (large's loop is churn's but
+    for the size draw, and its own runs are too short to measure).
+    """
+    work = round(program_ns(heap, PROGRAM_NS))
+    compute = heap.compute
     g = heap.g
     ring = heap.make(POINTER, slots, stack=STACK_RING)
     g.push(ring)  # `ring` is a live local of main to the end
@@ -70,6 +87,8 @@ def run_ring(heap: Heap, slots: int, sizes: Iterable[int]) -> dict[str, int]:
     for i, size in enumerate(sizes):
         off = (i % slots) * 8
         old = heap.read_pointer(ring, off)
+        if work:
+            compute(work)
         obj = heap.malloc(size, None, stack=STACK_OBJ)
         heap.write_pointer(ring, off, obj)
         if old:
