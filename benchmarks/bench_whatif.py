@@ -36,6 +36,11 @@ the allocations per setting instead. It takes about 20 minutes with
 ``--profiles 5`` and ``--old-budget`` (the what-if runs are most of it);
 ``--quick`` about 4. The what-if's wall time per profile and the steady
 cycles each setting rests on are printed above the table.
+
+``--from OLD.json`` measures nothing and prints OLD's table again; with
+``--predict-again DIR`` (the profiles OLD's ``--keep DIR`` kept) today's
+model predicts them again against OLD's real runs, a before and after of
+the model alone (``--json`` writes the new result).
 """
 
 from __future__ import annotations
@@ -234,11 +239,23 @@ def main() -> int:
         help="measure nothing: the table of an earlier --json",
     )
     ap.add_argument(
+        "--predict-again",
+        metavar="DIR",
+        help="with --from: predict again from the profiles an earlier --keep kept in DIR"
+        " (the same real runs: a before and after of the model alone)",
+    )
+    ap.add_argument(
         "--doc", metavar="MD", help="also write the table into MD's generated section for it"
     )
     args = ap.parse_args()
     earlier = args.from_json
+    if args.predict_again and not earlier:
+        ap.error("--predict-again needs --from JSON (the earlier run whose profiles DIR holds)")
     result = json.loads(Path(earlier).read_text()) if earlier else measure(args, ap)
+    if args.predict_again:
+        predict_again(result, Path(args.predict_again))
+    if args.json and earlier:
+        Path(args.json).write_text(json.dumps(result, indent=1))
     print()
     print(table(result))
     print()
@@ -252,6 +269,24 @@ def main() -> int:
         doc.write_text(text)
         print(f"{doc}: the what-if's section refreshed")
     return 0
+
+
+def predict_again(result: dict[str, Any], kept: Path) -> None:
+    """Replace an earlier run's predictions by today's model's, from its kept profiles."""
+    settings = [Setting(s["gogc"], s["memlimit"]) for s in result["settings"]]
+    for v in result["variants"]:
+        runs = []
+        for i in range(result["profiles"]):
+            prof = kept / (f"mpr1-{i}.pb.gz" if v.startswith("mpr1") else f"100-None-{i}.pb.gz")
+            if not prof.is_file():
+                sys.exit(f"--predict-again {kept}: no {prof.name} (kept by --keep?)")
+            rate: float | str = "profile"
+            if v.endswith("rate"):  # the GOGC=100 run's measured rate, as measure() asks it
+                (base,) = [s for s in result["settings"] if s["label"] == "GOGC=100"]
+                rate = base["real_runs"][i]["steady"]["alloc_rate"]
+            runs.append(predict(prof, rate, settings, result["budget"], result["cycles"]))
+        for k, s in enumerate(result["settings"]):
+            s["predicted"][v] = [r[k] for r in runs]
 
 
 def measure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> dict[str, Any]:
