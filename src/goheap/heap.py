@@ -430,19 +430,25 @@ class Heap:
 
     def advance(self, ns: object) -> None:
         """Let ns of virtual time pass with the mutator idle (sysmon still runs)."""
+        t = self._time_arg(ns, "advance")
+        if self.observer is not None:
+            self.observer.advance(t)
+        self.runtime.advance(t)
+
+    def _time_arg(self, ns: object, what: str) -> int:
+        """ns as a span of virtual time for method ``what``: an int, not negative, that
+        keeps the clock inside Go's int64 nanotime (the heap open)."""
         if self._closed:
-            self._closed_error("advance")
-        ns = int_arg(ns, "advance: the time")
-        if ns < 0:
-            raise GoheapError(f"advance: negative time {ns}")
-        if self.clock.now + ns > _NANOTIME_MAX:
+            self._closed_error(what)
+        t = int_arg(ns, f"{what}: the time")
+        if t < 0:
+            raise GoheapError(f"{what}: negative time {t}")
+        if self.clock.now + t > _NANOTIME_MAX:
             raise GoheapError(
-                f"advance: {ns} ns would take the clock past Go's int64 nanotime "
+                f"{what}: {t} ns would take the clock past Go's int64 nanotime "
                 f"(it reads {self.clock.now} ns)"
             )
-        if self.observer is not None:
-            self.observer.advance(ns)
-        self.runtime.advance(ns)
+        return t
 
     def compute(self, ns: object) -> None:
         """The running goroutine computes for ns of its own CPU, allocating nothing.
@@ -453,20 +459,11 @@ class Heap:
         it computes. The built-in workloads charge what their Go twins were
         measured to spend (``benchmarks/program_work.py``).
         """
-        if self._closed:
-            self._closed_error("compute")
-        ns = int_arg(ns, "compute: the time")
-        if ns < 0:
-            raise GoheapError(f"compute: negative time {ns}")
-        if self.clock.now + ns > _NANOTIME_MAX:
-            raise GoheapError(
-                f"compute: {ns} ns would take the clock past Go's int64 nanotime "
-                f"(it reads {self.clock.now} ns)"
-            )
+        t = self._time_arg(ns, "compute")
         if self.observer is not None:
-            self.observer.compute(ns)
-        self.program_ns += ns
-        self._collector.mutator_ran(ns)
+            self.observer.compute(t)
+        self.program_ns += t
+        self._collector.mutator_ran(t)
 
     @property
     def cycles(self) -> Sequence[GCCycle]:
