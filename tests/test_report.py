@@ -265,6 +265,15 @@ def test_report_has_every_section(report_html: str, result: dict[str, Any]) -> N
     assert "bytes (MiB)" in report_html
 
 
+def test_report_header_says_how_much_time_was_the_programs() -> None:
+    doc = make_result()
+    doc["sim"] = {"wall_s": 1.5, "allocs": 10, "virtual_ns": 3_000_000, "program_ns": 250_000}
+    header = html.render_report(doc).split("</header>")[0]
+    assert "3 ms of virtual time (250 µs of it the program's own work)" in header
+    doc["sim"]["program_ns"] = 0  # nothing computed: nothing said
+    assert "own work" not in html.render_report(doc).split("</header>")[0]
+
+
 def test_report_is_self_contained(report_html: str) -> None:
     assert_self_contained(report_html)
     assert report_html.startswith("<!DOCTYPE html>")

@@ -178,7 +178,10 @@ def _header(result: dict[str, Any], sections: list[tuple[str, str]]) -> str:
         if "allocs" in sim:
             bits.append(f"{num_cell(sim['allocs'])} allocations")
         if "virtual_ns" in sim:
-            bits.append(f"{esc(human_ns(sim['virtual_ns']))} of virtual time")
+            time = f"{esc(human_ns(sim['virtual_ns']))} of virtual time"
+            if sim.get("program_ns"):  # the program's own CPU (Heap.compute)
+                time += f" ({esc(human_ns(sim['program_ns']))} of it the program's own work)"
+            bits.append(time)
         if "wall_s" in sim:
             bits.append(f"simulated in {esc(sim['wall_s'])} s wall-clock")
         extra.append(", ".join(bits))
