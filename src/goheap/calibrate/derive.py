@@ -303,7 +303,10 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     ]
     how = f"alloc probe, {TINY_SIZE} B pointer-free objects, 4 MiB live"
     if any("profile" in r for rt in rts.values() for r in rt["alloc"] if r["size"] == TINY_SIZE):
-        how += ": its CPU less the GC, the write barrier and the probe's loop"
+        how += (
+            ": its CPU less the GC's samples (and the write barrier's and the probe's loop's,"
+            " where the record tells them apart)"
+        )
     out["tiny"] = Figure(_mean(tiny), f"{how} ({', '.join(rts)})")
     return out
 
