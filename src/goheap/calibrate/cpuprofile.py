@@ -5,8 +5,8 @@ once: clearing (``memclrNoHeapPointers``), the mcache taking a new span
 (``mcache.refill``), sweeping, the collector's own work, the write
 barrier of the ring store while a mark runs (most of the rest at a small
 heap in Go 1.8, where marks run much of the time), the probe's own loop
-(the program: ``i % k``, the ring store), and the rest (mallocgc's
-path). A CPU profile of the timed loop tells them apart: each sample goes
+(the program: ``i % k``, the ring store), the profiler's own goroutine,
+and the rest (mallocgc's path). A CPU profile of the timed loop tells them apart: each sample goes
 to the first category, in ``CATEGORIES`` order, with one of its functions
 anywhere on the stack (sweeping inside a refill is sweeping; clearing
 inside the collector is the collector's); a sample in none of them whose
@@ -32,6 +32,9 @@ from goheap.pprof import profile_pb2
 #: Category -> the runtime functions (Go 1.8 and Go 1.27 names) whose presence on a
 #: sample's stack puts the sample there; the first category that matches wins.
 CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
+    # The CPU profiler's own goroutine (Go 1.8 reads and encodes its samples in Go
+    # code: about 5 % of a probe's samples): the measurement's, not the program's.
+    ("profiler", frozenset({"runtime/pprof.profileWriter"})),
     (
         "gc",
         frozenset({

@@ -272,8 +272,8 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
                     Figure(
                         bases[name],
                         f"alloc probe, {sizes}, 4 MiB live: CPU profile samples outside clearing,"
-                        " refill, sweeping, the GC, the write barrier and the probe's loop,"
-                        " per allocation: the line's intercept",
+                        " refill, sweeping, the GC, the write barrier, the probe's loop and"
+                        " the profiler, per allocation: the line's intercept",
                     )
                     if name in bases
                     else Figure(None, f"not measured: {_no_run(name)}")
@@ -304,16 +304,17 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     how = f"alloc probe, {TINY_SIZE} B pointer-free objects, 4 MiB live"
     if any("profile" in r for rt in rts.values() for r in rt["alloc"] if r["size"] == TINY_SIZE):
         how += (
-            ": its CPU less the GC's samples (and the write barrier's and the probe's loop's,"
-            " where the record tells them apart)"
+            ": its CPU less the GC's samples (and the write barrier's, the probe's loop's"
+            " and the profiler's, where the record tells them apart)"
         )
     out["tiny"] = Figure(_mean(tiny), f"{how} ({', '.join(rts)})")
     return out
 
 
 #: Profile categories that are not the allocation's own: the clock charges the
-#: collector and the write barrier apart, and the probe's loop is the program's.
-NOT_THE_ALLOCATION = frozenset({"gc", "barrier", PROGRAM})
+#: collector and the write barrier apart, the probe's loop is the program's, and the
+#: profiler's goroutine the measurement's.
+NOT_THE_ALLOCATION = frozenset({"gc", "barrier", "profiler", PROGRAM})
 
 
 def tiny_ns(row: dict[str, Any]) -> float:
