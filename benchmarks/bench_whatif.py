@@ -271,19 +271,24 @@ def main() -> int:
     return 0
 
 
+def asked(variant: str, profiles: Path, i: int, rate: float) -> tuple[Path, float | str]:
+    """What a variant asks the what-if of the i-th GOGC=100 run: which of its profiles
+    (in ``profiles``, as measure() names them) and which allocation rate (its measured
+    ``rate``, or the profile's own estimate)."""
+    prof = profiles / (f"mpr1-{i}.pb.gz" if variant.startswith("mpr1") else f"100-None-{i}.pb.gz")
+    return prof, rate if variant.endswith("rate") else "profile"
+
+
 def predict_again(result: dict[str, Any], kept: Path) -> None:
     """Replace an earlier run's predictions by today's model's, from its kept profiles."""
     settings = [Setting(s["gogc"], s["memlimit"]) for s in result["settings"]]
+    (base,) = [s for s in result["settings"] if s["label"] == Setting(100).label]
     for v in result["variants"]:
         runs = []
         for i in range(result["profiles"]):
-            prof = kept / (f"mpr1-{i}.pb.gz" if v.startswith("mpr1") else f"100-None-{i}.pb.gz")
+            prof, rate = asked(v, kept, i, base["real_runs"][i]["steady"]["alloc_rate"])
             if not prof.is_file():
                 sys.exit(f"--predict-again {kept}: no {prof.name} (kept by --keep?)")
-            rate: float | str = "profile"
-            if v.endswith("rate"):  # the GOGC=100 run's measured rate, as measure() asks it
-                (base,) = [s for s in result["settings"] if s["label"] == "GOGC=100"]
-                rate = base["real_runs"][i]["steady"]["alloc_rate"]
             runs.append(predict(prof, rate, settings, result["budget"], result["cycles"]))
         for k, s in enumerate(result["settings"]):
             s["predicted"][v] = [r[k] for r in runs]
@@ -329,13 +334,10 @@ def measure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> dict[str, 
             {"profile": p.name, "inuse_bytes": inuse_bytes(p), "heap_marked": m} for p, m in marked
         ]
         predicted: dict[str, list[list[dict[str, Any]]]] = {v: [] for v in variants}
-        for i, (prof, rate) in enumerate(profiles):
-            p1 = tmp / f"mpr1-{i}.pb.gz"
-            asks = {"default": (prof, "profile"), "rate": (prof, rate)}
-            asks |= {"mpr1": (p1, "profile"), "mpr1-rate": (p1, rate)}
+        for i, (_, rate) in enumerate(profiles):
             for v in variants:
                 predicted[v].append(
-                    predict(*asks[v], settings=settings, budget=budget, cycles=args.cycles)
+                    predict(*asked(v, tmp, i, rate), settings, budget, cycles=args.cycles)
                 )
     first = real[settings[0].label][0]
     result: dict[str, Any] = {

@@ -27,18 +27,16 @@ of ``binarytrees.nodes_allocated``), medians over the runs. The workloads'
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heavy_cases import CASES, ORACLE, build_real, load_average
+from heavy_cases import CASES, ORACLE, Case, build_real, run_real
 
 from goheap.calibrate.cpuprofile import PROGRAM, where
 from goheap.validate.toolchain import find_go
@@ -116,23 +114,14 @@ def steps(workload: str, params: dict[str, int]) -> int:
     return params["steps"]
 
 
-def profile_run(exe: Path, go: Path, case, prof: Path) -> tuple[Counter, float, float]:
-    """One profiled run: samples by (category, function), the run's CPU seconds and the
-    load average before it."""
-    gogc = "off" if case.gogc < 0 else str(case.gogc)
-    env = dict(os.environ, GOMAXPROCS=str(case.procs), GOGC=gogc, GOHEAP_CPUPROFILE=str(prof))
-    if case.memlimit:
-        env["GOMEMLIMIT"] = case.memlimit
-    flags = [f"-{k}={v}" for k, v in case.params.items()] + list(case.real_flags)
-    load = load_average()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([str(exe), *flags], env=env, capture_output=True, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return where(prof, exe, go), cpu, load
+def profile_run(exe: Path, go: Path, case: Case, prof: Path) -> tuple[Counter, float, float]:
+    """One profiled run, as heavy_cases runs the case: samples by (category, function),
+    the run's CPU seconds and the load average before it."""
+    run = run_real(exe, replace(case, env={**case.env, "GOHEAP_CPUPROFILE": str(prof)}))
+    return where(prof, exe, go), run["user_s"] + run["sys_s"], run["load"]
 
 
-def measure(exe: Path, go: Path, case, prof: Path, runs: int) -> list[str]:
+def measure(exe: Path, go: Path, case: Case, prof: Path, runs: int) -> list[str]:
     """Table rows (after the case's name) of ``runs`` profiled runs pooled: every
     category, then the program's functions. A sample stands for the runs' CPU over
     their samples; the +- is the binomial standard error of the samples' share."""
