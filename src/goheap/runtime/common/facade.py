@@ -178,6 +178,9 @@ class Collector:
         large = self.alloc_large
         ns = self.cost.alloc_ns(self.alloc_tiny, large, self.go18)
         mem = self.mem
+        # _memory_ns tests these again (chargeClear calls it alone); testing them
+        # here saves a call on most allocations of a fresh heap: binarytrees at
+        # depth 14 ran 3 % slower on go1.27 without it (session 22).
         if (
             mem.cleared
             or mem.new_faults
