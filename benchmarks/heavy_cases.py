@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import runpy
 import statistics
@@ -60,6 +61,8 @@ from goheap.calibrate.probes import parse_gctrace
 ROOT = Path(__file__).resolve().parent.parent
 ORACLE = ROOT / "tests" / "oracle"
 WORKLOADS = ("churn", "large", "binarytrees")
+#: gcpacertrace's line at a mark's end: "... B work (... B exp.) in 4833192 B -> 5373864 B ..."
+PACER_MARK = re.compile(r" in (\d+) B -> (\d+) B")
 METRICS = ("NumGC", "peak", "NextGC", "HeapSys")
 
 
@@ -187,6 +190,9 @@ def run_real(exe: Path, case: Case) -> dict[str, Any]:
         "load": round(load, 2),
         "gctrace": parse_gctrace(p.stderr),
         "cycles": doc.get("cycles"),
+        # Go 1.27's gcpacertrace (when the case's env asks for it): each mark's
+        # heapLive at its start and at its end, bytes.
+        "pacer": [[int(a), int(b)] for a, b in PACER_MARK.findall(p.stderr)],
     }
 
 
