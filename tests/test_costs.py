@@ -52,6 +52,7 @@ def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     predates |= {f"fresh_{u}_ns_{v}" for u in ("span", "page") for v in ("go18", "go127")}
     predates |= {"worker_wake_ns", "usleep_slack_ns", "usleep_slack_per_ns"}
     predates |= {"refill_ns_hot", "refill_ns_cold"}
+    predates |= {"scavenge_ns_per_call", "tlb_shootdown_ns", "tlb_shootdown_victim_ns"}
     predates |= {f"stw_{p}_term_mp_ns_{v}" for p in ("sweep", "mark") for v in ("go18", "go127")}
     predates |= {f"write_barrier_{w}_ns_{v}" for w in ("old", "new") for v in ("go18", "go127")}
     assert set(want) - set(given) == predates

@@ -141,7 +141,7 @@ from goheap.runtime.common.specials import SpecialRecord
 from goheap.runtime.go127.malloc import Malloc
 from goheap.runtime.go127.mcache import MCache
 from goheap.runtime.go127.mcheck import check_heap
-from goheap.runtime.go127.mem import OS
+from goheap.runtime.go127.mem import OS, Releases
 from goheap.runtime.go127.metrics import readMetrics
 from goheap.runtime.go127.mfinal import Finalizers
 from goheap.runtime.go127.mgc import FRAME_STACK, GC, GCParams, forcegcperiod, format_gctrace
@@ -264,8 +264,8 @@ class Go127Runtime(Runtime):
     def limiting(self) -> bool:
         return self.gc_.limiter.limiting()
 
-    def onEagerScavenge(self, released: int) -> None:
-        self.gc_.onEagerScavenge(released)
+    def onEagerScavenge(self, released: int, calls: Releases) -> None:
+        self.gc_.onEagerScavenge(released, calls)
 
     def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
         self.finalizers.queuefinalizer(rec, p)

@@ -222,14 +222,22 @@ class ArenaMemory:
         self._bitmap_map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
         self.bitmap[hi : off + n] = bytes(off + n - hi)
 
-    def release(self, addr: int, n: int) -> None:
-        """sysUnused: give the pages back; they read as zero afterwards, and are fresh."""
+    def release(self, addr: int, n: int) -> int:
+        """sysUnused: give the pages back; they read as zero afterwards, and are fresh.
+
+        Returns how many of the OS pages were resident (written since the OS
+        gave them): only those does the kernel unmap, and only their release
+        costs (``CostModel.release_ns``).
+        """
         off = addr - self.arena_start
         self._arena_map.madvise(mmap.MADV_DONTNEED, off, n)
         lo = off >> OS_PAGE_SHIFT
         hi = (off + n) >> OS_PAGE_SHIFT
-        if hi > lo:
-            self.touched[lo:hi] = bytes(hi - lo)
+        if hi <= lo:
+            return 0
+        resident = (hi - lo) - self.touched[lo:hi].tobytes().count(0)
+        self.touched[lo:hi] = bytes(hi - lo)
+        return resident
 
     def close(self) -> None:
         """Unmap the regions (the heap is unusable afterwards).

@@ -137,14 +137,36 @@ class CostModel:
     # sys CPU / pages, quiet machine: 1.47 us per 4 KiB page (both runtimes;
     # 1.7 on a loaded one).
     page_fault_ns: float = 1470.0
-    # Returning a free physical page to the OS (madvise MADV_DONTNEED), the
-    # work of the background scavenger and of the scavenging an allocation
-    # does under a memory limit: the scavenge probe (256 MiB of freed large
-    # objects released by debug.FreeOSMemory; CPU less a GC of the same empty
-    # heap): 180-350 ns per 4 KiB page, median 270 (Go 1.27 x3, Go 1.8 x2).
-    # Go's own scavenger measures this time; its fallback when it cannot is
-    # "~10 us per physical page (this is somewhat pessimistic)".
+    # Returning free pages to the OS (sysUnused: one madvise MADV_DONTNEED a
+    # call), the work of Go 1.27's background scavenger and of the
+    # scavenging an allocation does under a memory limit or the retention
+    # goal (release_ns). The kernel unmaps only the resident pages (written
+    # since the OS gave them), each scavenge_ns_per_page: the scavenge probe
+    # (256 MiB of freed large objects, every page written, released by
+    # debug.FreeOSMemory; CPU less a GC of the same empty heap): 180-350 ns
+    # per 4 KiB page, median 270 (Go 1.27 x3, Go 1.8 x2). A call costs
+    # scavenge_ns_per_call besides: a 64 KiB or a 1 MiB madvise of pages
+    # never written takes 0.56-0.61 us (session 23, a C loop on the quiet
+    # 2-vCPU machine; written pages add 0.20-0.27 us each there). Go's own
+    # scavenger measures its time; its fallback when it cannot is "~10 us
+    # per physical page (this is somewhat pessimistic)".
     scavenge_ns_per_page: float = 270.0
+    scavenge_ns_per_call: float = 600.0
+    # Unmapping resident pages while the program runs on another CPU: that
+    # CPU's TLB must forget them too, so the kernel interrupts it (an IPI;
+    # on a virtual machine each one exits to the hypervisor) and waits for
+    # it. benchmarks/madvise_sibling.py, two threads at GOMAXPROCS=2, quiet
+    # 2-vCPU KVM machine, medians of 3: a call beside a running sibling
+    # costs the caller 13-14 us more (8 KiB 1.9 -> 14.9 us, 64 KiB 4.7 ->
+    # 18.7; a 1 MiB call, a whole flush, 21 more), and the sibling loses
+    # 11-13 us a call (1 MiB: 26). Go 1.27's own scavenger
+    # (benchmarks/scavenger_turns.py, the churn twin at -k 10000, its 64 KiB
+    # quanta of written and unwritten pages) took 2.6 us a call at one P
+    # and 9.7 at two. Charged per call that unmaps a resident page: to the
+    # releaser (tlb_shootdown_ns) and, for the background scavenger's calls,
+    # to the program's goroutine (tlb_shootdown_victim_ns).
+    tlb_shootdown_ns: float = 14_000.0
+    tlb_shootdown_victim_ns: float = 12_000.0
     # The page heap handing out a span fresh from the OS (needzero off: not
     # cleared, so none of the per-byte figure, measured on reused memory,
     # applies): per span of small objects (mcentral.grow's refill path) and
@@ -334,6 +356,17 @@ class CostModel:
     def sysmon(self, start: int, phase: int) -> Sysmon:
         """sysmon's rounds from start (phase ns earlier), each as late as measured."""
         return Sysmon(start, phase, int(self.usleep_slack_ns), self.usleep_slack_per_ns)
+
+    def release_ns(
+        self, calls: int, resident_calls: int, resident_pages: int, beside: bool
+    ) -> float:
+        """sysUnused calls: each call, each resident page it unmapped and, when the
+        program runs on another CPU (``beside``), the TLB shootdown of each call that
+        unmapped a resident page."""
+        ns = calls * self.scavenge_ns_per_call + resident_pages * self.scavenge_ns_per_page
+        if beside:
+            ns += resident_calls * self.tlb_shootdown_ns
+        return ns
 
     def first_touch_ns(self, pages: int) -> float:
         """Page faults: pages written for the first time since the OS gave them."""

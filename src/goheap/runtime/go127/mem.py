@@ -19,12 +19,14 @@ Non-heap runtime memory (persistentalloc chunks, gcBits arenas, the
 allspans array, page-allocator metadata) is accounted, not backed, as in
 the Go 1.8 model (``goheap.runtime.common.arena.OS``, which this extends).
 Heap pages are real memory (``ArenaMemory``); ``sysUnused`` of heap pages is the
-caller's ``mem.release``.
+caller's ``mem.release``. The model counts the ``sysUnused`` calls (one
+madvise each) and the resident pages they unmap (``Releases``), which the
+clock prices (``CostModel.release_ns``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from goheap.runtime.common import arena
 from goheap.runtime.common.mstats import SysStat
@@ -34,12 +36,36 @@ class _MappedReady(Protocol):
     mappedReady: int
 
 
+class Releases(NamedTuple):
+    """``sysUnused`` calls so far: all of them, those that unmapped a resident page,
+    and the resident pages they unmapped (what the kernel's madvise works on)."""
+
+    calls: int
+    resident_calls: int
+    resident_pages: int
+
+    def since(self, before: Releases) -> Releases:
+        """The calls made after ``before`` was read."""
+        return Releases(
+            self.calls - before.calls,
+            self.resident_calls - before.resident_calls,
+            self.resident_pages - before.resident_pages,
+        )
+
+
 class OS(arena.OS):
     """``sysAlloc``/``sysFree``/``sysMap``/``sysUsed``/``sysUnused`` with ``mappedReady``."""
 
     def __init__(self, phys_page_size: int, controller: _MappedReady) -> None:
         super().__init__(phys_page_size)
         self.controller = controller
+        self.unusedCalls = 0
+        self.unusedResidentCalls = 0
+        self.unusedResidentPages = 0
+
+    def releases(self) -> Releases:
+        """The ``sysUnused`` calls made so far (the model's counts, not Go's)."""
+        return Releases(self.unusedCalls, self.unusedResidentCalls, self.unusedResidentPages)
 
     def sysAlloc(self, n: int, stat: SysStat) -> int:
         self.controller.mappedReady += n
@@ -53,6 +79,10 @@ class OS(arena.OS):
         """Prepared -> Ready for ``prepared`` of the ``n`` bytes."""
         self.controller.mappedReady += prepared
 
-    def sysUnused(self, n: int) -> None:
-        """Ready -> Prepared."""
+    def sysUnused(self, n: int, resident: int = 0) -> None:
+        """Ready -> Prepared; ``resident``: the OS pages of it that were resident."""
         self.controller.mappedReady -= n
+        self.unusedCalls += 1
+        if resident:
+            self.unusedResidentCalls += 1
+            self.unusedResidentPages += resident

@@ -83,6 +83,7 @@ from goheap.runtime.common.facade import Collector, Program
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.common.mgc import gcBackgroundMode
 from goheap.runtime.common.scanpieces import ScanPieces
+from goheap.runtime.go127.mem import Releases
 from goheap.runtime.go127.mgclimit import GCCPULimiterState
 from goheap.runtime.go127.mgcmark import Marker
 from goheap.runtime.go127.mgcpacer import (
@@ -208,7 +209,10 @@ class GC(Collector):
         self.params = params
         self.mallocgc = mallocgc  # for the runtime's own objects (None: not modelled)
         self.limiter = GCCPULimiterState(clock.now, procs, numgc=lambda: self.stats.numgc)
-        self.scavenger = BgScavenger(h, cost.scavenge_ns_per_page, procs)
+        self.scavenger = BgScavenger(h, cost, procs)
+        # The TLB shootdowns the background scavenger's releases cost the program's
+        # goroutine, not yet charged (its next allocation or computing pays them).
+        self.shootdown_ns = 0
         self.go18 = False
         self.gcphase = _GCoff
         self.writeBarrier = False
@@ -320,11 +324,24 @@ class GC(Collector):
         else:
             self.clock.now += ns
 
-    def onEagerScavenge(self, released: int) -> None:
-        """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
+    def onEagerScavenge(self, released: int, calls: Releases) -> None:
+        """Scavenging on allocation takes the allocating goroutine's time (an assist).
+
+        Its calls pay the TLB shootdown when another P runs a thread meanwhile:
+        a mark worker, bgsweep or a scavenger turn (simplified: the time those
+        threads lose is not charged).
+        """
         if released:
-            pages = released // self.h.profile.phys_page_size
-            ns = int(pages * self.cost.scavenge_ns_per_page)
+            beside = self.procs > 1 and (
+                self.gcphase == _GCmark
+                or not self.h.isSweepDone()
+                or self.scav_until > self.clock.now
+            )
+            ns = int(
+                self.cost.release_ns(
+                    calls.calls, calls.resident_calls, calls.resident_pages, beside
+                )
+            )
             self.clock.now += ns
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
@@ -336,7 +353,11 @@ class GC(Collector):
         """The running goroutine used ns of CPU: advance the clock; other Ps work meanwhile."""
         if ns <= 0:
             return
-        self._advance(int(ns), False)
+        n = int(ns)
+        if self.shootdown_ns:
+            n += self.shootdown_ns
+            self.shootdown_ns = 0
+        self._advance(n, False)
         self._preemption_point(self.inflight)
         self.inflight = 0
 
@@ -354,6 +375,9 @@ class GC(Collector):
         """
         if ns > 0:  # _advance(int(ns), True), on the per-allocation path without the call
             n = int(ns)
+            if self.shootdown_ns:
+                n += self.shootdown_ns
+                self.shootdown_ns = 0
             self.clock.now += n
             if self.procs > 1:
                 self._otherPs(n, True)
@@ -521,9 +545,13 @@ class GC(Collector):
         if self.gcphase == _GCoff and self._timeTriggerTest():
             self.gcStart(gcTriggerKind.Time)
         if self.procs > 1:
+            # While every P is idle no thread of the program runs beside the turn:
+            # its releases flush no other CPU's TLB.
+            self.scavenger.beside = not idle
             worked = self.scavenger.poll(self.clock.now)
             if worked > 0:
                 self._scavTurn(worked)
+                self._chargeShootdowns()
         elif idle or scheduled:
             # One P: bgscavenge is a goroutine, readied by its wake or its timer
             # into the run queue; a P that runs a goroutine without a break
@@ -542,6 +570,15 @@ class GC(Collector):
         """
         self.clock.now += int(worked)
         self.slice_start = self.clock.now
+
+    def _chargeShootdowns(self) -> None:
+        """The turn's releases interrupted the program's CPU (``tlb_shootdown_victim_ns``
+        a call that unmapped a resident page): its next allocation or computing pays.
+        Simplified: the turn's interruptions are paid together, when it begins."""
+        sc = self.scavenger
+        if sc.shootdowns:
+            self.shootdown_ns += int(sc.shootdowns * self.cost.tlb_shootdown_victim_ns)
+            sc.shootdowns = 0
 
     def _scavTurn(self, worked: float) -> None:
         """A turn of bgscavenge (worked ns) on more Ps: it runs on another P.

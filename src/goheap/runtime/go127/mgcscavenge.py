@@ -50,10 +50,12 @@ The scavenger is a goroutine like the others (``GC._sysmon``): with more
 Ps its turn holds another P (``GC._scavTurn``); on one P, once woken, it
 waits in the run queue until sysmon preempts the goroutine that holds the
 P, and the mutator waits out its turn (``GC._scavTurnOnP``); while every
-P is idle it runs when due. Its working time is ``CostModel.scavenge_ns_per_page``
-per physical page released (measured: Go measures its own time, and assumes
-10 µs per page only when it cannot). The timer is a deadline that sysmon
-(``GC._sysmon``) checks.
+P is idle it runs when due. Its working time is ``CostModel.release_ns`` of
+the ``sysUnused`` calls it makes: per call, per resident page unmapped and,
+with more Ps, per call the TLB shootdown on the CPU the program runs on,
+which costs the program's goroutine time too (``GC._sysmon``). Measured: Go
+measures its own time, and assumes 10 µs per page only when it cannot. The
+timer is a deadline that sysmon (``GC._sysmon``) checks.
 
 * The ``scavenge`` global is the ``ScavengeGoals`` object; the globals
   ``gcPaceScavenger`` reads (``mappedReady``, ``memstats.lastHeapInUse``,
@@ -74,7 +76,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from goheap.runtime.common.clock import NEVER_NS
+from goheap.runtime.common.clock import NEVER_NS, CostModel
 from goheap.runtime.go127.mgcpacer import MAX_UINT64, float64ToInt64, float64ToUint64, u64
 
 if TYPE_CHECKING:
@@ -322,9 +324,14 @@ _NEVER: Final = NEVER_NS
 class BgScavenger:
     """The ``bgscavenge`` goroutine: parked, runnable, or asleep until a deadline."""
 
-    def __init__(self, h: MHeap, ns_per_page: float, procs: int) -> None:
+    def __init__(self, h: MHeap, cost: CostModel, procs: int) -> None:
         self.h = h
-        self.ns_per_page = ns_per_page
+        self.cost = cost
+        # Whether the program runs on another P while it releases (GC._sysmon says).
+        self.beside = procs > 1
+        # Calls since the collector last charged the program for them: each
+        # unmapped a resident page while the program ran on another CPU.
+        self.shootdowns = 0
         self.state = ScavengerState(
             self._scavenge,
             self._shouldStop,
@@ -341,8 +348,12 @@ class BgScavenger:
 
     def _scavenge(self, n: int) -> tuple[int, int]:
         h = self.h
+        before = h.os.releases()
         released = h.pages.scavenge(n, None, False)
-        ns = int((released // h.profile.phys_page_size) * self.ns_per_page)
+        r = h.os.releases().since(before)
+        ns = int(self.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, self.beside))
+        if self.beside:
+            self.shootdowns += r.resident_calls
         h.scavenge.backgroundTime += ns
         return released, ns
 

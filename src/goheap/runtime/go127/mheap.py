@@ -97,7 +97,7 @@ from goheap.runtime.go127.mbitmap import HeapBits
 from goheap.runtime.go127.mcache import MCache
 from goheap.runtime.go127.mcentral import MCentral
 from goheap.runtime.go127.mcleanup import SIZEOF_SPECIAL_CLEANUP, KindSpecialCleanup
-from goheap.runtime.go127.mem import OS
+from goheap.runtime.go127.mem import OS, Releases
 from goheap.runtime.go127.mgcpacer import GCControllerState
 from goheap.runtime.go127.mgcscavenge import ScavengeGoals
 from goheap.runtime.go127.mgcsweep import SweepData, deductSweepCredit, ensureSwept, sweepSpan
@@ -148,8 +148,9 @@ class Hooks(Protocol):
         """``gcCPULimiter.limiting()``."""
         ...
 
-    def onEagerScavenge(self, released: int) -> None:
-        """Bytes the allocating goroutine released to stay under the memory limit."""
+    def onEagerScavenge(self, released: int, calls: Releases) -> None:
+        """Bytes the allocating goroutine released to stay under the memory limit or
+        the retention goal, in ``calls``."""
         ...
 
     def queuefinalizer(self, rec: SpecialRecord, p: int) -> None:
@@ -598,9 +599,10 @@ class MHeap(ArenaHeap[MSpan, P]):
                 todo = min(growth, retained + growth - goal)
                 bytesToScavenge = max(bytesToScavenge, todo)
         if pp is not None and bytesToScavenge > 0:
+            before = self.os.releases()
             released = self.pages.scavenge(bytesToScavenge, self.hooks.limiting, forceScavenge)
             self.pages.releasedEager += released
-            self.hooks.onEagerScavenge(released)
+            self.hooks.onEagerScavenge(released, self.os.releases().since(before))
 
         self.initSpan(s, typ, spanclass, base, npages, scav)
 
@@ -746,8 +748,7 @@ class MHeap(ArenaHeap[MSpan, P]):
 
     def _scavenged(self, addr: int, nbytes: int) -> None:
         """``sysUnused`` of a released run, and its accounting."""
-        self.mem.release(addr, nbytes)
-        self.os.sysUnused(nbytes)
+        self.os.sysUnused(nbytes, self.mem.release(addr, nbytes))
         ctl = self.controller
         ctl.heapReleased += nbytes
         ctl.heapFree -= nbytes

@@ -1,0 +1,116 @@
+"""What returning memory to the OS costs the clock (Go 1.27's sysUnused: a madvise).
+
+The kernel unmaps only the resident pages of a released range (written since
+the OS gave them), and while a thread of the program runs on another CPU it
+must flush that CPU's TLB too: an interrupt the releaser waits for and the
+program's CPU pays. ``CostModel.release_ns`` prices a release by its calls,
+their resident pages and those shootdowns; the background scavenger's
+shootdowns beside the running program also cost the program's goroutine
+(docs/model.md, "Releasing memory beside the program").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from goheap import Heap
+from goheap.runtime.common.clock import CostModel
+
+MIB = 1 << 20
+OS_PAGE = 4096
+
+
+@pytest.fixture
+def make127() -> Iterator[Callable[..., Heap]]:
+    """go1.27 heaps, closed afterwards."""
+    made: list[Heap] = []
+
+    def _make(**kw: Any) -> Heap:
+        h = Heap(profile="go1.27", **kw)
+        made.append(h)
+        return h
+
+    try:
+        yield _make
+    finally:
+        for h in made:
+            h.close()
+
+
+def freed_large_objects(h: Heap, n: int, written_pages: int) -> None:
+    """n pointer-free 1 MiB objects, the first written_pages OS pages of each written
+    (fresh memory is not cleared: only these become resident), then collected."""
+    mem = h.gc_.h.mem
+    for _ in range(n):
+        x = h.malloc(MIB)
+        if written_pages:
+            mem.touch_range(x, written_pages * OS_PAGE)
+    h.gc()  # nothing holds them: swept and freed before gc returns
+
+
+def test_release_ns_prices_calls_resident_pages_and_shootdowns() -> None:
+    c = CostModel()
+    alone = 3 * c.scavenge_ns_per_call + 20 * c.scavenge_ns_per_page
+    assert c.release_ns(3, 2, 20, beside=False) == alone
+    assert c.release_ns(3, 2, 20, beside=True) == alone + 2 * c.tlb_shootdown_ns
+    # Nothing resident: nothing to unmap, no TLB to flush anywhere.
+    assert c.release_ns(4, 0, 0, beside=True) == 4 * c.scavenge_ns_per_call
+
+
+def test_free_os_memory_counts_the_resident_pages_it_unmaps(make127: Callable[..., Heap]) -> None:
+    h = make127()
+    freed_large_objects(h, 4, written_pages=3)
+    os_ = h.gc_.h.os
+    before = os_.releases()
+    assert h.free_os_memory() >= 4 * MIB
+    r = os_.releases().since(before)
+    # Only the pages written were resident; the rest of the heap was never touched.
+    assert r.resident_pages == 4 * 3
+    assert 1 <= r.resident_calls <= r.calls
+    # Released pages are fresh again: releasing them once more finds none resident.
+    freed_large_objects(h, 0, 0)
+    before = os_.releases()
+    h.free_os_memory()
+    assert os_.releases().since(before).resident_pages == 0
+
+
+def test_a_turn_beside_the_program_pays_and_charges_the_shootdowns(
+    make127: Callable[..., Heap],
+) -> None:
+    h = make127(procs=2)
+    freed_large_objects(h, 8, written_pages=MIB // OS_PAGE)  # every page resident
+    gc, sc, os_ = h.gc_, h.gc_.scavenger, h.gc_.h.os
+    assert sc.beside
+    before = os_.releases()
+    released, worked = sc._scavenge(64 << 10)  # one quantum, as a turn asks for it
+    r = os_.releases().since(before)
+    assert released == 64 << 10 and r.resident_pages == released // OS_PAGE
+    assert worked == int(gc.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, True))
+    assert sc.shootdowns == r.resident_calls >= 1
+    gc._chargeShootdowns()
+    owed = int(r.resident_calls * gc.cost.tlb_shootdown_victim_ns)
+    assert gc.shootdown_ns == owed and sc.shootdowns == 0
+    t = h.clock.now
+    h.compute(1_000)  # the program's next computing pays what it owes
+    # (sysmon may start the next turn at the end of it: that one is owed anew.)
+    assert h.clock.now - t == 1_000 + owed
+
+
+def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make127: Callable[..., Heap]) -> None:
+    one = make127()
+    freed_large_objects(one, 8, written_pages=MIB // OS_PAGE)
+    before = one.gc_.h.os.releases()
+    _, worked = one.gc_.scavenger._scavenge(64 << 10)
+    r = one.gc_.h.os.releases().since(before)
+    alone = one.gc_.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, False)
+    assert worked == int(alone)
+    assert one.gc_.scavenger.shootdowns == 0
+    # Two Ps, the program idle: the background scavenger's turns flush no running CPU.
+    two = make127(procs=2)
+    freed_large_objects(two, 8, written_pages=MIB // OS_PAGE)
+    two.advance(30 * 10**9)
+    assert two.gc_.scavenger.state.releasedBg > 0
+    assert two.gc_.scavenger.shootdowns == 0 and two.gc_.shootdown_ns == 0
