@@ -114,3 +114,19 @@ def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make127: Callable[..., H
     two.advance(30 * 10**9)
     assert two.gc_.scavenger.state.releasedBg > 0
     assert two.gc_.scavenger.shootdowns == 0 and two.gc_.shootdown_ns == 0
+
+
+def test_a_run_says_what_its_releases_cost() -> None:
+    from goheap.runner import run_workload
+
+    doc = run_workload("large", ["window=8", "steps=300"], profile="go1.27", procs=2)
+    rel = doc["sim"]["releases"]
+    assert rel["calls"] >= rel["resident_calls"] >= rel["shootdowns"] > 0
+    assert rel["resident_pages"] >= rel["resident_calls"]
+    # Each shootdown cost the program the victim's figure; every release was charged.
+    cost = CostModel()
+    assert rel["shootdown_ns"] == rel["shootdowns"] * cost.tlb_shootdown_victim_ns
+    alone = cost.release_ns(rel["calls"], rel["resident_calls"], rel["resident_pages"], False)
+    assert rel["release_ns"] >= alone - rel["calls"]  # (each turn's time in whole ns)
+    # Go 1.8's releases are not priced: no such figures.
+    assert "releases" not in run_workload("large", ["steps=50"], profile="go1.8")["sim"]

@@ -138,6 +138,7 @@ class Session:
                 "allocs": ms.Mallocs,
                 "virtual_ns": heap.clock.now - t0,
                 "program_ns": heap.program_ns,
+                **({"releases": rel} if (rel := heap.runtime.releases()) is not None else {}),
             },
         }
 

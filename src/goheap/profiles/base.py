@@ -113,6 +113,12 @@ class Runtime:
         """Free pages of the heap as (first page, pages, released), in address order."""
         raise NotImplementedError
 
+    def releases(self) -> dict[str, int] | None:
+        """What returning memory to the OS cost so far: sysUnused calls, the resident
+        pages they unmapped, the time charged for them and the program's time lost to
+        their TLB shootdowns. None where the profile does not price releases."""
+        return None
+
     def objects_per_span(self, sizeclass: int, noscan: bool) -> int:
         """Objects in one span of a small size class (scan or noscan)."""
         return self.profile.sizeclasses.nelems(sizeclass)

@@ -344,6 +344,18 @@ class Go127Runtime(Runtime):
     def object_pointers(self, base: int, size: int) -> list[int]:
         return objectPointers(self.mheap, base, size)
 
+    def releases(self) -> dict[str, int]:
+        r = self.os.releases()
+        gc = self.gc_
+        return {
+            "calls": r.calls,
+            "resident_calls": r.resident_calls,
+            "resident_pages": r.resident_pages,
+            "release_ns": gc.scavenger.releaseTime + gc.eagerReleaseTime,
+            "shootdowns": gc.scavenger.shootdownsTotal,
+            "shootdown_ns": gc.shootdownTime,
+        }
+
     def free_page_runs(self) -> list[tuple[int, int, bool]]:
         """Free pages from the page allocator's bitmaps and the Ps' page caches."""
         h = self.mheap

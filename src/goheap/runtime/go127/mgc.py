@@ -213,6 +213,8 @@ class GC(Collector):
         # The TLB shootdowns the background scavenger's releases cost the program's
         # goroutine, not yet charged (its next allocation or computing pays them).
         self.shootdown_ns = 0
+        self.shootdownTime = 0  # ns the program lost to them since the start
+        self.eagerReleaseTime = 0  # ns the program's own releases took since the start
         self.go18 = False
         self.gcphase = _GCoff
         self.writeBarrier = False
@@ -343,6 +345,7 @@ class GC(Collector):
                 )
             )
             self.clock.now += ns
+            self.eagerReleaseTime += ns
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
 
@@ -577,7 +580,9 @@ class GC(Collector):
         Simplified: the turn's interruptions are paid together, when it begins."""
         sc = self.scavenger
         if sc.shootdowns:
-            self.shootdown_ns += int(sc.shootdowns * self.cost.tlb_shootdown_victim_ns)
+            ns = int(sc.shootdowns * self.cost.tlb_shootdown_victim_ns)
+            self.shootdown_ns += ns
+            self.shootdownTime += ns
             sc.shootdowns = 0
 
     def _scavTurn(self, worked: float) -> None:

@@ -332,6 +332,8 @@ class BgScavenger:
         # Calls since the collector last charged the program for them: each
         # unmapped a resident page while the program ran on another CPU.
         self.shootdowns = 0
+        self.shootdownsTotal = 0  # such calls since the start
+        self.releaseTime = 0  # ns of release work since the start (release_ns)
         self.state = ScavengerState(
             self._scavenge,
             self._shouldStop,
@@ -354,6 +356,8 @@ class BgScavenger:
         ns = int(self.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, self.beside))
         if self.beside:
             self.shootdowns += r.resident_calls
+            self.shootdownsTotal += r.resident_calls
+        self.releaseTime += ns
         h.scavenge.backgroundTime += ns
         return released, ns
 
