@@ -90,13 +90,16 @@ def test_a_turn_beside_the_program_pays_and_charges_the_shootdowns(
     assert released == 64 << 10 and r.resident_pages == released // OS_PAGE
     assert worked == int(gc.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, True))
     assert sc.shootdowns == r.resident_calls >= 1
-    gc._chargeShootdowns()
+    gc._chargeShootdowns(worked)  # the turn runs for `worked` ns from now
     owed = int(r.resident_calls * gc.cost.tlb_shootdown_victim_ns)
     assert gc.shootdown_ns == owed and sc.shootdowns == 0
+    # The program pays as the turn's time passes: half of it passed, half is due.
     t = h.clock.now
-    h.compute(1_000)  # the program's next computing pays what it owes
-    # (sysmon may start the next turn at the end of it: that one is owed anew.)
-    assert h.clock.now - t == 1_000 + owed
+    gc.clock.now += worked // 2  # (what the program did meanwhile is not the point)
+    h.compute(1)
+    assert h.clock.now - t == worked // 2 + 1 + owed * (worked // 2) // worked
+    # (the rest stays owed; sysmon may have begun the next turn at the end of it)
+    assert gc.shootdown_ns >= owed - owed * (worked // 2) // worked
 
 
 def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make127: Callable[..., Heap]) -> None:

@@ -213,6 +213,8 @@ class GC(Collector):
         # The TLB shootdowns the background scavenger's releases cost the program's
         # goroutine, not yet charged (its next allocation or computing pays them).
         self.shootdown_ns = 0
+        self.shootdown_from = 0  # the owed part runs from here ...
+        self.shootdown_until = 0  # ... to here, on the virtual clock
         self.shootdownTime = 0  # ns the program lost to them since the start
         self.eagerReleaseTime = 0  # ns the program's own releases took since the start
         self.go18 = False
@@ -358,8 +360,7 @@ class GC(Collector):
             return
         n = int(ns)
         if self.shootdown_ns:
-            n += self.shootdown_ns
-            self.shootdown_ns = 0
+            n += self._shootdownsDue()
         self._advance(n, False)
         self._preemption_point(self.inflight)
         self.inflight = 0
@@ -379,8 +380,7 @@ class GC(Collector):
         if ns > 0:  # _advance(int(ns), True), on the per-allocation path without the call
             n = int(ns)
             if self.shootdown_ns:
-                n += self.shootdown_ns
-                self.shootdown_ns = 0
+                n += self._shootdownsDue()
             self.clock.now += n
             if self.procs > 1:
                 self._otherPs(n, True)
@@ -554,7 +554,7 @@ class GC(Collector):
             worked = self.scavenger.poll(self.clock.now)
             if worked > 0:
                 self._scavTurn(worked)
-                self._chargeShootdowns()
+                self._chargeShootdowns(worked)
         elif idle or scheduled:
             # One P: bgscavenge is a goroutine, readied by its wake or its timer
             # into the run queue; a P that runs a goroutine without a break
@@ -574,16 +574,37 @@ class GC(Collector):
         self.clock.now += int(worked)
         self.slice_start = self.clock.now
 
-    def _chargeShootdowns(self) -> None:
-        """The turn's releases interrupted the program's CPU (``tlb_shootdown_victim_ns``
-        a call that unmapped a resident page): its next allocation or computing pays.
-        Simplified: the turn's interruptions are paid together, when it begins."""
+    def _chargeShootdowns(self, worked: float) -> None:
+        """The turn's releases interrupt the program's CPU (``tlb_shootdown_victim_ns``
+        a call that unmapped a resident page) while the turn runs: the program owes
+        them over the turn's ``worked`` ns from now, and pays as its time passes
+        (``_shootdownsDue``). Simplified: from now, where a turn due in a mark may
+        start after the other P's fractional stint (``_scavengerP``)."""
         sc = self.scavenger
         if sc.shootdowns:
             ns = int(sc.shootdowns * self.cost.tlb_shootdown_victim_ns)
+            now = self.clock.now
+            if not self.shootdown_ns:
+                self.shootdown_from = now
             self.shootdown_ns += ns
+            self.shootdown_until = max(self.shootdown_until, now + int(worked))
             self.shootdownTime += ns
             sc.shootdowns = 0
+
+    def _shootdownsDue(self) -> int:
+        """The part of the owed interruptions that fell in the program's time since it
+        last paid: in proportion to the turns' time passed, all of it once they ended."""
+        now = self.clock.now
+        owed = self.shootdown_ns
+        until = self.shootdown_until
+        if now >= until:
+            self.shootdown_ns = 0
+            return owed
+        start = self.shootdown_from
+        due = owed * (now - start) // (until - start)
+        self.shootdown_ns = owed - due
+        self.shootdown_from = now
+        return due
 
     def _scavTurn(self, worked: float) -> None:
         """A turn of bgscavenge (worked ns) on more Ps: it runs on another P.
