@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtime", default="go1.27", choices=("go1.27", "go1.8"))
     ap.add_argument("--go18", help="a Go 1.8 go binary (DEST/go/bin/go), for --runtime go1.8")
     a = ap.parse_args(argv)
-    by_name = {c.name: c for c in heavy_cases.CASES}
-    unknown = [n for n in a.cases if n not in by_name]
-    if unknown:
-        ap.error(f"unknown cases {unknown}; heavy_cases.py --list shows them")
+    cases = heavy_cases.cases_named(ap, a.cases)
     if a.runtime == "go1.8" and not a.go18:
         ap.error("--runtime go1.8 needs --go18")
     go = Path(a.go18) if a.runtime == "go1.8" else find_go(None)
@@ -125,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         dirs = heavy_cases.build_real(
             None if a.runtime == "go1.8" else str(go), a.go18, Path(d) / "bin", twins
         )
-        for name in a.cases:
-            case = by_name[name]
+        for case in cases:
             exe = dirs[a.runtime] / case.workload
             print("\n".join(measure(exe, go, case, Path(d) / "cpu.prof", a.runs)), flush=True)
     return 0

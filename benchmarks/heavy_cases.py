@@ -114,6 +114,15 @@ def _from_validate() -> tuple[Case, ...]:
 CASES: tuple[Case, ...] = _from_validate()
 
 
+def cases_named(ap: argparse.ArgumentParser, names: list[str]) -> list[Case]:
+    """The cases of these names, in their order; ``ap.error`` names any unknown one."""
+    by_name = {c.name: c for c in CASES}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        ap.error(f"unknown cases {unknown}; heavy_cases.py --list shows them")
+    return [by_name[n] for n in names]
+
+
 def load_average() -> float:
     try:
         return os.getloadavg()[0]
@@ -337,11 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.render:
         print(render(json.loads(Path(a.render).read_text())))
         return 0
-    by_name = {c.name: c for c in CASES}
-    unknown = [n for n in a.cases if n not in by_name]
-    if unknown:
-        ap.error(f"unknown cases {unknown}; --list shows them")
-    cases = [by_name[n] for n in a.cases] if a.cases else list(CASES)
+    cases = cases_named(ap, a.cases) if a.cases else list(CASES)
     runtimes = [r for r in a.runtimes.split(",") if r]
     old = json.loads(Path(a.merge).read_text()) if a.merge else {"cases": {}}
     doc: dict[str, Any] = {"patch": a.patch, "runs": a.runs, "cases": {}}

@@ -66,17 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("cases", nargs="+", help="heavy case names (heavy_cases.py --list)")
     ap.add_argument("--runs", type=int, default=3, help="real runs per case")
     a = ap.parse_args(argv)
-    by_name = {c.name: c for c in heavy_cases.CASES}
-    unknown = [n for n in a.cases if n not in by_name]
-    if unknown:
-        ap.error(f"unknown cases {unknown}; heavy_cases.py --list shows them")
+    cases = heavy_cases.cases_named(ap, a.cases)
     dirs = heavy_cases.build_real(None, None, Path(tempfile.mkdtemp(prefix="mark-rates-")))
     print(
         f"{'case':24} {'side':5} {'NumGC':>5} {'in marks MB':>9} {'share':>6}"
         f" {'MB/ms in':>8} {'out':>8} {'ratio':>6}"
     )
-    for name in a.cases:
-        case = by_name[name]
+    for case in cases:
+        name = case.name
         traced = replace(case, env={**case.env, "GODEBUG": "gctrace=1,gcpacertrace=1"})
         print(f"{name:24} model {model_row(heavy_cases.run_model(case, 'go1.27'))}", flush=True)
         for _ in range(a.runs):

@@ -69,11 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--go18", help="Go 1.8's go binary, for --runtimes go1.8")
     ap.add_argument("--costs", help="a calibration file for the model's clock")
     a = ap.parse_args(argv)
-    by_name = {c.name: c for c in heavy_cases.CASES}
-    unknown = [n for n in a.cases if n not in by_name]
-    if unknown:
-        ap.error(f"unknown cases {unknown}; heavy_cases.py --list shows them")
-    cases = [by_name[n] for n in a.cases] or [c for c in heavy_cases.CASES if c.procs == 1]
+    cases = heavy_cases.cases_named(ap, a.cases) or [c for c in heavy_cases.CASES if c.procs == 1]
     runtimes = [r for r in a.runtimes.split(",") if r]
     dirs = heavy_cases.build_real(None, a.go18, Path(tempfile.mkdtemp(prefix="mutator-")))
     print(f"costs: {a.costs or 'built in'}; real: medians of {a.runs} runs, seconds")

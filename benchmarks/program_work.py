@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heavy_cases import CASES, ORACLE, Case, build_real, run_real
+from heavy_cases import ORACLE, Case, build_real, cases_named, run_real
 
 from goheap.calibrate.cpuprofile import PROGRAM, where
 from goheap.validate.toolchain import find_go
@@ -157,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=6)
     ap.add_argument("--runtimes", default="go1.8,go1.27")
     args = ap.parse_args(argv)
-    by_name = {c.name: c for c in CASES}
-    unknown = [n for n in args.cases if n not in by_name]
-    if unknown:
-        ap.error(f"unknown case {unknown[0]!r}; see heavy_cases.py --list")
+    cases = cases_named(ap, args.cases)
     runtimes = args.runtimes.split(",")
     go = find_go()
     with tempfile.TemporaryDirectory(prefix="goheap-program-") as tmp:
@@ -177,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             if rt not in dirs:
                 print(f"{rt}: not built (go1.8 needs --go18)", file=sys.stderr)
                 continue
-            for name in args.cases:
-                case = by_name[name]
+            for case in cases:
+                name = case.name
                 if rt in case.runtimes:
                     rows = measure(dirs[rt] / case.workload, go, case, prof, args.runs)
                     for row in rows:

@@ -11,33 +11,13 @@ shootdowns beside the running program also cost the program's goroutine
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
+from collections.abc import Callable
 
 from goheap import Heap
 from goheap.runtime.common.clock import CostModel
 
 MIB = 1 << 20
 OS_PAGE = 4096
-
-
-@pytest.fixture
-def make127() -> Iterator[Callable[..., Heap]]:
-    """go1.27 heaps, closed afterwards."""
-    made: list[Heap] = []
-
-    def _make(**kw: Any) -> Heap:
-        h = Heap(profile="go1.27", **kw)
-        made.append(h)
-        return h
-
-    try:
-        yield _make
-    finally:
-        for h in made:
-            h.close()
 
 
 def freed_large_objects(h: Heap, n: int, written_pages: int) -> None:
@@ -60,8 +40,8 @@ def test_release_ns_prices_calls_resident_pages_and_shootdowns() -> None:
     assert c.release_ns(4, 0, 0, beside=True) == 4 * c.scavenge_ns_per_call
 
 
-def test_free_os_memory_counts_the_resident_pages_it_unmaps(make127: Callable[..., Heap]) -> None:
-    h = make127()
+def test_free_os_memory_counts_the_resident_pages_it_unmaps(make_heap: Callable[..., Heap]) -> None:
+    h = make_heap(profile="go1.27")
     freed_large_objects(h, 4, written_pages=3)
     os_ = h.gc_.h.os
     before = os_.releases()
@@ -78,9 +58,9 @@ def test_free_os_memory_counts_the_resident_pages_it_unmaps(make127: Callable[..
 
 
 def test_a_turn_beside_the_program_pays_and_charges_the_shootdowns(
-    make127: Callable[..., Heap],
+    make_heap: Callable[..., Heap],
 ) -> None:
-    h = make127(procs=2)
+    h = make_heap(profile="go1.27", procs=2)
     freed_large_objects(h, 8, written_pages=MIB // OS_PAGE)  # every page resident
     gc, sc, os_ = h.gc_, h.gc_.scavenger, h.gc_.h.os
     assert sc.beside
@@ -102,8 +82,8 @@ def test_a_turn_beside_the_program_pays_and_charges_the_shootdowns(
     assert gc.shootdown_ns >= owed - owed * (worked // 2) // worked
 
 
-def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make127: Callable[..., Heap]) -> None:
-    one = make127()
+def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make_heap: Callable[..., Heap]) -> None:
+    one = make_heap(profile="go1.27")
     freed_large_objects(one, 8, written_pages=MIB // OS_PAGE)
     before = one.gc_.h.os.releases()
     _, worked = one.gc_.scavenger._scavenge(64 << 10)
@@ -112,7 +92,7 @@ def test_no_shootdown_on_one_p_or_while_every_p_is_idle(make127: Callable[..., H
     assert worked == int(alone)
     assert one.gc_.scavenger.shootdowns == 0
     # Two Ps, the program idle: the background scavenger's turns flush no running CPU.
-    two = make127(procs=2)
+    two = make_heap(profile="go1.27", procs=2)
     freed_large_objects(two, 8, written_pages=MIB // OS_PAGE)
     two.advance(30 * 10**9)
     assert two.gc_.scavenger.state.releasedBg > 0
