@@ -44,12 +44,15 @@ def test_free_os_memory_counts_the_resident_pages_it_unmaps(make_heap: Callable[
     h = make_heap(profile="go1.27")
     freed_large_objects(h, 4, written_pages=3)
     os_ = h.gc_.h.os
-    before = os_.releases()
+    before, own = os_.releases(), h.gc_.ownReleaseTime
     assert h.free_os_memory() >= 4 * MIB
     r = os_.releases().since(before)
     # Only the pages written were resident; the rest of the heap was never touched.
     assert r.resident_pages == 4 * 3
     assert 1 <= r.resident_calls <= r.calls
+    # The releases are the calling goroutine's time (one P: no other CPU to flush).
+    alone = h.gc_.cost.release_ns(r.calls, r.resident_calls, r.resident_pages, False)
+    assert h.gc_.ownReleaseTime - own == int(alone)
     # Released pages are fresh again: releasing them once more finds none resident.
     freed_large_objects(h, 0, 0)
     before = os_.releases()

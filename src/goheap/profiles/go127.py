@@ -351,9 +351,9 @@ class Go127Runtime(Runtime):
             "calls": r.calls,
             "resident_calls": r.resident_calls,
             "resident_pages": r.resident_pages,
-            "release_ns": gc.scavenger.releaseTime + gc.eagerReleaseTime,
+            "release_ns": gc.scavenger.releaseTime + gc.ownReleaseTime,
             "shootdowns": gc.scavenger.shootdownsTotal,
-            "shootdown_ns": gc.shootdownTime,
+            "shootdown_ns": int(gc.scavenger.shootdownsTotal * gc.cost.tlb_shootdown_victim_ns),
         }
 
     def free_page_runs(self) -> list[tuple[int, int, bool]]:

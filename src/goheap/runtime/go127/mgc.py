@@ -215,8 +215,7 @@ class GC(Collector):
         self.shootdown_ns = 0
         self.shootdown_from = 0  # the owed part runs from here ...
         self.shootdown_until = 0  # ... to here, on the virtual clock
-        self.shootdownTime = 0  # ns the program lost to them since the start
-        self.eagerReleaseTime = 0  # ns the program's own releases took since the start
+        self.ownReleaseTime = 0  # ns the program's own releases took since the start
         self.go18 = False
         self.gcphase = _GCoff
         self.writeBarrier = False
@@ -329,27 +328,25 @@ class GC(Collector):
             self.clock.now += ns
 
     def onEagerScavenge(self, released: int, calls: Releases) -> None:
-        """Scavenging on allocation takes the allocating goroutine's time (an assist).
-
-        Its calls pay the TLB shootdown when another P runs a thread meanwhile:
-        a mark worker, bgsweep or a scavenger turn (simplified: the time those
-        threads lose is not charged).
-        """
+        """Scavenging on allocation takes the allocating goroutine's time (an assist)."""
         if released:
-            beside = self.procs > 1 and (
-                self.gcphase == _GCmark
-                or not self.h.isSweepDone()
-                or self.scav_until > self.clock.now
-            )
-            ns = int(
-                self.cost.release_ns(
-                    calls.calls, calls.resident_calls, calls.resident_pages, beside
-                )
-            )
-            self.clock.now += ns
-            self.eagerReleaseTime += ns
+            ns = self._ownRelease(calls)
             self.limiter.addAssistTime(ns)
             self.h.scavenge.assistTime += ns
+
+    def _ownRelease(self, calls: Releases) -> int:
+        """The running goroutine's own release calls (an allocation's scavenging,
+        ``debug.FreeOSMemory``) take its time: ``release_ns``, with the TLB shootdown
+        when another P runs a thread meanwhile (a mark worker, bgsweep or a scavenger
+        turn; simplified: the time those threads lose is not charged)."""
+        beside = self.procs > 1 and (
+            self.gcphase == _GCmark or not self.h.isSweepDone() or self.scav_until > self.clock.now
+        )
+        cost = self.cost.release_ns(calls.calls, calls.resident_calls, calls.resident_pages, beside)
+        ns = int(cost)
+        self.clock.now += ns
+        self.ownReleaseTime += ns
+        return ns
 
     def heapInuse(self) -> int:
         return self.controller.heapInUse
@@ -588,7 +585,6 @@ class GC(Collector):
                 self.shootdown_from = now
             self.shootdown_ns += ns
             self.shootdown_until = max(self.shootdown_until, now + int(worked))
-            self.shootdownTime += ns
             sc.shootdowns = 0
 
     def _shootdownsDue(self) -> int:
@@ -1447,7 +1443,9 @@ class GC(Collector):
     def freeOSMemory(self) -> int:
         """``debug.FreeOSMemory``: runtime.GC(), then release every free page."""
         self.runtime_GC()
+        before = self.h.os.releases()
         released: int = self.h.pages.scavengeAll()
+        self._ownRelease(self.h.os.releases().since(before))
         return released
 
     def runFinalizers(self) -> None:
