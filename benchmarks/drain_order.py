@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from goheap.validate.toolchain import find_go
@@ -95,20 +95,95 @@ def insert_prints(
     return text
 
 
-def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
+#: Prints of a background mark's start (``gcStart`` returns; nanotime, us) and of its
+#: termination (``work.tMarkTerm``), as (file, anchor, replacement) for replace_once.
+MARK_BOUNDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "mgc.go",
+        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
+        '\tprint("GCSTART ", nanotime()/1000, "\\n")\n'
+        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
+    ),
+    (
+        "mgc.go",
+        "\twork.tMarkTerm = now\n",
+        '\twork.tMarkTerm = now\n\tprint("GCTERM ", now/1000, "\\n")\n',
+    ),
+)
+
+
+def replace_once(tool: str, name: str, text: str, patches: tuple[tuple[str, str, str], ...]) -> str:
+    """Runtime file `name` with each of patches' (file, anchor, replacement) for it
+    applied; a SystemExit naming `tool` if an anchor is not there exactly once."""
+    for file, anchor, new in patches:
+        if file != name:
+            continue
+        if text.count(anchor) != 1:
+            raise SystemExit(f"{tool}: {name}: anchor not found once: {anchor.strip()!r}")
+        text = text.replace(anchor, new)
+    return text
+
+
+def build_overlaid(
+    go: Path,
+    pkg: Path,
+    out: Path,
+    tmp: Path,
+    names: tuple[str, ...],
+    patch: Callable[[str, str], str],
+) -> None:
+    """Build pkg into out with go over copies of the runtime files `names`, each
+    rewritten by ``patch(name, text)`` (``go build -overlay``: GOROOT is untouched)."""
     goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
-    src = goroot / "src" / "runtime" / "mgcmark.go"
-    patched = tmp / "mgcmark.go"
-    patched.write_text(patch_mgcmark(src.read_text(), "go1.27"))
+    replace = {}
+    for name in names:
+        src = goroot / "src" / "runtime" / name
+        (tmp / name).write_text(patch(name, src.read_text()))
+        replace[str(src)] = str(tmp / name)
     overlay = tmp / "overlay.json"
-    overlay.write_text(json.dumps({"Replace": {str(src): str(patched)}}))
-    env = dict(os.environ, GOFLAGS="-mod=mod")
-    subprocess.run(
-        [str(go), "build", "-overlay", str(overlay), "-o", str(out), "."],
-        cwd=pkg,
-        check=True,
-        env=env,
-    )
+    overlay.write_text(json.dumps({"Replace": replace}))
+    cmd = [str(go), "build", "-overlay", str(overlay), "-o", str(out), "."]
+    subprocess.run(cmd, cwd=pkg, check=True, env=dict(os.environ, GOFLAGS="-mod=mod"))
+
+
+def runs_stderr(exe: Path, args: list[str], procs: int, runs: int) -> Iterator[str]:
+    """The program's stderr, run `runs` times at GOMAXPROCS=procs (stdout dropped)."""
+    env = dict(os.environ, GOMAXPROCS=str(procs))
+    for _ in range(runs):
+        run = subprocess.run(
+            [str(exe), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, env=env, check=True,
+        )  # fmt: skip
+        yield run.stderr
+
+
+def run_instrumented(
+    doc: str | None,
+    procs: int,
+    names: tuple[str, ...],
+    patch: Callable[[str, str], str],
+    summary: Callable[[str], str],
+    argv: list[str] | None,
+) -> int:
+    """An instrumenting script's command line: build the Go program named on it over
+    the runtime files `names` rewritten by `patch`, run it as asked (GOMAXPROCS
+    `procs` by default) and print each run's ``summary(stderr)``."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("package", type=Path, help="the Go program's directory")
+    ap.add_argument("args", nargs="*", help="its arguments (after --)")
+    ap.add_argument("--procs", type=int, default=procs, help="GOMAXPROCS")
+    ap.add_argument("--runs", type=int, default=2)
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as d:
+        exe = Path(d) / "prog"
+        build_overlaid(find_go(None), a.package.resolve(), exe, Path(d), names, patch)
+        for stderr in runs_stderr(exe, a.args, a.procs, a.runs):
+            print(summary(stderr), flush=True)
+    return 0
+
+
+def build_go127(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
+    build_overlaid(go, pkg, out, tmp, ("mgcmark.go",), lambda _, t: patch_mgcmark(t, "go1.27"))
 
 
 def build_go18(

@@ -39,7 +39,6 @@ Nothing of Go's is kept here: the copies are patched at build time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -48,7 +47,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from drain_order import insert_prints  # benchmarks/: the shared patcher
+from drain_order import build_overlaid, insert_prints  # benchmarks/: the shared patcher
 
 from goheap.validate.toolchain import find_go
 
@@ -93,18 +92,7 @@ def patch(name: str, text: str) -> str:
 
 def build(go: Path, pkg: Path, out: Path, tmp: Path) -> None:
     """Build pkg into out against the patched runtime (an overlay: GOROOT is untouched)."""
-    goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
-    replace = {}
-    for name in ("mgc.go", "mgcmark.go"):
-        src = goroot / "src" / "runtime" / name
-        copy = tmp / name
-        copy.write_text(patch(name, src.read_text()))
-        replace[str(src)] = str(copy)
-    overlay = tmp / "overlay.json"
-    overlay.write_text(json.dumps({"Replace": replace}))
-    env = dict(os.environ, GOFLAGS="-mod=mod")
-    cmd = [str(go), "build", "-overlay", str(overlay), "-o", str(out), "."]
-    subprocess.run(cmd, cwd=pkg, check=True, env=env)
+    build_overlaid(go, pkg, out, tmp, ("mgc.go", "mgcmark.go"), patch)
 
 
 def read_cycles(stderr: str) -> list[dict[str, object]]:

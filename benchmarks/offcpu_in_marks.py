@@ -26,16 +26,15 @@ The prints run only at those switches, so they cost little. Not a test::
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from goheap.validate.toolchain import find_go
+sys.path.insert(0, str(Path(__file__).parent))
+from drain_order import MARK_BOUNDS, replace_once, run_instrumented  # a sibling script
+
+#: The runtime files the overlay replaces.
+FILES = ("proc.go", "mgc.go")
 
 IN_MARK = "if gp.goid == 1 && gcphase == _GCmark {\n"
 #: (file, anchor, replacement): each anchor found exactly once in Go 1.27's file.
@@ -58,41 +57,13 @@ PATCHES = (
         "func execute(gp *g, inheritTime bool) {\n\tmp := getg().m\n"
         f'\t{IN_MARK}\t\tprint("ON ", nanotime()/1000, " ", mp.p.ptr().id, "\\n")\n\t}}\n',
     ),
-    (
-        "mgc.go",
-        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
-        '\tprint("GCSTART ", nanotime()/1000, "\\n")\n'
-        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
-    ),
-    (
-        "mgc.go",
-        "\twork.tMarkTerm = now\n",
-        '\twork.tMarkTerm = now\n\tprint("GCTERM ", now/1000, "\\n")\n',
-    ),
+    *MARK_BOUNDS,
 )
 
 
 def patched(name: str, text: str) -> str:
     """The runtime file with the prints; SystemExit when an anchor is gone."""
-    for file, anchor, new in PATCHES:
-        if file == name:
-            if text.count(anchor) != 1:
-                raise SystemExit(f"offcpu_in_marks: {name} no longer has {anchor.strip()!r} once")
-            text = text.replace(anchor, new)
-    return text
-
-
-def build(go: Path, pkg: Path, exe: Path, tmp: Path) -> None:
-    """Build pkg into exe against the patched runtime (an overlay: GOROOT is untouched)."""
-    goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
-    replace = {}
-    for name in ("proc.go", "mgc.go"):
-        src = goroot / "src" / "runtime" / name
-        (tmp / name).write_text(patched(name, src.read_text()))
-        replace[str(src)] = str(tmp / name)
-    (tmp / "overlay.json").write_text(json.dumps({"Replace": replace}))
-    cmd = [str(go), "build", "-overlay", str(tmp / "overlay.json"), "-o", str(exe), "."]
-    subprocess.run(cmd, cwd=pkg, check=True, env=dict(os.environ, GOFLAGS="-mod=mod"))
+    return replace_once("offcpu_in_marks", name, text, PATCHES)
 
 
 def summary(stderr: str) -> str:
@@ -129,24 +100,7 @@ def summary(stderr: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("package", type=Path, help="the Go program's directory")
-    ap.add_argument("args", nargs="*", help="its arguments (after --)")
-    ap.add_argument("--procs", type=int, default=2, help="GOMAXPROCS")
-    ap.add_argument("--runs", type=int, default=2)
-    a = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        exe = tmp / "prog"
-        build(find_go(None), a.package.resolve(), exe, tmp)
-        env = dict(os.environ, GOMAXPROCS=str(a.procs))
-        for _ in range(a.runs):
-            run = subprocess.run(
-                [str(exe), *a.args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                text=True, env=env, check=True,
-            )  # fmt: skip
-            print(summary(run.stderr), flush=True)
-    return 0
+    return run_instrumented(__doc__, 2, FILES, patched, summary, argv)
 
 
 if __name__ == "__main__":

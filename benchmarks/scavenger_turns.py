@@ -24,15 +24,14 @@ program's copy of the runtime is patched at build time only. Not a test::
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from goheap.validate.toolchain import find_go
+sys.path.insert(0, str(Path(__file__).parent))
+from drain_order import MARK_BOUNDS, replace_once, run_instrumented  # a sibling script
+
+#: The runtime files the overlay replaces.
+FILES = ("mgcscavenge.go", "mgc.go")
 
 #: (file, anchor, replacement): each anchor found exactly once in Go 1.27's file.
 PATCHES = (
@@ -51,17 +50,7 @@ PATCHES = (
         "\t\t\t\tsysUnused(unsafe.Pointer(addr), uintptr(npages)*pageSize)\n"
         "\t\t\t\tgoheapScavCalls++\n",
     ),
-    (
-        "mgc.go",
-        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
-        '\tprint("GCSTART ", nanotime()/1000, "\\n")\n'
-        "\tif mode != gcBackgroundMode {\n\t\tGosched()\n\t}\n",
-    ),
-    (
-        "mgc.go",
-        "\twork.tMarkTerm = now\n",
-        '\twork.tMarkTerm = now\n\tprint("GCTERM ", now/1000, "\\n")\n',
-    ),
+    *MARK_BOUNDS,
 )
 #: The counter the patch adds (a runtime global; the scavenger's lock guards its updates).
 COUNTER = "\n// goheapScavCalls counts sysUnused calls (benchmarks/scavenger_turns.py).\n"
@@ -70,26 +59,8 @@ COUNTER += "var goheapScavCalls int64\n"
 
 def patched(name: str, text: str) -> str:
     """The runtime file with the prints; SystemExit when an anchor is gone."""
-    for file, anchor, new in PATCHES:
-        if file != name:
-            continue
-        if text.count(anchor) != 1:
-            raise SystemExit(f"scavenger_turns: {name} no longer has {anchor.strip()!r} once")
-        text = text.replace(anchor, new)
+    text = replace_once("scavenger_turns", name, text, PATCHES)
     return text + COUNTER if name == "mgcscavenge.go" else text
-
-
-def build(go: Path, pkg: Path, exe: Path, tmp: Path) -> None:
-    """Build pkg into exe against the patched runtime (an overlay: GOROOT is untouched)."""
-    goroot = Path(subprocess.check_output([str(go), "env", "GOROOT"], text=True).strip())
-    replace = {}
-    for name in ("mgcscavenge.go", "mgc.go"):
-        src = goroot / "src" / "runtime" / name
-        (tmp / name).write_text(patched(name, src.read_text()))
-        replace[str(src)] = str(tmp / name)
-    (tmp / "overlay.json").write_text(json.dumps({"Replace": replace}))
-    cmd = [str(go), "build", "-overlay", str(tmp / "overlay.json"), "-o", str(exe), "."]
-    subprocess.run(cmd, cwd=pkg, check=True, env=dict(os.environ, GOFLAGS="-mod=mod"))
 
 
 def summary(stderr: str) -> str:
@@ -126,24 +97,7 @@ def summary(stderr: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("package", type=Path, help="the Go program's directory")
-    ap.add_argument("args", nargs="*", help="its arguments (after --)")
-    ap.add_argument("--procs", type=int, default=1, help="GOMAXPROCS")
-    ap.add_argument("--runs", type=int, default=2)
-    a = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        exe = tmp / "prog"
-        build(find_go(None), a.package.resolve(), exe, tmp)
-        env = dict(os.environ, GOMAXPROCS=str(a.procs))
-        for _ in range(a.runs):
-            run = subprocess.run(
-                [str(exe), *a.args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                text=True, env=env, check=True,
-            )  # fmt: skip
-            print(summary(run.stderr), flush=True)
-    return 0
+    return run_instrumented(__doc__, 1, FILES, patched, summary, argv)
 
 
 if __name__ == "__main__":
