@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from goheap.calibrate.calibration import llc_from_sysfs, loaded, parse_cache_size
-from goheap.calibrate.probes import parse_gctrace
+from goheap.calibrate.probes import allocated_in_marks, parse_gctrace
 from goheap.cli import main
 from goheap.costs import load_calibration
 from goheap.validate import toolchain
@@ -101,6 +101,18 @@ def test_parse_gctrace_both_forms() -> None:
     assert (b["c1"], b["c2"], b["idle"], b["p3"], b["forced"]) == (0.005, 8.3, 8.3, 0.003, True)
 
 
+def test_allocated_in_marks_reads_both_pacer_forms_after_the_last_forced_gc() -> None:
+    go127 = "pacer: 65536 B work (64000 B exp.) in 4833192 B -> 5373864 B (∆goal 1, cons/mark 2)"
+    go18 = "pacer: H_m_prev=2236962 h_t=+8.7e-001 H_T=4194304 h_a=+8.9e-001 H_a=4231120 h_g=+1"
+    forced = (
+        "gc 1 @0.001s 0%: 0+0.1+0 ms clock, 0+0/0.1/0+0 ms cpu, 4->4->4 MB, 8 MB goal, 1 P (forced)"
+    )
+    # the lines before the probe's runtime.GC() (its warm-up) do not count
+    text = f"{go127}\n{forced}\n{go127}\nnoise\n{go18}\n"
+    assert allocated_in_marks(text) == (5373864 - 4833192) + (4231120 - 4194304)
+    assert allocated_in_marks(f"{go127}\n{forced}\n") == 0
+
+
 @pytest.mark.gotoolchain
 def test_calibrate_quick_end_to_end(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, go_toolchain: Path
@@ -117,7 +129,7 @@ def test_calibrate_quick_end_to_end(
     assert doc["toolchains"]["go1.27"].startswith("go1.")
     rows = {r["field"]: r for r in doc["fields"]}
     for name in ("small_base_ns_go127", "large_ns_per_byte_hot", "page_fault_ns",
-                 "mark_ns_per_object"):  # fmt: skip
+                 "mark_ns_per_object", "span_scan_ns_per_byte"):  # fmt: skip
         assert rows[name]["measured"] is not None and rows[name]["measured"] > 0, rows[name]
     assert rows["roots_ns_go18"]["measured"] is None  # no --go18
     assert rows["small_base_ns_go18"]["measured"] is None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from goheap.calibrate.derive import RULES, derive, fit_line, solve_cold
+from goheap.calibrate.derive import RULES, derive, fit_line, solve_cold, span_figures
 from goheap.costs import cost_fields, field_names, load_calibration
 from goheap.document import dumps
 from goheap.runtime.common.clock import CostModel
@@ -172,6 +172,10 @@ def test_profiled_run_allocation_figures(profiled: dict[str, Any]) -> None:
 #: gives; its large bases are not taken (three full runs spread 221-827 ns).
 SPLIT = ("tiny_ns", "small_base_ns_go18", "small_base_ns_go127")
 SPLIT_FIXTURE = FIXTURE.parent / "full-split-go18-go127.json"
+#: The figures the built-in costs take from session 24's record (allocating black apart).
+BLACK = (*SPLIT, "alloc_black_ns_go18", "alloc_black_ns_go127", "span_scan_ns_per_byte",
+         "span_scan_ns_per_byte_cold")  # fmt: skip
+BLACK_FIXTURE = FIXTURE.parent / "full-black-go18-go127.json"
 
 
 @pytest.fixture
@@ -202,8 +206,33 @@ def test_split_run_leaves_the_barrier_and_the_loop_out(split: dict[str, Any]) ->
         with_them = [(z, y + _part(rows[hot, z], "barrier") + _part(rows[hot, z], "program"))
                      for z, y in pts]  # fmt: skip
         assert three(fit_line(with_them)[0]) > three(base)
-    # The built-in small bases and tiny figure are this record's.
-    for name in SPLIT:
+    # The built-in figures were this record's until allocating black was split off too.
+    assert [got[name] for name in SPLIT] == [10.0, 25.5, 17.7]
+
+
+def test_black_run_charges_allocating_black_apart() -> None:
+    """Session 24's record: gcmarknewobject's samples are their own category, priced
+    per allocation made in a mark (gcpacertrace's share), and out of the bases."""
+    doc = json.loads(BLACK_FIXTURE.read_text())
+    assert schema_errors(doc) == []
+    got = measured(doc["probes"])
+    rts = doc["probes"]["runtimes"]
+    for name in ("go1.8", "go1.27"):
+        # the smallest size past the tiny one, in the 4 MiB ring
+        (row,) = [r for r in rts[name]["alloc"] if r["live"] == 4 << 20 and r["size"] == 64]
+        prof = row["profile"]
+        black = prof["black"] * row["cpu_ns_per_alloc"] / sum(prof.values())
+        assert got[f"alloc_black_ns_{name.replace('.', '')}"] == three(black / row["in_marks"])
+    # Go 1.27, 64 B: 24 of 327 samples at 35.65 ns a step, 29.03 % of them in marks
+    assert got["alloc_black_ns_go127"] == three(24 / 327 * 35.65 / 0.2903)
+    # the tiny figure leaves the black samples out as it does the GC's: 8 B, Go 1.8
+    # 19.91 ns, rest 135 + clear 2 + refill 1 + sweep 6 of 277; Go 1.27 16.88 ns,
+    # 106 + 7 + 8 of 242 (its 11 black samples out)
+    assert got["tiny_ns"] == three((19.91 * 144 / 277 + 16.88 * 121 / 242) / 2)
+    # span scans: (34.72 - 10.31) ns over 496 bytes at 4 MiB
+    assert got["span_scan_ns_per_byte"] == three((34.72 - 10.31) / 496)
+    # The built-in figures are this record's.
+    for name in BLACK:
         assert got[name] == getattr(CostModel(), name), name
 
 
@@ -218,6 +247,31 @@ def test_recorded_run_mark_figures(raw: dict[str, Any]) -> None:
     assert got["mark_ns_per_object_cold_go127"] == three(8.9 + (20.5 - 8.9) / (1 - LLC / 146251776))
 
 
+def test_span_scan_price_is_the_extra_time_per_extra_byte() -> None:
+    """Go 1.27's span-scan price: (512 B object - 16 B object) / 496 bytes, per heap."""
+
+    def row(words: int, live: int, ns: float, heap: int) -> dict[str, Any]:
+        return {
+            "words": words,
+            "k": live // (8 * words + 8),
+            "ns_per_object": ns,
+            "heap_inuse": heap,
+        }
+
+    hot, cold = 4 << 20, 256 << 20
+    rows = [row(2, hot, 10.2, 5 << 20), row(64, hot, 33.2, 5 << 20),
+            row(2, cold, 10.7, 270 << 20), row(64, cold, 44.7, 270 << 20)]  # fmt: skip
+    got = span_figures({"runtimes": {"go1.27": {"mark_span": rows}}}, LLC)
+    assert got["span.hot"].value == pytest.approx(23.0 / 496)
+    cold_slope = 34.0 / 496
+    assert got["span.cold"].value == pytest.approx(
+        23.0 / 496 + (cold_slope - 23.0 / 496) / (1 - LLC / (270 << 20))
+    )
+    # a record without the probe, or without go1.27, measures neither
+    for raw in ({"runtimes": {"go1.27": {}}}, {"runtimes": {"go1.8": {}}}):
+        assert all(f.value is None for f in span_figures(raw, LLC).values())
+
+
 def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
     model, rows = derive(raw)
     kept = {r.field for r in rows if r.measured is None}
@@ -228,6 +282,12 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "write_barrier_new_ns_go127",
         "scan_ns_per_byte",
         "scan_ns_per_byte_cold",
+        # allocating black: benchmarks/alloc_black.py reads it off the twins
+        "alloc_black_ns_go18",
+        "alloc_black_ns_go127",
+        # the recorded run predates the span probe (mark -words)
+        "span_scan_ns_per_byte",
+        "span_scan_ns_per_byte_cold",
         "sweep_ns_per_span",  # read off the churn twin's CPU profile, with
         "sweep_ns_per_object",
         "refill_ns_cold",
@@ -339,8 +399,9 @@ def test_the_full_recorded_run() -> None:
     # (and the sysmon probe's two), the allocation path's ten (sweeping and the
     # refill out of cache from the churn twin, the rest from the probe's CPU profiles)
     # and the write barrier's four (the twins' profiles), and a release's call and its
-    # two TLB shootdown figures (benchmarks/madvise_sibling.py); write_ns is gone
-    assert [v is None for v in got.values()].count(True) == 33
+    # two TLB shootdown figures (benchmarks/madvise_sibling.py), allocating black (the
+    # twins, two) and the span probe's two, which it predates; write_ns is gone
+    assert [v is None for v in got.values()].count(True) == 37
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

@@ -55,6 +55,8 @@ def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     predates |= {"scavenge_ns_per_call", "tlb_shootdown_ns", "tlb_shootdown_victim_ns"}
     predates |= {f"stw_{p}_term_mp_ns_{v}" for p in ("sweep", "mark") for v in ("go18", "go127")}
     predates |= {f"write_barrier_{w}_ns_{v}" for w in ("old", "new") for v in ("go18", "go127")}
+    predates |= {"alloc_black_ns_go18", "alloc_black_ns_go127"}
+    predates |= {"span_scan_ns_per_byte", "span_scan_ns_per_byte_cold"}
     assert set(want) - set(given) == predates
     assert cost_fields(costs.model) == want
     assert costs.name == "calibrated 2026-12-05" and costs.file == str(tmp_path / "cal.json")

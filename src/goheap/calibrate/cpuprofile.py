@@ -51,6 +51,9 @@ CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
             "runtime.writebarrierptr_prewrite", "runtime.gcmarkwb_m",  # Go 1.8's
         }),
     ),
+    # Allocating black: mallocgc marking its new object while a mark runs. The clock
+    # charges it apart, on the allocations made in a mark (alloc_black_ns_*).
+    ("black", frozenset({"runtime.gcmarknewobject"})),
     (
         "sweep",
         frozenset({

@@ -61,6 +61,27 @@ GCTRACE = re.compile(
     r"(?:.*?)(?P<procs>\d+) P(?P<forced> \(forced\))?"
 )
 
+#: gcpacertrace at a mark's end, the heap when it started and when it ended, bytes:
+#: today's "... in 4833192 B -> 5373864 B ...", Go 1.8's "... H_T=4194304 ... H_a=4231120
+#: ..." (the trigger, which the heap reaching started the mark).
+PACER_MARK = re.compile(r" in (\d+) B -> (\d+) B|H_T=(\d+) .*?H_a=(\d+)")
+
+
+def allocated_in_marks(text: str) -> int:
+    """Bytes the heap grew by during background marks after the last forced GC's
+    gctrace line (the alloc probe's timed loop follows its runtime.GC()), from
+    ``GODEBUG=gcpacertrace=1``'s line at each mark's end."""
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("gc ") and line.endswith("(forced)"):
+            total = 0
+            continue
+        m = PACER_MARK.search(line)
+        if m:
+            a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            total += max(int(b) - int(a), 0)
+    return total
+
 
 def parse_gctrace(text: str) -> list[dict[str, Any]]:
     """Go's gctrace lines (1.8's and today's form) as dicts: MB columns as ints, times in ms.
@@ -96,6 +117,9 @@ class Plan:
     target_ns: int  # CPU time each timed allocation loop aims at
     runs: int  # runs of each probe point (median)
     scavenge_mib: int  # heap freed and released by the scavenge probe
+    # Pointer words per object for the span-scan probe (mark -words): the smallest
+    # and the largest object Go 1.27 scans a span at a time (16 and 512 bytes).
+    span_words: tuple[int, ...] = (2, 64)
 
 
 def plan_for(quick: bool, llc_bytes: int) -> Plan:
@@ -159,10 +183,15 @@ def build_probes(tc: Toolchain, src: Path, cache_dir: Path) -> dict[str, Path]:
     return out
 
 
-def run_probe(exe: Path, args: list[str], gogc: str) -> tuple[dict[str, Any], list[dict]]:
-    """One run: the JSON line it prints and its gctrace lines."""
+def run_probe(
+    exe: Path, args: list[str], gogc: str, pacer: bool = False
+) -> tuple[dict[str, Any], list[dict]]:
+    """One run: the JSON line it prints and its gctrace lines. ``pacer``: with
+    gcpacertrace too, the line gets ``in_mark_bytes`` (``allocated_in_marks``)."""
     env = clean_env()
-    env.update(GOMAXPROCS="1", GOGC=gogc, GODEBUG="gctrace=1")
+    env.update(
+        GOMAXPROCS="1", GOGC=gogc, GODEBUG="gctrace=1,gcpacertrace=1" if pacer else "gctrace=1"
+    )
     try:
         p = subprocess.run(
             [str(exe), *args], env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
@@ -173,7 +202,10 @@ def run_probe(exe: Path, args: list[str], gogc: str) -> tuple[dict[str, Any], li
     if p.returncode != 0 or not lines:
         err = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
         raise GoheapError(f"probe {exe.name} {' '.join(args)} failed: {err}")
-    return json.loads(lines[-1]), parse_gctrace(p.stderr)
+    doc = json.loads(lines[-1])
+    if pacer:
+        doc["in_mark_bytes"] = allocated_in_marks(p.stderr)
+    return doc, parse_gctrace(p.stderr)
 
 
 #: Told of each probe point as it starts ("alloc go1.27 live=4 MiB size=64").
@@ -190,12 +222,17 @@ class Prober:
         self.go = go  # its ``go tool pprof`` reads the probes' CPU profiles
 
     def _median_run(
-        self, exe: str, args: list[str], gogc: str, after: Callable[[], None] | None = None
+        self,
+        exe: str,
+        args: list[str],
+        gogc: str,
+        after: Callable[[], None] | None = None,
+        pacer: bool = False,
     ) -> list[tuple[dict, list[dict]]]:
         """The plan's runs of one probe point; ``after`` is called after each run."""
         runs = []
         for _ in range(self.plan.runs):
-            runs.append(run_probe(self.exes[exe], args, gogc))
+            runs.append(run_probe(self.exes[exe], args, gogc, pacer))
             self.loads.append(os.getloadavg()[0])
             if after is not None:
                 after()
@@ -228,9 +265,10 @@ class Prober:
                         # each run's profile, before the next run overwrites it
                         shares.update(categorize(prof, self.exes["alloc"], self.go))
 
-                    for d, trace in self._median_run("alloc", args, "100", read_profile):
+                    for d, trace in self._median_run("alloc", args, "100", read_profile, True):
                         cpu = (d["user_ns"] + d["sys_ns"]) / steps
-                        samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"])))
+                        in_marks = d["in_mark_bytes"] / (steps * size)
+                        samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"]), in_marks))
                     rows.append(
                         {"live": live, "size": size, "steps": steps,
                          "ns_per_alloc": round(statistics.median(s[0] for s in samples), 2),
@@ -238,6 +276,7 @@ class Prober:
                          "sys_ns_per_alloc": round(statistics.median(s[2] for s in samples), 2),
                          "cpu_ns_per_alloc": round(statistics.median(s[3] for s in samples), 2),
                          "numgc": int(statistics.median(s[4] for s in samples)),
+                         "in_marks": round(statistics.median(s[5] for s in samples), 4),
                          "profile": dict(sorted(shares.items()))}
                     )  # fmt: skip
         return rows
@@ -282,6 +321,30 @@ class Prober:
                 {"k": k, "ns_per_object": round(_median(per_obj), 2),
                  "heap_inuse": int(_median(heaps))}
             )  # fmt: skip
+        return rows
+
+    def mark_span(self) -> list[dict[str, Any]]:
+        """Mark clock per object of forced GCs over live pointerful objects of two sizes,
+        the hot and the cold heap's worth: what a scanned byte adds (Green Tea's spans)."""
+        rows = []
+        for live in (self.plan.hot_live, self.plan.cold_live):
+            for words in self.plan.span_words:
+                k = live // (8 * words + 8)  # the object and its slot in the ring
+                self.tell(f"mark words={words} k={k:,}")
+                per_obj: list[float] = []
+                heaps: list[float] = []
+                args = [f"-k={k}", "-reps=5", f"-words={words}"]
+                for d, trace in self._median_run("mark", args, "1000000"):
+                    forced = [g for g in trace if g["forced"]][1:]
+                    # The fastest cycle: a mark this short is easily slowed by the
+                    # machine, never sped up.
+                    ms = min(g["c2"] + g["c3"] for g in forced)
+                    per_obj.append(ms * 1e6 / k)
+                    heaps.append(float(d["heap_inuse"]))
+                rows.append(
+                    {"words": words, "k": k, "ns_per_object": round(min(per_obj), 2),
+                     "heap_inuse": int(_median(heaps))}
+                )  # fmt: skip
         return rows
 
     def window(self) -> dict[str, Any]:
@@ -355,6 +418,7 @@ def run_all(exes: dict[str, Path], plan: Plan, tell: Tell, go: Path) -> dict[str
         "touch": p.touch(),
         "scavenge": p.scavenge(),
         "mark": p.mark(),
+        "mark_span": p.mark_span(),
         "window": p.window(),
         "sysmon": p.sysmon(),
     }

@@ -85,26 +85,28 @@ class CostModel:
     # write_barrier_*; at the 4 MiB ring Go 1.8 marks much of the time, and
     # its barrier was 22-25 ns of the rest's 48-51 at 64-1024 B), and the
     # probe's own loop (i % k, the ring store: 2-5 ns, the program's). The
-    # small bases and the tiny figure are that record's (tests/data/calibrate,
-    # full-split); the per-byte, refill and large figures stay the session 20
-    # record's (the new record's are within their run-to-run spread: small
-    # clearing 0.041-0.050 ns/B in cache over three full runs). Its Go 1.8
-    # rest still holds the CPU profiler's own goroutine (profileWriter, about
-    # 5 % of Go 1.8's samples: 1-3 ns an allocation), which calibrate now
-    # leaves out; not measured again.
+    # per-byte, refill and large figures stay the session 20 record's (the
+    # newer records' are within their run-to-run spread: small clearing
+    # 0.041-0.052 ns/B in cache over four full runs). Session 24 split
+    # allocating black off too (gcmarknewobject, which the rest held for the
+    # allocations made in marks: at the 4 MiB ring Go 1.27 makes 18-34 % of
+    # them in marks, Go 1.8 69-93 %; alloc_black_ns_*): the small bases and
+    # the tiny figure are that record's (tests/data/calibrate, full-black;
+    # session 22's full-split read 25.5 / 17.7 and 10.0 with it).
     # A tiny allocation (noscan, < 16 B): the probe's 8-byte ring, its CPU
-    # per allocation less the GC, barrier and loop: 10.9 (Go 1.8), 9.2 ns.
-    tiny_ns: float = 10.0
+    # per allocation less the GC, barrier, black and loop: Go 1.8 and 1.27
+    # averaged.
+    tiny_ns: float = 9.4
     # A small allocation: base + per byte the runtime clears (memory fresh
     # from the OS is not cleared: clear_ns). The base is the rest's line
     # over the sizes in cache, its intercept, each runtime its own: Go 1.8's
-    # path costs 1.4 times Go 1.27's (the rest grows about 0.005-0.01 ns/B with
+    # path costs 1.3 times Go 1.27's (the rest grows about 0.005-0.01 ns/B with
     # size, mostly the memory profiler's sampling, which the clock does not
     # charge). Clearing per byte, the sizes' median, the runtimes averaged:
     # 0.045 / 0.054 ns/B in cache, 0.080 / 0.067 at 568 MiB of heap (Go
     # 1.27 / Go 1.8), the latter solved for out of cache.
-    small_base_ns_go18: float = 25.5
-    small_base_ns_go127: float = 17.7
+    small_base_ns_go18: float = 20.8
+    small_base_ns_go127: float = 16.3
     small_ns_per_byte_hot: float = 0.0496
     small_ns_per_byte_cold: float = 0.0732
     # The mcache taking a new span of small objects from its mcentral
@@ -203,6 +205,19 @@ class CostModel:
     # 461,000 and 407,000 stores (the heap allocated during marks, h1 - h0
     # summed, at 2,183 bytes a step): 42.3 and 100.0 ns a store, less the
     # new value's price: 39.5 and 87.6 ns an old value.
+    # Allocating black: mallocgc while a mark runs marks the new object
+    # (gcmarknewobject: its mark bit, Go 1.27's scan bit too, atomically, and
+    # its page's mark), charged on each allocation made in a mark. The alloc
+    # probe's 64 B ring at 4 MiB (goheap calibrate): gcmarknewobject's samples
+    # per allocation over the share of allocations made in marks
+    # (gcpacertrace): Go 1.27 9.0 ns (29 % in marks), Go 1.8 8.4 (78 %).
+    # Larger objects cost more (Go 1.27 19 ns at 256 B, 26 at 1 KiB, 42 at
+    # 4 KiB: their clearing evicts the span's mark bits); the clock charges
+    # the small objects' figure to all (simplified). The twins agree:
+    # binarytrees 8.6 ns, churn 14-21 (benchmarks/alloc_black.py). The
+    # allocation bases no longer include it (calibrate's "black" category).
+    alloc_black_ns_go18: float = 8.42
+    alloc_black_ns_go127: float = 9.01
     write_barrier_old_ns_go18: float = 87.6
     write_barrier_new_ns_go18: float = 12.4
     write_barrier_old_ns_go127: float = 39.5
@@ -237,6 +252,20 @@ class CostModel:
     # see. mark -dead's sequential 64-byte objects mark faster out of cache
     # (goheap calibrate's mark.cold.go127: 9 ns on the same machine).
     mark_ns_per_object: float = 10.0
+    # Go 1.27 scans small objects (16-512 B) a span at a time (Green Tea:
+    # scanSpan's span queue, dense or sparse), far cheaper per byte than
+    # scanobject's walk of a larger object (0.55-0.75 ns/B for 1-16 KiB
+    # objects of nil pointers, about scan_ns_per_byte): span_scan_ns_per_byte
+    # prices those units (MarkResult.spanScanWork). The mark probe's -words
+    # mode (goheap calibrate): forced GCs over k pointer objects of 16 B and of
+    # 512 B, the same heap each, the fastest cycle's clock per object: the
+    # 512 B object's extra time over its 496 extra bytes. 4 MiB: 10.3 and 34.7
+    # ns (0.049 ns/B); 270 MiB: 10.6 and 46.5 (solved for out of cache:
+    # 0.076). Session 24's record (tests/data/calibrate, full-black). The
+    # binarytrees twin marks at 0.53-0.63 ms per MB marked (gctrace), the
+    # model now at 0.55-0.62 (at 0.5 ns/B it was 0.91-1.02).
+    span_scan_ns_per_byte: float = 0.0492
+    span_scan_ns_per_byte_cold: float = 0.0756
     mark_ns_per_object_cold_go18: float = 50.0
     mark_ns_per_object_cold_go127: float = 27.0
     # Go 1.8's root marking per background cycle (data/BSS, finalizer and
@@ -310,6 +339,10 @@ class CostModel:
             return self.large_base_ns_go18 if go18 else self.large_base_ns_go127
         return self.small_base_ns_go18 if go18 else self.small_base_ns_go127
 
+    def alloc_black_ns(self, go18: bool) -> float:
+        """An allocation's marking of itself while a mark runs (gcmarknewobject)."""
+        return self.alloc_black_ns_go18 if go18 else self.alloc_black_ns_go127
+
     def write_barrier_ns(self, old: int, new: int, go18: bool) -> float:
         """The write barrier's shading of the stores' old values and of their new ones."""
         if go18:
@@ -371,6 +404,12 @@ class CostModel:
     def first_touch_ns(self, pages: int) -> float:
         """Page faults: pages written for the first time since the OS gave them."""
         return pages * self.page_fault_ns
+
+    def span_scan_ns(self, heap_inuse: int) -> float:
+        """Go 1.27's price of a unit of span-scan work (Green Tea) at this heap size."""
+        cold = self.coldness(heap_inuse)
+        hot = self.span_scan_ns_per_byte
+        return hot + (self.span_scan_ns_per_byte_cold - hot) * cold
 
     def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
         """(ns per scan byte, ns per object marked) for a cycle at this heap size."""

@@ -92,6 +92,8 @@ class Collector:
     alloc_size: int
     alloc_tiny: bool
     alloc_large: bool
+    # The allocation was marked black (gcmarknewobject: allocated while marking).
+    alloc_black: bool
     inflight: int  # the object mallocgc is returning, live in its caller's frame
     # Go's writeBarrier.enabled: on while marking (setGCPhase: _GCmark and
     # _GCmarktermination). The facade counts the pointers the barrier shades
@@ -177,6 +179,9 @@ class Collector:
         self.alloc_size = -1
         large = self.alloc_large
         ns = self.cost.alloc_ns(self.alloc_tiny, large, self.go18)
+        if self.alloc_black:
+            self.alloc_black = False
+            ns += self.cost.alloc_black_ns(self.go18)
         mem = self.mem
         # _memory_ns tests these again (chargeClear calls it alone); testing them
         # here saves a call on most allocations of a fresh heap: binarytrees at

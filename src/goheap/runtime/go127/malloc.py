@@ -166,6 +166,7 @@ class Malloc(Mallocgc):
         if self.gc.gcphase != _GCoff:
             gcmarknewobject(self.h, span, x)
             self.gc.bytesMarked += span.elemsize
+            self.gc.alloc_black = True  # its time is charged with the allocation
         else:
             span.freeIndexForScan = span.freeindex
         c.nextSample -= elemsize

@@ -135,6 +135,7 @@ class GCCycle(mgc.GCCycle):
     kind: str = "heap"  # heap, time or cycle
     stackScan: int = 0  # lastStackScan after the cycle
     globalsScan: int = 0
+    spanScanWork: int = 0  # of scanWork, Green Tea's span scans (span_scan_ns_per_byte)
 
     @property
     def forced(self) -> bool:
@@ -260,6 +261,7 @@ class GC(Collector):
         self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
         self.alloc_tiny = False
         self.alloc_large = False
+        self.alloc_black = False
         self.mem = h.mem
         self.pinned: list[int] = []  # in-flight objects of callers below us
         self._starting = False
@@ -1267,12 +1269,17 @@ class GC(Collector):
         # price; the heap's price per unit carries the greying of every object
         # marked, and costs more once the heap is out of cache (mark_costs).
         heap = total - res.globalsScanWork - res.stackScanWork
-        scan_ns, obj_ns = self.cost.mark_costs(self.controller.heapInUse, go18=False)
-        self.ns_per_work = scan_ns + res.objects * obj_ns / max(heap, 1)
+        inuse = self.controller.heapInUse
+        scan_ns, obj_ns = self.cost.mark_costs(inuse, go18=False)
+        span = res.spanScanWork
+        self.ns_per_work = (
+            scan_ns * (heap - span) + self.cost.span_scan_ns(inuse) * span + res.objects * obj_ns
+        ) / max(heap, 1)
         cyc = self.cur
         assert cyc is not None
         cyc.scanWork = total
         cyc.objects_marked = res.objects
+        cyc.spanScanWork = res.spanScanWork
 
     def gcMarkDone(self) -> None:
         """All mark work is paid: stop the world and terminate the mark phase."""

@@ -280,6 +280,7 @@ class MarkResult:
         "objects",
         "pieces",
         "shared",
+        "spanScanWork",
         "stackScanWork",
     )
 
@@ -294,6 +295,8 @@ class MarkResult:
         # span scans (their queues are stolen from), small objects and the
         # oblets of large arrays (Marker.scanObject).
         self.shared = 0
+        # Of heapScanWork, Green Tea's span scans (small objects: finishSpans).
+        self.spanScanWork = 0
 
     @property
     def scanWork(self) -> int:
@@ -465,6 +468,7 @@ class Marker:
                 nobj * s.elemsize if self.dense and nobj >= 2 and nobj >= s.nelems // 8 else sparse
             )
             res.heapScanWork += work
+            res.spanScanWork += work
             res.shared += work  # span queues are stolen from (spanQueueSteal)
             if nobj >= 2:
                 self.pageMarks.add((s.startAddr - A) >> _PageShift)

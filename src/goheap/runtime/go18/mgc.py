@@ -152,6 +152,7 @@ class GC(GCHooks):
         self.alloc_size = -1  # no allocation to charge (alloc_tiny, alloc_large: its kind)
         self.alloc_tiny = False
         self.alloc_large = False
+        self.alloc_black = False
         self.mem = h.mem
         self.others_from = 0  # when the other Ps' mark workers start (worker_wake_ns)
         # The runtime's own objects, allocated before main, are live heap already.
@@ -629,6 +630,7 @@ class GC(GCHooks):
 
     def gcmarknewobject(self, x: int, size: int, scanSize: int) -> None:
         """Allocate black: set the mark bit; count the bytes and scan work."""
+        self.alloc_black = True  # its time is charged with the allocation (chargeAlloc)
         s = self.h.spans[(x - self.h.arena_start) >> 13]
         assert s is not None
         idx = s.objIndex(x) if s.sizeclass else 0

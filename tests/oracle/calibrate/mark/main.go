@@ -25,6 +25,7 @@ type node struct{ next *node }
 var (
 	k      = flag.Int("k", 100000, "live objects")
 	list   = flag.Bool("list", false, "16-byte list nodes, not 64-byte pointer-free objects")
+	words  = flag.Int("words", 0, "objects of this many pointer words (all nil), not 64-byte pointer-free ones")
 	reps   = flag.Int("reps", 3, "forced GCs")
 	dead   = flag.Bool("dead", false, "allocate k dead objects before each forced GC")
 	window = flag.Int("window", 0, "window mode: this many live slots")
@@ -52,6 +53,11 @@ func main() {
 		} else {
 			ring = make([]unsafe.Pointer, *k)
 			for i := range ring {
+				if *words > 0 {
+					w := make([]unsafe.Pointer, *words)
+					ring[i] = unsafe.Pointer(&w[0])
+					continue
+				}
 				b := make([]byte, 64)
 				ring[i] = unsafe.Pointer(&b[0])
 			}
