@@ -27,7 +27,6 @@ of at least 4 ms. Not a test::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -107,9 +106,7 @@ def measure(exe: Path, go: Path, case: heavy_cases.Case, prof: Path, runs: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cases", nargs="+", help="heavy case names (heavy_cases.py --list)")
-    ap.add_argument("--runs", type=int, default=8, help="profiled runs pooled per case")
+    ap = heavy_cases.case_parser(__doc__, 8, "profiled runs pooled per case")
     ap.add_argument("--runtime", default="go1.27", choices=("go1.27", "go1.8"))
     ap.add_argument("--go18", help="a Go 1.8 go binary (DEST/go/bin/go), for --runtime go1.8")
     a = ap.parse_args(argv)

@@ -123,6 +123,14 @@ def cases_named(ap: argparse.ArgumentParser, names: list[str]) -> list[Case]:
     return [by_name[n] for n in names]
 
 
+def case_parser(doc: str | None, runs: int, runs_help: str) -> argparse.ArgumentParser:
+    """A script's command line over named heavy cases: the names, and ``--runs``."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("cases", nargs="+", help="heavy case names (heavy_cases.py --list)")
+    ap.add_argument("--runs", type=int, default=runs, help=runs_help)
+    return ap
+
+
 def load_average() -> float:
     try:
         return os.getloadavg()[0]

@@ -25,7 +25,6 @@ the model at 0.7 (benchmarks/RESULTS.md, session 23). Not a test::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from dataclasses import replace
@@ -62,9 +61,7 @@ def model_row(m: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cases", nargs="+", help="heavy case names (heavy_cases.py --list)")
-    ap.add_argument("--runs", type=int, default=3, help="real runs per case")
+    ap = heavy_cases.case_parser(__doc__, 3, "real runs per case")
     a = ap.parse_args(argv)
     cases = heavy_cases.cases_named(ap, a.cases)
     dirs = heavy_cases.build_real(None, None, Path(tempfile.mkdtemp(prefix="mark-rates-")))
