@@ -427,7 +427,8 @@ def span_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     slopes = []  # (HeapInuse, ns per byte), one per heap size
     by_live: dict[int, list[dict[str, Any]]] = {}
     for r in rows or []:
-        by_live.setdefault(r["k"] * (8 * r["words"] + 8) // MIB, []).append(r)
+        # the probe's k is the heap's bytes over an object and its slot, rounded down
+        by_live.setdefault(round(r["k"] * (8 * r["words"] + 8) / MIB), []).append(r)
     for group in by_live.values():
         small = min(group, key=lambda r: r["words"])
         big = max(group, key=lambda r: r["words"])

@@ -331,6 +331,11 @@ class CostModel:
             return 0.0
         return 1.0 - self.llc_bytes / heap_inuse
 
+    def by_heap(self, hot: float, cold: float, heap_inuse: int) -> float:
+        """A figure measured in cache (``hot``) and beyond it (``cold``), interpolated
+        by how far this heap is out of cache (``coldness``)."""
+        return hot + (cold - hot) * self.coldness(heap_inuse)
+
     def alloc_ns(self, tiny: bool, large: bool, go18: bool) -> float:
         """The mutator's time for one mallocgc on its path, clearing aside."""
         if tiny:
@@ -358,17 +363,17 @@ class CostModel:
         """
         if nbytes == 0:
             return 0.0
-        cold = self.coldness(heap_inuse)
         if large:
-            hot, cld = self.large_ns_per_byte_hot, self.large_ns_per_byte_cold
-        else:
-            hot, cld = self.small_ns_per_byte_hot, self.small_ns_per_byte_cold
-        return nbytes * (hot + (cld - hot) * cold)
+            return nbytes * self.by_heap(
+                self.large_ns_per_byte_hot, self.large_ns_per_byte_cold, heap_inuse
+            )
+        return nbytes * self.by_heap(
+            self.small_ns_per_byte_hot, self.small_ns_per_byte_cold, heap_inuse
+        )
 
     def refill_ns(self, spans: int, heap_inuse: int) -> float:
         """The mcache's refills of spans (small objects), their sweeping aside."""
-        cold = self.coldness(heap_inuse)
-        return spans * (self.refill_ns_hot + (self.refill_ns_cold - self.refill_ns_hot) * cold)
+        return spans * self.by_heap(self.refill_ns_hot, self.refill_ns_cold, heap_inuse)
 
     def stw_pause_ns(self, procs: int, mark_term: bool, go18: bool) -> float:
         """One stop-the-world phase (sweep or mark termination) with procs Ps."""
@@ -407,14 +412,11 @@ class CostModel:
 
     def span_scan_ns(self, heap_inuse: int) -> float:
         """Go 1.27's price of a unit of span-scan work (Green Tea) at this heap size."""
-        cold = self.coldness(heap_inuse)
-        hot = self.span_scan_ns_per_byte
-        return hot + (self.span_scan_ns_per_byte_cold - hot) * cold
+        return self.by_heap(self.span_scan_ns_per_byte, self.span_scan_ns_per_byte_cold, heap_inuse)
 
     def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
         """(ns per scan byte, ns per object marked) for a cycle at this heap size."""
-        cold = self.coldness(heap_inuse)
         obj_cold = self.mark_ns_per_object_cold_go18 if go18 else self.mark_ns_per_object_cold_go127
-        obj = self.mark_ns_per_object + (obj_cold - self.mark_ns_per_object) * cold
-        scan = self.scan_ns_per_byte + (self.scan_ns_per_byte_cold - self.scan_ns_per_byte) * cold
+        obj = self.by_heap(self.mark_ns_per_object, obj_cold, heap_inuse)
+        scan = self.by_heap(self.scan_ns_per_byte, self.scan_ns_per_byte_cold, heap_inuse)
         return scan, obj

@@ -166,8 +166,9 @@ class Collector:
         for the first time since the last charge (``ArenaMemory.touch``),
         the page heap's work on spans fresh from the OS, the mcache's
         refill when the allocation took a new span from its mcentral (its
-        sweeping is charged apart, ``sweepCost``), and the write barrier of
-        the program's pointer stores since the last allocation.
+        sweeping is charged apart, ``sweepCost``), the write barrier of
+        the program's pointer stores since the last allocation, and, when the
+        allocation was made in a mark, its marking of itself (``alloc_black``).
         It is mallocgc's own time (``malloc_ran``), unless ``preemptible``:
         Go 1.27 clears a large object after its trigger test, in chunks that
         are preemption points; that path charges its clearing after the test
@@ -175,6 +176,8 @@ class Collector:
         """
         size = self.alloc_size
         if size < 0:
+            # The runtime's own objects are not charged: nor is their marking.
+            self.alloc_black = False
             return
         self.alloc_size = -1
         large = self.alloc_large
