@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from goheap.calibrate.calibration import llc_from_sysfs, loaded, parse_cache_size
-from goheap.calibrate.probes import allocated_in_marks, parse_gctrace
+from goheap.calibrate.derive import coldness, solve_cold
+from goheap.calibrate.probes import allocated_in_marks, parse_gctrace, plan_for
 from goheap.cli import main
 from goheap.costs import load_calibration
 from goheap.validate import toolchain
@@ -82,6 +83,28 @@ def test_llc_from_sysfs_takes_the_largest_data_cache(tmp_path: Path) -> None:
         (d / "size").write_text(f"{size}\n")
     assert llc_from_sysfs(tmp_path) == 32 << 20
     assert llc_from_sysfs(tmp_path / "none") is None
+
+
+def test_cold_probes_leave_even_a_large_cache() -> None:
+    """The cold heaps are sized from the LLC read: with a 32 MiB one the plan is the
+    one the built-in costs were measured with; with the 480 MiB L3 a VM on a Xeon 6
+    reports, the largest mark heap and the cold live heap still leave it far enough
+    for ``solve_cold`` to answer (a fixed 512 MiB did not); a small machine's memory
+    bounds them."""
+    mib = 1 << 20
+    small = plan_for(False, 32 * mib, 64 << 30)
+    assert small.cold_live == 256 * mib and small.mark_ks == (10_000, 100_000, 3_000_000)
+    big = plan_for(False, 480 * mib, 22 << 30)
+    assert big.cold_live == 960 * mib
+    # The mark probe's heap: a 64 B object and its 8 B ring slot each, twice the live
+    # heap at GOGC 100 once it runs.
+    mark_heap = big.mark_ks[-1] * 64
+    assert mark_heap >= 1.6 * 480 * mib
+    assert solve_cold(10.0, 20.0, coldness(480 * mib, mark_heap)) is not None
+    assert solve_cold(10.0, 20.0, coldness(480 * mib, 3_000_000 * 72)) is None
+    tight = plan_for(False, 480 * mib, 4 << 30)
+    assert tight.cold_live == 512 * mib and tight.mark_ks[-1] * 72 <= 512 * mib + 72
+    assert plan_for(True, 480 * mib, 22 << 30).cold_live == 256 * mib  # quick: small
 
 
 def test_loaded_means_more_runnable_work_than_cpus() -> None:

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from goheap.calibrate.derive import Row, derive
-from goheap.calibrate.probes import Plan, Tell, build_probes, plan_for, run_all
+from goheap.calibrate.probes import (
+    Plan,
+    Tell,
+    available_memory,
+    build_probes,
+    plan_for,
+    run_all,
+)
 from goheap.costs import CALIBRATION, cost_fields
 from goheap.document import document
 from goheap.runtime.common.clock import CostModel
@@ -83,7 +90,7 @@ def calibrate(
 ) -> Calibration:
     """Build and run the probes with each toolchain (name -> toolchain) and derive the costs."""
     llc = llc_from_sysfs()
-    plan: Plan = plan_for(quick, llc or CostModel().llc_bytes)
+    plan: Plan = plan_for(quick, llc or CostModel().llc_bytes, available_memory())
     start = os.getloadavg()[0]
     runtimes: dict[str, Any] = {}
     # Today's pprof reads every runtime's CPU profiles (Go 1.8's legacy format too,

@@ -122,18 +122,56 @@ class Plan:
     span_words: tuple[int, ...] = (2, 64)
 
 
-def plan_for(quick: bool, llc_bytes: int) -> Plan:
-    """The grid: the cold heap is 4 (quick) or 8 times the last-level cache."""
+#: The smallest cold live heap, and the mark probe's largest count of live objects,
+#: on a machine with a small last-level cache (32 MiB: 8 times it, 3,000,000).
+COLD_LIVE_FLOOR = 512 * MIB
+MARK_COLD_OBJECTS = 3_000_000
+#: The mark probe's object and its ring slot (64 B size class + 8 B pointer).
+MARK_OBJECT_BYTES = 72
+
+
+def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
+    """The grid: the cold heaps well beyond the last-level cache.
+
+    The cold live heap is 8 times the LLC, at most 512 MiB or twice the LLC
+    where that is more, and the mark probe's largest heap at least twice
+    the LLC (``quick``: 4 times, at most 256 MiB, as before). A cold figure
+    is solved from how far a heap is out of cache, so on a machine whose
+    cache holds hundreds of MiB (a server CPU's L3 seen through a VM) a
+    fixed 512 MiB is in cache and measures nothing. Both stay within an
+    eighth of ``mem_bytes`` (the memory available; a probe's heap grows to
+    twice its live heap at GOGC 100).
+    """
+    cap = (mem_bytes // 8) if mem_bytes else None
+
+    def within(n: int) -> int:
+        return min(n, cap) if cap else n
+
     if quick:
+        cold = within(min(4 * llc_bytes, COLD_LIVE_FLOOR // 2))  # a smoke test: small
         return Plan(
-            (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, min(4 * llc_bytes, 256 * MIB),
+            (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, cold,
             (100_000, 2_000_000), 128 * MIB, 1000, 40_000_000, 1, 128,
         )  # fmt: skip
+    cold = within(min(8 * llc_bytes, max(COLD_LIVE_FLOOR, 2 * llc_bytes)))
+    mark_cold = max(MARK_COLD_OBJECTS, within(2 * llc_bytes) // MARK_OBJECT_BYTES)
     return Plan(
         (8, 64, 256, 1024, 4096, 16384, 32768), (40960, 65536, 262144, 1 << 20),
-        4 * MIB, min(8 * llc_bytes, 512 * MIB), (10_000, 100_000, 3_000_000), 512 * MIB, 4000,
+        4 * MIB, cold, (10_000, 100_000, mark_cold), 512 * MIB, 4000,
         200_000_000, 3, 256,
     )  # fmt: skip
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, in bytes; None where there is none."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def gopath_mode(tc: Toolchain) -> bool:
