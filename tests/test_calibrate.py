@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,13 @@ def test_calibrate_quick_end_to_end(
         assert rows[name]["measured"] is not None and rows[name]["measured"] > 0, rows[name]
     assert rows["roots_ns_go18"]["measured"] is None  # no --go18
     assert rows["small_base_ns_go18"]["measured"] is None
+    # An idle P's wake, at two Ps: tens of microseconds, not the millisecond spin.
+    wake = rows["worker_wake_ns"]["measured"]
+    if (os.cpu_count() or 1) >= 2:
+        assert wake is not None and 1_000 < wake < 1_000_000, rows["worker_wake_ns"]
+        assert doc["probes"]["runtimes"]["go1.27"]["sysmon"]["wake_ns"] == pytest.approx(wake, 0.01)
+    else:
+        assert wake is None
     costs = load_calibration(out)
     assert costs.name == f"calibrated {doc['date'][:10]}"
     assert costs.model.page_fault_ns == rows["page_fault_ns"]["measured"]

@@ -358,6 +358,25 @@ def test_sysmon_figures_put_a_line_through_the_short_sleep_and_the_round(
     assert abs(model.sysmon(0, 0).round_ns - 10_160_026) < 1_000  # the round, to rounding
 
 
+def test_worker_wake_is_the_sysmon_probes_wake_at_two_ps(raw: dict[str, Any]) -> None:
+    """The sysmon probe's -wake medians (the Intel machine of session 25, quiet,
+    1,000 wakes, the middle of three runs: 47,965 ns with Go 1.27.3, 47,874 with
+    Go 1.8) give ``worker_wake_ns`` their mean; a record without them keeps the
+    default and says why."""
+    model, rows = derive(raw)
+    kept = {r.field: r for r in rows}["worker_wake_ns"]
+    assert kept.measured is None and "-wake" in kept.how
+    assert model.worker_wake_ns == CostModel().worker_wake_ns
+    with_wake = copy.deepcopy(raw)
+    for name, ns in (("go1.27", 47_965.0), ("go1.8", 47_874.0)):
+        row = {"round_ns": 10_169_145.5, "periods": 260, "sleep_us": 20, "late_ns": 79_718.0}
+        with_wake["runtimes"][name].setdefault("sysmon", row)["wake_ns"] = ns
+    model, rows = derive(with_wake)
+    row = {r.field: r for r in rows}["worker_wake_ns"]
+    assert row.measured == three((47_965 + 47_874) / 2) == 47_900
+    assert model.worker_wake_ns == 47_900 and "GOMAXPROCS=2" in row.how
+
+
 def test_without_go18_its_own_figures_are_kept(raw: dict[str, Any]) -> None:
     only = copy.deepcopy(raw)
     del only["runtimes"]["go1.8"]

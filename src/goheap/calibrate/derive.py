@@ -85,6 +85,7 @@ RULES: tuple[Rule, ...] = (
     Rule("stw_ns", "stw"),
     Rule("usleep_slack_ns", "usleep.slack"),
     Rule("usleep_slack_per_ns", "usleep.slack_per_ns"),
+    Rule("worker_wake_ns", "wake"),
 )
 
 #: The probe's ring frees whole spans; a program's heap frees them piecemeal and costs
@@ -108,7 +109,6 @@ KEPT = {
     "write_barrier_new_ns_go127": FROM_THE_TWINS,
     "scan_ns_per_byte": "not measured: the probes cannot separate it from the per-object cost",
     "scan_ns_per_byte_cold": "not measured: as scan_ns_per_byte",
-    "worker_wake_ns": "not measured: runtime/trace of the twins at two Ps (docs/model.md)",
     "scavenge_ns_per_call": "not measured: a madvise of unwritten pages in a loop (docs/model.md)",
     "tlb_shootdown_ns": "not measured: benchmarks/madvise_sibling.py (docs/model.md)",
     "tlb_shootdown_victim_ns": "not measured: benchmarks/madvise_sibling.py (docs/model.md)",
@@ -543,6 +543,28 @@ def sysmon_figures(raw: dict[str, Any]) -> dict[str, Figure]:
     }
 
 
+def wake_figures(raw: dict[str, Any]) -> dict[str, Figure]:
+    """How long a sleeping P takes to run a goroutine readied for it: the sysmon
+    probe's ``-wake`` at two Ps, each runtime's median, averaged."""
+    rts = {n: rt["sysmon"]["wake_ns"] for n, rt in _runtimes(raw).items()
+           if "wake_ns" in rt.get("sysmon", {})}  # fmt: skip
+    if not rts:
+        return {
+            "wake": Figure(
+                None,
+                "not measured: a record without the sysmon probe's -wake (one CPU, or older);"
+                " runtime/trace of the twins at two Ps (docs/model.md)",
+            )
+        }
+    return {
+        "wake": Figure(
+            statistics.mean(rts.values()),
+            "sysmon probe -wake at GOMAXPROCS=2: a goroutine readied while the other P"
+            f" slept a millisecond runs this long after, median ({', '.join(rts)})",
+        )
+    }
+
+
 def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
     """Every figure the raw probe record gives (None where it could not be measured)."""
     llc = int(raw.get("llc_sysfs") or CostModel().llc_bytes)
@@ -553,6 +575,7 @@ def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
         **mark_figures(raw, llc),
         **span_figures(raw, llc),
         **sysmon_figures(raw),
+        **wake_figures(raw),
     }
 
 

@@ -44,6 +44,8 @@ SYSMON_SETTLED = 3
 #: The sysmon probe's short sleep (sysmon's first delay, 20 us) and how many.
 SLEEP_US = 20
 SLEEPS = 2000
+#: The sysmon probe's wakes of an idle P (-wake, at two Ps), a millisecond apart.
+WAKES = 1000
 RUN_TIMEOUT_S = 300
 MIB = 1 << 20
 #: The alloc probe's untimed passes over its ring before timing: with two, the
@@ -222,13 +224,16 @@ def build_probes(tc: Toolchain, src: Path, cache_dir: Path) -> dict[str, Path]:
 
 
 def run_probe(
-    exe: Path, args: list[str], gogc: str, pacer: bool = False
+    exe: Path, args: list[str], gogc: str, pacer: bool = False, procs: int = 1
 ) -> tuple[dict[str, Any], list[dict]]:
-    """One run: the JSON line it prints and its gctrace lines. ``pacer``: with
-    gcpacertrace too, the line gets ``in_mark_bytes`` (``allocated_in_marks``)."""
+    """One run (at GOMAXPROCS ``procs``): the JSON line it prints and its gctrace
+    lines. ``pacer``: with gcpacertrace too, the line gets ``in_mark_bytes``
+    (``allocated_in_marks``)."""
     env = clean_env()
     env.update(
-        GOMAXPROCS="1", GOGC=gogc, GODEBUG="gctrace=1,gcpacertrace=1" if pacer else "gctrace=1"
+        GOMAXPROCS=str(procs),
+        GOGC=gogc,
+        GODEBUG="gctrace=1,gcpacertrace=1" if pacer else "gctrace=1",
     )
     try:
         p = subprocess.run(
@@ -403,9 +408,11 @@ class Prober:
 
     def sysmon(self) -> dict[str, Any]:
         """sysmon's settled round (half a preemption period) and a 20 us nanosleep's lateness."""
-        self.tell("sysmon (its rounds, a short sleep's lateness)")
+        self.tell("sysmon (its rounds, a short sleep's lateness, an idle P's wake)")
         periods: list[float] = []
         late: list[float] = []
+        wakes: list[float] = []
+        two = (os.cpu_count() or 1) >= 2  # an idle P needs a CPU of its own
         for _ in range(self.plan.runs):
             d, _ = run_probe(self.exes["sysmon"], [f"-n={SYSMON_PREEMPTIONS}"], "100")
             at = d["preempt_ns"][SYSMON_SETTLED - 1 :]
@@ -414,13 +421,19 @@ class Prober:
             periods += [b - a for a, b in itertools.pairwise(at) if b - a > 15_000_000]
             d, _ = run_probe(self.exes["sysmon"], [f"-sleep={SLEEP_US}", f"-n={SLEEPS}"], "100")
             late += d["late_ns"]
+            if two:
+                d, _ = run_probe(self.exes["sysmon"], [f"-wake={WAKES}"], "100", procs=2)
+                wakes += d["wake_ns"]
             self.loads.append(os.getloadavg()[0])
-        return {
+        row: dict[str, Any] = {
             "round_ns": round(_median(periods) / 2, 1),
             "periods": len(periods),
             "sleep_us": SLEEP_US,
             "late_ns": round(_median(late), 1),
         }
+        if wakes:
+            row["wake_ns"] = round(_median(wakes), 1)
+        return row
 
 
 def _median(xs: list[float]) -> float:

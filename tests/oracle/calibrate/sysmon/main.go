@@ -15,7 +15,13 @@
 // system call sysmon's usleep makes, and prints how late each returned: the
 // kernel's timer slack and wake-up, which the preemptions' spacing holds too.
 //
-// Run with GOMAXPROCS=1. Prints one JSON line: the set-up's length and each
+// With -wake N (run with GOMAXPROCS=2) it instead times N wakes of the idle
+// P: the main goroutine spins for a millisecond, so the other P's thread has
+// gone to sleep, then readies a goroutine that notes when it runs. That is
+// what a mark worker on an idle P waits after startTheWorld's wakep: the
+// sleeping thread's wake-up and its schedule (worker_wake_ns).
+//
+// Run with GOMAXPROCS=1 (-wake: 2). Prints one JSON line: the set-up's length and each
 // preemption's time, both in ns from the workload's start (-sleep: each
 // call's lateness in ns). Written in the
 // language of Go 1.8 so that one source serves Go 1.8 and today's Go;
@@ -36,6 +42,7 @@ import (
 var (
 	n     = flag.Int("n", 40, "preemptions to note (-sleep: calls to time)")
 	sleep = flag.Int("sleep", 0, "time nanosleep calls of this many microseconds instead")
+	wake  = flag.Int("wake", 0, "time this many wakes of the idle P instead (GOMAXPROCS=2)")
 	stop  int32
 	sink  uint64
 )
@@ -67,6 +74,10 @@ func main() {
 		lateness(*sleep, *n)
 		return
 	}
+	if *wake > 0 {
+		wakes(*wake)
+		return
+	}
 	syscall.Getppid() // a mark for a syscall tracer: main starts
 	t0 := time.Now().UnixNano()
 	time.Sleep(time.Microsecond)
@@ -94,4 +105,40 @@ func lateness(us, n int) {
 		late = append(late, fmt.Sprint(time.Now().UnixNano()-t-int64(us)*1000))
 	}
 	fmt.Printf("{\"sleep_us\":%d,\"late_ns\":[%s]}\n", us, strings.Join(late, ","))
+}
+
+// wakes prints, for each of n wakes, how long after main readied a goroutine
+// that goroutine ran on the other P. Main readies two, b and then c, and
+// spins on: c takes main's P's runnext and b waits in its run queue, which
+// the woken P steals at once (a runnext it would steal only after
+// runqgrab's usleep(3), which a mark worker does not wait for).
+func wakes(n int) {
+	b := make(chan int64)
+	c := make(chan int64)
+	done := make(chan bool)
+	took := make([]string, 0, n)
+	go func() {
+		for t := range b {
+			took = append(took, fmt.Sprint(time.Now().UnixNano()-t))
+		}
+		done <- true
+	}()
+	go func() {
+		for range c {
+		}
+	}()
+	x := uint64(1)
+	for i := 0; i < n; i++ {
+		end := time.Now().Add(time.Millisecond)
+		for time.Now().Before(end) {
+			x = step(x)
+		}
+		b <- time.Now().UnixNano()
+		c <- 0
+	}
+	close(b)
+	close(c)
+	<-done
+	sink = x
+	fmt.Printf("{\"wake_ns\":[%s]}\n", strings.Join(took, ","))
 }
