@@ -407,7 +407,8 @@ class Prober:
         }
 
     def sysmon(self) -> dict[str, Any]:
-        """sysmon's settled round (half a preemption period) and a 20 us nanosleep's lateness."""
+        """sysmon's settled round (half a preemption period), a 20 us nanosleep's lateness
+        and, on two CPUs or more, an idle P's wake (``-wake`` at GOMAXPROCS=2)."""
         self.tell("sysmon (its rounds, a short sleep's lateness, an idle P's wake)")
         periods: list[float] = []
         late: list[float] = []

@@ -21,9 +21,9 @@
 // what a mark worker on an idle P waits after startTheWorld's wakep: the
 // sleeping thread's wake-up and its schedule (worker_wake_ns).
 //
-// Run with GOMAXPROCS=1 (-wake: 2). Prints one JSON line: the set-up's length and each
-// preemption's time, both in ns from the workload's start (-sleep: each
-// call's lateness in ns). Written in the
+// Run with GOMAXPROCS=1 (-wake: 2). Prints one JSON line: the set-up's
+// length and each preemption's time, both in ns from the workload's start
+// (-sleep: each call's lateness in ns; -wake: each wake's, in ns). Written in the
 // language of Go 1.8 so that one source serves Go 1.8 and today's Go;
 // standard library only.
 package main
