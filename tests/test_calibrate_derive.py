@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from goheap.calibrate.derive import RULES, derive, fit_line, solve_cold, span_figures
+from goheap.calibrate.derive import (
+    RULES,
+    coldness,
+    derive,
+    fit_line,
+    fit_llc,
+    solve_cold,
+    span_figures,
+)
 from goheap.costs import cost_fields, field_names, load_calibration
 from goheap.document import dumps
 from goheap.runtime.common.clock import CostModel
@@ -237,14 +245,46 @@ def test_black_run_charges_allocating_black_apart() -> None:
 
 
 def test_recorded_run_mark_figures(raw: dict[str, Any]) -> None:
-    got = measured(raw)
+    _, rows = derive(raw)
+    got = {r.field: r for r in rows}
     # 100,000 objects (7 MiB heap): go1.8 11.0 ns, go1.27 8.9 ns per object
-    assert got["mark_ns_per_object"] == three((11.0 + 8.9) / 2)
-    # 2,000,000 objects: 19.5 ns at HeapInuse 144146432 (go1.8), 20.5 at 146251776 (go1.27)
-    assert got["mark_ns_per_object_cold_go18"] == three(
-        11.0 + (19.5 - 11.0) / (1 - LLC / 144146432)
-    )
-    assert got["mark_ns_per_object_cold_go127"] == three(8.9 + (20.5 - 8.9) / (1 - LLC / 146251776))
+    assert got["mark_ns_per_object"].measured == three((11.0 + 8.9) / 2)
+    # The in-order ring's 2,000,000 objects (144 MiB) no longer price marking out of
+    # cache: it pays no miss there (session 25: a shuffled one pays three to ten times).
+    for name in ("mark_ns_per_object_cold_go18", "mark_ns_per_object_cold_go127"):
+        assert got[name].measured is None and "churn twin" in got[name].how
+
+
+def test_fit_llc_recovers_the_clocks_interpolation() -> None:
+    """Points on the clock's own curve give back its cache size (to the grid's 2 %)."""
+    mib = 1 << 20
+    for llc in (32 * mib, 180 * mib):
+        heaps = [llc * f for f in (0.125, 0.25, 0.5, 1, 2, 4)]
+        points = [(h, 20.0 + (110.0 - 20.0) * coldness(llc, h)) for h in heaps]
+        fit = fit_llc(points)
+        assert fit is not None and fit.llc == pytest.approx(llc, rel=0.022)
+        assert fit.hot == pytest.approx(20.0, rel=0.03) and fit.cold == pytest.approx(110, rel=0.03)
+    # Never out of cache (flat), or too few points: no size.
+    assert fit_llc([(h * mib, 20.0) for h in (8, 16, 32, 64)]) is None
+    assert fit_llc([(64 * mib, 20.0), (512 * mib, 90.0)]) is None
+
+
+def test_llc_is_fitted_to_the_shuffled_series(raw: dict[str, Any]) -> None:
+    """The shuffled series as Go 1.27.3 marked it at GOMAXPROCS=1 on the Xeon VM whose
+    sysfs reports a 480 MiB L3 (session 26, by hand: the probe's clock per object,
+    two runs' mean): flat to 137 MiB, rising to 109 ns at 1.9 GiB."""
+    mib = 1 << 20
+    series = [(34, 20.0), (69, 22.2), (137, 25.9), (206, 35.5), (343, 61.0), (481, 75.8),
+              (961, 96.3), (1923, 109.4)]  # fmt: skip
+    raw["llc_sysfs"] = 480 * mib
+    raw["runtimes"]["go1.27"]["mark_shuffled"] = [
+        {"k": h * mib // 72, "ns_per_object": ns, "heap_inuse": h * mib} for h, ns in series
+    ]
+    _, rows = derive(raw)
+    (row,) = [r for r in rows if r.field == "llc_bytes"]
+    # Where the series bends: past 137 MiB, well short of the 480 MiB sysfs reports.
+    assert 150 * mib < row.measured < 220 * mib
+    assert "go1.27" in row.how and "sysfs: 480 MiB" in row.how
 
 
 def test_span_scan_price_is_the_extra_time_per_extra_byte() -> None:
@@ -282,6 +322,9 @@ def test_unmeasured_fields_keep_their_defaults(raw: dict[str, Any]) -> None:
         "write_barrier_new_ns_go127",
         "scan_ns_per_byte",
         "scan_ns_per_byte_cold",
+        # the in-order and the shuffled mark ring bracket a program's heap: the churn twin
+        "mark_ns_per_object_cold_go18",
+        "mark_ns_per_object_cold_go127",
         # allocating black: benchmarks/alloc_black.py reads it off the twins
         "alloc_black_ns_go18",
         "alloc_black_ns_go127",
@@ -382,7 +425,7 @@ def test_without_go18_its_own_figures_are_kept(raw: dict[str, Any]) -> None:
     del only["runtimes"]["go1.8"]
     model, rows = derive(only)
     by = {r.field: r for r in rows}
-    for name in ("roots_ns_go18", "mark_ns_per_object_cold_go18"):
+    for name in ("roots_ns_go18",):
         assert by[name].measured is None and "--go18" in by[name].how
         assert getattr(model, name) == getattr(CostModel(), name)
     assert by["mark_ns_per_object"].measured == 8.9
@@ -419,8 +462,9 @@ def test_the_full_recorded_run() -> None:
     # refill out of cache from the churn twin, the rest from the probe's CPU profiles)
     # and the write barrier's four (the twins' profiles), and a release's call and its
     # two TLB shootdown figures (benchmarks/madvise_sibling.py), allocating black (the
-    # twins, two) and the span probe's two, which it predates; write_ns is gone
-    assert [v is None for v in got.values()].count(True) == 37
+    # twins, two) and the span probe's two, which it predates; write_ns is gone;
+    # and the two cold mark figures (the churn twin)
+    assert [v is None for v in got.values()].count(True) == 39
     # touch: go1.8 1735.4 ns, go1.27 1599.2 ns per page; Go 1.8's window: 0.023 ms per cycle
     assert got["page_fault_ns"] == three((1735.4 + 1599.2) / 2)
     assert got["roots_ns_go18"] == 23000

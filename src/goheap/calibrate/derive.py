@@ -76,8 +76,6 @@ RULES: tuple[Rule, ...] = (
     Rule("page_fault_ns", "fault"),
     Rule("scavenge_ns_per_page", "scavenge"),
     Rule("mark_ns_per_object", "mark.hot"),
-    Rule("mark_ns_per_object_cold_go18", "mark.cold.go18"),
-    Rule("mark_ns_per_object_cold_go127", "mark.cold.go127"),
     Rule("span_scan_ns_per_byte", "span.hot"),
     Rule("span_scan_ns_per_byte_cold", "span.cold"),
     Rule("roots_ns_go18", "roots.go18"),
@@ -98,8 +96,18 @@ FROM_THE_TWINS = (
     " (docs/model.md)"
 )
 
+#: The mark probe's in-order ring pays almost no cache miss (it visits the objects in
+#: the order they lie, which the prefetcher streams), its shuffled one a miss an object;
+#: a program's heap lies between, and how ordered it is the probes cannot say.
+FROM_THE_CHURN_MARK = (
+    "not measured: the mark probe's ring, in address order or shuffled, brackets a"
+    " program's heap; read off the churn twin's CPU profile (docs/model.md)"
+)
+
 #: Why the fields no rule names keep their defaults.
 KEPT = {
+    "mark_ns_per_object_cold_go18": FROM_THE_CHURN_MARK,
+    "mark_ns_per_object_cold_go127": FROM_THE_CHURN_MARK,
     "refill_ns_cold": FROM_THE_TWIN,
     "sweep_ns_per_span": FROM_THE_TWIN,
     "sweep_ns_per_object": FROM_THE_TWIN,
@@ -146,6 +154,47 @@ def solve_cold(hot: float, measured: float, cold: float) -> float | None:
     if cold <= 0.25:  # the heap barely left the cache: the solution would be noise
         return None
     return max(0.0, hot + (measured - hot) / cold)
+
+
+@dataclass(frozen=True)
+class CacheFit:
+    """The cache a heap gets, fitted to a shuffled mark series (``fit_llc``)."""
+
+    llc: int  # bytes: the clock's ``llc_bytes``
+    hot: float  # ns an object in cache
+    cold: float  # ns an object out of it
+
+
+#: Candidate cache sizes for ``fit_llc``: 1 MiB to 8 GiB, 32 a doubling.
+_LLC_GRID = tuple(int(MIB * 2 ** (i / 32)) for i in range(0, 13 * 32 + 1))
+
+
+def fit_llc(points: list[tuple[float, float]]) -> CacheFit | None:
+    """The cache size that puts the clock's interpolation through a shuffled mark series.
+
+    ``points`` are (HeapInuse, ns an object) of the mark probe's shuffled
+    ring, whose every object is a miss once the heap is out of the cache
+    the machine gives it. For each candidate ``llc`` the series is a line in
+    (hot, cold): ``ns = hot + (cold - hot) * coldness(llc, HeapInuse)``,
+    solved by least relative squares (``fit_line``); the candidate with the
+    smallest relative residual wins. None without three points, two of them
+    out of the fitted cache, or without a rise (cold at least 1.5 times hot):
+    then the series never left the cache, and says nothing of its size.
+    """
+    if len(points) < 3:
+        return None
+    best: tuple[float, CacheFit] | None = None
+    for llc in _LLC_GRID:
+        xs = [coldness(llc, h) for h, _ in points]
+        if sum(1 for x in xs if x > 0) < 2:
+            continue
+        hot, slope = fit_line([(x, y) for x, (_, y) in zip(xs, points, strict=True)])
+        resid = sum(((hot + slope * x - y) / y) ** 2 for x, (_, y) in zip(xs, points, strict=True))
+        if best is None or resid < best[0]:
+            best = (resid, CacheFit(llc, hot, hot + slope))
+    if best is None or best[1].hot <= 0 or best[1].cold < 1.5 * best[1].hot:
+        return None
+    return best[1]
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -386,31 +435,20 @@ def tiny_ns(row: dict[str, Any]) -> float:
 
 
 def mark_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
-    """Mark cost per object in cache (both runtimes) and out of it (each runtime)."""
-    out: dict[str, Figure] = {}
-    rts = _runtimes(raw)
+    """Mark cost per object in cache: the in-order probe's heaps well inside the cache,
+    both runtimes averaged. (Out of cache: ``FROM_THE_CHURN_MARK``.)"""
     hots: dict[str, float] = {}
-    for name, rt in rts.items():
+    for name, rt in _runtimes(raw).items():
         small = [r["ns_per_object"] for r in rt["mark"] if r["heap_inuse"] <= llc * HOT_SHARE]
         if small:
             hots[name] = statistics.median(small)
-    out["mark.hot"] = Figure(
-        _mean(list(hots.values())),
-        f"mark probe: forced GCs, 64 B pointer-free objects, heap <= {HOT_SHARE:g} x LLC "
-        f"({', '.join(hots)})",
-    )
-    for name, key in (("go1.8", "mark.cold.go18"), ("go1.27", "mark.cold.go127")):
-        one = rts.get(name)
-        if one is None or name not in hots or not one["mark"]:
-            why = _no_run(name)
-            out[key] = Figure(None, f"not measured: {why}")
-            continue
-        big = max(one["mark"], key=lambda r: r["heap_inuse"])
-        solved = solve_cold(hots[name], big["ns_per_object"], coldness(llc, big["heap_inuse"]))
-        heap = big["heap_inuse"] / (1 << 20)
-        how = f"mark probe, {big['k']:,} objects, HeapInuse {heap:.0f} MiB, solved for out of cache"
-        out[key] = Figure(solved, how if solved is not None else f"not measured: {how} (in cache)")
-    return out
+    return {
+        "mark.hot": Figure(
+            _mean(list(hots.values())),
+            f"mark probe: forced GCs, 64 B pointer-free objects, heap <= {HOT_SHARE:g} x LLC "
+            f"({', '.join(hots)})",
+        )
+    }
 
 
 def span_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
@@ -454,15 +492,38 @@ def span_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     return out
 
 
+def llc_figure(raw: dict[str, Any]) -> Figure:
+    """The cache a heap gets: fitted to the shuffled mark series (``fit_llc``; the
+    runtimes' fits averaged), else the largest cache sysfs reports.
+
+    A guest's share of a server's L3 can be far smaller than the L3 sysfs
+    shows it (session 25: 480 MiB reported, about 180 MiB fitted), and
+    every cold figure is solved with this size.
+    """
+    sysfs = raw.get("llc_sysfs")
+    fits = {}
+    for name, rt in _runtimes(raw).items():
+        fit = fit_llc([(r["heap_inuse"], r["ns_per_object"]) for r in rt.get("mark_shuffled", [])])
+        if fit is not None:
+            fits[name] = fit
+    if fits:
+        llc = statistics.mean(f.llc for f in fits.values())
+        each = ", ".join(f"{n} {f.llc / MIB:.0f} MiB" for n, f in fits.items())
+        reported = f"{sysfs / MIB:.0f} MiB" if sysfs else "none"
+        return Figure(
+            llc,
+            "mark probe -shuffle: forced GCs over rings of 64 B objects in no address order,"
+            f" the cache size the clock's interpolation fits ({each}; sysfs: {reported})",
+        )
+    if sysfs:
+        return Figure(sysfs, "the largest CPU cache (sysfs, cpu0); no shuffled mark series fitted")
+    return Figure(None, "not measured: no cache size in sysfs and no shuffled mark series")
+
+
 def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
     """The cache size, first touch, Go 1.8's roots per cycle, and stopping the world."""
     rts = _runtimes(raw)
-    llc = raw.get("llc_sysfs")
-    llc_how = (
-        "the largest CPU cache (sysfs, cpu0)" if llc else "not measured: no cache size in sysfs"
-    )
     out = {
-        "llc": Figure(llc, llc_how),
         "fault": Figure(
             _mean([rt["touch"]["sys_ns_per_page"] for rt in rts.values()]),
             "alloc probe -touch, GOGC=off: system CPU per 4 KiB page the heap grows by",
@@ -567,8 +628,10 @@ def wake_figures(raw: dict[str, Any]) -> dict[str, Figure]:
 
 def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
     """Every figure the raw probe record gives (None where it could not be measured)."""
-    llc = int(raw.get("llc_sysfs") or CostModel().llc_bytes)
+    llc_fig = llc_figure(raw)
+    llc = int(llc_fig.value or CostModel().llc_bytes)
     return {
+        "llc": llc_fig,
         **machine_figures(raw),
         **alloc_figures(raw, llc),
         **black_figures(raw),

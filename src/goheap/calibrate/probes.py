@@ -122,27 +122,36 @@ class Plan:
     # Pointer words per object for the span-scan probe (mark -words): the smallest
     # and the largest object Go 1.27 scans a span at a time (16 and 512 bytes).
     span_words: tuple[int, ...] = (2, 64)
+    # Live bytes of the shuffled mark series (mark -shuffle), which measures the
+    # cache a program gets (``derive.fit_llc``); none in a quick run.
+    shuffled_lives: tuple[int, ...] = ()
 
 
-#: The smallest cold live heap, and the mark probe's largest count of live objects,
-#: on a machine with a small last-level cache (32 MiB: 8 times it, 3,000,000).
+#: The smallest cold live heap on a machine with a small last-level cache (32 MiB:
+#: 8 times it).
 COLD_LIVE_FLOOR = 512 * MIB
-MARK_COLD_OBJECTS = 3_000_000
 #: The mark probe's object and its ring slot (64 B size class + 8 B pointer).
 MARK_OBJECT_BYTES = 72
+#: The shuffled mark series: live heaps of these multiples of the LLC sysfs reports
+#: (a guest may get a small share of a host's cache, never more than all of it),
+#: none below SHUFFLED_MIN.
+SHUFFLED_SHARES = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4)
+SHUFFLED_MIN = 4 * MIB
 
 
 def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
     """The grid: the cold heaps well beyond the last-level cache.
 
     The cold live heap is 8 times the LLC, at most 512 MiB or twice the LLC
-    where that is more, and the mark probe's largest heap at least twice
-    the LLC (``quick``: 4 times, at most 256 MiB, as before). A cold figure
-    is solved from how far a heap is out of cache, so on a machine whose
-    cache holds hundreds of MiB (a server CPU's L3 seen through a VM) a
-    fixed 512 MiB is in cache and measures nothing. Both stay within an
-    eighth of ``mem_bytes`` (the memory available; a probe's heap grows to
-    twice its live heap at GOGC 100).
+    where that is more (``quick``: 4 times, at most 256 MiB, as before). A
+    cold figure is solved from how far a heap is out of cache, so on a
+    machine whose cache holds hundreds of MiB (a server CPU's L3 seen
+    through a VM) a fixed 512 MiB is in cache and measures nothing. The
+    in-order mark probe runs only in-cache heaps (its hot figure); the
+    shuffled series spans an eighth to four times the LLC, to find the
+    cache the heap really gets. All stay within an eighth of ``mem_bytes``
+    (the memory available; a probe's heap grows to twice its live heap at
+    GOGC 100).
     """
     cap = (mem_bytes // 8) if mem_bytes else None
 
@@ -153,14 +162,15 @@ def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
         cold = within(min(4 * llc_bytes, COLD_LIVE_FLOOR // 2))  # a smoke test: small
         return Plan(
             (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, cold,
-            (100_000, 2_000_000), 128 * MIB, 1000, 40_000_000, 1, 128,
+            (100_000,), 128 * MIB, 1000, 40_000_000, 1, 128,
+            shuffled_lives=(4 * MIB, 16 * MIB),  # the probe's mode runs; too few to fit
         )  # fmt: skip
     cold = within(min(8 * llc_bytes, max(COLD_LIVE_FLOOR, 2 * llc_bytes)))
-    mark_cold = max(MARK_COLD_OBJECTS, within(2 * llc_bytes) // MARK_OBJECT_BYTES)
+    shuffled = sorted({within(max(SHUFFLED_MIN, int(llc_bytes * f))) for f in SHUFFLED_SHARES})
     return Plan(
         (8, 64, 256, 1024, 4096, 16384, 32768), (40960, 65536, 262144, 1 << 20),
-        4 * MIB, cold, (10_000, 100_000, mark_cold), 512 * MIB, 4000,
-        200_000_000, 3, 256,
+        4 * MIB, cold, (10_000, 100_000), 512 * MIB, 4000,
+        200_000_000, 3, 256, shuffled_lives=tuple(shuffled),
     )  # fmt: skip
 
 
@@ -346,14 +356,23 @@ class Prober:
             per_page.append(max(0, release - gc) / pages)
         return {"mib": mib, "ns_per_page": round(_median(per_page), 1)}
 
-    def mark(self) -> list[dict[str, Any]]:
-        """Mark clock per object of forced GCs over k live 64-byte pointer-free objects."""
+    def mark(self, shuffled: bool = False) -> list[dict[str, Any]]:
+        """Mark clock per object of forced GCs over k live 64-byte pointer-free objects.
+
+        In allocation order (``mark_ks``), or ``shuffled`` (``shuffled_lives``:
+        the ring permuted, so that every object the mark visits is a cache
+        miss once the heap is out of the cache the machine gives it)."""
         rows = []
-        for k in self.plan.mark_ks:
-            self.tell(f"mark k={k:,}")
+        if shuffled:
+            ks = [live // MARK_OBJECT_BYTES for live in self.plan.shuffled_lives]
+        else:
+            ks = list(self.plan.mark_ks)
+        for k in ks:
+            self.tell(f"mark k={k:,}{' shuffled' if shuffled else ''}")
             per_obj: list[float] = []
             heaps: list[float] = []
-            for d, trace in self._median_run("mark", [f"-k={k}", "-reps=3"], "1000000"):
+            args = [f"-k={k}", "-reps=3", *(["-shuffle"] if shuffled else [])]
+            for d, trace in self._median_run("mark", args, "1000000"):
                 forced = [g for g in trace if g["forced"]][1:]
                 # Go 1.8 marks a forced GC with the world stopped (third clock
                 # part); today's Go concurrently (second part), by the idle worker.
@@ -471,6 +490,7 @@ def run_all(exes: dict[str, Path], plan: Plan, tell: Tell, go: Path) -> dict[str
         "scavenge": p.scavenge(),
         "mark": p.mark(),
         "mark_span": p.mark_span(),
+        "mark_shuffled": p.mark(shuffled=True),
         "window": p.window(),
         "sysmon": p.sysmon(),
     }
