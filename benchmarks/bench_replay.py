@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, Any] = {"events": events, "ring": args.ring, "runs": {}}
     gc.disable()
+    if args.dir:
+        os.makedirs(args.dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         kinds = [("binary", "trace.bin"), ("ndjson", "trace.ndjson")]
         if args.gzip:

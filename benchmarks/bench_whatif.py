@@ -28,14 +28,16 @@ median.
 
     python benchmarks/bench_whatif.py [--runs 5] [--profiles 3] [--quick | --heavy]
                                       [--json out.json] [--variants default,mpr1] [--keep DIR]
-                                      [--cycles N]
+                                      [--cycles N] [--costs CALIBRATION.json]
 
 By default the what-if sizes itself, as ``goheap analyze`` does;
 ``--budget N`` or ``--old-budget`` (2,000,000, ``--quick`` 400,000) fix
 the allocations per setting instead. It takes about 20 minutes with
 ``--profiles 5`` and ``--old-budget`` (the what-if runs are most of it);
 ``--quick`` about 4. The what-if's wall time per profile and the steady
-cycles each setting rests on are printed above the table.
+cycles each setting rests on are printed above the table. ``--costs``
+predicts on a ``goheap calibrate`` file's costs, as ``goheap analyze
+--costs`` does (the real runs are the same either way).
 
 ``--from OLD.json`` measures nothing and prints OLD's table again; with
 ``--predict-again DIR`` (the profiles OLD's ``--keep DIR`` kept) today's
@@ -57,6 +59,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from goheap.costs import Costs, load_calibration
+from goheap.errors import GoheapError
 from goheap.pprof.analyze import analyze
 from goheap.pprof.reader import read_heap_profile
 from goheap.pprof.whatif import DEFAULT_CYCLES, Setting, run_whatif
@@ -151,10 +155,20 @@ def predict(
     settings: list[Setting],
     budget: int | None,
     cycles: int = DEFAULT_CYCLES,
+    costs: Costs | None = None,
 ) -> list[dict[str, Any]]:
-    """The what-if's run per setting (as ``goheap analyze --gogc/--memlimit`` computes it)."""
+    """The what-if's run per setting (as ``goheap analyze --gogc/--memlimit`` computes it,
+    on the built-in costs or ``costs``, as its ``--costs``)."""
     analysis = analyze(read_heap_profile(profile), "go1.27")
-    w = run_whatif(analysis, settings, budget=budget, alloc_rate=alloc_rate, jobs=1, cycles=cycles)
+    w = run_whatif(
+        analysis,
+        settings,
+        budget=budget,
+        alloc_rate=alloc_rate,
+        jobs=1,
+        cycles=cycles,
+        costs=costs,
+    )
     keep = ("stream_gcs", "wall_s", "cycles", "live_scale", "stream_objects")
     return [{**r["predicted"], **{k: r.get(k) for k in keep}} for r in w.runs]
 
@@ -230,6 +244,11 @@ def main() -> int:
         default=DEFAULT_CYCLES,
         help=f"steady cycles per what-if setting (default {DEFAULT_CYCLES}, as goheap analyze)",
     )
+    ap.add_argument(
+        "--costs",
+        metavar="PATH",
+        help="predict on the costs of a `goheap calibrate` file (default: the built-in costs)",
+    )
     ap.add_argument("--json", help="also write everything as JSON here")
     ap.add_argument("--keep", metavar="DIR", help="keep the heap profiles in DIR")
     ap.add_argument(
@@ -248,12 +267,16 @@ def main() -> int:
         "--doc", metavar="MD", help="also write the table into MD's generated section for it"
     )
     args = ap.parse_args()
+    try:
+        args.costs = load_calibration(args.costs) if args.costs else None
+    except GoheapError as e:
+        ap.error(f"--costs {e}")
     earlier = args.from_json
     if args.predict_again and not earlier:
         ap.error("--predict-again needs --from JSON (the earlier run whose profiles DIR holds)")
     result = json.loads(Path(earlier).read_text()) if earlier else measure(args, ap)
     if args.predict_again:
-        predict_again(result, Path(args.predict_again))
+        predict_again(result, Path(args.predict_again), args.costs)
     if args.json and earlier:
         Path(args.json).write_text(json.dumps(result, indent=1))
     print()
@@ -279,7 +302,7 @@ def asked(variant: str, profiles: Path, i: int, rate: float) -> tuple[Path, floa
     return prof, rate if variant.endswith("rate") else "profile"
 
 
-def predict_again(result: dict[str, Any], kept: Path) -> None:
+def predict_again(result: dict[str, Any], kept: Path, costs: Costs | None) -> None:
     """Replace an earlier run's predictions by today's model's, from its kept profiles."""
     settings = [Setting(s["gogc"], s["memlimit"]) for s in result["settings"]]
     (base,) = [s for s in result["settings"] if s["label"] == Setting(100).label]
@@ -289,7 +312,7 @@ def predict_again(result: dict[str, Any], kept: Path) -> None:
             prof, rate = asked(v, kept, i, base["real_runs"][i]["steady"]["alloc_rate"])
             if not prof.is_file():
                 sys.exit(f"--predict-again {kept}: no {prof.name} (kept by --keep?)")
-            runs.append(predict(prof, rate, settings, result["budget"], result["cycles"]))
+            runs.append(predict(prof, rate, settings, result["budget"], result["cycles"], costs))
         for k, s in enumerate(result["settings"]):
             s["predicted"][v] = [r[k] for r in runs]
 
@@ -337,7 +360,7 @@ def measure(args: argparse.Namespace, ap: argparse.ArgumentParser) -> dict[str, 
         for i, (_, rate) in enumerate(profiles):
             for v in variants:
                 predicted[v].append(
-                    predict(*asked(v, tmp, i, rate), settings, budget, cycles=args.cycles)
+                    predict(*asked(v, tmp, i, rate), settings, budget, args.cycles, args.costs)
                 )
     first = real[settings[0].label][0]
     result: dict[str, Any] = {
