@@ -96,6 +96,8 @@ def test_cold_probes_leave_even_a_large_cache() -> None:
     small = plan_for(False, 32 * mib, 64 << 30)
     assert small.cold_live == 256 * mib and small.mark_ks == (10_000, 100_000)
     assert small.shuffled_lives == tuple(n * mib for n in (4, 8, 16, 32, 64, 128))
+    # the clearing series: 4-512 MiB whatever the LLC (it turns cold far below it)
+    assert small.clear_lives == tuple(n * mib for n in (4, 8, 16, 32, 64, 128, 256, 512))
     big = plan_for(False, 480 * mib, 22 << 30)
     assert big.cold_live == 960 * mib
     assert solve_cold(10.0, 20.0, coldness(480 * mib, big.cold_live)) is not None
@@ -103,8 +105,10 @@ def test_cold_probes_leave_even_a_large_cache() -> None:
     assert big.shuffled_lives == tuple(n * mib for n in (60, 120, 240, 480, 960, 1920))
     tight = plan_for(False, 480 * mib, 4 << 30)
     assert tight.cold_live == 512 * mib and max(tight.shuffled_lives) == 512 * mib
+    assert max(tight.clear_lives) == 512 * mib
     quick = plan_for(True, 480 * mib, 22 << 30)
     assert quick.cold_live == 256 * mib and len(quick.shuffled_lives) < 3  # no fit
+    assert len(quick.clear_lives) < 3
 
 
 def test_loaded_means_more_runnable_work_than_cpus() -> None:
@@ -154,10 +158,13 @@ def test_calibrate_quick_end_to_end(
     for name in ("small_base_ns_go127", "large_ns_per_byte_hot", "page_fault_ns",
                  "mark_ns_per_object", "span_scan_ns_per_byte"):  # fmt: skip
         assert rows[name]["measured"] is not None and rows[name]["measured"] > 0, rows[name]
-    # The shuffled mark ring runs; two points are too few to fit a cache size to.
-    shuffled = doc["probes"]["runtimes"]["go1.27"]["mark_shuffled"]
+    # The shuffled mark ring and the clearing series run; two points are too few to fit.
+    rt = doc["probes"]["runtimes"]["go1.27"]
+    shuffled, clearing = rt["mark_shuffled"], rt["alloc_clear"]
     assert len(shuffled) == 2 and all(r["ns_per_object"] > 0 for r in shuffled)
-    assert "sysfs" in rows["llc_bytes"]["how"]
+    # (a quick run's loop is short: its profile has samples, not always clearing's)
+    assert len(clearing) == 2 and all(r["cpu_ns_per_alloc"] > 0 and r["profile"] for r in clearing)
+    assert "sysfs" in rows["llc_bytes"]["how"] and "sysfs" in rows["mark_llc_bytes"]["how"]
     assert rows["roots_ns_go18"]["measured"] is None  # no --go18
     assert rows["small_base_ns_go18"]["measured"] is None
     # An idle P's wake, at two Ps: tens of microseconds, not the millisecond spin.

@@ -281,10 +281,36 @@ def test_llc_is_fitted_to_the_shuffled_series(raw: dict[str, Any]) -> None:
         {"k": h * mib // 72, "ns_per_object": ns, "heap_inuse": h * mib} for h, ns in series
     ]
     _, rows = derive(raw)
-    (row,) = [r for r in rows if r.field == "llc_bytes"]
+    (row,) = [r for r in rows if r.field == "mark_llc_bytes"]
     # Where the series bends: past 137 MiB, well short of the 480 MiB sysfs reports.
     assert 150 * mib < row.measured < 220 * mib
     assert "go1.27" in row.how and "sysfs: 480 MiB" in row.how
+    # The record has no clearing series: the allocation stream's cache is sysfs's.
+    (row,) = [r for r in rows if r.field == "llc_bytes"]
+    assert row.measured == 480 * mib and "no alloc_clear series" in row.how
+
+
+def test_llc_is_fitted_to_the_clearing_series(raw: dict[str, Any]) -> None:
+    """The clearing series as Go 1.27.3's alloc probe ran it on the same Xeon VM (session
+    26, one run a point): 16 KiB objects, (live MiB, HeapInuse MiB, CPU ns an allocation,
+    clearing's profile samples, all samples). Clearing costs 0.023 ns a byte at a 22 MiB
+    heap and 0.06-0.08 from 80 MiB on: it turns cold far below the mark's cache."""
+    mib = 1 << 20
+    series = [(8, 22, 1388.09, 22, 81), (32, 80, 2271.04, 59, 136), (64, 155, 2308.85, 71, 140),
+              (128, 282, 2390.54, 59, 145), (192, 801, 2265.97, 76, 135),
+              (256, 493, 2472.01, 67, 150), (384, 835, 2577.59, 78, 155),
+              (768, 1376, 2480.21, 79, 149)]  # fmt: skip
+    raw["llc_sysfs"] = 480 * mib
+    raw["runtimes"]["go1.27"]["alloc_clear"] = [
+        {"live": live * mib, "size": 16384, "heap_inuse": heap * mib, "cpu_ns_per_alloc": cpu,
+         "profile": {"clear": clear, "rest": total - clear}}
+        for live, heap, cpu, clear, total in series
+    ]  # fmt: skip
+    _, rows = derive(raw)
+    (row,) = [r for r in rows if r.field == "llc_bytes"]
+    # clearing per byte: 1388.09 * 22/81 / 16384 = 0.023 at 22 MiB, 0.060 at 80 MiB
+    assert 16 * mib < row.measured < 40 * mib
+    assert "16 KiB" in row.how and "go1.27" in row.how
 
 
 def test_span_scan_price_is_the_extra_time_per_extra_byte() -> None:
@@ -436,8 +462,9 @@ def test_without_go18_its_own_figures_are_kept(raw: dict[str, Any]) -> None:
 def test_without_a_cache_size_the_default_is_kept(raw: dict[str, Any]) -> None:
     raw["llc_sysfs"] = None
     model, rows = derive(raw)
-    (row,) = [r for r in rows if r.field == "llc_bytes"]
-    assert row.measured is None and "sysfs" in row.how and model.llc_bytes == LLC
+    for name in ("llc_bytes", "mark_llc_bytes"):
+        (row,) = [r for r in rows if r.field == name]
+        assert row.measured is None and "sysfs" in row.how and getattr(model, name) == LLC
 
 
 def test_a_derived_calibration_round_trips_through_its_file(

@@ -57,11 +57,12 @@ def test_a_calibration_reads_back_every_field(tmp_path: Path) -> None:
     predates |= {f"write_barrier_{w}_ns_{v}" for w in ("old", "new") for v in ("go18", "go127")}
     predates |= {"alloc_black_ns_go18", "alloc_black_ns_go127"}
     predates |= {"span_scan_ns_per_byte", "span_scan_ns_per_byte_cold"}
+    predates |= {"mark_llc_bytes"}
     assert set(want) - set(given) == predates
     assert cost_fields(costs.model) == want
     assert costs.name == "calibrated 2026-12-05" and costs.file == str(tmp_path / "cal.json")
     assert costs.to_dict()["fields"] == want
-    assert isinstance(costs.model.llc_bytes, int)
+    assert isinstance(costs.model.llc_bytes, int) and isinstance(costs.model.mark_llc_bytes, int)
 
 
 def test_a_field_the_file_lacks_keeps_its_default(tmp_path: Path) -> None:

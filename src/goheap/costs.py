@@ -34,7 +34,7 @@ BUILT_IN: Final = "built-in"
 #: The name of a CostModel given in code that differs from the built-in one.
 CUSTOM: Final = "custom"
 #: Fields that count bytes (whole, positive); every other field is nanoseconds.
-INTEGER_FIELDS: Final = ("llc_bytes",)
+INTEGER_FIELDS: Final = ("llc_bytes", "mark_llc_bytes")
 #: Fields calibration files once carried that no clock read: skipped, so the file
 #: still loads with every figure it gives (``write_ns``, a pointer store by the
 #: program, was an estimate the clock never charged).

@@ -61,6 +61,7 @@ GO127_PROBE_HEAP_SCAN = GO127.runtime_heap_scan + sum(
 #: Which figure sets which CostModel field. Fields not listed keep their defaults.
 RULES: tuple[Rule, ...] = (
     Rule("llc_bytes", "llc"),
+    Rule("mark_llc_bytes", "llc.mark"),
     Rule("tiny_ns", "tiny"),
     Rule("small_base_ns_go18", "small.base.go18"),
     Rule("small_base_ns_go127", "small.base.go127"),
@@ -492,32 +493,58 @@ def span_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     return out
 
 
-def llc_figure(raw: dict[str, Any]) -> Figure:
-    """The cache a heap gets: fitted to the shuffled mark series (``fit_llc``; the
-    runtimes' fits averaged), else the largest cache sysfs reports.
+def _clear_points(runtime: str, rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(HeapInuse, clearing ns a byte) of the clearing series' profiled rows."""
+    return [(float(a.heap_inuse), a.clear_per_byte) for a in alloc_splits(runtime, {"alloc": rows})]
 
-    A guest's share of a server's L3 can be far smaller than the L3 sysfs
-    shows it (session 25: 480 MiB reported, about 180 MiB fitted), and
-    every cold figure is solved with this size.
+
+def _mark_points(runtime: str, rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(HeapInuse, ns an object) of the shuffled mark series."""
+    return [(float(r["heap_inuse"]), float(r["ns_per_object"])) for r in rows]
+
+
+#: The two caches calibrate fits (figure, the series' key, its points, what it is).
+_CACHES = (
+    ("llc", "alloc_clear", _clear_points,
+     "alloc probe, 16 KiB objects at live heaps of 4-512 MiB: clearing's CPU profile share"),
+    ("llc.mark", "mark_shuffled", _mark_points,
+     "mark probe -shuffle: forced GCs over rings of 64 B objects in no address order"),
+)  # fmt: skip
+
+
+def llc_figures(raw: dict[str, Any]) -> dict[str, Figure]:
+    """The caches a heap gets, each fitted to a series (``fit_llc``; the runtimes'
+    fits averaged), else the largest cache sysfs reports.
+
+    ``llc``: where the allocation stream's clearing turns cold (``llc_bytes``);
+    ``llc.mark``: where the mark's scattered reads do (``mark_llc_bytes``). A
+    guest's share of a server's L3 can be far smaller than the L3 sysfs shows,
+    and a program's clearing, which reuses the heap a cycle at a time, turns
+    cold far below the mark (session 26: 480 MiB reported; clearing cold by 77
+    MiB of heap, the shuffled mark at about 190 MiB). Every cold figure is
+    solved with the cache of its kind of work.
     """
     sysfs = raw.get("llc_sysfs")
-    fits = {}
-    for name, rt in _runtimes(raw).items():
-        fit = fit_llc([(r["heap_inuse"], r["ns_per_object"]) for r in rt.get("mark_shuffled", [])])
-        if fit is not None:
-            fits[name] = fit
-    if fits:
-        llc = statistics.mean(f.llc for f in fits.values())
-        each = ", ".join(f"{n} {f.llc / MIB:.0f} MiB" for n, f in fits.items())
-        reported = f"{sysfs / MIB:.0f} MiB" if sysfs else "none"
-        return Figure(
-            llc,
-            "mark probe -shuffle: forced GCs over rings of 64 B objects in no address order,"
-            f" the cache size the clock's interpolation fits ({each}; sysfs: {reported})",
-        )
-    if sysfs:
-        return Figure(sysfs, "the largest CPU cache (sysfs, cpu0); no shuffled mark series fitted")
-    return Figure(None, "not measured: no cache size in sysfs and no shuffled mark series")
+    reported = f"{sysfs / MIB:.0f} MiB" if sysfs else "none"
+    out = {}
+    for figure, key, points, how in _CACHES:
+        fits = {}
+        for name, rt in _runtimes(raw).items():
+            fit = fit_llc(points(name, rt.get(key, [])))
+            if fit is not None:
+                fits[name] = fit
+        if fits:
+            each = ", ".join(f"{n} {f.llc / MIB:.0f} MiB" for n, f in fits.items())
+            out[figure] = Figure(
+                statistics.mean(f.llc for f in fits.values()),
+                f"{how}, the cache size the clock's interpolation fits ({each}; sysfs: {reported})",
+            )
+        elif sysfs:
+            why = f"the largest CPU cache (sysfs, cpu0); no {key} series fitted"
+            out[figure] = Figure(sysfs, why)
+        else:
+            out[figure] = Figure(None, f"not measured: no cache size in sysfs and no {key} series")
+    return out
 
 
 def machine_figures(raw: dict[str, Any]) -> dict[str, Figure]:
@@ -628,15 +655,16 @@ def wake_figures(raw: dict[str, Any]) -> dict[str, Figure]:
 
 def quantities(raw: dict[str, Any]) -> dict[str, Figure]:
     """Every figure the raw probe record gives (None where it could not be measured)."""
-    llc_fig = llc_figure(raw)
-    llc = int(llc_fig.value or CostModel().llc_bytes)
+    caches = llc_figures(raw)
+    llc = int(caches["llc"].value or CostModel().llc_bytes)
+    mark_llc = int(caches["llc.mark"].value or CostModel().mark_llc_bytes)
     return {
-        "llc": llc_fig,
+        **caches,
         **machine_figures(raw),
         **alloc_figures(raw, llc),
         **black_figures(raw),
-        **mark_figures(raw, llc),
-        **span_figures(raw, llc),
+        **mark_figures(raw, mark_llc),
+        **span_figures(raw, mark_llc),
         **sysmon_figures(raw),
         **wake_figures(raw),
     }

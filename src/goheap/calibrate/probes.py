@@ -123,8 +123,11 @@ class Plan:
     # and the largest object Go 1.27 scans a span at a time (16 and 512 bytes).
     span_words: tuple[int, ...] = (2, 64)
     # Live bytes of the shuffled mark series (mark -shuffle), which measures the
-    # cache a program gets (``derive.fit_llc``); none in a quick run.
+    # cache the mark's scattered reads get (``derive.fit_llc``).
     shuffled_lives: tuple[int, ...] = ()
+    # Live bytes of the clearing series (alloc of CLEAR_SIZE objects), which
+    # measures the cache the allocation stream gets.
+    clear_lives: tuple[int, ...] = ()
 
 
 #: The smallest cold live heap on a machine with a small last-level cache (32 MiB:
@@ -137,6 +140,12 @@ MARK_OBJECT_BYTES = 72
 #: none below SHUFFLED_MIN.
 SHUFFLED_SHARES = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4)
 SHUFFLED_MIN = 4 * MIB
+#: The clearing series: objects of this size (mallocgc's small path, clearing most of
+#: an allocation's time) in rings of these live heaps, MiB. A program reuses its
+#: heap's memory a cycle at a time, so its clearing turns cold far below the cache a
+#: mark's scattered reads get: the series starts small, whatever sysfs reports.
+CLEAR_SIZE = 16384
+CLEAR_LIVES_MIB = (4, 8, 16, 32, 64, 128, 256, 512)
 
 
 def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
@@ -163,7 +172,8 @@ def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
         return Plan(
             (8, 64, 1024, 32768), (65536, 1 << 20), 4 * MIB, cold,
             (100_000,), 128 * MIB, 1000, 40_000_000, 1, 128,
-            shuffled_lives=(4 * MIB, 16 * MIB),  # the probe's mode runs; too few to fit
+            # the series run, too few points to fit
+            shuffled_lives=(4 * MIB, 16 * MIB), clear_lives=(4 * MIB, 16 * MIB),
         )  # fmt: skip
     cold = within(min(8 * llc_bytes, max(COLD_LIVE_FLOOR, 2 * llc_bytes)))
     shuffled = sorted({within(max(SHUFFLED_MIN, int(llc_bytes * f))) for f in SHUFFLED_SHARES})
@@ -171,6 +181,7 @@ def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
         (8, 64, 256, 1024, 4096, 16384, 32768), (40960, 65536, 262144, 1 << 20),
         4 * MIB, cold, (10_000, 100_000), 512 * MIB, 4000,
         200_000_000, 3, 256, shuffled_lives=tuple(shuffled),
+        clear_lives=tuple(sorted({within(n * MIB) for n in CLEAR_LIVES_MIB})),
     )  # fmt: skip
 
 
@@ -299,40 +310,47 @@ class Prober:
         ``cpu_ns_per_alloc`` the loop's user and system CPU per allocation
         (medians), which the samples' shares divide.
         """
-        rows = []
         pl = self.plan
+        sizes = (*pl.small_sizes, *pl.large_sizes)
+        lives = (pl.hot_live, pl.cold_live)
+        return [self._alloc_point(live, size) for live in lives for size in sizes]
+
+    def alloc_clear(self) -> list[dict[str, Any]]:
+        """The clearing series: ``CLEAR_SIZE`` objects at each of ``clear_lives``, rows as
+        ``alloc``'s. Where their clearing turns cold is the cache the allocation stream
+        gets (``derive.llc_figures``)."""
+        return [self._alloc_point(live, CLEAR_SIZE) for live in self.plan.clear_lives]
+
+    def _alloc_point(self, live: int, size: int) -> dict[str, Any]:
+        """One alloc probe point (a ring of ``live`` bytes of ``size``-byte objects): the
+        plan's runs, each profiled, as one row."""
+        self.tell(f"alloc live={live // MIB} MiB size={size} B")
+        k = max(2, live // size)
+        guess = 10 + 0.1 * size  # ns per allocation, roughly: sizes the loop
+        steps = int(min(20_000_000, max(1000, self.plan.target_ns / guess)))
         with tempfile.TemporaryDirectory(prefix="goheap-calibrate-") as tmp:
             prof = Path(tmp) / "cpu.prof"
-            for live in (pl.hot_live, pl.cold_live):
-                for size in (*pl.small_sizes, *pl.large_sizes):
-                    self.tell(f"alloc live={live // MIB} MiB size={size} B")
-                    k = max(2, live // size)
-                    guess = 10 + 0.1 * size  # ns per allocation, roughly: sizes the loop
-                    steps = int(min(20_000_000, max(1000, pl.target_ns / guess)))
-                    args = [f"-size={size}", f"-k={k}", f"-steps={steps}",
-                            f"-passes={ALLOC_PASSES}", f"-cpuprofile={prof}"]  # fmt: skip
-                    samples = []
-                    shares: Counter[str] = Counter()
+            args = [f"-size={size}", f"-k={k}", f"-steps={steps}",
+                    f"-passes={ALLOC_PASSES}", f"-cpuprofile={prof}"]  # fmt: skip
+            samples = []
+            shares: Counter[str] = Counter()
 
-                    def read_profile(shares: Counter[str] = shares) -> None:
-                        # each run's profile, before the next run overwrites it
-                        shares.update(categorize(prof, self.exes["alloc"], self.go))
+            def read_profile() -> None:
+                # each run's profile, before the next run overwrites it
+                shares.update(categorize(prof, self.exes["alloc"], self.go))
 
-                    for d, trace in self._median_run("alloc", args, "100", read_profile, True):
-                        cpu = (d["user_ns"] + d["sys_ns"]) / steps
-                        in_marks = d["in_mark_bytes"] / (steps * size)
-                        samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"]), in_marks))
-                    rows.append(
-                        {"live": live, "size": size, "steps": steps,
-                         "ns_per_alloc": round(statistics.median(s[0] for s in samples), 2),
-                         "heap_inuse": int(statistics.median(s[1] for s in samples)),
-                         "sys_ns_per_alloc": round(statistics.median(s[2] for s in samples), 2),
-                         "cpu_ns_per_alloc": round(statistics.median(s[3] for s in samples), 2),
-                         "numgc": int(statistics.median(s[4] for s in samples)),
-                         "in_marks": round(statistics.median(s[5] for s in samples), 4),
-                         "profile": dict(sorted(shares.items()))}
-                    )  # fmt: skip
-        return rows
+            for d, trace in self._median_run("alloc", args, "100", read_profile, True):
+                cpu = (d["user_ns"] + d["sys_ns"]) / steps
+                in_marks = d["in_mark_bytes"] / (steps * size)
+                samples.append((*_mutator_ns(d, trace), cpu, int(d["numgc"]), in_marks))
+        return {"live": live, "size": size, "steps": steps,
+                "ns_per_alloc": round(statistics.median(s[0] for s in samples), 2),
+                "heap_inuse": int(statistics.median(s[1] for s in samples)),
+                "sys_ns_per_alloc": round(statistics.median(s[2] for s in samples), 2),
+                "cpu_ns_per_alloc": round(statistics.median(s[3] for s in samples), 2),
+                "numgc": int(statistics.median(s[4] for s in samples)),
+                "in_marks": round(statistics.median(s[5] for s in samples), 4),
+                "profile": dict(sorted(shares.items()))}  # fmt: skip
 
     def touch(self) -> dict[str, Any]:
         """System CPU per 4 KiB page of a heap growing into fresh memory (GOGC=off)."""
@@ -486,6 +504,7 @@ def run_all(exes: dict[str, Path], plan: Plan, tell: Tell, go: Path) -> dict[str
     p = Prober(exes, plan, tell, loads, go)
     out: dict[str, Any] = {
         "alloc": p.alloc(),
+        "alloc_clear": p.alloc_clear(),
         "touch": p.touch(),
         "scavenge": p.scavenge(),
         "mark": p.mark(),

@@ -60,14 +60,24 @@ class CostModel:
 
     Costs that depend on the heap's size interpolate between an in-cache
     (``_hot``) and an out-of-cache (``_cold``) figure by
-    ``cold = max(0, 1 - llc_bytes / HeapInuse)`` (``coldness``).
+    ``cold = max(0, 1 - llc / HeapInuse)`` (``coldness``), where ``llc`` is
+    the cache the work finds its memory in: ``llc_bytes`` for the
+    allocation stream (clearing, refills), ``mark_llc_bytes`` for the mark's
+    scattered reads (objects, spans).
     """
 
-    # The machine's last-level cache: where the per-byte and per-object
-    # costs turn from their in-cache to their out-of-cache figures (32 MiB
+    # The cache the allocation stream finds its memory in: where clearing and
+    # refills turn from their in-cache to their out-of-cache figures (32 MiB
     # L3 of the measuring machine; the probes' knee lies between their 4 MiB
-    # and 256 MiB live heaps).
+    # and 256 MiB live heaps). A program reuses its heap's memory a cycle at
+    # a time, and a cache holds little of a cycle once the heap outgrows it.
     llc_bytes: int = 32 << 20
+    # The cache the mark's scattered reads find the heap in: where marking an
+    # object and scanning a span turn cold. The same L3 on the measuring
+    # machine; on a VM of a server CPU it can be several times llc_bytes
+    # (session 26: a shuffled mark stays in cache to 137 MiB where clearing
+    # is cold at 77 MiB; goheap calibrate measures both).
+    mark_llc_bytes: int = 32 << 20
     # The allocation path, split by where Go spends it (session 20). The
     # alloc probe (a ring of k objects of one size, 8 untimed passes so the
     # heap is at its steady size) with a CPU profile of its timed loop:
@@ -325,16 +335,18 @@ class CostModel:
     usleep_slack_ns: float = 79_700.0
     usleep_slack_per_ns: float = 0.00804
 
-    def coldness(self, heap_inuse: int) -> float:
-        """How far the heap is out of cache: 0 when it fits the LLC, towards 1 beyond."""
-        if heap_inuse <= self.llc_bytes:
+    def coldness(self, heap_inuse: int, llc: int = 0) -> float:
+        """How far the heap is out of a cache of llc bytes (default ``llc_bytes``): 0
+        when it fits, towards 1 beyond."""
+        cache = llc or self.llc_bytes
+        if heap_inuse <= cache:
             return 0.0
-        return 1.0 - self.llc_bytes / heap_inuse
+        return 1.0 - cache / heap_inuse
 
-    def by_heap(self, hot: float, cold: float, heap_inuse: int) -> float:
+    def by_heap(self, hot: float, cold: float, heap_inuse: int, llc: int = 0) -> float:
         """A figure measured in cache (``hot``) and beyond it (``cold``), interpolated
-        by how far this heap is out of cache (``coldness``)."""
-        return hot + (cold - hot) * self.coldness(heap_inuse)
+        by how far this heap is out of a cache of llc bytes (``coldness``)."""
+        return hot + (cold - hot) * self.coldness(heap_inuse, llc)
 
     def alloc_ns(self, tiny: bool, large: bool, go18: bool) -> float:
         """The mutator's time for one mallocgc on its path, clearing aside."""
@@ -412,11 +424,17 @@ class CostModel:
 
     def span_scan_ns(self, heap_inuse: int) -> float:
         """Go 1.27's price of a unit of span-scan work (Green Tea) at this heap size."""
-        return self.by_heap(self.span_scan_ns_per_byte, self.span_scan_ns_per_byte_cold, heap_inuse)
+        return self.by_heap(
+            self.span_scan_ns_per_byte,
+            self.span_scan_ns_per_byte_cold,
+            heap_inuse,
+            self.mark_llc_bytes,
+        )
 
     def mark_costs(self, heap_inuse: int, go18: bool) -> tuple[float, float]:
         """(ns per scan byte, ns per object marked) for a cycle at this heap size."""
         obj_cold = self.mark_ns_per_object_cold_go18 if go18 else self.mark_ns_per_object_cold_go127
-        obj = self.by_heap(self.mark_ns_per_object, obj_cold, heap_inuse)
-        scan = self.by_heap(self.scan_ns_per_byte, self.scan_ns_per_byte_cold, heap_inuse)
+        llc = self.mark_llc_bytes
+        obj = self.by_heap(self.mark_ns_per_object, obj_cold, heap_inuse, llc)
+        scan = self.by_heap(self.scan_ns_per_byte, self.scan_ns_per_byte_cold, heap_inuse, llc)
         return scan, obj
