@@ -13,6 +13,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from goheap import Heap
+from goheap.runtime.common.clock import CostModel
 from goheap.runtime.common.gotype import Type
 from goheap.runtime.go127.mgc import FUNCVAL_TYPE, G_TYPE, gcTriggerKind
 
@@ -73,3 +74,21 @@ def test_span_scans_are_priced_apart(make_heap: Callable[..., Heap]) -> None:
     assert gc.ns_per_work == want
     # at scanobject's price a unit of this heap would cost half as much again
     assert (scan + cyc.objects_marked * obj / heap) > 1.5 * gc.ns_per_work
+
+
+def test_the_mark_and_the_allocation_stream_turn_cold_at_their_own_cache() -> None:
+    """Session 26 on the Xeon VM: clearing turns cold past about 40 MiB of heap, a
+    scattered mark past about 190 (docs/model.md, "The clock"). At a 96 MiB heap
+    with those caches, clearing is two thirds of the way to its cold figure and
+    marking and span scans are still at their in-cache ones."""
+    mib = 1 << 20
+    c = CostModel(llc_bytes=32 * mib, mark_llc_bytes=192 * mib)
+    heap = 96 * mib
+    hot, cold = c.small_ns_per_byte_hot, c.small_ns_per_byte_cold
+    assert c.clear_ns(1000, False, heap) == 1000 * (hot + (cold - hot) * (1 - 32 / 96))
+    assert c.mark_costs(heap, go18=False) == (c.scan_ns_per_byte, c.mark_ns_per_object)
+    assert c.span_scan_ns(heap) == c.span_scan_ns_per_byte
+    # past the mark's cache too, each by its own share
+    big = 384 * mib
+    obj_hot, obj_cold = c.mark_ns_per_object, c.mark_ns_per_object_cold_go127
+    assert c.mark_costs(big, go18=False)[1] == obj_hot + (obj_cold - obj_hot) * 0.5
