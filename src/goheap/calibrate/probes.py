@@ -157,10 +157,11 @@ def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
     machine whose cache holds hundreds of MiB (a server CPU's L3 seen
     through a VM) a fixed 512 MiB is in cache and measures nothing. The
     in-order mark probe runs only in-cache heaps (its hot figure); the
-    shuffled series spans an eighth to four times the LLC, to find the
-    cache the heap really gets. All stay within an eighth of ``mem_bytes``
-    (the memory available; a probe's heap grows to twice its live heap at
-    GOGC 100).
+    shuffled mark series spans an eighth to four times the LLC and the
+    clearing series 4 to 512 MiB, to find the caches the heap's work
+    really gets (``derive.llc_figures``). All stay within an eighth of
+    ``mem_bytes`` (the memory available; a probe's heap grows to twice its
+    live heap at GOGC 100).
     """
     cap = (mem_bytes // 8) if mem_bytes else None
 
