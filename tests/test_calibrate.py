@@ -97,7 +97,9 @@ def test_cold_probes_leave_even_a_large_cache() -> None:
     assert small.cold_live == 256 * mib and small.mark_ks == (10_000, 100_000)
     assert small.shuffled_lives == tuple(n * mib for n in (4, 8, 16, 32, 64, 128))
     # the clearing series: 4-512 MiB whatever the LLC (it turns cold far below it)
-    assert small.clear_lives == tuple(n * mib for n in (4, 8, 16, 32, 64, 128, 256, 512))
+    assert small.clear_lives == tuple(
+        n * mib for n in (4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512)
+    )
     big = plan_for(False, 480 * mib, 22 << 30)
     assert big.cold_live == 960 * mib
     assert solve_cold(10.0, 20.0, coldness(480 * mib, big.cold_live)) is not None

@@ -145,7 +145,7 @@ SHUFFLED_MIN = 4 * MIB
 #: heap's memory a cycle at a time, so its clearing turns cold far below the cache a
 #: mark's scattered reads get: the series starts small, whatever sysfs reports.
 CLEAR_SIZE = 16384
-CLEAR_LIVES_MIB = (4, 8, 16, 32, 64, 128, 256, 512)
+CLEAR_LIVES_MIB = (4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512)
 
 
 def plan_for(quick: bool, llc_bytes: int, mem_bytes: int | None = None) -> Plan:
