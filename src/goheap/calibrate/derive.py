@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goheap.calibrate.cpuprofile import PROGRAM, REST
-from goheap.calibrate.probes import MIB
+from goheap.calibrate.probes import CLEAR_LIVES_MIB, CLEAR_SIZE, MIB
 from goheap.costs import cost_fields, field_names
 from goheap.profiles import get_profile
 from goheap.profiles.go127 import GO127
@@ -145,9 +145,13 @@ def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
+#: The built-in clock, whose interpolation the derivation inverts and fits.
+_CLOCK = CostModel()
+
+
 def coldness(llc: int, heap_inuse: float) -> float:
-    """CostModel.coldness at this heap size."""
-    return 0.0 if heap_inuse <= llc else 1.0 - llc / heap_inuse
+    """The clock's ``CostModel.coldness`` at this heap size, for a cache of llc bytes."""
+    return _CLOCK.coldness(int(heap_inuse), llc)
 
 
 def solve_cold(hot: float, measured: float, cold: float) -> float | None:
@@ -159,11 +163,11 @@ def solve_cold(hot: float, measured: float, cold: float) -> float | None:
 
 @dataclass(frozen=True)
 class CacheFit:
-    """The cache a heap gets, fitted to a shuffled mark series (``fit_llc``)."""
+    """The cache a kind of work gets, fitted to a series of it (``fit_llc``)."""
 
-    llc: int  # bytes: the clock's ``llc_bytes``
-    hot: float  # ns an object in cache
-    cold: float  # ns an object out of it
+    llc: int  # bytes: the clock's ``llc_bytes`` or ``mark_llc_bytes``
+    hot: float  # the series' figure in cache (ns an object, or ns a byte cleared)
+    cold: float  # and out of it
 
 
 #: Candidate cache sizes for ``fit_llc``: 1 MiB to 8 GiB, 32 a doubling.
@@ -171,11 +175,12 @@ _LLC_GRID = tuple(int(MIB * 2 ** (i / 32)) for i in range(0, 13 * 32 + 1))
 
 
 def fit_llc(points: list[tuple[float, float]]) -> CacheFit | None:
-    """The cache size that puts the clock's interpolation through a shuffled mark series.
+    """The cache size that puts the clock's interpolation through a series.
 
-    ``points`` are (HeapInuse, ns an object) of the mark probe's shuffled
-    ring, whose every object is a miss once the heap is out of the cache
-    the machine gives it. For each candidate ``llc`` the series is a line in
+    ``points`` are (HeapInuse, cost) of one kind of work at growing heaps:
+    the shuffled mark ring's ns an object, whose every object is a miss once
+    the heap is out of the cache the machine gives it, or the clearing
+    series' ns a byte. For each candidate ``llc`` the series is a line in
     (hot, cold): ``ns = hot + (cold - hot) * coldness(llc, HeapInuse)``,
     solved by least relative squares (``fit_line``); the candidate with the
     smallest relative residual wins. None without three points, two of them
@@ -234,9 +239,9 @@ def _objects_per_span(runtime: str, size: int) -> int:
     return classes.class_to_allocnpages[c] * classes.spec.page_size // classes.class_to_size[c]
 
 
-def alloc_splits(runtime: str, rt: dict[str, Any]) -> list[AllocSplit]:
-    """The profiled points of one runtime's alloc probe, split (none in older records)."""
-    rows = [r for r in rt["alloc"] if r["size"] > TINY_SIZE and r.get("profile")]
+def alloc_splits(runtime: str, rows: list[dict[str, Any]]) -> list[AllocSplit]:
+    """The profiled rows of one runtime's alloc probe, split (none in older records)."""
+    rows = [r for r in rows if r["size"] > TINY_SIZE and r.get("profile")]
     if not rows:
         return []
     hot_live = min(r["live"] for r in rows)
@@ -346,7 +351,7 @@ def alloc_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
     """
     out: dict[str, Figure] = {}
     rts = _runtimes(raw)
-    splits = {name: alloc_splits(name, rt) for name, rt in rts.items() if rt["alloc"]}
+    splits = {name: alloc_splits(name, rt["alloc"]) for name, rt in rts.items()}
     splits = {name: s for name, s in splits.items() if s}
     names = ", ".join(splits)
     if not splits:
@@ -495,7 +500,7 @@ def span_figures(raw: dict[str, Any], llc: int) -> dict[str, Figure]:
 
 def _clear_points(runtime: str, rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
     """(HeapInuse, clearing ns a byte) of the clearing series' profiled rows."""
-    return [(float(a.heap_inuse), a.clear_per_byte) for a in alloc_splits(runtime, {"alloc": rows})]
+    return [(float(a.heap_inuse), a.clear_per_byte) for a in alloc_splits(runtime, rows)]
 
 
 def _mark_points(runtime: str, rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
@@ -506,7 +511,8 @@ def _mark_points(runtime: str, rows: list[dict[str, Any]]) -> list[tuple[float, 
 #: The two caches calibrate fits (figure, the series' key, its points, what it is).
 _CACHES = (
     ("llc", "alloc_clear", _clear_points,
-     "alloc probe, 16 KiB objects at live heaps of 4-512 MiB: clearing's CPU profile share"),
+     f"alloc probe, {CLEAR_SIZE // 1024} KiB objects at live heaps of {CLEAR_LIVES_MIB[0]}-"
+     f"{CLEAR_LIVES_MIB[-1]} MiB: clearing's CPU profile share"),
     ("llc.mark", "mark_shuffled", _mark_points,
      "mark probe -shuffle: forced GCs over rings of 64 B objects in no address order"),
 )  # fmt: skip
